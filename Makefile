@@ -1,0 +1,39 @@
+# Pathwise — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+PEER   := .peer/pybkt
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test setup peer lint bench demo-data clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# pyBKT 1.4.2 with its C++ backend, in its own virtual environment (never the project's).
+$(PEER)/.installed:
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/pip install --quiet --upgrade pip
+	$(PEER)/bin/pip install --quiet wheel setuptools numpy pandas "scikit-learn<1.8"
+	$(PEER)/bin/pip install --quiet --no-build-isolation --no-binary pyBKT pyBKT==1.4.2
+	touch $(PEER)/.installed
+
+peer: $(PEER)/.installed
+
+run: setup
+	$(VENV)/bin/pathwise demo
+
+test: setup peer
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .peer .pytest_cache

@@ -1,0 +1,1 @@
+"""Domain model, mastery store and the flow evidence -> mastery -> playlist."""

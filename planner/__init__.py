@@ -1,0 +1,1 @@
+"""Constraint-aware playlists and class plans with a reason per item."""

@@ -1,0 +1,1 @@
+"""Thin HTTP layer (FastAPI) and the ``pathwise`` command line. No domain logic here."""
