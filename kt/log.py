@@ -11,7 +11,9 @@ Reading files into this structure (CSV/Parquet, presets, validation) lives in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -108,3 +110,319 @@ class ObservationLog:
             class_vocab=self.class_vocab,
             source=self.source,
         )
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_events(self) -> int:
+        """Number of distinct response events (answers); <= ``len(self)``."""
+        if len(self.event) == 0:
+            return 0
+        return int(np.count_nonzero(np.diff(self.event)) + 1)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        learner: Any,
+        skill: Any,
+        item: Any = None,
+        outcome: Any,
+        order: Any = None,
+        classes: Mapping[str, Any] | None = None,
+        source: str = "arrays",
+    ) -> ObservationLog:
+        """Build a log from parallel 1-D arrays (lists, numpy or pyarrow arrays), any row order.
+
+        ``learner``, ``skill``, ``item`` and each ``classes`` value may hold ``str`` or ``int``
+        labels; they are coded to dense ``int32`` codes into sorted vocabularies (ints sorted
+        numerically, then kept as their decimal strings). ``outcome`` must be 0/1, or -1
+        ("no response", dropped like pyBKT's missing answers). ``order`` (int or float with
+        integral values) defaults to the row position. ``item`` defaults to one item ``""``;
+        then skill copies of one answer are recognised by an equal order key only.
+
+        Rows are stable-sorted by learner, then order. Consecutive rows of one learner with the
+        same item (or, without items, the same order key), the same outcome and distinct skills
+        are skill copies of one answer and share one ``event`` id. Two different answers of one
+        learner with the same order key raise :class:`~kt.errors.LogFormatError`.
+        """
+        n = len(outcome)
+        columns = {"learner": learner, "skill": skill, "outcome": outcome}
+        if item is not None:
+            columns["item"] = item
+        if order is not None:
+            columns["order"] = order
+        for name, values in {**columns, **dict(classes or {})}.items():
+            if len(values) != n:
+                raise LogFormatError(
+                    f"column {name!r} has {len(values)} values but 'outcome' has {n}; "
+                    "pass arrays of equal length (one entry per observation)"
+                )
+        order_arr = (
+            np.arange(n, dtype=np.int64) if order is None else order_to_int64(order, "order")
+        )
+        return build_log(
+            learner=np.asarray(learner),
+            skill=np.asarray(skill),
+            item=None if item is None else np.asarray(item),
+            outcome=outcome_to_int8(np.asarray(outcome), "outcome"),
+            order=order_arr,
+            classes={k: np.asarray(v) for k, v in (classes or {}).items()},
+            source_row=np.arange(n, dtype=np.int64),
+            names={"learner": "learner", "skill": "skill", "item": "item", "order": "order"},
+            source=source,
+        )
+
+
+# --- construction helpers (shared with kt.io) --------------------------------------------
+
+
+def _row_hint(source_row: np.ndarray, i: int) -> str:
+    return f"row {int(source_row[i])} (0-based, counting data rows after the header)"
+
+
+def outcome_to_int8(
+    values: np.ndarray, column: str, source_row: np.ndarray | None = None
+) -> np.ndarray:
+    """Check outcomes are in {0, 1, -1} (integral; floats like 1.0 allowed); return int8."""
+    values = np.asarray(values)
+    if values.dtype.kind == "b":
+        return values.astype(np.int8)
+    if values.dtype.kind not in "iuf":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError):
+            bad = _first_non_numeric(values)
+            where = bad if source_row is None else int(source_row[bad])
+            raise LogFormatError(
+                f"outcome column {column!r} is not numeric: row {where} (0-based data row) holds "
+                f"{_py(values[bad])!r}; outcomes must be 1 (correct), 0 (incorrect) or -1 (no "
+                "response). Map the column to 0/1 first or choose the right column."
+            ) from None
+    ok = (values == 0) | (values == 1) | (values == -1)
+    if not ok.all():
+        bad = int(np.flatnonzero(~ok)[0])
+        where = bad if source_row is None else int(source_row[bad])
+        raise LogFormatError(
+            f"outcome column {column!r} holds {_py(values[bad])!r} at row {where} (0-based data row); "
+            "outcomes must be 1 (correct), 0 (incorrect) or -1 (no response, skipped). "
+            "Fix or drop that row, or point the 'outcome' column map at the right column."
+        )
+    return values.astype(np.int8)
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (for readable error messages)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _first_non_numeric(values: np.ndarray) -> int:
+    for i, v in enumerate(values.tolist()):
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            return i
+    return 0
+
+
+def order_to_int64(values: Any, column: str, source_row: np.ndarray | None = None) -> np.ndarray:
+    """Order keys as int64: ints, integral floats or datetimes (ns); anything else raises."""
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind in "iub":
+        return values.astype(np.int64)
+    if kind == "M":
+        return values.astype("datetime64[ns]").astype(np.int64)
+    if kind == "f":
+        bad_mask = ~np.isfinite(values) | (values != np.floor(values))
+        if bad_mask.any():
+            bad = int(np.flatnonzero(bad_mask)[0])
+            where = bad if source_row is None else int(source_row[bad])
+            raise LogFormatError(
+                f"order column {column!r} holds {_py(values[bad])!r} at row {where} (0-based data "
+                "row); order keys must be whole numbers (or timestamps). Fill missing keys or "
+                "map 'order' to an integer column such as order_id / Row."
+            )
+        return values.astype(np.int64)
+    try:
+        out = values.astype(np.float64)
+    except (TypeError, ValueError):
+        bad = _first_non_numeric(values)
+        where = bad if source_row is None else int(source_row[bad])
+        raise LogFormatError(
+            f"order column {column!r} is not numeric: row {where} (0-based data row) holds "
+            f"{_py(values[bad])!r}. Map 'order' to an integer column (e.g. order_id or Row) or "
+            "convert timestamps to numbers first."
+        ) from None
+    return order_to_int64(out, column, source_row)
+
+
+def code_labels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense int32 codes into a sorted vocabulary of str (ints sorted numerically)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.all(values == np.floor(values)):
+        values = values.astype(np.int64)  # e.g. 1.0 -> "1"
+    if values.dtype.kind == "O":
+        values = values.astype(str)
+    vocab, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int32, copy=False).reshape(-1), vocab.astype(str)
+
+
+def _missing_mask(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind in "UO":
+        as_str = values.astype(str)
+        return (as_str == "") | (as_str == "nan") | (as_str == "None")
+    return np.zeros(len(values), dtype=bool)
+
+
+def build_log(
+    *,
+    learner: np.ndarray,
+    skill: np.ndarray,
+    item: np.ndarray | None,
+    outcome: np.ndarray,
+    order: np.ndarray,
+    classes: Mapping[str, np.ndarray],
+    source_row: np.ndarray,
+    names: Mapping[str, str],
+    source: str,
+    coded: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> ObservationLog:
+    """Validate, code, sort and assign events. ``outcome`` is int8 in {0, 1, -1}.
+
+    ``coded`` may carry already coded columns (``name -> (codes, vocab)``) for speed; the
+    raw array for such a column is then ignored.
+    """
+    coded = dict(coded or {})
+    if "skill" not in coded:
+        miss = _missing_mask(skill)
+        if miss.any():
+            bad = int(np.flatnonzero(miss)[0])
+            raise LogFormatError(
+                f"skill column {names['skill']!r} is empty at {_row_hint(source_row, bad)} "
+                f"({int(miss.sum())} rows without a skill name); give every row a skill, or drop "
+                "those rows (kt.io.read_log(..., missing_skill='drop'))."
+            )
+    keep = outcome != -1
+    n_skipped = int(len(outcome) - keep.sum())
+    if n_skipped:
+        learner = learner if "learner" in coded else learner[keep]
+        skill = skill if "skill" in coded else skill[keep]
+        item = None if (item is None or "item" in coded) else item[keep]
+        outcome = outcome[keep]
+        order = order[keep]
+        classes = {k: (v if f"class:{k}" in coded else v[keep]) for k, v in classes.items()}
+        source_row = source_row[keep]
+        coded = {k: (c[keep], v) for k, (c, v) in coded.items()}
+        source = f"{source}; {n_skipped} no-response rows (outcome -1) skipped"
+    n = len(outcome)
+    if n == 0:
+        raise LogFormatError(
+            "the log has no observations (no rows, or every outcome was -1); "
+            "pass a log with at least one answered row"
+        )
+
+    def code(name: str, values: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if name in coded:
+            return coded[name]
+        return code_labels(values)
+
+    learner_c, learner_ids = code("learner", learner)
+    skill_c, skill_names = code("skill", skill)
+    if item is None and "item" not in coded:
+        item_c, item_ids = np.zeros(n, dtype=np.int32), np.array([""])
+        has_item = False
+    else:
+        item_c, item_ids = code("item", item)
+        has_item = True
+    class_c = {}
+    class_v = {}
+    for name, values in classes.items():
+        c, v = code(f"class:{name}", values)
+        class_c[name], class_v[name] = c, v
+
+    # Stable sort by learner, then order.
+    perm = np.lexsort((order, learner_c))
+    learner_c = learner_c[perm]
+    skill_c = skill_c[perm]
+    item_c = item_c[perm]
+    outcome = np.ascontiguousarray(outcome[perm], dtype=np.int8)
+    order = np.ascontiguousarray(order[perm], dtype=np.int64)
+    source_row = source_row[perm]
+    class_c = {k: np.ascontiguousarray(v[perm]) for k, v in class_c.items()}
+
+    event = assign_events(learner_c, skill_c, item_c if has_item else None, outcome, order)
+
+    # Two different answers of one learner may not share an order key.
+    same = (learner_c[1:] == learner_c[:-1]) & (order[1:] == order[:-1]) & (event[1:] != event[:-1])
+    if same.any():
+        i = int(np.flatnonzero(same)[0]) + 1
+        raise LogFormatError(
+            f"order column {names['order']!r} repeats key {int(order[i])} for learner "
+            f"{str(learner_ids[learner_c[i]])!r}: {_row_hint(source_row, i)} and row "
+            f"{int(source_row[i - 1])} are different answers (different item, outcome or same "
+            "skill) with the same order key. Order keys must be unique per learner; fix the "
+            "duplicates or map 'order' to a unique column (e.g. order_id / Row)."
+        )
+    return ObservationLog(
+        learner=np.ascontiguousarray(learner_c, dtype=np.int32),
+        skill=np.ascontiguousarray(skill_c, dtype=np.int32),
+        item=np.ascontiguousarray(item_c, dtype=np.int32),
+        outcome=outcome,
+        order=order,
+        event=event,
+        learner_ids=learner_ids,
+        skill_names=skill_names,
+        item_ids=item_ids,
+        classes=class_c,
+        class_vocab=class_v,
+        source=source,
+    )
+
+
+def assign_events(
+    learner: np.ndarray,
+    skill: np.ndarray,
+    item: np.ndarray | None,
+    outcome: np.ndarray,
+    order: np.ndarray,
+) -> np.ndarray:
+    """Event ids (int64, 0..) for rows sorted by learner then order.
+
+    Row ``i`` continues the event of row ``i-1`` when both belong to the same learner, have the
+    same outcome, the same item (or, when ``item`` is None, the same order key) and row ``i``'s
+    skill is not yet in that event. Vectorised; only runs that repeat a skill are split in a
+    short loop over those runs.
+    """
+    n = len(learner)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    cont = np.zeros(n, dtype=bool)
+    link = (learner[1:] == learner[:-1]) & (outcome[1:] == outcome[:-1])
+    link &= (item[1:] == item[:-1]) if item is not None else (order[1:] == order[:-1])
+    link &= skill[1:] != skill[:-1]
+    cont[1:] = link
+    event = np.cumsum(~cont) - 1
+    # Runs longer than 2 may repeat a skill (A, B, A): split those at the repeat.
+    run_len = np.bincount(event)
+    long_runs = np.flatnonzero(run_len > 2)
+    if len(long_runs):
+        starts = np.concatenate(([0], np.cumsum(run_len)[:-1]))
+        changed = False
+        for r in long_runs.tolist():
+            s = int(starts[r])
+            seen: set[int] = set()
+            for i in range(s, s + int(run_len[r])):
+                k = int(skill[i])
+                if k in seen:
+                    cont[i] = False
+                    seen = set()
+                    changed = True
+                seen.add(k)
+        if changed:
+            event = np.cumsum(~cont) - 1
+    return event.astype(np.int64)
