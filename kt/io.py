@@ -225,7 +225,14 @@ def _read_file(path: Path, wanted: list[str]) -> Any:
     )
     parse = pacsv.ParseOptions(delimiter=delim)
     try:
-        return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        table = pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        if any(pa.types.is_binary(f.type) for f in table.schema):
+            # Not valid UTF-8 (pyarrow falls back to binary): read as latin-1, as pyBKT does.
+            read = pacsv.ReadOptions(encoding="latin-1")
+            table = pacsv.read_csv(
+                path, read_options=read, parse_options=parse, convert_options=convert
+            )
+        return table
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
             # pyBKT reads with latin-1; do the same when the file is not UTF-8.

@@ -1,0 +1,295 @@
+"""kt.io.read_log and ObservationLog.from_arrays: presets, multi-skill answers, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kt.errors import LogFormatError
+from kt.io import read_log
+from kt.log import ObservationLog
+from tests.conftest import require_shared
+
+AS09 = "assistments-2009/skill_builder_2009.csv"
+AS20 = "assistments-2020-subset/as_subset.csv"
+
+ASSIST_HEADER = "order_id,user_id,skill_name,correct,problem_id\n"
+
+
+def write(tmp_path, text: str, name: str = "log.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def check_invariants(log: ObservationLog) -> None:
+    """Sorted by learner then order; events contiguous, increasing, within one learner."""
+    assert np.all(np.diff(log.learner) >= 0)
+    same = log.learner[1:] == log.learner[:-1]
+    step = np.diff(log.order)
+    new_event = np.diff(log.event) != 0
+    assert np.all(step[same & new_event] > 0)
+    assert np.all(np.diff(log.event) >= 0)
+    assert log.event[0] == 0
+    assert np.all(np.diff(log.event) <= 1)
+    # Rows of one event share learner, item and outcome, with distinct skills.
+    cont = ~new_event
+    assert np.all(log.learner[1:][cont] == log.learner[:-1][cont])
+    assert np.all(log.item[1:][cont] == log.item[:-1][cont])
+    assert np.all(log.outcome[1:][cont] == log.outcome[:-1][cont])
+    pairs = log.event.astype(np.int64) * (log.n_skills + 1) + log.skill
+    assert len(np.unique(pairs)) == len(log)
+    assert set(np.unique(log.outcome).tolist()) <= {0, 1}
+
+
+# --- shared files --------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_assistments_2009_loads_without_renaming():
+    path = require_shared(AS09)
+    log = read_log(path)  # preset detected from the header
+    assert len(log) == 325_589
+    assert log.n_learners == 4_150
+    assert log.n_skills == 110
+    assert log.n_items == 16_891
+    check_invariants(log)
+    # Skill copies: the file's first two rows are one answer of learner 78276 to problem
+    # 84805, tagged with two skills, under neighbouring order ids 1 and 2.
+    rows = np.flatnonzero(np.isin(log.order, [1, 2]))
+    assert len(rows) == 2
+    assert log.event[rows[0]] == log.event[rows[1]]
+    assert {str(log.skill_names[s]) for s in log.skill[rows]} == {
+        "Addition Whole Numbers",
+        "Absolute Value",
+    }
+    assert str(log.learner_ids[log.learner[rows[0]]]) == "78276"
+    assert log.n_events < len(log)  # multi-skill answers exist and are grouped
+    same_preset = read_log(path, preset="assistments")
+    np.testing.assert_array_equal(same_preset.event, log.event)
+
+
+@pytest.mark.shared_data
+def test_assistments_2020_subset_with_template_classes():
+    path = require_shared(AS20)
+    log = read_log(path, preset="assistments", classes=["template_id"])
+    assert len(log) == 10_791
+    assert log.n_learners == 902
+    assert set(log.skill_names.tolist()) == {"Box and Whisker", "Table"}
+    assert len(log.class_vocab["template_id"]) == 22
+    assert log.classes["template_id"].dtype == np.int32
+    assert "original == 1" in log.source
+    check_invariants(log)
+
+
+# --- formats and presets -------------------------------------------------------------------
+
+
+def test_parquet_and_table_sources_match_csv(tmp_path):
+    text = ASSIST_HEADER + "3,u1,a,1,p1\n1,u1,a,0,p2\n2,u2,b,1,p3\n5,u2,a,1,p3\n"
+    csv_log = read_log(write(tmp_path, text))
+    table = pa.table(
+        {
+            "order_id": [3, 1, 2, 5],
+            "user_id": ["u1", "u1", "u2", "u2"],
+            "skill_name": ["a", "a", "b", "a"],
+            "correct": [1, 0, 1, 1],
+            "problem_id": ["p1", "p2", "p3", "p3"],
+        }
+    )
+    pq.write_table(table, tmp_path / "log.parquet")
+    for other in (read_log(tmp_path / "log.parquet"), read_log(table)):
+        for name in ("learner", "skill", "item", "outcome", "order", "event"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(csv_log, name))
+    # sorted by learner then order
+    assert csv_log.order.tolist() == [1, 3, 2, 5]
+    assert csv_log.outcome.tolist() == [0, 1, 1, 1]
+
+
+def test_kdd_preset_tab_separated_splits_joined_skills(tmp_path):
+    text = (
+        "Row\tAnon Student Id\tProblem Name\tKC(Default)\tCorrect First Attempt\n"
+        "1\ts1\tP1\tadd~~sub\t1\n"
+        "2\ts1\tP2\tadd\t0\n"
+        "3\ts2\tP1\tsub ~~ add\t0\n"
+    )
+    log = read_log(write(tmp_path, text, "kdd.txt"))
+    assert len(log) == 5
+    assert log.skill_names.tolist() == ["add", "sub"]
+    # the two skill rows of Row 1 share an event and the order key
+    assert log.order.tolist() == [1, 1, 2, 3, 3]
+    assert log.event.tolist() == [0, 0, 1, 2, 2]
+    check_invariants(log)
+    kept = read_log(write(tmp_path, text, "kdd.txt"), preset="kdd", multi_skill="keep")
+    assert len(kept) == 3
+    assert "add~~sub" in kept.skill_names.tolist()
+
+
+def test_explicit_column_map_and_classes(tmp_path):
+    text = "t,student,kc,ok,q,tmpl\n10,A,x,1,q1,T1\n11,A,x,0,q2,T2\n12,B,y,1,q1,T1\n"
+    log = read_log(
+        write(tmp_path, text),
+        columns={"order": "t", "learner": "student", "skill": "kc", "outcome": "ok", "item": "q"},
+        classes=["tmpl"],
+    )
+    assert log.learner_ids.tolist() == ["A", "B"]
+    assert log.class_vocab["tmpl"].tolist() == ["T1", "T2"]
+    assert log.classes["tmpl"].tolist() == [0, 1, 0]
+
+
+def test_item_optional_copies_by_equal_order(tmp_path):
+    text = "order_id,user_id,skill_name,correct\n1,u,a,1\n1,u,b,1\n2,u,a,0\n"
+    log = read_log(write(tmp_path, text))
+    assert log.event.tolist() == [0, 0, 1]
+    assert log.item_ids.tolist() == [""]
+
+
+def test_same_problem_answered_twice_is_two_events(tmp_path):
+    # skills a,b of problem p, then the same problem again: A B A B -> two events
+    text = ASSIST_HEADER + "1,u,a,1,p\n2,u,b,1,p\n3,u,a,1,p\n4,u,b,1,p\n5,u,b,0,p\n"
+    log = read_log(write(tmp_path, text))
+    assert log.event.tolist() == [0, 0, 1, 1, 2]
+
+
+def test_original_filter_and_no_response_skipped(tmp_path):
+    text = (
+        "order_id,user_id,skill_name,correct,problem_id,original\n"
+        "1,u,a,1,p1,1\n2,u,a,0,p2,0\n3,u,a,-1,p3,1\n4,u,a,0,p4,1\n"
+    )
+    log = read_log(write(tmp_path, text))
+    assert log.order.tolist() == [1, 4]
+    assert "original == 1" in log.source
+    assert "1 no-response rows" in log.source
+
+
+def test_latin1_file_is_read(tmp_path):
+    text = ASSIST_HEADER + "1,u,Gr\xe4phs,1,p\n"
+    log = read_log(write(tmp_path, text, encoding="latin-1"))
+    assert log.skill_names.tolist() == ["Gr\xe4phs"]
+
+
+def test_float_outcomes_accepted(tmp_path):
+    log = read_log(write(tmp_path, ASSIST_HEADER + "1,u,a,1.0,p\n2,u,a,0.0,p\n"))
+    assert log.outcome.tolist() == [1, 0]
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def expect_error(match: str, *args, **kwargs) -> LogFormatError:
+    with pytest.raises(LogFormatError, match=match) as info:
+        read_log(*args, **kwargs)
+    return info.value
+
+
+def test_missing_column_names_it_and_the_fix(tmp_path):
+    path = write(tmp_path, "order_id,user_id,correct\n1,u,1\n")
+    err = expect_error("skill", path, preset="assistments")
+    assert "'skill_name'" in str(err) and "columns=" in str(err)
+    err = expect_error(
+        "template_id", write(tmp_path, ASSIST_HEADER + "1,u,a,1,p\n"), classes=["template_id"]
+    )
+    assert "missing" in str(err)
+
+
+def test_header_matching_no_preset(tmp_path):
+    err = expect_error("no column for", write(tmp_path, "a,b\n1,2\n"))
+    assert "preset=" in str(err)
+
+
+def test_outcome_outside_range_names_row_and_value(tmp_path):
+    text = ASSIST_HEADER + "1,u,a,1,p\n2,u,a,0,p\n3,u,a,2,p\n4,u,a,7,p\n"
+    err = expect_error("'correct'", write(tmp_path, text))
+    assert "holds 2 at row 2" in str(err)
+    assert "-1" in str(err)
+
+
+def test_non_numeric_outcome(tmp_path):
+    err = expect_error("not numeric", write(tmp_path, ASSIST_HEADER + "1,u,a,yes,p\n"))
+    assert "'yes'" in str(err) and "row 0" in str(err)
+
+
+def test_empty_file_and_header_only(tmp_path):
+    expect_error("empty", write(tmp_path, ""))
+    expect_error("no data rows", write(tmp_path, ASSIST_HEADER))
+    expect_error("no observations", write(tmp_path, ASSIST_HEADER + "1,u,a,-1,p\n"))
+    expect_error("does not exist", tmp_path / "nope.csv")
+
+
+def test_missing_skill_names_error_or_drop(tmp_path):
+    text = ASSIST_HEADER + "1,u,a,1,p\n2,u,,0,p\n3,u,  ,1,p\n4,u,b,1,p\n"
+    err = expect_error("'skill_name'", write(tmp_path, text))
+    assert "row 1" in str(err) and "2 rows" in str(err) and "missing_skill='drop'" in str(err)
+    log = read_log(write(tmp_path, text), missing_skill="drop")
+    assert log.order.tolist() == [1, 4]
+    assert "dropped 2 rows" in log.source
+
+
+def test_duplicate_order_within_learner(tmp_path):
+    text = ASSIST_HEADER + "1,u,a,1,p1\n2,u,a,0,p2\n2,u,a,1,p3\n"
+    err = expect_error("repeats key 2", write(tmp_path, text))
+    assert "'order_id'" in str(err) and "learner 'u'" in str(err) and "row 2" in str(err)
+    # the same key for different learners is fine; a skill copy is fine
+    ok = ASSIST_HEADER + "1,u,a,1,p1\n1,v,a,0,p2\n1,v,b,0,p2\n2,v,a,0,p3\n"
+    assert len(read_log(write(tmp_path, ok))) == 4
+
+
+def test_non_numeric_and_fractional_order(tmp_path):
+    err = expect_error("not numeric", write(tmp_path, ASSIST_HEADER + "1,u,a,1,p\nx,u,a,1,p\n"))
+    assert "'x'" in str(err) and "row 1" in str(err)
+    err = expect_error("whole numbers", write(tmp_path, ASSIST_HEADER + "1.5,u,a,1,p\n"))
+    assert "row 0" in str(err)
+
+
+def test_empty_cells_in_used_columns(tmp_path):
+    err = expect_error("'user_id'", write(tmp_path, ASSIST_HEADER + "1,u,a,1,p\n2,,a,1,p\n"))
+    assert "row 1" in str(err)
+    err = expect_error("'correct'", write(tmp_path, ASSIST_HEADER + "1,u,a,,p\n"))
+    assert "row 0" in str(err)
+
+
+def test_bad_arguments(tmp_path):
+    path = write(tmp_path, ASSIST_HEADER + "1,u,a,1,p\n")
+    expect_error("unknown preset", path, preset="edx")
+    expect_error("unknown role", path, columns={"student": "user_id"})
+    expect_error("multi_skill", path, multi_skill="explode")
+
+
+# --- from_arrays ---------------------------------------------------------------------------
+
+
+def test_from_arrays_codes_sorts_and_groups():
+    log = ObservationLog.from_arrays(
+        learner=[20, 3, 3, 3, 20],
+        skill=["s2", "s1", "s2", "s1", "s1"],
+        item=[7, 9, 9, 8, 6],
+        outcome=[1, 0, 0, 1, 1],
+        order=[1, 5, 6, 7, 2],
+        classes={"tmpl": ["t", "u", "u", "t", "t"]},
+    )
+    assert log.learner_ids.tolist() == ["3", "20"]  # ints sorted numerically
+    assert log.order.tolist() == [5, 6, 7, 1, 2]
+    assert log.skill.tolist() == [0, 1, 0, 1, 0]
+    assert log.event.tolist() == [0, 0, 1, 2, 3]
+    assert log.classes["tmpl"].tolist() == [1, 1, 0, 0, 0]
+    check_invariants(log)
+
+
+def test_from_arrays_stable_without_order_and_validates():
+    log = ObservationLog.from_arrays(
+        learner=["b", "a", "b"], skill=["k", "k", "k"], outcome=np.array([1, 0, 0])
+    )
+    assert log.learner.tolist() == [0, 1, 1]
+    assert log.order.tolist() == [1, 0, 2]
+    with pytest.raises(LogFormatError, match="equal length"):
+        ObservationLog.from_arrays(learner=[1], skill=["k", "k"], outcome=[1, 1])
+    with pytest.raises(LogFormatError, match="holds 3 at row 1"):
+        ObservationLog.from_arrays(learner=[1, 1], skill=["k", "k"], outcome=[1, 3])
+    with pytest.raises(LogFormatError, match="skill"):
+        ObservationLog.from_arrays(learner=[1, 1], skill=["k", ""], outcome=[1, 0])
+    with pytest.raises(LogFormatError, match="repeats key"):
+        ObservationLog.from_arrays(
+            learner=[1, 1], skill=["k", "k"], outcome=[1, 0], order=[4, 4], item=[1, 2]
+        )
