@@ -1,0 +1,59 @@
+"""The engine store: skills, activities, learners, classes, evidence, mastery, models,
+documents, audit and API keys, in SQLite (default) or PostgreSQL.
+
+    store = open_store("sqlite:///pathwise.db")     # or "sqlite://" (memory), "postgresql://..."
+    school = store.for_tenant("district-7")           # every data method is tenant-scoped
+"""
+
+from __future__ import annotations
+
+from engine.errors import ValidationError
+from engine.store.base import DOCUMENT_INDEX_KEYS, ApiKey, AuditEntry, Document, ModelVersion
+from engine.store.sqlstore import Store, TenantStore
+
+__all__ = [
+    "DOCUMENT_INDEX_KEYS",
+    "ApiKey",
+    "AuditEntry",
+    "Document",
+    "ModelVersion",
+    "Store",
+    "TenantStore",
+    "open_store",
+]
+
+
+def open_store(url: str = "sqlite://", migrate: bool = True) -> Store:
+    """Open (and by default migrate to the newest schema) the store at ``url``.
+
+    ``sqlite:///relative/or/absolute.db`` (``sqlite:////abs/path.db`` also accepted),
+    ``sqlite://`` or ``sqlite:///:memory:`` for a private in-memory database,
+    ``postgresql://user:pass@host:port/db`` (or ``postgres://``) for PostgreSQL via psycopg 3.
+    """
+    if not isinstance(url, str):
+        raise ValidationError(f"store URL must be a string, got {url!r}")
+    if url.startswith("sqlite://"):
+        from engine.store.sqlite import SQLiteDriver
+
+        path = url[len("sqlite://") :]
+        if path in ("", "/", "/:memory:", ":memory:"):
+            driver = SQLiteDriver(None)
+        else:
+            driver = SQLiteDriver(path[1:] if path.startswith("/") else path)
+    elif url.startswith(("postgresql://", "postgres://")):
+        from engine.store.postgres import PostgresDriver
+
+        driver = PostgresDriver(url)
+    else:
+        raise ValidationError(
+            f"store URL {url!r} is not supported; use sqlite:///path.db, sqlite:// (memory) "
+            "or postgresql://user@host:port/db"
+        )
+    store = Store(driver, url)
+    if migrate:
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
+    return store
