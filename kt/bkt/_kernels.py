@@ -1,0 +1,332 @@
+"""Numba kernels of BKT: EM (Baum-Welch), batch filtering, online replay.
+
+Private: call them only through ``kt.bkt.model`` / ``kt.bkt.online``, which validate
+and convert inputs. Every kernel has a plain NumPy twin in ``tests/kt/bkt_reference.py``.
+
+Data layout (built by ``kt.bkt.layout``), ``n`` rows, ``Q`` sequences, ``S`` skills:
+    rows are grouped by skill, then learner, then time; one sequence = one (skill, learner) run.
+    seq_start int64 (S+1): sequences of skill s are ``seq_start[s]:seq_start[s+1]``.
+    seq_row int64 (Q): first row of each sequence; seq_len int64 (Q): its length (>= 1).
+    seq_prior int32 (Q): prior class of the sequence (0 unless multiprior).
+    obs int8 (n): 1 correct, 0 incorrect.
+    gs int32 (n): guess/slip class of the row (0 unless multigs).
+    lr int32 (n): learn class of the transition *after* the row (0 unless multilearn/multipair).
+Class indices are local to the skill (EM) or global into flat parameter arrays (predict/replay).
+
+Parameter arrays are flat float64; task ``t`` of EM (one (skill, restart) pair) owns
+``guess[gs_off[t]:gs_off[t+1]]`` etc. Transition convention: ``p_learn`` = P(0 -> 1),
+``p_forget`` = P(1 -> 0). State 1 = mastered.
+
+Determinism: each EM task runs on one thread with a fixed summation order, so results are
+bit-identical whatever the number of threads. No fastmath anywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Rescale the unnormalised forward message when its mass drops below this.
+_TINY = 1e-200
+
+
+@njit(cache=True, inline="always")
+def _filter_step(p, score, guess, slip, learn, forget):
+    """One soft-evidence filtering step; returns (p_correct before, p_mastered after transition)."""
+    p_correct = guess * (1.0 - p) + (1.0 - slip) * p
+    like_m = score * (1.0 - slip) + (1.0 - score) * slip
+    like_n = score * guess + (1.0 - score) * (1.0 - guess)
+    num = p * like_m
+    den = num + (1.0 - p) * like_n
+    if den > 0.0:
+        post = num / den
+    else:
+        post = p
+    return p_correct, post * (1.0 - forget) + (1.0 - post) * learn
+
+
+@njit(cache=True)
+def _estep(
+    q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+    guess, slip, learn, forget, prior, g0, l0, p0,
+    cnt_e, cnt_t, cnt_i, f0b, f1b, i0b, i1b, with_counts,
+):
+    """Scaled forward-backward over sequences ``q_lo:q_hi`` of one skill.
+
+    Parameters are read at ``guess[g0 + class]`` etc. Expected counts are added to
+    ``cnt_e`` (n_gs*4: [class, state, obs]), ``cnt_t`` (n_lr*4: [class, next, cur]) and
+    ``cnt_i`` (n_prior*2: [class, state]) when ``with_counts``. Returns the log-likelihood.
+    ``f0b, f1b, i0b, i1b`` are scratch buffers at least as long as the longest sequence.
+    """
+    ll = 0.0
+    for q in range(q_lo, q_hi):
+        r0 = seq_row[q]
+        n_t = seq_len[q]
+        pc = seq_prior[q]
+        a1 = prior[p0 + pc]
+        a0 = 1.0 - a1
+        # forward: unnormalised alpha_t (f0, f1) and 1 / (A alpha_t)
+        for t in range(n_t):
+            i = r0 + t
+            c = g0 + gs[i]
+            if obs[i] != 0:
+                b0 = guess[c]
+                b1 = 1.0 - slip[c]
+            else:
+                b0 = 1.0 - guess[c]
+                b1 = slip[c]
+            f0 = a0 * b0
+            f1 = a1 * b1
+            f0b[t] = f0
+            f1b[t] = f1
+            k = l0 + lr[i]
+            lrn = learn[k]
+            fgt = forget[k]
+            a0 = f0 * (1.0 - lrn) + f1 * fgt
+            a1 = f0 * lrn + f1 * (1.0 - fgt)
+            i0b[t] = 1.0 / a0 if a0 > 0.0 else 0.0
+            i1b[t] = 1.0 / a1 if a1 > 0.0 else 0.0
+            s = a0 + a1
+            if t == n_t - 1:
+                ll += np.log(s)
+            elif s < _TINY:
+                ll += np.log(s)
+                a0 /= s
+                a1 /= s
+        if not with_counts:
+            continue
+        # backward in posterior form: gamma_t from gamma_{t+1}
+        t = n_t - 1
+        i = r0 + t
+        tot = f0b[t] + f1b[t]
+        gm0 = f0b[t] / tot
+        gm1 = f1b[t] / tot
+        e = (gs[i]) * 4 + obs[i]
+        cnt_e[e] += gm0
+        cnt_e[e + 2] += gm1
+        for t in range(n_t - 2, -1, -1):
+            i = r0 + t
+            k = l0 + lr[i]
+            lrn = learn[k]
+            fgt = forget[k]
+            x0 = gm0 * i0b[t]
+            x1 = gm1 * i1b[t]
+            f0 = f0b[t]
+            f1 = f1b[t]
+            p00 = (1.0 - lrn) * f0 * x0
+            p10 = lrn * f0 * x1
+            p01 = fgt * f1 * x0
+            p11 = (1.0 - fgt) * f1 * x1
+            tk = lr[i] * 4
+            cnt_t[tk] += p00
+            cnt_t[tk + 1] += p01
+            cnt_t[tk + 2] += p10
+            cnt_t[tk + 3] += p11
+            gm0 = p00 + p10
+            gm1 = p01 + p11
+            e = gs[i] * 4 + obs[i]
+            cnt_e[e] += gm0
+            cnt_e[e + 2] += gm1
+        cnt_i[pc * 2] += gm0
+        cnt_i[pc * 2 + 1] += gm1
+    return ll
+
+
+@njit(cache=True)
+def _mstep(
+    cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
+    fx_guess, fx_slip, fx_learn, fx_forget, fx_prior, fx_g0, fx_l0, fx_p0,
+    forgets, g_lo, g_hi, s_lo, s_hi,
+):
+    """pyBKT's M-step rules; fixed values (non-NaN ``fx_*``) override, then bounds clip."""
+    n_gs = cnt_e.shape[0] // 4
+    for c in range(n_gs):
+        d = cnt_e[c * 4] + cnt_e[c * 4 + 1]
+        g = cnt_e[c * 4 + 1] / d if d > 0.0 else 0.5
+        d = cnt_e[c * 4 + 2] + cnt_e[c * 4 + 3]
+        sl = cnt_e[c * 4 + 2] / d if d > 0.0 else 0.5
+        fx = fx_guess[fx_g0 + c]
+        if fx == fx:
+            g = fx
+        else:
+            g = min(max(g, g_lo), g_hi)
+        fx = fx_slip[fx_g0 + c]
+        if fx == fx:
+            sl = fx
+        else:
+            sl = min(max(sl, s_lo), s_hi)
+        guess[g0 + c] = g
+        slip[g0 + c] = sl
+    n_lr = cnt_t.shape[0] // 4
+    for k in range(n_lr):
+        # cnt_t layout: [class, next, cur]
+        d = cnt_t[k * 4] + cnt_t[k * 4 + 2]
+        lrn = cnt_t[k * 4 + 2] / d if d > 0.0 else 1.0
+        d = cnt_t[k * 4 + 1] + cnt_t[k * 4 + 3]
+        fgt = cnt_t[k * 4 + 1] / d if d > 0.0 else 0.0
+        fx = fx_learn[fx_l0 + k]
+        if fx == fx:
+            lrn = fx
+        fx = fx_forget[fx_l0 + k]
+        if fx == fx:
+            fgt = fx
+        elif not forgets:
+            fgt = 0.0
+        learn[l0 + k] = lrn
+        forget[l0 + k] = fgt
+    n_pr = cnt_i.shape[0] // 2
+    for c in range(n_pr):
+        fx = fx_prior[fx_p0 + c]
+        if fx == fx:
+            prior[p0 + c] = fx
+        else:
+            d = cnt_i[c * 2] + cnt_i[c * 2 + 1]
+            if d > 0.0:
+                prior[p0 + c] = cnt_i[c * 2 + 1] / d
+
+
+@njit(cache=True, parallel=True)
+def em_fit(
+    seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+    task_skill, gs_off, lr_off, pr_off,
+    guess, slip, learn, forget, prior,
+    sk_gs_off, sk_lr_off, sk_pr_off,
+    fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
+    forgets, g_lo, g_hi, s_lo, s_hi, max_iter, tol,
+    out_ll, out_iter, out_trace,
+):
+    """Baum-Welch EM for every (skill, restart) task in parallel, in place on the parameters.
+
+    Task t fits skill ``task_skill[t]`` with parameters at ``guess[gs_off[t]:gs_off[t+1]]`` etc.
+    Fixed values ``fx_*`` are per skill (offsets ``sk_*_off``), NaN = free.
+    Iteration: E-step (log-likelihood LL_i of the current parameters); stop without an M-step
+    when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < tol; else M-step. After ``max_iter``
+    M-steps one forward pass gives the final LL. ``out_ll[t]`` = LL of the returned
+    parameters, ``out_iter[t]`` = M-steps done, ``out_trace[t, i]`` = LL_i (NaN after the end).
+    """
+    n_tasks = task_skill.shape[0]
+    for t in prange(n_tasks):
+        s = task_skill[t]
+        q_lo = seq_start[s]
+        q_hi = seq_start[s + 1]
+        max_len = 1
+        for q in range(q_lo, q_hi):
+            if seq_len[q] > max_len:
+                max_len = seq_len[q]
+        f0b = np.empty(max_len)
+        f1b = np.empty(max_len)
+        i0b = np.empty(max_len)
+        i1b = np.empty(max_len)
+        g0 = gs_off[t]
+        l0 = lr_off[t]
+        p0 = pr_off[t]
+        n_gs = gs_off[t + 1] - g0
+        n_lr = lr_off[t + 1] - l0
+        n_pr = pr_off[t + 1] - p0
+        cnt_e = np.zeros(n_gs * 4)
+        cnt_t = np.zeros(n_lr * 4)
+        cnt_i = np.zeros(n_pr * 2)
+        prev = -np.inf
+        done = False
+        n_iter = 0
+        ll = 0.0
+        for it in range(max_iter):
+            cnt_e[:] = 0.0
+            cnt_t[:] = 0.0
+            cnt_i[:] = 0.0
+            ll = _estep(
+                q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+                guess, slip, learn, forget, prior, g0, l0, p0,
+                cnt_e, cnt_t, cnt_i, f0b, f1b, i0b, i1b, True,
+            )
+            out_trace[t, it] = ll
+            if tol > 0.0 and it >= 1 and ll - prev < tol:
+                done = True
+                break
+            _mstep(
+                cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
+                fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
+                sk_gs_off[s], sk_lr_off[s], sk_pr_off[s],
+                forgets, g_lo, g_hi, s_lo, s_hi,
+            )
+            n_iter += 1
+            prev = ll
+        if not done:
+            ll = _estep(
+                q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+                guess, slip, learn, forget, prior, g0, l0, p0,
+                cnt_e, cnt_t, cnt_i, f0b, f1b, i0b, i1b, False,
+            )
+        out_ll[t] = ll
+        out_iter[t] = n_iter
+
+
+@njit(cache=True, parallel=True)
+def log_likelihood(
+    seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+    task_skill, gs_off, lr_off, pr_off, guess, slip, learn, forget, prior, out_ll,
+):
+    """Forward-only log-likelihood of each task's parameters (same layout as ``em_fit``)."""
+    n_tasks = task_skill.shape[0]
+    for t in prange(n_tasks):
+        s = task_skill[t]
+        q_lo = seq_start[s]
+        q_hi = seq_start[s + 1]
+        max_len = 1
+        for q in range(q_lo, q_hi):
+            if seq_len[q] > max_len:
+                max_len = seq_len[q]
+        f0b = np.empty(max_len)
+        f1b = np.empty(max_len)
+        i0b = np.empty(max_len)
+        i1b = np.empty(max_len)
+        dummy = np.zeros(4)
+        out_ll[t] = _estep(
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+            guess, slip, learn, forget, prior, gs_off[t], lr_off[t], pr_off[t],
+            dummy, dummy, dummy, f0b, f1b, i0b, i1b, False,
+        )
+
+
+@njit(cache=True, parallel=True)
+def predict(
+    seq_row, seq_len, seq_prior, score, gs, lr, guess, slip, learn, forget, prior,
+    out_pc, out_pm, out_pm_next,
+):
+    """Filter every sequence: per row P(correct) and P(mastered) before the row, and P(mastered)
+    after it (incl. transition). Class indices are global. Same arithmetic as ``replay``."""
+    for q in prange(seq_row.shape[0]):
+        r0 = seq_row[q]
+        p = prior[seq_prior[q]]
+        for t in range(seq_len[q]):
+            i = r0 + t
+            c = gs[i]
+            k = lr[i]
+            pc, p_next = _filter_step(p, score[i], guess[c], slip[c], learn[k], forget[k])
+            out_pc[i] = pc
+            out_pm[i] = p
+            out_pm_next[i] = p_next
+            p = p_next
+
+
+@njit(cache=True)
+def replay(
+    p_state, last_cls, ev_skill, ev_score, ev_gs, ev_lr, ev_pr, ev_cls,
+    guess, slip, learn, forget, prior, out_pc,
+):
+    """Apply events in order to one learner's state (updated in place: pass a copy).
+
+    ``p_state[k]`` NaN = no observation of skill k yet: the prior ``prior[ev_pr[e]]`` is used.
+    ``last_cls[k]`` receives the item class of the last event of skill k.
+    """
+    for e in range(ev_skill.shape[0]):
+        k = ev_skill[e]
+        p = p_state[k]
+        if p != p:
+            p = prior[ev_pr[e]]
+        c = ev_gs[e]
+        j = ev_lr[e]
+        pc, p_next = _filter_step(p, ev_score[e], guess[c], slip[c], learn[j], forget[j])
+        out_pc[e] = pc
+        p_state[k] = p_next
+        last_cls[k] = ev_cls[e]

@@ -1,0 +1,175 @@
+"""Turn an ``ObservationLog`` into the skill-grouped arrays the BKT kernels read.
+
+Rows are regrouped by skill (stable, so each skill's rows stay learner-then-time), one
+sequence per (skill, learner) run. Item classes are coded per skill, sparsely: a skill
+only has the classes that occur with it, and each row carries its class index.
+
+Class labels (strings, stored in saved models):
+    no variant: the single class ``"*"``;
+    multigs / multilearn: the class column's value;
+    multipair: ``json.dumps([previous, current])`` for the pair of item classes, ``"*"`` for
+        the first row of a sequence (no previous item);
+    multiprior: the value of the class column at the learner's first row of the skill
+        (``"0"`` / ``"1"`` = first outcome when the column is the outcome).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from kt.errors import LogFormatError
+from kt.log import ObservationLog
+
+DEFAULT_CLASS = "*"
+OUTCOME = "__outcome__"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which columns drive the class-dependent parameters (None = one class)."""
+
+    gs_col: str | None = None  # multigs
+    lr_col: str | None = None  # multilearn or multipair
+    pair: bool = False  # lr_col gives (previous, current) pairs
+    prior_col: str | None = None  # multiprior (OUTCOME = first outcome)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Skill-grouped arrays; see ``kt.bkt._kernels`` for the meaning of each kernel array.
+
+    skills: int32 (S,), log skill codes in layout order.
+    rows: int64 (m,), the log row of each layout row.
+    gs_key, lr_key: int64 (m,), per-row class codes (see ``class_labels``);
+    pr_key: int64 (Q,), per-sequence prior class code.
+    """
+
+    skills: np.ndarray
+    rows: np.ndarray
+    seq_start: np.ndarray
+    seq_row: np.ndarray
+    seq_len: np.ndarray
+    obs: np.ndarray
+    score: np.ndarray
+    gs_key: np.ndarray
+    lr_key: np.ndarray
+    pr_key: np.ndarray
+    seq_skill: np.ndarray  # int64 (Q,) skill position (0..S-1) of each sequence
+    row_skill: np.ndarray  # int64 (m,) skill position of each row
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+
+def _class_column(log: ObservationLog, name: str) -> np.ndarray:
+    if name == OUTCOME:
+        return log.outcome.astype(np.int64)
+    if name not in log.classes:
+        have = ", ".join(sorted(log.classes)) or "none"
+        raise LogFormatError(
+            f"class column {name!r} is not in this log (class columns: {have}); "
+            "read the log with that column mapped as a class column"
+        )
+    return log.classes[name].astype(np.int64)
+
+
+def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Layout:
+    """Layout of the log rows whose skill is in ``skill_codes`` (in that order)."""
+    skill_codes = np.asarray(skill_codes, dtype=np.int32)
+    position = np.full(max(log.n_skills, 1), -1, dtype=np.int64)
+    position[skill_codes] = np.arange(len(skill_codes))
+    row_pos = position[log.skill] if len(log) else np.empty(0, np.int64)
+    selected = np.flatnonzero(row_pos >= 0)
+    order = np.argsort(row_pos[selected], kind="stable")
+    rows = selected[order].astype(np.int64)
+    row_skill = row_pos[rows]
+    learner = log.learner[rows]
+    m = len(rows)
+    new_seq = np.ones(m, dtype=bool)
+    if m > 1:
+        new_seq[1:] = (row_skill[1:] != row_skill[:-1]) | (learner[1:] != learner[:-1])
+    seq_row = np.flatnonzero(new_seq).astype(np.int64)
+    seq_len = np.diff(np.append(seq_row, m)).astype(np.int64)
+    seq_skill = row_skill[seq_row]
+    seq_start = np.searchsorted(seq_skill, np.arange(len(skill_codes) + 1)).astype(np.int64)
+    obs = log.outcome[rows].astype(np.int8)
+    zeros = np.zeros(m, dtype=np.int64)
+    gs_key = _class_column(log, variant.gs_col)[rows] if variant.gs_col else zeros
+    if variant.lr_col:
+        cur = _class_column(log, variant.lr_col)[rows]
+        if variant.pair:
+            width = _pair_width(log, variant.lr_col)
+            prev = np.empty_like(cur)
+            prev[1:] = cur[:-1]
+            prev[:1] = 0
+            lr_key = np.where(new_seq, 0, 1 + prev * width + cur)
+        else:
+            lr_key = cur
+    else:
+        lr_key = zeros
+    if variant.prior_col:
+        pr_key = _class_column(log, variant.prior_col)[rows][seq_row]
+    else:
+        pr_key = np.zeros(len(seq_row), dtype=np.int64)
+    return Layout(
+        skills=skill_codes,
+        rows=rows,
+        seq_start=seq_start,
+        seq_row=seq_row,
+        seq_len=seq_len,
+        obs=obs,
+        score=obs.astype(np.float64),
+        gs_key=np.ascontiguousarray(gs_key, dtype=np.int64),
+        lr_key=np.ascontiguousarray(lr_key, dtype=np.int64),
+        pr_key=np.ascontiguousarray(pr_key, dtype=np.int64),
+        seq_skill=seq_skill.astype(np.int64),
+        row_skill=row_skill.astype(np.int64),
+    )
+
+
+def per_skill_codes(owner: np.ndarray, key: np.ndarray, n_skills: int):
+    """Unique (skill, code) pairs.
+
+    Returns (codes_by_skill: list of int64 arrays of sorted unique codes per skill,
+    local: int32 (len(key),) index of each entry's code within its skill's codes).
+    """
+    if len(key) == 0:
+        return [np.empty(0, np.int64) for _ in range(n_skills)], np.empty(0, np.int32)
+    width = int(key.max()) + 1
+    combined = owner.astype(np.int64) * width + key
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    uskill = uniq // width
+    bounds = np.searchsorted(uskill, np.arange(n_skills + 1))
+    local = (inverse - bounds[owner]).astype(np.int32)
+    codes = [uniq[bounds[s] : bounds[s + 1]] % width for s in range(n_skills)]
+    return codes, local
+
+
+def class_labels(log: ObservationLog, column: str | None, pair: bool, codes: np.ndarray) -> list:
+    """String labels of class codes (see the module docstring)."""
+    if column is None:
+        return [DEFAULT_CLASS] * len(codes)
+    if column == OUTCOME:
+        return [str(int(c)) for c in codes]
+    vocab = log.class_vocab[column]
+    if not pair:
+        return [str(vocab[int(c)]) for c in codes]
+    width = _pair_width(log, column)
+    labels = []
+    for c in codes:
+        c = int(c)
+        if c == 0:
+            labels.append(DEFAULT_CLASS)
+        else:
+            prev, cur = divmod(c - 1, width)
+            labels.append(json.dumps([str(vocab[prev]), str(vocab[cur])]))
+    return labels
+
+
+def _pair_width(log: ObservationLog, column: str) -> int:
+    col = log.classes[column]
+    return int(col.max()) + 1 if len(col) else 1

@@ -1,0 +1,895 @@
+"""``BKT``: Bayesian Knowledge Tracing estimator (scikit-learn style) with pyBKT's variants.
+
+Fitting is Baum-Welch EM with a scaled forward-backward in Numba (``kt.bkt._kernels``),
+parallel across (skill, restart) tasks and bit-identical whatever the thread count.
+
+EM stopping rule: iteration i runs an E-step giving LL_i, the log-likelihood of the current
+parameters (a float, natural log, summed over the skill's learners). EM stops before the
+M-step when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < ``tol``; otherwise it stops after
+``max_iter`` M-steps. ``tol=0`` runs exactly ``max_iter`` iterations (E-step + M-step each).
+``n_iter_`` counts M-steps; ``log_likelihood_`` is the LL of the returned parameters.
+
+Prediction semantics (pyBKT's ``correct_predictions`` / ``state_predictions``): for each row,
+``p_correct`` = P(correct) given the learner's earlier rows of that skill, and ``p_mastered``
+= P(mastered) before the row; ``p_mastered_after`` = P(mastered) after the row including the
+learn/forget transition (what the online update returns).
+
+Differences from pyBKT 1.4.2, on purpose: float log-likelihood (pyBKT truncates it to an
+integer); class-specific parameters are used in the E-step for every class (pyBKT uses the
+first class's); fixed values are applied before the first E-step as well; a zero emission
+probability is used as zero (pyBKT treats a zero factor as one).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kt.bkt import layout as lay
+from kt.bkt.params import PARAM_NAMES, MasteryState, SkillParams, check_probability
+from kt.bkt.store import ParamStore
+from kt.errors import (
+    LogFormatError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+    UnknownSkillError,
+)
+from kt.log import ObservationLog
+
+FORMAT = "pathwise-bkt"
+FORMAT_VERSION = 1
+_UNKNOWN_MODES = ("error", "prior")
+_HYPER = (
+    "forgets", "multigs", "multilearn", "multiprior", "multipair", "num_fits", "seed",
+    "max_iter", "tol", "p_guess_bounds", "p_slip_bounds",
+)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per-row predictions aligned with the log's rows (float64 (n,) each)."""
+
+    p_correct: np.ndarray
+    p_mastered: np.ndarray
+    p_mastered_after: np.ndarray
+
+
+@contextmanager
+def _threads(n: int | None):
+    import numba
+
+    if n is None:
+        yield
+        return
+    if not (1 <= n <= numba.config.NUMBA_NUM_THREADS):
+        raise ParameterError(
+            f"n_threads={n!r} is outside 1..{numba.config.NUMBA_NUM_THREADS}; "
+            "pass None to use every core"
+        )
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _bounds(name: str, value) -> tuple[float, float]:
+    if value is None:
+        return 0.0, 1.0
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}={value!r} must be a (low, high) pair") from None
+    if not (0.0 <= lo <= hi <= 1.0):
+        raise ParameterError(f"{name}={value!r} must satisfy 0 <= low <= high <= 1")
+    return lo, hi
+
+
+class BKT:
+    """Bayesian Knowledge Tracing, one HMM per skill, fitted by EM.
+
+    Hyperparameters (stored as given; see the module docstring for EM and predictions):
+        forgets: learn p_forget (else fixed at 0).
+        multigs: class column (in ``log.classes``) giving guess/slip per class (KT-IDEM).
+        multilearn: class column giving learn/forget per class of the row just answered.
+        multiprior: True (group learners by their first outcome of the skill) or a class column
+            (group by its value at the learner's first row): one p_init per group (KT-PPS).
+        multipair: class column; learn class = (previous item's class, current item's class).
+            At most one of multilearn / multiprior / multipair.
+        num_fits: random restarts per skill; the best final log-likelihood is kept.
+        seed: seed of the random initial values (per skill: independent of which skills fit).
+        max_iter, tol: EM limits (module docstring).
+        fixed: {skill: {param: value}} or {param: value} for every skill; value is a float
+            (every class), a sequence (one per class, in class order) or {class label: value}.
+        init: initial values, same forms as ``fixed`` (or a ``SkillParams`` per skill); used in
+            restart 0 of the skill instead of random values. Restarts 1.. stay random.
+        p_guess_bounds, p_slip_bounds: (low, high) clip of every M-step's guess / slip.
+        n_threads: Numba threads for fitting/prediction (None = all).
+    """
+
+    def __init__(
+        self,
+        forgets: bool = False,
+        multigs: str | None = None,
+        multilearn: str | None = None,
+        multiprior: bool | str = False,
+        multipair: str | None = None,
+        num_fits: int = 1,
+        seed: int = 0,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        fixed: Mapping | None = None,
+        init: Mapping | None = None,
+        p_guess_bounds: tuple[float, float] | None = None,
+        p_slip_bounds: tuple[float, float] | None = None,
+        n_threads: int | None = None,
+    ) -> None:
+        self.forgets = forgets
+        self.multigs = multigs
+        self.multilearn = multilearn
+        self.multiprior = multiprior
+        self.multipair = multipair
+        self.num_fits = num_fits
+        self.seed = seed
+        self.max_iter = max_iter
+        self.tol = tol
+        self.fixed = fixed
+        self.init = init
+        self.p_guess_bounds = p_guess_bounds
+        self.p_slip_bounds = p_slip_bounds
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ config
+    def _variant(self) -> lay.Variant:
+        n_resource = sum(bool(x) for x in (self.multilearn, self.multiprior, self.multipair))
+        if n_resource > 1:
+            raise ParameterError(
+                f"multilearn={self.multilearn!r}, multiprior={self.multiprior!r}, "
+                f"multipair={self.multipair!r}: at most one of them may be set; keep one"
+            )
+        for name in ("multigs", "multilearn", "multipair"):
+            value = getattr(self, name)
+            if value is not None and value is not False and not isinstance(value, str):
+                raise ParameterError(f"{name}={value!r} must be None or a class column name")
+        prior_col = None
+        if self.multiprior is True:
+            prior_col = lay.OUTCOME
+        elif isinstance(self.multiprior, str):
+            prior_col = self.multiprior
+        elif self.multiprior not in (False, None):
+            raise ParameterError(
+                f"multiprior={self.multiprior!r} must be True/False or a class column name"
+            )
+        return lay.Variant(
+            gs_col=self.multigs or None,
+            lr_col=(self.multilearn or self.multipair) or None,
+            pair=bool(self.multipair),
+            prior_col=prior_col,
+        )
+
+    def _check_hyper(self) -> None:
+        if not isinstance(self.num_fits, int | np.integer) or self.num_fits < 1:
+            raise ParameterError(f"num_fits={self.num_fits!r} must be an integer >= 1")
+        if not isinstance(self.max_iter, int | np.integer) or self.max_iter < 1:
+            raise ParameterError(f"max_iter={self.max_iter!r} must be an integer >= 1")
+        if not (float(self.tol) >= 0.0):
+            raise ParameterError(f"tol={self.tol!r} must be >= 0 (0 = run exactly max_iter)")
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, log: ObservationLog, skills: Sequence[str] | None = None) -> BKT:
+        """Fit every skill of ``log`` (or only ``skills``, a list of exact names). Returns self."""
+        return self._fit(log, skills, warm=None)
+
+    def partial_fit(self, log: ObservationLog, skills: Sequence[str] | None = None) -> BKT:
+        """Continue EM from the fitted parameters (one restart) on ``log``; new skills are
+        initialised at random. Class labels unseen before start at their skill's class mean."""
+        if not hasattr(self, "store_"):
+            return self.fit(log, skills)
+        return self._fit(log, skills, warm=self.store_)
+
+    def _select_skills(self, log: ObservationLog, skills) -> np.ndarray:
+        present = np.unique(log.skill) if len(log) else np.empty(0, np.int32)
+        if skills is None:
+            if len(present) == 0:
+                raise LogFormatError("the log has no rows; fit needs at least one observation")
+            return present.astype(np.int32)
+        if isinstance(skills, str):
+            skills = [skills]
+        codes = []
+        have = set(present.tolist())
+        for name in skills:
+            hits = np.flatnonzero(log.skill_names == name)
+            if len(hits) == 0 or int(hits[0]) not in have:
+                raise UnknownSkillError(
+                    f"skill {name!r} has no rows in this log; pass names from log.skill_names "
+                    "(exact match, not a pattern)"
+                )
+            codes.append(int(hits[0]))
+        return np.array(codes, dtype=np.int32)
+
+    def _fit(self, log: ObservationLog, skills, warm: ParamStore | None) -> BKT:
+        from kt.bkt import _kernels
+
+        self._check_hyper()
+        variant = self._variant()
+        g_lo, g_hi = _bounds("p_guess_bounds", self.p_guess_bounds)
+        s_lo, s_hi = _bounds("p_slip_bounds", self.p_slip_bounds)
+        codes = self._select_skills(log, skills)
+        names = [str(log.skill_names[c]) for c in codes]
+        layout = lay.build(log, codes, variant)
+        n_sk = len(codes)
+        gs_codes, gs_local = lay.per_skill_codes(layout.row_skill, layout.gs_key, n_sk)
+        lr_codes, lr_local = lay.per_skill_codes(layout.row_skill, layout.lr_key, n_sk)
+        pr_codes, pr_local = lay.per_skill_codes(layout.seq_skill, layout.pr_key, n_sk)
+        gs_labels = [lay.class_labels(log, variant.gs_col, False, c) for c in gs_codes]
+        lr_labels = [lay.class_labels(log, variant.lr_col, variant.pair, c) for c in lr_codes]
+        pr_labels = [lay.class_labels(log, variant.prior_col, False, c) for c in pr_codes]
+        sk_gs = np.concatenate([[0], np.cumsum([len(c) for c in gs_codes])]).astype(np.int64)
+        sk_lr = np.concatenate([[0], np.cumsum([len(c) for c in lr_codes])]).astype(np.int64)
+        sk_pr = np.concatenate([[0], np.cumsum([len(c) for c in pr_codes])]).astype(np.int64)
+
+        fixed = _per_skill_spec(self.fixed, names, "fixed")
+        init = _per_skill_spec(self.init, names, "init")
+        fx = {
+            p: np.full(off[-1], np.nan)
+            for p, off in (
+                ("p_guess", sk_gs), ("p_slip", sk_gs), ("p_learn", sk_lr),
+                ("p_forget", sk_lr), ("p_init", sk_pr),
+            )
+        }
+        labels_of = {"p_guess": gs_labels, "p_slip": gs_labels, "p_learn": lr_labels,
+                     "p_forget": lr_labels, "p_init": pr_labels}
+        offs_of = {"p_guess": sk_gs, "p_slip": sk_gs, "p_learn": sk_lr, "p_forget": sk_lr,
+                   "p_init": sk_pr}
+        for s, name in enumerate(names):
+            for p, value in fixed.get(name, {}).items():
+                fx[p][offs_of[p][s] : offs_of[p][s + 1]] = _expand(
+                    value, labels_of[p][s], f"fixed[{name!r}][{p!r}]"
+                )
+        if not self.forgets:
+            free = np.isnan(fx["p_forget"])
+            fx["p_forget"][free] = 0.0
+
+        # tasks: restarts per skill
+        restarts = 1 if warm is not None else int(self.num_fits)
+        task_skill = np.repeat(np.arange(n_sk, dtype=np.int64), restarts)
+        n_tasks = len(task_skill)
+        sizes = {"gs": np.diff(sk_gs), "lr": np.diff(sk_lr), "pr": np.diff(sk_pr)}
+        t_off = {
+            k: np.concatenate([[0], np.cumsum(np.repeat(v, restarts))]).astype(np.int64)
+            for k, v in sizes.items()
+        }
+        vals = {
+            "p_guess": np.empty(t_off["gs"][-1]), "p_slip": np.empty(t_off["gs"][-1]),
+            "p_learn": np.empty(t_off["lr"][-1]), "p_forget": np.empty(t_off["lr"][-1]),
+            "p_init": np.empty(t_off["pr"][-1]),
+        }
+        kind_of = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr",
+                   "p_init": "pr"}
+        for s, name in enumerate(names):
+            rng = np.random.default_rng([int(self.seed), zlib.crc32(name.encode())])
+            for r in range(restarts):
+                t = s * restarts + r
+                draws = {
+                    "p_init": rng.uniform(0, 1, sizes["pr"][s]),
+                    "p_learn": rng.uniform(0, 0.4, sizes["lr"][s]),
+                    "p_forget": (rng.uniform(0, 1, sizes["lr"][s]) if self.forgets
+                                 else np.zeros(sizes["lr"][s])),
+                    "p_guess": rng.uniform(0, 0.4, sizes["gs"][s]),
+                    "p_slip": rng.uniform(0, 0.3, sizes["gs"][s]),
+                }
+                if r == 0 and warm is not None and name in warm.skill_names:
+                    draws.update(_warm_values(warm, name, gs_labels[s], lr_labels[s],
+                                              pr_labels[s]))
+                if r == 0:
+                    for p, value in init.get(name, {}).items():
+                        draws[p] = _expand(value, labels_of[p][s], f"init[{name!r}][{p!r}]")
+                for p, arr in draws.items():
+                    k = kind_of[p]
+                    lo, hi = offs_of[p][s], offs_of[p][s + 1]
+                    f = fx[p][lo:hi]
+                    arr = np.where(np.isnan(f), arr, f)
+                    vals[p][t_off[k][t] : t_off[k][t + 1]] = arr
+        out_ll = np.empty(n_tasks)
+        out_iter = np.empty(n_tasks, dtype=np.int64)
+        trace = np.full((n_tasks, int(self.max_iter)), np.nan)
+        with _threads(self.n_threads):
+            _kernels.em_fit(
+                layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
+                gs_local, lr_local, task_skill, t_off["gs"], t_off["lr"], t_off["pr"],
+                vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"],
+                vals["p_init"], sk_gs, sk_lr, sk_pr,
+                fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
+                bool(self.forgets), g_lo, g_hi, s_lo, s_hi, int(self.max_iter),
+                float(self.tol), out_ll, out_iter, trace,
+            )
+        # keep the best restart per skill (ties: the lowest restart)
+        best = np.empty(n_sk, dtype=np.int64)
+        for s in range(n_sk):
+            lls = out_ll[s * restarts : (s + 1) * restarts]
+            lls = np.where(np.isnan(lls), -np.inf, lls)
+            best[s] = s * restarts + int(np.argmax(lls))
+        flat = {}
+        for p in vals:
+            k = kind_of[p]
+            flat[p] = np.concatenate(
+                [vals[p][t_off[k][t] : t_off[k][t + 1]] for t in best]
+            ) if n_sk else np.empty(0)
+        new = ParamStore(
+            skill_names=tuple(names), gs_off=sk_gs, lr_off=sk_lr, pr_off=sk_pr,
+            p_guess=flat["p_guess"], p_slip=flat["p_slip"], p_learn=flat["p_learn"],
+            p_forget=flat["p_forget"], p_init=flat["p_init"],
+            gs_labels=tuple(tuple(x) for x in gs_labels),
+            lr_labels=tuple(tuple(x) for x in lr_labels),
+            pr_labels=tuple(tuple(x) for x in pr_labels),
+        )
+        lls = {n: float(out_ll[best[s]]) for s, n in enumerate(names)}
+        iters = {n: int(out_iter[best[s]]) for s, n in enumerate(names)}
+        traces = {n: trace[best[s]][~np.isnan(trace[best[s]])] for s, n in enumerate(names)}
+        if warm is not None:
+            new = _merge(warm, new)
+            lls = {**self.log_likelihood_, **lls}
+            iters = {**self.n_iter_, **iters}
+            traces = {**self.ll_trace_, **traces}
+        self._set_fitted(new, lls, iters, traces)
+        return self
+
+    def _set_fitted(self, store: ParamStore, lls, iters, traces) -> None:
+        self.store_ = store
+        self.skill_names_ = store.skill_names
+        self.params_ = {n: store.block(s) for s, n in enumerate(store.skill_names)}
+        self.log_likelihood_ = dict(lls)
+        self.n_iter_ = dict(iters)
+        self.ll_trace_ = dict(traces)
+        # multipair: vocabulary of item-class labels, for MasteryState.last_class codes
+        vocab = set()
+        if self.multipair:
+            for labels in store.lr_labels:
+                for label in labels:
+                    if label != lay.DEFAULT_CLASS:
+                        vocab.update(json.loads(label))
+        self.pair_vocab_ = tuple(sorted(vocab))
+        self.pair_vocab_index_ = {c: i for i, c in enumerate(self.pair_vocab_)}
+
+    def _store(self) -> ParamStore:
+        if not hasattr(self, "store_"):
+            raise NotFittedError("this BKT model is not fitted yet; call fit(log) or BKT.load(path)")
+        return self.store_
+
+    # ----------------------------------------------------------------- predict
+    def _map_rows(self, log: ObservationLog, unknown: str):
+        """Layout of ``log`` against the fitted model with global parameter indices."""
+        if unknown not in _UNKNOWN_MODES:
+            raise ParameterError(f"unknown={unknown!r} must be one of {_UNKNOWN_MODES}")
+        store = self._store()
+        variant = self._variant()
+        present = np.unique(log.skill) if len(log) else np.empty(0, np.int32)
+        layout = lay.build(log, present.astype(np.int32), variant)
+        n_sk = len(present)
+        model_pos = np.empty(n_sk, dtype=np.int64)
+        for j, code in enumerate(present):
+            name = str(log.skill_names[code])
+            pos = store._index.get(name, -1)  # type: ignore[attr-defined]
+            if pos < 0 and unknown == "error":
+                store.skill_index(name)  # raises UnknownSkillError
+            model_pos[j] = pos
+        n_model = store.n_skills
+        idx = {}
+        for kind, key, owner, col, pair, off in (
+            ("gs", layout.gs_key, layout.row_skill, variant.gs_col, False, store.gs_off),
+            ("lr", layout.lr_key, layout.row_skill, variant.lr_col, variant.pair, store.lr_off),
+            ("pr", layout.pr_key, layout.seq_skill, variant.prior_col, False, store.pr_off),
+        ):
+            codes, local = lay.per_skill_codes(owner, key, n_sk)
+            total = int(off[-1])
+            glob_by_skill = []
+            for j in range(n_sk):
+                s = model_pos[j]
+                labels = lay.class_labels(log, col, pair, codes[j])
+                if s < 0:
+                    glob_by_skill.append(np.full(len(labels), total + n_model, dtype=np.int64))
+                    continue
+                g = np.empty(len(labels), dtype=np.int64)
+                for i, label in enumerate(labels):
+                    c = store.class_index(kind, s, label)
+                    if c < 0:
+                        if unknown == "error":
+                            raise UnknownSkillError(
+                                f"item class {label!r} of skill {store.skill_names[s]!r} was "
+                                f"not seen when fitting ({kind} classes); refit with it, or "
+                                "pass unknown='prior' to use the skill's class average"
+                            )
+                        g[i] = total + s
+                    else:
+                        g[i] = off[s] + c
+                glob_by_skill.append(g)
+            lookup = np.concatenate(glob_by_skill) if glob_by_skill else np.empty(0, np.int64)
+            starts = np.concatenate([[0], np.cumsum([len(c) for c in codes])]).astype(np.int64)
+            idx[kind] = lookup[starts[owner] + local].astype(np.int32) if len(owner) else \
+                np.empty(0, np.int32)
+        return layout, idx
+
+    def predict(self, log: ObservationLog, unknown: str = "error") -> Prediction:
+        """P(correct), P(mastered) before and after each row, aligned with ``log``'s rows.
+
+        ``unknown="error"`` (default) raises ``UnknownSkillError`` for a skill or item class
+        not seen in fitting; ``unknown="prior"`` uses the population average parameters
+        (mean over fitted skills of their class means) for an unknown skill and the skill's
+        class average for an unknown class.
+        """
+        from kt.bkt import _kernels
+
+        store = self._store()
+        layout, idx = self._map_rows(log, unknown)
+        guess, slip, learn, forget, prior = store.with_fallbacks()
+        m = layout.n_rows
+        pc = np.empty(m)
+        pm = np.empty(m)
+        pn = np.empty(m)
+        with _threads(self.n_threads):
+            _kernels.predict(
+                layout.seq_row, layout.seq_len, idx["pr"], layout.score, idx["gs"], idx["lr"],
+                guess, slip, learn, forget, prior, pc, pm, pn,
+            )
+        n = len(log)
+        out = [np.empty(n), np.empty(n), np.empty(n)]
+        for arr, src in zip(out, (pc, pm, pn), strict=True):
+            arr[layout.rows] = src
+        return Prediction(*out)
+
+    def evaluate(self, log: ObservationLog, metrics=("auc", "rmse"), unknown: str = "error"):
+        """Metrics of ``predict(log).p_correct`` against the outcomes: {name: value}.
+
+        ``metrics``: names from ``kt.metrics.METRICS`` ("auc", "rmse", "accuracy",
+        "log_loss"), callables ``f(y_true, p) -> float``, or one of those alone.
+        """
+        from kt import metrics as km
+
+        if isinstance(metrics, str) or callable(metrics):
+            metrics = (metrics,)
+        funcs = [km.resolve(m) for m in metrics]
+        p = self.predict(log, unknown=unknown).p_correct
+        y = log.outcome.astype(np.float64)
+        return {name: float(f(y, p)) for name, f in funcs}
+
+    def crossvalidate(
+        self,
+        log: ObservationLog,
+        folds: int = 5,
+        mode: str = "per_skill",
+        metric="auc",
+        seed: int = 0,
+    ) -> dict[str, float]:
+        """K-fold cross-validation with this model's hyperparameters (self is not changed).
+
+        mode="per_skill" (pyBKT's): for each skill its learners are permuted with ``seed`` and
+        cut into ``folds`` blocks of ``n // folds`` learners (the remainder is never tested);
+        returns {skill: mean over folds of the metric on that skill's held-out rows}.
+        mode="learner": all learners are permuted and split into ``folds`` near-equal groups
+        (every learner tested once); returns {"fold 1": ..., ..., "mean": mean over folds}
+        with the metric pooled over all skills of the held-out learners.
+        """
+        from kt import metrics as km
+
+        if not isinstance(folds, int) or folds < 2:
+            raise ParameterError(f"folds={folds!r} must be an integer >= 2")
+        name, func = km.resolve(metric)
+        rng = np.random.default_rng(seed)
+        y = log.outcome.astype(np.float64)
+        params = {k: getattr(self, k) for k in (*_HYPER, "fixed", "init", "n_threads")}
+        if mode == "learner":
+            perm = rng.permutation(log.n_learners)
+            group = np.empty(log.n_learners, dtype=np.int64)
+            for f, chunk in enumerate(np.array_split(perm, folds)):
+                group[chunk] = f
+            row_fold = group[log.learner]
+            scores = {}
+            for f in range(folds):
+                test = row_fold == f
+                model = BKT(**params).fit(log.take(~test))
+                pred = model.predict(log.take(test), unknown="prior").p_correct
+                scores[f"fold {f + 1}"] = float(func(y[test], pred))
+            scores["mean"] = float(np.nanmean([scores[f"fold {f + 1}"] for f in range(folds)]))
+            return scores
+        if mode != "per_skill":
+            raise ParameterError(f"mode={mode!r} must be 'per_skill' or 'learner'")
+        # fold of each (skill, learner): per skill permutation of its learners
+        present = np.unique(log.skill)
+        key = log.skill.astype(np.int64) * log.n_learners + log.learner
+        pairs, inverse = np.unique(key, return_inverse=True)
+        pair_skill = pairs // log.n_learners
+        pair_fold = np.full(len(pairs), -1, dtype=np.int64)
+        for code in present:
+            members = np.flatnonzero(pair_skill == code)
+            perm = members[rng.permutation(len(members))]
+            size = len(members) // folds
+            for f in range(folds):
+                pair_fold[perm[f * size : (f + 1) * size]] = f
+        row_fold = pair_fold[inverse]
+        per_skill: dict[str, list[float]] = {}
+        for f in range(folds):
+            test = row_fold == f
+            if not test.any():
+                continue
+            model = BKT(**params).fit(log.take(~test))
+            sub = log.take(test)
+            pred = model.predict(sub, unknown="prior").p_correct
+            ys = y[test]
+            for code in np.unique(sub.skill):
+                mask = sub.skill == code
+                per_skill.setdefault(str(log.skill_names[code]), []).append(
+                    float(func(ys[mask], pred[mask]))
+                )
+        return {k: float(np.nanmean(v)) for k, v in per_skill.items()}
+
+    # ------------------------------------------------------------ parameters
+    def params(self) -> list[dict]:
+        """Tidy rows {skill, param, class, value}, one per skill x parameter x class."""
+        store = self._store()
+        rows = []
+        for s, name in enumerate(store.skill_names):
+            block = store.block(s)
+            for p, classes in (
+                ("p_init", "init_classes"), ("p_learn", "learn_classes"),
+                ("p_forget", "learn_classes"), ("p_guess", "guess_slip_classes"),
+                ("p_slip", "guess_slip_classes"),
+            ):
+                for label, value in zip(block[classes], block[p], strict=True):
+                    rows.append({"skill": name, "param": p, "class": label, "value": float(value)})
+        return rows
+
+    def skill_params(self, skill: str, item_class: str | None = None) -> SkillParams:
+        """One skill's parameters as ``SkillParams``.
+
+        ``item_class`` selects the guess/slip class (multigs), learn class (multilearn; for
+        multipair a ``json.dumps([previous, current])`` label) and prior class (multiprior)
+        where the label exists; a parameter whose classes do not include it (or with
+        ``item_class=None``) gets its mean over the skill's classes.
+        """
+        store = self._store()
+        s = store.skill_index(skill)
+        block = store.block(s)
+        out = {}
+        for p, kind, classes in (
+            ("p_init", "pr", "init_classes"), ("p_learn", "lr", "learn_classes"),
+            ("p_forget", "lr", "learn_classes"), ("p_guess", "gs", "guess_slip_classes"),
+            ("p_slip", "gs", "guess_slip_classes"),
+        ):
+            c = -1 if item_class is None else store.class_index(kind, s, str(item_class))
+            if item_class is not None and c < 0 and len(block[classes]) > 1:
+                if all(store.class_index(k, s, str(item_class)) < 0 for k in ("gs", "lr", "pr")):
+                    raise UnknownSkillError(
+                        f"item class {item_class!r} is not a class of skill {skill!r}; "
+                        "pass one of its labels (see params()) or None for the class average"
+                    )
+            out[p] = float(block[p][c]) if c >= 0 else float(np.mean(block[p]))
+        return SkillParams(**out)
+
+    # -------------------------------------------------------------- online
+    def init_state(self) -> MasteryState:
+        """A new learner's state: p_init per skill (NaN for multiprior: chosen at first event)."""
+        store = self._store()
+        p = np.empty(store.n_skills)
+        for s in range(store.n_skills):
+            lo, hi = store.pr_off[s], store.pr_off[s + 1]
+            p[s] = store.p_init[lo] if hi - lo == 1 and not self.multiprior else np.nan
+        return MasteryState(store.skill_names, p)
+
+    def _check_state(self, state: MasteryState) -> None:
+        if not isinstance(state, MasteryState):
+            raise ParameterError(
+                f"state must be a MasteryState, got {type(state).__name__}; use model.init_state()"
+            )
+        if state.skill_names != self._store().skill_names:
+            raise ParameterError(
+                "state belongs to a model with other skills; create it with this model's "
+                "init_state()"
+            )
+
+    def update_one(self, state: MasteryState, skill: str, outcome: float,
+                   item_class: str | None = None, unknown: str = "error"):
+        """Apply one observation; returns (new_state, p_correct predicted before it)."""
+        new, pc = self.update_many(state, [skill], [outcome],
+                                   None if item_class is None else [item_class], unknown)
+        return new, float(pc[0])
+
+    def update_many(self, state: MasteryState, skills, outcomes, item_classes=None,
+                    unknown: str = "error"):
+        """Apply observations in order to one learner; returns (new_state, p_correct (m,)).
+
+        skills: m skill names, or an int array of positions in ``skill_names_``.
+        outcomes: m scores in [0, 1] (1 correct, 0 incorrect, fractions = soft evidence).
+        item_classes: None or m class labels (the log's class-column values).
+        unknown: "error" (UnknownSkillError for an unknown skill/class) or "prior" (unknown
+            class -> the skill's class average; an unknown skill's events get P(correct) from
+            the population average at its p_init and leave the state unchanged).
+        Nothing is changed when an error is raised (the state is immutable anyway).
+        """
+        from kt.bkt import _kernels
+
+        if unknown not in _UNKNOWN_MODES:
+            raise ParameterError(f"unknown={unknown!r} must be one of {_UNKNOWN_MODES}")
+        store = self._store()
+        self._check_state(state)
+        score = np.ascontiguousarray(outcomes, dtype=np.float64).reshape(-1)
+        m = len(score)
+        if np.any(~((score >= 0.0) & (score <= 1.0))):
+            bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
+            raise ParameterError(
+                f"outcomes[{bad}]={score[bad]!r} is outside [0, 1]; pass 0/1 or a partial score"
+            )
+        sk = np.asarray(skills)
+        if sk.dtype.kind in "iu":
+            ev_skill = sk.astype(np.int64).reshape(-1)
+            if len(ev_skill) and (ev_skill.min() < 0 or ev_skill.max() >= store.n_skills):
+                raise UnknownSkillError(
+                    f"skill positions must be in 0..{store.n_skills - 1}; got "
+                    f"{int(ev_skill.min())}..{int(ev_skill.max())}"
+                )
+        else:
+            names = sk.astype(str).reshape(-1)
+            uniq, inv = np.unique(names, return_inverse=True)
+            pos = np.array([store._index.get(u, -1) for u in uniq], dtype=np.int64)  # type: ignore[attr-defined]
+            if unknown == "error" and np.any(pos < 0):
+                store.skill_index(str(uniq[np.flatnonzero(pos < 0)[0]]))
+            ev_skill = pos[inv] if len(uniq) else np.empty(0, np.int64)
+        if len(ev_skill) != m:
+            raise ParameterError(f"{len(ev_skill)} skills for {m} outcomes; give one skill per outcome")
+        known = ev_skill >= 0
+        variant = self._variant()
+        labels = None
+        if item_classes is not None:
+            labels = np.asarray(item_classes).astype(str).reshape(-1)
+            if len(labels) != m:
+                raise ParameterError(f"{len(labels)} item classes for {m} outcomes")
+        elif variant.gs_col or variant.lr_col or (variant.prior_col and variant.prior_col != lay.OUTCOME):
+            raise ParameterError(
+                "this model has class-dependent parameters; pass item_classes (one label per event)"
+            )
+        ev_gs = np.zeros(m, np.int32)
+        ev_lr = np.zeros(m, np.int32)
+        ev_pr = np.zeros(m, np.int32)
+        ev_cls = np.full(m, -1, np.int32)
+        last = state.last_class.copy()
+        pair_code = self.pair_vocab_index_
+        prev_label: dict[int, str | None] = {}
+        any_class = bool(variant.gs_col or variant.lr_col or variant.prior_col)
+        for e in range(m) if any_class else ():
+            s = int(ev_skill[e])
+            if s < 0:
+                continue
+            label = None if labels is None else str(labels[e])
+            gs_label = label if variant.gs_col else lay.DEFAULT_CLASS
+            ev_gs[e] = self._class_global(store, "gs", s, gs_label, unknown)
+            ev_cls[e] = ev_gs[e] - store.gs_off[s]
+            if variant.pair:
+                if s in prev_label:
+                    prev = prev_label[s]
+                else:
+                    prev = self.pair_vocab_[last[s]] if last[s] >= 0 else None
+                    if last[s] == -2:
+                        prev = "\x00unknown"
+                lr_label = lay.DEFAULT_CLASS if prev is None else json.dumps([prev, label])
+                prev_label[s] = label
+                ev_cls[e] = pair_code.get(label, -2)
+            else:
+                lr_label = label if variant.lr_col else lay.DEFAULT_CLASS
+            ev_lr[e] = self._class_global(store, "lr", s, lr_label, unknown)
+            if variant.prior_col == lay.OUTCOME:
+                pr_label = str(int(round(score[e])))
+            elif variant.prior_col:
+                pr_label = label
+            else:
+                pr_label = lay.DEFAULT_CLASS
+            ev_pr[e] = self._class_global(store, "pr", s, pr_label, unknown)
+        if not any_class:
+            ev_cls[:] = 0
+        guess, slip, learn, forget, prior = store.with_fallbacks()
+        p_state = state.p_mastered.copy()
+        out = np.empty(m)
+        if known.all():
+            _kernels.replay(p_state, last, ev_skill, score, ev_gs, ev_lr, ev_pr, ev_cls,
+                            guess, slip, learn, forget, prior, out)
+        else:
+            k = np.flatnonzero(known)
+            sub = np.empty(len(k))
+            _kernels.replay(p_state, last, ev_skill[k], score[k], ev_gs[k], ev_lr[k], ev_pr[k],
+                            ev_cls[k], guess, slip, learn, forget, prior, sub)
+            out[k] = sub
+            u = np.flatnonzero(~known)
+            pop = len(guess) - 1
+            p0 = prior[len(prior) - 1]
+            out[u] = guess[pop] * (1.0 - p0) + (1.0 - slip[pop]) * p0
+        return MasteryState(store.skill_names, p_state, last), out
+
+    @staticmethod
+    def _class_global(store: ParamStore, kind: str, s: int, label: str | None, unknown: str) -> int:
+        off = getattr(store, f"{kind}_off")
+        if label is None:
+            label = lay.DEFAULT_CLASS
+        c = store.class_index(kind, s, label)
+        if c >= 0:
+            return int(off[s] + c)
+        if unknown == "error":
+            raise UnknownSkillError(
+                f"item class {label!r} of skill {store.skill_names[s]!r} was not seen when "
+                "fitting; refit with it, or pass unknown='prior' for the skill's class average"
+            )
+        return int(off[-1] + s)
+
+    # -------------------------------------------------------------- persist
+    def save(self, path: str | Path) -> None:
+        """Write the model as versioned JSON (never pickle)."""
+        store = self._store()
+        hyper = {k: getattr(self, k) for k in _HYPER}
+        for k in ("p_guess_bounds", "p_slip_bounds"):
+            if hyper[k] is not None:
+                hyper[k] = [float(v) for v in hyper[k]]
+        skills = []
+        for s, name in enumerate(store.skill_names):
+            b = store.block(s)
+            skills.append({
+                "name": name,
+                "p_init": b["p_init"].tolist(), "init_classes": b["init_classes"],
+                "p_learn": b["p_learn"].tolist(), "p_forget": b["p_forget"].tolist(),
+                "learn_classes": b["learn_classes"],
+                "p_guess": b["p_guess"].tolist(), "p_slip": b["p_slip"].tolist(),
+                "guess_slip_classes": b["guess_slip_classes"],
+                "log_likelihood": self.log_likelihood_.get(name),
+                "n_iter": self.n_iter_.get(name),
+            })
+        doc = {"format": FORMAT, "version": FORMAT_VERSION, "hyperparameters": hyper,
+               "skills": skills}
+        Path(path).write_text(json.dumps(doc, indent=1, allow_nan=False))
+
+    @classmethod
+    def load(cls, path: str | Path) -> BKT:
+        """Read a model written by ``save``; raises ``ModelFileError`` naming what is wrong."""
+        try:
+            doc = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(f"cannot read model file {str(path)!r}: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ModelFileError(
+                f"{str(path)!r} is not a Pathwise BKT model (format must be {FORMAT!r}); "
+                "write it with BKT.save"
+            )
+        if doc.get("version") != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{str(path)!r} has model format version {doc.get('version')!r}; this Pathwise "
+                f"reads version {FORMAT_VERSION}; refit and save with this version"
+            )
+        try:
+            model = cls(**doc["hyperparameters"])
+            model._check_hyper()
+            model._variant()
+            skills = doc["skills"]
+            names, blocks = [], {p: [] for p in PARAM_NAMES}
+            labels = {"gs": [], "lr": [], "pr": []}
+            for sk in skills:
+                names.append(str(sk["name"]))
+                for p in PARAM_NAMES:
+                    values = [check_probability(f"{sk['name']}.{p}", v) for v in sk[p]]
+                    blocks[p].append(np.array(values, dtype=np.float64))
+                labels["gs"].append(tuple(str(x) for x in sk["guess_slip_classes"]))
+                labels["lr"].append(tuple(str(x) for x in sk["learn_classes"]))
+                labels["pr"].append(tuple(str(x) for x in sk["init_classes"]))
+                if not (len(sk["p_guess"]) == len(sk["p_slip"]) == len(labels["gs"][-1]) >= 1
+                        and len(sk["p_learn"]) == len(sk["p_forget"]) == len(labels["lr"][-1]) >= 1
+                        and len(sk["p_init"]) == len(labels["pr"][-1]) >= 1):
+                    raise ModelFileError(f"skill {sk['name']!r}: parameter and class counts differ")
+
+            def offsets(arrs):
+                return np.concatenate([[0], np.cumsum([len(a) for a in arrs])]).astype(np.int64)
+
+            def cat(arrs):
+                return np.concatenate(arrs) if arrs else np.empty(0)
+
+            store = ParamStore(
+                skill_names=tuple(names), gs_off=offsets(blocks["p_guess"]),
+                lr_off=offsets(blocks["p_learn"]), pr_off=offsets(blocks["p_init"]),
+                p_guess=cat(blocks["p_guess"]), p_slip=cat(blocks["p_slip"]),
+                p_learn=cat(blocks["p_learn"]), p_forget=cat(blocks["p_forget"]),
+                p_init=cat(blocks["p_init"]), gs_labels=tuple(labels["gs"]),
+                lr_labels=tuple(labels["lr"]), pr_labels=tuple(labels["pr"]),
+            )
+            lls = {sk["name"]: sk.get("log_likelihood") for sk in skills}
+            iters = {sk["name"]: sk.get("n_iter") for sk in skills}
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"model file {str(path)!r} is inconsistent: {exc}") from None
+        model._set_fitted(store, lls, iters, {})
+        return model
+
+
+# ---------------------------------------------------------------- helpers
+def _per_skill_spec(spec, names: list[str], what: str) -> dict[str, dict]:
+    """Normalise ``fixed`` / ``init`` to {skill: {param: value}}."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise ParameterError(f"{what} must be a dict, got {type(spec).__name__}")
+    if spec and all(k in PARAM_NAMES for k in spec):
+        spec = {n: spec for n in names}
+    out = {}
+    for skill, values in spec.items():
+        if isinstance(values, SkillParams):
+            values = values.as_dict()
+        if not isinstance(values, Mapping):
+            raise ParameterError(f"{what}[{skill!r}] must be a dict of parameter values")
+        bad = [k for k in values if k not in PARAM_NAMES]
+        if bad:
+            raise ParameterError(
+                f"{what}[{skill!r}] has unknown parameter {bad[0]!r}; use {', '.join(PARAM_NAMES)}"
+            )
+        out[str(skill)] = dict(values)
+    return out
+
+
+def _expand(value, labels: Sequence[str], what: str) -> np.ndarray:
+    """A scalar, per-class sequence or {label: value} -> float64 (len(labels),) (NaN = unset)."""
+    n = len(labels)
+    if isinstance(value, Mapping):
+        out = np.full(n, np.nan)
+        index = {c: i for i, c in enumerate(labels)}
+        for label, v in value.items():
+            if str(label) in index:
+                out[index[str(label)]] = check_probability(f"{what}[{label!r}]", v)
+        return out
+    if np.ndim(value) == 0:
+        return np.full(n, check_probability(what, value))
+    arr = np.asarray(value, dtype=np.float64).reshape(-1)
+    if len(arr) != n:
+        raise ParameterError(f"{what} has {len(arr)} values for {n} classes; give one per class")
+    for v in arr:
+        check_probability(what, v)
+    return arr
+
+
+def _warm_values(warm: ParamStore, name: str, gs_labels, lr_labels, pr_labels) -> dict:
+    s = warm.skill_index(name)
+    b = warm.block(s)
+    out = {}
+    for p, key, labels in (
+        ("p_init", "init_classes", pr_labels), ("p_learn", "learn_classes", lr_labels),
+        ("p_forget", "learn_classes", lr_labels), ("p_guess", "guess_slip_classes", gs_labels),
+        ("p_slip", "guess_slip_classes", gs_labels),
+    ):
+        index = {c: i for i, c in enumerate(b[key])}
+        mean = float(np.mean(b[p]))
+        out[p] = np.array([b[p][index[c]] if c in index else mean for c in labels])
+    return out
+
+
+def _merge(old: ParamStore, new: ParamStore) -> ParamStore:
+    """Skills of ``new`` replace or extend those of ``old`` (order: old first)."""
+    names = list(old.skill_names) + [n for n in new.skill_names if n not in old._index]  # type: ignore[attr-defined]
+    blocks = []
+    for n in names:
+        src = new if n in new._index else old  # type: ignore[attr-defined]
+        blocks.append(src.block(src.skill_index(n)))
+
+    def offsets(key):
+        return np.concatenate([[0], np.cumsum([len(b[key]) for b in blocks])]).astype(np.int64)
+
+    def cat(key):
+        return np.concatenate([b[key] for b in blocks])
+
+    return ParamStore(
+        skill_names=tuple(names), gs_off=offsets("p_guess"), lr_off=offsets("p_learn"),
+        pr_off=offsets("p_init"), p_guess=cat("p_guess"), p_slip=cat("p_slip"),
+        p_learn=cat("p_learn"), p_forget=cat("p_forget"), p_init=cat("p_init"),
+        gs_labels=tuple(tuple(b["guess_slip_classes"]) for b in blocks),
+        lr_labels=tuple(tuple(b["learn_classes"]) for b in blocks),
+        pr_labels=tuple(tuple(b["init_classes"]) for b in blocks),
+    )
+
