@@ -1,0 +1,300 @@
+"""Plan one learner's playlist: candidates -> greedy incumbent -> MILP -> order -> reasons."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.errors import NothingToPlan
+from planner.model import (
+    MODALITIES,
+    Conflict,
+    PlanActivity,
+    PlanLearner,
+    PlannedItem,
+    Playlist,
+    PlaylistRequest,
+    SkillGraph,
+)
+from planner.playlist.candidates import Candidates, build_candidates, catalog_index, objective_value
+from planner.playlist.greedy import greedy_select, local_search
+from planner.playlist.milp import solve_milp
+from planner.playlist.order import order_selection, prerequisite_order_violations
+from planner.playlist.rows import SoftRow, hard_limits, hard_violations, soft_rows
+from planner.reasons import build_reason
+
+
+@dataclass(frozen=True, eq=False)
+class Solved:
+    """A solved problem: the candidates, the selection ``x`` (A,), order and the playlist."""
+
+    candidates: Candidates
+    x: np.ndarray
+    order: tuple[int, ...]
+    playlist: Playlist
+    milp_status: str
+
+
+def plan_playlist(
+    graph: SkillGraph,
+    catalog: Sequence[PlanActivity],
+    learner: PlanLearner,
+    request: PlaylistRequest | None = None,
+) -> Playlist:
+    """Plan one learner's ordered playlist with a reason per item.
+
+    Never raises for conflicting constraints: when pins, locks, must-cover skills or lower
+    bounds cannot all hold, the best plan is returned with ``status="relaxed"`` and one
+    ``Conflict`` per request that gave way. Raises ``PlanInputError`` for malformed input
+    (unknown ids, cyclic graph...) and ``NothingToPlan`` for an empty catalog.
+    """
+    request = request or PlaylistRequest()
+    c = prepare(graph, catalog, learner, request)
+    return solve_candidates(c).playlist
+
+
+def prepare(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: PlanLearner,
+            request: PlaylistRequest, *, frozen: Iterable[str] = ()) -> Candidates:
+    """Validate the input and build the candidate arrays (see ``build_candidates``)."""
+    if not catalog:
+        raise NothingToPlan("the catalog is empty; give the planner at least one activity")
+    return build_candidates(graph, catalog, learner, request, frozen=frozen,
+                            catalog_by_id=catalog_index(catalog))
+
+
+def greedy_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: PlanLearner,
+                    request: PlaylistRequest | None = None) -> Playlist:
+    """The greedy baseline alone (no MILP): same candidates, rows, order and reasons."""
+    request = request or PlaylistRequest()
+    c = prepare(graph, catalog, learner, request)
+    t0 = time.perf_counter()
+    x = greedy_select(c)
+    return finish(c, x, solver="greedy", milp_status="none", t0=t0).playlist
+
+
+def solve_candidates(
+    c: Candidates,
+    *,
+    churn: Mapping[int, float] | None = None,
+    churn_penalty: float = 0.0,
+    extra_forced: tuple[int, ...] = (),
+    frozen_order: tuple[int, ...] = (),
+    exact: bool | None = None,
+) -> Solved:
+    """Greedy incumbent, then the MILP (time-limited unless ``exact``); keep the better."""
+    t0 = time.perf_counter()
+    r = c.request
+    exact = r.exact if exact is None else exact
+    xg = greedy_select(c, churn=churn, churn_penalty=churn_penalty, extra_forced=extra_forced)
+    xg = local_search(c, xg, churn=churn, churn_penalty=churn_penalty, extra_forced=extra_forced)
+    rows = soft_rows(c, extra_forced)
+    vg = _penalised(c, xg, rows, churn, churn_penalty)
+    x, solver, mstatus = xg, "greedy", "none"
+    if c.n:
+        res = solve_milp(c, time_limit=None if exact else r.time_limit_s,
+                         mip_rel_gap=1e-6 if exact else 1e-3, churn=churn,
+                         churn_penalty=churn_penalty, extra_forced=extra_forced)
+        mstatus = res.status
+        if res.x is not None and not hard_violations(c, res.x):
+            vm = _penalised(c, res.x, rows, churn, churn_penalty)
+            if vm >= vg - 1e-12:
+                x, solver = res.x, "milp"
+    return finish(c, x, solver=solver, milp_status=mstatus, t0=t0, rows=rows,
+                  frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty)
+
+
+def _penalised(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow],
+               churn: Mapping[int, float] | None, mu: float) -> float:
+    v = objective_value(c, x, churn=churn, churn_penalty=mu)
+    for row in rows:
+        v -= row.penalty * max(0.0, row.rhs - sum(x[a] for a in row.members))
+    return v
+
+
+def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: float,
+           rows: Sequence[SoftRow] | None = None, frozen_order: tuple[int, ...] = (),
+           churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0) -> Solved:
+    """Order, attribute gains, explain and report conflicts of a final selection."""
+    rows = soft_rows(c) if rows is None else rows
+    order = order_selection(c, x, frozen_order)
+    conflicts = _conflicts(c, x, rows) + _excluded_requests(c)
+    for a, sk in prerequisite_order_violations(c, order):
+        conflicts.append(Conflict(
+            f"lock:{c.activities[a].id}", 0.0, ("prerequisite_order",),
+            f"the locked position of '{c.activities[a].title}' puts it before the activity "
+            f"that teaches its prerequisite '{c.graph.title_of(sk)}'"))
+    items = _items(c, order, x)
+    objective = objective_value(c, x)
+    if conflicts:
+        status = "relaxed"
+    elif solver == "milp" and milp_status == "optimal":
+        status = "optimal"
+    else:
+        status = "feasible"
+    gain = sum(i.expected_gain for i in items)
+    pl = Playlist(
+        learner_id=c.learner.id, items=tuple(items), objective=float(objective),
+        conflicts=tuple(conflicts), status=status,
+        total_minutes=float(c.duration[x > 0.5].sum()), expected_gain=float(gain),
+        solver=solver, solve_ms=(time.perf_counter() - t0) * 1e3,
+    )
+    return Solved(c, x, tuple(order), pl, milp_status)
+
+
+def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
+    learner, graph, r = c.learner, c.graph, c.request
+    m = c.p.copy()
+    used = float(c.duration[x > 0.5].sum())
+    mod_counts = np.bincount(c.modality[x > 0.5], minlength=len(MODALITIES))
+    pos_of = {a: n for n, a in enumerate(order)}
+    items = []
+    for pos, a in enumerate(order):
+        act = c.activities[a]
+        ks = np.nonzero(c.T[a] > 0)[0]
+        if len(ks):
+            gains = (1.0 - m[ks]) * c.T[a, ks]
+            best = int(ks[np.argmax(c.w[ks] * gains + 1e-12 * gains)])
+            target = c.skills[best]
+            now = float(m[best])
+            m[ks] = m[ks] + gains
+            after = float(m[best])
+            basis = c.basis[best]
+            w = float(c.w[best])
+        else:  # forced item with no gain-bearing skill
+            target = act.skills[0][0] if act.skills else ""
+            now = after = learner.mastery_of(target) if target else 0.0
+            basis, w = "ready", 0.0
+        tsk = target if target in graph else None
+        prereqs = tuple((p, learner.mastery_of(p)) for p in graph.prerequisites_of(tsk)) if tsk else ()
+        earlier: list[int] = []
+        for (ca, bs), _ in zip(c.chain_rows, c.chain_skills, strict=True):
+            if ca == a:
+                earlier += [b for b in bs if b in pos_of and pos_of[b] < pos]
+        earlier = list(dict.fromkeys(earlier))
+        forced = c.forced.get(a)
+        cons = []
+        if forced == "pin":
+            cons.append("pinned by your teacher")
+        elif forced == "lock":
+            cons.append(f"locked at position {pos + 1} by your teacher")
+        elif forced == "frozen":
+            cons.append("already started, so it stays")
+        lo = r.modality_bounds.get(act.modality, (0, 0))[0]
+        if lo > 0 and mod_counts[c.modality[a]] <= lo:
+            cons.append(f"fills the required {act.modality.replace('_', '-')} slot")
+        cons.append(f"fits the {r.budget_min:g}-min budget ({used:g} min planned)")
+        struggling_with = None
+        if basis == "prerequisite_gap":
+            for s in sorted(learner.struggling):
+                if s in graph and target in graph.prerequisites_of(s):
+                    struggling_with = s
+                    break
+        goal = float(learner.goals.get(target, r.weights.default_goal_weight))
+        reason = build_reason(
+            graph=graph, activity=act, target_skill=target, basis=basis, forced=forced,
+            mastery_now=now, mastery_after=after, prerequisites=prereqs,
+            taught_earlier=tuple(c.activities[b].id for b in earlier),
+            taught_earlier_titles=tuple(c.activities[b].title for b in earlier),
+            goal_weight=w, is_goal=goal > r.weights.default_goal_weight,
+            preferences=c.pref_tags[a], constraints=tuple(cons),
+            days_since_practice=learner.days_since_practice.get(target),
+            struggling_with=struggling_with,
+        )
+        items.append(PlannedItem(act.id, pos, target, float(after - now), act.duration_min,
+                                 act.modality, reason))
+    return items
+
+
+def _blockers(c: Candidates, x: np.ndarray, members: Sequence[int], lim) -> tuple[str, ...]:
+    best: list[str] | None = None
+    for a in members:
+        if x[a] > 0.5:
+            continue
+        y = x.copy()
+        y[a] = 1.0
+        v = hard_violations(c, y, lim, ignore_chain_for=frozenset(c.forced))
+        if best is None or len(v) < len(best):
+            best = v
+    return tuple(best or ("other teacher requests",))
+
+
+def _excluded_why(c: Candidates, pred) -> tuple[str, ...]:
+    """Distinct hard-filter names that excluded catalog activities matching ``pred``."""
+    seen: dict[str, None] = {}
+    for aid, (name, _msg) in c.excluded.items():
+        if pred(c.catalog[aid]):
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def _conflicts(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow]) -> list[Conflict]:
+    lim = hard_limits(c)
+    out = []
+    for row in rows:
+        have = float(sum(x[a] for a in row.members))
+        slack = row.rhs - have
+        if slack <= 1e-9:
+            continue
+        kind, _, what = row.name.partition(":")
+        if not row.members:
+            if kind == "must_cover":
+                why = _excluded_why(c, lambda a, k=what: k in a.skill_ids)
+            elif kind == "modality_min":
+                why = _excluded_why(c, lambda a, m=what: a.modality == m)
+            else:
+                why = ()
+            blocked = ("no eligible activity", *why)
+        else:
+            blocked = _blockers(c, x, row.members, lim)
+        if kind in ("pin", "lock", "frozen", "force"):
+            title = c.activities[row.members[0]].title
+            msg = (f"could not keep '{title}' ({kind}): adding it would break "
+                   f"{_words(blocked)}")
+        elif kind == "must_cover":
+            msg = f"no activity on '{c.graph.title_of(what)}' fits: {_words(blocked)}"
+        elif kind == "modality_min":
+            msg = (f"only {have:g} of the required {row.rhs:g} {what.replace('_', '-')} "
+                   f"activities fit: {_words(blocked)}")
+        else:
+            msg = f"only {have:g} of at least {row.rhs:g} activities fit: {_words(blocked)}"
+        out.append(Conflict(row.name, float(slack), blocked, msg))
+    return out
+
+
+def _excluded_requests(c: Candidates) -> list[Conflict]:
+    """Pins/locks/must-cover the hard filters made impossible before any solve."""
+    out = []
+    r = c.request
+    for kind, ids in (("pin", r.pins), ("lock", tuple(r.locks))):
+        for aid in ids:
+            if aid in c.index:
+                continue
+            name, msg = c.excluded.get(aid, ("unknown", f"{aid} is not a candidate"))
+            out.append(Conflict(f"{kind}:{aid}", 1.0, (name,), f"cannot {kind} it: {msg}"))
+    return out
+
+
+def _words(blocked: Sequence[str]) -> str:
+    words = {
+        "budget": "the time budget", "length_max": "the playlist length limit",
+        "no eligible activity": "no eligible activity is left after the hard filters",
+    }
+    out = []
+    for b in blocked:
+        kind, _, what = b.partition(":")
+        if b in words:
+            out.append(words[b])
+        elif kind == "modality_max":
+            out.append(f"the {what} limit of the class model")
+        elif kind == "format_cap":
+            out.append(f"the cap on {what} activities")
+        elif kind == "skill_cap":
+            out.append(f"the cap on items per skill ({what})")
+        elif kind == "prerequisite":
+            out.append(f"the prerequisite {what}")
+        else:
+            out.append(b)
+    return " and ".join(out) if out else "other requests"
