@@ -101,12 +101,16 @@ def to_utc(value: datetime | str, field: str = "observed_at") -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """Fixed-width, lexicographically sortable UTC text form ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return value.astimezone(UTC).strftime(_TS_FORMAT)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:
+        return value.strftime(_TS_FORMAT)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:
     """Inverse of :func:`format_timestamp`."""
-    return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 def _check_id(name: str, value: Any) -> str:

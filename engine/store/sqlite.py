@@ -43,6 +43,7 @@ class SQLiteDriver(Driver):
         connection.execute("PRAGMA busy_timeout=30000")
         connection.execute("PRAGMA cache_size=-65536")
         connection.execute("PRAGMA temp_store=MEMORY")
+        connection.execute("PRAGMA wal_autocheckpoint=10000")
 
     def execute(self, text, params=()):
         cursor = self.connection.execute(text, params)

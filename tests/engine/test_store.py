@@ -1,0 +1,311 @@
+"""The store suite: every test runs on SQLite and on a real temporary PostgreSQL server."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from engine.domain.evidence import Observation
+from engine.engine import Engine
+from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.store import open_store
+from engine.store.migrate import discover
+
+T0 = datetime(2024, 9, 2, 14, 0, tzinfo=UTC)
+
+
+def _obs(oid: str, learner: str = "L1", activity: str = "A1", skills=("S1", "S2"), score=1.0):
+    return Observation(oid, learner, activity, skills, score, T0)
+
+
+def _loaded(store, school, tenant: str = "north") -> Engine:
+    engine = Engine(store, tenant)
+    engine.load_school(school)
+    return engine
+
+
+# -- migrations ---------------------------------------------------------------------------
+def test_migrations_are_versioned_and_idempotent(store):
+    expected = [(m.version, m.name) for m in discover(store.dialect)]
+    assert expected[0] == (1, "initial")
+    assert store.applied_migrations() == expected
+    assert store.schema_version() == expected[-1][0]
+    assert store.migrate() == expected[-1][0]  # running again changes nothing
+    assert store.applied_migrations() == expected
+
+
+def test_reopening_keeps_data_and_version(store_url, school):
+    with open_store(store_url) as first:
+        _loaded(first, school)
+        version = first.schema_version()
+    with open_store(store_url) as second:
+        assert second.schema_version() == version
+        assert second.for_tenant("north").count("learner") == 3
+
+
+def test_migration_files_exist_for_both_dialects():
+    sqlite = discover("sqlite")
+    postgres = discover("postgresql")
+    assert [m.version for m in sqlite] == [m.version for m in postgres]
+    assert "IDENTITY" in postgres[0].sql and "IDENTITY" not in sqlite[0].sql
+
+
+def test_unknown_url_is_rejected_with_the_fix():
+    with pytest.raises(ValidationError, match="sqlite:///path.db"):
+        open_store("mysql://localhost/x")
+
+
+# -- domain entities ------------------------------------------------------------------------
+def test_school_round_trips(store, school):
+    engine = _loaded(store, school)
+    tenant = engine.store
+    assert tenant.get_graph() == school.graph
+    assert tenant.list_skills() == sorted(school.graph.skills, key=lambda s: s.id)
+    assert tenant.get_activity("A2") == school.catalog[1]
+    assert tenant.list_learners() == list(school.learners)
+    assert tenant.list_learners(class_id="C1") == list(school.learners[:2])
+    assert tenant.get_class("C1") == school.classes[0]
+    assert tenant.list_classes(teacher_id="T1") == list(school.classes)
+    assert tenant.list_classes(learner_id="L3") == []
+    assert tenant.missing_ids("skill", ["S1", "S9", "S2", "S8"]) == ["S9", "S8"]
+    with pytest.raises(NotFoundError, match="'A9'"):
+        tenant.get_activity("A9")
+
+
+def test_profile_update_persists(store, school):
+    tenant = _loaded(store, school).store
+    learner = tenant.get_learner("L1")
+    changed = learner.with_profile_field("interests", {"space"}, "student", T0)
+    tenant.put_profile("L1", changed.profile)
+    assert tenant.get_profile("L1") == changed.profile
+    assert tenant.get_learner("L1") == changed
+
+
+def test_transaction_rolls_back_everything(store, school):
+    tenant = _loaded(store, school).store
+    with pytest.raises(RuntimeError):
+        with tenant.transaction():
+            tenant.put_document("plan", "p1", {"learner_id": "L1"})
+            tenant.append_audit("t", "plan.create", "plan:p1")
+            raise RuntimeError("boom")
+    assert tenant.list_documents("plan") == []
+    assert tenant.list_audit() == []
+
+
+# -- tenant isolation ---------------------------------------------------------------------------
+def test_tenant_b_can_never_read_tenant_a(store, school):
+    a = _loaded(store, school, "tenant-a")
+    a.ingest([_obs("o1"), _obs("o2", "L2", "A2", ("S3",), 0.0)])
+    a.store.put_document("playlist", "p1", {"learner_id": "L1", "status": "proposed"})
+    a.store.append_audit("teacher:T1", "read", "learner:L1")
+    a.set_model({"S1": {"p_init": 0.5, "p_learn": 0.2, "p_forget": 0.0, "p_guess": 0.1, "p_slip": 0.1}})
+    b = store.for_tenant("tenant-b")
+    for kind in ("skill", "activity", "learner", "class"):
+        assert b.count(kind) == 0
+    assert b.list_skills() == [] and b.list_learners() == [] and b.list_classes() == []
+    assert b.list_classes(teacher_id="T1") == [] and b.list_learners(class_id="C1") == []
+    with pytest.raises(NotFoundError):
+        b.get_learner("L1")
+    with pytest.raises(NotFoundError):
+        b.get_graph()
+    assert b.get_mastery("L1") == {} and b.list_history("L1") == []
+    assert b.list_observations() == [] and b.count_observations() == 0
+    assert b.observation_payloads(["o1"]) == {}
+    with pytest.raises(NotFoundError):
+        b.get_observation("o1")
+    assert b.list_documents("playlist") == []
+    with pytest.raises(NotFoundError):
+        b.get_document("playlist", "p1")
+    assert b.list_audit() == []
+    assert b.get_model() is None
+    with pytest.raises(NotFoundError):
+        b.export_learner("L1")
+    with pytest.raises(NotFoundError):
+        b.delete_learner("L1")
+    # Tenant B evidence about "L1" is refused: L1 is not B's learner.
+    with pytest.raises(NotFoundError, match="'L1'"):
+        Engine(store, "tenant-b").ingest([_obs("o1")])
+    # B writing the same ids leaves A untouched.
+    Engine(store, "tenant-b").load_school(school)
+    Engine(store, "tenant-b").ingest([_obs("o1", score=0.0)])
+    assert a.store.get_observation("o1").score == 1.0
+    assert b.get_observation("o1").score == 0.0
+    assert len(a.history("L1")) == 2 and len(b.list_history("L1")) == 2
+    b.delete_learner("L1")
+    assert a.store.get_learner("L1") == school.learners[0]
+    assert a.store.count_observations() == 2
+
+
+def test_tenant_ids_are_validated(store):
+    with pytest.raises(ValidationError, match="tenant id"):
+        store.for_tenant("a b; drop table")
+    with pytest.raises(ValidationError):
+        store.for_tenant("")
+
+
+# -- documents ----------------------------------------------------------------------------------
+def test_documents_version_filter_and_delete(store):
+    t = store.for_tenant("x")
+    d1 = t.put_document("playlist", "p1", {"learner_id": "L1", "class_id": "C1", "status": "proposed"})
+    assert d1.version == 1
+    t.put_document("playlist", "p2", {"learner_id": "L2", "class_id": "C1", "status": "approved"})
+    t.put_document("job", "j1", {"status": "running"})
+    d1b = t.put_document("playlist", "p1", {"learner_id": "L1", "class_id": "C1", "status": "approved"}, expected_version=1)
+    assert d1b.version == 2 and d1b.created_at == d1.created_at
+    with pytest.raises(ConflictError, match="version 2, not 1"):
+        t.put_document("playlist", "p1", {"status": "x"}, expected_version=1)
+    with pytest.raises(ConflictError):
+        t.put_document("playlist", "p1", {"status": "x"}, expected_version=0)
+    assert t.get_document("playlist", "p1").payload["status"] == "approved"
+    assert [d.doc_id for d in t.list_documents("playlist", status="approved")] == ["p1", "p2"]
+    assert [d.doc_id for d in t.list_documents("playlist", learner_id="L2")] == ["p2"]
+    assert [d.doc_id for d in t.list_documents("playlist", class_id="C1", limit=1)] == ["p1"]
+    assert [d.doc_id for d in t.list_documents("playlist", offset=1)] == ["p2"]
+    assert [d.doc_id for d in t.list_documents("job", learner_id=None)] == ["j1"]
+    with pytest.raises(ValidationError, match="'owner'"):
+        t.list_documents("playlist", owner="T1")
+    with pytest.raises(ValidationError, match="learner_id"):
+        t.put_document("playlist", "p3", {"learner_id": 7})
+    t.delete_document("playlist", "p2")
+    with pytest.raises(NotFoundError, match="'p2'"):
+        t.get_document("playlist", "p2")
+    with pytest.raises(NotFoundError):
+        t.delete_document("playlist", "p2")
+
+
+# -- audit --------------------------------------------------------------------------------------
+def test_audit_is_append_only_and_filterable(store):
+    t = store.for_tenant("x")
+    e1 = t.append_audit("teacher:T1", "read", "learner:L1", {"fields": ["mastery"]})
+    e2 = t.append_audit("lms:1", "ingest", "evidence", {"accepted": 3})
+    assert e2.seq > e1.seq
+    assert [e.action for e in t.list_audit()] == ["read", "ingest"]
+    assert t.list_audit(actor="lms:1") == [e2]
+    assert t.list_audit(resource_prefix="learner:") == [e1]
+    assert t.list_audit(after_seq=e1.seq) == [e2]
+    driver = store._driver
+    with pytest.raises(Exception, match="append-only"):
+        with driver.transaction():
+            driver.execute("UPDATE audit_log SET actor = 'x'")
+    with pytest.raises(Exception, match="append-only"):
+        with driver.transaction():
+            driver.execute("DELETE FROM audit_log")
+    assert len(t.list_audit()) == 2
+
+
+# -- API keys -----------------------------------------------------------------------------------
+def test_api_keys_hash_lookup_crosses_tenants_only_there(store):
+    key = store.put_api_key("h1", "tenant-a", "teacher", subject="T1", label="Ms T")
+    store.put_api_key("h2", "tenant-b", "lms")
+    assert store.find_api_key("h1") == key
+    assert store.find_api_key("h2").tenant_id == "tenant-b"
+    assert store.find_api_key("nope") is None
+    with pytest.raises(ConflictError):
+        store.put_api_key("h1", "tenant-b", "admin")
+    assert [k.key_hash for k in store.for_tenant("tenant-a").list_api_keys()] == ["h1"]
+    store.revoke_api_key("h1")
+    assert store.find_api_key("h1") is None
+    assert store.for_tenant("tenant-a").list_api_keys()[0].revoked_at is not None
+    with pytest.raises(NotFoundError):
+        store.revoke_api_key("h1")
+
+
+# -- models -------------------------------------------------------------------------------------
+def test_models_are_versioned(store):
+    t = store.for_tenant("x")
+    assert t.get_model() is None and t.latest_model_version() == 0
+    p = {"p_init": 0.3, "p_learn": 0.2, "p_forget": 0.0, "p_guess": 0.2, "p_slip": 0.1}
+    m1 = t.put_model({"S1": p}, {"method": "em"})
+    m2 = t.put_model({"S1": dict(p, p_init=0.4)})
+    assert (m1.version, m2.version) == (1, 2)
+    assert t.get_model().params["S1"]["p_init"] == 0.4
+    assert t.get_model(1) == m1
+    assert [v for v, _, _ in t.list_models()] == [1, 2]
+    with pytest.raises(ValidationError, match="p_slip"):
+        t.put_model({"S1": {k: v for k, v in p.items() if k != "p_slip"}})
+    with pytest.raises(ValidationError, match="1.5"):
+        t.put_model({"S1": dict(p, p_learn=1.5)})
+    with pytest.raises(NotFoundError):
+        t.get_model(9)
+
+
+# -- privacy: export and delete -----------------------------------------------------------------
+def test_export_learner_holds_all_their_data(store, school):
+    engine = _loaded(store, school)
+    engine.ingest([_obs("o1"), _obs("o2", "L2")])
+    engine.store.put_document("playlist", "p1", {"learner_id": "L1", "items": ["A1"]})
+    engine.store.put_document("playlist", "p2", {"learner_id": "L2"})
+    data = engine.store.export_learner("L1")
+    assert data["learner_id"] == "L1" and data["tenant_id"] == "north"
+    assert data["learner"]["id"] == "L1"
+    assert data["classes"] == ["C1"]
+    assert [o["observation_id"] for o in data["observations"]] == ["o1"]
+    assert {m["skill_id"] for m in data["mastery"]} == {"S1", "S2"}
+    assert len(data["history"]) == 2
+    assert [d["doc_id"] for d in data["documents"]] == ["p1"]
+    import json
+
+    json.dumps(data)  # JSON-ready
+
+
+def test_delete_learner_really_deletes(store, school):
+    engine = _loaded(store, school)
+    engine.ingest([_obs("o1"), _obs("o2", "L2"), _obs("o3", "L1", "A2", ("S3",), 0.4)])
+    engine.store.put_document("playlist", "p1", {"learner_id": "L1"})
+    engine.store.put_document("playlist", "p2", {"learner_id": "L2"})
+    engine.store.append_audit("teacher:T1", "read", "learner:L1")
+    counts = engine.store.delete_learner("L1", actor="admin:1")
+    assert counts == {
+        "observations": 2, "mastery": 3, "mastery_history": 3, "documents": 1, "learners": 1,
+        "class_memberships": 1,
+    }
+    t = engine.store
+    with pytest.raises(NotFoundError):
+        t.get_learner("L1")
+    with pytest.raises(NotFoundError):
+        t.export_learner("L1")
+    assert t.get_mastery("L1") == {} and t.list_history("L1") == []
+    assert t.list_observations("L1") == [] and t.observation_payloads(["o1", "o3"]) == {}
+    assert t.list_documents("playlist", learner_id="L1") == []
+    assert t.get_class("C1").roster == ("L2",)
+    assert [c.id for c in t.list_classes(learner_id="L1")] == []
+    # Other learners intact.
+    assert t.count_observations() == 1 and set(t.get_mastery("L2")) == {"S1", "S2"}
+    assert t.get_document("playlist", "p2").payload == {"learner_id": "L2"}
+    # The audit keeps that a deletion happened, with counts only.
+    last = t.list_audit()[-1]
+    assert (last.actor, last.action, last.resource) == ("admin:1", "learner.delete", "learner:L1")
+    assert last.detail == counts
+    # Nothing of the learner is left in any table (raw check).
+    driver = store._driver
+    for table in ("observations", "mastery", "mastery_history", "documents", "learners"):
+        assert driver.execute(f"SELECT COUNT(*) FROM {table} WHERE learner_id = 'L1'")[0][0] == 0
+    assert driver.execute("SELECT COUNT(*) FROM class_members WHERE member_id = 'L1'")[0][0] == 0
+    with pytest.raises(NotFoundError):
+        t.delete_learner("L1")
+
+
+def test_delete_failure_leaves_everything(store, school, monkeypatch):
+    engine = _loaded(store, school)
+    engine.ingest([_obs("o1")])
+    tenant = engine.store
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(tenant, "append_audit", broken)
+    with pytest.raises(RuntimeError):
+        tenant.delete_learner("L1")
+    assert tenant.count_observations("L1") == 1
+    assert tenant.get_learner("L1") == school.learners[0]
+    assert tenant.get_class("C1").roster == ("L1", "L2")
+
+
+def test_observation_round_trip(store, school):
+    engine = _loaded(store, school)
+    obs = dataclasses.replace(_obs("o1", score=0.75), item_id="q7", source="teacher_observation")
+    engine.ingest([obs])
+    assert engine.store.get_observation("o1") == obs
+    assert engine.store.list_observations("L1") == [obs]
