@@ -8,7 +8,9 @@ subprocess: ``python _pybkt_driver.py SPEC.json OUT.json``. SPEC keys:
     start from the given initial parameters and run exactly ``maxiter`` EM iterations
     (``tol`` < 0 disables pyBKT's stopping test) or pyBKT's default stopping (``tol`` null)
     and report parameters, iterations and predictions (one E-step + pyBKT's one-step predictor).
-    ``"bench"``: time ``Model(parallel=False).fit`` on an in-memory DataFrame and on the file.
+    ``"bench"``: time ``Model(parallel=False).fit`` on an in-memory DataFrame and on the file,
+    recording each EM run's skill, initial parameters and iteration count (``fixed_iters``
+    forces exactly k iterations per run).
 ``csv``, ``skills`` (list of names or null = all), ``variant`` (``forgets``, ``multigs``,
 ``multilearn``, ``multipair``: column or null, ``multiprior``: bool), ``init``
 (``{skill: {"prior": p, "learns": {class: v}, "forgets": {...}, "guesses": {...},
@@ -159,27 +161,68 @@ def run_em(spec: dict) -> dict:
     return out
 
 
+def _snapshot(model: dict) -> dict:
+    return {
+        "prior": float(model["prior"]),
+        "learns": [float(x) for x in np.asarray(model["learns"]).ravel()],
+        "forgets": [float(x) for x in np.asarray(model["forgets"]).ravel()],
+        "guesses": [float(x) for x in np.asarray(model["guesses"]).ravel()],
+        "slips": [float(x) for x in np.asarray(model["slips"]).ravel()],
+    }
+
+
 def run_bench(spec: dict) -> dict:
+    """Time ``Model(parallel=False).fit``; record every EM run (skill, init, iterations).
+
+    ``fixed_iters`` (int or null): force every EM run to exactly that many iterations
+    (pyBKT's ``EM_fit`` called with ``maxiter=k``, ``tol=-1``) for equal-iteration rows.
+    """
     import pandas as pd
     from pyBKT.fit import EM_fit
     from pyBKT.models import Model
 
-    calls: list[int] = []
-    original = EM_fit.EM_fit
+    runs: list[dict] = []
+    current = {"skill": None}
+    original_em = EM_fit.EM_fit
+    original_fit = Model._fit
+    fixed_iters = spec.get("fixed_iters")
 
-    def counting(*args, **kwargs):
-        model, lls = original(*args, **kwargs)
-        calls.append(len(lls))
+    def counting(model, data, **kwargs):
+        init = _snapshot(model)
+        if fixed_iters:
+            kwargs["maxiter"] = int(fixed_iters)
+            kwargs["tol"] = -1.0
+        model, lls = original_em(model, data, **kwargs)
+        runs.append(
+            {
+                "skill": current["skill"],
+                "init": init,
+                "n_estep": len(lls),
+                "ll_last": float(lls[-1][0]),
+                "n_answers": int(data["data"].shape[1]),
+            }
+        )
         return model, lls
 
+    def fit_named(self, data, skill, forgets, preload=False):
+        current["skill"] = skill
+        return original_fit(self, data, skill, forgets, preload=preload)
+
     EM_fit.EM_fit = counting
+    Model._fit = fit_named
     variant = _variant_kwargs(spec.get("variant", {}))
     results = {}
+    t0 = time.perf_counter()
     df = pd.read_csv(spec["csv"], low_memory=False, encoding="latin")
-    for label, source in (("memory", {"data": df}), ("file", {"data_path": spec["csv"]})):
+    results["read_seconds"] = time.perf_counter() - t0
+    sources = [("memory", {"data": df})]
+    if spec.get("file", True):
+        sources.append(("file", {"data_path": spec["csv"]}))
+    model = None
+    for label, source in sources:
         best = None
         for _ in range(int(spec.get("repeat", 1))):
-            calls.clear()
+            runs.clear()
             model = Model(
                 seed=int(spec.get("seed", 42)), num_fits=int(spec["num_fits"]), parallel=False
             )
@@ -190,11 +233,11 @@ def run_bench(spec: dict) -> dict:
             model.fit(**kwargs, **variant)
             elapsed = time.perf_counter() - t0
             if best is None or elapsed < best["seconds"]:
-                best = {"seconds": elapsed, "estep_per_fit": list(calls)}
+                best = {"seconds": elapsed, "runs": list(runs)}
         results[label] = best
     t0 = time.perf_counter()
     preds = model.predict(data=df.copy())
-    t_pred = time.perf_counter() - t0
+    results["predict_seconds"] = time.perf_counter() - t0
     y = preds["correct"].to_numpy()
     p = preds["correct_predictions"].to_numpy()
     keep = (y == 0) | (y == 1)
@@ -202,7 +245,6 @@ def run_bench(spec: dict) -> dict:
     pc = np.clip(p, 1e-15, 1 - 1e-15)
     results["loglike"] = float(np.sum(np.where(y == 1, np.log(pc), np.log(1 - pc))))
     results["auc"] = float(model.evaluate(data=df.copy(), metric="auc"))
-    results["predict_seconds"] = t_pred
     results["n_rows"] = int(len(y))
     return results
 
