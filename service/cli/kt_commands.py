@@ -177,8 +177,6 @@ def _fit(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from kt.bkt import BKT
-
     if sum(bool(x) for x in (args.multilearn, args.multiprior, args.multipair)) > 1:
         raise ValueError(
             "choose at most one of --multilearn, --multiprior, --multipair (pyBKT's rule)"
@@ -186,7 +184,7 @@ def _fit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     log = _read(args, [args.multigs, args.multilearn, args.multipair])
     t_read = time.perf_counter() - t0
-    kwargs = dict(
+    hyper = dict(
         forgets=args.forgets,
         multigs=args.multigs,
         multilearn=args.multilearn,
@@ -197,46 +195,72 @@ def _fit(args: argparse.Namespace) -> int:
         max_iter=args.max_iter,
     )
     if args.tol is not None:
-        kwargs["tol"] = args.tol
-    model = BKT(**kwargs)
+        hyper["tol"] = args.tol
     t0 = time.perf_counter()
-    _fit_with_progress(model, log, quiet=args.quiet)
+    doc = fit_to_document(hyper, log, progress=not args.quiet)
     t_fit = time.perf_counter() - t0
-    model.save(args.out)
+    import json
+    from pathlib import Path
+
+    Path(args.out).write_text(json.dumps(doc, indent=1, allow_nan=False))
     if not args.quiet:
-        ll = getattr(model, "loglike_", None)
-        total = float(sum(ll.values())) if isinstance(ll, dict) else ll
+        lls = [sk.get("log_likelihood") for sk in doc["skills"]]
+        total = sum(v for v in lls if v is not None)
         print(
-            f"fitted {log.n_skills} skills on {len(log):,} observations of "
-            f"{log.n_learners:,} learners (read {t_read:.2f} s, fit {t_fit:.2f} s)"
-            + (f"; log-likelihood {float(total):.1f}" if total is not None else ""),
+            f"fitted {len(doc['skills'])} skills on {len(log):,} observations of "
+            f"{log.n_learners:,} learners (read {t_read:.2f} s, fit {t_fit:.2f} s); "
+            f"summed log-likelihood {total:.1f}",
             file=sys.stderr,
         )
         print(f"model written to {args.out}", file=sys.stderr)
     return 0
 
 
-def _fit_with_progress(model, log, *, quiet: bool) -> None:
-    """Fit with a tqdm bar over skills, shown only when the fit runs longer than ~1 s."""
-    import inspect
+def fit_to_document(hyper: dict, log, *, progress: bool = True, chunks: int = 20) -> dict:
+    """Fit ``BKT(**hyper)`` on ``log`` and return its saved-JSON document.
 
-    params = inspect.signature(model.fit).parameters
-    if quiet or "progress" not in params:
-        model.fit(log)
-        return
-    from tqdm import tqdm
+    Skills are fitted in up to ``chunks`` groups so a tqdm bar (shown when the fit lasts over
+    a second) can advance per group. ``BKT`` draws each skill's random start from
+    (seed, skill name) and fits skills independently, so the result equals one ``fit`` of
+    every skill; the groups' documents are concatenated skill lists.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
 
-    bar = tqdm(total=log.n_skills, unit="skill", desc="fitting", delay=1.0, leave=False)
+    import numpy as np
+
+    from kt.bkt import BKT
+
+    present = np.unique(log.skill)
+    names = [str(log.skill_names[c]) for c in present]
+    # big skills first, so the bar's steps are roughly even in time
+    sizes = np.bincount(log.skill, minlength=log.n_skills)[present]
+    names = [names[i] for i in np.argsort(-sizes, kind="stable")]
+    n_groups = max(1, min(chunks, len(names)))
+    groups = [g.tolist() for g in np.array_split(np.array(names, dtype=object), n_groups)]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(names), unit="skill", desc="fitting", delay=1.0, leave=False)
+    docs = []
     try:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-        model.fit(log, progress=progress)
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, group in enumerate(groups):
+                model = BKT(**hyper).fit(log, skills=group)
+                path = Path(tmp) / f"part{i}.json"
+                model.save(path)
+                docs.append(json.loads(path.read_text()))
+                if bar is not None:
+                    bar.update(len(group))
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
+    doc = docs[0]
+    skills = [sk for d in docs for sk in d["skills"]]
+    doc["skills"] = sorted(skills, key=lambda sk: sk["name"])
+    return doc
 
 
 def _predict(args: argparse.Namespace) -> int:

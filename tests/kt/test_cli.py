@@ -1,0 +1,223 @@
+"""``pathwise fit / predict / evaluate`` on small logs (tmp_path)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from service.cli import main
+
+
+def simulate_csv(path, *, n_learners=40, seed=0, with_template=True):
+    """An ASSISTments-layout CSV simulated from BKT: 2 skills, 4 templates, ~12 answers each."""
+    rng = np.random.default_rng(seed)
+    lines = ["order_id,user_id,skill_name,correct,problem_id,template_id"]
+    order = 0
+    for u in range(n_learners):
+        for skill, (p0, learn, guess, slip) in (
+            ("Fractions", (0.3, 0.2, 0.2, 0.1)),
+            ("Graphs", (0.5, 0.1, 0.25, 0.15)),
+        ):
+            known = rng.random() < p0
+            for _ in range(int(rng.integers(5, 15))):
+                order += 1
+                template = int(rng.integers(0, 4))
+                correct = int(rng.random() < ((1 - slip) if known else guess))
+                lines.append(f"{order},{1000 + u},{skill},{correct},{order % 37},T{template}")
+                known = known or rng.random() < learn
+    text = "\n".join(lines) + "\n"
+    if not with_template:
+        text = "\n".join(line.rsplit(",", 1)[0] for line in text.splitlines()) + "\n"
+    path.write_text(text)
+    return path
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "evaluate"])
+def test_help_lists_the_options(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "LOG" in text and "--preset" in text
+    expected = {
+        "fit": [
+            "--forgets",
+            "--multigs",
+            "--multilearn",
+            "--multiprior",
+            "--multipair",
+            "--num-fits",
+            "--seed",
+            "--max-iter",
+            "--out",
+        ],
+        "predict": ["--model", "--out"],
+        "evaluate": ["--model", "--metric"],
+    }[command]
+    for option in expected:
+        assert option in text
+
+
+def test_fit_predict_evaluate_round_trip(tmp_path, capsys):
+    from kt.bkt import BKT
+    from kt.io import read_log
+
+    log_path = simulate_csv(tmp_path / "log.csv")
+    model_path = tmp_path / "model.json"
+    code, _, err = run(["fit", log_path, "--num-fits", 2, "--seed", 7, "--out", model_path], capsys)
+    assert code == 0, err
+    assert "fitted 2 skills" in err
+    doc = json.loads(model_path.read_text())
+    assert doc["format"] == "pathwise-bkt"
+    assert [sk["name"] for sk in doc["skills"]] == ["Fractions", "Graphs"]
+    assert doc["hyperparameters"]["num_fits"] == 2 and doc["hyperparameters"]["seed"] == 7
+
+    log = read_log(log_path)
+    model = BKT.load(model_path)
+    expected = model.predict(log)
+    # the CLI model equals a direct fit with the same hyperparameters
+    direct = BKT(num_fits=2, seed=7).fit(log)
+    np.testing.assert_allclose(direct.predict(log).p_correct, expected.p_correct, rtol=0, atol=0)
+
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"pred.{suffix}"
+        code, stdout, err = run(["predict", log_path, "--model", model_path, "--out", out], capsys)
+        assert code == 0, err
+        table = pacsv.read_csv(out) if suffix == "csv" else pq.read_table(out)
+        assert table.num_rows == len(log)
+        np.testing.assert_allclose(table["p_correct"].to_numpy(), expected.p_correct, rtol=1e-12)
+        np.testing.assert_allclose(table["p_mastered"].to_numpy(), expected.p_mastered, rtol=1e-12)
+        assert table["order"].to_numpy().tolist() == log.order.tolist()
+
+    code, stdout, err = run(
+        ["evaluate", log_path, "--model", model_path, "--metric", "auc", "rmse"], capsys
+    )
+    assert code == 0, err
+    scores = dict(line.split() for line in stdout.strip().splitlines())
+    want = model.evaluate(log, metrics=["auc", "rmse"])
+    assert float(scores["auc"]) == pytest.approx(want["auc"], abs=1e-6)
+    assert float(scores["rmse"]) == pytest.approx(want["rmse"], abs=1e-6)
+    assert 0.5 < float(scores["auc"]) <= 1.0
+
+
+def test_multigs_reads_the_class_column_for_predict(tmp_path, capsys):
+    log_path = simulate_csv(tmp_path / "log.csv", seed=1)
+    model_path = tmp_path / "model.json"
+    code, _, err = run(
+        [
+            "fit",
+            log_path,
+            "--multigs",
+            "template_id",
+            "--forgets",
+            "--num-fits",
+            1,
+            "--out",
+            model_path,
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(model_path.read_text())
+    assert doc["hyperparameters"]["multigs"] == "template_id"
+    assert sorted(doc["skills"][0]["guess_slip_classes"]) == ["T0", "T1", "T2", "T3"]
+    out = tmp_path / "pred.csv"
+    code, _, err = run(["predict", log_path, "--model", model_path, "--out", out], capsys)
+    assert code == 0, err
+    assert "template_id" in pacsv.read_csv(out).column_names
+
+
+def test_chunked_fit_equals_one_fit(tmp_path):
+    from kt.bkt import BKT
+    from kt.io import read_log
+    from service.cli.kt_commands import fit_to_document
+
+    log = read_log(simulate_csv(tmp_path / "log.csv", seed=2))
+    hyper = {"num_fits": 3, "seed": 5, "forgets": True}
+    one = fit_to_document(hyper, log, progress=False, chunks=1)
+    two = fit_to_document(hyper, log, progress=False, chunks=2)
+    assert one["skills"] == two["skills"]
+    model = BKT(**hyper).fit(log)
+    model.save(tmp_path / "direct.json")
+    assert json.loads((tmp_path / "direct.json").read_text())["skills"] == one["skills"]
+
+
+def test_errors_are_reported_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("order_id,user_id,skill_name,correct\n1,u,a,1\n2,u,a,5\n")
+    code, _, err = run(["fit", bad, "--out", tmp_path / "m.json"], capsys)
+    assert code == 1
+    assert "'correct'" in err and "row 1" in err
+    assert not (tmp_path / "m.json").exists()
+
+    log_path = simulate_csv(tmp_path / "log.csv", with_template=False)
+    code, _, err = run(
+        ["fit", log_path, "--multigs", "template_id", "--out", tmp_path / "m.json"], capsys
+    )
+    assert code == 1 and "template_id" in err
+
+    code, _, err = run(
+        [
+            "fit",
+            log_path,
+            "--multilearn",
+            "problem_id",
+            "--multiprior",
+            "--out",
+            tmp_path / "m.json",
+        ],
+        capsys,
+    )
+    assert code == 1 and "at most one" in err
+
+    code, _, err = run(
+        ["fit", log_path, "--column", "learner", "--out", tmp_path / "m.json"], capsys
+    )
+    assert code == 1 and "ROLE=NAME" in err
+
+    model_path = tmp_path / "ok.json"
+    assert run(["fit", log_path, "--num-fits", 1, "--out", model_path, "--quiet"], capsys)[0] == 0
+    code, _, err = run(
+        ["predict", log_path, "--model", model_path, "--out", tmp_path / "p.txt"], capsys
+    )
+    assert code == 1 and ".csv or .parquet" in err
+    code, _, err = run(["evaluate", log_path, "--model", tmp_path / "missing.json"], capsys)
+    assert code == 1 and "missing.json" in err
+
+
+def test_column_map_option(tmp_path, capsys):
+    path = tmp_path / "custom.csv"
+    path.write_text("t,student,kc,ok\n1,a,k,0\n2,a,k,1\n3,b,k,1\n4,b,k,1\n5,a,k,1\n")
+    code, _, err = run(
+        [
+            "fit",
+            path,
+            "--column",
+            "order=t",
+            "--column",
+            "learner=student",
+            "--column",
+            "skill=kc",
+            "--column",
+            "outcome=ok",
+            "--num-fits",
+            1,
+            "--out",
+            tmp_path / "m.json",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "m.json").read_text())["skills"][0]["name"] == "k"
