@@ -106,3 +106,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error", extra={"path": request.url.path})
         return _json(500, "internal", "internal error; the request id identifies it in the logs")
+
+
+def install_size_handler(app: FastAPI) -> None:
+    """A body that grows past the limit while streaming answers 413 (see middleware)."""
+    from service.middleware import BodyTooLarge
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge):
+        limit = request.app.state.settings.max_body_bytes
+        return _json(413, "too_large", f"request body exceeds {limit} bytes; send smaller batches")

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per area. Routes parse, authorize, call the backend, audit."""

@@ -1,0 +1,355 @@
+"""Pydantic request/response models of the HTTP API (the only pydantic in Pathwise).
+
+Domain validation (enums, ranges) happens in the engine's frozen dataclasses; these
+models give the OpenAPI schema its shape and catch type errors field by field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Field(min_length=1, max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------- health / errors
+
+
+class ErrorField(BaseModel):
+    loc: list[str]
+    field: str
+    msg: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    status: int
+    message: str
+    request_id: str
+    fields: list[ErrorField] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    store: str
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+class ObservationIn(Strict):
+    """One observation. Give exactly one outcome: ``score`` in [0, 1], ``correct``,
+    or ``rubric_level`` with ``rubric_min``/``rubric_max``."""
+
+    id: str = Field(min_length=1, max_length=200, description="Idempotency key within the tenant")
+    learner_id: str = Id
+    activity_id: str = Id
+    skill_ids: list[str] | None = Field(
+        default=None, description="Skills the evidence bears on; default: the activity's skills"
+    )
+    item_id: str | None = None
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    correct: bool | None = None
+    rubric_level: float | None = None
+    rubric_min: float | None = None
+    rubric_max: float | None = None
+    observed_at: datetime = Field(description="ISO 8601 with time zone")
+    source: Literal["lms", "teacher_observation", "self_report"] = "lms"
+
+
+class EvidenceBatch(Strict):
+    observations: list[ObservationIn] = Field(min_length=1)
+
+
+class IngestResult(BaseModel):
+    accepted: int = Field(description="Observations newly stored")
+    duplicates: int = Field(description="Observations already stored with the same payload")
+    mastery_updates: int = 0
+
+
+class XapiResult(BaseModel):
+    ids: list[str]
+
+
+# ----------------------------------------------------------------------------- learners
+
+
+class MasteryOut(BaseModel):
+    skill_id: str
+    title: str = ""
+    p_mastered: float
+    n_observations: int
+    updated_at: str | None = None
+
+
+class LearnerMastery(BaseModel):
+    learner_id: str
+    threshold: float
+    skills: list[MasteryOut]
+
+
+class MasteryPoint(BaseModel):
+    skill_id: str
+    observation_id: str
+    before: float
+    after: float
+    at: str
+
+
+class MasteryHistory(BaseModel):
+    learner_id: str
+    skill_id: str | None
+    points: list[MasteryPoint]
+
+
+class ProvenancedField(BaseModel):
+    value: Any
+    set_by: str
+    set_at: str
+
+
+class ProfileOut(BaseModel):
+    learner_id: str
+    name: str
+    grade: str
+    fields: dict[str, ProvenancedField]
+    history: list[dict[str, Any]]
+
+
+class ProfileUpdate(Strict):
+    """Set one or more profile fields; ``set_by`` records who set them."""
+
+    set_by: Literal["student", "teacher", "parent"]
+    fields: dict[str, Any] = Field(min_length=1)
+
+
+class LearnerSummary(BaseModel):
+    id: str
+    name: str
+    grade: str
+
+
+class SkillRef(BaseModel):
+    skill_id: str
+    title: str = ""
+    p_mastered: float | None = None
+    distance: int | None = None
+
+
+class ReadyToLearn(BaseModel):
+    learner_id: str
+    threshold: float
+    skills: list[SkillRef]
+
+
+class Gaps(BaseModel):
+    learner_id: str
+    skill_id: str
+    gaps: list[SkillRef]
+
+
+# ----------------------------------------------------------------------------- graph / catalog
+
+
+class SkillOut(BaseModel):
+    id: str
+    code: str
+    title: str
+    grade: str = ""
+    domain: str = ""
+    case_id: str | None = None
+    prerequisites: list[str] = []
+
+
+class GraphImportResult(BaseModel):
+    skills: int
+    prerequisites: int
+    document: str = ""
+
+
+class ActivityIn(Strict):
+    id: str = Id
+    title: str = Field(min_length=1, max_length=300)
+    skills: list[tuple[str, float]] = Field(min_length=1, description="(skill_id, weight in (0, 1])")
+    kind: Literal["lesson", "practice", "project", "small_group", "online_module", "assessment"]
+    modality: Literal["online", "teacher_led", "collaborative", "independent_offline"]
+    place: Literal["school", "home", "community"] = "school"
+    duration_min: int = Field(ge=1, le=600)
+    difficulty: float = Field(default=0.5, ge=0.0, le=1.0)
+    group_min: int = Field(default=1, ge=1, le=40)
+    group_max: int = Field(default=1, ge=1, le=40)
+    device: str | None = None
+    formats: list[str] = []
+    interests: list[str] = []
+    language: str = "en"
+    accommodations: list[str] = []
+
+
+class ActivityOut(ActivityIn):
+    model_config = ConfigDict(extra="allow")
+
+
+class CatalogImport(Strict):
+    activities: list[ActivityIn] = Field(min_length=1)
+    replace: bool = Field(default=False, description="Drop activities not in this import")
+
+
+class CatalogImportResult(BaseModel):
+    created: int
+    updated: int
+    removed: int = 0
+
+
+# ----------------------------------------------------------------------------- plans / review
+
+
+class PlanItemOut(BaseModel):
+    activity_id: str
+    title: str
+    minutes: float
+    skills: list[str]
+    reason: str
+    details: dict[str, Any] = {}
+    pinned: bool = False
+    added_by: str = "planner"
+
+
+class ConflictOut(BaseModel):
+    constraint: str
+    amount: float = 0.0
+    blocked_by: list[str] = []
+    message: str
+
+
+class PlanOut(BaseModel):
+    plan_id: str
+    kind: Literal["playlist", "class"]
+    subject: str
+    status: Literal["proposed", "approved", "edited", "rejected", "active", "done"]
+    version: int
+    items: list[PlanItemOut]
+    body: dict[str, Any] = {}
+    conflicts: list[ConflictOut] = []
+    pins: list[str] = []
+    removes: list[str] = []
+    reject_reason: str = ""
+    total_minutes: float = 0.0
+    history: list[dict[str, Any]] = []
+
+
+class PlaylistRequestIn(Strict):
+    budget_min: float | None = Field(default=None, gt=0, le=600, description="Minutes; default from the class model")
+    pins: list[str] = []
+    removes: list[str] = []
+    class_id: str | None = Field(default=None, description="Class whose model shapes the playlist")
+
+
+class ClassPlanRequestIn(Strict):
+    session: str | None = Field(default=None, description="Session label, e.g. 'mon 09:00'")
+    keep_apart: list[tuple[str, str]] = []
+    keep_together: list[tuple[str, str]] = []
+
+
+class EditIn(Strict):
+    op: Literal["pin", "unpin", "remove", "add", "reorder"]
+    activity_id: str | None = None
+    order: list[str] | None = None
+    position: int | None = Field(default=None, ge=0)
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+# ----------------------------------------------------------------------------- classes
+
+
+class ClassSummary(BaseModel):
+    id: str
+    name: str
+    grade: str
+    model: str
+    teachers: list[str]
+    size: int
+
+
+class ClassOut(ClassSummary):
+    roster: list[LearnerSummary]
+    settings: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- models / jobs
+
+
+class FitRequest(Strict):
+    skills: list[str] | None = Field(default=None, description="Fit only these skills (default all)")
+    max_iter: int = Field(default=100, ge=1, le=1000)
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0.0, le=1.0)
+    message: str = ""
+    result: dict[str, Any] = {}
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    created_at: str
+    params: dict[str, dict[str, float]]
+    meta: dict[str, Any] = {}
+
+
+# ----------------------------------------------------------------------------- admin / privacy
+
+
+class KeyCreate(Strict):
+    role: Literal["lms", "teacher", "researcher", "admin"]
+    name: str = Field(default="", max_length=200)
+    teacher_id: str | None = None
+
+
+class KeyCreated(BaseModel):
+    key_id: str
+    key: str = Field(description="Shown once; only its hash is stored")
+    role: str
+    tenant: str
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    resource: str
+    detail: dict[str, Any] = {}
+
+
+class LearnerExport(BaseModel):
+    learner_id: str
+    exported_at: str
+    data: dict[str, Any]
+
+
+class DeleteResult(BaseModel):
+    learner_id: str
+    deleted: dict[str, int]
+
+
+class ResearchExport(BaseModel):
+    pseudonymized: Literal[True] = True
+    observations: list[dict[str, Any]]

@@ -1,0 +1,1 @@
+"""The teacher review page: server-rendered Jinja2 templates, cookie sessions, plain forms."""
