@@ -197,7 +197,8 @@ class CompetencyGraph:
             i = next(int(j) for j in idx[ptr[i]:ptr[i + 1]] if int(j) in left)
         cyc = path[pos[i]:]
         cyc.reverse()  # walked predecessors; report in prerequisite -> dependent order
-        return cyc
+        k = cyc.index(min(cyc))  # start at the lowest-index skill (deterministic)
+        return cyc[k:] + cyc[:k]
 
     # ------------------------------------------------------------------ basic access
     def __len__(self) -> int:
@@ -332,7 +333,7 @@ class CompetencyGraph:
         if bad.size:
             i = int(bad[0])
             raise ValidationError(
-                f"mastery[{self.skills[i].id!r}]={vec[i]!r} is outside [0, 1]; "
+                f"mastery[{self.skills[i].id!r}]={float(vec[i])!r} is outside [0, 1]; "
                 "give probabilities"
             )
         return vec
