@@ -42,6 +42,38 @@ class PlanningInput:
     activities: tuple
     by_id: Mapping[str, object]
     titles: Mapping[str, str]
+    skill_grades: Mapping[str, str] = None  # type: ignore[assignment]
+
+    def activities_for_grade(self, grade: str) -> tuple:
+        """Activities whose skills all lie in the grade band [grade - 2, grade] (numeric
+        grades; every activity when the grade is not a number)."""
+        band = grade_band(grade)
+        if band is None or not self.skill_grades:
+            return self.activities
+        lo, hi = band
+        out = []
+        for a in self.activities:
+            ok = True
+            for k, _w in a.skills:
+                g = _grade_num(self.skill_grades.get(k, ""))
+                if g is not None and not lo <= g <= hi:
+                    ok = False
+                    break
+            if ok:
+                out.append(a)
+        return tuple(out) or self.activities
+
+
+def _grade_num(grade: str) -> int | None:
+    text = str(grade).strip().upper()
+    if text == "K":
+        return 0
+    return int(text) if text.isdigit() else None
+
+
+def grade_band(grade: str, below: int = 2) -> tuple[int, int] | None:
+    g = _grade_num(grade)
+    return None if g is None else (g - below, g)
 
 
 def skill_graph(graph):
@@ -90,7 +122,8 @@ def planning_input(graph, activities: Iterable, model_params: Mapping[str, Mappi
     p_learn = {k: float(v["p_learn"]) for k, v in (model_params or {}).items()}
     kept = [a for a in activities if all(k in sg for k, _ in a.skills)]
     plan_acts = tuple(plan_activity(a, p_learn) for a in kept)
-    return PlanningInput(sg, plan_acts, {a.id: a for a in kept}, {s.id: s.title for s in graph.skills})
+    return PlanningInput(sg, plan_acts, {a.id: a for a in kept}, {s.id: s.title for s in graph.skills},
+                         {s.id: s.grade for s in graph.skills})
 
 
 def plan_learner(learner, mastery_states: Mapping[str, object], graph_ids: Iterable[str] | None = None,
@@ -221,7 +254,11 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     pl_learner = plan_learner(learner, mastery_states, inp.graph.ids)
     request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
                                known_activities=inp.by_id)
-    playlist = plan_playlist(inp.graph, inp.activities, pl_learner, request)
+    catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
+    pinned = set(pins)
+    if pinned - {a.id for a in catalog}:
+        catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
+    playlist = plan_playlist(inp.graph, catalog, pl_learner, request)
     items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
             "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min}

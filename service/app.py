@@ -46,8 +46,9 @@ def warm_kernels() -> str:
     return "kt.bkt.online.step"
 
 
-def create_app(settings: Settings | None = None, *, backend=None) -> FastAPI:
-    """Build the app. ``backend``: an already-open :class:`service.backend.Backend` (tests)."""
+def create_app(settings: Settings | None = None, *, backend=None, on_ready=None) -> FastAPI:
+    """Build the app. ``backend``: an already-open :class:`service.backend.Backend` (tests);
+    ``on_ready(app)``: called once startup is complete (the CLI prints its banner there)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, backend=None) -> FastAPI:
         if settings.warm_kernels:
             log.info("warm kernels", extra={"via": warm_kernels()})
         log.info("service ready", extra={"db": be.kind, "demo": settings.demo})
+        if on_ready is not None:
+            on_ready(app)
         try:
             yield
         finally:

@@ -1,0 +1,69 @@
+"""``pathwise serve``: run the HTTP service (API + teacher page) with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the HTTP service (API under /v1, teacher page at /)",
+        description=(
+            "Run the Pathwise HTTP service with uvicorn. Settings also come from PATHWISE_* "
+            "environment variables (PATHWISE_DB, PATHWISE_HOST, PATHWISE_PORT, ...); flags win."
+        ),
+    )
+    p.add_argument("--db", metavar="URL", default=None,
+                   help="store URL: sqlite:///path.db (default sqlite:///pathwise.db) or postgresql://...")
+    p.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default 8000)")
+    p.add_argument("--tenant", default=None, help="tenant of the demo school and of page logins (default demo)")
+    p.add_argument("--demo", action="store_true",
+                   help="load the bundled demo school (if the store has none), create demo keys and "
+                        "teacher logins, and print them")
+    p.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
+                   help="log level (default info)")
+    p.add_argument("--no-warm", action="store_true", help="skip warming the Numba kernels at startup")
+    p.set_defaults(handler=run)
+
+
+def banner(settings, creds: dict | None) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        "",
+        "Pathwise is running.",
+        f"  Teacher page : {base}/",
+        f"  API docs     : {base}/docs",
+        f"  Health       : {base}/health",
+    ]
+    if creds:
+        lines += ["", f"Demo credentials (tenant '{creds['tenant']}'; for local demos only):"]
+        for role, key in creds["keys"].items():
+            lines.append(f"  {role:<10} API key: {key}")
+        lines.append("  Teacher logins (user / password -> classes):")
+        for t in creds["teachers"]:
+            lines.append(f"    {t['username']:<14} / {t['password']}  -> {', '.join(t['classes'])}")
+        lines.append("  (each teacher's API key: pw-demo-teacher-<user>)")
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings.from_env(
+        db_url=args.db, host=args.host, port=args.port, tenant=args.tenant,
+        demo=True if args.demo else None,
+        log_level=args.log_level.upper() if args.log_level else None,
+        warm_kernels=False if args.no_warm else None,
+    )
+    app = create_app(settings, on_ready=lambda a: print(banner(settings, getattr(a.state, "demo", None)),
+                                                         flush=True))
+
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=(args.log_level or "info"),
+                access_log=False)
+    return 0
