@@ -16,8 +16,13 @@ from planner.model import MODALITIES
 from planner.playlist.candidates import Candidates, objective_value
 from planner.playlist.rows import HardLimits, hard_limits, soft_rows
 
+BUNDLE_POOL = 6
+"""Chained activities (best first) tried as bundles with their teachers at each greedy step."""
+
 
 class _State:
+    """Incremental selection state: every hard-row test is a vector op on cached masks."""
+
     def __init__(self, c: Candidates, lim: HardLimits, churn: Mapping[int, float] | None,
                  mu: float) -> None:
         self.c, self.lim = c, lim
@@ -28,6 +33,11 @@ class _State:
         self.fmt = np.zeros(lim.fmt.shape[1])
         self.skill = np.zeros(c.T.shape[1])
         self.count = 0
+        self.blocked = np.zeros(c.n, dtype=bool)
+        for mi in np.nonzero(lim.mod_hi < 1)[0]:
+            self.blocked |= c.modality == mi
+        self.row_met = np.zeros(len(lim.chain_owner), dtype=bool)
+        self.missing = np.bincount(lim.chain_owner, minlength=c.n).astype(np.int64)
         self.coef = c.w * (1.0 - c.p)
         W = c.request.weights
         self.static = W.preference * c.pref
@@ -38,22 +48,13 @@ class _State:
         self.variety = W.variety
 
     def feasible(self, forced: bool = False) -> np.ndarray:
-        c, lim, r = self.c, self.lim, self.c.request
-        ok = self.x < 0.5
-        ok &= self.minutes + c.duration <= r.budget_min + 1e-9
-        ok &= (self.mod + 1 <= lim.mod_hi)[c.modality]
-        if lim.fmt.shape[1]:
-            full = self.fmt + 1 > lim.fmt_cap
-            ok &= ~(lim.fmt[:, full].any(axis=1))
-        if lim.touch.shape[1]:
-            full = self.skill + 1 > r.skill_cap
-            ok &= ~(lim.touch[:, full].any(axis=1))
-        if self.count + 1 > r.length_max:
-            ok[:] = False
+        c = self.c
+        if self.count + 1 > c.request.length_max:
+            return np.zeros(c.n, dtype=bool)
+        ok = (self.x < 0.5) & ~self.blocked
+        ok &= self.minutes + c.duration <= c.request.budget_min + 1e-9
         if not forced:
-            for a, bs in c.chain_rows:
-                if ok[a] and not any(self.x[b] > 0.5 for b in bs):
-                    ok[a] = False
+            ok &= self.missing == 0
         return ok
 
     def marginal(self) -> np.ndarray:
@@ -64,21 +65,37 @@ class _State:
         return m
 
     def add(self, a: int) -> None:
-        c = self.c
+        c, lim = self.c, self.lim
         self.x[a] = 1.0
         self.keep = self.keep * (1.0 - c.T[a])
         self.minutes += c.duration[a]
-        self.mod[c.modality[a]] += 1
-        if self.lim.fmt.shape[1]:
-            self.fmt += self.lim.fmt[a]
-        if self.lim.touch.shape[1]:
-            self.skill += self.lim.touch[a]
+        mi = c.modality[a]
+        self.mod[mi] += 1
+        if self.mod[mi] + 1 > lim.mod_hi[mi]:
+            self.blocked |= c.modality == mi
+        if lim.fmt.shape[1]:
+            fs = np.nonzero(lim.fmt[a])[0]
+            self.fmt[fs] += 1
+            for f in fs:
+                if self.fmt[f] + 1 > lim.fmt_cap[f]:
+                    self.blocked |= lim.fmt[:, f]
+        if lim.touch.shape[1]:
+            ks = np.nonzero(lim.touch[a])[0]
+            self.skill[ks] += 1
+            for k in ks:
+                if self.skill[k] + 1 > c.request.skill_cap:
+                    self.blocked |= lim.touch[:, k]
+        if len(self.row_met):
+            newly = (lim.chain[:, a] > 0) & ~self.row_met
+            if newly.any():
+                self.row_met |= newly
+                np.subtract.at(self.missing, lim.chain_owner[newly], 1)
         self.count += 1
 
     def copy(self) -> _State:
         s = object.__new__(_State)
         s.__dict__.update(self.__dict__)
-        for k in ("x", "keep", "mod", "fmt", "skill"):
+        for k in ("x", "keep", "mod", "fmt", "skill", "blocked", "row_met", "missing"):
             setattr(s, k, getattr(self, k).copy())
         return s
 
@@ -103,24 +120,121 @@ def greedy_select(c: Candidates, *, churn: Mapping[int, float] | None = None,
                 break
             m = np.where(ok, st.marginal(), -np.inf)
             st.add(int(np.argmax(m)))
+    rows_of: dict[int, list[tuple[int, ...]]] = {}
+    for a, bs in c.chain_rows:
+        rows_of.setdefault(a, []).append(bs)
     best_x, best_v = None, -np.inf
     for ratio in (True, False):
-        s = st.copy()
-        while True:
-            ok = s.feasible()
-            if not ok.any():
-                break
-            m = s.marginal()
-            need = s.count < c.request.length_min
-            good = ok & ((m > 1e-12) | need)
-            if not good.any():
-                break
-            score = m / c.duration if ratio else m
-            s.add(int(np.argmax(np.where(good, score, -np.inf))))
+        s = _fill(st.copy(), rows_of, ratio)
         v = objective_value(c, s.x, churn=churn, churn_penalty=churn_penalty)
         if v > best_v:
             best_x, best_v = s.x, v
     return best_x
+
+
+def _fill(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], ratio: bool,
+          tabu: int | None = None) -> _State:
+    """Add the best item (by marginal per minute when ``ratio``, else by marginal) or the best
+    chained bundle while anything with a positive marginal fits; ``tabu`` is never added."""
+    c = s.c
+    while True:
+        ok = s.feasible()
+        if tabu is not None:
+            ok[tabu] = False
+        m = s.marginal()
+        need = s.count < c.request.length_min
+        good = ok & ((m > 1e-12) | need)
+        score = m / c.duration if ratio else m
+        pick: list[int] = []
+        best = -np.inf
+        if good.any():
+            j = int(np.argmax(np.where(good, score, -np.inf)))
+            pick, best = [j], float(score[j])
+        bundle, bscore = _best_bundle(s, rows_of, m, ratio, tabu)
+        if bundle and bscore > best + 1e-12:
+            pick = bundle
+        if not pick:
+            return s
+        for a in pick:
+            s.add(a)
+
+
+def penalised_value(c: Candidates, x: np.ndarray, rows, churn, mu: float) -> float:
+    """Exact objective minus the slack penalty of every soft row ``x`` leaves unmet."""
+    v = objective_value(c, x, churn=churn, churn_penalty=mu)
+    for row in rows:
+        v -= row.penalty * max(0.0, row.rhs - sum(x[a] for a in row.members))
+    return v
+
+
+def ruin_recreate(c: Candidates, x: np.ndarray, *, churn: Mapping[int, float] | None = None,
+                  churn_penalty: float = 0.0, extra_forced: tuple[int, ...] = (),
+                  passes: int = 3) -> np.ndarray:
+    """Drop one non-forced item, refill greedily without it; keep the best strict improvement
+    (a one-for-many exchange the swap search cannot make). Hard rows always hold."""
+    lim = hard_limits(c)
+    rows = soft_rows(c, extra_forced)
+    rows_of: dict[int, list[tuple[int, ...]]] = {}
+    for a, bs in c.chain_rows:
+        rows_of.setdefault(a, []).append(bs)
+    fixed = set(c.forced) | set(extra_forced)
+    best_v = penalised_value(c, x, rows, churn, churn_penalty)
+    for _ in range(passes):
+        improved = None
+        for i in np.nonzero(x > 0.5)[0]:
+            if int(i) in fixed:
+                continue
+            y = x.copy()
+            y[i] = 0.0
+            # drop chained items that lose their only teacher
+            for a, bs in c.chain_rows:
+                if y[a] > 0.5 and not any(y[b] > 0.5 for b in bs):
+                    y[a] = 0.0
+            s = _fill(_state_of(c, lim, y, churn, churn_penalty), rows_of, True, int(i))
+            v = penalised_value(c, s.x, rows, churn, churn_penalty)
+            if v > best_v + 1e-9:
+                best_v, improved = v, s.x
+        if improved is None:
+            break
+        x = improved
+    return x
+
+
+def _best_bundle(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], m: np.ndarray,
+                 ratio: bool, tabu: int | None = None) -> tuple[list[int], float]:
+    """Best chained activity not yet enabled, added together with the best teacher of each of
+    its unmet prerequisites (a two-step move the one-item greedy cannot see)."""
+    c = s.c
+    ok_forced = s.feasible(forced=True)
+    best: list[int] = []
+    best_score = -np.inf
+    pool = [a for a in rows_of
+            if s.x[a] < 0.5 and ok_forced[a] and m[a] > 1e-12 and a != tabu]
+    pool = sorted(pool, key=lambda a: -m[a] / c.duration[a] if ratio else -m[a])[:BUNDLE_POOL]
+    for a in pool:
+        rows = rows_of[a]
+        t = s.copy()
+        bundle: list[int] = []
+        for bs in rows:
+            if any(t.x[b] > 0.5 for b in bs):
+                continue
+            okb = t.feasible()
+            cand = [b for b in bs if okb[b] and b != tabu]
+            if not cand:
+                bundle = []
+                break
+            mb = t.marginal()
+            b = max(cand, key=lambda i: mb[i] / c.duration[i] if ratio else mb[i])
+            t.add(b)
+            bundle.append(b)
+        if not bundle or not t.feasible()[a]:
+            continue
+        value = float(t.marginal()[a]) + sum(float(m[b]) for b in bundle)
+        minutes = float(c.duration[a] + sum(c.duration[b] for b in bundle))
+        score = value / minutes if ratio else value / len(bundle + [a])
+        if score > best_score:
+            best, best_score = [*bundle, a], score
+    return best, best_score
 
 
 def _state_of(c: Candidates, lim: HardLimits, x: np.ndarray, churn, mu) -> _State:

@@ -20,7 +20,7 @@ from planner.model import (
     SkillGraph,
 )
 from planner.playlist.candidates import Candidates, build_candidates, catalog_index, objective_value
-from planner.playlist.greedy import greedy_select, local_search
+from planner.playlist.greedy import greedy_select, local_search, penalised_value, ruin_recreate
 from planner.playlist.milp import solve_milp
 from planner.playlist.order import order_selection, prerequisite_order_violations
 from planner.playlist.rows import SoftRow, hard_limits, hard_violations, soft_rows
@@ -89,29 +89,30 @@ def solve_candidates(
     r = c.request
     exact = r.exact if exact is None else exact
     xg = greedy_select(c, churn=churn, churn_penalty=churn_penalty, extra_forced=extra_forced)
-    xg = local_search(c, xg, churn=churn, churn_penalty=churn_penalty, extra_forced=extra_forced)
+    kw = {"churn": churn, "churn_penalty": churn_penalty, "extra_forced": extra_forced}
+    xg = local_search(c, ruin_recreate(c, xg, **kw), **kw)
     rows = soft_rows(c, extra_forced)
     vg = _penalised(c, xg, rows, churn, churn_penalty)
     x, solver, mstatus = xg, "greedy", "none"
     if c.n:
         res = solve_milp(c, time_limit=None if exact else r.time_limit_s,
                          mip_rel_gap=1e-6 if exact else 1e-3, churn=churn,
-                         churn_penalty=churn_penalty, extra_forced=extra_forced)
+                         churn_penalty=churn_penalty, extra_forced=extra_forced,
+                         )
         mstatus = res.status
         if res.x is not None and not hard_violations(c, res.x):
             vm = _penalised(c, res.x, rows, churn, churn_penalty)
             if vm >= vg - 1e-12:
                 x, solver = res.x, "milp"
+        if mstatus == "incumbent_optimal":
+            mstatus, solver = "optimal", "greedy+milp"
     return finish(c, x, solver=solver, milp_status=mstatus, t0=t0, rows=rows,
                   frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty)
 
 
 def _penalised(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow],
                churn: Mapping[int, float] | None, mu: float) -> float:
-    v = objective_value(c, x, churn=churn, churn_penalty=mu)
-    for row in rows:
-        v -= row.penalty * max(0.0, row.rhs - sum(x[a] for a in row.members))
-    return v
+    return penalised_value(c, x, rows, churn, mu)
 
 
 def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: float,
@@ -130,7 +131,7 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
     objective = objective_value(c, x)
     if conflicts:
         status = "relaxed"
-    elif solver == "milp" and milp_status == "optimal":
+    elif solver in ("milp", "greedy+milp") and milp_status == "optimal":
         status = "optimal"
     else:
         status = "feasible"

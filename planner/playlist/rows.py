@@ -34,6 +34,8 @@ class HardLimits:
     touch: np.ndarray  # (A, K) bool, activity works on a gain-bearing skill
     mod_hi: np.ndarray  # (4,) float
     mod_lo: np.ndarray  # (4,) float
+    chain: np.ndarray  # (R, A) float, 1 where activity teaches the prerequisite of row r
+    chain_owner: np.ndarray  # (R,) int, the chained activity of row r
 
 
 def hard_limits(c: Candidates) -> HardLimits:
@@ -49,7 +51,13 @@ def hard_limits(c: Candidates) -> HardLimits:
     for m, (mlo, mhi) in r.modality_bounds.items():
         hi[MODALITIES.index(m)] = mhi
         lo[MODALITIES.index(m)] = mlo
-    return HardLimits(fmt=fmt, fmt_cap=cap, touch=c.T > 0, mod_hi=hi, mod_lo=lo)
+    chain = np.zeros((len(c.chain_rows), A))
+    owner = np.zeros(len(c.chain_rows), dtype=np.int64)
+    for n, (a, bs) in enumerate(c.chain_rows):
+        chain[n, list(bs)] = 1.0
+        owner[n] = a
+    return HardLimits(fmt=fmt, fmt_cap=cap, touch=c.T > 0, mod_hi=hi, mod_lo=lo,
+                      chain=chain, chain_owner=owner)
 
 
 def soft_rows(c: Candidates, extra_forced: tuple[int, ...] = ()) -> list[SoftRow]:
