@@ -1,0 +1,143 @@
+"""Small sparse MILP builder on top of ``scipy.optimize.milp`` (HiGHS).
+
+Shared by every class-plan model. Variables are added in blocks, rows as
+sparse (columns, coefficients, lower, upper) tuples. *Elastic* rows get a pair
+of non-negative slack variables with a large penalty so that an infeasible set
+of teacher requests still yields a plan plus the rows that absorbed slack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+#: Objective penalty per unit of slack on an elastic row (benefits are <= ~1 per student).
+SLACK_PENALTY = 1000.0
+_INF = np.inf
+
+
+@dataclass
+class ElasticRow:
+    """Book-keeping for one elastic row: its tag and the indices of its slack variables."""
+
+    tag: tuple
+    neg: int  # slack that lowers the row activity (covers a violated upper bound)
+    pos: int  # slack that raises the row activity (covers a violated lower bound)
+
+
+@dataclass
+class MilpResult:
+    """Solution of a :class:`MilpBuilder` model.
+
+    ``x`` has one value per variable (rounded for integer variables), ``status`` is
+    scipy's code (0 optimal, 1 limit reached with a feasible point), ``slack`` maps
+    each elastic row's tag to the amount of slack it needed (only rows with > 1e-6).
+    """
+
+    x: np.ndarray
+    status: int
+    objective: float
+    optimal: bool
+    slack: dict = field(default_factory=dict)
+    message: str = ""
+
+
+class MilpBuilder:
+    """Incrementally build ``max c·x`` s.t. sparse rows, bounds and integrality."""
+
+    def __init__(self) -> None:
+        self._lb: list[np.ndarray] = []
+        self._ub: list[np.ndarray] = []
+        self._c: list[np.ndarray] = []
+        self._int: list[np.ndarray] = []
+        self.n = 0
+        self._rows_i: list[int] = []
+        self._rows_j: list[int] = []
+        self._rows_v: list[float] = []
+        self._row_lb: list[float] = []
+        self._row_ub: list[float] = []
+        self.elastic: list[ElasticRow] = []
+
+    def add_vars(self, count: int, *, lb=0.0, ub=1.0, integer: bool = True, gain=0.0) -> np.ndarray:
+        """Add ``count`` variables; ``gain`` is their objective coefficient (maximised)."""
+        idx = np.arange(self.n, self.n + count)
+        self._lb.append(np.broadcast_to(np.asarray(lb, dtype=float), (count,)).copy())
+        self._ub.append(np.broadcast_to(np.asarray(ub, dtype=float), (count,)).copy())
+        self._c.append(np.broadcast_to(np.asarray(gain, dtype=float), (count,)).copy())
+        self._int.append(np.full(count, 1 if integer else 0, dtype=np.int8))
+        self.n += count
+        return idx
+
+    def add_row(self, cols, coefs, lb: float = -_INF, ub: float = _INF) -> int:
+        """Add ``lb <= Σ coefs·x[cols] <= ub``; returns the row index."""
+        r = len(self._row_lb)
+        cols = np.atleast_1d(np.asarray(cols, dtype=np.int64))
+        coefs = np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)
+        self._rows_i.extend([r] * len(cols))
+        self._rows_j.extend(cols.tolist())
+        self._rows_v.extend(coefs.tolist())
+        self._row_lb.append(float(lb))
+        self._row_ub.append(float(ub))
+        return r
+
+    def add_elastic_row(self, cols, coefs, lb: float = -_INF, ub: float = _INF, *, tag: tuple,
+                        penalty: float = SLACK_PENALTY) -> None:
+        """Like :meth:`add_row` but violations are allowed at ``penalty`` per unit."""
+        neg = int(self.add_vars(1, lb=0.0, ub=_INF, integer=False, gain=-penalty)[0])
+        pos = int(self.add_vars(1, lb=0.0, ub=_INF, integer=False, gain=-penalty)[0])
+        cols = list(np.atleast_1d(cols)) + [neg, pos]
+        coefs = list(np.broadcast_to(np.asarray(coefs, dtype=float), (len(cols) - 2,))) + [-1.0, 1.0]
+        self.add_row(cols, coefs, lb, ub)
+        self.elastic.append(ElasticRow(tag=tag, neg=neg, pos=pos))
+
+    def fix(self, col: int, value: float) -> None:
+        """Fix one variable's bounds to ``value``."""
+        for block_lb, block_ub, start in self._blocks():
+            if start <= col < start + len(block_lb):
+                block_lb[col - start] = value
+                block_ub[col - start] = value
+                return
+        raise IndexError(col)
+
+    def _blocks(self):
+        start = 0
+        for lb, ub in zip(self._lb, self._ub, strict=True):
+            yield lb, ub, start
+            start += len(lb)
+
+    def solve(self, *, time_limit: float = 10.0, mip_rel_gap: float = 1e-6) -> MilpResult:
+        """Solve with HiGHS; maximises the accumulated gains."""
+        c = -np.concatenate(self._c) if self._c else np.zeros(0)
+        lb = np.concatenate(self._lb)
+        ub = np.concatenate(self._ub)
+        integrality = np.concatenate(self._int)
+        constraints = []
+        if self._row_lb:
+            a = csr_array(
+                (np.asarray(self._rows_v), (np.asarray(self._rows_i), np.asarray(self._rows_j))),
+                shape=(len(self._row_lb), self.n),
+            )
+            constraints.append(LinearConstraint(a, np.asarray(self._row_lb), np.asarray(self._row_ub)))
+        res = milp(
+            c,
+            integrality=integrality,
+            bounds=Bounds(lb, ub),
+            constraints=constraints,
+            options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)},
+        )
+        if res.x is None:
+            return MilpResult(x=np.zeros(self.n), status=int(res.status), objective=float("nan"),
+                              optimal=False, message=str(res.message))
+        x = np.asarray(res.x, dtype=float).copy()
+        ints = integrality == 1
+        x[ints] = np.round(x[ints])
+        slack = {}
+        for row in self.elastic:
+            amount = float(x[row.neg] + x[row.pos])
+            if amount > 1e-6:
+                slack[row.tag] = amount
+        return MilpResult(x=x, status=int(res.status), objective=float(-res.fun),
+                          optimal=res.status == 0, slack=slack, message=str(res.message))

@@ -1,0 +1,263 @@
+"""Rotation models: station rotation, lab rotation and individual rotation.
+
+The class-level MILP (``_rotation_milp``) decides where every learner is in each rotation and
+which mini-lesson the teacher gives each small group; then each learner's non-teacher stations
+get one activity each (collaborative stations: one shared activity per group; online and
+independent stations: the learner's own content from the playlist planner, duration <= slot,
+modality = station kind). Individual rotation lets a learner skip stations they do not need.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from planner.classplan import _content as content
+from planner.classplan._common import group_letter, group_reason, slack_conflicts, validate
+from planner.classplan._rotation_milp import RotationProblem, solve_rotation
+from planner.classplan.defaults import default_stations
+from planner.classplan.types import (
+    ClassGroup,
+    ClassPlan,
+    ClassRequests,
+    LearnerSchedule,
+    ModelSettings,
+    ScheduledItem,
+    Station,
+)
+from planner.errors import PlanInputError
+from planner.model import PlanActivity, PlanLearner, SkillGraph
+
+
+def plan_rotation(settings: ModelSettings, learners: Sequence[PlanLearner],
+                  catalog: Sequence[PlanActivity], graph: SkillGraph,
+                  requests: ClassRequests | None = None, *, previous: ClassPlan | None = None,
+                  keep_slots: int = 0, symmetry_breaking: bool = True,
+                  fill: str = "milp") -> ClassPlan:
+    """Plan one session of a rotation model (station, lab or individual rotation).
+
+    ``previous``/``keep_slots``: re-plan keeping the first ``keep_slots`` rotations of an
+    earlier plan exactly (groups change only at rotation boundaries). ``fill``: "milp" (the
+    playlist MILP per learner) or "greedy" for the online/independent stations."""
+    t0 = time.perf_counter()
+    requests = requests or ClassRequests()
+    stations = default_stations(settings, len(learners))
+    index = validate(settings, learners, catalog, graph, requests, stations)
+    if not stations:
+        raise PlanInputError(f"{settings.model} needs at least one station")
+    theta = settings.mastered_threshold
+    st_ids = [s.id for s in stations]
+    k_of = {sid: k for k, sid in enumerate(st_ids)}
+    teacher = next((k for k, s in enumerate(stations) if s.kind == "teacher_led"), None)
+    n_r = len(stations)
+    individual = settings.model == "individual_rotation"
+
+    kept_topics: list[str] = []
+    fixed_src: dict[int, tuple[list[str | None], str | None]] = {}
+    if previous is not None and keep_slots > 0:
+        fixed_src = _kept(previous, learners, st_ids, keep_slots)
+        kept_topics = [t for _, t in fixed_src.values() if t is not None]
+    lock_topics = [lk.topic for lk in requests.locks if lk.topic is not None]
+    topics, ben = content.teacher_topics(graph, learners, theta, settings.teacher_p_learn,
+                                         settings.n_topics, extra=[*lock_topics, *kept_topics])
+    t_of = {t: i for i, t in enumerate(topics)}
+    cap = np.array([settings.g_max if k == teacher else s.capacity for k, s in enumerate(stations)])
+
+    need = None
+    if individual:
+        need = _needs(graph, learners, catalog, stations, ben, theta, requests, index)
+    place_locks = tuple((index[lk.learner_id], k_of[lk.station],
+                         -1 if lk.rotation is None else int(lk.rotation))
+                        for lk in requests.locks if lk.station is not None)
+    for _, _, r in place_locks:
+        if r >= n_r:
+            raise PlanInputError(f"a lock names rotation {r}; this plan has rotations 0..{n_r - 1}")
+    fixed = {}
+    for r, (where, topic) in fixed_src.items():
+        fixed[r] = (np.array([-1 if w is None else k_of[w] for w in where]),
+                    -1 if topic is None else t_of[topic])
+    problem = RotationProblem(
+        benefit=ben, teacher=teacher, capacity=cap, n_rotations=n_r, g_min=settings.g_min,
+        need=need,
+        group_stations=tuple(k for k, s in enumerate(stations)
+                             if s.kind in ("teacher_led", "collaborative")),
+        keep_apart=tuple((index[a], index[b]) for a, b in requests.keep_apart),
+        keep_together=tuple((index[a], index[b]) for a, b in requests.keep_together),
+        topic_locks=tuple((index[lk.learner_id], t_of[lk.topic])
+                          for lk in requests.locks if lk.topic is not None),
+        place_locks=place_locks, fixed=fixed)
+    sol = solve_rotation(problem, symmetry_breaking=symmetry_breaking,
+                         time_limit=settings.time_limit_s)
+    conflicts = slack_conflicts(sol.slack, [lr.id for lr in learners], st_ids, cap, topics,
+                                settings.g_min, settings.g_max)
+    plan = _assemble(settings, learners, catalog, graph, stations, sol, topics, requests, index,
+                     previous if fixed_src else None, len(fixed_src), fill)
+    status = "relaxed" if conflicts else ("optimal" if sol.optimal else "feasible")
+    return ClassPlan(model=settings.model, groups=plan[0], schedules=plan[1],
+                     conflicts=tuple(conflicts), status=status, objective=sol.objective,
+                     n_slots=n_r, symmetry_breaking=sol.symmetry_breaking,
+                     solve_ms=(time.perf_counter() - t0) * 1e3, stations=tuple(stations),
+                     notes=plan[2])
+
+
+def _kept(previous: ClassPlan, learners: Sequence[PlanLearner], st_ids: Sequence[str],
+          keep: int) -> dict[int, tuple[list[str | None], str | None]]:
+    ids = [lr.id for lr in learners]
+    prev_ids = {s.learner_id for s in previous.schedules}
+    if set(ids) != prev_ids:
+        raise PlanInputError("re-planning with kept rotations needs the same roster as the previous "
+                             f"plan; differs by {sorted(set(ids) ^ prev_ids)}")
+    if keep > previous.n_slots:
+        raise PlanInputError(f"keep_slots={keep} but the previous plan has {previous.n_slots}")
+    out: dict[int, tuple[list[str | None], str | None]] = {}
+    for r in range(keep):
+        where: list[str | None] = []
+        for lid in ids:
+            items = [i for i in previous.schedule_of(lid).items if i.slot == r and i.station_id in st_ids]
+            where.append(items[0].station_id if items else None)
+        topic = next((g.topic for g in previous.groups if g.slot == r and g.kind == "teacher_led"), None)
+        out[r] = (where, topic)
+    return out
+
+
+def _needs(graph, learners, catalog, stations, ben, theta, requests, index) -> np.ndarray:
+    """Individual rotation card: which stations each learner needs (bool (S, K))."""
+    need = np.zeros((len(learners), len(stations)), dtype=bool)
+    for s, lr in enumerate(learners):
+        for k, st in enumerate(stations):
+            if st.kind == "teacher_led":
+                need[s, k] = bool(np.any(ben[s] > 0))
+            elif st.kind == "online":
+                need[s, k] = True
+            else:
+                need[s, k] = any(
+                    a.modality == st.kind and a.duration_min <= st.minutes + 1e-9
+                    and content.place_ok(a, st.place) and content.fits_learner(a, lr)
+                    and content.learner_gain(graph, lr, a, theta)[0] > 0 for a in catalog)
+        if not need[s].any():
+            need[s, 0] = True
+    k_of = {st.id: k for k, st in enumerate(stations)}
+    for lk in requests.locks:
+        if lk.station is not None:
+            need[index[lk.learner_id], k_of[lk.station]] = True
+        if lk.topic is not None:
+            for k, st in enumerate(stations):
+                if st.kind == "teacher_led":
+                    need[index[lk.learner_id], k] = True
+    return need
+
+
+def _assemble(settings, learners, catalog, graph, stations, sol, topics, requests, index,
+              previous, n_kept, fill):
+    theta = settings.mastered_threshold
+    n_s, n_r = sol.station.shape
+    slot_len = [max(s.minutes for s in stations)] * n_r
+    start = np.concatenate([[0.0], np.cumsum(slot_len)])
+    ids = [lr.id for lr in learners]
+    groups: list[ClassGroup] = []
+    items: dict[tuple[int, int], ScheduledItem] = {}
+    notes: list[str] = []
+    gid = 0
+    if previous is not None:
+        for g in previous.groups:
+            if g.slot < n_kept:
+                groups.append(g)
+                gid += 1
+        for s, lid in enumerate(ids):
+            for it in previous.schedule_of(lid).items:
+                if it.slot < n_kept:
+                    items[(s, it.slot)] = it
+    pair_words = _pair_words(requests)
+    for r in range(n_kept, n_r):
+        for k, st in enumerate(stations):
+            members = [s for s in range(n_s) if sol.station[s, r] == k]
+            if not members or st.kind not in ("teacher_led", "collaborative"):
+                continue
+            mlearners = [learners[s] for s in members]
+            cons = tuple(w for (a, b), w in pair_words.items()
+                         if a in {ids[s] for s in members} or b in {ids[s] for s in members})
+            cons += tuple(f"{lk.learner_id} locked here by the teacher" for lk in requests.locks
+                          if lk.learner_id in {ids[s] for s in members}
+                          and (lk.station == st.id or (st.kind == "teacher_led" and lk.topic)))
+            name = group_letter(gid)
+            gid += 1
+            if st.kind == "teacher_led":
+                topic = topics[sol.topic[r]] if sol.topic[r] >= 0 else None
+                if topic is None:
+                    act = None
+                    reason = group_reason(graph, name, mlearners, None, theta, cons)
+                else:
+                    act = content.mini_lesson(graph, catalog, mlearners, topic, st.minutes, st.place,
+                                              settings.teacher_p_learn)
+                    reason = group_reason(graph, name, mlearners, topic, theta, cons)
+            else:
+                act = content.group_activity(graph, catalog, mlearners, st.kind, st.minutes,
+                                             st.place, theta)
+                topic = None
+                if act is not None:
+                    gains = [content.learner_gain(graph, m, act, theta) for m in mlearners]
+                    tops = [g[1] for g in gains if g[1] is not None]
+                    topic = max(set(tops), key=tops.count) if tops else act.skills[0][0]
+                if act is not None and len(members) > act.group_max:
+                    n_teams = -(-len(members) // act.group_max)
+                    cons += (f"works in {n_teams} teams of up to {act.group_max}",)
+                reason = group_reason(graph, name, mlearners, topic, theta, cons, what="work on")
+                if act is None:
+                    notes.append(f"no collaborative activity fits station '{st.id}' for group {name}")
+            groups.append(ClassGroup(name, st.id, st.kind, r, float(start[r]), float(st.minutes),
+                                     tuple(ids[s] for s in members), topic,
+                                     None if act is None else act.id, reason))
+            for s in members:
+                item = None
+                if act is not None:
+                    why = (f"group {name} at the {st.id} station, rotation {r + 1}",)
+                    item = content.make_item(graph, learners[s], act, r, theta, why, topic=(
+                        topic if st.kind == "teacher_led" else None),
+                        p_learn=settings.teacher_p_learn if st.kind == "teacher_led" else None)
+                items[(s, r)] = ScheduledItem(ids[s], r, float(start[r]), float(st.minutes), st.id,
+                                              st.kind, st.place, item, name)
+    used_group = {(s, r): it.item.activity_id for (s, r), it in items.items() if it.item}
+    for s, lr in enumerate(learners):
+        own = [(r, int(sol.station[s, r])) for r in range(n_kept, n_r)
+               if sol.station[s, r] >= 0 and (s, r) not in items]
+        slots = [(stations[k].kind, stations[k].minutes, stations[k].place) for _, k in own]
+        removes = frozenset(a for (s2, _), a in used_group.items() if s2 == s)
+        filled = content.slot_playlist(graph, catalog, lr, slots, theta, removes=removes,
+                                       solver=fill) if slots else []
+        for (r, k), it in zip(own, filled, strict=True):
+            st = stations[k]
+            if it is not None:
+                it = _reposition(it, r, f"your {st.id} station activity in rotation {r + 1} "
+                                 f"({it.duration_min:g} of {st.minutes:g} min)")
+            items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(st.minutes), st.id,
+                                          st.kind, st.place, it, None)
+        for r in range(n_kept, n_r):
+            if sol.station[s, r] < 0 and (s, r) not in items:
+                items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(slot_len[r]), "free",
+                                              "free", stations[0].place, None, None)
+    schedules = tuple(LearnerSchedule(lid, tuple(items[(s, r)] for r in range(n_r)
+                                                 if (s, r) in items))
+                      for s, lid in enumerate(ids))
+    return tuple(groups), schedules, tuple(notes)
+
+
+def _reposition(item, position: int, constraint: str):
+    from dataclasses import replace
+
+    reason = replace(item.reason, constraints=(*item.reason.constraints, constraint),
+                     sentence=item.reason.sentence.rstrip(".") + f"; {constraint}.")
+    return replace(item, position=position, reason=reason)
+
+
+def _pair_words(requests: ClassRequests) -> dict[tuple[str, str], str]:
+    out = {}
+    for a, b in requests.keep_apart:
+        out[(a, b)] = f"{a} and {b} kept apart by the teacher"
+    for a, b in requests.keep_together:
+        out[(a, b)] = f"{a} and {b} kept together by the teacher"
+    return out
+
+
+__all__ = ["plan_rotation", "Station"]
