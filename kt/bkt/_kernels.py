@@ -49,14 +49,20 @@ def _filter_step(p, score, guess, slip, learn, forget):
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0,
-    cnt_e, cnt_t, cnt_i, f0b, f1b, i0b, i1b, with_counts,
+    cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, with_counts,
 ):
-    """Scaled forward-backward over sequences ``q_lo:q_hi`` of one skill.
+    """Scaled forward-backward over sequences ``q_lo:q_hi`` of one skill (any classes).
 
     Parameters are read at ``guess[g0 + class]`` etc. Expected counts are added to
     ``cnt_e`` (n_gs*4: [class, state, obs]), ``cnt_t`` (n_lr*4: [class, next, cur]) and
     ``cnt_i`` (n_prior*2: [class, state]) when ``with_counts``. Returns the log-likelihood.
-    ``f0b, f1b, i0b, i1b`` are scratch buffers at least as long as the longest sequence.
+
+    Forward keeps the unnormalised alpha_t (rescaled only when its mass falls below 1e-200;
+    the log of every rescale and of the final mass add up to the log-likelihood). The
+    backward pass is pyBKT's posterior form: xi_t(i, j) = A(i, j) alpha_t(j) gamma_{t+1}(i)
+    / (A alpha_t)(i), which is invariant to the scale of alpha_t, so the forward pass stores
+    the four per-row weights w_ij = A(i, j) alpha_t(j) / (A alpha_t)(i) (0 where the
+    denominator is 0, pyBKT's NaN -> 0) in the scratch buffers ``w00, w10, w01, w11``.
     """
     ll = 0.0
     for q in range(q_lo, q_hi):
@@ -65,7 +71,8 @@ def _estep(
         pc = seq_prior[q]
         a1 = prior[p0 + pc]
         a0 = 1.0 - a1
-        # forward: unnormalised alpha_t (f0, f1) and 1 / (A alpha_t)
+        f0 = 0.0
+        f1 = 0.0
         for t in range(n_t):
             i = r0 + t
             c = g0 + gs[i]
@@ -77,46 +84,49 @@ def _estep(
                 b1 = slip[c]
             f0 = a0 * b0
             f1 = a1 * b1
-            f0b[t] = f0
-            f1b[t] = f1
             k = l0 + lr[i]
             lrn = learn[k]
             fgt = forget[k]
-            a0 = f0 * (1.0 - lrn) + f1 * fgt
-            a1 = f0 * lrn + f1 * (1.0 - fgt)
-            i0b[t] = 1.0 / a0 if a0 > 0.0 else 0.0
-            i1b[t] = 1.0 / a1 if a1 > 0.0 else 0.0
+            m00 = (1.0 - lrn) * f0
+            m10 = lrn * f0
+            m01 = fgt * f1
+            m11 = (1.0 - fgt) * f1
+            a0 = m00 + m01
+            a1 = m10 + m11
+            # direct ratios (each <= 1): a reciprocal of a subnormal a0 would overflow
+            if a0 > 0.0:
+                w00[t] = m00 / a0
+                w01[t] = m01 / a0
+            else:
+                w00[t] = 0.0
+                w01[t] = 0.0
+            if a1 > 0.0:
+                w10[t] = m10 / a1
+                w11[t] = m11 / a1
+            else:
+                w10[t] = 0.0
+                w11[t] = 0.0
             s = a0 + a1
-            if t == n_t - 1:
-                ll += np.log(s)
-            elif s < _TINY:
+            if s < _TINY and t < n_t - 1:
                 ll += np.log(s)
                 a0 /= s
                 a1 /= s
+        ll += np.log(f0 + f1)
         if not with_counts:
             continue
-        # backward in posterior form: gamma_t from gamma_{t+1}
-        t = n_t - 1
-        i = r0 + t
-        tot = f0b[t] + f1b[t]
-        gm0 = f0b[t] / tot
-        gm1 = f1b[t] / tot
-        e = (gs[i]) * 4 + obs[i]
+        tot = f0 + f1
+        gm0 = f0 / tot
+        gm1 = f1 / tot
+        i = r0 + n_t - 1
+        e = gs[i] * 4 + obs[i]
         cnt_e[e] += gm0
         cnt_e[e + 2] += gm1
         for t in range(n_t - 2, -1, -1):
             i = r0 + t
-            k = l0 + lr[i]
-            lrn = learn[k]
-            fgt = forget[k]
-            x0 = gm0 * i0b[t]
-            x1 = gm1 * i1b[t]
-            f0 = f0b[t]
-            f1 = f1b[t]
-            p00 = (1.0 - lrn) * f0 * x0
-            p10 = lrn * f0 * x1
-            p01 = fgt * f1 * x0
-            p11 = (1.0 - fgt) * f1 * x1
+            p00 = w00[t] * gm0
+            p10 = w10[t] * gm1
+            p01 = w01[t] * gm0
+            p11 = w11[t] * gm1
             tk = lr[i] * 4
             cnt_t[tk] += p00
             cnt_t[tk + 1] += p01
@@ -130,6 +140,118 @@ def _estep(
         cnt_i[pc * 2] += gm0
         cnt_i[pc * 2 + 1] += gm1
     return ll
+
+
+@njit(cache=True)
+def _estep1(
+    q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
+    guess, slip, learn, forget, prior, g0, l0, p0,
+    cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+):
+    """``_estep`` for a skill with one guess/slip class and one learn class (the common case).
+
+    Same recursion with fewer operations: w01 = 1 - w00 and w11 = 1 - w10 (the two weights
+    of a row's predicted state sum to one), gamma_t(1) = 1 - gamma_t(0), and the emission
+    totals are recovered from the transition counts plus each sequence's last posterior.
+    """
+    g = guess[g0]
+    sl = slip[g0]
+    lrn = learn[l0]
+    fgt = forget[l0]
+    nl = 1.0 - lrn
+    nf = 1.0 - fgt
+    # emission probability by observation (branch-free lookup): tb0 = state 0, tb1 = state 1
+    tb0 = np.empty(2)
+    tb1 = np.empty(2)
+    tb0[0] = 1.0 - g
+    tb0[1] = g
+    tb1[0] = sl
+    tb1[1] = 1.0 - sl
+    ll = 0.0
+    t00 = 0.0  # sum of xi(next=0, cur=0)
+    t10 = 0.0  # sum of xi(next=1, cur=0)
+    nx0 = 0.0  # sum over transitions of gamma_{t+1}(0)
+    n_tr = 0.0  # number of transitions
+    last0 = 0.0  # sum over sequences of gamma_{T-1}(0)
+    e0c = 0.0  # sum over correct rows of gamma_t(0)
+    n_rows = 0.0
+    n_correct = 0.0
+    for q in range(q_lo, q_hi):
+        r0 = seq_row[q]
+        n_t = seq_len[q]
+        pc = seq_prior[q]
+        a1 = prior[p0 + pc]
+        a0 = 1.0 - a1
+        f0 = 0.0
+        f1 = 0.0
+        for t in range(n_t):
+            o = obs[r0 + t]
+            f0 = a0 * tb0[o]
+            f1 = a1 * tb1[o]
+            m00 = nl * f0
+            m10 = lrn * f0
+            a0 = m00 + fgt * f1
+            a1 = m10 + nf * f1
+            w00[t] = m00 / a0 if a0 > 0.0 else 0.0
+            w10[t] = m10 / a1 if a1 > 0.0 else 0.0
+            s = a0 + a1
+            if s < _TINY and t < n_t - 1:
+                ll += np.log(s)
+                a0 /= s
+                a1 /= s
+        ll += np.log(f0 + f1)
+        if not with_counts:
+            continue
+        gm0 = f0 / (f0 + f1)
+        i = r0 + n_t - 1
+        last0 += gm0
+        o = float(obs[i])
+        e0c += gm0 * o
+        n_correct += o
+        n_rows += n_t
+        n_tr += n_t - 1
+        for t in range(n_t - 2, -1, -1):
+            p00 = w00[t] * gm0
+            p10 = w10[t] * (1.0 - gm0)
+            nx0 += gm0
+            t00 += p00
+            t10 += p10
+            gm0 = p00 + p10
+            o = float(obs[r0 + t])
+            e0c += gm0 * o
+            n_correct += o
+        cnt_i[pc * 2] += gm0
+        cnt_i[pc * 2 + 1] += 1.0 - gm0
+    if with_counts:
+        e0 = t00 + t10 + last0
+        cnt_e[0] += e0 - e0c
+        cnt_e[1] += e0c
+        cnt_e[2] += (n_rows - e0) - (n_correct - e0c)
+        cnt_e[3] += n_correct - e0c
+        cnt_t[0] += t00
+        cnt_t[1] += nx0 - t00
+        cnt_t[2] += t10
+        cnt_t[3] += (n_tr - nx0) - t10
+    return ll
+
+
+@njit(cache=True)
+def _run_estep(
+    q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+    guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+    cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, with_counts,
+):
+    if n_gs == 1 and n_lr == 1:
+        return _estep1(
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
+            guess, slip, learn, forget, prior, g0, l0, p0,
+            cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+        )
+    return _estep(
+        q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+        guess, slip, learn, forget, prior, g0, l0, p0,
+        cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, with_counts,
+    )
 
 
 @njit(cache=True)
@@ -213,10 +335,10 @@ def em_fit(
         for q in range(q_lo, q_hi):
             if seq_len[q] > max_len:
                 max_len = seq_len[q]
-        f0b = np.empty(max_len)
-        f1b = np.empty(max_len)
-        i0b = np.empty(max_len)
-        i1b = np.empty(max_len)
+        w00 = np.empty(max_len)
+        w10 = np.empty(max_len)
+        w01 = np.empty(max_len)
+        w11 = np.empty(max_len)
         g0 = gs_off[t]
         l0 = lr_off[t]
         p0 = pr_off[t]
@@ -234,10 +356,10 @@ def em_fit(
             cnt_e[:] = 0.0
             cnt_t[:] = 0.0
             cnt_i[:] = 0.0
-            ll = _estep(
+            ll = _run_estep(
                 q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-                guess, slip, learn, forget, prior, g0, l0, p0,
-                cnt_e, cnt_t, cnt_i, f0b, f1b, i0b, i1b, True,
+                guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+                cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, True,
             )
             out_trace[t, it] = ll
             if tol > 0.0 and it >= 1 and ll - prev < tol:
@@ -252,10 +374,10 @@ def em_fit(
             n_iter += 1
             prev = ll
         if not done:
-            ll = _estep(
+            ll = _run_estep(
                 q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-                guess, slip, learn, forget, prior, g0, l0, p0,
-                cnt_e, cnt_t, cnt_i, f0b, f1b, i0b, i1b, False,
+                guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+                cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, False,
             )
         out_ll[t] = ll
         out_iter[t] = n_iter
@@ -276,15 +398,16 @@ def log_likelihood(
         for q in range(q_lo, q_hi):
             if seq_len[q] > max_len:
                 max_len = seq_len[q]
-        f0b = np.empty(max_len)
-        f1b = np.empty(max_len)
-        i0b = np.empty(max_len)
-        i1b = np.empty(max_len)
+        w00 = np.empty(max_len)
+        w10 = np.empty(max_len)
+        w01 = np.empty(max_len)
+        w11 = np.empty(max_len)
         dummy = np.zeros(4)
-        out_ll[t] = _estep(
+        out_ll[t] = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, gs_off[t], lr_off[t], pr_off[t],
-            dummy, dummy, dummy, f0b, f1b, i0b, i1b, False,
+            gs_off[t + 1] - gs_off[t], lr_off[t + 1] - lr_off[t],
+            dummy, dummy, dummy, w00, w10, w01, w11, False,
         )
 
 

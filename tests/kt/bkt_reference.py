@@ -1,0 +1,131 @@
+"""Plain NumPy/Python twins of the BKT Numba kernels (``kt.bkt._kernels``), for tests only.
+
+Deliberately written the textbook way, not the kernels' way: the forward messages are
+normalised at every step (log-likelihood = sum of log normalisers), the backward pass
+builds each 2x2 two-slice posterior explicitly, counts are dense per-class arrays.
+
+A "skill problem" is a list of sequences; each sequence is a dict with int arrays
+``obs`` (0/1), ``gs`` (guess/slip class per row), ``lr`` (learn class of the transition
+after each row) and an int ``prior`` (prior class). Parameters are a dict of float arrays
+``p_init`` (per prior class), ``p_learn``/``p_forget`` (per learn class), ``p_guess``/
+``p_slip`` (per guess/slip class).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def transition(learn: float, forget: float) -> np.ndarray:
+    """A[next, cur]."""
+    return np.array([[1.0 - learn, forget], [learn, 1.0 - forget]])
+
+
+def emission(guess: float, slip: float, o: int) -> np.ndarray:
+    """P(obs = o | state) for state 0, 1."""
+    return np.array([guess, 1.0 - slip]) if o == 1 else np.array([1.0 - guess, slip])
+
+
+def forward_backward(seq: dict, params: dict):
+    """Returns (loglik, gamma (T, 2), xi (T-1, 2, 2) [next, cur], alpha (T, 2) normalised)."""
+    obs, gs, lr = seq["obs"], seq["gs"], seq["lr"]
+    n = len(obs)
+    p1 = params["p_init"][seq["prior"]]
+    pred = np.array([1.0 - p1, p1])
+    alpha = np.zeros((n, 2))
+    ll = 0.0
+    for t in range(n):
+        b = emission(params["p_guess"][gs[t]], params["p_slip"][gs[t]], obs[t])
+        un = pred * b
+        norm = un.sum()
+        ll += np.log(norm)
+        alpha[t] = un / norm
+        a = transition(params["p_learn"][lr[t]], params["p_forget"][lr[t]])
+        pred = a @ alpha[t]
+    gamma = np.zeros((n, 2))
+    xi = np.zeros((max(n - 1, 0), 2, 2))
+    gamma[n - 1] = alpha[n - 1]
+    for t in range(n - 2, -1, -1):
+        a = transition(params["p_learn"][lr[t]], params["p_forget"][lr[t]])
+        denom = a @ alpha[t]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pair = a * alpha[t][None, :] * (gamma[t + 1] / denom)[:, None]
+        pair = np.nan_to_num(pair, nan=0.0, posinf=0.0)
+        xi[t] = pair
+        gamma[t] = pair.sum(axis=0)
+    return ll, gamma, xi, alpha
+
+
+def e_step(sequences: list[dict], params: dict):
+    """Total loglik and expected counts: emis [gs, state, obs], trans [lr, next, cur], init
+    [prior, state]."""
+    n_gs = len(params["p_guess"])
+    n_lr = len(params["p_learn"])
+    n_pr = len(params["p_init"])
+    emis = np.zeros((n_gs, 2, 2))
+    trans = np.zeros((n_lr, 2, 2))
+    init = np.zeros((n_pr, 2))
+    total = 0.0
+    for seq in sequences:
+        ll, gamma, xi, _ = forward_backward(seq, params)
+        total += ll
+        for t in range(len(seq["obs"])):
+            emis[seq["gs"][t], :, seq["obs"][t]] += gamma[t]
+        for t in range(len(seq["obs"]) - 1):
+            trans[seq["lr"][t]] += xi[t]
+        init[seq["prior"]] += gamma[0]
+    return total, emis, trans, init
+
+
+def m_step(emis, trans, init, params: dict, forgets: bool, fixed: dict | None = None,
+           guess_bounds=(0.0, 1.0), slip_bounds=(0.0, 1.0)) -> dict:
+    """pyBKT's M-step rules (zero rows/columns -> guess/slip 0.5, learn 1, forget 0)."""
+    out = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    for c in range(emis.shape[0]):
+        d0 = emis[c, 0].sum()
+        d1 = emis[c, 1].sum()
+        out["p_guess"][c] = np.clip(emis[c, 0, 1] / d0 if d0 > 0 else 0.5, *guess_bounds)
+        out["p_slip"][c] = np.clip(emis[c, 1, 0] / d1 if d1 > 0 else 0.5, *slip_bounds)
+    for k in range(trans.shape[0]):
+        d0 = trans[k, :, 0].sum()
+        d1 = trans[k, :, 1].sum()
+        out["p_learn"][k] = trans[k, 1, 0] / d0 if d0 > 0 else 1.0
+        out["p_forget"][k] = (trans[k, 0, 1] / d1 if d1 > 0 else 0.0) if forgets else 0.0
+    for c in range(init.shape[0]):
+        d = init[c].sum()
+        if d > 0:
+            out["p_init"][c] = init[c, 1] / d
+    for name, values in (fixed or {}).items():
+        values = np.asarray(values, dtype=np.float64)
+        free = np.isnan(values)
+        out[name] = np.where(free, out[name], values)
+    return out
+
+
+def em(sequences: list[dict], params: dict, n_iter: int, forgets: bool, fixed=None,
+       guess_bounds=(0.0, 1.0), slip_bounds=(0.0, 1.0)):
+    """Exactly ``n_iter`` E+M iterations; returns (params, final loglik, trace of E-step LLs)."""
+    trace = []
+    for _ in range(n_iter):
+        ll, emis, trans, init = e_step(sequences, params)
+        trace.append(ll)
+        params = m_step(emis, trans, init, params, forgets, fixed, guess_bounds, slip_bounds)
+    final, *_ = e_step(sequences, params)
+    return params, final, trace
+
+
+def filter_sequence(scores, gs, lr, prior_class: int, params: dict):
+    """Per row (p_correct, p_mastered before, p_mastered after) with soft evidence scores."""
+    p = params["p_init"][prior_class]
+    out = []
+    for t, s in enumerate(scores):
+        g = params["p_guess"][gs[t]]
+        sl = params["p_slip"][gs[t]]
+        pc = g * (1 - p) + (1 - sl) * p
+        lm = s * (1 - sl) + (1 - s) * sl
+        ln = s * g + (1 - s) * (1 - g)
+        post = p * lm / (p * lm + (1 - p) * ln)
+        nxt = post * (1 - params["p_forget"][lr[t]]) + (1 - post) * params["p_learn"][lr[t]]
+        out.append((pc, p, nxt))
+        p = nxt
+    return np.array(out).reshape(-1, 3)

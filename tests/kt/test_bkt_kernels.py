@@ -1,0 +1,218 @@
+"""Each BKT Numba kernel against its plain NumPy twin (tests/kt/bkt_reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kt.bkt import _kernels
+from tests.kt import bkt_reference as ref
+
+PARAMS = ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")
+KIND = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr", "p_init": "pr"}
+
+prob = st.floats(0.02, 0.98)
+
+
+@st.composite
+def skill_problem(draw, max_classes=3):
+    n_gs = draw(st.integers(1, max_classes))
+    n_lr = draw(st.integers(1, max_classes))
+    n_pr = draw(st.integers(1, 2))
+    seqs = []
+    for _ in range(draw(st.integers(1, 6))):
+        n = draw(st.integers(1, 10))
+        seqs.append({
+            "obs": np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), np.int8),
+            "gs": np.array(draw(st.lists(st.integers(0, n_gs - 1), min_size=n, max_size=n)),
+                           np.int32),
+            "lr": np.array(draw(st.lists(st.integers(0, n_lr - 1), min_size=n, max_size=n)),
+                           np.int32),
+            "prior": draw(st.integers(0, n_pr - 1)),
+        })
+    sizes = {"gs": n_gs, "lr": n_lr, "pr": n_pr}
+    params = {p: np.array(draw(st.lists(prob, min_size=sizes[KIND[p]], max_size=sizes[KIND[p]])))
+              for p in PARAMS}
+    return seqs, params
+
+
+def pack(problems):
+    """Kernel arrays for a list of skill problems (one EM task per skill)."""
+    seq_start, seq_row, seq_len, seq_prior = [0], [], [], []
+    obs, gs, lr = [], [], []
+    row = 0
+    for seqs, _ in problems:
+        for s in seqs:
+            seq_row.append(row)
+            seq_len.append(len(s["obs"]))
+            seq_prior.append(s["prior"])
+            obs.extend(s["obs"])
+            gs.extend(s["gs"])
+            lr.extend(s["lr"])
+            row += len(s["obs"])
+        seq_start.append(len(seq_row))
+    offs = {}
+    flat = {}
+    for p in PARAMS:
+        flat[p] = np.concatenate([prm[p] for _, prm in problems]).astype(np.float64)
+    for kind, p in (("gs", "p_guess"), ("lr", "p_learn"), ("pr", "p_init")):
+        offs[kind] = np.concatenate([[0], np.cumsum([len(prm[p]) for _, prm in problems])]).astype(
+            np.int64)
+    return dict(
+        seq_start=np.array(seq_start, np.int64), seq_row=np.array(seq_row, np.int64),
+        seq_len=np.array(seq_len, np.int64), seq_prior=np.array(seq_prior, np.int32),
+        obs=np.array(obs, np.int8), gs=np.array(gs, np.int32), lr=np.array(lr, np.int32),
+    ), offs, flat
+
+
+def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0), (0.0, 1.0))):
+    arrays, offs, flat = pack(problems)
+    n = len(problems)
+    fx = {p: np.full(len(flat[p]), np.nan) for p in PARAMS}
+    if not forgets:
+        fx["p_forget"][:] = 0.0
+    for p, values in (fixed or {}).items():
+        fx[p][:] = values
+    out_ll = np.empty(n)
+    out_iter = np.empty(n, np.int64)
+    trace = np.full((n, max_iter), np.nan)
+    vals = {p: flat[p].copy() for p in PARAMS}
+    if not forgets:
+        vals["p_forget"][:] = 0.0
+    for p, values in (fixed or {}).items():
+        vals[p] = np.where(np.isnan(values), vals[p], values)
+    _kernels.em_fit(
+        arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
+        arrays["obs"], arrays["gs"], arrays["lr"], np.arange(n, dtype=np.int64),
+        offs["gs"], offs["lr"], offs["pr"],
+        vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"], vals["p_init"],
+        offs["gs"], offs["lr"], offs["pr"],
+        fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
+        forgets, bounds[0][0], bounds[0][1], bounds[1][0], bounds[1][1], max_iter, tol,
+        out_ll, out_iter, trace,
+    )
+    per_skill = []
+    for k in range(n):
+        per_skill.append({p: vals[p][offs[KIND[p]][k]:offs[KIND[p]][k + 1]] for p in PARAMS})
+    return per_skill, out_ll, out_iter, trace
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(skill_problem(), min_size=1, max_size=3))
+def test_log_likelihood_matches_twin(problems):
+    arrays, offs, flat = pack(problems)
+    out = np.empty(len(problems))
+    _kernels.log_likelihood(
+        arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
+        arrays["obs"], arrays["gs"], arrays["lr"], np.arange(len(problems), dtype=np.int64),
+        offs["gs"], offs["lr"], offs["pr"], flat["p_guess"], flat["p_slip"], flat["p_learn"],
+        flat["p_forget"], flat["p_init"], out,
+    )
+    for k, (seqs, params) in enumerate(problems):
+        expected = sum(ref.forward_backward(s, params)[0] for s in seqs)
+        np.testing.assert_allclose(out[k], expected, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(skill_problem(), min_size=1, max_size=3), st.integers(1, 4), st.booleans())
+def test_em_matches_twin(problems, n_iter, forgets):
+    got, out_ll, out_iter, trace = run_em(problems, n_iter, forgets)
+    for k, (seqs, params) in enumerate(problems):
+        start = {p: v.copy() for p, v in params.items()}
+        if not forgets:
+            start["p_forget"][:] = 0.0
+        want, final_ll, want_trace = ref.em(seqs, start, n_iter, forgets)
+        for p in PARAMS:
+            np.testing.assert_allclose(got[k][p], want[p], atol=1e-10, err_msg=p)
+        np.testing.assert_allclose(out_ll[k], final_ll, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(trace[k], want_trace, rtol=1e-10, atol=1e-10)
+        assert out_iter[k] == n_iter
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(skill_problem(), st.floats(0.0, 0.3), st.floats(0.7, 1.0))
+def test_em_fixed_and_bounds_match_twin(problem, lo, hi):
+    seqs, params = problem
+    fixed = {"p_learn": np.full(len(params["p_learn"]), 0.25)}
+    got, *_ = run_em([problem], 3, True, fixed=fixed, bounds=((lo, hi), (lo, hi)))
+    start = {p: v.copy() for p, v in params.items()}
+    start["p_learn"][:] = 0.25
+    want, _, _ = ref.em(seqs, start, 3, True, fixed=fixed, guess_bounds=(lo, hi),
+                        slip_bounds=(lo, hi))
+    for p in PARAMS:
+        np.testing.assert_allclose(got[0][p], want[p], atol=1e-10, err_msg=p)
+    assert np.all(got[0]["p_learn"] == 0.25)
+    assert np.all((got[0]["p_guess"] >= lo) & (got[0]["p_guess"] <= hi))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(skill_problem(), min_size=1, max_size=2), st.booleans())
+def test_em_loglik_never_decreases_and_params_stay_probabilities(problems, forgets):
+    got, _, _, trace = run_em(problems, 25, forgets)
+    for k in range(len(problems)):
+        assert np.all(np.diff(trace[k]) >= -1e-9 * (1 + np.abs(trace[k][1:])))
+        for p in PARAMS:
+            assert np.all((got[k][p] >= 0.0) & (got[k][p] <= 1.0)), p
+
+
+def test_em_tolerance_stops_early_and_tol_zero_runs_max_iter():
+    rng = np.random.default_rng(3)
+    seqs = [{"obs": rng.integers(0, 2, 12).astype(np.int8), "gs": np.zeros(12, np.int32),
+             "lr": np.zeros(12, np.int32), "prior": 0} for _ in range(30)]
+    params = {"p_guess": np.array([0.2]), "p_slip": np.array([0.1]), "p_learn": np.array([0.1]),
+              "p_forget": np.array([0.0]), "p_init": np.array([0.3])}
+    _, _, iters, trace = run_em([(seqs, params)], 200, False, tol=1e-4)
+    assert 1 <= iters[0] < 200
+    done = trace[0][~np.isnan(trace[0])]
+    assert done[-1] - done[-2] < 1e-4
+    _, _, iters0, _ = run_em([(seqs, params)], 7, False, tol=0.0)
+    assert iters0[0] == 7
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(skill_problem(), st.lists(st.floats(0.0, 1.0), min_size=10, max_size=10))
+def test_predict_and_replay_match_twin(problem, soft):
+    seqs, params = problem
+    arrays, offs, flat = pack([problem])
+    score = arrays["obs"].astype(np.float64)
+    score[: min(len(score), 10)] = soft[: min(len(score), 10)]
+    m = len(score)
+    pc, pm, pn = np.empty(m), np.empty(m), np.empty(m)
+    _kernels.predict(arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"], score,
+                     arrays["gs"], arrays["lr"], flat["p_guess"], flat["p_slip"],
+                     flat["p_learn"], flat["p_forget"], flat["p_init"], pc, pm, pn)
+    for q, s in enumerate(seqs):
+        lo = arrays["seq_row"][q]
+        hi = lo + arrays["seq_len"][q]
+        want = ref.filter_sequence(score[lo:hi], s["gs"], s["lr"], s["prior"], params)
+        np.testing.assert_allclose(pc[lo:hi], want[:, 0], atol=1e-12)
+        np.testing.assert_allclose(pm[lo:hi], want[:, 1], atol=1e-12)
+        np.testing.assert_allclose(pn[lo:hi], want[:, 2], atol=1e-12)
+        # replay of the same sequence as one learner's events: bit-identical to predict
+        p_state = np.array([np.nan])
+        last = np.array([-1], np.int32)
+        out = np.empty(hi - lo)
+        _kernels.replay(p_state, last, np.zeros(hi - lo, np.int64), score[lo:hi],
+                        arrays["gs"][lo:hi], arrays["lr"][lo:hi],
+                        np.full(hi - lo, s["prior"], np.int32), arrays["gs"][lo:hi],
+                        flat["p_guess"], flat["p_slip"], flat["p_learn"], flat["p_forget"],
+                        flat["p_init"], out)
+        assert np.array_equal(out, pc[lo:hi])
+        assert p_state[0] == pn[hi - 1]
+        assert last[0] == arrays["gs"][hi - 1]
+
+
+def test_long_sequence_rescaling_keeps_loglik_finite():
+    # 3000 answers: the unnormalised forward message must be rescaled to stay representable
+    n = 3000
+    obs = (np.arange(n) % 3 != 0).astype(np.int8)
+    seqs = [{"obs": obs, "gs": np.zeros(n, np.int32), "lr": np.zeros(n, np.int32), "prior": 0}]
+    params = {"p_guess": np.array([0.3]), "p_slip": np.array([0.2]), "p_learn": np.array([0.05]),
+              "p_forget": np.array([0.02]), "p_init": np.array([0.4])}
+    got, out_ll, _, _ = run_em([(seqs, params)], 2, True)
+    want, final, _ = ref.em(seqs, {k: v.copy() for k, v in params.items()}, 2, True)
+    assert np.isfinite(out_ll[0]) and out_ll[0] < -1000
+    np.testing.assert_allclose(out_ll[0], final, rtol=1e-10)
+    for p in PARAMS:
+        np.testing.assert_allclose(got[0][p], want[p], atol=1e-10)
