@@ -1,0 +1,134 @@
+"""xAPI 1.0.3 statement ingest: mapping, idempotency by statement id, voiding."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.service.conftest import ADMIN, LMS, roster
+
+VERSION = {"X-Experience-API-Version": "1.0.3"}
+
+
+def stmt(learner, *, sid=None, result=None, mbox=False, activity="A0001", ts="2026-10-02T09:00:00Z"):
+    actor = ({"objectType": "Agent", "mbox": f"mailto:{learner}@school.example"} if mbox
+             else {"objectType": "Agent", "account": {"homePage": "https://lms.example", "name": learner}})
+    s = {"actor": actor, "verb": {"id": "http://adlnet.gov/expapi/verbs/answered", "display": {"en-US": "answered"}},
+         "object": {"objectType": "Activity", "id": f"https://lms.example/activities/{activity}"},
+         "result": result if result is not None else {"score": {"scaled": 0.9}, "success": True},
+         "timestamp": ts}
+    if sid is not None:
+        s["id"] = sid
+    return s
+
+
+def history(c, learner):
+    return c.get(f"/v1/learners/{learner}/mastery/history", headers=ADMIN).json()["points"]
+
+
+def test_single_statement_and_array(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[0]
+    n0 = len(history(c, learner))
+    sid = str(uuid.uuid4())
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=stmt(learner, sid=sid))
+    assert r.status_code == 200, r.text
+    assert r.json() == [sid]
+    assert r.headers["x-experience-api-version"] == "1.0.3"
+    n1 = len(history(c, learner))
+    assert n1 > n0
+    batch = [stmt(learner, sid=str(uuid.uuid4()), result={"success": False}),
+             stmt(learner, sid=str(uuid.uuid4()), result={"completion": True}, mbox=True),
+             stmt(learner, sid=str(uuid.uuid4()), result={"score": {"raw": 3, "min": 0, "max": 4}})]
+    r = c.post("/xapi/statements", headers=LMS, json=batch)
+    assert r.status_code == 200, r.text
+    assert r.json() == [s["id"] for s in batch]
+    assert len(history(c, learner)) > n1
+    # outcomes: success false -> 0, completion -> 1, raw 3 of 0..4 -> 0.75
+    export = c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]
+    scores = {o["observation_id"]: o["score"] for o in export["observations"]}
+    assert scores[f"xapi:{sid}"] == 0.9
+    assert scores[f"xapi:{batch[0]['id']}"] == 0.0
+    assert scores[f"xapi:{batch[1]['id']}"] == 1.0
+    assert scores[f"xapi:{batch[2]['id']}"] == 0.75
+
+
+def test_same_id_same_statement_once_different_409(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[1]
+    sid = str(uuid.uuid4())
+    s = stmt(learner, sid=sid)
+    assert c.post("/xapi/statements", headers=LMS, json=s).status_code == 200
+    n = len(history(c, learner))
+    r = c.post("/xapi/statements", headers=LMS, json=s)
+    assert r.status_code == 200 and r.json() == [sid]
+    assert len(history(c, learner)) == n  # accepted once
+    changed = stmt(learner, sid=sid, result={"score": {"scaled": 0.1}})
+    r = c.post("/xapi/statements", headers=LMS, json=changed)
+    assert r.status_code == 409
+    assert sid in r.json()["error"]["message"]
+    # the same id twice in one array with different content is also 409, and writes nothing
+    other = str(uuid.uuid4())
+    r = c.post("/xapi/statements", headers=LMS, json=[stmt(learner, sid=other),
+                                                      stmt(learner, sid=other, result={"success": False})])
+    assert r.status_code == 409
+    assert len(history(c, learner)) == n
+
+
+def test_statement_without_id_is_idempotent(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[2]
+    s = stmt(learner)
+    r1 = c.post("/xapi/statements", headers=LMS, json=s)
+    n = len(history(c, learner))
+    r2 = c.post("/xapi/statements", headers=LMS, json=s)
+    assert r1.status_code == r2.status_code == 200
+    assert r1.json() == r2.json()
+    assert len(history(c, learner)) == n
+
+
+def test_voiding_retracts_evidence(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[3]
+    before = c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["skills"]
+    sid = str(uuid.uuid4())
+    assert c.post("/xapi/statements", headers=LMS, json=stmt(learner, sid=sid)).status_code == 200
+    obs_ids = {o["observation_id"] for o in c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]["observations"]}
+    assert f"xapi:{sid}" in obs_ids
+    void = {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:lms@school.example"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": sid}}
+    r = c.post("/xapi/statements", headers=LMS, json=void)
+    assert r.status_code == 200, r.text
+    data = c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]
+    assert f"xapi:{sid}" not in {o["observation_id"] for o in data["observations"]}
+    after = c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["skills"]
+    # mastery recomputed from the remaining evidence: back to what it was
+    assert {m["skill_id"]: round(m["p_mastered"], 9) for m in after} == \
+           {m["skill_id"]: round(m["p_mastered"], 9) for m in before}
+    # voiding an unknown statement is 404
+    void2 = {**void, "id": str(uuid.uuid4()), "object": {"objectType": "StatementRef", "id": str(uuid.uuid4())}}
+    assert c.post("/xapi/statements", headers=LMS, json=void2).status_code == 404
+
+
+def test_bad_statements_name_the_field(client):
+    learner = roster(client, "c-3-station")[0]
+    cases = [
+        ({**stmt(learner), "id": "not-a-uuid"}, "id"),
+        ({**stmt(learner), "actor": {"name": "x"}}, "actor"),
+        ({**stmt(learner), "verb": {}}, "verb.id"),
+        (stmt("NOBODY"), "actor"),
+        (stmt(learner, activity="NO-ACT"), "object.id"),
+        (stmt(learner, result={"score": {"scaled": 2}}), "result.score.scaled"),
+        (stmt(learner, result={}), "result"),
+        (stmt(learner, ts="yesterday"), "timestamp"),
+    ]
+    for body, field in cases:
+        r = client.post("/xapi/statements", headers=LMS, json=body)
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["error"]["fields"][0]["field"] == field, r.json()
+    r = client.post("/xapi/statements", headers=LMS, json=[stmt(learner), {"verb": {}}])
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"][0]["field"].startswith("statements[1].")
+    assert client.post("/xapi/statements", headers=LMS, json=[]).status_code == 422
+    assert client.post("/xapi/statements", headers={**LMS, "X-Experience-API-Version": "0.9"},
+                       json=stmt(learner)).status_code == 400
