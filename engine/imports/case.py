@@ -86,6 +86,21 @@ def load_case_package(source: str | Path | dict[str, Any], *,
     return _build(name, package, strict, validated, warnings)
 
 
+def load_case_folder(folder: str | Path, *,
+                     schema: str | Path | dict[str, Any] | None | bool = None,
+                     strict: bool = False) -> dict[str, CaseImport]:
+    """Import every ``*.json`` CASE package in ``folder`` (the schema file itself, named
+    ``*schema*.json``, is skipped); ``{file name: CaseImport}`` in name order.
+    Any malformed package raises ImportFormatError naming it."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ImportFormatError(f"CASE folder {str(root)!r} does not exist; check the path")
+    if schema is None and (root / SCHEMA_NAME).is_file():
+        schema = root / SCHEMA_NAME
+    return {p.name: load_case_package(p, schema=schema, strict=strict)
+            for p in sorted(root.glob("*.json")) if "schema" not in p.name.lower()}
+
+
 def _read(source: str | Path | dict[str, Any]) -> tuple[str, Any]:
     if isinstance(source, dict):
         return "<package>", source

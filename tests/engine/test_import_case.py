@@ -147,3 +147,44 @@ def test_bad_files(tmp_path):
     lst.write_text("[]", encoding="utf-8")
     with pytest.raises(ImportFormatError, match="must be a JSON object"):
         load_case_package(lst, schema=False)
+
+
+@pytest.mark.shared_data
+def test_load_case_folder_loads_every_package():
+    folder = require_shared("case/sample-framework.json").parent
+    from engine.imports import load_case_folder
+
+    loaded = load_case_folder(folder)
+    assert sorted(loaded) == sorted(PACKAGES)
+    assert all(r.schema_validated for r in loaded.values())
+    with pytest.raises(ImportFormatError, match="CASE folder .* does not exist"):
+        load_case_folder(folder / "nope")
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("CCSS.Math.Content.6.RP.A.3a", "6.RP.A.3.a"),
+    ("CCSS.Math.Content.6.RP.A", "6.RP.A"),
+    ("CCSS.Math.Content.HSA-SSE.A.1a", "HSA-SSE.A.1.a"),
+    ("K.CC.A.1", "K.CC.A.1"),
+    ("4.NF.B.3.a", "4.NF.B.3.a"),
+    ("H.A.MATH.GM", None),
+    ("SNT.1", None),
+    ("Item 1", None),
+])
+def test_ccss_code(code, expected):
+    from engine.imports import ccss_code
+
+    assert ccss_code(code) == expected
+
+
+@pytest.mark.shared_data
+def test_attach_case_ids_links_coherence_map_skills():
+    from engine.imports import attach_case_ids, load_coherence_map
+
+    case = load_case_package(require_shared("case/sample-framework.json"))
+    graph, linked = attach_case_ids(load_coherence_map(require_shared("coherence-map/data.js")),
+                                    case)
+    assert linked == 14  # 6.RP.A.1-3 + a-d and 7.RP.A.1-3 + a-d (clusters are not skills)
+    s = graph.skill("6.RP.A.3.a")
+    assert s.case_id == case.graph.by_code("CCSS.Math.Content.6.RP.A.3a").id
+    assert graph.skill("3.OA.A.1").case_id is None
