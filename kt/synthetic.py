@@ -31,6 +31,7 @@ def generate(
     min_answers: int = 5,
     max_answers: int = 20,
     seed: int = 0,
+    n_templates: int = 0,
 ) -> tuple[ObservationLog, np.ndarray]:
     """Simulate a log.
 
@@ -39,6 +40,8 @@ def generate(
         params: skill name -> true ``SkillParams`` (default ``DEFAULT_PARAMS``, 5 skills).
         min_answers, max_answers: answers per learner and skill, uniform in that range.
         seed: random seed.
+        n_templates: when > 0, add a class column ``"template_id"`` (values ``"T0"``...): each
+            row's template drawn uniformly (it does not change the simulated outcome).
 
     Returns:
         (log, mastered): the ``ObservationLog`` (one item per answer, item id
@@ -75,6 +78,11 @@ def generate(
             else:
                 state[k] = rng.random() < p.p_learn
     n = len(outcomes)
+    classes: dict[str, np.ndarray] = {}
+    class_vocab: dict[str, np.ndarray] = {}
+    if n_templates > 0:
+        classes["template_id"] = rng.integers(0, n_templates, size=n).astype(np.int32)
+        class_vocab["template_id"] = np.array([f"T{k}" for k in range(n_templates)], dtype=str)
     item_codes = np.array(items, dtype=np.int64)
     uniq, inverse = np.unique(item_codes, return_inverse=True)
     item_ids = np.array(
@@ -90,18 +98,22 @@ def generate(
         learner_ids=np.array([f"L{u:04d}" for u in range(n_learners)], dtype=str),
         skill_names=np.array(names, dtype=str),
         item_ids=item_ids,
+        classes=classes,
+        class_vocab=class_vocab,
         source=f"kt.synthetic.generate(n_learners={n_learners}, seed={seed})",
     )
     return log, np.array(states, dtype=np.int8)
 
 
 def to_csv(log: ObservationLog, path) -> None:
-    """Write a log as CSV with columns order_id,user_id,skill_name,item_id,correct."""
+    """Write a log as ASSISTments-style CSV: order_id,user_id,skill_name,problem_id,correct
+    plus one column per class column (e.g. template_id)."""
     import csv
 
+    names = list(log.classes)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["order_id", "user_id", "skill_name", "item_id", "correct"])
+        writer.writerow(["order_id", "user_id", "skill_name", "problem_id", "correct", *names])
         for i in range(len(log)):
             writer.writerow([
                 int(log.order[i]),
@@ -109,4 +121,5 @@ def to_csv(log: ObservationLog, path) -> None:
                 log.skill_names[log.skill[i]],
                 log.item_ids[log.item[i]],
                 int(log.outcome[i]),
+                *(log.class_vocab[c][log.classes[c][i]] for c in names),
             ])
