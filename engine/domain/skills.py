@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.domain import _checks as c
+from engine.errors import ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,11 @@ class Skill:
 
     def __post_init__(self) -> None:
         c.text("Skill", "id", self.id)
+        if ";" in self.id or self.id != self.id.strip():
+            raise ValidationError(
+                f"Skill.id={self.id!r} contains ';' or surrounding spaces; ';' separates "
+                "skill ids in evidence files - use an id without it"
+            )
         c.text("Skill", "code", self.code)
         c.text("Skill", "title", self.title)
         c.text("Skill", "grade", self.grade, allow_empty=True)

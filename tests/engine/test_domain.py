@@ -56,6 +56,8 @@ def test_skill_requires_id_code_title():
         Skill("", "c", "t")
     with pytest.raises(ValidationError, match="Skill.title must be a string"):
         Skill("a", "c", None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="Skill.id='a;b' contains ';'"):
+        Skill("a;b", "c", "t")
 
 
 @pytest.mark.parametrize("kw, msg", [
