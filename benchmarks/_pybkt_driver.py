@@ -161,13 +161,17 @@ def run_em(spec: dict) -> dict:
     return out
 
 
-def _snapshot(model: dict) -> dict:
+def _snapshot(model: dict, data: dict) -> dict:
+    """Parameters of a pyBKT model dict, per class name (str), like ``run_em``'s output."""
+    gs_off = 0 if min(data["gs_names"].values()) == 0 else 1
+    learns = np.asarray(model["learns"]).ravel()
+    forgets = np.asarray(model["forgets"]).ravel()
     return {
-        "prior": float(model["prior"]),
-        "learns": [float(x) for x in np.asarray(model["learns"]).ravel()],
-        "forgets": [float(x) for x in np.asarray(model["forgets"]).ravel()],
-        "guesses": [float(x) for x in np.asarray(model["guesses"]).ravel()],
-        "slips": [float(x) for x in np.asarray(model["slips"]).ravel()],
+        "prior": float(np.asarray(model["prior"]).ravel()[0]),
+        "learns": _named(learns, data["resource_names"], 1),
+        "forgets": _named(forgets, data["resource_names"], 1),
+        "guesses": _named(np.asarray(model["guesses"]).ravel(), data["gs_names"], gs_off),
+        "slips": _named(np.asarray(model["slips"]).ravel(), data["gs_names"], gs_off),
     }
 
 
@@ -188,7 +192,7 @@ def run_bench(spec: dict) -> dict:
     fixed_iters = spec.get("fixed_iters")
 
     def counting(model, data, **kwargs):
-        init = _snapshot(model)
+        init = _snapshot(model, data)
         if fixed_iters:
             kwargs["maxiter"] = int(fixed_iters)
             kwargs["tol"] = -1.0
@@ -199,6 +203,15 @@ def run_bench(spec: dict) -> dict:
                 "init": init,
                 "n_estep": len(lls),
                 "ll_last": float(lls[-1][0]),
+                "final": _snapshot(
+                    {
+                        **model,
+                        "learns": model["As"][:, 1, 0],
+                        "forgets": model["As"][:, 0, 1],
+                        "prior": model["pi_0"][1][0],
+                    },
+                    data,
+                ),
                 "n_answers": int(data["data"].shape[1]),
             }
         )
@@ -235,6 +248,7 @@ def run_bench(spec: dict) -> dict:
             if best is None or elapsed < best["seconds"]:
                 best = {"seconds": elapsed, "runs": list(runs)}
         results[label] = best
+    results["params"] = {str(k): _snapshot(m, m) for k, m in model.fit_model.items()}
     t0 = time.perf_counter()
     preds = model.predict(data=df.copy())
     results["predict_seconds"] = time.perf_counter() - t0

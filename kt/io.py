@@ -262,29 +262,38 @@ def _first_null(arr: Any) -> int:
 
 
 def _encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
-    """int32 codes into a sorted str vocabulary (numeric types sorted numerically)."""
+    """int32 codes into a sorted str vocabulary (numeric types sorted numerically).
+
+    Hash-based (pyarrow ``dictionary_encode``); only the small dictionary is sorted.
+    ``arr`` must have no nulls.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     t = arr.type
-    if pa.types.is_integer(t) or pa.types.is_boolean(t):
-        vocab, codes = np.unique(arr.to_numpy(zero_copy_only=False), return_inverse=True)
-        return codes.astype(np.int32).reshape(-1), vocab.astype(str)
     if pa.types.is_floating(t):
         values = arr.to_numpy(zero_copy_only=False)
         if np.all(values == np.floor(values)):
-            values = values.astype(np.int64)
-        vocab, codes = np.unique(values, return_inverse=True)
-        return codes.astype(np.int32).reshape(-1), vocab.astype(str)
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)):
+            arr = pa.array(values.astype(np.int64))
+            t = arr.type
+    if not (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_dictionary(t)
+    ):
         arr = pc.cast(arr, pa.string())
     enc = arr if pa.types.is_dictionary(arr.type) else arr.dictionary_encode()
-    dictionary = np.asarray(enc.dictionary.to_pylist(), dtype=str)
+    if pa.types.is_integer(enc.dictionary.type) or pa.types.is_floating(enc.dictionary.type):
+        dictionary = enc.dictionary.to_numpy(zero_copy_only=False)
+    else:
+        dictionary = np.asarray(enc.dictionary.to_pylist(), dtype=str)
     indices = enc.indices.to_numpy(zero_copy_only=False)
     order = np.argsort(dictionary, kind="stable")
     remap = np.empty(len(order), dtype=np.int32)
     remap[order] = np.arange(len(order), dtype=np.int32)
-    return remap[indices], dictionary[order]
+    return remap[indices], dictionary[order].astype(str)
 
 
 def _from_table(
@@ -315,24 +324,30 @@ def _from_table(
     skill_arr = _column_values(table, colmap["skill"])
     if not (pa.types.is_string(skill_arr.type) or pa.types.is_large_string(skill_arr.type)):
         skill_arr = pc.cast(skill_arr, pa.string())
-    empty = pc.or_kleene(pc.is_null(skill_arr), pc.equal(pc.utf8_trim_whitespace(skill_arr), ""))
-    empty = empty.fill_null(True)
-    n_empty = pc.sum(empty).as_py() or 0
+    # Checks run on the (small) dictionary of distinct skill cells, not on every row.
+    skill_enc = skill_arr.dictionary_encode()
+    distinct = skill_enc.dictionary.to_pylist()
+    blank = np.array([v is None or not v.strip() for v in distinct] + [True], dtype=bool)
+    skill_idx = skill_enc.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+    empty = blank[skill_idx]
+    n_empty = int(empty.sum())
     if n_empty:
         if missing_skill == "error":
-            first = int(source_row[pc.index(empty, True).as_py()])
+            first = int(source_row[int(np.flatnonzero(empty)[0])])
             raise LogFormatError(
                 f"skill column {colmap['skill']!r} is empty at row {first} (0-based data row; "
                 f"{n_empty} rows have no skill name). Give every row a skill, or pass "
                 "missing_skill='drop' (CLI: --drop-missing-skills) to skip those rows."
             )
-        keep = pc.invert(empty)
-        table = table.filter(keep)
-        skill_arr = skill_arr.filter(keep)
-        source_row = source_row[keep.to_numpy(zero_copy_only=False)]
-        notes.append(f"dropped {n_empty} rows without a skill name")
-        if table.num_rows == 0:
+        keep = ~empty
+        if not keep.any():
             raise LogFormatError(f"{desc}: no row has a skill name in {colmap['skill']!r}")
+        keep_pa = pa.array(keep)
+        table = table.filter(keep_pa)
+        skill_arr = skill_arr.filter(keep_pa)
+        skill_enc = skill_enc.filter(keep_pa)
+        source_row = source_row[keep]
+        notes.append(f"dropped {n_empty} rows without a skill name")
 
     # Null checks on every other used column.
     for role in ("learner", "outcome", "order", "item"):
@@ -346,7 +361,7 @@ def _from_table(
                 )
 
     if multi_skill == "split":
-        has_multi = pc.any(pc.match_substring(skill_arr, MULTI_SKILL_SEPARATOR)).as_py()
+        has_multi = any(v is not None and MULTI_SKILL_SEPARATOR in v for v in distinct)
         if has_multi:
             parts = pc.split_pattern(skill_arr, MULTI_SKILL_SEPARATOR)
             lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
@@ -354,6 +369,21 @@ def _from_table(
             table = table.take(pa.array(rows))
             skill_arr = pc.utf8_trim_whitespace(parts.flatten())
             source_row = source_row[rows]
+            blank_part = pc.equal(skill_arr, "").to_numpy(zero_copy_only=False)
+            if blank_part.any():
+                if missing_skill == "error":
+                    first = int(source_row[int(np.flatnonzero(blank_part)[0])])
+                    raise LogFormatError(
+                        f"skill column {colmap['skill']!r} has an empty skill between '~~' "
+                        f"separators at row {first} (0-based data row); fix the cell, or pass "
+                        "missing_skill='drop' (CLI: --drop-missing-skills) to skip empty parts."
+                    )
+                keep_pa = pa.array(~blank_part)
+                table = table.filter(keep_pa)
+                skill_arr = skill_arr.filter(keep_pa)
+                source_row = source_row[~blank_part]
+                notes.append(f"dropped {int(blank_part.sum())} empty '~~' parts")
+            skill_enc = skill_arr.dictionary_encode()
             notes.append(f"split '~~'-joined skills into {len(rows)} rows")
 
     outcome = outcome_to_int8(
@@ -368,7 +398,7 @@ def _from_table(
 
     coded = {
         "learner": _encode(_column_values(table, colmap["learner"])),
-        "skill": _encode(skill_arr),
+        "skill": _encode(skill_enc),
     }
     if "item" in colmap:
         coded["item"] = _encode(_column_values(table, colmap["item"]))

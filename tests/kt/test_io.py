@@ -293,3 +293,15 @@ def test_from_arrays_stable_without_order_and_validates():
         ObservationLog.from_arrays(
             learner=[1, 1], skill=["k", "k"], outcome=[1, 0], order=[4, 4], item=[1, 2]
         )
+
+
+def test_empty_part_of_joined_skills(tmp_path):
+    text = (
+        "Row\tAnon Student Id\tProblem Name\tKC(Default)\tCorrect First Attempt\n"
+        "1\ts1\tP1\tadd~~\t1\n"
+        "2\ts1\tP2\tadd\t0\n"
+    )
+    err = expect_error("between '~~'", write(tmp_path, text, "kdd.txt"))
+    assert "row 0" in str(err)
+    log = read_log(write(tmp_path, text, "kdd.txt"), missing_skill="drop")
+    assert log.order.tolist() == [1, 2]
