@@ -1,0 +1,148 @@
+"""Learner mastery/history/profile, graph (CASE import, queries) and catalog CRUD."""
+
+from __future__ import annotations
+
+from tests.service.conftest import ADMIN, ORTIZ, RESEARCHER, roster
+
+DOC = "a1b2c3d4-0000-4000-8000-000000000001"
+I1 = "a1b2c3d4-0000-4000-8000-0000000000a1"
+I2 = "a1b2c3d4-0000-4000-8000-0000000000a2"
+
+
+def _node(ident, kind="CFItems", title=""):
+    return {"title": title, "identifier": ident, "uri": f"https://case.example/{kind}/{ident}"}
+
+
+def case_package():
+    when = "2026-01-05T10:00:00+00:00"
+    return {
+        "CFDocument": {"uri": f"https://case.example/CFDocuments/{DOC}", "identifier": DOC,
+                       "lastChangeDateTime": when, "creator": "Pathwise tests", "title": "Tiny framework"},
+        "CFItems": [
+            {"uri": f"https://case.example/CFItems/{I1}", "identifier": I1, "lastChangeDateTime": when,
+             "humanCodingScheme": "TF.1", "fullStatement": "Count objects in a set"},
+            {"uri": f"https://case.example/CFItems/{I2}", "identifier": I2, "lastChangeDateTime": when,
+             "humanCodingScheme": "TF.2", "fullStatement": "Add two small sets"},
+        ],
+        "CFAssociations": [
+            {"uri": "https://case.example/CFAssociations/x1", "identifier": "a1b2c3d4-0000-4000-8000-0000000000b1",
+             "lastChangeDateTime": when, "associationType": "precedes",
+             "originNodeURI": _node(I1, title="TF.1"), "destinationNodeURI": _node(I2, title="TF.2")},
+        ],
+    }
+
+
+def test_mastery_history_profile(client):
+    learner = roster(client, "c-3-station")[0]
+    m = client.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()
+    assert m["skills"], "demo learners have evidence"
+    assert all(0.0 <= s["p_mastered"] <= 1.0 and s["title"] for s in m["skills"])
+    skill = m["skills"][0]["skill_id"]
+    h = client.get(f"/v1/learners/{learner}/mastery/history", params={"skill_id": skill}, headers=ADMIN).json()
+    assert h["points"] and all(p["skill_id"] == skill for p in h["points"])
+    assert abs(h["points"][-1]["after"] - m["skills"][0]["p_mastered"]) < 1e-9
+    p = client.get(f"/v1/learners/{learner}/profile", headers=ORTIZ).json()
+    assert p["fields"]["interests"]["set_by"] in ("student", "teacher", "parent", "system")
+    assert set(p["fields"]) >= {"strengths", "growth_areas", "interests", "aspirations", "accommodations",
+                                "availability", "preferred_formats"}
+    assert client.get("/v1/learners/NOPE/mastery", headers=ADMIN).status_code == 404
+    assert client.get(f"/v1/learners/{learner}/mastery/history", params={"skill_id": "nope"},
+                      headers=ADMIN).status_code == 404
+
+
+def test_profile_update_records_who(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[0]
+    r = c.patch(f"/v1/learners/{learner}/profile", headers=ORTIZ,
+                json={"set_by": "student", "fields": {"interests": ["space", "music"], "pace": 1.5}})
+    assert r.status_code == 200, r.text
+    f = r.json()["fields"]
+    assert sorted(f["interests"]["value"]) == ["music", "space"]
+    assert f["interests"]["set_by"] == "student" and f["pace"]["value"] == 1.5
+    assert any(h["field"] == "interests" for h in r.json()["history"])
+    again = c.get(f"/v1/learners/{learner}/profile", headers=ADMIN).json()
+    assert again["fields"]["interests"]["set_by"] == "student"
+    bad = c.patch(f"/v1/learners/{learner}/profile", headers=ORTIZ,
+                  json={"set_by": "teacher", "fields": {"pace": 99}})
+    assert bad.status_code == 422 and "pace" in bad.json()["error"]["message"]
+    unknown = c.patch(f"/v1/learners/{learner}/profile", headers=ORTIZ,
+                      json={"set_by": "teacher", "fields": {"shoe_size": 3}})
+    assert unknown.status_code == 422
+    who = c.patch(f"/v1/learners/{learner}/profile", headers=ORTIZ,
+                  json={"set_by": "robot", "fields": {"pace": 1}})
+    assert who.status_code == 422
+
+
+def test_ready_to_learn_and_gaps(client):
+    learner = roster(client, "c-3-station")[0]
+    ready = client.get(f"/v1/learners/{learner}/ready-to-learn", headers=ADMIN).json()
+    assert ready["skills"]
+    mastery = {s["skill_id"]: s["p_mastered"] for s in
+               client.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["skills"]}
+    skills = {s["id"]: s for s in client.get("/v1/graph/skills", headers=RESEARCHER).json()}
+    for s in ready["skills"]:
+        assert mastery.get(s["skill_id"], 0.0) < 0.95
+        assert all(mastery.get(p, 0.0) >= 0.95 for p in skills[s["skill_id"]]["prerequisites"])
+    deep = max(skills.values(), key=lambda s: len(s["prerequisites"]))
+    g = client.get(f"/v1/learners/{learner}/gaps/{deep['id']}", headers=ADMIN)
+    assert g.status_code == 200
+    dist = [x["distance"] for x in g.json()["gaps"]]
+    assert dist == sorted(dist)
+    assert client.get(f"/v1/learners/{learner}/gaps/nope", headers=ADMIN).status_code == 404
+
+
+def test_case_import_and_skill_queries(fresh_client):
+    c = fresh_client
+    r = c.post("/v1/graph/case", headers=ADMIN, json=case_package())
+    assert r.status_code == 200, r.text
+    assert r.json()["skills"] == 2 and r.json()["prerequisites"] == 1
+    s = c.get(f"/v1/graph/skills/{I2}", headers=ADMIN).json()
+    assert s["code"] == "TF.2" and s["prerequisites"] == [I1]
+    # the demo graph is still there (merged, not replaced)
+    assert c.get("/v1/graph/skills/3.OA.A.1", headers=ADMIN).status_code == 200
+    bad = case_package()
+    del bad["CFDocument"]
+    assert c.post("/v1/graph/case", headers=ADMIN, json=bad).status_code == 422
+    cyc = case_package()
+    cyc["CFAssociations"].append({**cyc["CFAssociations"][0], "identifier": "a1b2c3d4-0000-4000-8000-0000000000b2",
+                                  "originNodeURI": _node(I2), "destinationNodeURI": _node(I1)})
+    r = c.post("/v1/graph/case", headers=ADMIN, json=cyc)
+    assert r.status_code == 422 and "cycle" in r.json()["error"]["message"].lower()
+    assert c.get("/v1/graph/skills/nope", headers=ADMIN).status_code == 404
+
+
+def _activity(aid, **kw):
+    a = {"id": aid, "title": "Counting with beads", "skills": [["3.OA.A.1", 1.0]], "kind": "practice",
+         "modality": "independent_offline", "place": "school", "duration_min": 12,
+         "formats": ["hands_on"], "accommodations": ["extended_time"]}
+    a.update(kw)
+    return a
+
+
+def test_catalog_crud_and_import(fresh_client):
+    c = fresh_client
+    r = c.post("/v1/catalog/activities", headers=ADMIN, json=_activity("T1"))
+    assert r.status_code == 201, r.text
+    assert r.json()["formats"] == ["hands_on"]
+    assert c.post("/v1/catalog/activities", headers=ADMIN, json=_activity("T1")).status_code == 409
+    assert c.get("/v1/catalog/activities/T1", headers=ORTIZ).json()["title"] == "Counting with beads"
+    r = c.put("/v1/catalog/activities/T1", headers=ADMIN, json=_activity("T1", title="Beads 2"))
+    assert r.status_code == 200 and r.json()["title"] == "Beads 2"
+    assert c.put("/v1/catalog/activities/T1", headers=ADMIN, json=_activity("T2")).status_code == 422
+    listed = c.get("/v1/catalog/activities", params={"skill_id": "3.OA.A.1"}, headers=ADMIN).json()
+    assert "T1" in {a["id"] for a in listed}
+    assert c.delete("/v1/catalog/activities/T1", headers=ADMIN).status_code == 204
+    assert c.get("/v1/catalog/activities/T1", headers=ADMIN).status_code == 404
+    assert c.delete("/v1/catalog/activities/T1", headers=ADMIN).status_code == 404
+    # bad enum value -> 422 naming the field
+    r = c.post("/v1/catalog/activities", headers=ADMIN, json=_activity("T3", modality="telepathy"))
+    assert r.status_code == 422 and r.json()["error"]["fields"][0]["loc"][-1] == "modality"
+    # import: all or nothing
+    r = c.post("/v1/catalog/import", headers=ADMIN,
+               json={"activities": [_activity("T4"), _activity("T5", skills=[["no.skill", 1.0]])]})
+    assert r.status_code == 422
+    assert c.get("/v1/catalog/activities/T4", headers=ADMIN).status_code == 404
+    r = c.post("/v1/catalog/import", headers=ADMIN, json={"activities": [_activity("T4"), _activity("T5")]})
+    assert r.json() == {"created": 2, "updated": 0, "removed": 0}
+    r = c.post("/v1/catalog/import", headers=ADMIN, json={"activities": [_activity("T4", title="x")]})
+    assert r.json() == {"created": 0, "updated": 1, "removed": 0}
