@@ -89,7 +89,7 @@ def synthetic_learner(graph: SkillGraph, seed: int = 0, learner_id: str | None =
                 days[sid] = float(rng.integers(1, 60))
         else:
             mastery[sid] = float(np.clip(rng.beta(2, 5), 0.01, 0.9))
-    goals = {str(s): 2.0 for s in rng.choice(graph.ids, size=8, replace=False)}
+    goals = {str(s): 2.0 for s in rng.choice(graph.ids, size=min(8, len(graph)), replace=False)}
     struggling = frozenset(str(s) for s in rng.choice(graph.ids, size=1)) if rng.random() < 0.3 else frozenset()
     return PlanLearner(
         id=learner_id or f"learner-{seed}",
