@@ -60,9 +60,14 @@ class DemoSchool:
 
 
 def default_demo_path() -> Path:
-    """``$PATHWISE_DEMO_DATA`` or ``<repo>/data/demo_school``."""
+    """``$PATHWISE_DEMO_DATA``, else ``<repo>/data/demo_school`` (or ``./data/demo_school``
+    when the package is installed outside the repository)."""
     env = os.environ.get("PATHWISE_DEMO_DATA")
-    return Path(env) if env else REPO_ROOT / "data" / "demo_school"
+    if env:
+        return Path(env)
+    bundled = REPO_ROOT / "data" / "demo_school"
+    local = Path.cwd() / "data" / "demo_school"
+    return bundled if bundled.is_dir() or not local.is_dir() else local
 
 
 def _json(path: Path) -> Any:
