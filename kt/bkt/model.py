@@ -624,7 +624,7 @@ class BKT:
         if np.any(~((score >= 0.0) & (score <= 1.0))):
             bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
             raise ParameterError(
-                f"outcomes[{bad}]={score[bad]!r} is outside [0, 1]; pass 0/1 or a partial score"
+                f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a partial score"
             )
         sk = np.asarray(skills)
         if sk.dtype.kind in "iu":
@@ -654,9 +654,11 @@ class BKT:
             raise ParameterError(
                 "this model has class-dependent parameters; pass item_classes (one label per event)"
             )
-        ev_gs = np.zeros(m, np.int32)
-        ev_lr = np.zeros(m, np.int32)
-        ev_pr = np.zeros(m, np.int32)
+        # default class 0 of each event's skill (global indices); class variants overwrite
+        safe = np.where(known, ev_skill, 0)
+        ev_gs = store.gs_off[safe].astype(np.int32)
+        ev_lr = store.lr_off[safe].astype(np.int32)
+        ev_pr = store.pr_off[safe].astype(np.int32)
         ev_cls = np.full(m, -1, np.int32)
         last = state.last_class.copy()
         pair_code = self.pair_vocab_index_
