@@ -32,6 +32,9 @@ run: setup
 test: setup peer
 	$(PY) -m pytest
 
+demo-data: setup
+	$(PY) -m engine.demo.generate
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
