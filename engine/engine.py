@@ -57,13 +57,19 @@ class Engine:
         self.close()
 
     # -- school data ---------------------------------------------------------------------------
-    def load_school(self, school: Any, *, with_evidence: bool = True) -> dict[str, int]:
+    def load_school(
+        self, school: Any, *, with_evidence: bool = True, with_model: bool = True
+    ) -> dict[str, int]:
         """Store a school (e.g. :func:`engine.demo.load_demo_school`): graph, skills,
-        activities, learners, classes — and, when ``with_evidence``, ingest its evidence.
+        activities, learners, classes, teachers — and, when ``with_evidence``, ingest its
+        evidence.
 
         ``school`` needs ``graph``, ``catalog`` (an ActivityCatalog or a sequence of
-        activities), ``learners`` and ``classes``; ``evidence`` may be observations, dict
-        rows (``evidence.csv`` columns) or a CSV path. Returns counts per kind.
+        activities), ``learners`` and ``classes``; optional ``teachers``; ``evidence`` may be
+        observations, dict rows (``evidence.csv`` columns) or a CSV path. When ``with_model``
+        and the school carries ``bkt_params`` (skill → five ``p_*``) and the tenant has no
+        model yet, those become model version 1 before the evidence is ingested.
+        Returns counts per kind.
         """
         catalog = school.catalog
         activities = getattr(catalog, "activities", catalog)
@@ -74,6 +80,10 @@ class Engine:
             self.store.put_activities(_values(activities))
             self.store.put_learners(learners)
             self.store.put_classes(classes)
+            self.store.put_teachers(_values(getattr(school, "teachers", None) or ()))
+            params = getattr(school, "bkt_params", None)
+            if with_model and params and self.store.latest_model_version() == 0:
+                self.set_model(params, {"source": "school bkt_params", "name": getattr(school, "name", "")})
         counts = {
             "skills": len(school.graph.skills),
             "activities": len(_values(activities)),

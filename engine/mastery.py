@@ -162,18 +162,18 @@ def ingest(
                     "observation id may not be reused — send new evidence with a new id"
                 )
         if check_references and fresh:
-            for kind, ids in (
-                ("learner", {o.learner_id for o in fresh}),
-                ("activity", {o.activity_id for o in fresh}),
-                ("skill", {s for o in fresh for s in o.skill_ids}),
-            ):
-                missing = store.missing_ids(kind, sorted(ids))
-                if missing:
+            missing = store.missing_references(
+                (o.learner_id for o in fresh),
+                (o.activity_id for o in fresh),
+                (s for o in fresh for s in o.skill_ids),
+            )
+            for kind, unknown in missing.items():
+                if unknown:
                     raise NotFoundError(
-                        f"{_name_missing(kind, missing)} in tenant {store.tenant_id!r}; load the "
+                        f"{_name_missing(kind, unknown)} in tenant {store.tenant_id!r}; load the "
                         f"{kind} first (or fix the observation) — nothing of this batch was written"
                     )
-        current = store.mastery_values({o.learner_id for o in fresh})
+        current = store.mastery_values((o.learner_id, s) for o in fresh for s in o.skill_ids)
         mastery_rows, changes = apply(fresh, current, params)
         store.write_evidence(fresh, mastery_rows, changes)
     return IngestResult(

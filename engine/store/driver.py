@@ -45,6 +45,14 @@ class Driver:
         if rows:
             self.connection.cursor().executemany(self.sql(text), rows)
 
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Plain bulk INSERT of ``rows`` into ``table`` (no conflict handling)."""
+        if rows:
+            self.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+                rows,
+            )
+
     def executescript(self, text: str) -> None:
         """Run a multi-statement script (migrations) inside the current transaction."""
         raise NotImplementedError

@@ -34,6 +34,16 @@ class PostgresDriver(Driver):
             cached = self._sql_cache[text] = text.replace("?", "%s")
         return cached
 
+    def insert_many(self, table, columns, rows) -> None:
+        """Bulk insert; large batches go through ``COPY ... FROM STDIN`` (binary-safe rows)."""
+        if len(rows) < 64:
+            super().insert_many(table, columns, rows)
+            return
+        with self.connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
     def executescript(self, text: str) -> None:
         self.connection.execute(text.encode("utf-8"))
 

@@ -36,6 +36,14 @@ from engine.store.migrate import discover
 
 _CHUNK = 500
 _TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+_OBS_COLUMNS = (
+    "tenant_id", "observation_id", "learner_id", "activity_id", "item_id", "skill_ids", "score",
+    "observed_at", "source", "ingested_at",
+)
+_HISTORY_COLUMNS = (
+    "tenant_id", "learner_id", "skill_id", "observation_id", "p_before", "p_after", "p_correct",
+    "at",
+)
 PARAM_NAMES = ("p_init", "p_learn", "p_forget", "p_guess", "p_slip")
 
 # kind -> (table, id column, domain class path)
@@ -44,6 +52,7 @@ _ENTITIES: dict[str, tuple[str, str, str]] = {
     "activity": ("activities", "activity_id", "engine.domain.catalog:Activity"),
     "learner": ("learners", "learner_id", "engine.domain.learners:Learner"),
     "class": ("classes", "class_id", "engine.domain.classes:Class"),
+    "teacher": ("teachers", "teacher_id", "engine.domain.classes:Teacher"),
 }
 
 
@@ -346,7 +355,7 @@ class TenantStore:
     def missing_ids(self, kind: str, ids: Iterable[str]) -> list[str]:
         """The ids among ``ids`` that this tenant does not hold, in first-seen order.
 
-        ``kind``: ``"skill"``, ``"activity"``, ``"learner"`` or ``"class"``.
+        ``kind``: ``"skill"``, ``"activity"``, ``"learner"``, ``"class"`` or ``"teacher"``.
         """
         table, id_col, _ = _ENTITIES[kind]
         wanted = list(dict.fromkeys(ids))
@@ -364,7 +373,7 @@ class TenantStore:
         return [i for i in wanted if i not in found]
 
     def count(self, kind: str) -> int:
-        """How many skills/activities/learners/classes this tenant holds."""
+        """How many skills/activities/learners/classes/teachers this tenant holds."""
         table, _, _ = _ENTITIES[kind]
         return int(self._q(f"SELECT COUNT(*) FROM {table} WHERE tenant_id = ?", (self.tenant_id,))[0][0])
 
@@ -507,6 +516,17 @@ class TenantStore:
     def delete_class(self, class_id: str) -> None:
         self._delete_entity("class", class_id)
 
+    # teachers ----------------------------------------------------------------------------------
+    def put_teachers(self, teachers: Iterable[Any]) -> int:
+        """Insert or replace :class:`~engine.domain.classes.Teacher` objects."""
+        return self._put_entities("teacher", teachers)
+
+    def get_teacher(self, teacher_id: str) -> Any:
+        return self._get_entity("teacher", teacher_id)
+
+    def list_teachers(self, ids: Sequence[str] | None = None) -> list[Any]:
+        return self._list_entities("teacher", ids)
+
     # =========================================================================================
     # Observations, mastery, history
     # =========================================================================================
@@ -539,19 +559,58 @@ class TenantStore:
                 "SELECT COUNT(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k", (keys,)
             )
 
-    def mastery_values(self, learner_ids: Iterable[str]) -> dict[tuple[str, str], tuple[float, int]]:
-        """``(learner, skill) -> (p_mastered, n_observations)`` for every stored pair."""
-        ids = list(dict.fromkeys(learner_ids))
+    def mastery_values(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[float, int]]:
+        """``(learner, skill) -> (p_mastered, n_observations)`` for the stored pairs among
+        ``pairs`` (absent pairs have no evidence yet)."""
+        wanted = list(dict.fromkeys(pairs))
         out: dict[tuple[str, str], tuple[float, int]] = {}
         with self._read() as driver:
-            for chunk in _chunks(ids):
+            for chunk in _chunks(wanted, 400):
+                params: list[Any] = []
+                for lid, sid in chunk:
+                    params += (lid, sid)
+                params.append(self.tenant_id)
+                # A CTE join so both databases probe the primary key once per pair.
                 for lid, sid, p, n in driver.execute(
-                    "SELECT learner_id, skill_id, p_mastered, n_observations FROM mastery "
-                    f"WHERE tenant_id = ? AND learner_id IN ({_marks(len(chunk))})",
-                    (self.tenant_id, *chunk),
+                    "WITH want (l, s) AS (VALUES "
+                    + ",".join(["(?, ?)"] * len(chunk))
+                    + ") SELECT m.learner_id, m.skill_id, m.p_mastered, m.n_observations "
+                    "FROM want JOIN mastery m ON m.tenant_id = ? AND m.learner_id = want.l "
+                    "AND m.skill_id = want.s",
+                    params,
                 ):
                     out[(lid, sid)] = (float(p), int(n))
         return out
+
+    def missing_references(
+        self, learner_ids: Iterable[str], activity_ids: Iterable[str], skill_ids: Iterable[str]
+    ) -> dict[str, list[str]]:
+        """Unknown ids per kind (``learner``, ``activity``, ``skill``); empty lists when all
+        exist. One round trip for small sets (the single-observation path)."""
+        groups = {
+            "learner": list(dict.fromkeys(learner_ids)),
+            "activity": list(dict.fromkeys(activity_ids)),
+            "skill": list(dict.fromkeys(skill_ids)),
+        }
+        if sum(len(v) for v in groups.values()) > _CHUNK:
+            return {kind: self.missing_ids(kind, ids) for kind, ids in groups.items()}
+        parts = []
+        params: list[Any] = []
+        for kind, ids in groups.items():
+            if not ids:
+                continue
+            table, id_col, _ = _ENTITIES[kind]
+            parts.append(
+                f"SELECT '{kind}', {id_col} FROM {table} WHERE tenant_id = ? AND {id_col} IN "
+                f"({_marks(len(ids))})"
+            )
+            params += [self.tenant_id, *ids]
+        found: set[tuple[str, str]] = set()
+        if parts:
+            found = {(k, i) for k, i in self._q(" UNION ALL ".join(parts), params)}
+        return {kind: [i for i in ids if (kind, i) not in found] for kind, ids in groups.items()}
 
     def write_evidence(
         self,
@@ -597,12 +656,7 @@ class TenantStore:
         ]
         driver = self._driver
         with driver.transaction():
-            driver.executemany(
-                "INSERT INTO observations (tenant_id, observation_id, learner_id, activity_id, "
-                "item_id, skill_ids, score, observed_at, source, ingested_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                obs_rows,
-            )
+            driver.insert_many("observations", _OBS_COLUMNS, obs_rows)
             driver.executemany(
                 "INSERT INTO mastery (tenant_id, learner_id, skill_id, p_mastered, "
                 "n_observations, updated_at, last_observation_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -612,11 +666,7 @@ class TenantStore:
                 "last_observation_id = excluded.last_observation_id",
                 [(tenant, *row) for row in mastery],
             )
-            driver.executemany(
-                "INSERT INTO mastery_history (tenant_id, learner_id, skill_id, observation_id, "
-                "p_before, p_after, p_correct, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                history_rows,
-            )
+            driver.insert_many("mastery_history", _HISTORY_COLUMNS, history_rows)
 
     def get_observation(self, observation_id: str) -> Observation:
         rows = self._q(

@@ -217,3 +217,38 @@ def test_load_school_ingests_csv_evidence(store, school, tmp_path):
     counts = Engine(store, "csv").load_school(school)
     assert counts["observations"] == 2 and counts["learners"] == 3
     assert Engine(store, "csv").mastery("L2")["S3"].n_observations == 1
+
+
+def test_large_batch_equals_one_at_a_time(store, school):
+    """1,200 observations (past every chunk size and the COPY threshold) in one batch give
+    exactly the mastery and history of ingesting them one by one."""
+    import random
+
+    rng = random.Random(3)
+    acts = {"A1": ("S1", "S2"), "A2": ("S3",), "A3": ("S4",)}
+    batch = []
+    for i in range(1200):
+        activity = rng.choice(sorted(acts))
+        batch.append(_obs(f"o{i}", f"L{rng.randint(1, 3)}", activity, acts[activity],
+                          rng.choice([0.0, 1.0, round(rng.random(), 3)]), minutes=i))
+    bulk = Engine(store, "bulk")
+    bulk.load_school(school)
+    one = Engine(store, "one")
+    one.load_school(school)
+    assert bulk.ingest(batch).accepted == 1200
+    for obs in batch[:300]:
+        one.ingest_one(obs)
+    assert one.ingest(batch[300:]).accepted == 900
+    for lid in ("L1", "L2", "L3"):
+        got, want = bulk.mastery(lid), one.mastery(lid)
+        assert set(got) == set(want)
+        for skill, state in want.items():
+            assert got[skill].p_mastered == pytest.approx(state.p_mastered, abs=1e-12)
+            assert got[skill].n_observations == state.n_observations
+            assert got[skill].last_observation_id == state.last_observation_id
+        assert [(c.observation_id, c.skill_id) for c in bulk.history(lid)] == [
+            (c.observation_id, c.skill_id) for c in one.history(lid)
+        ]
+    again = bulk.ingest(batch)
+    assert (again.accepted, again.duplicates) == (0, 1200)
+    assert bulk.store.count_observations() == 1200
