@@ -1,0 +1,135 @@
+"""Recommendations and review: playlists, class plans for every blended model, lifecycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.conftest import ADMIN, LMS, ORTIZ, RIVAL_ADMIN, roster
+
+CLASSES = ["c-3-station", "c-4-lab", "c-5-individual", "c-6-flipped", "c-7-flex", "c-8-alacarte", "c-7-virtual"]
+
+
+def test_playlist_has_reasons_and_fits_budget(client):
+    learner = roster(client, "c-3-station")[0]
+    r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": 45})
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["status"] == "proposed" and plan["kind"] == "playlist" and plan["subject"] == learner
+    assert plan["items"]
+    assert plan["total_minutes"] <= 45
+    for it in plan["items"]:
+        assert it["reason"] and it["reason"].count(".") >= 1
+        assert it["details"]["target_skill"]
+    assert client.get(f"/v1/plans/{plan['plan_id']}", headers=LMS).json()["plan_id"] == plan["plan_id"]
+    listed = client.get("/v1/plans", params={"learner_id": learner}, headers=ORTIZ).json()
+    assert plan["plan_id"] in {p["plan_id"] for p in listed}
+
+
+@pytest.mark.parametrize("class_id", CLASSES)
+def test_class_plan_for_every_blended_model(client, class_id):
+    r = client.post(f"/v1/classes/{class_id}/plan", headers=ADMIN, json={})
+    assert r.status_code == 200, r.text
+    body = r.json()["body"]
+    members = roster(client, class_id)
+    grouped = [m for g in body["groups"] for m in g["learners"]]
+    assert sorted(grouped) == sorted(members)  # everyone in exactly one group
+    assert all(g["reason"] for g in body["groups"])
+    assert set(body["playlists"]) == set(members)
+    if body["model"] in ("station_rotation", "individual_rotation", "lab_rotation"):
+        assert body["schedule"] and body["stations"]
+        for rot in body["schedule"]:  # each group at one station per rotation
+            assert len(set(rot["stations"].values())) == len(rot["stations"])
+
+
+def test_keep_apart_is_respected(client):
+    members = roster(client, "c-3-station")
+    a, b = members[0], members[1]
+    r = client.post("/v1/classes/c-3-station/plan", headers=ADMIN, json={"keep_apart": [[a, b]]})
+    assert r.status_code == 200
+    for g in r.json()["body"]["groups"]:
+        assert not (a in g["learners"] and b in g["learners"])
+
+
+def test_review_lifecycle_with_audit(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[0]
+    plan = c.post(f"/v1/learners/{learner}/playlist", headers=ORTIZ).json()
+    pid, items = plan["plan_id"], [i["activity_id"] for i in plan["items"]]
+    assert len(items) >= 2
+    # pin, remove, reorder, add
+    r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "pin", "activity_id": items[0]})
+    assert r.status_code == 200 and r.json()["status"] == "edited" and r.json()["items"][0]["pinned"]
+    r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "remove", "activity_id": items[0]})
+    assert r.status_code == 409  # pinned items must be unpinned first
+    r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "remove", "activity_id": items[1]})
+    assert r.status_code == 200 and items[1] not in [i["activity_id"] for i in r.json()["items"]]
+    assert items[1] in r.json()["removes"]
+    current = [i["activity_id"] for i in r.json()["items"]]
+    r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "reorder", "order": current[::-1]})
+    assert [i["activity_id"] for i in r.json()["items"]] == current[::-1]
+    r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "reorder", "order": current + current[:1]})
+    assert r.status_code == 422
+    r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "add", "activity_id": "A0002", "position": 0})
+    assert r.status_code == 200 and r.json()["items"][0]["activity_id"] == "A0002"
+    assert r.json()["items"][0]["added_by"] == "teacher"
+    assert c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "add", "activity_id": "NOPE"}).status_code == 404
+    # regenerate keeps the teacher's pins and removals as constraints
+    r = c.post(f"/v1/plans/{pid}/regenerate", headers=ORTIZ)
+    assert r.status_code == 200, r.text
+    regen = r.json()
+    ids = [i["activity_id"] for i in regen["items"]]
+    assert regen["version"] == 2 and regen["status"] == "proposed"
+    assert items[0] in ids and items[1] not in ids
+    # the added (pinned) activity is planned, or the planner says which constraint excluded it
+    assert "A0002" in ids or any("A0002" in c["constraint"] for c in regen["conflicts"]), regen["conflicts"]
+    # approve -> activate -> done; then no more changes
+    assert c.post(f"/v1/plans/{pid}/approve", headers=ORTIZ).json()["status"] == "approved"
+    assert c.post(f"/v1/plans/{pid}/activate", headers=ORTIZ).json()["status"] == "active"
+    assert c.post(f"/v1/plans/{pid}/regenerate", headers=ORTIZ).status_code == 409
+    assert c.post(f"/v1/plans/{pid}/complete", headers=ORTIZ).json()["status"] == "done"
+    assert c.post(f"/v1/plans/{pid}/approve", headers=ORTIZ).status_code == 409
+    history = c.get(f"/v1/plans/{pid}", headers=ORTIZ).json()["history"]
+    assert [h["op"] for h in history] == ["edit", "edit", "edit", "edit", "regenerate", "approve", "activate", "complete"]
+    audit = c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json()
+    review_rows = [a for a in audit if a["action"] == "review" and a["detail"].get("plan_id") == pid]
+    assert len(review_rows) == len(history)
+
+
+def test_reject_needs_reason(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[1]
+    pid = c.post(f"/v1/learners/{learner}/playlist", headers=ORTIZ).json()["plan_id"]
+    assert c.post(f"/v1/plans/{pid}/reject", headers=ORTIZ, json={"reason": ""}).status_code == 422
+    r = c.post(f"/v1/plans/{pid}/reject", headers=ORTIZ, json={"reason": "too much screen time"})
+    assert r.json()["status"] == "rejected" and r.json()["reject_reason"] == "too much screen time"
+    assert c.post(f"/v1/plans/{pid}/approve", headers=ORTIZ).status_code == 409
+    assert c.post(f"/v1/plans/{pid}/regenerate", headers=ORTIZ).json()["status"] == "proposed"
+
+
+def test_infeasible_request_is_200_with_conflicts(client):
+    learner = roster(client, "c-3-station")[0]
+    acts = client.get("/v1/catalog/activities", params={"limit": 5000}, headers=ADMIN).json()
+    long_ones = sorted(acts, key=lambda a: -a["duration_min"])[:3]
+    pins = [a["id"] for a in long_ones]
+    r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": 20, "pins": pins})
+    assert r.status_code == 200, r.text
+    assert r.json()["conflicts"], "pins beyond the budget must be reported"
+    assert all(c["message"] for c in r.json()["conflicts"])
+
+
+def test_nothing_to_plan_is_409(fresh_client):
+    c = fresh_client
+    assert c.delete("/v1/catalog/activities/RA1", headers=RIVAL_ADMIN).status_code == 204
+    r = c.post("/v1/learners/R001/playlist", headers=RIVAL_ADMIN)
+    assert r.status_code == 409, r.text
+
+
+def test_unknown_ids(client):
+    assert client.post("/v1/learners/NOPE/playlist", headers=LMS).status_code == 404
+    assert client.post("/v1/classes/NOPE/plan", headers=ADMIN).status_code == 404
+    assert client.get("/v1/plans/plan_nope", headers=ADMIN).status_code == 404
+    learner = roster(client, "c-3-station")[0]
+    r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"pins": ["NOPE"]})
+    assert r.status_code == 404
+    r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": -5})
+    assert r.status_code == 422
