@@ -105,8 +105,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="predict P(correct) and P(mastered) for every row of a log",
         description=(
             "Write one row per observation of LOG (sorted by learner, then order): learner, "
-            "skill, item, order, outcome, p_correct (before the answer) and p_mastered, "
-            "as the model defines them."
+            "skill, item, order, event (rows of one multi-skill answer share it), outcome, the "
+            "model's class columns, p_correct (P(correct) before the answer), p_mastered "
+            "(P(mastered) before the answer, pyBKT's state prediction) and p_mastered_after "
+            "(after the answer and the learn/forget step)."
         ),
     )
     _add_log_options(predict)
@@ -286,6 +288,9 @@ def _predict(args: argparse.Namespace) -> int:
         columns[name] = pa.array(log.class_vocab[name][codes])
     columns["p_correct"] = pa.array(p_correct)
     columns["p_mastered"] = pa.array(p_mastered)
+    after = getattr(pred, "p_mastered_after", None)
+    if after is not None:
+        columns["p_mastered_after"] = pa.array(np.asarray(after))
     table = pa.table(columns)
     out = str(args.out)
     if out.lower().endswith((".parquet", ".pq")):

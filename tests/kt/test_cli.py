@@ -97,6 +97,9 @@ def test_fit_predict_evaluate_round_trip(tmp_path, capsys):
         assert table.num_rows == len(log)
         np.testing.assert_allclose(table["p_correct"].to_numpy(), expected.p_correct, rtol=1e-12)
         np.testing.assert_allclose(table["p_mastered"].to_numpy(), expected.p_mastered, rtol=1e-12)
+        np.testing.assert_allclose(
+            table["p_mastered_after"].to_numpy(), expected.p_mastered_after, rtol=1e-12
+        )
         assert table["order"].to_numpy().tolist() == log.order.tolist()
 
     code, stdout, err = run(
