@@ -19,7 +19,7 @@ in a re-plan) skip both.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,6 +61,7 @@ class Candidates:
     formats: tuple[str, ...]
     format_members: tuple[tuple[int, ...], ...]
     catalog: Mapping[str, PlanActivity]
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -142,27 +143,29 @@ def build_candidates(
     mastered = mastery >= theta
     prereqs = graph._prereqs
 
-    # skill categories
+    # skill categories (vectorised over the prerequisite edges)
+    n_sk = len(ids)
+    src, dst = graph.edge_src, graph.edge_dst
+    unmet_edge = ~mastered[src]
+    n_unmet = np.bincount(dst[unmet_edge], minlength=n_sk)
+    ready = ~mastered & (n_unmet == 0)
+    not_ready_prereq = unmet_edge & ~ready[src]
+    chained = ~mastered & ~ready & (np.bincount(dst[not_ready_prereq], minlength=n_sk) == 0)
     status: dict[int, str] = {}
     p_eff: dict[int, float] = {}
-    for i in range(len(ids)):
-        if mastered[i]:
-            pe = effective_mastery(learner, ids[i], request)
+    for i in np.nonzero(ready)[0].tolist():
+        status[i] = "review" if ids[i] in learner.ever_mastered else "ready"
+        p_eff[i] = float(mastery[i])
+    for i in np.nonzero(chained)[0].tolist():
+        status[i] = "chained"
+        p_eff[i] = float(mastery[i])
+    for k in learner.days_since_practice:
+        i = graph.index.get(k)
+        if i is not None and mastered[i]:
+            pe = effective_mastery(learner, k, request)
             if pe < theta:
                 status[i] = "review"
                 p_eff[i] = pe
-            continue
-        unmet = [j for j in prereqs[i] if not mastered[j]]
-        if not unmet:
-            status[i] = "review" if ids[i] in learner.ever_mastered else "ready"
-            p_eff[i] = float(mastery[i])
-    for i in range(len(ids)):
-        if mastered[i] or i in status:
-            continue
-        unmet = [j for j in prereqs[i] if not mastered[j]]
-        if all(status.get(j) in ("ready", "review") and not mastered[j] for j in unmet):
-            status[i] = "chained"
-            p_eff[i] = float(mastery[i])
     for sk in learner.struggling:
         if sk not in graph:
             continue

@@ -73,23 +73,19 @@ class _State:
         self.mod[mi] += 1
         if self.mod[mi] + 1 > lim.mod_hi[mi]:
             self.blocked |= c.modality == mi
-        if lim.fmt.shape[1]:
-            fs = np.nonzero(lim.fmt[a])[0]
-            self.fmt[fs] += 1
-            for f in fs:
-                if self.fmt[f] + 1 > lim.fmt_cap[f]:
-                    self.blocked |= lim.fmt[:, f]
-        if lim.touch.shape[1]:
-            ks = np.nonzero(lim.touch[a])[0]
-            self.skill[ks] += 1
-            for k in ks:
-                if self.skill[k] + 1 > c.request.skill_cap:
-                    self.blocked |= lim.touch[:, k]
-        if len(self.row_met):
-            newly = (lim.chain[:, a] > 0) & ~self.row_met
-            if newly.any():
-                self.row_met |= newly
-                np.subtract.at(self.missing, lim.chain_owner[newly], 1)
+        for f in lim.fmt_of[a]:
+            self.fmt[f] += 1
+            if self.fmt[f] + 1 > lim.fmt_cap[f]:
+                self.blocked |= lim.fmt[:, f]
+        cap = c.request.skill_cap
+        for k in lim.skills_of[a]:
+            self.skill[k] += 1
+            if self.skill[k] + 1 > cap:
+                self.blocked |= lim.touch[:, k]
+        for n in lim.rows_taught[a]:
+            if not self.row_met[n]:
+                self.row_met[n] = True
+                self.missing[lim.chain_owner[n]] -= 1
         self.count += 1
 
     def copy(self) -> _State:

@@ -40,6 +40,11 @@ CONFIG_LIMIT = 40
 exactly by one variable per subset ("configurations"); other skills use the tangents."""
 
 
+def _cat(*parts) -> np.ndarray:
+    """Concatenate scalars and 1-d arrays (a cheaper ``np.r_``)."""
+    return np.concatenate([np.atleast_1d(np.asarray(p, dtype=np.float64)) for p in parts])
+
+
 def _configs(members: np.ndarray, cap: int) -> list[tuple[int, ...]] | None:
     out: list[tuple[int, ...]] = []
     for size in range(1, min(cap, len(members)) + 1):
@@ -134,12 +139,12 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
             add_row(np.arange(oz, oz + len(confs)), np.ones(len(confs)), -np.inf, 1.0)
             for a in members:
                 zs = [oz + n for n, S in enumerate(confs) if a in S]
-                add_row(np.r_[zs, ox + a], np.r_[np.ones(len(zs)), -1.0], 0.0, 0.0)
+                add_row(_cat(zs, ox + a), _cat(np.ones(len(zs)), -1.0), 0.0, 0.0)
             continue
         lo_u = float(L[members, k].sum())
         ou = new_vars(1, lo_u, 0.0, 0.0)
         ophi = new_vars(1, 0.0, q, -c.w[k])
-        add_row(np.r_[ou, ox + members], np.r_[1.0, -L[members, k]], 0.0, 0.0)
+        add_row(_cat(ou, ox + members), _cat(1.0, -L[members, k]), 0.0, 0.0)
         for t in TANGENTS:
             et = np.exp(t)
             # φ + q e^t u <= q (1 − e^t) + q e^t t   (clamped at t = 0: exactly 0)
@@ -157,7 +162,7 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
         mem = ox + np.asarray(members, dtype=np.int64)
         if np.isfinite(lim.fmt_cap[f]) and len(members) > lim.fmt_cap[f]:
             add_row(mem, np.ones(len(members)), -np.inf, lim.fmt_cap[f])
-        add_row(np.r_[ov + f, mem], np.r_[1.0, -np.ones(len(members))], -np.inf, 0.0)
+        add_row(_cat(ov + f, mem), _cat(1.0, -np.ones(len(members))), -np.inf, 0.0)
     for k in range(K):
         if capped_by_config[k]:
             continue
@@ -167,10 +172,10 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
     if A > r.length_max:
         add_row(ox + np.arange(A), np.ones(A), -np.inf, float(r.length_max))
     for a, bs in c.chain_rows:
-        add_row(ox + np.r_[a, bs], np.r_[1.0, -np.ones(len(bs))], -np.inf, 0.0)
+        add_row(ox + _cat(a, bs), _cat(1.0, -np.ones(len(bs))), -np.inf, 0.0)
     for j, row in enumerate(soft):
         m = ox + np.asarray(row.members, dtype=np.int64)
-        add_row(np.r_[m, os_ + j], np.ones(len(m) + 1), row.rhs, np.inf)
+        add_row(_cat(m, os_ + j), np.ones(len(m) + 1), row.rhs, np.inf)
 
     nvar = len(cost)
     if incumbent is not None:

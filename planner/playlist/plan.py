@@ -88,24 +88,25 @@ def solve_candidates(
     t0 = time.perf_counter()
     r = c.request
     exact = r.exact if exact is None else exact
-    xg = greedy_select(c, churn=churn, churn_penalty=churn_penalty, extra_forced=extra_forced)
     kw = {"churn": churn, "churn_penalty": churn_penalty, "extra_forced": extra_forced}
-    xg = local_search(c, ruin_recreate(c, xg, **kw), **kw)
+    xg = greedy_select(c, **kw)
     rows = soft_rows(c, extra_forced)
     vg = _penalised(c, xg, rows, churn, churn_penalty)
     x, solver, mstatus = xg, "greedy", "none"
     if c.n:
         res = solve_milp(c, time_limit=None if exact else r.time_limit_s,
-                         mip_rel_gap=1e-6 if exact else 1e-3, churn=churn,
-                         churn_penalty=churn_penalty, extra_forced=extra_forced,
-                         )
+                         mip_rel_gap=1e-6 if exact else 1e-3, **kw)
         mstatus = res.status
         if res.x is not None and not hard_violations(c, res.x):
             vm = _penalised(c, res.x, rows, churn, churn_penalty)
             if vm >= vg - 1e-12:
-                x, solver = res.x, "milp"
-        if mstatus == "incumbent_optimal":
-            mstatus, solver = "optimal", "greedy+milp"
+                x, solver, vg = res.x, "milp", vm
+    if mstatus != "optimal":
+        # no proof within the time limit: improve the incumbent by local search
+        xl = local_search(c, ruin_recreate(c, x, **kw), **kw)
+        vl = _penalised(c, xl, rows, churn, churn_penalty)
+        if vl > vg + 1e-12:
+            x, solver = xl, f"{solver}+local"
     return finish(c, x, solver=solver, milp_status=mstatus, t0=t0, rows=rows,
                   frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty)
 

@@ -36,9 +36,20 @@ class HardLimits:
     mod_lo: np.ndarray  # (4,) float
     chain: np.ndarray  # (R, A) float, 1 where activity teaches the prerequisite of row r
     chain_owner: np.ndarray  # (R,) int, the chained activity of row r
+    fmt_of: tuple[np.ndarray, ...] = ()  # per activity: its format indices
+    skills_of: tuple[np.ndarray, ...] = ()  # per activity: its gain-bearing skill indices
+    rows_taught: tuple[np.ndarray, ...] = ()  # per activity: chain rows it satisfies
 
 
 def hard_limits(c: Candidates) -> HardLimits:
+    """Dense helpers of ``c`` (computed once per candidate set, then cached)."""
+    lim = c.cache.get("hard_limits")
+    if lim is None:
+        lim = c.cache["hard_limits"] = _hard_limits(c)
+    return lim
+
+
+def _hard_limits(c: Candidates) -> HardLimits:
     r = c.request
     A, F = c.n, len(c.formats)
     fmt = np.zeros((A, F), dtype=bool)
@@ -56,8 +67,13 @@ def hard_limits(c: Candidates) -> HardLimits:
     for n, (a, bs) in enumerate(c.chain_rows):
         chain[n, list(bs)] = 1.0
         owner[n] = a
-    return HardLimits(fmt=fmt, fmt_cap=cap, touch=c.T > 0, mod_hi=hi, mod_lo=lo,
-                      chain=chain, chain_owner=owner)
+    touch = c.T > 0
+    return HardLimits(
+        fmt=fmt, fmt_cap=cap, touch=touch, mod_hi=hi, mod_lo=lo, chain=chain, chain_owner=owner,
+        fmt_of=tuple(np.nonzero(fmt[a])[0] for a in range(A)),
+        skills_of=tuple(np.nonzero(touch[a])[0] for a in range(A)),
+        rows_taught=tuple(np.nonzero(chain[:, a])[0] for a in range(A)),
+    )
 
 
 def soft_rows(c: Candidates, extra_forced: tuple[int, ...] = ()) -> list[SoftRow]:
