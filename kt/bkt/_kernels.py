@@ -453,3 +453,18 @@ def replay(
         out_pc[e] = pc
         p_state[k] = p_next
         last_cls[k] = ev_cls[e]
+
+
+@njit(cache=True)
+def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, forget, prior, out_pc):
+    """``replay`` for a model with one class per parameter: skill k's parameters are at index
+    k of every array. Same arithmetic as ``replay`` / ``predict``."""
+    for e in range(ev_skill.shape[0]):
+        k = ev_skill[e]
+        p = p_state[k]
+        if p != p:
+            p = prior[k]
+        pc, p_next = _filter_step(p, ev_score[e], guess[k], slip[k], learn[k], forget[k])
+        out_pc[e] = pc
+        p_state[k] = p_next
+        last_cls[k] = 0

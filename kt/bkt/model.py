@@ -358,6 +358,14 @@ class BKT:
                         vocab.update(json.loads(label))
         self.pair_vocab_ = tuple(sorted(vocab))
         self.pair_vocab_index_ = {c: i for i, c in enumerate(self.pair_vocab_)}
+        # online fast path: one class per parameter everywhere (no variant columns)
+        self._simple_online = (
+            not (self.multigs or self.multilearn or self.multipair or self.multiprior)
+            and len(store.p_guess) == len(store.p_learn) == len(store.p_init) == store.n_skills
+        )
+        self._py_params = tuple(
+            getattr(store, p).tolist() for p in ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")
+        )
 
     def _store(self) -> ParamStore:
         if not hasattr(self, "store_"):
@@ -588,7 +596,8 @@ class BKT:
             raise ParameterError(
                 f"state must be a MasteryState, got {type(state).__name__}; use model.init_state()"
             )
-        if state.skill_names != self._store().skill_names:
+        names = self._store().skill_names
+        if state.skill_names is not names and state.skill_names != names:
             raise ParameterError(
                 "state belongs to a model with other skills; create it with this model's "
                 "init_state()"
@@ -596,7 +605,40 @@ class BKT:
 
     def update_one(self, state: MasteryState, skill: str, outcome: float,
                    item_class: str | None = None, unknown: str = "error"):
-        """Apply one observation; returns (new_state, p_correct predicted before it)."""
+        """Apply one observation; returns (new_state, p_correct predicted before it).
+
+        Same arithmetic as ``update_many`` (plain Python floats for the common no-class model,
+        which keeps the latency to a few microseconds).
+        """
+        store = self._store()
+        if self._simple_online and item_class is None:
+            self._check_state(state)
+            s = store._index.get(skill, -1)  # type: ignore[attr-defined]
+            try:
+                score = float(outcome)
+            except (TypeError, ValueError):
+                score = float("nan")
+            if s >= 0 and 0.0 <= score <= 1.0:
+                guess, slip, learn, forget, prior = self._py_params
+                p = float(state.p_mastered[s])
+                if p != p:
+                    p = prior[s]
+                g = guess[s]
+                sl = slip[s]
+                p_correct = g * (1.0 - p) + (1.0 - sl) * p
+                like_m = score * (1.0 - sl) + (1.0 - score) * sl
+                like_n = score * g + (1.0 - score) * (1.0 - g)
+                num = p * like_m
+                den = num + (1.0 - p) * like_n
+                post = num / den if den > 0.0 else p
+                p_next = post * (1.0 - forget[s]) + (1.0 - post) * learn[s]
+                values = state.p_mastered.copy()
+                values[s] = p_next
+                last = state.last_class
+                if last[s] != 0:
+                    last = last.copy()
+                    last[s] = 0
+                return MasteryState._trusted(store.skill_names, values, last), p_correct
         new, pc = self.update_many(state, [skill], [outcome],
                                    None if item_class is None else [item_class], unknown)
         return new, float(pc[0])
@@ -621,12 +663,31 @@ class BKT:
         self._check_state(state)
         score = np.ascontiguousarray(outcomes, dtype=np.float64).reshape(-1)
         m = len(score)
-        if np.any(~((score >= 0.0) & (score <= 1.0))):
+        if m == 0:
+            return state, np.empty(0)
+        if not (score.min() >= 0.0 and score.max() <= 1.0):
             bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
             raise ParameterError(
                 f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a partial score"
             )
         sk = np.asarray(skills)
+        if self._simple_online and item_classes is None and sk.dtype.kind in "iu":
+            ev_skill = np.ascontiguousarray(sk, dtype=np.int64).reshape(-1)
+            if len(ev_skill) != m:
+                raise ParameterError(
+                    f"{len(ev_skill)} skills for {m} outcomes; give one skill per outcome"
+                )
+            if ev_skill.min() < 0 or ev_skill.max() >= store.n_skills:
+                raise UnknownSkillError(
+                    f"skill positions must be in 0..{store.n_skills - 1}; got "
+                    f"{int(ev_skill.min())}..{int(ev_skill.max())}"
+                )
+            p_state = state.p_mastered.copy()
+            last = state.last_class.copy()
+            out = np.empty(m)
+            _kernels.replay_simple(p_state, last, ev_skill, score, store.p_guess, store.p_slip,
+                                   store.p_learn, store.p_forget, store.p_init, out)
+            return MasteryState._trusted(store.skill_names, p_state, last), out
         if sk.dtype.kind in "iu":
             ev_skill = sk.astype(np.int64).reshape(-1)
             if len(ev_skill) and (ev_skill.min() < 0 or ev_skill.max() >= store.n_skills):
@@ -697,7 +758,8 @@ class BKT:
         guess, slip, learn, forget, prior = store.with_fallbacks()
         p_state = state.p_mastered.copy()
         out = np.empty(m)
-        if known.all():
+        known_all = bool(known.all())
+        if known_all:
             _kernels.replay(p_state, last, ev_skill, score, ev_gs, ev_lr, ev_pr, ev_cls,
                             guess, slip, learn, forget, prior, out)
         else:
@@ -710,7 +772,7 @@ class BKT:
             pop = len(guess) - 1
             p0 = prior[len(prior) - 1]
             out[u] = guess[pop] * (1.0 - p0) + (1.0 - slip[pop]) * p0
-        return MasteryState(store.skill_names, p_state, last), out
+        return MasteryState._trusted(store.skill_names, p_state, last), out
 
     @staticmethod
     def _class_global(store: ParamStore, kind: str, s: int, label: str | None, unknown: str) -> int:

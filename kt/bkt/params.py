@@ -95,6 +95,18 @@ class MasteryState:
         object.__setattr__(self, "p_mastered", p)
         object.__setattr__(self, "last_class", last)
 
+    @classmethod
+    def _trusted(cls, skill_names: tuple[str, ...], p_mastered: np.ndarray,
+                 last_class: np.ndarray) -> MasteryState:
+        """Wrap arrays produced by the model itself (fresh, valid, owned) without copying."""
+        state = object.__new__(cls)
+        p_mastered.flags.writeable = False
+        last_class.flags.writeable = False
+        object.__setattr__(state, "skill_names", skill_names)
+        object.__setattr__(state, "p_mastered", p_mastered)
+        object.__setattr__(state, "last_class", last_class)
+        return state
+
     def index(self, skill: str) -> int:
         """Position of ``skill``; raises ``UnknownSkillError`` naming it when absent."""
         try:

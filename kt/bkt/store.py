@@ -33,6 +33,7 @@ class ParamStore:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {n: i for i, n in enumerate(self.skill_names)})
+        object.__setattr__(self, "_fallbacks", None)
         for kind in ("gs", "lr", "pr"):
             labels = getattr(self, f"{kind}_labels")
             object.__setattr__(self, f"_{kind}_index", [{c: j for j, c in enumerate(ls)} for ls in labels])
@@ -73,7 +74,12 @@ class ParamStore:
 
     def with_fallbacks(self):
         """Flat arrays extended by per-skill class means (index total+s) and a population
-        mean (index total+S): (guess, slip, learn, forget, init)."""
+        mean (index total+S): (guess, slip, learn, forget, init). Computed once (read-only)."""
+        if self._fallbacks is None:  # type: ignore[attr-defined]
+            object.__setattr__(self, "_fallbacks", self._compute_fallbacks())
+        return self._fallbacks  # type: ignore[attr-defined]
+
+    def _compute_fallbacks(self):
         out = []
         for name, off in (
             ("p_guess", self.gs_off),
@@ -87,5 +93,7 @@ class ParamStore:
             sums = np.add.reduceat(values, off[:-1]) if len(values) else np.zeros(0)
             means = sums / np.maximum(counts, 1)
             population = float(means.mean()) if len(means) else 0.5
-            out.append(np.concatenate([values, means, [population]]).astype(np.float64))
+            arr = np.concatenate([values, means, [population]]).astype(np.float64)
+            arr.flags.writeable = False
+            out.append(arr)
         return tuple(out)

@@ -114,6 +114,11 @@ def test_replay_through_update_many_equals_batch_predict(small_log, variant):
             state1, p = model.update_one(state1, str(s), float(small_log.outcome[r]), str(c))
             assert p == batch.p_correct[r]
         assert np.array_equal(state.p_mastered, state1.p_mastered)
+        if not variant:  # int skill positions take the no-class fast path
+            pos = np.array([model.skill_names_.index(str(x)) for x in skills])
+            state2, pc2 = model.update_many(model.init_state(), pos, small_log.outcome[rows])
+            assert np.array_equal(pc2, pc)
+            assert np.array_equal(state2.p_mastered, state.p_mastered)
         last = {}
         for r, s in zip(rows, skills, strict=True):
             last[str(s)] = r
