@@ -230,7 +230,7 @@ def learner_page(request: Request, learner_id: str):
 # ------------------------------------------------------------------------------ review forms
 
 
-def _review(request: Request, plan_id: str, csrf: str, back: str, op, **kw) -> Response:
+def _review(request: Request, plan_id: str, csrf: str, back: str, fn, **kw) -> Response:
     _check_csrf(request, csrf)
     ctx = _ctx(request)
     tb = ctx.tb
@@ -239,12 +239,12 @@ def _review(request: Request, plan_id: str, csrf: str, back: str, op, **kw) -> R
         ctx.allow("plan:review", learner_id=plan.subject)
     else:
         ctx.allow("plan:review", class_id=plan.subject)
-    if op == "regenerate":
+    if fn == "regenerate":
         updated, event = tb.regenerate_plan(plan, ctx.principal.key_id)
     else:
         if kw.get("op") == "add":
             kw["new_item"] = tb.plan_item_for(kw["activity_id"])
-        updated, event = op(plan, ctx.principal.key_id, **kw)
+        updated, event = fn(plan, ctx.principal.key_id, **kw)
         tb.save_plan(updated)
     ctx.audit("review", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
               resource_id=plan_id, detail={**event.to_record(), "via": "page"})

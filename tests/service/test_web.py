@@ -1,0 +1,72 @@
+"""Teacher page through the test client: login, classes, class view, review forms."""
+
+from __future__ import annotations
+
+import re
+
+from tests.service.conftest import ADMIN, roster
+
+
+def login(c, user="t-ortiz", password="demo"):
+    return c.post("/login", data={"username": user, "password": password, "next": "/"}, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)
+
+
+def test_login_required_and_bad_password(fresh_client):
+    c = fresh_client
+    r = c.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert "Demo logins" in c.get("/login").text
+    assert login(c, password="wrong").status_code == 401
+    assert login(c, user="nobody").status_code == 401
+    # an LMS key is not a teacher login
+    r = c.post("/login", data={"api_key": "pw-demo-lms"}, follow_redirects=False)
+    assert r.status_code == 401
+
+
+def test_teacher_flow(fresh_client):
+    c = fresh_client
+    r = login(c)
+    assert r.status_code == 303
+    home = c.get("/")
+    assert "Grade 3 Math - Station Rotation" in home.text and "Lab Rotation" not in home.text
+    page = c.get("/classes/c-3-station")
+    assert page.status_code == 200 and "Generate session plan" in page.text
+    token = csrf_of(page.text)
+    assert c.post("/classes/c-3-station/plan", data={"csrf": "bad"}).status_code == 403
+    r = c.post("/classes/c-3-station/plan", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303
+    page = c.get("/classes/c-3-station").text
+    assert "Group A" in page and "Rotation" in page and "Approve" in page
+    learner = roster(c, "c-3-station")[0]
+    plan = c.get("/v1/plans", params={"learner_id": learner}, headers=ADMIN).json()[0]
+    first = plan["items"][0]["activity_id"]
+    # remove an item, approve; both persist
+    r = c.post(f"/plans/{plan['plan_id']}/edit", data={"csrf": token, "op": "remove", "activity_id": first,
+                                                        "back": "/classes/c-3-station"}, follow_redirects=False)
+    assert r.status_code == 303
+    r = c.post(f"/plans/{plan['plan_id']}/approve", data={"csrf": token, "back": "/classes/c-3-station"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    saved = c.get(f"/v1/plans/{plan['plan_id']}", headers=ADMIN).json()
+    assert saved["status"] == "approved" and first not in [i["activity_id"] for i in saved["items"]]
+    # the learner page shows mastery, gaps and profile with provenance
+    lp = c.get(f"/learners/{learner}")
+    assert lp.status_code == 200 and "Mastery" in lp.text and "set by" in lp.text
+    # other classes' pages and learners are forbidden
+    assert c.get("/classes/c-4-lab").status_code == 403
+    other = roster(c, "c-4-lab")[0]
+    assert c.get(f"/learners/{other}").status_code == 403
+    assert c.get("/classes/nope").status_code in (403, 404)
+    r = c.post("/logout", follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_login_with_teacher_key(fresh_client):
+    c = fresh_client
+    r = c.post("/login", data={"api_key": "pw-demo-teacher-t-nguyen"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert "Lab Rotation" in c.get("/").text
