@@ -164,6 +164,8 @@ def bench_playlist(graph, catalog, learners, reps: int = 1):
 
 
 def bench_class(graph, catalog, learners, runs: int, size: int = 30):
+    if runs <= 0:
+        return None
     try:
         from planner.classplan import ModelSettings, plan_class
     except ImportError:

@@ -20,6 +20,7 @@ from planner.model import (
     SkillGraph,
 )
 from planner.playlist.candidates import Candidates, build_candidates, catalog_index, objective_value
+from planner.playlist.enumerate import enumerate_best
 from planner.playlist.greedy import greedy_select, local_search, penalised_value, ruin_recreate
 from planner.playlist.milp import solve_milp
 from planner.playlist.order import order_selection, prerequisite_order_violations
@@ -83,12 +84,25 @@ def solve_candidates(
     extra_forced: tuple[int, ...] = (),
     frozen_order: tuple[int, ...] = (),
     exact: bool | None = None,
+    use_enumeration: bool = True,
 ) -> Solved:
-    """Greedy incumbent, then the MILP (time-limited unless ``exact``); keep the better."""
+    """Solve one candidate set.
+
+    Tiny problems (few subsets, see ``planner.playlist.enumerate``) are solved exactly by
+    enumeration. Otherwise: greedy incumbent, then the MILP (time-limited unless ``exact``);
+    scipy's milp takes no MIP start, so when HiGHS has no proof within the limit the better
+    of the two is improved by ruin-and-recreate and swap search.
+    """
     t0 = time.perf_counter()
     r = c.request
     exact = r.exact if exact is None else exact
     kw = {"churn": churn, "churn_penalty": churn_penalty, "extra_forced": extra_forced}
+    if use_enumeration:
+        xe = enumerate_best(c, **kw)
+        if xe is not None:
+            return finish(c, xe, solver="enumeration", milp_status="optimal", t0=t0,
+                          rows=soft_rows(c, extra_forced), frozen_order=frozen_order,
+                          churn=churn, churn_penalty=churn_penalty)
     xg = greedy_select(c, **kw)
     rows = soft_rows(c, extra_forced)
     vg = _penalised(c, xg, rows, churn, churn_penalty)
@@ -132,7 +146,7 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
     objective = objective_value(c, x)
     if conflicts:
         status = "relaxed"
-    elif solver in ("milp", "greedy+milp") and milp_status == "optimal":
+    elif solver in ("milp", "enumeration") and milp_status == "optimal":
         status = "optimal"
     else:
         status = "feasible"

@@ -178,8 +178,29 @@ def test_exact_milp_matches_brute_force(school, seed):
         size -= 5
         c = prepare(graph, catalog[:size], learner, req)
     assert c.n >= 4, "instance too small to be a real test"
-    pl = solve_candidates(c).playlist
-    assert pl.objective == pytest.approx(_brute_force(c), rel=1e-6)
+    best = _brute_force(c)
+    milp = solve_candidates(c, use_enumeration=False).playlist
+    assert milp.solver == "milp" and milp.status == "optimal"
+    assert milp.objective == pytest.approx(best, rel=1e-6)
+    enum = solve_candidates(c).playlist
+    assert enum.solver == "enumeration"
+    assert enum.objective == pytest.approx(best, rel=1e-6)
+
+
+def test_enumeration_matches_milp_with_soft_rows_and_churn(school, school_learners):
+    graph, catalog = school
+    for n, learner in enumerate(school_learners):
+        req = PlaylistRequest(budget_min=40, length_max=3, format_cap=1,
+                              modality_bounds={"online": (1, 2)}, pins=(catalog[n].id,))
+        c = prepare(graph, catalog[:30], learner, req)
+        churn = {0: 1.0, 2: 1.0} if c.n > 2 else None
+        e = solve_candidates(c, churn=churn, churn_penalty=0.05)
+        m = solve_candidates(c, churn=churn, churn_penalty=0.05, use_enumeration=False,
+                             exact=True)
+        assert e.playlist.solver == "enumeration"
+        assert e.playlist.objective == pytest.approx(m.playlist.objective, abs=1e-9)
+        assert {k.constraint for k in e.playlist.conflicts} == {
+            k.constraint for k in m.playlist.conflicts}
 
 
 def test_milp_at_least_greedy(school, school_learners):
@@ -188,7 +209,7 @@ def test_milp_at_least_greedy(school, school_learners):
                           exact=True)
     better = 0
     for learner in school_learners:
-        m = plan_playlist(graph, catalog, learner, req)
+        m = solve_candidates(prepare(graph, catalog, learner, req), use_enumeration=False).playlist
         g = greedy_playlist(graph, catalog, learner, req)
         assert m.objective >= g.objective - 1e-9
         better += m.objective > g.objective + 1e-9
