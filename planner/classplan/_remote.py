@@ -43,8 +43,8 @@ def remote_schedules(settings, learners, catalog, graph, gs, groups, items, *, c
         home = timeline(lr.id, own, station_id="home", place=settings.home_place, start=home_start)
         in_class = []
         if s in items:
-            in_class = [ScheduledItem(lr.id, 0, class_start, class_minutes, "teacher", "teacher_led",
-                                      "classroom", items[s], gid.get(lr.id))]
+            in_class = [ScheduledItem(lr.id, 0, class_start, class_minutes, "teacher",
+                                      items[s].modality, "classroom", items[s], gid.get(lr.id))]
         seq = home + in_class if remote_first else in_class + home
         seq = [replace(x, slot=i) for i, x in enumerate(seq)]
         schedules.append(LearnerSchedule(lr.id, tuple(seq)))
