@@ -1,0 +1,78 @@
+"""Headless Chromium drives the teacher page: log in, open a class, approve a playlist,
+remove an item, and see both changes persisted after a reload."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = os.environ.get("PATHWISE_SCREENSHOTS")
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def test_teacher_reviews_a_playlist(chromium, server):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{server}/")
+    assert "/login" in page.url
+    shot(page, "01-login")
+    page.fill("#username", "t-ortiz")
+    page.fill("#password", "demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    assert page.locator("h1").inner_text() == "My classes"
+    shot(page, "02-classes")
+    page.click("text=Grade 3 Math - Station Rotation")
+    page.wait_for_url("**/classes/c-3-station")
+    page.click("#generate-plan")
+    page.wait_for_selector("table.schedule")
+    first_card = page.locator("article.learner").first
+    first_card.wait_for()
+    learner_id = first_card.get_attribute("id").removeprefix("l-")
+    items = first_card.locator("li.item")
+    n_before = items.count()
+    assert n_before >= 2
+    removed = items.first.get_attribute("data-activity")
+    shot(page, "03-class")
+    # remove the first item
+    items.first.locator("button", has_text="Remove").click()
+    page.wait_for_load_state("load")
+    card = page.locator(f"#l-{learner_id}")
+    assert card.locator("span.status").inner_text().lower() == "edited"
+    assert card.locator(f'li.item[data-activity="{removed}"]').count() == 0
+    # approve the playlist
+    card.locator("button", has_text="Approve").click()
+    page.wait_for_load_state("load")
+    page.reload()
+    card = page.locator(f"#l-{learner_id}")
+    assert card.locator("span.status").inner_text().lower() == "approved"
+    assert card.locator("li.item").count() == n_before - 1
+    assert card.locator(f'li.item[data-activity="{removed}"]').count() == 0
+    # persisted in the store, seen through the API
+    plans = httpx.get(f"{server}/v1/plans", params={"learner_id": learner_id},
+                      headers={"Authorization": "Bearer pw-demo-admin"}).json()
+    assert plans[0]["status"] == "approved"
+    assert removed not in [i["activity_id"] for i in plans[0]["items"]]
+    # learner view
+    card.locator("h3 a").click()
+    page.wait_for_url(f"**/learners/{learner_id}")
+    assert page.locator("ul.bars li").count() > 0
+    shot(page, "04-learner")
+    # tablet width still renders the class page
+    tablet = chromium.new_context(viewport={"width": 820, "height": 1180}, storage_state=context.storage_state())
+    tp = tablet.new_page()
+    tp.goto(f"{server}/classes/c-3-station")
+    assert tp.locator("article.learner").count() > 0
+    shot(tp, "05-class-tablet")
+    tablet.close()
+    context.close()
