@@ -174,8 +174,9 @@ def ingest(
                         f"{kind} first (or fix the observation) — nothing of this batch was written"
                     )
         current = store.mastery_values((o.learner_id, s) for o in fresh for s in o.skill_ids)
-        mastery_rows, changes = apply(fresh, current, params)
-        store.write_evidence(fresh, mastery_rows, changes)
+        times = {o.observation_id: format_timestamp(o.observed_at) for o in fresh}
+        mastery_rows, changes = apply(fresh, current, params, times)
+        store.write_evidence(fresh, mastery_rows, changes, times)
     return IngestResult(
         accepted=len(fresh),
         duplicates=len(duplicate_ids),
@@ -189,10 +190,12 @@ def apply(
     observations: Sequence[Observation],
     current: Mapping[tuple[str, str], tuple[float, int]],
     params: ModelParams,
+    times: Mapping[str, str] | None = None,
 ) -> tuple[list[tuple[str, str, float, int, str, str]], list[MasteryChange]]:
     """Pure mastery update of ``observations`` in order, starting from ``current``.
 
-    ``current`` maps (learner, skill) → (P(mastered), number of observations so far).
+    ``current`` maps (learner, skill) → (P(mastered), number of observations so far);
+    ``times`` optionally maps observation id → its formatted ``observed_at`` (saves work).
     Returns the final mastery rows ``(learner, skill, p, n, updated_at text, last obs id)``
     — one per touched pair — and every :class:`MasteryChange` in order.
     """
@@ -200,7 +203,7 @@ def apply(
     changes: list[MasteryChange] = []
     for obs in observations:
         learner = obs.learner_id
-        at_text = None
+        at_text = times.get(obs.observation_id) if times is not None else None
         for skill in obs.skill_ids:
             key = (learner, skill)
             skill_params = params[skill]

@@ -10,20 +10,60 @@ outermost one, which commits on success and rolls back everything on any excepti
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+
+class MasteryCache:
+    """Write-through cache of committed current mastery: ``(tenant, learner, skill) ->
+    (p_mastered, n_observations)`` or ``None`` (known to have no row).
+
+    Used only where the database can tell us that another connection committed since we last
+    looked (SQLite's ``PRAGMA data_version``): :meth:`validate` drops everything then. Values
+    enter only after our own commit (:meth:`Driver.after_commit`), so a rolled-back
+    transaction never leaves state behind; any other mastery write (deletes, retractions)
+    (:meth:`invalidate`) bypasses it for the rest of the transaction and clears it.
+    """
+
+    def __init__(self, limit: int = 2_000_000) -> None:
+        self.values: dict[tuple[str, str, str], tuple[float, int] | None] = {}
+        self.limit = limit
+        self.version: object = None
+        self.bypass = False
+
+    def validate(self, version: object) -> None:
+        if version != self.version:
+            self.values.clear()
+            self.version = version
+
+    def invalidate(self) -> None:
+        self.values.clear()
+        self.bypass = True
+
+    def end_transaction(self) -> None:
+        if self.bypass:
+            self.values.clear()
+            self.bypass = False
+
+    def store(self, entries: dict[tuple[str, str, str], tuple[float, int] | None]) -> None:
+        if len(self.values) + len(entries) > self.limit:
+            self.values.clear()
+        self.values.update(entries)
 
 
 class Driver:
     """Base driver: subclasses set ``dialect`` and implement ``_connect``-time setup."""
 
     dialect: str = ""
+    #: :class:`MasteryCache` when the database can detect other writers, else ``None``.
+    mastery_cache: MasteryCache | None = None
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.lock = threading.RLock()
         self._depth = 0
+        self._after_commit: list[Callable[[], None]] = []
         self._sql_cache: dict[str, str] = {}
 
     # -- SQL text --------------------------------------------------------------------------
@@ -84,18 +124,48 @@ class Driver:
                 return
             self._begin()
             self._depth = 1
+            self._after_commit = []
             try:
                 yield
             except BaseException:
                 self._depth = 0
-                self._rollback()
+                self._end(committed=False)
                 raise
             self._depth = 0
-            self._commit()
+            try:
+                self._commit()
+            except BaseException:
+                self._end(committed=False)
+                raise
+            self._end(committed=True)
+
+    def _end(self, committed: bool) -> None:
+        callbacks, self._after_commit = self._after_commit, []
+        if not committed:
+            try:
+                self._rollback()
+            except Exception:  # the connection already rolled back (e.g. failed COMMIT)
+                pass
+        cache = self.mastery_cache
+        if cache is not None:
+            cache.end_transaction()
+        if committed:
+            for callback in callbacks:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current outermost transaction has committed."""
+        if not self._depth:
+            raise RuntimeError("after_commit needs an open transaction")
+        self._after_commit.append(callback)
 
     def close(self) -> None:
         with self.lock:
             self.connection.close()
+
+    def data_version(self) -> object:
+        """Token that changes when another connection commits (only if caching is used)."""
+        return None
 
     def lock_for_migration(self) -> None:
         """Serialise concurrent migrators (inside the migration transaction)."""

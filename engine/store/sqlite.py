@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from engine.errors import EngineError
-from engine.store.driver import Driver
+from engine.store.driver import Driver, MasteryCache
 
 
 class SQLiteDriver(Driver):
@@ -36,6 +36,7 @@ class SQLiteDriver(Driver):
             raise EngineError(f"cannot open SQLite database {path!r}: {exc}") from exc
         super().__init__(connection)
         self.path = path
+        self.mastery_cache = MasteryCache()
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -66,6 +67,9 @@ class SQLiteDriver(Driver):
                     self.connection.execute(statement)
         if buffer.strip() and not buffer.strip().startswith("--"):
             raise EngineError(f"incomplete SQL statement at the end of a migration: {buffer!r}")
+
+    def data_version(self) -> object:
+        return self.connection.execute("PRAGMA data_version").fetchone()[0]
 
     def _begin(self) -> None:
         self.connection.execute("BEGIN IMMEDIATE")

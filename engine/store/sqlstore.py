@@ -566,6 +566,35 @@ class TenantStore:
         ``pairs`` (absent pairs have no evidence yet)."""
         wanted = list(dict.fromkeys(pairs))
         out: dict[tuple[str, str], tuple[float, int]] = {}
+        driver = self._driver
+        cache = driver.mastery_cache
+        if cache is not None and driver.in_transaction and not cache.bypass:
+            # Write-through cache (SQLite): committed values, dropped when another
+            # connection has committed since (data_version).
+            cache.validate(driver.data_version())
+            tenant = self.tenant_id
+            values = cache.values
+            misses = []
+            for pair in wanted:
+                key = (tenant, pair[0], pair[1])
+                if key in values:
+                    hit = values[key]
+                    if hit is not None:
+                        out[pair] = hit
+                else:
+                    misses.append(pair)
+            found = self._mastery_from_db(misses)
+            out.update(found)
+            staged = {(tenant, lid, sid): found.get((lid, sid)) for lid, sid in misses}
+            if staged:
+                driver.after_commit(lambda: cache.store(staged))
+            return out
+        return self._mastery_from_db(wanted)
+
+    def _mastery_from_db(
+        self, wanted: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[float, int]]:
+        out: dict[tuple[str, str], tuple[float, int]] = {}
         with self._read() as driver:
             for chunk in _chunks(wanted, 400):
                 params: list[Any] = []
@@ -617,15 +646,21 @@ class TenantStore:
         observations: Sequence[Observation],
         mastery: Sequence[tuple[str, str, float, int, str, str]],
         changes: Sequence[MasteryChange],
+        times: Mapping[str, str] | None = None,
     ) -> None:
         """Write accepted observations, new mastery rows and their history in one transaction.
 
         ``mastery`` rows are ``(learner_id, skill_id, p_mastered, n_observations, updated_at
-        text, last_observation_id)``. Callers (:mod:`engine.mastery`) have already checked ids,
-        duplicates and conflicts.
+        text, last_observation_id)``; ``times`` optionally maps observation id → formatted
+        ``observed_at``. Callers (:mod:`engine.mastery`) have already checked ids, duplicates
+        and conflicts.
         """
         tenant = self.tenant_id
         now = _now()
+        times = dict(times) if times is not None else {}
+        for o in observations:
+            if o.observation_id not in times:
+                times[o.observation_id] = format_timestamp(o.observed_at)
         obs_rows = [
             (
                 tenant,
@@ -635,7 +670,7 @@ class TenantStore:
                 o.item_id,
                 ";".join(o.skill_ids),
                 o.score,
-                format_timestamp(o.observed_at),
+                times[o.observation_id],
                 o.source,
                 now,
             )
@@ -650,12 +685,17 @@ class TenantStore:
                 c.before,
                 c.after,
                 c.p_correct_predicted,
-                format_timestamp(c.at),
+                times.get(c.observation_id) or format_timestamp(c.at),
             )
             for c in changes
         ]
         driver = self._driver
+        mastery_rows = [(tenant, *row) for row in mastery]
         with driver.transaction():
+            cache = driver.mastery_cache
+            if cache is not None and not cache.bypass:
+                written = {(r[0], r[1], r[2]): (r[3], r[4]) for r in mastery_rows}
+                driver.after_commit(lambda: cache.store(written))
             driver.insert_many("observations", _OBS_COLUMNS, obs_rows)
             driver.executemany(
                 "INSERT INTO mastery (tenant_id, learner_id, skill_id, p_mastered, "
@@ -664,9 +704,13 @@ class TenantStore:
                 "p_mastered = excluded.p_mastered, n_observations = excluded.n_observations, "
                 "updated_at = excluded.updated_at, "
                 "last_observation_id = excluded.last_observation_id",
-                [(tenant, *row) for row in mastery],
+                mastery_rows,
             )
             driver.insert_many("mastery_history", _HISTORY_COLUMNS, history_rows)
+
+    def _invalidate_mastery_cache(self) -> None:
+        if self._driver.mastery_cache is not None:
+            self._driver.mastery_cache.invalidate()
 
     def get_observation(self, observation_id: str) -> Observation:
         rows = self._q(
@@ -761,6 +805,7 @@ class TenantStore:
         """
         driver = self._driver
         with driver.transaction():
+            self._invalidate_mastery_cache()
             for chunk in _chunks(list(observation_ids)):
                 driver.execute(
                     "DELETE FROM observations WHERE tenant_id = ? AND observation_id IN "
@@ -1121,6 +1166,7 @@ class TenantStore:
                 raise NotFoundError(
                     f"learner {learner_id!r} is not in tenant {tenant!r}; nothing to delete"
                 )
+            self._invalidate_mastery_cache()
             for table in ("observations", "mastery", "mastery_history", "documents", "learners"):
                 driver.execute(
                     f"DELETE FROM {table} WHERE tenant_id = ? AND learner_id = ?", (tenant, learner_id)

@@ -252,3 +252,46 @@ def test_large_batch_equals_one_at_a_time(store, school):
     again = bulk.ingest(batch)
     assert (again.accepted, again.duplicates) == (0, 1200)
     assert bulk.store.count_observations() == 1200
+
+
+# -- the write-through mastery cache (SQLite) must never serve stale or uncommitted state ------
+def test_another_connection_writing_is_seen(store_url, school):
+    from engine.store import open_store
+
+    with open_store(store_url) as first_store, open_store(store_url) as second_store:
+        first = Engine(first_store, "north")
+        first.load_school(school)
+        second = Engine(second_store, "north")
+        a = first.ingest([_obs("o1", skills=("S1",), score=1.0)]).changes[0]
+        b = second.ingest([_obs("o2", skills=("S1",), score=1.0, minutes=1)]).changes[0]
+        assert b.before == a.after
+        c = first.ingest([_obs("o3", skills=("S1",), score=0.0, minutes=2)]).changes[0]
+        assert c.before == b.after  # not the value `first` wrote itself
+        assert first.mastery("L1")["S1"].n_observations == 3
+
+
+def test_rolled_back_ingest_leaves_no_cached_state(engine):
+    start = engine.ingest([_obs("o1", skills=("S1",), score=1.0)]).changes[0].after
+    with pytest.raises(RuntimeError):
+        with engine.store.transaction():
+            engine.ingest([_obs("o2", skills=("S1",), score=1.0, minutes=1)])
+            raise RuntimeError("caller failed after ingest")
+    again = engine.ingest([_obs("o2", skills=("S1",), score=1.0, minutes=1)]).changes[0]
+    assert again.before == start
+    assert engine.mastery("L1")["S1"].n_observations == 2
+
+
+def test_deleted_learner_starts_from_the_prior(engine, school):
+    engine.ingest([_obs("o1", skills=("S1",), score=1.0)])
+    engine.store.delete_learner("L1")
+    engine.store.put_learners([school.learners[0]])
+    change = engine.ingest([_obs("o9", skills=("S1",), score=1.0)]).changes[0]
+    assert change.before == DEFAULT_PARAMS.p_init
+
+
+def test_retract_then_ingest_uses_replayed_state(engine):
+    engine.ingest([_obs(f"o{i}", skills=("S1",), score=1.0, minutes=i) for i in range(3)])
+    engine.retract(["o2"])
+    replayed = engine.mastery("L1")["S1"].p_mastered
+    change = engine.ingest([_obs("o5", skills=("S1",), score=0.0, minutes=5)]).changes[0]
+    assert change.before == replayed
