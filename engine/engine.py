@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.domain.evidence import MasteryChange, MasteryState, Observation
+from engine.errors import ValidationError
 from engine.mastery import DEFAULT_PARAMS, IngestResult, ModelParams, ingest, retract
 from engine.store import ModelVersion, Store, TenantStore, open_store
 from kt.bkt.params import SkillParams
@@ -89,6 +90,7 @@ class Engine:
             "activities": len(_values(activities)),
             "learners": len(learners),
             "classes": len(classes),
+            "teachers": len(_values(getattr(school, "teachers", None) or ())),
             "observations": 0,
             "duplicates": 0,
         }
@@ -202,7 +204,13 @@ def read_evidence(evidence: Any) -> list[Observation]:
 def _row_observation(row: Mapping[str, Any]) -> Observation:
     record = dict(row)
     if isinstance(record.get("score"), str):
-        record["score"] = float(record["score"])
+        try:
+            record["score"] = float(record["score"])
+        except ValueError:
+            raise ValidationError(
+                f"observation {record.get('observation_id')!r}: score {record['score']!r} is not "
+                "a number; use a score in [0, 1]"
+            ) from None
     if record.get("item_id") == "":
         record["item_id"] = None
     return Observation.from_record(record)

@@ -295,3 +295,37 @@ def test_retract_then_ingest_uses_replayed_state(engine):
     replayed = engine.mastery("L1")["S1"].p_mastered
     change = engine.ingest([_obs("o5", skills=("S1",), score=0.0, minutes=5)]).changes[0]
     assert change.before == replayed
+
+
+def test_concurrent_writers_serialise_per_learner(store_url, school):
+    """Two connections ingesting the same learner and skill at once lose no update."""
+    import threading
+
+    from engine.store import open_store
+
+    with open_store(store_url) as setup:
+        Engine(setup, "north").load_school(school)
+    errors = []
+
+    def writer(prefix: str) -> None:
+        try:
+            with open_store(store_url) as own:
+                engine = Engine(own, "north")
+                for i in range(40):
+                    engine.ingest([_obs(f"{prefix}{i}", skills=("S1",), score=i % 2, minutes=i)])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with open_store(store_url) as check:
+        engine = Engine(check, "north")
+        history = engine.history("L1", "S1")
+        assert len(history) == 80 and engine.mastery("L1")["S1"].n_observations == 80
+        for prev, nxt in zip(history, history[1:], strict=False):
+            assert nxt.before == prev.after
+        assert history[-1].after == engine.mastery("L1")["S1"].p_mastered
