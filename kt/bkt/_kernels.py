@@ -150,23 +150,32 @@ def _estep1(
 ):
     """``_estep`` for a skill with one guess/slip class and one learn class (the common case).
 
-    Same recursion with fewer operations: w01 = 1 - w00 and w11 = 1 - w10 (the two weights
-    of a row's predicted state sum to one), gamma_t(1) = 1 - gamma_t(0), and the emission
+    Same recursion, arranged for short dependency chains: the emission and transition are
+    folded into per-observation coefficients k_ij(o) = A(i, j) b_j(o) (so the predicted state
+    is a0' = a0 k00 + a1 k01, a1' = a0 k10 + a1 k11); w01 = 1 - w00 and w11 = 1 - w10 (the
+    two weights of a predicted state sum to one); gamma_t(1) = 1 - gamma_t(0); emission
     totals are recovered from the transition counts plus each sequence's last posterior.
     """
     g = guess[g0]
     sl = slip[g0]
     lrn = learn[l0]
     fgt = forget[l0]
-    nl = 1.0 - lrn
-    nf = 1.0 - fgt
-    # emission probability by observation (branch-free lookup): tb0 = state 0, tb1 = state 1
+    # emission probability by observation: tb0 = state 0, tb1 = state 1
     tb0 = np.empty(2)
     tb1 = np.empty(2)
     tb0[0] = 1.0 - g
     tb0[1] = g
     tb1[0] = sl
     tb1[1] = 1.0 - sl
+    k00 = np.empty(2)
+    k01 = np.empty(2)
+    k10 = np.empty(2)
+    k11 = np.empty(2)
+    for o in range(2):
+        k00[o] = (1.0 - lrn) * tb0[o]
+        k01[o] = fgt * tb1[o]
+        k10[o] = lrn * tb0[o]
+        k11[o] = (1.0 - fgt) * tb1[o]
     ll = 0.0
     t00 = 0.0  # sum of xi(next=0, cur=0)
     t10 = 0.0  # sum of xi(next=1, cur=0)
@@ -182,42 +191,41 @@ def _estep1(
         pc = seq_prior[q]
         a1 = prior[p0 + pc]
         a0 = 1.0 - a1
-        f0 = 0.0
-        f1 = 0.0
-        for t in range(n_t):
+        for t in range(n_t - 1):
             o = obs[r0 + t]
-            f0 = a0 * tb0[o]
-            f1 = a1 * tb1[o]
-            m00 = nl * f0
-            m10 = lrn * f0
-            a0 = m00 + fgt * f1
-            a1 = m10 + nf * f1
-            w00[t] = m00 / a0 if a0 > 0.0 else 0.0
-            w10[t] = m10 / a1 if a1 > 0.0 else 0.0
+            m00 = a0 * k00[o]
+            m10 = a0 * k10[o]
+            b0 = m00 + a1 * k01[o]
+            b1 = m10 + a1 * k11[o]
+            w00[t] = m00 / b0 if b0 > 0.0 else 0.0
+            w10[t] = m10 / b1 if b1 > 0.0 else 0.0
+            a0 = b0
+            a1 = b1
             s = a0 + a1
-            if s < _TINY and t < n_t - 1:
+            if s < _TINY:
                 ll += np.log(s)
                 a0 /= s
                 a1 /= s
+        o = obs[r0 + n_t - 1]
+        f0 = a0 * tb0[o]
+        f1 = a1 * tb1[o]
         ll += np.log(f0 + f1)
         if not with_counts:
             continue
         gm0 = f0 / (f0 + f1)
-        i = r0 + n_t - 1
         last0 += gm0
-        o = float(obs[i])
         e0c += gm0 * o
         n_correct += o
         n_rows += n_t
         n_tr += n_t - 1
         for t in range(n_t - 2, -1, -1):
-            p00 = w00[t] * gm0
-            p10 = w10[t] * (1.0 - gm0)
+            x00 = w00[t]
+            x10 = w10[t]
+            t00 += x00 * gm0
+            t10 += x10 * (1.0 - gm0)
             nx0 += gm0
-            t00 += p00
-            t10 += p10
-            gm0 = p00 + p10
-            o = float(obs[r0 + t])
+            gm0 = x10 + (x00 - x10) * gm0
+            o = obs[r0 + t]
             e0c += gm0 * o
             n_correct += o
         cnt_i[pc * 2] += gm0
@@ -468,3 +476,59 @@ def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, for
         out_pc[e] = pc
         p_state[k] = p_next
         last_cls[k] = 0
+
+
+@njit(cache=True)
+def group_by_skill(skill, learner, outcome, position, n_pos):
+    """Regroup learner-then-time sorted log rows by skill (stable counting sort).
+
+    skill, learner: int32 (n,) log columns; outcome: int8 (n,); position: int64 (n_skill_codes,)
+    layout position of each skill code (-1 = not selected). Returns
+    (rows int64 (m,), obs int8 (m,), row_skill int64 (m,), seq_row int64 (Q,),
+    seq_len int64 (Q,), seq_skill int64 (Q,), seq_start int64 (n_pos+1,)).
+    """
+    n = skill.shape[0]
+    counts = np.zeros(n_pos + 1, dtype=np.int64)
+    for i in range(n):
+        p = position[skill[i]]
+        if p >= 0:
+            counts[p + 1] += 1
+    for p in range(n_pos):
+        counts[p + 1] += counts[p]
+    m = counts[n_pos]
+    rows = np.empty(m, dtype=np.int64)
+    fill = counts[:n_pos].copy()
+    for i in range(n):
+        p = position[skill[i]]
+        if p >= 0:
+            rows[fill[p]] = i
+            fill[p] += 1
+    obs = np.empty(m, dtype=np.int8)
+    row_skill = np.empty(m, dtype=np.int64)
+    n_seq = 0
+    for j in range(m):
+        i = rows[j]
+        obs[j] = outcome[i]
+        p = position[skill[i]]
+        row_skill[j] = p
+        if j == 0 or p != row_skill[j - 1] or learner[i] != learner[rows[j - 1]]:
+            n_seq += 1
+    seq_row = np.empty(n_seq, dtype=np.int64)
+    seq_skill = np.empty(n_seq, dtype=np.int64)
+    q = -1
+    for j in range(m):
+        i = rows[j]
+        if j == 0 or row_skill[j] != row_skill[j - 1] or learner[i] != learner[rows[j - 1]]:
+            q += 1
+            seq_row[q] = j
+            seq_skill[q] = row_skill[j]
+    seq_len = np.empty(n_seq, dtype=np.int64)
+    for q in range(n_seq):
+        end = seq_row[q + 1] if q + 1 < n_seq else m
+        seq_len[q] = end - seq_row[q]
+    seq_start = np.zeros(n_pos + 1, dtype=np.int64)
+    for q in range(n_seq):
+        seq_start[seq_skill[q] + 1] += 1
+    for p in range(n_pos):
+        seq_start[p + 1] += seq_start[p]
+    return rows, obs, row_skill, seq_row, seq_len, seq_skill, seq_start

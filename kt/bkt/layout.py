@@ -53,7 +53,6 @@ class Layout:
     seq_row: np.ndarray
     seq_len: np.ndarray
     obs: np.ndarray
-    score: np.ndarray
     gs_key: np.ndarray
     lr_key: np.ndarray
     pr_key: np.ndarray
@@ -63,6 +62,11 @@ class Layout:
     @property
     def n_rows(self) -> int:
         return len(self.rows)
+
+    @property
+    def score(self) -> np.ndarray:
+        """float64 (m,) outcomes as scores (for filtering)."""
+        return self.obs.astype(np.float64)
 
 
 def _class_column(log: ObservationLog, name: str) -> np.ndarray:
@@ -79,24 +83,15 @@ def _class_column(log: ObservationLog, name: str) -> np.ndarray:
 
 def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Layout:
     """Layout of the log rows whose skill is in ``skill_codes`` (in that order)."""
+    from kt.bkt import _kernels
+
     skill_codes = np.asarray(skill_codes, dtype=np.int32)
     position = np.full(max(log.n_skills, 1), -1, dtype=np.int64)
     position[skill_codes] = np.arange(len(skill_codes))
-    row_pos = position[log.skill] if len(log) else np.empty(0, np.int64)
-    selected = np.flatnonzero(row_pos >= 0)
-    order = np.argsort(row_pos[selected], kind="stable")
-    rows = selected[order].astype(np.int64)
-    row_skill = row_pos[rows]
-    learner = log.learner[rows]
+    rows, obs, row_skill, seq_row, seq_len, seq_skill, seq_start = _kernels.group_by_skill(
+        log.skill, log.learner, log.outcome, position, len(skill_codes)
+    )
     m = len(rows)
-    new_seq = np.ones(m, dtype=bool)
-    if m > 1:
-        new_seq[1:] = (row_skill[1:] != row_skill[:-1]) | (learner[1:] != learner[:-1])
-    seq_row = np.flatnonzero(new_seq).astype(np.int64)
-    seq_len = np.diff(np.append(seq_row, m)).astype(np.int64)
-    seq_skill = row_skill[seq_row]
-    seq_start = np.searchsorted(seq_skill, np.arange(len(skill_codes) + 1)).astype(np.int64)
-    obs = log.outcome[rows].astype(np.int8)
     zeros = np.zeros(m, dtype=np.int64)
     gs_key = _class_column(log, variant.gs_col)[rows] if variant.gs_col else zeros
     if variant.lr_col:
@@ -106,7 +101,9 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
             prev = np.empty_like(cur)
             prev[1:] = cur[:-1]
             prev[:1] = 0
-            lr_key = np.where(new_seq, 0, 1 + prev * width + cur)
+            first = np.zeros(m, dtype=bool)
+            first[seq_row] = True
+            lr_key = np.where(first, 0, 1 + prev * width + cur)
         else:
             lr_key = cur
     else:
@@ -122,12 +119,11 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
         seq_row=seq_row,
         seq_len=seq_len,
         obs=obs,
-        score=obs.astype(np.float64),
         gs_key=np.ascontiguousarray(gs_key, dtype=np.int64),
         lr_key=np.ascontiguousarray(lr_key, dtype=np.int64),
         pr_key=np.ascontiguousarray(pr_key, dtype=np.int64),
-        seq_skill=seq_skill.astype(np.int64),
-        row_skill=row_skill.astype(np.int64),
+        seq_skill=seq_skill,
+        row_skill=row_skill,
     )
 
 
@@ -139,6 +135,11 @@ def per_skill_codes(owner: np.ndarray, key: np.ndarray, n_skills: int):
     """
     if len(key) == 0:
         return [np.empty(0, np.int64) for _ in range(n_skills)], np.empty(0, np.int32)
+    if not key.any():  # no class column: one class (code 0) per skill present
+        present = np.zeros(n_skills, dtype=bool)
+        present[owner] = True
+        codes = [np.zeros(1 if present[s] else 0, np.int64) for s in range(n_skills)]
+        return codes, np.zeros(len(key), np.int32)
     width = int(key.max()) + 1
     combined = owner.astype(np.int64) * width + key
     uniq, inverse = np.unique(combined, return_inverse=True)

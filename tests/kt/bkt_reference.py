@@ -129,3 +129,20 @@ def filter_sequence(scores, gs, lr, prior_class: int, params: dict):
         out.append((pc, p, nxt))
         p = nxt
     return np.array(out).reshape(-1, 3)
+
+
+def group_by_skill(skill, learner, outcome, position, n_pos):
+    """Twin of ``_kernels.group_by_skill`` with a stable argsort."""
+    pos = position[skill]
+    selected = np.flatnonzero(pos >= 0)
+    rows = selected[np.argsort(pos[selected], kind="stable")]
+    row_skill = pos[rows]
+    m = len(rows)
+    new = np.ones(m, dtype=bool)
+    if m > 1:
+        new[1:] = (row_skill[1:] != row_skill[:-1]) | (learner[rows][1:] != learner[rows][:-1])
+    seq_row = np.flatnonzero(new)
+    seq_len = np.diff(np.append(seq_row, m))
+    seq_skill = row_skill[seq_row]
+    seq_start = np.searchsorted(seq_skill, np.arange(n_pos + 1))
+    return rows, outcome[rows], row_skill, seq_row, seq_len, seq_skill, seq_start

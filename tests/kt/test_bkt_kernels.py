@@ -216,3 +216,48 @@ def test_long_sequence_rescaling_keeps_loglik_finite():
     np.testing.assert_allclose(out_ll[0], final, rtol=1e-10)
     for p in PARAMS:
         np.testing.assert_allclose(got[0][p], want[p], atol=1e-10)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 1)), min_size=0, max_size=60),
+       st.integers(0, 2**31), st.integers(1, 5))
+def test_group_by_skill_matches_twin(rows, seed, n_learners):
+    rng = np.random.default_rng(seed)
+    n = len(rows)
+    skill = np.array([r[0] for r in rows], dtype=np.int32)
+    outcome = np.array([r[1] for r in rows], dtype=np.int8)
+    learner = np.sort(rng.integers(0, n_learners, n)).astype(np.int32)  # learner-sorted log
+    position = np.full(5, -1, dtype=np.int64)
+    chosen = rng.permutation(5)[: rng.integers(1, 6)]
+    position[chosen] = np.arange(len(chosen))
+    got = _kernels.group_by_skill(skill, learner, outcome, position, len(chosen))
+    want = ref.group_by_skill(skill, learner, outcome, position, len(chosen))
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(g, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.floats(0.0, 1.0)), min_size=1, max_size=30),
+       st.lists(prob, min_size=15, max_size=15))
+def test_replay_simple_matches_twin(events, values):
+    values = np.array(values)
+    prm = {p: values[3 * i: 3 * i + 3] for i, p in enumerate(PARAMS)}
+    skills = np.array([e[0] for e in events], dtype=np.int64)
+    scores = np.array([e[1] for e in events])
+    p_state = np.array([np.nan, 0.3, np.nan])
+    last = np.full(3, -1, np.int32)
+    out = np.empty(len(events))
+    _kernels.replay_simple(p_state, last, skills, scores, prm["p_guess"], prm["p_slip"],
+                           prm["p_learn"], prm["p_forget"], prm["p_init"], out)
+    for k in range(3):
+        idx = np.flatnonzero(skills == k)
+        if len(idx) == 0:
+            continue
+        one = {p: prm[p][k:k + 1] for p in PARAMS}
+        if k == 1:
+            one["p_init"] = np.array([0.3])
+        want = ref.filter_sequence(scores[idx], np.zeros(len(idx), int), np.zeros(len(idx), int),
+                                   0, one)
+        np.testing.assert_allclose(out[idx], want[:, 0], atol=1e-12)
+        np.testing.assert_allclose(p_state[k], want[-1, 2], atol=1e-12)
+        assert last[k] == 0
