@@ -7,7 +7,7 @@ an ordered list of activities for one session of ``cohort.session_minutes``.
 * ``lowest_mastery_first``: repeatedly the ready target skill with the lowest believed mastery,
   and the first activity on it in catalog order that the learner can do (the common ZPD rule);
 * ``greedy``: the playlist planner's greedy (``planner.playlist.plan.greedy_playlist``);
-* ``pathwise``: the playlist planner's MILP (``planner.playlist.plan.plan_playlist``).
+* ``pathwise``: the playlist planner's MILP (``planner.playlist.plan.plan_playlist``), exact.
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ class Policy:
 def request_for(cohort) -> PlaylistRequest:
     """The session request every planner-based policy uses: the session budget, at most
     ``MAX_ITEMS`` items, target skills (the learners' goals) weighted 1 and other skills 0.05,
-    spaced review calibrated to the world's forgetting (about 1 % a week: half-life ~480 days)."""
+    spaced review calibrated to the world's forgetting (about 0.5 % a week: half-life ~960
+    days). ``exact``: the MILP is solved to optimality without a wall-clock limit, so a run is
+    reproducible (a time-limited solve depends on machine load)."""
     return PlaylistRequest(budget_min=cohort.session_minutes, length_max=MAX_ITEMS,
                            weights=PlanWeights(default_goal_weight=0.05, preference=0.1),
-                           review_half_life_days=480.0, time_limit_s=0.05)
+                           review_half_life_days=960.0, exact=True)
 
 
 def feasible(a: PlanActivity, learner: PlanLearner) -> bool:

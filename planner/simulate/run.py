@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from planner.errors import PlanInputError
 from planner.simulate.cohort import Cohort, true_learn_probability
 from planner.simulate.policies import POLICIES, feasible
 
@@ -57,13 +58,86 @@ def bkt_update(p: float, t_learn: float, correct: bool, p_guess: float, p_slip: 
     return float(num / den) if den > 0 else p
 
 
-def run_policy(cohort: Cohort, name: str, *, students: Sequence[int] | None = None,
-               progress=None) -> PolicyResult:
-    """Run one policy over the whole horizon for every learner (independent per learner)."""
+@dataclass(frozen=True)
+class LearnerRun:
+    """One learner's horizon under a policy: final true mastery (K,) bool, final belief (K,),
+    online minutes, violations, planning seconds and the activity ids per session."""
+
+    true_end: np.ndarray
+    belief_end: np.ndarray
+    online_min: float
+    violations: int
+    plan_s: float
+    sessions: tuple[tuple[str, ...], ...]
+
+
+def simulate_learner(cohort: Cohort, s: int, name: str) -> LearnerRun:
+    """Run policy ``name`` for learner ``s`` over the horizon (see module doc)."""
     policy = POLICIES[name]
     g, m = cohort.graph, cohort.model
     ids = g.ids
     pre = [list(g._prereqs[i]) for i in range(len(ids))]
+    tgt = cohort.targets
+    base = replace(cohort.learners[s], goals={k: 1.0 for k, t in zip(ids, tgt, strict=True) if t})
+    true = cohort.true0[s].copy()
+    belief = cohort.prior[s].copy()
+    attempts = np.zeros(len(ids), dtype=int)
+    days = {k: float(v) for k, v in base.days_since_practice.items()}
+    ever = set(base.ever_mastered)
+    online_min = 0.0
+    violations = 0
+    plan_s = 0.0
+    done: list[tuple[str, ...]] = []
+    for sess in range(cohort.sessions):
+        learner = replace(base, mastery=dict(zip(ids, belief.tolist(), strict=True)),
+                          days_since_practice=days, ever_mastered=frozenset(ever))
+        t0 = time.perf_counter()
+        acts = policy.plan(cohort, learner, sess, int(cohort.u_policy[s, sess]))
+        plan_s += time.perf_counter() - t0
+        done.append(tuple(a.id for a in acts))
+        used = 0.0
+        practised = set()
+        for a in acts:
+            used += a.duration_min
+            if not feasible(a, base) or used > cohort.session_minutes + 1e-9:
+                violations += 1
+                continue  # a learner cannot do it: no learning, no observation
+            if a.modality == "online":
+                online_min += a.duration_min
+            for k, _w in a.skills:
+                i = g.index.get(k)
+                if i is None:
+                    continue
+                j = min(attempts[i], m.max_attempts - 1)
+                attempts[i] += 1
+                practised.add(i)
+                if not true[i]:
+                    p = true_learn_probability(m, base, a, k)
+                    if any(not true[q] for q in pre[i]):
+                        p *= m.gate
+                    if cohort.u_learn[s, i, j] < p:
+                        true[i] = True
+                correct = cohort.u_obs[s, i, j] < ((1.0 - m.p_slip) if true[i] else m.p_guess)
+                belief[i] = bkt_update(belief[i], a.learn_probability(k), bool(correct),
+                                       m.p_guess, m.p_slip)
+                if belief[i] >= 0.95:
+                    ever.add(k)
+        for i in range(len(ids)):
+            if i in practised:
+                days[ids[i]] = 0.0
+            else:
+                if ids[i] in days or true[i]:
+                    days[ids[i]] = days.get(ids[i], 0.0) + 7.0
+                if true[i] and cohort.u_forget[s, sess, i] < m.p_forget_true:
+                    true[i] = False
+    return LearnerRun(true, belief, online_min, violations, plan_s, tuple(done))
+
+
+def run_policy(cohort: Cohort, name: str, *, students: Sequence[int] | None = None,
+               progress=None) -> PolicyResult:
+    """Run one policy over the whole horizon for every learner (independent per learner)."""
+    if name not in POLICIES:
+        raise PlanInputError(f"unknown policy {name!r}; use one of {sorted(POLICIES)}")
     students = range(len(cohort.learners)) if students is None else students
     n = len(students)
     e_p = np.full(n, np.nan)
@@ -75,61 +149,16 @@ def run_policy(cohort: Cohort, name: str, *, students: Sequence[int] | None = No
     calls = 0
     tgt = cohort.targets
     for row, s in enumerate(students):
-        base = replace(cohort.learners[s], goals={k: 1.0 for k, t in zip(ids, tgt, strict=True) if t})
-        true = cohort.true0[s].copy()
-        belief = cohort.prior[s].copy()
-        attempts = np.zeros(len(ids), dtype=int)
-        days = {k: float(v) for k, v in base.days_since_practice.items()}
-        ever = set(base.ever_mastered)
-        online_min = 0.0
-        for sess in range(cohort.sessions):
-            learner = replace(base, mastery=dict(zip(ids, belief.tolist(), strict=True)),
-                              days_since_practice=days, ever_mastered=frozenset(ever))
-            t0 = time.perf_counter()
-            acts = policy.plan(cohort, learner, sess, int(cohort.u_policy[s, sess]))
-            plan_s += time.perf_counter() - t0
-            calls += 1
-            used = 0.0
-            practised = set()
-            for a in acts:
-                used += a.duration_min
-                if not feasible(a, base) or used > cohort.session_minutes + 1e-9:
-                    violations += 1
-                    continue  # a learner cannot do it: no learning, no observation
-                if a.modality == "online":
-                    online_min += a.duration_min
-                for k, _w in a.skills:
-                    i = g.index.get(k)
-                    if i is None:
-                        continue
-                    j = min(attempts[i], m.max_attempts - 1)
-                    attempts[i] += 1
-                    practised.add(i)
-                    if not true[i]:
-                        p = true_learn_probability(m, base, a, k)
-                        if any(not true[q] for q in pre[i]):
-                            p *= m.gate
-                        if cohort.u_learn[s, i, j] < p:
-                            true[i] = True
-                    correct = cohort.u_obs[s, i, j] < ((1.0 - m.p_slip) if true[i] else m.p_guess)
-                    belief[i] = bkt_update(belief[i], a.learn_probability(k), bool(correct),
-                                           m.p_guess, m.p_slip)
-                    if belief[i] >= 0.95:
-                        ever.add(k)
-            for i in range(len(ids)):
-                if i in practised:
-                    days[ids[i]] = 0.0
-                else:
-                    if ids[i] in days or true[i]:
-                        days[ids[i]] = days.get(ids[i], 0.0) + 7.0
-                    if true[i] and cohort.u_forget[s, sess, i] < m.p_forget_true:
-                        true[i] = False
+        out = simulate_learner(cohort, s, name)
+        violations += out.violations
+        plan_s += out.plan_s
+        calls += cohort.sessions
         e0 = float(cohort.true0[s, tgt].mean())
-        e1 = float(true[tgt].mean())
+        e1 = float(out.true_end[tgt].mean())
         e_start[row], e_end[row] = e0, e1
         if e0 < 1.0:
             e_p[row] = (e1 - e0) / (1.0 - e0)
-        screen[row] = online_min / cohort.sessions
+        screen[row] = out.online_min / cohort.sessions
         if progress is not None:
             progress.update(1)
     return PolicyResult(name, e_p, e_start, e_end, screen, violations,
