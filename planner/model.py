@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -25,12 +24,30 @@ GROUPINGS: tuple[str, ...] = ("individual", "small_group", "whole_class")
 
 PlaylistStatus = Literal["optimal", "feasible", "relaxed"]
 
+class FrozenMap(dict):
+    """A read-only dict (picklable, unlike ``MappingProxyType``) used inside frozen types."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("this mapping is read-only; build a new object with dataclasses.replace")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self):
+        return (FrozenMap, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+
 def _empty() -> Mapping:
-    return MappingProxyType({})
+    return FrozenMap()
 
 
 def _frozen_map(value: Mapping | None) -> Mapping:
-    return MappingProxyType(dict(value or {}))
+    return value if isinstance(value, FrozenMap) else FrozenMap(value or {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +139,7 @@ class SkillGraph:
             edge_dst=np.asarray(dst, dtype=np.int32),
             rank=np.asarray(rank, dtype=np.int32),
             titles=tuple(s.title or s.id for s in skills),
-            index=MappingProxyType(index),
+            index=FrozenMap(index),
             _prereqs=tuple(tuple(p) for p in prereqs),
             _succs=tuple(tuple(s) for s in succs),
         )
@@ -224,6 +241,9 @@ class PlanActivity:
                 " need 1 <= group_min <= group_max"
             )
 
+    def __hash__(self) -> int:  # p_learn may be a mapping; the id identifies an activity
+        return hash(("PlanActivity", self.id))
+
     def p_learn_for(self, skill_id: str) -> float:
         """Learn probability on ``skill_id`` before the skill weight (0 when not listed)."""
         if isinstance(self.p_learn, Mapping):
@@ -299,6 +319,9 @@ class PlanLearner:
                 raise PlanInputError(
                     f"learner {self.id!r} has goal weight {g} on {k!r}; it must be >= 0"
                 )
+
+    def __hash__(self) -> int:  # mappings inside; the id identifies a learner
+        return hash(("PlanLearner", self.id))
 
     def mastery_of(self, skill_id: str) -> float:
         return float(self.mastery.get(skill_id, 0.0))

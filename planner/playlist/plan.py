@@ -136,12 +136,19 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
     """Order, attribute gains, explain and report conflicts of a final selection."""
     rows = soft_rows(c) if rows is None else rows
     order = order_selection(c, x, frozen_order)
-    conflicts = _conflicts(c, x, rows) + _excluded_requests(c)
-    for a, sk in prerequisite_order_violations(c, order):
-        conflicts.append(Conflict(
-            f"lock:{c.activities[a].id}", 0.0, ("prerequisite_order",),
-            f"the locked position of '{c.activities[a].title}' puts it before the activity "
-            f"that teaches its prerequisite '{c.graph.title_of(sk)}'"))
+    displaced: list[Conflict] = []
+    bad = prerequisite_order_violations(c, order)
+    while bad:  # locked positions left no room to teach a prerequisite first: drop the item
+        x = x.copy()
+        for a, sk in bad:
+            x[a] = 0.0
+            displaced.append(Conflict(
+                "lock_order", 1.0, ("prerequisite_order",),
+                f"the locked positions leave no room to teach '{c.graph.title_of(sk)}' before "
+                f"'{c.activities[a].title}', so it was left out"))
+        order = order_selection(c, x, frozen_order)
+        bad = prerequisite_order_violations(c, order)
+    conflicts = _conflicts(c, x, rows) + _excluded_requests(c) + displaced
     items = _items(c, order, x)
     objective = objective_value(c, x)
     if conflicts:

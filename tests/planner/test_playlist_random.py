@@ -44,7 +44,7 @@ def instances(draw):
     return graph, catalog, learner, req
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_hard_constraints_never_violated(inst):
     graph, catalog, learner, req = inst
