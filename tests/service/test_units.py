@@ -1,0 +1,185 @@
+"""Pure pieces: review lifecycle, access rules, xAPI mapping, settings, sessions, grouping."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import review as rv
+from engine.access import (
+    PERMISSIONS,
+    ROLES,
+    Principal,
+    TeacherScope,
+    authorize,
+    hash_key,
+    hash_password,
+    new_api_key,
+    pseudonymize,
+    verify_password,
+)
+from engine.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
+from engine.planning import grade_band, need_groups
+from service.settings import Settings
+from service.web.session import SessionSigner
+from service.xapi import StatementError, map_statement, outcome_of
+
+
+def _plan():
+    items = [rv.PlanItem("a", "A", 10, ("s1",), "r"), rv.PlanItem("b", "B", 15, ("s2",), "r"),
+             rv.PlanItem("c", "C", 5, ("s3",), "r")]
+    return rv.new_plan("playlist", "L1", items=items)
+
+
+def test_lifecycle_transitions():
+    p = _plan()
+    assert p.status == "proposed" and p.total_minutes == 30
+    p2, ev = rv.approve(p, "t")
+    assert p.status == "proposed"  # never mutated
+    assert p2.status == "approved" and ev.status_before == "proposed" and len(p2.history) == 1
+    p3, _ = rv.activate(p2, "t")
+    p4, _ = rv.complete(p3, "t")
+    assert p4.status == "done"
+    for fn in (rv.approve, rv.activate):
+        with pytest.raises(ConflictError):
+            fn(p4, "t")
+    with pytest.raises(ConflictError):
+        rv.regenerate(p3, "t")
+    with pytest.raises(ConflictError):
+        rv.activate(p, "t")  # proposed cannot go straight to active
+    with pytest.raises(ValidationError):
+        rv.reject(p, "t", "  ")
+    r, _ = rv.reject(p, "t", "no")
+    with pytest.raises(ConflictError):
+        rv.approve(r, "t")
+    g, ev = rv.regenerate(r, "t", items=[rv.PlanItem("z", "Z", 5)])
+    assert g.status == "proposed" and g.version == 2 and g.reject_reason == "" and ev.op == "regenerate"
+    assert rv.ReviewedPlan.from_record(g.to_record()) == g
+
+
+def test_edits():
+    p = _plan()
+    p1, _ = rv.edit(p, "t", "pin", activity_id="a")
+    assert p1.status == "edited" and p1.items[0].pinned and p1.pins == ("a",)
+    with pytest.raises(ConflictError):
+        rv.edit(p1, "t", "remove", activity_id="a")
+    p2, _ = rv.edit(p1, "t", "remove", activity_id="b")
+    assert [i.activity_id for i in p2.items] == ["a", "c"] and p2.removes == ("b",)
+    p3, _ = rv.edit(p2, "t", "reorder", order=["c", "a"])
+    assert [i.activity_id for i in p3.items] == ["c", "a"]
+    with pytest.raises(ValidationError):
+        rv.edit(p3, "t", "reorder", order=["c", "c"])
+    p4, _ = rv.edit(p3, "t", "add", new_item=rv.PlanItem("b", "B", 15), position=1)
+    assert [i.activity_id for i in p4.items] == ["c", "b", "a"]
+    assert p4.items[1].added_by == "teacher" and "b" not in p4.removes and "b" in p4.pins
+    with pytest.raises(ConflictError):
+        rv.edit(p4, "t", "add", new_item=rv.PlanItem("b", "B", 15))
+    with pytest.raises(NotFoundError):
+        rv.edit(p4, "t", "pin", activity_id="nope")
+    with pytest.raises(ValidationError):
+        rv.edit(p4, "t", "explode", activity_id="a")
+    with pytest.raises(ValidationError):
+        rv.edit(rv.new_plan("class", "C1"), "t", "pin", activity_id="a")
+    p5, _ = rv.edit(p4, "t", "unpin", activity_id="a")
+    assert not p5.items[2].pinned and "a" not in p5.pins
+
+
+def test_authorize_rules():
+    scope = TeacherScope.from_rosters({"c1": ["L1", "L2"]})
+    t = Principal("d", "teacher", "k1", teacher_id="t1")
+    authorize(t, "learner:read", learner_id="L1", scope=scope)
+    with pytest.raises(AccessDenied):
+        authorize(t, "learner:read", learner_id="L9", scope=scope)
+    with pytest.raises(AccessDenied):
+        authorize(t, "class:read", class_id="c2", scope=scope)
+    with pytest.raises(AccessDenied):
+        authorize(t, "learner:read", learner_id="L1")  # no scope known: deny
+    with pytest.raises(AccessDenied):
+        authorize(t, "learner:read", tenant="other", learner_id="L1", scope=scope)
+    lms = Principal("d", "lms", "k2")
+    authorize(lms, "evidence:write")
+    with pytest.raises(AccessDenied):
+        authorize(lms, "learner:read", learner_id="L1")
+    res = Principal("d", "researcher", "k3")
+    allowed = {a for a in PERMISSIONS if "researcher" in PERMISSIONS[a]}
+    assert allowed == {"graph:read", "catalog:read", "model:fit", "model:read", "research:export"}
+    with pytest.raises(AccessDenied):
+        authorize(res, "learner:export", learner_id="L1")
+    with pytest.raises(ValidationError):
+        authorize(lms, "nonsense")
+    with pytest.raises(ValidationError):
+        Principal("d", "king", "k")
+    with pytest.raises(ValidationError):
+        Principal("d", "teacher", "k")
+    assert set(ROLES) == {"lms", "teacher", "researcher", "admin"}
+
+
+def test_credentials_and_pseudonyms():
+    k = new_api_key("lms")
+    assert k.startswith("pw_lms_") and len(k) > 40 and hash_key(k) != k and len(hash_key(k)) == 64
+    assert new_api_key("lms") != k
+    enc = hash_password("secret", rounds=1000)
+    assert verify_password("secret", enc) and not verify_password("Secret", enc)
+    assert not verify_password("secret", "garbage")
+    a, b = pseudonymize("L1", "s1"), pseudonymize("L1", "s2")
+    assert a != b and a == pseudonymize("L1", "s1") and "L1" not in a
+
+
+def _resolve(keys):
+    return next((k for k in keys if k in {"L1", "act-1"}), None)
+
+
+def test_xapi_mapping():
+    st = {"id": "8f1e1b52-1f0c-4c9e-9f6c-1a2b3c4d5e6f", "actor": {"mbox": "mailto:L1@x.org"},
+          "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+          "object": {"id": "https://lms/activities/act-1"}, "result": {"completion": True},
+          "timestamp": "2026-01-01T00:00:00+02:00"}
+    m = map_statement(st, resolve_learner=_resolve, resolve_activity=_resolve, now=0.0)
+    assert (m.learner_id, m.activity_id, m.outcome) == ("L1", "act-1", 1.0)
+    assert m.timestamp == 1767218400.0 and m.observation_id == f"xapi:{st['id']}"
+    same = map_statement(dict(st), resolve_learner=_resolve, resolve_activity=_resolve, now=5.0)
+    assert same.digest == m.digest
+    assert outcome_of({"score": {"scaled": -0.5}}) == 0.0
+    assert outcome_of({"score": {"scaled": 0.25}, "success": True}) == 0.25
+    assert outcome_of({"score": {"raw": 5, "min": 0, "max": 10}}) == 0.5
+    with pytest.raises(StatementError):
+        outcome_of({"success": "yes"})
+    with pytest.raises(StatementError):
+        outcome_of({"score": {"raw": 11, "min": 0, "max": 10}})
+
+
+def test_settings_from_env_no_work_at_import():
+    s = Settings.from_env({"PATHWISE_DB": "sqlite:///x.db", "PATHWISE_PORT": "9000", "PATHWISE_DEMO": "yes"},
+                          port=None, host="0.0.0.0")
+    assert (s.db_url, s.port, s.demo, s.host) == ("sqlite:///x.db", 9000, True, "0.0.0.0")
+    assert Settings.from_env({}).db_url == "sqlite:///pathwise.db"
+
+
+def test_session_signer():
+    s = SessionSigner("k")
+    v = s.dumps("demo", "h" * 64)
+    assert s.loads(v)["k"] == "h" * 64
+    assert s.loads(v[:-1] + ("0" if v[-1] != "0" else "1")) is None
+    assert SessionSigner("other").loads(v) is None
+    assert s.loads(None) is None and s.loads("garbage") is None
+    assert s.csrf(v) == s.csrf(v) and s.csrf(v) != s.csrf(v + "x")
+
+
+def test_need_groups_caps_and_pairs():
+    focus = {f"L{i}": f"s{i % 3}" for i in range(12)}
+    groups = need_groups(focus, 3, 4, keep_apart=[("L0", "L3")], keep_together=[("L1", "L2")])
+    assert sorted(m for g in groups for m in g) == sorted(focus)
+    assert all(len(g) <= 4 for g in groups)
+    assert not any("L0" in g and "L3" in g for g in groups)
+    assert any("L1" in g and "L2" in g for g in groups)
+    assert grade_band("5") == (3, 5) and grade_band("K") == (-2, 0) and grade_band("HS") is None
+
+
+def test_cli_help_is_instant_and_accurate():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    for flag in ("--db", "--host", "--port", "--demo"):
+        assert flag in out.stdout
