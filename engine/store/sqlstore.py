@@ -113,15 +113,17 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def migrate(self) -> int:
-        """Apply every pending migration (each in its own transaction); return the version."""
+    def migrate(self, package: str = "engine.store.migrations") -> int:
+        """Apply every pending migration of ``package`` (each in its own transaction, with its
+        ``schema_version`` row); return the schema version. A failing migration raises
+        :class:`EngineError` naming it and leaves the schema at the previous version."""
         driver = self._driver
         with driver.transaction():
             driver.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-        for migration in discover(driver.dialect):
+        for migration in discover(driver.dialect, package):
             with driver.transaction():
                 driver.lock_for_migration()
                 done = driver.execute(

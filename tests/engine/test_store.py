@@ -309,3 +309,54 @@ def test_observation_round_trip(store, school):
     engine.ingest([obs])
     assert engine.store.get_observation("o1") == obs
     assert engine.store.list_observations("L1") == [obs]
+
+
+def test_failed_migration_keeps_the_previous_version(store_url, tmp_path, monkeypatch):
+    import uuid
+
+    name = f"pw_mig_{uuid.uuid4().hex}"  # a fresh module: importlib caches packages by name
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "0001_base.sql").write_text("CREATE TABLE extra_a (tenant_id TEXT NOT NULL, x INTEGER);\n")
+    (package / "0002_broken.sql").write_text(
+        "CREATE TABLE extra_b (tenant_id TEXT NOT NULL);\nINSERT INTO no_such_table VALUES (1);\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    store = open_store(store_url, migrate=False)
+    try:
+        with pytest.raises(Exception, match="0002_broken"):
+            store.migrate(name)
+        assert store.applied_migrations() == [(1, "base")]
+        driver = store._driver
+        assert driver.execute("SELECT COUNT(*) FROM extra_a")[0][0] == 0
+        with pytest.raises(Exception, match="extra_b"):  # the failed step was rolled back
+            with driver.transaction():
+                driver.execute("SELECT COUNT(*) FROM extra_b")
+        (package / "0002_broken.sql").write_text("CREATE TABLE extra_b (tenant_id TEXT NOT NULL);\n")
+        assert store.migrate(name) == 2
+        assert store.migrate(name) == 2
+        assert store.applied_migrations() == [(1, "base"), (2, "broken")]
+    finally:
+        store.close()
+
+
+def test_conflicting_migration_numbers_are_refused(tmp_path, monkeypatch):
+    import uuid
+
+    name = f"pw_dup_{uuid.uuid4().hex}"
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "0001_one.sql").write_text("SELECT 1;\n")
+    (package / "0001_other.sql").write_text("SELECT 1;\n")
+    (package / "0002_only_pg.postgresql.sql").write_text("SELECT 1;\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from engine.errors import EngineError
+
+    with pytest.raises(EngineError, match="renumber"):
+        discover("sqlite", name)
+    (package / "0001_other.sql").unlink()
+    with pytest.raises(EngineError, match="0002_only_pg.sqlite.sql"):
+        discover("sqlite", name)
+    assert [m.version for m in discover("postgresql", name)] == [1, 2]
