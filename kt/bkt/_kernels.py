@@ -466,9 +466,17 @@ def replay(
 @njit(cache=True)
 def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, forget, prior, out_pc):
     """``replay`` for a model with one class per parameter: skill k's parameters are at index
-    k of every array. Same arithmetic as ``replay`` / ``predict``."""
+    k of every array. Same arithmetic as ``replay`` / ``predict``.
+
+    Validates as it goes: returns -1 when every event was applied, else the index of the first
+    event whose skill is outside 0..K-1 or whose score is outside [0, 1] (the caller then
+    discards ``p_state``, so a bad batch changes nothing).
+    """
+    n_skills = p_state.shape[0]
     for e in range(ev_skill.shape[0]):
         k = ev_skill[e]
+        if k < 0 or k >= n_skills or not (0.0 <= ev_score[e] <= 1.0):
+            return e
         p = p_state[k]
         if p != p:
             p = prior[k]
@@ -476,6 +484,7 @@ def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, for
         out_pc[e] = pc
         p_state[k] = p_next
         last_cls[k] = 0
+    return -1
 
 
 @njit(cache=True)

@@ -665,29 +665,36 @@ class BKT:
         m = len(score)
         if m == 0:
             return state, np.empty(0)
-        if not (score.min() >= 0.0 and score.max() <= 1.0):
-            bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
-            raise ParameterError(
-                f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a partial score"
-            )
         sk = np.asarray(skills)
         if self._simple_online and item_classes is None and sk.dtype.kind in "iu":
+            # fast path: the kernel validates skills and scores itself
             ev_skill = np.ascontiguousarray(sk, dtype=np.int64).reshape(-1)
             if len(ev_skill) != m:
                 raise ParameterError(
                     f"{len(ev_skill)} skills for {m} outcomes; give one skill per outcome"
                 )
-            if ev_skill.min() < 0 or ev_skill.max() >= store.n_skills:
-                raise UnknownSkillError(
-                    f"skill positions must be in 0..{store.n_skills - 1}; got "
-                    f"{int(ev_skill.min())}..{int(ev_skill.max())}"
-                )
             p_state = state.p_mastered.copy()
             last = state.last_class.copy()
             out = np.empty(m)
-            _kernels.replay_simple(p_state, last, ev_skill, score, store.p_guess, store.p_slip,
-                                   store.p_learn, store.p_forget, store.p_init, out)
+            bad = _kernels.replay_simple(p_state, last, ev_skill, score, store.p_guess,
+                                         store.p_slip, store.p_learn, store.p_forget,
+                                         store.p_init, out)
+            if bad >= 0:
+                if not (0 <= ev_skill[bad] < store.n_skills):
+                    raise UnknownSkillError(
+                        f"skills[{bad}]={int(ev_skill[bad])} is not a skill position; use "
+                        f"0..{store.n_skills - 1} (positions in skill_names_)"
+                    )
+                raise ParameterError(
+                    f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a "
+                    "partial score"
+                )
             return MasteryState._trusted(store.skill_names, p_state, last), out
+        if not (score.min() >= 0.0 and score.max() <= 1.0):
+            bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
+            raise ParameterError(
+                f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a partial score"
+            )
         if sk.dtype.kind in "iu":
             ev_skill = sk.astype(np.int64).reshape(-1)
             if len(ev_skill) and (ev_skill.min() < 0 or ev_skill.max() >= store.n_skills):

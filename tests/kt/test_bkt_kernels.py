@@ -247,8 +247,10 @@ def test_replay_simple_matches_twin(events, values):
     p_state = np.array([np.nan, 0.3, np.nan])
     last = np.full(3, -1, np.int32)
     out = np.empty(len(events))
-    _kernels.replay_simple(p_state, last, skills, scores, prm["p_guess"], prm["p_slip"],
-                           prm["p_learn"], prm["p_forget"], prm["p_init"], out)
+    status = _kernels.replay_simple(p_state, last, skills, scores, prm["p_guess"],
+                                    prm["p_slip"], prm["p_learn"], prm["p_forget"],
+                                    prm["p_init"], out)
+    assert status == -1
     for k in range(3):
         idx = np.flatnonzero(skills == k)
         if len(idx) == 0:
@@ -261,3 +263,15 @@ def test_replay_simple_matches_twin(events, values):
         np.testing.assert_allclose(out[idx], want[:, 0], atol=1e-12)
         np.testing.assert_allclose(p_state[k], want[-1, 2], atol=1e-12)
         assert last[k] == 0
+
+
+def test_replay_simple_reports_first_bad_event():
+    prm = np.full(2, 0.3)
+    p_state = np.array([0.2, 0.4])
+    out = np.empty(3)
+    status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 1, 1]),
+                                    np.array([1.0, 1.5, 0.0]), prm, prm, prm, prm, prm, out)
+    assert status == 1
+    status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 2]),
+                                    np.array([1.0, 1.0]), prm, prm, prm, prm, prm, out)
+    assert status == 1

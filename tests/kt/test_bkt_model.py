@@ -150,6 +150,10 @@ def test_fit_recovers_true_parameters():
 
 @pytest.mark.parametrize("variant", [{}, {"multigs": "template_id", "forgets": True}])
 def test_bit_identical_whatever_the_thread_count(small_log, variant):
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 Numba threads (one core here)")
     one = BKT(**variant, num_fits=4, seed=3, max_iter=20, n_threads=1).fit(small_log)
     two = BKT(**variant, num_fits=4, seed=3, max_iter=20, n_threads=2).fit(small_log)
     for skill in one.skill_names_:
@@ -293,6 +297,12 @@ def test_bad_online_input_changes_nothing(small_log):
     snapshot = state.p_mastered.copy()
     with pytest.raises(ParameterError, match=r"outcomes\[1\]=2"):
         model.update_many(state, ["fractions", "ratios"], [1, 2])
+    assert np.array_equal(state.p_mastered, snapshot)
+    pos = np.array([0, 1, 2])
+    with pytest.raises(ParameterError, match=r"outcomes\[2\]=-1"):
+        model.update_many(state, pos, [1, 0, -1])
+    with pytest.raises(UnknownSkillError, match=r"skills\[1\]=7"):
+        model.update_many(state, np.array([0, 7]), [1, 0])
     assert np.array_equal(state.p_mastered, snapshot)
     with pytest.raises(ValueError):
         state.p_mastered[0] = 0.5  # read-only
