@@ -265,3 +265,86 @@ def home_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: P
                           length_max=max_items, mastered_threshold=theta, time_limit_s=time_limit_s)
     pl = plan_playlist(graph, sub, replace(learner, places=frozenset()), req)
     return list(pl.items), list(pl.conflicts)
+
+
+def _value(graph: SkillGraph, learner: PlanLearner, acts: Sequence[PlanActivity], theta: float,
+           pref_weight: float) -> float:
+    """Exact objective of a set of activities for one learner: Σ_k w_k (1-p_k)(1 - Π(1-T_ak))
+    over ready skills, plus ``pref_weight`` x preference matches."""
+    keep: dict[str, float] = {}
+    for a in acts:
+        for k, _w in a.skills:
+            keep[k] = keep.get(k, 1.0) * (1.0 - a.learn_probability(k))
+    val = 0.0
+    for k, miss in keep.items():
+        if k not in graph:
+            continue
+        p = learner.mastery_of(k)
+        if p >= theta or any(learner.mastery_of(j) < theta for j in graph.prerequisites_of(k)):
+            continue
+        val += float(learner.goals.get(k, 1.0)) * (1.0 - p) * (1.0 - miss)
+    return val + pref_weight * sum(_pref(learner, a) for a in acts)
+
+
+def _pref(learner: PlanLearner, a: PlanActivity) -> float:
+    parts = [bool(set(a.format_keys) & learner.preferred_formats),
+             bool(set(a.interests) & learner.interests),
+             a.grouping in learner.preferred_groupings]
+    return sum(parts) / 3.0
+
+
+def _ready_activity(graph: SkillGraph, learner: PlanLearner, a: PlanActivity, theta: float) -> bool:
+    """Every non-mastered skill of ``a`` is ready and at least one is (the ZPD rule)."""
+    any_ready = False
+    for k, _w in a.skills:
+        if k not in graph:
+            return False
+        if learner.mastery_of(k) >= theta:
+            continue
+        if any(learner.mastery_of(j) < theta for j in graph.prerequisites_of(k)):
+            return False
+        any_ready = True
+    return any_ready
+
+
+def station_choice(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: PlanLearner,
+                   slots: Sequence[tuple[str, float, str]], theta: float, *,
+                   removes: frozenset[str] = frozenset(), top_k: int = 6,
+                   pref_weight: float = 0.04) -> list[PlanActivity | None]:
+    """Exact per-station choice for one learner: one activity per slot (kind, minutes, place)
+    maximising the playlist objective (diminishing returns on shared skills + preference).
+
+    Candidates per slot: the activity's modality is the slot kind, it fits the minutes and the
+    place, the learner can do it (accommodations, device, language) and it is in the learner's
+    ready set. The ``top_k`` best per slot by standalone value are enumerated jointly; with
+    ``top_k`` > (other slots x skills per activity) this is exact, since a skill-disjoint
+    top-k item always exists to replace a pruned one."""
+    cands: list[list[tuple[float, PlanActivity]]] = []
+    for kind, minutes, place in slots:
+        row = []
+        for a in catalog:
+            if (a.modality != kind or a.duration_min > minutes + 1e-9 or a.id in removes
+                    or not place_ok(a, place) or not fits_learner(a, learner)
+                    or not _ready_activity(graph, learner, a, theta)):
+                continue
+            row.append((_value(graph, learner, [a], theta, pref_weight), a))
+        row.sort(key=lambda va: (-va[0], va[1].id))
+        cands.append(row[:top_k])
+    best: list[PlanActivity | None] = [None] * len(slots)
+    best_val = -1.0
+
+    def walk(i: int, chosen: list[PlanActivity | None]) -> None:
+        nonlocal best, best_val
+        if i == len(slots):
+            acts = [a for a in chosen if a is not None]
+            v = _value(graph, learner, acts, theta, pref_weight) if acts else 0.0
+            if v > best_val + 1e-12:
+                best, best_val = list(chosen), v
+            return
+        used = {a.id for a in chosen if a is not None}
+        options = [a for _, a in cands[i] if a.id not in used] or [None]
+        for a in options:
+            walk(i + 1, [*chosen, a])
+
+    walk(0, [])
+    return best

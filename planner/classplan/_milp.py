@@ -74,14 +74,31 @@ class MilpBuilder:
     def add_row(self, cols, coefs, lb: float = -_INF, ub: float = _INF) -> int:
         """Add ``lb <= Σ coefs·x[cols] <= ub``; returns the row index."""
         r = len(self._row_lb)
-        cols = np.atleast_1d(np.asarray(cols, dtype=np.int64))
-        coefs = np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape)
-        self._rows_i.extend([r] * len(cols))
-        self._rows_j.extend(cols.tolist())
-        self._rows_v.extend(coefs.tolist())
+        cols = np.asarray(cols, dtype=np.int64).ravel().tolist()
+        n = len(cols)
+        if np.ndim(coefs) == 0:
+            vals = [float(coefs)] * n
+        else:
+            vals = np.asarray(coefs, dtype=float).ravel().tolist()
+        self._rows_i.extend([r] * n)
+        self._rows_j.extend(cols)
+        self._rows_v.extend(vals)
         self._row_lb.append(float(lb))
         self._row_ub.append(float(ub))
         return r
+
+    def add_pair_rows(self, a, b, coef_a: float, coef_b: float, lb: float = -_INF,
+                      ub: float = _INF) -> None:
+        """Many two-variable rows at once: ``lb <= coef_a·x[a_i] + coef_b·x[b_i] <= ub``."""
+        a = np.asarray(a, dtype=np.int64).ravel()
+        b = np.asarray(b, dtype=np.int64).ravel()
+        r0 = len(self._row_lb)
+        rows = np.arange(r0, r0 + len(a))
+        self._rows_i.extend(np.repeat(rows, 2).tolist())
+        self._rows_j.extend(np.column_stack([a, b]).ravel().tolist())
+        self._rows_v.extend([float(coef_a), float(coef_b)] * len(a))
+        self._row_lb.extend([float(lb)] * len(a))
+        self._row_ub.extend([float(ub)] * len(a))
 
     def add_elastic_row(self, cols, coefs, lb: float = -_INF, ub: float = _INF, *, tag: tuple,
                         penalty: float = SLACK_PENALTY) -> None:

@@ -90,8 +90,7 @@ def topic_bound(benefit: np.ndarray, n_rotations: int, g_max: int, *, seats: boo
     m.add_row(u, 1.0, ub=float(n_rotations))
     ss, tt = np.nonzero(b > 0)
     a = m.add_vars(len(ss), integer=False, gain=b[ss, tt])
-    for i in range(len(ss)):
-        m.add_row([a[i], u[tt[i]]], [1.0, -1.0], ub=0.0)
+    m.add_pair_rows(a, u[tt], 1.0, -1.0, ub=0.0)
     if not seats:
         for s in np.unique(ss):
             m.add_row(a[ss == s], 1.0, ub=1.0)
@@ -107,8 +106,7 @@ def topic_bound(benefit: np.ndarray, n_rotations: int, g_max: int, *, seats: boo
             o[s] = m.add_vars(n_t + 1, integer=s in special)
         for s in range(n_s):
             m.add_row(o[s], 1.0, lb=float(attend[s]), ub=1.0)
-        for i in range(len(ss)):
-            m.add_row([a[i], o[ss[i], tt[i]]], [1.0, -1.0], ub=0.0)
+        m.add_pair_rows(a, o[ss, tt], 1.0, -1.0, ub=0.0)
         for t in range(n_t):
             m.add_row(np.r_[o[:, t], u[t]], np.r_[np.ones(n_s), -float(g_max)], ub=0.0)
             m.add_row(np.r_[o[:, t], u[t]], np.r_[np.ones(n_s), -float(g_min)], lb=0.0)
@@ -148,7 +146,15 @@ def solve_rotation(p: RotationProblem, *, symmetry_breaking: bool = True,
     if p.need is not None:
         benefit = benefit * np.asarray(p.need, dtype=bool)[:, [p.teacher]]
     g_max = int(np.asarray(p.capacity)[p.teacher])
-    bound, _ = topic_bound(benefit, p.n_rotations, g_max)
+    names_rotation = any(r >= 0 for _, _, r in p.place_locks)
+    bound, chosen = topic_bound(benefit, p.n_rotations, g_max)
+    if names_rotation:
+        return _solve(p, False, time_limit, bound if np.isfinite(bound) else None, None)
+    # 1) the plain relaxation's topics, 2) the tighter seat relaxation's topics, 3) full model
+    if np.isfinite(bound) and 0 < len(chosen) <= p.n_rotations:
+        hint = _solve(p, symmetry_breaking, time_limit, bound, chosen)
+        if not hint.slack and hint.objective >= bound - 1e-6:
+            return hint
     apart_teacher = tuple(pr for pr in p.keep_apart if p.teacher in p.group_stations)
     attend = None if p.need is None else np.asarray(p.need, dtype=bool)[:, p.teacher]
     if p.optional:
@@ -156,8 +162,7 @@ def solve_rotation(p: RotationProblem, *, symmetry_breaking: bool = True,
     tight, chosen = topic_bound(
         benefit, p.n_rotations, g_max, seats=True, g_min=p.g_min, must_attend=attend,
         keep_apart=apart_teacher, keep_together=p.keep_together, topic_locks=p.topic_locks)
-    if np.isfinite(tight) and 0 < len(chosen) <= p.n_rotations and not any(
-            r >= 0 for _, _, r in p.place_locks):
+    if np.isfinite(tight) and 0 < len(chosen) <= p.n_rotations:
         hint = _solve(p, symmetry_breaking, time_limit, min(tight, bound), chosen)
         if not hint.slack and hint.objective >= min(tight, bound) - 1e-6:
             return hint
@@ -223,9 +228,12 @@ def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
                 if b[s, t] > 0 or (s, t) in locked_topics:
                     z[(s, t)] = m.add_vars(n_r, integer=False, gain=b[s, t])
         per_sr: dict[tuple[int, int], list[int]] = {}
-        for (s, t), zz in z.items():
+        if z:
+            zs = np.concatenate(list(z.values()))
+            ys = np.concatenate([y[t, :] for (_s, t) in z])
+            m.add_pair_rows(zs, ys, 1.0, -1.0, ub=0.0)
+        for (s, _t), zz in z.items():
             for r in range(n_r):
-                m.add_row([zz[r], y[t, r]], [1.0, -1.0], ub=0.0)
                 per_sr.setdefault((s, r), []).append(int(zz[r]))
         for (s, r), cols in per_sr.items():
             m.add_row(cols + [int(w[s, k0, r])], [1.0] * len(cols) + [-1.0], ub=0.0)

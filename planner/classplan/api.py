@@ -21,8 +21,8 @@ def plan_class(settings: ModelSettings, learners: Sequence[PlanLearner],
     ("milp" or "greedy" for each learner's own stations). Never raises for conflicting requests:
     the plan comes back with ``status="relaxed"`` and ``conflicts``. Raises ``PlanInputError``
     for malformed input (unknown ids, bad settings)."""
-    if fill not in ("milp", "greedy"):
-        raise PlanInputError(f"fill={fill!r}; use 'milp' or 'greedy'")
+    if fill not in ("milp", "greedy", "station"):
+        raise PlanInputError(f"fill={fill!r}; use 'milp', 'greedy' or 'station'")
     model = settings.model
     if model in ("station_rotation", "lab_rotation", "individual_rotation"):
         from planner.classplan.rotation import plan_rotation

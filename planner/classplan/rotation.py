@@ -224,8 +224,13 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
                if sol.station[s, r] >= 0 and (s, r) not in items]
         slots = [(stations[k].kind, stations[k].minutes, stations[k].place) for _, k in own]
         removes = frozenset(a for (s2, _), a in used_group.items() if s2 == s)
-        filled = content.slot_playlist(graph, catalog, lr, slots, theta, removes=removes,
-                                       solver=fill) if slots else []
+        if fill == "station":
+            picks = content.station_choice(graph, catalog, lr, slots, theta, removes=removes)
+            filled = [None if a is None else content.make_item(graph, lr, a, r, theta, ())
+                      for a, (r, _k) in zip(picks, own, strict=True)]
+        else:
+            filled = content.slot_playlist(graph, catalog, lr, slots, theta, removes=removes,
+                                           solver=fill) if slots else []
         for (r, k), it in zip(own, filled, strict=True):
             st = stations[k]
             if it is not None:

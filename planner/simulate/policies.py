@@ -66,11 +66,11 @@ def _random(cohort, learner, session, seed) -> list[PlanActivity]:
 
 
 def osfa_sequence(cohort, theta: float = 0.95) -> list[PlanActivity]:
-    """The fixed class sequence: activities whose first skill is a target the class as a whole
-    has not mastered yet (mean prior P(L) < θ), by curriculum rank — a teacher pacing the
-    curriculum to the class average, the same for everyone."""
+    """The fixed class sequence: activities whose first skill is a target the middle of the
+    class has not mastered yet (median prior P(L) < θ), by curriculum rank — a teacher pacing
+    the curriculum to the median learner, the same for everyone."""
     g = cohort.graph
-    class_mastery = cohort.prior.mean(axis=0)
+    class_mastery = np.median(cohort.prior, axis=0)
     acts = [a for a in cohort.catalog if a.skills and a.skills[0][0] in g.index
             and cohort.targets[g.index[a.skills[0][0]]]
             and class_mastery[g.index[a.skills[0][0]]] < theta]
