@@ -223,8 +223,10 @@ def learner_page(request: Request, learner_id: str):
     plan = tb.latest_plan(learner_id=learner_id, kind="playlist")
     cls = tb.class_of(learner_id)
     ctx.audit("read", "learner.page", learner_id=learner_id)
+    titles = {sid: s.title for sid, s in skills.items()}
     return _render(request, "learner.html", ctx, profile=profile, mastery=mastery, ready=ready,
-                   gaps=gaps, by_domain=sorted(by_domain.items()), plan=plan, cls=cls)
+                   gaps=gaps, by_domain=sorted(by_domain.items()), plan=plan, cls=cls, titles=titles,
+                   skill_fields=("strengths", "growth_areas", "goal_skills"))
 
 
 # ------------------------------------------------------------------------------ review forms
