@@ -318,7 +318,7 @@ def _mstep(
 @njit(cache=True, parallel=True)
 def em_fit(
     seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
-    task_skill, gs_off, lr_off, pr_off,
+    task_skill, task_order, gs_off, lr_off, pr_off,
     guess, slip, learn, forget, prior,
     sk_gs_off, sk_lr_off, sk_pr_off,
     fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
@@ -328,6 +328,8 @@ def em_fit(
     """Baum-Welch EM for every (skill, restart) task in parallel, in place on the parameters.
 
     Task t fits skill ``task_skill[t]`` with parameters at ``guess[gs_off[t]:gs_off[t+1]]`` etc.
+    ``task_order`` is the order tasks are handed to threads (largest first balances the load;
+    it cannot change any result: each task is computed by one thread on its own slices).
     Fixed values ``fx_*`` are per skill (offsets ``sk_*_off``), NaN = free.
     Iteration: E-step (log-likelihood LL_i of the current parameters); stop without an M-step
     when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < tol; else M-step. After ``max_iter``
@@ -335,7 +337,8 @@ def em_fit(
     parameters, ``out_iter[t]`` = M-steps done, ``out_trace[t, i]`` = LL_i (NaN after the end).
     """
     n_tasks = task_skill.shape[0]
-    for t in prange(n_tasks):
+    for j in prange(n_tasks):
+        t = task_order[j]
         s = task_skill[t]
         q_lo = seq_start[s]
         q_hi = seq_start[s + 1]

@@ -81,6 +81,20 @@ def _threads(n: int | None):
         numba.set_num_threads(before)
 
 
+@contextmanager
+def _chunks(size: int):
+    """Numba parallel chunk size for the enclosed prange calls (dynamic hand-out)."""
+    import numba
+
+    with numba.parallel_chunksize(size):
+        yield
+
+
+def _rows_per_skill(layout: lay.Layout) -> np.ndarray:
+    """int64 (S,) number of rows of each layout skill."""
+    return np.bincount(layout.row_skill, minlength=len(layout.skills)).astype(np.int64)
+
+
 def _bounds(name: str, value) -> tuple[float, float]:
     if value is None:
         return 0.0, 1.0
@@ -301,10 +315,13 @@ class BKT:
         out_ll = np.empty(n_tasks)
         out_iter = np.empty(n_tasks, dtype=np.int64)
         trace = np.full((n_tasks, int(self.max_iter)), np.nan)
-        with _threads(self.n_threads):
+        # largest skills first, one task per chunk: balanced threads, same results
+        rows_per_skill = _rows_per_skill(layout)
+        task_order = np.argsort(-rows_per_skill[task_skill], kind="stable").astype(np.int64)
+        with _threads(self.n_threads), _chunks(1):
             _kernels.em_fit(
                 layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
-                gs_local, lr_local, task_skill, t_off["gs"], t_off["lr"], t_off["pr"],
+                gs_local, lr_local, task_skill, task_order, t_off["gs"], t_off["lr"], t_off["pr"],
                 vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"],
                 vals["p_init"], sk_gs, sk_lr, sk_pr,
                 fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],

@@ -85,7 +85,7 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
     _kernels.em_fit(
         arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
         arrays["obs"], arrays["gs"], arrays["lr"], np.arange(n, dtype=np.int64),
-        offs["gs"], offs["lr"], offs["pr"],
+        np.arange(n, dtype=np.int64)[::-1].copy(), offs["gs"], offs["lr"], offs["pr"],
         vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"], vals["p_init"],
         offs["gs"], offs["lr"], offs["pr"],
         fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
