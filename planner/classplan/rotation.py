@@ -153,7 +153,13 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
               previous, n_kept, fill):
     theta = settings.mastered_threshold
     n_s, n_r = sol.station.shape
-    slot_len = [max(s.minutes for s in stations)] * n_r
+    # a rotation lasts as long as the longest station anyone is at (all equal in a classic
+    # station rotation; a whole-class lab rotation can have a 45-min classroom and 30-min lab)
+    slot_len = []
+    for r in range(n_r):
+        used = {int(k) for k in sol.station[:, r] if k >= 0}
+        slot_len.append(max((stations[k].minutes for k in used),
+                            default=max(s.minutes for s in stations)))
     start = np.concatenate([[0.0], np.cumsum(slot_len)])
     ids = [lr.id for lr in learners]
     groups: list[ClassGroup] = []
