@@ -379,7 +379,7 @@ class PlaylistRequest:
     review_half_life_days: float = 21.0
     review_floor: float = 0.5
     weights: PlanWeights = field(default_factory=PlanWeights)
-    time_limit_s: float = 0.015
+    time_limit_s: float = 0.01
     exact: bool = False
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ chaining, modality lower bounds and caps (see the design notes, §2.1); it is a 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import combinations
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from planner.playlist.rows import HardLimits, hard_limits, soft_rows
 
 BUNDLE_POOL = 6
 """Chained activities (best first) tried as bundles with their teachers at each greedy step."""
+
+
+RUIN_POOL = 6
+"""Multi-item ruins are tried among this many least-valuable (per minute) items."""
 
 
 class _State:
@@ -129,14 +134,14 @@ def greedy_select(c: Candidates, *, churn: Mapping[int, float] | None = None,
 
 
 def _fill(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], ratio: bool,
-          tabu: int | None = None) -> _State:
+          tabu: tuple[int, ...] = ()) -> _State:
     """Add the best item (by marginal per minute when ``ratio``, else by marginal) or the best
     chained bundle while anything with a positive marginal fits; ``tabu`` is never added."""
     c = s.c
     while True:
         ok = s.feasible()
-        if tabu is not None:
-            ok[tabu] = False
+        if tabu:
+            ok[list(tabu)] = False
         m = s.marginal()
         need = s.count < c.request.length_min
         good = ok & ((m > 1e-12) | need)
@@ -159,15 +164,19 @@ def penalised_value(c: Candidates, x: np.ndarray, rows, churn, mu: float) -> flo
     """Exact objective minus the slack penalty of every soft row ``x`` leaves unmet."""
     v = objective_value(c, x, churn=churn, churn_penalty=mu)
     for row in rows:
-        v -= row.penalty * max(0.0, row.rhs - sum(x[a] for a in row.members))
+        if row.rhs > 0:
+            have = float(x[row.idx].sum()) if len(row.idx) else 0.0
+            if have < row.rhs:
+                v -= row.penalty * (row.rhs - have)
     return v
 
 
 def ruin_recreate(c: Candidates, x: np.ndarray, *, churn: Mapping[int, float] | None = None,
                   churn_penalty: float = 0.0, extra_forced: tuple[int, ...] = (),
-                  passes: int = 3) -> np.ndarray:
-    """Drop one non-forced item, refill greedily without it; keep the best strict improvement
-    (a one-for-many exchange the swap search cannot make). Hard rows always hold."""
+                  passes: int = 3, max_ruin: int = 2) -> np.ndarray:
+    """Drop one (then two) non-forced items, refill greedily without them; keep the best
+    strict improvement (many-for-many exchanges the swap search cannot make). Hard rows
+    always hold."""
     lim = hard_limits(c)
     rows = soft_rows(c, extra_forced)
     rows_of: dict[int, list[tuple[int, ...]]] = {}
@@ -175,29 +184,62 @@ def ruin_recreate(c: Candidates, x: np.ndarray, *, churn: Mapping[int, float] | 
         rows_of.setdefault(a, []).append(bs)
     fixed = set(c.forced) | set(extra_forced)
     best_v = penalised_value(c, x, rows, churn, churn_penalty)
-    for _ in range(passes):
+    size = 1
+    for _ in range(passes * 2):
         improved = None
-        for i in np.nonzero(x > 0.5)[0]:
-            if int(i) in fixed:
-                continue
+        sel = [int(i) for i in np.nonzero(x > 0.5)[0] if int(i) not in fixed]
+        if size > 1 and len(sel) > RUIN_POOL:
+            # multi-item ruins only among the items worth least per minute
+            base = objective_value(c, x, churn=churn, churn_penalty=churn_penalty)
+            worth = {}
+            for i in sel:
+                y = x.copy()
+                y[i] = 0.0
+                worth[i] = (base - objective_value(c, y, churn=churn, churn_penalty=churn_penalty)
+                            ) / c.duration[i]
+            sel = sorted(sel, key=worth.__getitem__)[:RUIN_POOL]
+        for out in combinations(sel, size):
             y = x.copy()
-            y[i] = 0.0
+            y[list(out)] = 0.0
             # drop chained items that lose their only teacher
             for a, bs in c.chain_rows:
                 if y[a] > 0.5 and not any(y[b] > 0.5 for b in bs):
                     y[a] = 0.0
-            s = _fill(_state_of(c, lim, y, churn, churn_penalty), rows_of, True, int(i))
+            s = _fill(_state_of(c, lim, y, churn, churn_penalty), rows_of, True, out)
             v = penalised_value(c, s.x, rows, churn, churn_penalty)
             if v > best_v + 1e-9:
                 best_v, improved = v, s.x
-        if improved is None:
+        if improved is not None:
+            x, size = improved, 1
+        elif size < max_ruin:
+            size += 1
+        else:
             break
-        x = improved
     return x
 
 
+def _pairs(c: Candidates, lim: HardLimits, rows_of) -> dict:
+    """(chained a, teacher b) pairs of single-row chained activities, with shared formats
+    (P, F) and shared skills (P, K) masks; cached per candidate set."""
+    P = c.cache.get("bundle_pairs")
+    if P is None:
+        pa, pb = [], []
+        for a, rows in rows_of.items():
+            if len(rows) == 1:
+                for b in rows[0]:
+                    pa.append(a)
+                    pb.append(b)
+        pa_arr = np.asarray(pa, dtype=np.int64)
+        pb_arr = np.asarray(pb, dtype=np.int64)
+        P = {"a": pa_arr, "b": pb_arr,
+             "fmt": lim.fmt[pa_arr] & lim.fmt[pb_arr],
+             "skill": lim.touch[pa_arr] & lim.touch[pb_arr]}
+        c.cache["bundle_pairs"] = P
+    return P
+
+
 def _best_bundle(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], m: np.ndarray,
-                 ratio: bool, tabu: int | None = None) -> tuple[list[int], float]:
+                 ratio: bool, tabu: tuple[int, ...] = ()) -> tuple[list[int], float]:
     """Best chained activity not yet enabled, added together with the best teacher of each of
     its unmet prerequisites (a two-step move the one-item greedy cannot see)."""
     c = s.c
@@ -205,17 +247,46 @@ def _best_bundle(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], m: np.
     best: list[int] = []
     best_score = -np.inf
     pool = [a for a in rows_of
-            if s.x[a] < 0.5 and ok_forced[a] and m[a] > 1e-12 and a != tabu]
+            if s.x[a] < 0.5 and ok_forced[a] and m[a] > 1e-12 and a not in tabu]
     pool = sorted(pool, key=lambda a: -m[a] / c.duration[a] if ratio else -m[a])[:BUNDLE_POOL]
+    ok_now = s.feasible()
+    lim, r = s.lim, c.request
+    P = _pairs(c, lim, rows_of)
+    if len(P["a"]):
+        pa, pb = P["a"], P["b"]
+        mask = ok_forced[pa] & ok_now[pb] & (m[pa] > 1e-12) & (s.x[pa] < 0.5)
+        if tabu:
+            tm = np.zeros(c.n, dtype=bool)
+            tm[list(tabu)] = True
+            mask &= ~tm[pa] & ~tm[pb]
+        if mask.any():
+            pa, pb = pa[mask], pb[mask]
+            fit = s.minutes + c.duration[pa] + c.duration[pb] <= r.budget_min + 1e-9
+            fit &= s.count + 2 <= r.length_max
+            mod = c.modality[pa]
+            fit &= (mod != c.modality[pb]) | (s.mod[mod] + 2 <= lim.mod_hi[mod])
+            if lim.fmt.shape[1]:
+                fit &= ~(P["fmt"][mask] & (s.fmt + 2 > lim.fmt_cap)).any(axis=1)
+            if lim.touch.shape[1]:
+                fit &= ~(P["skill"][mask] & (s.skill + 2 > r.skill_cap)).any(axis=1)
+            if fit.any():
+                pa, pb = pa[fit], pb[fit]
+                overlap = (c.T[pb] * c.T[pa]) @ (s.coef * s.keep)  # gain a loses after b
+                value = m[pa] + m[pb] - overlap
+                score_v = value / (c.duration[pa] + c.duration[pb]) if ratio else value / 2.0
+                j = int(np.argmax(score_v))
+                best, best_score = [int(pb[j]), int(pa[j])], float(score_v[j])
     for a in pool:
         rows = rows_of[a]
+        if len(rows) == 1:
+            continue  # handled above, vectorised over every (chained, teacher) pair
         t = s.copy()
         bundle: list[int] = []
         for bs in rows:
             if any(t.x[b] > 0.5 for b in bs):
                 continue
             okb = t.feasible()
-            cand = [b for b in bs if okb[b] and b != tabu]
+            cand = [b for b in bs if okb[b] and b not in tabu]
             if not cand:
                 bundle = []
                 break
@@ -234,9 +305,27 @@ def _best_bundle(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], m: np.
 
 
 def _state_of(c: Candidates, lim: HardLimits, x: np.ndarray, churn, mu) -> _State:
+    """State of selection ``x`` built in bulk (vector ops, no per-item loop)."""
     st = _State(c, lim, churn, mu)
-    for a in np.nonzero(x > 0.5)[0]:
-        st.add(int(a))
+    sel = x > 0.5
+    if not sel.any():
+        return st
+    st.x = sel.astype(np.float64)
+    st.keep = np.prod(1.0 - c.T[sel], axis=0) if c.T.shape[1] else st.keep
+    st.minutes = float(c.duration[sel].sum())
+    st.mod = np.bincount(c.modality[sel], minlength=len(MODALITIES)).astype(np.float64)
+    st.count = int(sel.sum())
+    blocked = (st.mod + 1 > lim.mod_hi)[c.modality]
+    if lim.fmt.shape[1]:
+        st.fmt = lim.fmt[sel].sum(axis=0).astype(np.float64)
+        blocked |= lim.fmt[:, st.fmt + 1 > lim.fmt_cap].any(axis=1)
+    if lim.touch.shape[1]:
+        st.skill = lim.touch[sel].sum(axis=0).astype(np.float64)
+        blocked |= lim.touch[:, st.skill + 1 > c.request.skill_cap].any(axis=1)
+    st.blocked = blocked
+    if len(lim.chain_owner):
+        st.row_met = lim.chain @ st.x > 0.5
+        st.missing = np.bincount(lim.chain_owner[~st.row_met], minlength=c.n).astype(np.int64)
     return st
 
 

@@ -57,13 +57,15 @@ def _configs(members: np.ndarray, cap: int) -> list[tuple[int, ...]] | None:
 @dataclass(frozen=True, eq=False)
 class MilpResult:
     """``x``: (A,) rounded selection or None; ``slack``: soft-row name -> slack;
-    ``status``: "optimal", "time_limit" or "failed"; ``bound``: HiGHS dual bound."""
+    ``status``: "optimal", "time_limit" or "failed"; ``bound``: HiGHS's upper bound on the
+    (penalised, linearised) objective, an upper bound on the exact optimum too."""
 
     x: np.ndarray | None
     slack: Mapping[str, float]
     status: str
     rows: tuple[SoftRow, ...]
     message: str
+    bound: float = float("inf")
 
 
 def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 1e-4,
@@ -192,11 +194,13 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
         options["time_limit"] = float(time_limit)
     res = milp(np.array(cost), integrality=integrality, bounds=Bounds(np.array(lb), np.array(ub)),
                constraints=cons, options=options)
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = float("inf") if bound is None or not np.isfinite(bound) else -float(bound)
     if res.x is None:
         status = "incumbent_optimal" if incumbent is not None and res.status == 2 else "failed"
-        return MilpResult(None, {}, status, tuple(soft), str(res.message))
+        return MilpResult(None, {}, status, tuple(soft), str(res.message), bound)
     x = (res.x[ox:ox + A] > 0.5).astype(np.float64)
     slack = {row.name: float(res.x[os_ + j]) for j, row in enumerate(soft)
              if res.x[os_ + j] > 1e-6}
     status = "optimal" if res.status == 0 else "time_limit"
-    return MilpResult(x, slack, status, tuple(soft), str(res.message))
+    return MilpResult(x, slack, status, tuple(soft), str(res.message), bound)

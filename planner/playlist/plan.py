@@ -39,6 +39,10 @@ class Solved:
     milp_status: str
 
 
+NEAR_OPTIMAL = 2e-3
+"""Relative distance to HiGHS's bound under which a time-limited solve needs no local search."""
+
+
 def plan_playlist(
     graph: SkillGraph,
     catalog: Sequence[PlanActivity],
@@ -115,7 +119,9 @@ def solve_candidates(
             vm = _penalised(c, res.x, rows, churn, churn_penalty)
             if vm >= vg - 1e-12:
                 x, solver, vg = res.x, "milp", vm
-    if mstatus != "optimal":
+        if mstatus == "time_limit" and vg >= res.bound - NEAR_OPTIMAL * max(abs(res.bound), 1e-9):
+            mstatus = "near_optimal"  # within NEAR_OPTIMAL of HiGHS's bound: stop here
+    if mstatus not in ("optimal", "near_optimal"):
         # no proof within the time limit: improve the incumbent by local search
         xl = local_search(c, ruin_recreate(c, x, **kw), **kw)
         vl = _penalised(c, xl, rows, churn, churn_penalty)

@@ -24,6 +24,15 @@ class SoftRow:
     rhs: float
     penalty: float
 
+    @property
+    def idx(self) -> np.ndarray:
+        """``members`` as an int array (cached)."""
+        arr = self.__dict__.get("_idx")
+        if arr is None:
+            arr = np.asarray(self.members, dtype=np.int64)
+            object.__setattr__(self, "_idx", arr)
+        return arr
+
 
 @dataclass(frozen=True, eq=False)
 class HardLimits:
