@@ -10,14 +10,15 @@ Nothing here decides *what* to plan (that is the planner's job); it only transla
 * :func:`playlist_request` — the class's blended model → ``PlaylistRequest`` (time budget,
   modality mix) plus the teacher's pins and removals.
 * :func:`playlist_items` — ``Playlist`` → review ``PlanItem`` list and conflict dicts.
-* :func:`class_plan_body` — a class plan for any blended model (planner.classplan when it is
-  available for the model; per-learner playlists grouped by target skill otherwise).
+* :func:`model_settings` — the class's blended model → ``planner.classplan.ModelSettings``.
+* :func:`plan_class_session` — run ``planner.classplan.plan_class`` and turn the class plan
+  into a reviewable body (stations, groups with reasons, schedule, each learner's items).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from engine.review import PlanItem
@@ -43,6 +44,28 @@ class PlanningInput:
     by_id: Mapping[str, object]
     titles: Mapping[str, str]
     skill_grades: Mapping[str, str] = None  # type: ignore[assignment]
+    _band_graphs: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def graph_for_grade(self, grade: str):
+        """The prerequisite graph restricted to the grade band [grade - 2, grade] (prerequisites
+        below the band are dropped, i.e. taken as known); the full graph for non-numeric grades."""
+        band = grade_band(grade)
+        if band is None or not self.skill_grades:
+            return self.graph
+        if band not in self._band_graphs:
+            from planner.model import PlanSkill, SkillGraph
+
+            lo, hi = band
+
+            def inside(k: str) -> bool:
+                g = _grade_num(self.skill_grades.get(k, ""))
+                return g is None or lo <= g <= hi
+
+            keep = [k for k in self.graph.ids if inside(k)]
+            self._band_graphs[band] = SkillGraph.from_skills(
+                PlanSkill(k, tuple(p for p in self.graph.prerequisites_of(k) if inside(p)),
+                          self.graph.title_of(k)) for k in keep)
+        return self._band_graphs[band]
 
     def activities_for_grade(self, grade: str) -> tuple:
         """Activities whose skills all lie in the grade band [grade - 2, grade] (numeric
@@ -265,131 +288,158 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     return items, conflicts, meta
 
 
-# ----------------------------------------------------------------------------- class plans
+# ----------------------------------------------------------------------------- planner.classplan
 
 
-def _focus(items: Sequence[PlanItem], mastery: Mapping[str, object]) -> str | None:
-    """The skill a learner's playlist mostly works on (first planned item's target)."""
-    for it in items:
-        target = it.details.get("target_skill")
-        if target:
-            return target
-    weakest = sorted(mastery.items(), key=lambda kv: kv[1].p_mastered)
-    return weakest[0][0] if weakest else None
+def _station_modality(st) -> str:
+    if st.teacher_led:
+        return "teacher_led"
+    if st.online:
+        return "online"
+    if st.collaborative:
+        return "collaborative"
+    return "independent_offline"
 
 
-def need_groups(focus: Mapping[str, str | None], n_groups: int, cap: int,
-                keep_apart: Iterable[tuple[str, str]] = (),
-                keep_together: Iterable[tuple[str, str]] = ()) -> list[list[str]]:
-    """Split learners into ``n_groups`` groups of at most ``cap`` by shared focus skill.
-
-    Learners sharing a focus skill stay together where capacity allows; keep-together pairs
-    are placed as one unit; a keep-apart pair is never placed in the same group when another
-    group has room. Deterministic (sorted by focus, then id).
-    """
-    n_groups = max(1, n_groups)
-    cap = max(cap, -(-len(focus) // n_groups))
-    together: dict[str, str] = {}
-    for a, b in keep_together:
-        if a in focus and b in focus:
-            together[b] = a
-    units: dict[str, list[str]] = {}
-    for lid in sorted(focus, key=lambda x: (str(focus[x]), x)):
-        root = together.get(lid, lid)
-        units.setdefault(root, []).append(lid)
-    apart = {(a, b) for a, b in keep_apart} | {(b, a) for a, b in keep_apart}
-    groups: list[list[str]] = [[] for _ in range(n_groups)]
-    g = 0
-    for root in sorted(units, key=lambda r: (str(focus[r]), r)):
-        unit = units[root]
-        order = [(g + k) % n_groups for k in range(n_groups)]
-        placed = False
-        for k in order:
-            clash = any((m, o) in apart for m in unit for o in groups[k])
-            if len(groups[k]) + len(unit) <= cap and not clash:
-                groups[k].extend(unit)
-                placed = True
-                if len(groups[k]) >= cap:
-                    g = (k + 1) % n_groups
-                else:
-                    g = k
-                break
-        if not placed:
-            k = min(range(n_groups), key=lambda j: len(groups[j]))
-            groups[k].extend(unit)
-    return [grp for grp in groups if grp]
-
-
-def class_plan(inp: PlanningInput, cls, learners: Sequence, mastery: Mapping[str, Mapping],
-               playlists: Mapping[str, tuple], *, keep_apart=(), keep_together=(), session=None):
-    """A session plan for any blended model: (body, conflicts).
-
-    ``playlists``: learner id → (items, conflicts, meta) from :func:`plan_playlist_for`.
-    Body: ``model``, ``session``, ``stations`` (rotation models), ``groups`` (learners,
-    focus skill, one-sentence reason), ``schedule`` (per rotation: station → group) and
-    ``playlists`` (learner → items). Conflicts: every learner's playlist conflicts, tagged.
-    """
-    from engine.domain.serialize import to_record
+def model_settings(cls, *, time_limit_s: float = 2.0):
+    """The class's blended model → ``planner.classplan.ModelSettings``."""
+    from planner.classplan import ModelSettings, Station
 
     m = cls.model
     tag = getattr(type(m), "tag", "")
-    focus = {lr.id: _focus(playlists[lr.id][0], mastery.get(lr.id, {})) for lr in learners}
-    names = {lr.id: lr.name for lr in learners}
-    stations = []
+    cap = max(1, int(getattr(m, "small_group_cap", cls.small_group_cap)))
+    common = {"g_min": min(2, cap), "g_max": cap, "time_limit_s": time_limit_s}
+    session = float(cls.schedule[0].minutes) if cls.schedule else DEFAULT_BUDGET_MIN
     if tag in ("station_rotation", "individual_rotation"):
-        for st in m.stations:
-            modality = ("teacher_led" if st.teacher_led else "online" if st.online
-                        else "collaborative" if st.collaborative else "independent_offline")
-            stations.append({"name": st.name, "kind": _value(st.kind), "minutes": int(st.minutes),
-                             "capacity": int(st.capacity), "modality": modality})
-        n_groups = len(stations)
-        cap = getattr(m, "small_group_cap", cls.small_group_cap)
-    elif tag == "lab_rotation":
-        stations = [{"name": "Classroom", "kind": "lesson", "minutes": int(m.classroom_minutes),
-                     "capacity": len(learners), "modality": "teacher_led"},
-                    {"name": "Computer lab", "kind": "online_module", "minutes": int(m.lab_minutes),
-                     "capacity": int(m.lab_devices), "modality": "online"}]
-        n_groups, cap = 2, max(1, int(m.lab_devices))
-    elif tag == "flex":
-        n_groups, cap = int(m.pullout_slots), int(m.pullout_max_group)
-    else:
-        n_groups, cap = max(1, -(-len(learners) // cls.small_group_cap)), cls.small_group_cap
-    groups_ids = need_groups(focus, n_groups, cap, keep_apart, keep_together)
+        stations = tuple(Station(st.name, _station_modality(st), float(st.minutes), int(st.capacity))
+                         for st in m.stations)
+        return ModelSettings(tag, stations=stations, **common)
+    if tag == "lab_rotation":
+        half = max(1.0, m.classroom_minutes / 2)
+        n = len(cls.roster)
+        stations = [Station("Teacher table", "teacher_led", half, cap),
+                    Station("Classroom projects", "collaborative", half, max(1, n)),
+                    Station("Computer lab", "online", float(m.lab_minutes), max(1, int(m.lab_devices)), place="lab")]
+        if -(-n // len(stations)) > cap:  # the teacher groups would overflow: add a station
+            stations.append(Station("Independent work", "independent_offline", half, max(1, n)))
+        stations = tuple(stations)
+        return ModelSettings("lab_rotation", stations=stations, **common)
+    if tag == "flipped":
+        return ModelSettings("flipped_classroom", session_minutes=float(m.class_minutes),
+                             remote_minutes=float(m.home_minutes), **common)
+    if tag == "flex":
+        common["g_max"] = max(1, int(m.pullout_max_group))
+        common["g_min"] = min(2, common["g_max"])
+        return ModelSettings("flex", session_minutes=session, pull_out_slots=int(m.pullout_slots),
+                             pull_out_minutes=float(m.pullout_minutes), **common)
+    if tag == "a_la_carte":
+        return ModelSettings("a_la_carte", course_minutes=float(m.online_minutes_per_week), **common)
+    if tag == "enriched_virtual":
+        return ModelSettings("enriched_virtual", session_minutes=float(m.in_person_minutes),
+                             remote_minutes=float(m.virtual_minutes_per_week), **common)
+    raise ValueError(f"class {cls.id!r} has an unknown blended model {tag!r}")
+
+
+def _item_record(it, by_id, titles, *, station=None, slot=None, start=None) -> dict:
+    items, _ = playlist_items(_OnePlaylist((it,)), by_id, titles)
+    rec = items[0].to_record()
+    rec["details"].update({"station": station, "slot": slot, "start_min": start})
+    return rec
+
+
+@dataclass(frozen=True)
+class _OnePlaylist:
+    items: tuple
+    conflicts: tuple = ()
+
+
+def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Mapping[str, Mapping], *,
+                       keep_apart=(), keep_together=(), session=None, time_limit_s: float = 2.0):
+    """Run ``planner.classplan.plan_class`` for the class's model.
+
+    Returns ``(body, conflicts, playlists)``: ``body``: model, session, settings,
+    (stations, groups with one-sentence reasons, schedule per rotation, each learner's
+    scheduled items); ``playlists``: learner id → (PlanItems, conflicts, meta), each learner's
+    share of the session, ready to review one by one.
+    """
+    from engine.domain.serialize import to_record
+    from planner.classplan import ClassRequests, plan_class
+
+    settings = model_settings(cls, time_limit_s=time_limit_s)
+    graph = inp.graph_for_grade(cls.grade)
+    pl_learners = [plan_learner(lr, mastery.get(lr.id, {}), graph.ids) for lr in learners]
+    catalog = inp.activities_for_grade(cls.grade)
+    ids = {lr.id for lr in learners}
+    requests = ClassRequests(
+        keep_apart=tuple((a, b) for a, b in keep_apart if a in ids and b in ids),
+        keep_together=tuple((a, b) for a, b in keep_together if a in ids and b in ids),
+    )
+    plan = plan_class(settings, pl_learners, catalog, graph, requests)
+    names = {lr.id: lr.name for lr in learners}
+    stations = [{"name": st.id, "kind": st.kind, "minutes": st.minutes, "capacity": st.capacity,
+                 "modality": st.kind, "place": st.place} for st in plan.stations]
+    letters = {}
     groups = []
-    for k, members in enumerate(groups_ids):
-        skills = [focus[i] for i in members if focus[i]]
-        top = max(set(skills), key=skills.count) if skills else None
-        title = inp.titles.get(top, top) if top else "mixed skills"
-        share = skills.count(top) if top else 0
-        reason = (f"{share} of {len(members)} students are working on {title} next, so they "
-                  f"share a small-group lesson on it." if top else "Mixed-need group.")
-        groups.append({"name": f"Group {chr(65 + k)}", "learners": members,
-                       "names": [names[i] for i in members], "focus_skill": top,
-                       "focus_title": title, "reason": reason})
+    for g in plan.groups:
+        label = f"Group {chr(65 + len(letters))}" if len(letters) < 26 else g.id
+        letters[g.id] = label
+        groups.append({
+            "name": label, "id": g.id, "station": g.station_id, "kind": g.kind, "slot": g.slot,
+            "start_min": g.start_min, "minutes": g.minutes, "learners": list(g.learner_ids),
+            "names": [names.get(i, i) for i in g.learner_ids], "focus_skill": g.topic,
+            "focus_title": g.reason.topic_title or (inp.titles.get(g.topic, g.topic) if g.topic else ""),
+            "activity_id": g.activity_id, "reason": g.reason.sentence,
+        })
     schedule = []
     if stations:
-        start = 0
-        for r in range(len(stations)):
-            assign = {}
-            for gk, grp in enumerate(groups):
-                assign[stations[(gk + r) % len(stations)]["name"]] = grp["name"]
-            minutes = stations[r]["minutes"] if tag == "lab_rotation" else max(s["minutes"] for s in stations)
-            schedule.append({"rotation": r + 1, "start_min": start, "minutes": minutes, "stations": assign})
-            start += minutes
-    conflicts = []
-    for lid, (_items, confl, _meta) in playlists.items():
-        for c in confl:
-            conflicts.append({**c, "constraint": f"{lid}:{c['constraint']}"})
+        slots = sorted({g.slot for g in plan.groups} | {it.slot for s in plan.schedules for it in s.items})
+        for slot in slots:
+            at_station: dict[str, list[str]] = {}
+            start, minutes = None, 0.0
+            for g in plan.groups:
+                if g.slot == slot:
+                    at_station.setdefault(g.station_id, []).append(letters[g.id])
+                    start = g.start_min if start is None else min(start, g.start_min)
+                    minutes = max(minutes, g.minutes)
+            for s in plan.schedules:
+                for it in s.items:
+                    if it.slot == slot:
+                        start = it.start_min if start is None else min(start, it.start_min)
+                        minutes = max(minutes, it.minutes)
+                        if it.group_id is None:
+                            at_station.setdefault(it.station_id, [])
+            counts = {st: sum(1 for s in plan.schedules for it in s.items
+                              if it.slot == slot and it.station_id == st) for st in at_station}
+            cells = {st: (", ".join(labels) if labels else f"{counts[st]} on their own")
+                     for st, labels in at_station.items()}
+            schedule.append({"rotation": slot + 1, "start_min": start or 0.0, "minutes": minutes,
+                             "stations": cells})
+    playlists_body, playlists = {}, {}
+    for s in plan.schedules:
+        recs, items = [], []
+        for it in s.items:
+            if it.item is None:
+                continue
+            rec = _item_record(it.item, inp.by_id, inp.titles, station=it.station_id, slot=it.slot,
+                               start=it.start_min)
+            recs.append(rec)
+            items.append(PlanItem.from_record(rec))
+        meta = {"status": plan.status, "solver": "planner.classplan", "class_id": cls.id}
+        playlists_body[s.learner_id] = {"items": recs, "meta": meta}
+        playlists[s.learner_id] = (items, [], meta)
+    conflicts = [{"constraint": c.constraint, "amount": float(c.amount), "blocked_by": list(c.blocked_by),
+                  "message": c.message} for c in plan.conflicts]
     body = {
-        "model": tag,
+        "model": getattr(type(cls.model), "tag", settings.model),
         "session": session or (f"{_value(cls.schedule[0].day)} {cls.schedule[0].start}" if cls.schedule else ""),
-        "settings": to_record(m),
+        "settings": to_record(cls.model),
         "stations": stations,
         "groups": groups,
         "schedule": schedule,
-        "playlists": {lid: {"items": [i.to_record() for i in items], "meta": meta}
-                      for lid, (items, _c, meta) in playlists.items()},
-        "grouping": "engine.planning.need_groups",
+        "playlists": playlists_body,
+        "planner": {"status": plan.status, "objective": round(plan.objective, 4), "solve_ms": round(plan.solve_ms, 1),
+                    "slots": plan.n_slots, "notes": list(plan.notes)},
+        "grouping": "planner.classplan.plan_class",
         "class_id": cls.id,
     }
-    return body, conflicts
+    return body, conflicts, playlists

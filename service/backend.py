@@ -666,14 +666,9 @@ def _engine_retract(tb: TenantBackend, observation_ids: list[str]) -> None:
 
 
 def _engine_class_plan(tb: TenantBackend, cls, *, keep_apart=(), keep_together=(), session=None):
-    """Class plan body + conflicts (see engine.planning.class_plan)."""
+    """(body, conflicts, playlists) from planner.classplan for the class's blended model."""
     inp = tb._planning_input()
     learners = [tb.view.learners[lid] for lid in cls.roster if lid in tb.view.learners]
     mastery = tb.ts.get_mastery_many([lr.id for lr in learners])
-    plans = {}
-    for lr in learners:
-        items, conflicts, meta = planning.plan_playlist_for(inp, lr, mastery.get(lr.id, {}), cls)
-        plans[lr.id] = (items, conflicts, meta)
-    body, conflicts = planning.class_plan(inp, cls, learners, mastery, plans, keep_apart=keep_apart,
-                                          keep_together=keep_together, session=session)
-    return body, conflicts, plans
+    return planning.plan_class_session(inp, cls, learners, mastery, keep_apart=keep_apart,
+                                       keep_together=keep_together, session=session)
