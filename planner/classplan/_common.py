@@ -74,15 +74,17 @@ def group_reason(graph: SkillGraph, name: str, members: Sequence[PlanLearner], t
             and all(m.mastery_of(j) >= theta for j in graph.prerequisites_of(topic))]
     ps = [m.mastery_of(topic) for m in need]
     rng = (min(ps), max(ps)) if ps else None
+    span = "" if rng is None else (f"{rng[0]:.2f}" if abs(rng[1] - rng[0]) < 0.005
+                                   else f"{rng[0]:.2f}–{rng[1]:.2f}")
     has_pre = bool(graph.prerequisites_of(topic))
     pre = ", prerequisites mastered" if has_pre else ""
     if need and len(need) == size:
         lead = "all" if size > 1 else ""
         sentence = (f"Group {name} ({size} {noun}) {lead + ' ' if lead else ''}{what} '{title}' "
-                    f"(mastery {rng[0]:.2f}–{rng[1]:.2f}{pre})")
+                    f"(mastery {span}{pre})")
     elif need:
         sentence = (f"Group {name} ({size} {noun}): {len(need)} {what} '{title}' "
-                    f"(mastery {rng[0]:.2f}–{rng[1]:.2f}{pre}); {size - len(need)} "
+                    f"(mastery {span}{pre}); {size - len(need)} "
                     f"{'joins' if size - len(need) == 1 else 'join'} to fill the group (review)")
     else:
         sentence = f"Group {name} ({size} {noun}) reviews '{title}'"

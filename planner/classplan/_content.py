@@ -348,3 +348,41 @@ def station_choice(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: 
 
     walk(0, [])
     return best
+
+
+def group_teams(graph: SkillGraph, catalog: Sequence[PlanActivity], members: Sequence[PlanLearner],
+                kind: str, minutes: float, place: str, theta: float
+                ) -> list[tuple[PlanActivity | None, list[int]]]:
+    """Split a station group into teams that can each share one activity.
+
+    Greedy: the activity (modality ``kind``, fits ``minutes`` and ``place``) with the largest
+    total gain over the remaining members who can do it (accommodations, devices, language),
+    at least ``group_min`` of them, takes those members (largest teams first on ties); repeat.
+    Members nothing fits form a last team with ``None``. Returns (activity, member indices)."""
+    pool = [a for a in catalog if a.modality == kind and a.duration_min <= minutes + 1e-9
+            and place_ok(a, place)]
+    left = list(range(len(members)))
+    out: list[tuple[PlanActivity | None, list[int]]] = []
+    gains: dict[tuple[str, int], float] = {}
+    while left:
+        best, best_key, best_team = None, None, []
+        for a in pool:
+            team = [i for i in left if fits_learner(a, members[i])]
+            if len(team) < a.group_min or not team:
+                continue
+            val = 0.0
+            for i in team:
+                key = (a.id, i)
+                if key not in gains:
+                    gains[key] = learner_gain(graph, members[i], a, theta)[0]
+                val += gains[key]
+            k = (len(team) == len(left), val, len(team))
+            if best_key is None or k > best_key:
+                best, best_key, best_team = a, k, team
+        if best is None:
+            out.append((None, left))
+            break
+        out.append((best, best_team))
+        left = [i for i in left if i not in best_team]
+        pool = [a for a in pool if a.id != best.id]
+    return out

@@ -176,6 +176,7 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
                 if it.slot < n_kept:
                     items[(s, it.slot)] = it
     pair_words = _pair_words(requests)
+    solo: set[tuple[int, int]] = set()
     for r in range(n_kept, n_r):
         for k, st in enumerate(stations):
             members = [s for s in range(n_s) if sol.station[s, r] == k]
@@ -187,9 +188,9 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
             cons += tuple(f"{lk.learner_id} locked here by the teacher" for lk in requests.locks
                           if lk.learner_id in {ids[s] for s in members}
                           and (lk.station == st.id or (st.kind == "teacher_led" and lk.topic)))
-            name = group_letter(gid)
-            gid += 1
             if st.kind == "teacher_led":
+                name = group_letter(gid)
+                gid += 1
                 topic = topics[sol.topic[r]] if sol.topic[r] >= 0 else None
                 if topic is None:
                     act = None
@@ -198,37 +199,53 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
                     act = content.mini_lesson(graph, catalog, mlearners, topic, st.minutes, st.place,
                                               settings.teacher_p_learn)
                     reason = group_reason(graph, name, mlearners, topic, theta, cons)
+                teams = [(act, list(range(len(members))), name, topic, reason)]
             else:
-                act = content.group_activity(graph, catalog, mlearners, st.kind, st.minutes,
-                                             st.place, theta)
-                topic = None
-                if act is not None:
-                    gains = [content.learner_gain(graph, m, act, theta) for m in mlearners]
-                    tops = [g[1] for g in gains if g[1] is not None]
-                    topic = max(set(tops), key=tops.count) if tops else act.skills[0][0]
-                if act is not None and len(members) > act.group_max:
-                    n_teams = -(-len(members) // act.group_max)
-                    cons += (f"works in {n_teams} teams of up to {act.group_max}",)
-                reason = group_reason(graph, name, mlearners, topic, theta, cons, what="work on")
-                if act is None:
-                    notes.append(f"no collaborative activity fits station '{st.id}' for group {name}")
-            groups.append(ClassGroup(name, st.id, st.kind, r, float(start[r]), float(st.minutes),
-                                     tuple(ids[s] for s in members), topic,
-                                     None if act is None else act.id, reason))
-            for s in members:
-                item = None
-                if act is not None:
-                    why = (f"group {name} at the {st.id} station, rotation {r + 1}",)
-                    item = content.make_item(graph, learners[s], act, r, theta, why, topic=(
-                        topic if st.kind == "teacher_led" else None),
-                        p_learn=settings.teacher_p_learn if st.kind == "teacher_led" else None)
-                items[(s, r)] = ScheduledItem(ids[s], r, float(start[r]), float(st.minutes), st.id,
-                                              st.kind, st.place, item, name)
+                teams = []
+                for act, idx in content.group_teams(graph, catalog, mlearners, st.kind, st.minutes,
+                                                    st.place, theta):
+                    if act is None:  # nothing shared fits them: individual work at the station
+                        solo.update((members[i], r) for i in idx)
+                        notes.append(f"{len(idx)} learner(s) work alone at '{st.id}' in rotation "
+                                     f"{r + 1}: no group activity fits them")
+                        continue
+                    name = group_letter(gid)
+                    gid += 1
+                    tl = [mlearners[i] for i in idx]
+                    topic = None
+                    tcons = cons
+                    if act is not None:
+                        gains = [content.learner_gain(graph, m, act, theta) for m in tl]
+                        tops = [g[1] for g in gains if g[1] is not None]
+                        topic = max(set(tops), key=tops.count) if tops else act.skills[0][0]
+                        if len(idx) > act.group_max:
+                            n_teams = -(-len(idx) // act.group_max)
+                            tcons += (f"works in {n_teams} teams of up to {act.group_max}",)
+                        if len(idx) < len(members):
+                            tcons += ("split from the station group so every member can do "
+                                      "the activity (accommodations)",)
+                    reason = group_reason(graph, name, tl, topic, theta, tcons, what="work on")
+                    teams.append((act, idx, name, topic, reason))
+            for act, idx, name, topic, reason in teams:
+                tmembers = [members[i] for i in idx]
+                groups.append(ClassGroup(name, st.id, st.kind, r, float(start[r]), float(st.minutes),
+                                         tuple(ids[s] for s in tmembers), topic,
+                                         None if act is None else act.id, reason))
+                for s in tmembers:
+                    item = None
+                    if act is not None:
+                        why = (f"group {name} at the {st.id} station, rotation {r + 1}",)
+                        item = content.make_item(graph, learners[s], act, r, theta, why, topic=(
+                            topic if st.kind == "teacher_led" else None),
+                            p_learn=settings.teacher_p_learn if st.kind == "teacher_led" else None)
+                    items[(s, r)] = ScheduledItem(ids[s], r, float(start[r]), float(st.minutes),
+                                                  st.id, st.kind, st.place, item, name)
     used_group = {(s, r): it.item.activity_id for (s, r), it in items.items() if it.item}
     for s, lr in enumerate(learners):
         own = [(r, int(sol.station[s, r])) for r in range(n_kept, n_r)
                if sol.station[s, r] >= 0 and (s, r) not in items]
-        slots = [(stations[k].kind, stations[k].minutes, stations[k].place) for _, k in own]
+        slots = [("independent_offline" if (s, r) in solo else stations[k].kind, stations[k].minutes,
+                  stations[k].place) for r, k in own]
         removes = frozenset(a for (s2, _), a in used_group.items() if s2 == s)
         if fill == "station":
             picks = content.station_choice(graph, catalog, lr, slots, theta, removes=removes)
@@ -237,13 +254,14 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
         else:
             filled = content.slot_playlist(graph, catalog, lr, slots, theta, removes=removes,
                                            solver=fill) if slots else []
-        for (r, k), it in zip(own, filled, strict=True):
+        for (r, k), it, slot in zip(own, filled, slots, strict=True):
             st = stations[k]
             if it is not None:
+                alone = " (on your own: no group activity fits you)" if (s, r) in solo else ""
                 it = _reposition(it, r, f"your {st.id} station activity in rotation {r + 1} "
-                                 f"({it.duration_min:g} of {st.minutes:g} min)")
+                                 f"({it.duration_min:g} of {st.minutes:g} min){alone}")
             items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(st.minutes), st.id,
-                                          st.kind, st.place, it, None)
+                                          slot[0], st.place, it, None)
         for r in range(n_kept, n_r):
             if sol.station[s, r] < 0 and (s, r) not in items:
                 items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(slot_len[r]), "free",
