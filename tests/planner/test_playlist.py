@@ -229,3 +229,19 @@ def test_tangent_and_configuration_formulations_agree(school, school_learners):
         va, vt = objective_value(c, a.x), objective_value(c, t.x)
         assert va >= vt - 1e-9  # configurations are exact; tangents approximate
         assert vt >= 0.995 * va
+
+
+def test_incumbent_cutoff_proves_optimality(school, school_learners):
+    from planner.playlist.greedy import penalised_value
+    from planner.playlist.milp import solve_milp
+
+    graph, catalog = school
+    req = PlaylistRequest(budget_min=90, format_cap=2, modality_bounds={"online": (1, 3)})
+    c = prepare(graph, catalog, school_learners[3], req)
+    rows = soft_rows(c)
+    best = solve_milp(c, time_limit=None, mip_rel_gap=1e-9)
+    v = penalised_value(c, best.x, rows, None, 0.0)
+    assert solve_milp(c, time_limit=None, incumbent=v + 1e-6).status == "incumbent_optimal"
+    looser = solve_milp(c, time_limit=None, mip_rel_gap=1e-9, incumbent=v - 0.05)
+    assert looser.x is not None
+    assert penalised_value(c, looser.x, rows, None, 0.0) == pytest.approx(v, abs=1e-9)
