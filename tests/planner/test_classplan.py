@@ -276,3 +276,79 @@ def test_bad_input_names_the_bad_value(school):
         ModelSettings("hybrid")
     with pytest.raises(PlanInputError, match="g_min"):
         ModelSettings("flex", g_min=5, g_max=3)
+
+
+def test_plan_class_symmetry_breaking_same_objective(school):
+    g, cat, learners = school
+    stations = (Station("teacher", "teacher_led", 20, 4), Station("online", "online", 20, 8),
+                Station("collab", "collaborative", 20, 8))
+    settings = ModelSettings("station_rotation", stations=stations, g_min=2, g_max=4)
+    roster = learners[:9]
+    req = ClassRequests(keep_apart=(("L00", "L01"),))
+    a = plan_class(settings, roster, cat, g, req, fill="station")
+    b = plan_class(settings, roster, cat, g, req, fill="station", symmetry_breaking=False)
+    assert a.symmetry_breaking and not b.symmetry_breaking
+    assert a.status == b.status == "optimal"
+    assert a.objective == pytest.approx(b.objective, abs=1e-6)
+
+
+def test_conflicting_topic_locks_are_reported_in_groups_models(school):
+    g, cat, learners = school
+    settings = ModelSettings("flex", g_min=1, g_max=3, pull_out_slots=2)
+    topic = g.ids[0]
+    req = ClassRequests(keep_apart=(("L00", "L01"),),
+                        locks=(GroupLock("L00", topic=topic), GroupLock("L01", topic=topic)))
+    plan = plan_class(settings, learners, cat, g, req)
+    assert plan.status == "relaxed"
+    assert {c.constraint.split(":")[0] for c in plan.conflicts} & {"keep_apart", "lock"}
+    check_plan(plan, learners, cat, settings)
+
+
+def test_flex_topic_lock_pulls_the_learner_out(school):
+    g, cat, learners = school
+    settings = ModelSettings("flex", g_min=1, g_max=3, pull_out_slots=2)
+    free = plan_class(settings, learners, cat, g)
+    pulled = {lid for gr in free.groups for lid in gr.learner_ids}
+    outsider = next(lr.id for lr in learners if lr.id not in pulled)
+    topic = free.groups[0].topic
+    plan = plan_class(settings, learners, cat, g,
+                      ClassRequests(locks=(GroupLock(outsider, topic=topic),)))
+    assert not plan.conflicts
+    got = next(gr for gr in plan.groups if outsider in gr.learner_ids)
+    assert got.topic == topic
+
+
+def test_station_fill_modes_agree_on_hard_constraints(school):
+    g, cat, learners = school
+    settings = ModelSettings("station_rotation")
+    for fill in ("station", "greedy", "milp"):
+        plan = plan_class(settings, learners, cat, g, fill=fill)
+        check_plan(plan, learners, cat, settings)
+    with pytest.raises(PlanInputError, match="fill"):
+        plan_class(settings, learners, cat, g, fill="best")
+
+
+def test_station_choice_is_exact_against_brute_force(school):
+    """The per-station choice (top-k enumeration) equals full enumeration of every pair."""
+    from itertools import product
+
+    from planner.classplan import _content as content
+
+    g, cat, learners = school
+    slots = [("online", 20.0, "classroom"), ("independent_offline", 20.0, "classroom"),
+             ("online", 15.0, "classroom")]
+    for lr in learners[:6]:
+        pick = content.station_choice(g, cat, lr, slots, 0.95, top_k=6)
+        got = content._value(g, lr, [a for a in pick if a is not None], 0.95, 0.04)
+        pools = []
+        for kind, minutes, place in slots:
+            pools.append([a for a in cat if a.modality == kind and a.duration_min <= minutes
+                          and content.place_ok(a, place) and content.fits_learner(a, lr)
+                          and content._ready_activity(g, lr, a, 0.95)] or [None])
+        best = 0.0
+        for combo in product(*pools):
+            acts = [a for a in combo if a is not None]
+            if len({a.id for a in acts}) < len(acts):
+                continue
+            best = max(best, content._value(g, lr, acts, 0.95, 0.04))
+        assert got == pytest.approx(best, abs=1e-9)
