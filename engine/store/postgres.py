@@ -27,6 +27,9 @@ class PostgresDriver(Driver):
             ) from exc
         super().__init__(connection)
         self.url = url
+        # Tables grow from empty within one session; a cached generic plan chosen while they
+        # were tiny would keep sequential scans. Plan each execution with its parameters.
+        connection.execute("SET plan_cache_mode = force_custom_plan")
 
     def sql(self, text: str) -> str:
         cached = self._sql_cache.get(text)
