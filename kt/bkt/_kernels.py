@@ -509,37 +509,33 @@ def group_by_skill(skill, learner, outcome, position, n_pos):
         counts[p + 1] += counts[p]
     m = counts[n_pos]
     rows = np.empty(m, dtype=np.int64)
+    obs = np.empty(m, dtype=np.int8)
+    row_skill = np.empty(m, dtype=np.int64)
+    row_learner = np.empty(m, dtype=np.int32)
     fill = counts[:n_pos].copy()
     for i in range(n):
         p = position[skill[i]]
         if p >= 0:
-            rows[fill[p]] = i
-            fill[p] += 1
-    obs = np.empty(m, dtype=np.int8)
-    row_skill = np.empty(m, dtype=np.int64)
+            j = fill[p]
+            fill[p] = j + 1
+            rows[j] = i
+            obs[j] = outcome[i]
+            row_skill[j] = p
+            row_learner[j] = learner[i]
+    starts = np.empty(m, dtype=np.int64)
     n_seq = 0
     for j in range(m):
-        i = rows[j]
-        obs[j] = outcome[i]
-        p = position[skill[i]]
-        row_skill[j] = p
-        if j == 0 or p != row_skill[j - 1] or learner[i] != learner[rows[j - 1]]:
+        if j == 0 or row_skill[j] != row_skill[j - 1] or row_learner[j] != row_learner[j - 1]:
+            starts[n_seq] = j
             n_seq += 1
-    seq_row = np.empty(n_seq, dtype=np.int64)
-    seq_skill = np.empty(n_seq, dtype=np.int64)
-    q = -1
-    for j in range(m):
-        i = rows[j]
-        if j == 0 or row_skill[j] != row_skill[j - 1] or learner[i] != learner[rows[j - 1]]:
-            q += 1
-            seq_row[q] = j
-            seq_skill[q] = row_skill[j]
+    seq_row = starts[:n_seq].copy()
     seq_len = np.empty(n_seq, dtype=np.int64)
+    seq_skill = np.empty(n_seq, dtype=np.int64)
+    seq_start = np.zeros(n_pos + 1, dtype=np.int64)
     for q in range(n_seq):
         end = seq_row[q + 1] if q + 1 < n_seq else m
         seq_len[q] = end - seq_row[q]
-    seq_start = np.zeros(n_pos + 1, dtype=np.int64)
-    for q in range(n_seq):
+        seq_skill[q] = row_skill[seq_row[q]]
         seq_start[seq_skill[q] + 1] += 1
     for p in range(n_pos):
         seq_start[p + 1] += seq_start[p]

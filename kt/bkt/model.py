@@ -210,7 +210,8 @@ class BKT:
         return self._fit(log, skills, warm=self.store_)
 
     def _select_skills(self, log: ObservationLog, skills) -> np.ndarray:
-        present = np.unique(log.skill) if len(log) else np.empty(0, np.int32)
+        present = (np.flatnonzero(np.bincount(log.skill, minlength=log.n_skills))
+                   if len(log) else np.empty(0, np.int64))
         if skills is None:
             if len(present) == 0:
                 raise LogFormatError("the log has no rows; fit needs at least one observation")
@@ -250,68 +251,54 @@ class BKT:
         sk_lr = np.concatenate([[0], np.cumsum([len(c) for c in lr_codes])]).astype(np.int64)
         sk_pr = np.concatenate([[0], np.cumsum([len(c) for c in pr_codes])]).astype(np.int64)
 
+        kinds = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr",
+                 "p_init": "pr"}
+        sk_off = {"gs": sk_gs, "lr": sk_lr, "pr": sk_pr}
+        labels_of = {"gs": gs_labels, "lr": lr_labels, "pr": pr_labels}
         fixed = _per_skill_spec(self.fixed, names, "fixed")
         init = _per_skill_spec(self.init, names, "init")
-        fx = {
-            p: np.full(off[-1], np.nan)
-            for p, off in (
-                ("p_guess", sk_gs), ("p_slip", sk_gs), ("p_learn", sk_lr),
-                ("p_forget", sk_lr), ("p_init", sk_pr),
-            )
-        }
-        labels_of = {"p_guess": gs_labels, "p_slip": gs_labels, "p_learn": lr_labels,
-                     "p_forget": lr_labels, "p_init": pr_labels}
-        offs_of = {"p_guess": sk_gs, "p_slip": sk_gs, "p_learn": sk_lr, "p_forget": sk_lr,
-                   "p_init": sk_pr}
-        for s, name in enumerate(names):
-            for p, value in fixed.get(name, {}).items():
-                fx[p][offs_of[p][s] : offs_of[p][s + 1]] = _expand(
-                    value, labels_of[p][s], f"fixed[{name!r}][{p!r}]"
-                )
+        # per skill-class values (NaN = none): fixed values, and restart-0 starting values
+        fx = {p: _spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed")
+              for p, k in kinds.items()}
         if not self.forgets:
-            free = np.isnan(fx["p_forget"])
-            fx["p_forget"][free] = 0.0
+            fx["p_forget"][np.isnan(fx["p_forget"])] = 0.0
+        start0 = {p: _spec_array(init, names, labels_of[k], sk_off[k], p, "init")
+                  for p, k in kinds.items()}
+        if warm is not None:
+            for s, name in enumerate(names):
+                if name not in warm.skill_names:
+                    continue
+                values = _warm_values(warm, name, gs_labels[s], lr_labels[s], pr_labels[s])
+                for p, arr in values.items():
+                    sl = slice(sk_off[kinds[p]][s], sk_off[kinds[p]][s + 1])
+                    start0[p][sl] = np.where(np.isnan(start0[p][sl]), arr, start0[p][sl])
 
-        # tasks: restarts per skill
+        # tasks: restarts per skill; random starting values from a counter-based generator
+        # keyed by (seed, skill name, restart, parameter, class), so they do not depend on
+        # which other skills are fitted
         restarts = 1 if warm is not None else int(self.num_fits)
         task_skill = np.repeat(np.arange(n_sk, dtype=np.int64), restarts)
+        task_restart = np.tile(np.arange(restarts, dtype=np.int64), n_sk)
         n_tasks = len(task_skill)
-        sizes = {"gs": np.diff(sk_gs), "lr": np.diff(sk_lr), "pr": np.diff(sk_pr)}
-        t_off = {
-            k: np.concatenate([[0], np.cumsum(np.repeat(v, restarts))]).astype(np.int64)
-            for k, v in sizes.items()
-        }
-        vals = {
-            "p_guess": np.empty(t_off["gs"][-1]), "p_slip": np.empty(t_off["gs"][-1]),
-            "p_learn": np.empty(t_off["lr"][-1]), "p_forget": np.empty(t_off["lr"][-1]),
-            "p_init": np.empty(t_off["pr"][-1]),
-        }
-        kind_of = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr",
-                   "p_init": "pr"}
-        for s, name in enumerate(names):
-            rng = np.random.default_rng([int(self.seed), zlib.crc32(name.encode())])
-            for r in range(restarts):
-                t = s * restarts + r
-                draws = {
-                    "p_init": rng.uniform(0, 1, sizes["pr"][s]),
-                    "p_learn": rng.uniform(0, 0.4, sizes["lr"][s]),
-                    "p_forget": (rng.uniform(0, 1, sizes["lr"][s]) if self.forgets
-                                 else np.zeros(sizes["lr"][s])),
-                    "p_guess": rng.uniform(0, 0.4, sizes["gs"][s]),
-                    "p_slip": rng.uniform(0, 0.3, sizes["gs"][s]),
-                }
-                if r == 0 and warm is not None and name in warm.skill_names:
-                    draws.update(_warm_values(warm, name, gs_labels[s], lr_labels[s],
-                                              pr_labels[s]))
-                if r == 0:
-                    for p, value in init.get(name, {}).items():
-                        draws[p] = _expand(value, labels_of[p][s], f"init[{name!r}][{p!r}]")
-                for p, arr in draws.items():
-                    k = kind_of[p]
-                    lo, hi = offs_of[p][s], offs_of[p][s + 1]
-                    f = fx[p][lo:hi]
-                    arr = np.where(np.isnan(f), arr, f)
-                    vals[p][t_off[k][t] : t_off[k][t + 1]] = arr
+        crc = np.array([zlib.crc32(n.encode()) for n in names], dtype=np.uint64)
+        t_off, vals, entry_task_of = {}, {}, {}
+        for kind, off in sk_off.items():
+            sizes_task = np.diff(off)[task_skill]
+            t_off[kind] = np.concatenate([[0], np.cumsum(sizes_task)]).astype(np.int64)
+            entry_task_of[kind] = np.repeat(np.arange(n_tasks, dtype=np.int64), sizes_task)
+        for p, kind in kinds.items():
+            entry_task = entry_task_of[kind]
+            cls = np.arange(len(entry_task), dtype=np.int64) - t_off[kind][entry_task]
+            sk = task_skill[entry_task]
+            skill_flat = sk_off[kind][sk] + cls
+            restart = task_restart[entry_task]
+            draw = _uniform(int(self.seed), crc[sk], restart, _PARAM_ID[p], cls) * _HIGH[p]
+            if p == "p_forget" and not self.forgets:
+                draw[:] = 0.0
+            first = start0[p][skill_flat]
+            draw = np.where((restart == 0) & ~np.isnan(first), first, draw)
+            f = fx[p][skill_flat]
+            vals[p] = np.ascontiguousarray(np.where(np.isnan(f), draw, f))
         out_ll = np.empty(n_tasks)
         out_iter = np.empty(n_tasks, dtype=np.int64)
         trace = np.full((n_tasks, int(self.max_iter)), np.nan)
@@ -329,17 +316,13 @@ class BKT:
                 float(self.tol), out_ll, out_iter, trace,
             )
         # keep the best restart per skill (ties: the lowest restart)
-        best = np.empty(n_sk, dtype=np.int64)
-        for s in range(n_sk):
-            lls = out_ll[s * restarts : (s + 1) * restarts]
-            lls = np.where(np.isnan(lls), -np.inf, lls)
-            best[s] = s * restarts + int(np.argmax(lls))
+        scores = np.where(np.isnan(out_ll), -np.inf, out_ll).reshape(n_sk, restarts)
+        best = np.arange(n_sk, dtype=np.int64) * restarts + np.argmax(scores, axis=1)
+        is_best = np.zeros(n_tasks, dtype=bool)
+        is_best[best] = True
         flat = {}
-        for p in vals:
-            k = kind_of[p]
-            flat[p] = np.concatenate(
-                [vals[p][t_off[k][t] : t_off[k][t + 1]] for t in best]
-            ) if n_sk else np.empty(0)
+        for p, kind in kinds.items():
+            flat[p] = vals[p] if restarts == 1 else vals[p][is_best[entry_task_of[kind]]]
         new = ParamStore(
             skill_names=tuple(names), gs_off=sk_gs, lr_off=sk_lr, pr_off=sk_pr,
             p_guess=flat["p_guess"], p_slip=flat["p_slip"], p_learn=flat["p_learn"],
@@ -920,6 +903,48 @@ def _per_skill_spec(spec, names: list[str], what: str) -> dict[str, dict]:
                 f"{what}[{skill!r}] has unknown parameter {bad[0]!r}; use {', '.join(PARAM_NAMES)}"
             )
         out[str(skill)] = dict(values)
+    return out
+
+
+_PARAM_ID = {"p_init": 1, "p_learn": 2, "p_forget": 3, "p_guess": 4, "p_slip": 5}
+# random starting values as pyBKT's random_model_uni: prior U(0,1), learn U(0,.4),
+# forget U(0,1) (0 without forgets), guess U(0,.4), slip U(0,.3)
+_HIGH = {"p_init": 1.0, "p_learn": 0.4, "p_forget": 1.0, "p_guess": 0.4, "p_slip": 0.3}
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser on uint64 arrays (wrapping arithmetic)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _uniform(seed: int, skill_hash: np.ndarray, restart: np.ndarray, param: int,
+             cls: np.ndarray) -> np.ndarray:
+    """Deterministic U[0, 1) per (seed, skill hash, restart, parameter, class), float64."""
+    base = _mix(np.array([seed & _MASK64], dtype=np.uint64))
+    z = _mix(base ^ skill_hash.astype(np.uint64))
+    z = _mix(z ^ (restart.astype(np.uint64) << np.uint64(8)) ^ np.uint64(param))
+    z = _mix(z ^ cls.astype(np.uint64))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def _spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, param: str,
+                what: str) -> np.ndarray:
+    """Per skill-class values of ``param`` from a normalised fixed/init spec (NaN = unset)."""
+    out = np.full(int(off[-1]), np.nan)
+    for s, name in enumerate(names):
+        values = spec.get(name)
+        if not values or param not in values:
+            continue
+        value = values[param]
+        label = f"{what}[{name!r}][{param!r}]"
+        if not isinstance(value, Mapping) and np.ndim(value) == 0:
+            out[off[s] : off[s + 1]] = check_probability(label, value)
+        else:
+            out[off[s] : off[s + 1]] = _expand(value, labels[s], label)
     return out
 
 
