@@ -240,11 +240,15 @@ def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, s
     for it in playlist.items:
         act = by_id.get(it.activity_id)
         r = it.reason
+        title = getattr(act, "title", None)
+        if title is None:  # a teacher mini-lesson is not a catalog activity
+            topic = titles.get(r.target_skill, r.target_skill)
+            title = f"Mini-lesson: {topic}" if it.activity_id.startswith("mini-lesson:") else it.activity_id
         items.append(PlanItem(
             activity_id=it.activity_id,
-            title=getattr(act, "title", it.activity_id),
+            title=title,
             minutes=float(it.duration_min),
-            skills=tuple(getattr(act, "skill_ids", ()) or ()),
+            skills=tuple(getattr(act, "skill_ids", ()) or ((r.target_skill,) if r.target_skill else ())),
             reason=r.sentence,
             details={
                 "target_skill": r.target_skill,
@@ -381,7 +385,7 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
     letters = {}
     groups = []
     for g in plan.groups:
-        label = f"Group {chr(65 + len(letters))}" if len(letters) < 26 else g.id
+        label = f"Group {g.id}"  # the planner's own sentences name groups by id
         letters[g.id] = label
         groups.append({
             "name": label, "id": g.id, "station": g.station_id, "kind": g.kind, "slot": g.slot,

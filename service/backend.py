@@ -541,13 +541,21 @@ class TenantBackend:
             raise NotFoundError(f"tenant {self.tenant!r} has no competency graph; import one first")
         return inp
 
-    def _playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=()):
+    def _playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
+                  validate: bool = True):
+        """Plan one learner's playlist. ``validate``: unknown pins/removes are 404 (API input);
+        otherwise (regeneration) ids no longer in the catalog, e.g. mini-lessons, are skipped."""
         learner = self._learner(learner_id)
         cls = self.get_class(class_id) if class_id else self.class_of(learner_id)
         if cls is not None and learner_id not in cls.roster:
             raise ValidationError(f"learner {learner_id!r} is not on class {cls.id!r}'s roster")
-        for aid in list(pins) + list(removes):
-            self._activity(aid)
+        if validate:
+            for aid in list(pins) + list(removes):
+                self._activity(aid)
+        else:
+            known = self.view.activities
+            pins = [a for a in pins if a in known]
+            removes = [a for a in removes if a in known]
         inp = self._planning_input()
         items, conflicts, meta = planning.plan_playlist_for(
             inp, learner, self.ts.get_mastery(learner_id), cls, budget_min=budget_min,
@@ -580,7 +588,7 @@ class TenantBackend:
     def regenerate_plan(self, plan, actor: str):
         if plan.kind == "playlist":
             items, conflicts, body = self._playlist(plan.subject, class_id=plan.body.get("class_id"),
-                                                    pins=plan.pins, removes=plan.removes)
+                                                    pins=plan.pins, removes=plan.removes, validate=False)
             updated, event = review.regenerate(plan, actor, items=items, body=body, conflicts=conflicts)
         else:
             cls = self.get_class(plan.subject)

@@ -144,3 +144,22 @@ def test_unknown_ids(client):
     assert r.status_code == 404
     r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": -5})
     assert r.status_code == 422
+
+
+def test_class_playlists_are_reviewable_and_regenerable(fresh_client):
+    c = fresh_client
+    assert c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).status_code == 200
+    for learner in roster(c, "c-3-station"):
+        plan = c.get("/v1/plans", params={"learner_id": learner}, headers=ORTIZ).json()[0]
+        mini = [i for i in plan["items"] if i["activity_id"].startswith("mini-lesson:")]
+        if not mini:
+            continue
+        assert mini[0]["title"].startswith("Mini-lesson: ") and mini[0]["details"]["station"]
+        pid = plan["plan_id"]
+        r = c.post(f"/v1/plans/{pid}/edit", headers=ORTIZ, json={"op": "pin", "activity_id": mini[0]["activity_id"]})
+        assert r.status_code == 200
+        r = c.post(f"/v1/plans/{pid}/regenerate", headers=ORTIZ)
+        assert r.status_code == 200, r.text
+        assert r.json()["version"] == 2
+        return
+    raise AssertionError("no class playlist with a teacher mini-lesson")
