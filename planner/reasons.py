@@ -52,9 +52,9 @@ def _preference_words(tags: Sequence[str]) -> list[str]:
         if kind == "interest":
             out.append(f"matches your interest in {value}")
         elif kind == "format":
-            out.append(f"is a {value} activity, a format you like")
+            out.append(f"is a {value} activity (a format you like)")
         elif kind == "grouping":
-            out.append(f"is {value.replace('_', '-')} work, as you prefer")
+            out.append(f"is {value.replace('_', '-')} work as you prefer")
     return out
 
 
@@ -85,11 +85,12 @@ def build_reason(
     clauses.append(f"expected mastery {mastery_now:.2f} → {mastery_after:.2f}")
     extras = []
     if is_goal:
-        extras.append("it works toward one of your goals")
-    extras += [f"it {w}" for w in _preference_words(preferences)]
+        extras.append("works toward one of your goals")
+    extras += _preference_words(preferences)
     sentence = f"{head}: " + "; ".join(clauses)
     if extras:
-        sentence += "; " + ", and ".join(extras)
+        joined = extras[0] if len(extras) == 1 else ", ".join(extras[:-1]) + " and " + extras[-1]
+        sentence += "; it " + joined
     if constraints:
         sentence += "; " + ", ".join(constraints)
     sentence += "."

@@ -179,6 +179,10 @@ def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
     used = float(c.duration[x > 0.5].sum())
     mod_counts = np.bincount(c.modality[x > 0.5], minlength=len(MODALITIES))
     pos_of = {a: n for n, a in enumerate(order)}
+    fmt_counts: dict[str, int] = {}
+    for a in order:
+        for f in c.activities[a].format_keys:
+            fmt_counts[f] = fmt_counts.get(f, 0) + 1
     items = []
     for pos, a in enumerate(order):
         act = c.activities[a]
@@ -211,9 +215,17 @@ def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
             cons.append(f"locked at position {pos + 1} by your teacher")
         elif forced == "frozen":
             cons.append("already started, so it stays")
-        lo = r.modality_bounds.get(act.modality, (0, 0))[0]
+        lo, hi = r.modality_bounds.get(act.modality, (0, 10**9))
+        mname = act.modality.replace("_", "-")
         if lo > 0 and mod_counts[c.modality[a]] <= lo:
-            cons.append(f"fills the required {act.modality.replace('_', '-')} slot")
+            cons.append(f"fills the required {mname} slot")
+        elif mod_counts[c.modality[a]] >= hi:
+            cons.append(f"takes the last {mname} slot the class model allows ({hi})")
+        for f in act.format_keys:
+            cap = r.cap_for_format(f)
+            if cap is not None and fmt_counts.get(f, 0) >= cap:
+                cons.append(f"one of at most {cap} {f} activities")
+                break
         cons.append(f"fits the {r.budget_min:g}-min budget ({used:g} min planned)")
         struggling_with = None
         if basis == "prerequisite_gap":
