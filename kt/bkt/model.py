@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from kt.bkt import layout as lay
-from kt.bkt.params import PARAM_NAMES, MasteryState, SkillParams, check_probability
+from kt.bkt import start
+from kt.bkt.params import MasteryState, SkillParams
 from kt.bkt.store import ParamStore
 from kt.errors import (
     LogFormatError,
@@ -43,13 +44,7 @@ from kt.errors import (
 )
 from kt.log import ObservationLog
 
-FORMAT = "pathwise-bkt"
-FORMAT_VERSION = 1
 _UNKNOWN_MODES = ("error", "prior")
-_HYPER = (
-    "forgets", "multigs", "multilearn", "multiprior", "multipair", "num_fits", "seed",
-    "max_iter", "tol", "p_guess_bounds", "p_slip_bounds",
-)
 
 
 @dataclass(frozen=True)
@@ -255,20 +250,20 @@ class BKT:
                  "p_init": "pr"}
         sk_off = {"gs": sk_gs, "lr": sk_lr, "pr": sk_pr}
         labels_of = {"gs": gs_labels, "lr": lr_labels, "pr": pr_labels}
-        fixed = _per_skill_spec(self.fixed, names, "fixed")
-        init = _per_skill_spec(self.init, names, "init")
+        fixed = start.per_skill_spec(self.fixed, names, "fixed")
+        init = start.per_skill_spec(self.init, names, "init")
         # per skill-class values (NaN = none): fixed values, and restart-0 starting values
-        fx = {p: _spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed")
+        fx = {p: start.spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed")
               for p, k in kinds.items()}
         if not self.forgets:
             fx["p_forget"][np.isnan(fx["p_forget"])] = 0.0
-        start0 = {p: _spec_array(init, names, labels_of[k], sk_off[k], p, "init")
+        start0 = {p: start.spec_array(init, names, labels_of[k], sk_off[k], p, "init")
                   for p, k in kinds.items()}
         if warm is not None:
             for s, name in enumerate(names):
                 if name not in warm.skill_names:
                     continue
-                values = _warm_values(warm, name, gs_labels[s], lr_labels[s], pr_labels[s])
+                values = start.warm_values(warm, name, gs_labels[s], lr_labels[s], pr_labels[s])
                 for p, arr in values.items():
                     sl = slice(sk_off[kinds[p]][s], sk_off[kinds[p]][s + 1])
                     start0[p][sl] = np.where(np.isnan(start0[p][sl]), arr, start0[p][sl])
@@ -292,7 +287,7 @@ class BKT:
             sk = task_skill[entry_task]
             skill_flat = sk_off[kind][sk] + cls
             restart = task_restart[entry_task]
-            draw = _uniform(int(self.seed), crc[sk], restart, _PARAM_ID[p], cls) * _HIGH[p]
+            draw = start.uniform(int(self.seed), crc[sk], restart, start.PARAM_ID[p], cls) * start.HIGH[p]
             if p == "p_forget" and not self.forgets:
                 draw[:] = 0.0
             first = start0[p][skill_flat]
@@ -335,7 +330,7 @@ class BKT:
         iters = {n: int(out_iter[best[s]]) for s, n in enumerate(names)}
         traces = {n: trace[best[s]][~np.isnan(trace[best[s]])] for s, n in enumerate(names)}
         if warm is not None:
-            new = _merge(warm, new)
+            new = start.merge(warm, new)
             lls = {**self.log_likelihood_, **lls}
             iters = {**self.n_iter_, **iters}
             traces = {**self.ll_trace_, **traces}
@@ -485,58 +480,10 @@ class BKT:
         (every learner tested once); returns {"fold 1": ..., ..., "mean": mean over folds}
         with the metric pooled over all skills of the held-out learners.
         """
-        from kt import metrics as km
+        from kt.bkt import crossval
 
-        if not isinstance(folds, int) or folds < 2:
-            raise ParameterError(f"folds={folds!r} must be an integer >= 2")
-        name, func = km.resolve(metric)
-        rng = np.random.default_rng(seed)
-        y = log.outcome.astype(np.float64)
-        params = {k: getattr(self, k) for k in (*_HYPER, "fixed", "init", "n_threads")}
-        if mode == "learner":
-            perm = rng.permutation(log.n_learners)
-            group = np.empty(log.n_learners, dtype=np.int64)
-            for f, chunk in enumerate(np.array_split(perm, folds)):
-                group[chunk] = f
-            row_fold = group[log.learner]
-            scores = {}
-            for f in range(folds):
-                test = row_fold == f
-                model = BKT(**params).fit(log.take(~test))
-                pred = model.predict(log.take(test), unknown="prior").p_correct
-                scores[f"fold {f + 1}"] = float(func(y[test], pred))
-            scores["mean"] = float(np.nanmean([scores[f"fold {f + 1}"] for f in range(folds)]))
-            return scores
-        if mode != "per_skill":
-            raise ParameterError(f"mode={mode!r} must be 'per_skill' or 'learner'")
-        # fold of each (skill, learner): per skill permutation of its learners
-        present = np.unique(log.skill)
-        key = log.skill.astype(np.int64) * log.n_learners + log.learner
-        pairs, inverse = np.unique(key, return_inverse=True)
-        pair_skill = pairs // log.n_learners
-        pair_fold = np.full(len(pairs), -1, dtype=np.int64)
-        for code in present:
-            members = np.flatnonzero(pair_skill == code)
-            perm = members[rng.permutation(len(members))]
-            size = len(members) // folds
-            for f in range(folds):
-                pair_fold[perm[f * size : (f + 1) * size]] = f
-        row_fold = pair_fold[inverse]
-        per_skill: dict[str, list[float]] = {}
-        for f in range(folds):
-            test = row_fold == f
-            if not test.any():
-                continue
-            model = BKT(**params).fit(log.take(~test))
-            sub = log.take(test)
-            pred = model.predict(sub, unknown="prior").p_correct
-            ys = y[test]
-            for code in np.unique(sub.skill):
-                mask = sub.skill == code
-                per_skill.setdefault(str(log.skill_names[code]), []).append(
-                    float(func(ys[mask], pred[mask]))
-                )
-        return {k: float(np.nanmean(v)) for k, v in per_skill.items()}
+        return crossval.crossvalidate(self, log, folds=folds, mode=mode, metric=metric,
+                                      seed=seed)
 
     # ------------------------------------------------------------ parameters
     def params(self) -> list[dict]:
@@ -797,29 +744,22 @@ class BKT:
         return int(off[-1] + s)
 
     # -------------------------------------------------------------- persist
+    def to_dict(self) -> dict:
+        """The model as a JSON-ready dict (the document ``save`` writes)."""
+        from kt.bkt import persist
+
+        return persist.to_dict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict, source: str = "model document") -> BKT:
+        """A fitted model from a ``to_dict`` document; ``ModelFileError`` names what is wrong."""
+        from kt.bkt import persist
+
+        return persist.from_dict(cls, doc, source)
+
     def save(self, path: str | Path) -> None:
         """Write the model as versioned JSON (never pickle)."""
-        store = self._store()
-        hyper = {k: getattr(self, k) for k in _HYPER}
-        for k in ("p_guess_bounds", "p_slip_bounds"):
-            if hyper[k] is not None:
-                hyper[k] = [float(v) for v in hyper[k]]
-        skills = []
-        for s, name in enumerate(store.skill_names):
-            b = store.block(s)
-            skills.append({
-                "name": name,
-                "p_init": b["p_init"].tolist(), "init_classes": b["init_classes"],
-                "p_learn": b["p_learn"].tolist(), "p_forget": b["p_forget"].tolist(),
-                "learn_classes": b["learn_classes"],
-                "p_guess": b["p_guess"].tolist(), "p_slip": b["p_slip"].tolist(),
-                "guess_slip_classes": b["guess_slip_classes"],
-                "log_likelihood": self.log_likelihood_.get(name),
-                "n_iter": self.n_iter_.get(name),
-            })
-        doc = {"format": FORMAT, "version": FORMAT_VERSION, "hyperparameters": hyper,
-               "skills": skills}
-        Path(path).write_text(json.dumps(doc, indent=1, allow_nan=False))
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
 
     @classmethod
     def load(cls, path: str | Path) -> BKT:
@@ -828,181 +768,4 @@ class BKT:
             doc = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"cannot read model file {str(path)!r}: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ModelFileError(
-                f"{str(path)!r} is not a Pathwise BKT model (format must be {FORMAT!r}); "
-                "write it with BKT.save"
-            )
-        if doc.get("version") != FORMAT_VERSION:
-            raise ModelFileError(
-                f"{str(path)!r} has model format version {doc.get('version')!r}; this Pathwise "
-                f"reads version {FORMAT_VERSION}; refit and save with this version"
-            )
-        try:
-            model = cls(**doc["hyperparameters"])
-            model._check_hyper()
-            model._variant()
-            skills = doc["skills"]
-            names, blocks = [], {p: [] for p in PARAM_NAMES}
-            labels = {"gs": [], "lr": [], "pr": []}
-            for sk in skills:
-                names.append(str(sk["name"]))
-                for p in PARAM_NAMES:
-                    values = [check_probability(f"{sk['name']}.{p}", v) for v in sk[p]]
-                    blocks[p].append(np.array(values, dtype=np.float64))
-                labels["gs"].append(tuple(str(x) for x in sk["guess_slip_classes"]))
-                labels["lr"].append(tuple(str(x) for x in sk["learn_classes"]))
-                labels["pr"].append(tuple(str(x) for x in sk["init_classes"]))
-                if not (len(sk["p_guess"]) == len(sk["p_slip"]) == len(labels["gs"][-1]) >= 1
-                        and len(sk["p_learn"]) == len(sk["p_forget"]) == len(labels["lr"][-1]) >= 1
-                        and len(sk["p_init"]) == len(labels["pr"][-1]) >= 1):
-                    raise ModelFileError(f"skill {sk['name']!r}: parameter and class counts differ")
-
-            def offsets(arrs):
-                return np.concatenate([[0], np.cumsum([len(a) for a in arrs])]).astype(np.int64)
-
-            def cat(arrs):
-                return np.concatenate(arrs) if arrs else np.empty(0)
-
-            store = ParamStore(
-                skill_names=tuple(names), gs_off=offsets(blocks["p_guess"]),
-                lr_off=offsets(blocks["p_learn"]), pr_off=offsets(blocks["p_init"]),
-                p_guess=cat(blocks["p_guess"]), p_slip=cat(blocks["p_slip"]),
-                p_learn=cat(blocks["p_learn"]), p_forget=cat(blocks["p_forget"]),
-                p_init=cat(blocks["p_init"]), gs_labels=tuple(labels["gs"]),
-                lr_labels=tuple(labels["lr"]), pr_labels=tuple(labels["pr"]),
-            )
-            lls = {sk["name"]: sk.get("log_likelihood") for sk in skills}
-            iters = {sk["name"]: sk.get("n_iter") for sk in skills}
-        except ModelFileError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"model file {str(path)!r} is inconsistent: {exc}") from None
-        model._set_fitted(store, lls, iters, {})
-        return model
-
-
-# ---------------------------------------------------------------- helpers
-def _per_skill_spec(spec, names: list[str], what: str) -> dict[str, dict]:
-    """Normalise ``fixed`` / ``init`` to {skill: {param: value}}."""
-    if spec is None:
-        return {}
-    if not isinstance(spec, Mapping):
-        raise ParameterError(f"{what} must be a dict, got {type(spec).__name__}")
-    if spec and all(k in PARAM_NAMES for k in spec):
-        spec = {n: spec for n in names}
-    out = {}
-    for skill, values in spec.items():
-        if isinstance(values, SkillParams):
-            values = values.as_dict()
-        if not isinstance(values, Mapping):
-            raise ParameterError(f"{what}[{skill!r}] must be a dict of parameter values")
-        bad = [k for k in values if k not in PARAM_NAMES]
-        if bad:
-            raise ParameterError(
-                f"{what}[{skill!r}] has unknown parameter {bad[0]!r}; use {', '.join(PARAM_NAMES)}"
-            )
-        out[str(skill)] = dict(values)
-    return out
-
-
-_PARAM_ID = {"p_init": 1, "p_learn": 2, "p_forget": 3, "p_guess": 4, "p_slip": 5}
-# random starting values as pyBKT's random_model_uni: prior U(0,1), learn U(0,.4),
-# forget U(0,1) (0 without forgets), guess U(0,.4), slip U(0,.3)
-_HIGH = {"p_init": 1.0, "p_learn": 0.4, "p_forget": 1.0, "p_guess": 0.4, "p_slip": 0.3}
-_MASK64 = (1 << 64) - 1
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on uint64 arrays (wrapping arithmetic)."""
-    z = z + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def _uniform(seed: int, skill_hash: np.ndarray, restart: np.ndarray, param: int,
-             cls: np.ndarray) -> np.ndarray:
-    """Deterministic U[0, 1) per (seed, skill hash, restart, parameter, class), float64."""
-    base = _mix(np.array([seed & _MASK64], dtype=np.uint64))
-    z = _mix(base ^ skill_hash.astype(np.uint64))
-    z = _mix(z ^ (restart.astype(np.uint64) << np.uint64(8)) ^ np.uint64(param))
-    z = _mix(z ^ cls.astype(np.uint64))
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
-def _spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, param: str,
-                what: str) -> np.ndarray:
-    """Per skill-class values of ``param`` from a normalised fixed/init spec (NaN = unset)."""
-    out = np.full(int(off[-1]), np.nan)
-    for s, name in enumerate(names):
-        values = spec.get(name)
-        if not values or param not in values:
-            continue
-        value = values[param]
-        label = f"{what}[{name!r}][{param!r}]"
-        if not isinstance(value, Mapping) and np.ndim(value) == 0:
-            out[off[s] : off[s + 1]] = check_probability(label, value)
-        else:
-            out[off[s] : off[s + 1]] = _expand(value, labels[s], label)
-    return out
-
-
-def _expand(value, labels: Sequence[str], what: str) -> np.ndarray:
-    """A scalar, per-class sequence or {label: value} -> float64 (len(labels),) (NaN = unset)."""
-    n = len(labels)
-    if isinstance(value, Mapping):
-        out = np.full(n, np.nan)
-        index = {c: i for i, c in enumerate(labels)}
-        for label, v in value.items():
-            if str(label) in index:
-                out[index[str(label)]] = check_probability(f"{what}[{label!r}]", v)
-        return out
-    if np.ndim(value) == 0:
-        return np.full(n, check_probability(what, value))
-    arr = np.asarray(value, dtype=np.float64).reshape(-1)
-    if len(arr) != n:
-        raise ParameterError(f"{what} has {len(arr)} values for {n} classes; give one per class")
-    for v in arr:
-        check_probability(what, v)
-    return arr
-
-
-def _warm_values(warm: ParamStore, name: str, gs_labels, lr_labels, pr_labels) -> dict:
-    s = warm.skill_index(name)
-    b = warm.block(s)
-    out = {}
-    for p, key, labels in (
-        ("p_init", "init_classes", pr_labels), ("p_learn", "learn_classes", lr_labels),
-        ("p_forget", "learn_classes", lr_labels), ("p_guess", "guess_slip_classes", gs_labels),
-        ("p_slip", "guess_slip_classes", gs_labels),
-    ):
-        index = {c: i for i, c in enumerate(b[key])}
-        mean = float(np.mean(b[p]))
-        out[p] = np.array([b[p][index[c]] if c in index else mean for c in labels])
-    return out
-
-
-def _merge(old: ParamStore, new: ParamStore) -> ParamStore:
-    """Skills of ``new`` replace or extend those of ``old`` (order: old first)."""
-    names = list(old.skill_names) + [n for n in new.skill_names if n not in old._index]  # type: ignore[attr-defined]
-    blocks = []
-    for n in names:
-        src = new if n in new._index else old  # type: ignore[attr-defined]
-        blocks.append(src.block(src.skill_index(n)))
-
-    def offsets(key):
-        return np.concatenate([[0], np.cumsum([len(b[key]) for b in blocks])]).astype(np.int64)
-
-    def cat(key):
-        return np.concatenate([b[key] for b in blocks])
-
-    return ParamStore(
-        skill_names=tuple(names), gs_off=offsets("p_guess"), lr_off=offsets("p_learn"),
-        pr_off=offsets("p_init"), p_guess=cat("p_guess"), p_slip=cat("p_slip"),
-        p_learn=cat("p_learn"), p_forget=cat("p_forget"), p_init=cat("p_init"),
-        gs_labels=tuple(tuple(b["guess_slip_classes"]) for b in blocks),
-        lr_labels=tuple(tuple(b["learn_classes"]) for b in blocks),
-        pr_labels=tuple(tuple(b["init_classes"]) for b in blocks),
-    )
-
+        return cls.from_dict(doc, repr(str(path)))

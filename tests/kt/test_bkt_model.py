@@ -228,6 +228,9 @@ def test_save_load_round_trip(tmp_path, small_log):
             assert np.array_equal(loaded.params_[skill][p], model.params_[skill][p])
     assert np.array_equal(loaded.predict(small_log).p_correct, model.predict(small_log).p_correct)
     assert loaded.params() == model.params()
+    again = BKT.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again.params() == model.params()
+    assert again.multipair == "template_id" and again.forgets is True
 
 
 def test_load_rejects_bad_files(tmp_path):
