@@ -447,3 +447,26 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
         "class_id": cls.id,
     }
     return body, conflicts, playlists
+
+
+def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: str, *,
+                budget_min: float | None = None, pins: Sequence[str] = (), removes: Iterable[str] = ()) -> dict:
+    """"Why not X?" for one learner: one extra solve with X forced in (planner.whynot).
+
+    Returns ``activity_id, in_plan, excluded_by, objective_cost`` (None when a hard rule forbids
+    it), ``dropped``, ``added`` and the plain ``sentence``.
+    """
+    import math
+
+    from planner.whynot import why_not
+
+    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids)
+    request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
+                               known_activities=inp.by_id)
+    catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
+    if activity_id not in {a.id for a in catalog}:
+        catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
+    w = why_not(inp.graph, catalog, pl_learner, request, activity_id)
+    cost = None if math.isinf(w.objective_cost) else round(float(w.objective_cost), 4)
+    return {"activity_id": w.activity_id, "in_plan": w.in_plan, "excluded_by": list(w.excluded_by),
+            "objective_cost": cost, "dropped": list(w.dropped), "added": list(w.added), "sentence": w.sentence}

@@ -597,6 +597,17 @@ class TenantBackend:
         self.save_plan(updated)
         return updated, event
 
+    def why_not(self, learner_id: str, activity_id: str, *, budget_min=None) -> dict:
+        learner = self._learner(learner_id)
+        self._activity(activity_id)
+        cls = self.class_of(learner_id)
+        latest = self.latest_plan(learner_id=learner_id, kind="playlist", open_only=True)
+        known = self.view.activities
+        pins = [a for a in (latest.pins if latest else ()) if a in known and a != activity_id]
+        removes = [a for a in (latest.removes if latest else ()) if a in known and a != activity_id]
+        return planning.why_not_for(self._planning_input(), learner, self.ts.get_mastery(learner_id), cls,
+                                    activity_id, budget_min=budget_min, pins=pins, removes=removes)
+
     def plan_item_for(self, activity_id: str):
         act = self._activity(activity_id)
         return review.PlanItem(activity_id=act.id, title=act.title, minutes=float(act.duration_min),

@@ -262,6 +262,16 @@ class ClassPlanRequestIn(Strict):
     keep_together: list[tuple[str, str]] = []
 
 
+class WhyNotOut(BaseModel):
+    activity_id: str
+    in_plan: bool
+    excluded_by: list[str]
+    objective_cost: float | None = Field(description="Objective lost by forcing it in; null = a hard rule forbids it")
+    dropped: list[str] = []
+    added: list[str] = []
+    sentence: str
+
+
 class EditIn(Strict):
     op: Literal["pin", "unpin", "remove", "add", "reorder"]
     activity_id: str | None = None

@@ -15,8 +15,10 @@ from service.schemas import (
     PlanOut,
     PlaylistRequestIn,
     RejectIn,
+    WhyNotOut,
 )
 
+BudgetQuery = Query(None, gt=0, le=600, description="Minutes; default from the class model")
 StatusQuery = Query(None, pattern="^(proposed|approved|edited|rejected|active|done)$")
 router = APIRouter(prefix="/v1", tags=["recommendations & review"])
 ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
@@ -65,6 +67,15 @@ def generate_playlist(ctx: CtxDep, learner_id: str, body: PlaylistRequestIn | No
                                     removes=body.removes, class_id=body.class_id)
     ctx.audit("write", "plan", learner_id=learner_id, resource_id=plan.plan_id, detail={"op": "generate"})
     return plan_out(plan)
+
+
+@router.get("/learners/{learner_id}/why-not/{activity_id}", response_model=WhyNotOut, responses=ERRORS,
+            summary="Why is this activity not in the learner's playlist? (one extra solve)")
+def why_not(ctx: CtxDep, learner_id: str, activity_id: str, budget_min: float | None = BudgetQuery):
+    ctx.allow("recommendation:read", learner_id=learner_id)
+    out = ctx.tb.why_not(learner_id, activity_id, budget_min=budget_min)
+    ctx.audit("read", "plan.why_not", learner_id=learner_id, detail={"activity_id": activity_id})
+    return out
 
 
 @router.post("/classes/{class_id}/plan", response_model=PlanOut, responses=ERRORS,

@@ -44,6 +44,7 @@ MATRIX = {
     "gaps":            row(403, 200, 403, 403, 200, 404, 403),
     "export":          row(403, 403, 403, 403, 200, 404, 403),
     "playlist":        row(200, 200, 403, 403, 200, 404, 403),
+    "why_not":         row(200, 200, 403, 403, 200, 404, 403),
     "class_plan":      row(200, 200, 403, 403, 200, 404, 403),
     "class_read":      row(403, 200, 403, 403, 200, 404, 403),
     "classes_list":    row(403, 200, 200, 403, 200, 200, 200),
@@ -98,6 +99,8 @@ def call(client, name, headers, w):
         return client.get(f"/v1/learners/{L}/export", headers=headers)
     if name == "playlist":
         return client.post(f"/v1/learners/{L}/playlist", headers=headers)
+    if name == "why_not":
+        return client.get(f"/v1/learners/{L}/why-not/A0001", headers=headers)
     if name == "class_plan":
         return client.post("/v1/classes/c-3-station/plan", headers=headers, json={})
     if name == "class_read":

@@ -163,3 +163,18 @@ def test_class_playlists_are_reviewable_and_regenerable(fresh_client):
         assert r.json()["version"] == 2
         return
     raise AssertionError("no class playlist with a teacher mini-lesson")
+
+
+def test_why_not(client):
+    learner = roster(client, "c-3-station")[0]
+    plan = client.post(f"/v1/learners/{learner}/playlist", headers=LMS).json()
+    inside = plan["items"][0]["activity_id"]
+    r = client.get(f"/v1/learners/{learner}/why-not/{inside}", headers=ORTIZ)
+    assert r.status_code == 200, r.text
+    assert r.json()["in_plan"] is True
+    acts = client.get("/v1/catalog/activities", params={"skill_id": plan["items"][0]["details"]["target_skill"]},
+                      headers=LMS).json()
+    outside = next(a["id"] for a in acts if a["id"] not in {i["activity_id"] for i in plan["items"]})
+    w = client.get(f"/v1/learners/{learner}/why-not/{outside}", headers=LMS).json()
+    assert w["in_plan"] is False and w["sentence"] and w["excluded_by"]
+    assert client.get(f"/v1/learners/{learner}/why-not/NOPE", headers=LMS).status_code == 404
