@@ -37,6 +37,7 @@ VARIANTS = [
     {"multilearn": "template_id", "forgets": True},
     {"multipair": "template_id"},
     {"multiprior": True},
+    {"multiprior": "template_id", "multigs": "template_id"},
     {"multigs": "template_id", "multilearn": "template_id"},
     {"multigs": "template_id", "multipair": "template_id", "forgets": True},
 ]
@@ -65,7 +66,12 @@ def twin_sequences(log, model, skill):
                   for t in range(len(rows))]
         else:
             lr = [0] * len(rows)
-        prior = pr_labels.index(str(int(log.outcome[rows[0]]))) if model.multiprior else 0
+        if model.multiprior is True:
+            prior = pr_labels.index(str(int(log.outcome[rows[0]])))
+        elif model.multiprior:
+            prior = pr_labels.index(names[0])
+        else:
+            prior = 0
         seqs.append({"obs": log.outcome[rows].astype(int), "gs": np.array(gs),
                      "lr": np.array(lr), "prior": prior})
     return seqs
@@ -355,3 +361,21 @@ def test_evaluate_and_crossvalidate(small_log):
     assert 0.5 < pooled["mean"] < 1
     with pytest.raises(ParameterError, match="mode='x'"):
         model.crossvalidate(small_log, mode="x")
+
+
+def test_fixed_per_class_and_init_from_skill_params(small_log):
+    model = BKT(multigs="template_id", fixed={"fractions": {"p_guess": {"T0": 0.05}}},
+                init={"ratios": SkillParams(0.3, 0.2, 0.0, 0.1, 0.1)}, max_iter=5).fit(small_log)
+    block = model.params_["fractions"]
+    guesses = dict(zip(block["guess_slip_classes"], block["p_guess"], strict=True))
+    assert guesses["T0"] == 0.05 and guesses["T1"] != 0.05
+    one = BKT(multigs="template_id", init={"ratios": SkillParams(0.3, 0.2, 0.0, 0.1, 0.1)},
+              max_iter=5, tol=0, num_fits=3, seed=8).fit(small_log, skills=["ratios"])
+    same = BKT(multigs="template_id", init={"ratios": {"p_init": 0.3, "p_learn": 0.2,
+                                                       "p_guess": [0.1, 0.1, 0.1],
+                                                       "p_slip": 0.1}},
+               max_iter=5, tol=0, num_fits=1).fit(small_log, skills=["ratios"])
+    # restart 0 starts from init in both; with 3 restarts the best LL can only be higher
+    assert one.log_likelihood_["ratios"] >= same.log_likelihood_["ratios"] - 1e-9
+    with pytest.raises(ParameterError, match="2 values for 3 classes"):
+        BKT(multigs="template_id", init={"ratios": {"p_guess": [0.1, 0.2]}}).fit(small_log)
