@@ -5,7 +5,7 @@ station-rotation class plan.
 
 Instance: the demo school (``data/demo_school``, read as JSON: 200 activities of the
 grade 5-6 band, learners of grades 5-7 whose BKT mastery is filtered from the demo evidence
-with the generating parameters); without it (or with ``--synthetic``), a synthetic school
+with the generating parameters; learners with fewer than 5 candidates are left out); without it (or with ``--synthetic``), a synthetic school
 (60-skill DAG, 200 activities). Playlist: p50/p99 of ``plan_playlist`` (greedy incumbent +
 time-limited MILP), quality = objective / exact optimum (the same MILP without time limit,
 gap 1e-6). Class: ``planner.classplan.plan_class`` station rotation, p50/p99 and the share
@@ -202,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         graph, catalog, learners = synthetic_instance(args.learners)
         source = f"synthetic ({len(catalog)} activities, {len(graph)}-skill DAG)"
-    learners = learners[: args.learners]
+    from planner.playlist.plan import prepare
+
+    # learners with a real choice to make (>= 5 candidates; others have mastered the band)
+    learners = [L for L in learners if prepare(graph, catalog, L, REQUEST).n >= 5][: args.learners]
     print(f"instance: {source}; request: {REQUEST.budget_min:g} min, online 1-4, teacher <= 1, "
           f"collaborative <= 1, format cap {REQUEST.format_cap}, skill cap {REQUEST.skill_cap}, "
           f"time limit {REQUEST.time_limit_s * 1e3:g} ms")

@@ -286,7 +286,7 @@ def _conflicts(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow]) -> list[Co
             elif kind == "modality_min":
                 why = _excluded_why(c, lambda a, m=what: a.modality == m)
             else:
-                why = ()
+                why = _excluded_why(c, lambda a: True)
             blocked = ("no eligible activity", *why)
         else:
             blocked = _blockers(c, x, row.members, lim)
