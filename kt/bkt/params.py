@@ -56,7 +56,7 @@ class SkillParams:
         return {name: getattr(self, name) for name in PARAM_NAMES}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MasteryState:
     """One learner's knowledge state: P(mastered) per skill of a fitted model. Immutable.
 
@@ -106,6 +106,18 @@ class MasteryState:
         object.__setattr__(state, "p_mastered", p_mastered)
         object.__setattr__(state, "last_class", last_class)
         return state
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MasteryState):
+            return NotImplemented
+        return (
+            self.skill_names == other.skill_names
+            and np.array_equal(self.p_mastered, other.p_mastered, equal_nan=True)
+            and np.array_equal(self.last_class, other.last_class)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.skill_names, self.p_mastered.tobytes(), self.last_class.tobytes()))
 
     def index(self, skill: str) -> int:
         """Position of ``skill``; raises ``UnknownSkillError`` naming it when absent."""

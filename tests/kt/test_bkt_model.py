@@ -379,3 +379,16 @@ def test_fixed_per_class_and_init_from_skill_params(small_log):
     assert one.log_likelihood_["ratios"] >= same.log_likelihood_["ratios"] - 1e-9
     with pytest.raises(ParameterError, match="2 values for 3 classes"):
         BKT(multigs="template_id", init={"ratios": {"p_guess": [0.1, 0.2]}}).fit(small_log)
+
+
+def test_mastery_state_value_semantics(small_log):
+    model = BKT(max_iter=3).fit(small_log)
+    a = model.init_state()
+    b = model.init_state()
+    assert a == b and hash(a) == hash(b)
+    c, _ = model.update_one(a, "ratios", 1)
+    assert c != a and a == b  # the old state is untouched
+    assert c.mastery("ratios") > a.mastery("ratios")
+    assert set(c.as_dict()) == set(model.skill_names_)
+    with pytest.raises(UnknownSkillError, match="algebra"):
+        c.mastery("algebra")
