@@ -122,6 +122,16 @@ class BKT:
             restart 0 of the skill instead of random values. Restarts 1.. stay random.
         p_guess_bounds, p_slip_bounds: (low, high) clip of every M-step's guess / slip.
         n_threads: Numba threads for fitting/prediction (None = all).
+
+    Learned attributes (after ``fit`` / ``partial_fit`` / ``load``):
+        skill_names_: tuple of fitted skill names.
+        params_: {skill: {"p_init", "p_learn", "p_forget", "p_guess", "p_slip": float64 arrays
+            with one value per class; "init_classes", "learn_classes", "guess_slip_classes":
+            the class labels}} (sparse: only classes seen with the skill).
+        log_likelihood_: {skill: float} natural-log likelihood of the fitted parameters.
+        n_iter_: {skill: int} EM iterations (M-steps) of the kept restart.
+        ll_trace_: {skill: float64 array} LL of every E-step of the kept restart.
+        store_: the compact flat parameter store (``kt.bkt.store.ParamStore``).
     """
 
     def __init__(
