@@ -98,9 +98,11 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
     def new_vars(n: int, lo: float | np.ndarray, hi: float | np.ndarray,
                  obj: float | np.ndarray) -> int:
         start = len(cost)
-        cost.extend(np.broadcast_to(np.asarray(obj, dtype=np.float64), (n,)).tolist())
-        lb.extend(np.broadcast_to(np.asarray(lo, dtype=np.float64), (n,)).tolist())
-        ub.extend(np.broadcast_to(np.asarray(hi, dtype=np.float64), (n,)).tolist())
+        for dst, v in ((cost, obj), (lb, lo), (ub, hi)):
+            if np.ndim(v):
+                dst.extend(np.asarray(v, dtype=np.float64).tolist())
+            else:
+                dst.extend([float(v)] * n)
         return start
 
     xcost = -W.preference * c.pref
@@ -136,12 +138,20 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
         confs = _configs(members, r.skill_cap) if formulation == "auto" else None
         if confs is not None:
             capped_by_config[k] = True
-            vals_k = np.array([q * (1.0 - np.prod(1.0 - c.T[list(S), k])) for S in confs])
-            oz = new_vars(len(confs), 0.0, 1.0, -c.w[k] * vals_k)
+            stay = {int(a): 1.0 - float(c.T[a, k]) for a in members}
+            link: dict[int, list[int]] = {a: [] for a in stay}
+            vals_k = np.empty(len(confs))
+            oz = len(cost)
+            for n, S in enumerate(confs):
+                keep = 1.0
+                for a in S:
+                    keep *= stay[a]
+                    link[a].append(oz + n)
+                vals_k[n] = q * (1.0 - keep)
+            new_vars(len(confs), 0.0, 1.0, -c.w[k] * vals_k)
             add_row(np.arange(oz, oz + len(confs)), np.ones(len(confs)), -np.inf, 1.0)
-            for a in members:
-                zs = [oz + n for n, S in enumerate(confs) if a in S]
-                add_row(_cat(zs, ox + a), _cat(np.ones(len(zs)), -1.0), 0.0, 0.0)
+            for a, zs in link.items():
+                add_row([*zs, ox + a], [1.0] * len(zs) + [-1.0], 0.0, 0.0)
             continue
         lo_u = float(L[members, k].sum())
         ou = new_vars(1, lo_u, 0.0, 0.0)
