@@ -206,7 +206,8 @@ class ClassPlan:
     ``groups``: every group (teacher small groups, collaborative groups, pull-outs).
     ``schedules``: one per learner, in roster order. ``conflicts``: teacher requests or
     capacities that could not all hold (with the slack they needed); ``status`` "relaxed" then.
-    ``objective``: total expected mastery gain from the class-level MILP (mini-lessons).
+    ``objective``: total expected mastery gain of the teacher groups from the class-level MILP
+    (a la carte, which has no groups: the learners' playlists' expected gain).
     ``n_slots``: rotations (or pull-out slots); ``symmetry_breaking``: whether it was used.
     """
 
