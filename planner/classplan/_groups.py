@@ -74,7 +74,8 @@ def solve_groups(settings: ModelSettings, learners: Sequence[PlanLearner], graph
 def build_groups(settings: ModelSettings, learners: Sequence[PlanLearner],
                  catalog: Sequence[PlanActivity], graph: SkillGraph, gs: GroupSolution, *,
                  kinds: Sequence[str], minutes: float, place: str, starts: Sequence[float],
-                 label: str, what: str = "need") -> tuple[list[ClassGroup], dict[int, PlannedItem]]:
+                 label: str, what: str = "need", requests: ClassRequests | None = None
+                 ) -> tuple[list[ClassGroup], dict[int, PlannedItem]]:
     """One ``ClassGroup`` per non-empty slot with its activity (first of ``kinds`` that has a
     fitting catalog activity on the topic, else a teacher mini-lesson) and each member's item."""
     theta = settings.mastered_threshold
@@ -96,7 +97,15 @@ def build_groups(settings: ModelSettings, learners: Sequence[PlanLearner],
                 act = content.mini_lesson(graph, catalog, ml, topic, minutes, place,
                                           settings.teacher_p_learn)
         name = group_letter(len(groups))
-        reason = group_reason(graph, name, ml, topic, theta, (), what=what)
+        cons: tuple[str, ...] = ()
+        if requests is not None:
+            from planner.classplan.rotation import _pair_constraints
+
+            here = {lr.id for lr in ml}
+            cons = _pair_constraints(requests, here, True) + tuple(
+                f"{lk.learner_id} locked here by the teacher" for lk in requests.locks
+                if lk.learner_id in here)
+        reason = group_reason(graph, name, ml, topic, theta, cons, what=what)
         groups.append(ClassGroup(name, label, "teacher_led", r, float(starts[r]), float(minutes),
                                  tuple(lr.id for lr in ml), topic, None if act is None else act.id,
                                  reason))

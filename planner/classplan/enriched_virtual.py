@@ -36,7 +36,8 @@ def plan_enriched_virtual(settings: ModelSettings, learners: Sequence[PlanLearne
     groups, items = build_groups(settings, learners, catalog, graph, gs,
                                  kinds=("teacher_led", "collaborative"),
                                  minutes=settings.session_minutes, place="classroom",
-                                 starts=[0.0] * n_g, label="face-to-face")
+                                 starts=[0.0] * n_g, label="face-to-face",
+                                 requests=requests)
     schedules, extra = remote_schedules(settings, learners, catalog, graph, gs, groups, items,
                                         class_start=0.0, class_minutes=settings.session_minutes,
                                         remote_first=False)

@@ -46,7 +46,8 @@ def plan_flex(settings: ModelSettings, learners: Sequence[PlanLearner],
                           symmetry_breaking=symmetry_breaking)
         groups, items = build_groups(settings, learners, catalog, graph, gs,
                                      kinds=("teacher_led",), minutes=settings.pull_out_minutes,
-                                     place="classroom", starts=starts, label="pull-out")
+                                     place="classroom", starts=starts, label="pull-out",
+                                     requests=requests)
         conflicts, sb, objective, optimal = gs.conflicts, gs.sol.symmetry_breaking, gs.sol.objective, gs.sol.optimal
         slot_of = list(gs.slot_of)
     gid = {lid: g.id for g in groups for lid in g.learner_ids}

@@ -38,7 +38,7 @@ def plan_flipped(settings: ModelSettings, learners: Sequence[PlanLearner],
         settings, learners, catalog, graph, gs,
         kinds=("collaborative", "teacher_led", "independent_offline"),
         minutes=settings.session_minutes, place="classroom", starts=[start_class] * n_g,
-        label="in-class", what="practise")
+        label="in-class", what="practise", requests=requests)
     schedules, extra = remote_schedules(settings, learners, catalog, graph, gs, groups, items,
                                         class_start=start_class, class_minutes=settings.session_minutes,
                                         remote_first=True)

@@ -175,7 +175,6 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
             for it in previous.schedule_of(lid).items:
                 if it.slot < n_kept:
                     items[(s, it.slot)] = it
-    pair_words = _pair_words(requests)
     solo: set[tuple[int, int]] = set()
     for r in range(n_kept, n_r):
         for k, st in enumerate(stations):
@@ -183,8 +182,8 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
             if not members or st.kind not in ("teacher_led", "collaborative"):
                 continue
             mlearners = [learners[s] for s in members]
-            cons = tuple(w for (a, b), w in pair_words.items()
-                         if a in {ids[s] for s in members} or b in {ids[s] for s in members})
+            here = {ids[s] for s in members}
+            cons = _pair_constraints(requests, here, st.kind in ("teacher_led", "collaborative"))
             cons += tuple(f"{lk.learner_id} locked here by the teacher" for lk in requests.locks
                           if lk.learner_id in {ids[s] for s in members}
                           and (lk.station == st.id or (st.kind == "teacher_led" and lk.topic)))
@@ -280,13 +279,20 @@ def _reposition(item, position: int, constraint: str):
     return replace(item, position=position, reason=reason)
 
 
-def _pair_words(requests: ClassRequests) -> dict[tuple[str, str], str]:
-    out = {}
-    for a, b in requests.keep_apart:
-        out[(a, b)] = f"{a} and {b} kept apart by the teacher"
+def _pair_constraints(requests: ClassRequests, here: set[str], group_station: bool
+                      ) -> tuple[str, ...]:
+    """Teacher pair requests that shaped a group with members ``here``."""
+    out = []
+    if group_station:
+        for a, b in requests.keep_apart:
+            if a in here and b not in here:
+                out.append(f"{a} kept apart from {b} by the teacher")
+            elif b in here and a not in here:
+                out.append(f"{b} kept apart from {a} by the teacher")
     for a, b in requests.keep_together:
-        out[(a, b)] = f"{a} and {b} kept together by the teacher"
-    return out
+        if a in here and b in here:
+            out.append(f"{a} and {b} kept together by the teacher")
+    return tuple(out)
 
 
 __all__ = ["plan_rotation", "Station"]
