@@ -563,29 +563,42 @@ class TenantBackend:
         body = {"planner": meta, "class_id": cls.id if cls else None}
         return items, conflicts, body
 
-    def generate_playlist(self, learner_id: str, *, budget_min=None, pins=(), removes=(), class_id=None):
+    def generate_playlist(self, learner_id: str, *, budget_min=None, pins=(), removes=(), class_id=None,
+                          audit=None):
+        """Plan (outside any transaction), then store the plan and ``audit(plan)`` together."""
         items, conflicts, body = self._playlist(learner_id, class_id=class_id, budget_min=budget_min,
                                                 pins=pins, removes=removes)
         plan = review.new_plan("playlist", learner_id, items=items, body=body, conflicts=conflicts,
                                pins=pins, removes=removes)
-        self.save_plan(plan, new=True)
+        with self.ts.transaction():
+            self.save_plan(plan, new=True)
+            if audit is not None:
+                audit(plan)
         return plan
 
-    def generate_class_plan(self, class_id: str, *, keep_apart=(), keep_together=(), session=None):
-        """A class plan; learners without an open playlist also get one (same planner run)."""
+    def generate_class_plan(self, class_id: str, *, keep_apart=(), keep_together=(), session=None,
+                            audit=None):
+        """A class plan; learners without an open playlist also get one (same planner run).
+        Plans outside any transaction; stores everything and ``audit(plan)`` in one."""
         cls = self.get_class(class_id)
         body, conflicts, playlists = _engine_class_plan(self, cls, keep_apart=keep_apart,
                                                         keep_together=keep_together, session=session)
         plan = review.new_plan("class", class_id, body=body, conflicts=conflicts)
-        self.save_plan(plan, new=True)
+        new_playlists = []
         for lid, (items, confl, meta) in playlists.items():
             if self.latest_plan(learner_id=lid, kind="playlist", open_only=True) is None:
-                pl = review.new_plan("playlist", lid, items=items, conflicts=confl,
-                                     body={"planner": meta, "class_id": class_id})
+                new_playlists.append(review.new_plan("playlist", lid, items=items, conflicts=confl,
+                                                     body={"planner": meta, "class_id": class_id}))
+        with self.ts.transaction():
+            self.save_plan(plan, new=True)
+            for pl in new_playlists:
                 self.save_plan(pl, new=True)
+            if audit is not None:
+                audit(plan)
         return plan
 
-    def regenerate_plan(self, plan, actor: str):
+    def regenerate_plan(self, plan, actor: str, *, expected_version: int | None = None, audit=None):
+        """Re-plan (outside any transaction), then store and ``audit(event)`` together."""
         if plan.kind == "playlist":
             items, conflicts, body = self._playlist(plan.subject, class_id=plan.body.get("class_id"),
                                                     pins=plan.pins, removes=plan.removes, validate=False)
@@ -594,7 +607,10 @@ class TenantBackend:
             cls = self.get_class(plan.subject)
             body, conflicts, _playlists = _engine_class_plan(self, cls)
             updated, event = review.regenerate(plan, actor, body=body, conflicts=conflicts)
-        self.save_plan(updated)
+        with self.ts.transaction():
+            self.save_plan(updated, expected_version=expected_version)
+            if audit is not None:
+                audit(event)
         return updated, event
 
     def why_not(self, learner_id: str, activity_id: str, *, budget_min=None) -> dict:
@@ -615,15 +631,22 @@ class TenantBackend:
                                details={"basis": "teacher", "modality": _value(act.modality)},
                                added_by="teacher")
 
-    def save_plan(self, plan, *, new: bool = False) -> None:
+    def save_plan(self, plan, *, new: bool = False, expected_version: int | None = None) -> None:
+        """Store a plan; ``expected_version`` (the document version read) guards against
+        lost updates: a concurrent change makes this a ConflictError (409)."""
         rec = plan.to_record()
         rec["learner_id"] = plan.subject if plan.kind == "playlist" else None
         rec["class_id"] = plan.subject if plan.kind == "class" else plan.body.get("class_id")
-        self.ts.put_document(PLAN_KIND, plan.plan_id, rec, expected_version=0 if new else None)
+        self.ts.put_document(PLAN_KIND, plan.plan_id, rec,
+                             expected_version=0 if new else expected_version)
 
     def get_plan(self, plan_id: str):
+        return self.get_plan_versioned(plan_id)[0]
+
+    def get_plan_versioned(self, plan_id: str):
+        """(plan, stored document version)."""
         doc = self.ts.get_document(PLAN_KIND, plan_id)
-        return review.ReviewedPlan.from_record(doc.payload)
+        return review.ReviewedPlan.from_record(doc.payload), doc.version
 
     def list_plans(self, *, learner_id=None, class_id=None, status=None, kind=None) -> list:
         filters = {}

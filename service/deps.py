@@ -56,6 +56,10 @@ class Ctx:
         scope = self.scope if self.principal.role == "teacher" else None
         authorize(self.principal, action, learner_id=learner_id, class_id=class_id, scope=scope)
 
+    def unit(self):
+        """One store transaction: the change and its audit row commit together (or neither)."""
+        return self.tb.ts.transaction()
+
     def audit(self, action: str, resource: str, *, learner_id=None, resource_id=None, detail=None) -> None:
         self.tb.audit(
             audit_entry(self.principal, action, resource, learner_id=learner_id,

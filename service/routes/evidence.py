@@ -39,9 +39,10 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
         for lid in sorted(learners):
             ctx.allow("evidence:write", learner_id=lid)
     observations = ctx.tb.build_observations([o.model_dump() for o in batch.observations])
-    accepted, duplicates, updates = ctx.tb.ingest(observations)
-    ctx.audit("write", "evidence", detail={"n": len(observations), "accepted": accepted,
-                                           "learners": sorted(learners)[:50]})
+    with ctx.unit():
+        accepted, duplicates, updates = ctx.tb.ingest(observations)
+        ctx.audit("write", "evidence", detail={"n": len(observations), "accepted": accepted,
+                                               "learners": sorted(learners)[:50]})
     return IngestResult(accepted=accepted, duplicates=duplicates, mastery_updates=updates)
 
 
@@ -112,8 +113,9 @@ async def post_statements(ctx: CtxDep,
                 raise NotFoundError(f"voided statement {m.voids} is unknown; nothing to void")
             if target is not None and target.get("voids"):
                 raise ApiError(422, "invalid_statement", f"statement {m.voids} is itself a voiding statement; it cannot be voided")
-    tb.store_statements(fresh)
     learners = sorted({m.learner_id for m in fresh if m.learner_id})
-    ctx.audit("write", "xapi", detail={"n": len(fresh), "learners": learners[:50],
-                                       "voided": [m.voids for m in fresh if m.voids]})
+    with ctx.unit():  # evidence, voids, statement records and the audit row: all or nothing
+        tb.store_statements(fresh)
+        ctx.audit("write", "xapi", detail={"n": len(fresh), "learners": learners[:50],
+                                           "voided": [m.voids for m in fresh if m.voids]})
     return [m.statement_id for m in mapped]

@@ -63,9 +63,10 @@ def generate_playlist(ctx: CtxDep, learner_id: str, body: PlaylistRequestIn | No
     409 only when nothing at all can be planned."""
     ctx.allow("recommendation:read", learner_id=learner_id)
     body = body or PlaylistRequestIn()
-    plan = ctx.tb.generate_playlist(learner_id, budget_min=body.budget_min, pins=body.pins,
-                                    removes=body.removes, class_id=body.class_id)
-    ctx.audit("write", "plan", learner_id=learner_id, resource_id=plan.plan_id, detail={"op": "generate"})
+    plan = ctx.tb.generate_playlist(
+        learner_id, budget_min=body.budget_min, pins=body.pins, removes=body.removes, class_id=body.class_id,
+        audit=lambda p: ctx.audit("write", "plan", learner_id=learner_id, resource_id=p.plan_id,
+                                  detail={"op": "generate"}))
     return plan_out(plan)
 
 
@@ -83,9 +84,10 @@ def why_not(ctx: CtxDep, learner_id: str, activity_id: str, budget_min: float | 
 def generate_class_plan(ctx: CtxDep, class_id: str, body: ClassPlanRequestIn | None = None):
     ctx.allow("recommendation:read", class_id=class_id)
     body = body or ClassPlanRequestIn()
-    plan = ctx.tb.generate_class_plan(class_id, keep_apart=body.keep_apart,
-                                      keep_together=body.keep_together, session=body.session)
-    ctx.audit("write", "plan", resource_id=plan.plan_id, detail={"op": "generate", "class_id": class_id})
+    plan = ctx.tb.generate_class_plan(
+        class_id, keep_apart=body.keep_apart, keep_together=body.keep_together, session=body.session,
+        audit=lambda p: ctx.audit("write", "plan", resource_id=p.plan_id,
+                                  detail={"op": "generate", "class_id": class_id}))
     return plan_out(plan)
 
 
@@ -114,12 +116,14 @@ def get_plan(ctx: CtxDep, plan_id: str):
 
 
 def _review(ctx: Ctx, plan_id: str, fn, **kw) -> PlanOut:
-    plan = ctx.tb.get_plan(plan_id)
+    """Apply one review step; a concurrent change to the same plan makes this a 409."""
+    plan, doc_version = ctx.tb.get_plan_versioned(plan_id)
     _allow_plan(ctx, plan, "plan:review")
     updated, event = fn(plan, ctx.principal.key_id, **kw)
-    ctx.tb.save_plan(updated)
-    ctx.audit("review", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
-              resource_id=plan_id, detail=event.to_record())
+    with ctx.unit():
+        ctx.tb.save_plan(updated, expected_version=doc_version)
+        ctx.audit("review", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
+                  resource_id=plan_id, detail=event.to_record())
     return plan_out(updated)
 
 
@@ -160,9 +164,10 @@ def edit(ctx: CtxDep, plan_id: str, body: EditIn):
 @router.post("/plans/{plan_id}/regenerate", response_model=PlanOut, responses=ERRORS,
              summary="Re-plan with the teacher's pins and removals kept as constraints")
 def regenerate(ctx: CtxDep, plan_id: str):
-    plan = ctx.tb.get_plan(plan_id)
+    plan, doc_version = ctx.tb.get_plan_versioned(plan_id)
     _allow_plan(ctx, plan, "plan:review")
-    updated, event = ctx.tb.regenerate_plan(plan, ctx.principal.key_id)
-    ctx.audit("review", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
-              resource_id=plan_id, detail=event.to_record())
+    updated, _event = ctx.tb.regenerate_plan(
+        plan, ctx.principal.key_id, expected_version=doc_version,
+        audit=lambda ev: ctx.audit("review", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
+                                   resource_id=plan_id, detail=ev.to_record()))
     return plan_out(updated)

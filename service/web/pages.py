@@ -193,8 +193,9 @@ def class_generate(request: Request, class_id: str, csrf: str = Form("")):
     _check_csrf(request, csrf)
     ctx = _ctx(request)
     ctx.allow("plan:review", class_id=class_id)
-    plan = ctx.tb.generate_class_plan(class_id)
-    ctx.audit("write", "plan", resource_id=plan.plan_id, detail={"op": "generate", "class_id": class_id, "via": "page"})
+    ctx.tb.generate_class_plan(
+        class_id, audit=lambda p: ctx.audit("write", "plan", resource_id=p.plan_id,
+                                            detail={"op": "generate", "class_id": class_id, "via": "page"}))
     return _back(f"/classes/{class_id}")
 
 
@@ -236,20 +237,26 @@ def _review(request: Request, plan_id: str, csrf: str, back: str, fn, **kw) -> R
     _check_csrf(request, csrf)
     ctx = _ctx(request)
     tb = ctx.tb
-    plan = tb.get_plan(plan_id)
+    plan, doc_version = tb.get_plan_versioned(plan_id)
     if plan.kind == "playlist":
         ctx.allow("plan:review", learner_id=plan.subject)
     else:
         ctx.allow("plan:review", class_id=plan.subject)
-    if fn == "regenerate":
-        updated, event = tb.regenerate_plan(plan, ctx.principal.key_id)
+    learner = plan.subject if plan.kind == "playlist" else None
+
+    def audit(event) -> None:
+        ctx.audit("review", "plan", learner_id=learner, resource_id=plan_id,
+                  detail={**event.to_record(), "via": "page"})
+
+    if fn == "regenerate":  # plans outside the transaction, stores + audits inside it
+        tb.regenerate_plan(plan, ctx.principal.key_id, expected_version=doc_version, audit=audit)
     else:
         if kw.get("op") == "add":
             kw["new_item"] = tb.plan_item_for(kw["activity_id"])
         updated, event = fn(plan, ctx.principal.key_id, **kw)
-        tb.save_plan(updated)
-    ctx.audit("review", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
-              resource_id=plan_id, detail={**event.to_record(), "via": "page"})
+        with ctx.unit():
+            tb.save_plan(updated, expected_version=doc_version)
+            audit(event)
     target = back if back.startswith("/") and not back.startswith("//") else "/"
     return _back(target)
 

@@ -178,3 +178,19 @@ def test_why_not(client):
     w = client.get(f"/v1/learners/{learner}/why-not/{outside}", headers=LMS).json()
     assert w["in_plan"] is False and w["sentence"] and w["excluded_by"]
     assert client.get(f"/v1/learners/{learner}/why-not/NOPE", headers=LMS).status_code == 404
+
+
+def test_stale_review_is_a_conflict(fresh_client):
+    from engine import review as rv
+    from engine.errors import ConflictError
+
+    c = fresh_client
+    learner = roster(c, "c-3-station")[2]
+    plan = c.post(f"/v1/learners/{learner}/playlist", headers=ORTIZ).json()
+    tb = c.app.state.backend.for_tenant("demo")
+    stale, version = tb.get_plan_versioned(plan["plan_id"])
+    assert c.post(f"/v1/plans/{plan['plan_id']}/approve", headers=ORTIZ).status_code == 200
+    edited, _ = rv.edit(stale, "someone", "pin", activity_id=plan["items"][0]["activity_id"])
+    with pytest.raises(ConflictError):
+        tb.save_plan(edited, expected_version=version)
+    assert c.get(f"/v1/plans/{plan['plan_id']}", headers=ORTIZ).json()["status"] == "approved"
