@@ -29,21 +29,18 @@ Only `/health` answers without credentials.
 
 
 def warm_kernels() -> str:
-    """Compile (or load cached) Numba kernels so the first request is not slow."""
-    try:
-        import kt.bkt as bkt
-    except ImportError:
-        return "kt.bkt unavailable"
-    for name in ("warm_up", "warmup", "warm"):
-        fn = getattr(bkt, name, None)
-        if callable(fn):
-            fn()
-            return f"kt.bkt.{name}"
-    from kt.bkt.online import step
-    from kt.bkt.params import SkillParams
+    """Load (or compile, on a fresh clone) the Numba kernels of BKT fitting with a tiny fit,
+    so the first fit job does not pay for compilation. Ingest uses the pure-Python online
+    step, which needs no warming. Returns what was warmed."""
+    import numpy as np
 
-    step(0.3, 1.0, SkillParams(p_init=0.3, p_learn=0.1, p_forget=0.0, p_guess=0.2, p_slip=0.1))
-    return "kt.bkt.online.step"
+    from kt.bkt import BKT
+    from kt.log import ObservationLog
+
+    log = ObservationLog.from_arrays(learner=np.array(["a", "a", "b", "b"]), skill=np.array(["s"] * 4),
+                                     outcome=np.array([0, 1, 1, 1], dtype=np.int8), source="warm-up")
+    BKT(max_iter=2).fit(log)
+    return "kt.bkt.BKT.fit (EM kernels)"
 
 
 def create_app(settings: Settings | None = None, *, backend=None, on_ready=None) -> FastAPI:
@@ -68,7 +65,8 @@ def create_app(settings: Settings | None = None, *, backend=None, on_ready=None)
 
             app.state.demo = ensure_demo(be, settings)
         if settings.warm_kernels:
-            log.info("warm kernels", extra={"via": warm_kernels()})
+            # On the job worker: startup stays fast and fit jobs queue behind the warm-up.
+            app.state.jobs.run_first(warm_kernels)
         log.info("service ready", extra={"db": be.kind, "demo": settings.demo})
         if on_ready is not None:
             on_ready(app)

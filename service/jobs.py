@@ -29,6 +29,19 @@ class JobRunner:
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def run_first(self, fn) -> None:
+        """Run ``fn()`` on the worker before any job (used to warm the Numba kernels)."""
+
+        def _run() -> None:
+            t0 = time.perf_counter()
+            try:
+                what = fn()
+                log.info("kernels warm", extra={"via": what, "seconds": round(time.perf_counter() - t0, 3)})
+            except Exception:  # a failed warm-up only costs the first fit its compile time
+                log.exception("kernel warm-up failed")
+
+        self._pool.submit(_run)
+
     def _update(self, key, **changes) -> None:
         with self._lock:
             self._jobs[key].update(changes)

@@ -177,3 +177,9 @@ def test_cli_help_is_instant_and_accurate():
     assert out.returncode == 0
     for flag in ("--db", "--host", "--port", "--demo"):
         assert flag in out.stdout
+
+
+def test_warm_kernels_runs_a_tiny_fit():
+    from service.app import warm_kernels
+
+    assert "BKT" in warm_kernels()
