@@ -4,8 +4,10 @@ The true model deliberately differs from the planner's BKT:
 
 * learning on skill k is multiplied by ``gate`` (0.25) while a *true* prerequisite of k is
   unmastered (BKT does not know this);
-* the true learn probability depends on modality and preference match: x ``match_boost``
-  for each of format / interest / grouping the learner prefers, x ``mismatch`` otherwise;
+* the true learn probability depends on modality and preference match: x ``modality_factor``
+  of the activity's modality (teacher-led instruction works best, independent offline work
+  least), then x ``match_boost`` for each of format / interest / grouping the learner
+  prefers, x ``mismatch`` otherwise (BKT uses the catalog's p_learn only);
 * mastered skills are forgotten with probability ``p_forget_true`` per session when not
   practised (the planner's BKT has no forgetting);
 * exit tickets are noisy: P(correct | mastered) = 1 - ``p_slip``, P(correct | not) = ``p_guess``.
@@ -29,6 +31,9 @@ class TrueModel:
     """Parameters of the simulated students' true learning (see module doc)."""
 
     gate: float = 0.25
+    modality_factor: tuple[tuple[str, float], ...] = (
+        ("online", 1.0), ("teacher_led", 1.2), ("collaborative", 1.1),
+        ("independent_offline", 0.9))
     match_boost: float = 1.3
     mismatch: float = 0.85
     p_forget_true: float = 0.005
@@ -93,7 +98,7 @@ def make_cohort(n_students: int = 200, *, seed: int = 0, sessions: int = 6,
 def true_learn_probability(model: TrueModel, learner: PlanLearner, activity: PlanActivity,
                            skill: str) -> float:
     """The simulated student's real learn probability (before the prerequisite gate)."""
-    t = activity.learn_probability(skill)
+    t = activity.learn_probability(skill) * dict(model.modality_factor).get(activity.modality, 1.0)
     for match in (bool(set(activity.format_keys) & learner.preferred_formats),
                   bool(set(activity.interests) & learner.interests),
                   activity.grouping in learner.preferred_groupings):

@@ -85,7 +85,7 @@ def test_preference_match_changes_true_learning(cohort):
                     preferred_groupings=frozenset({a.grouping}))
     disliked = replace(lr, preferred_formats=frozenset(), interests=frozenset(),
                        preferred_groupings=frozenset())
-    base = a.learn_probability(k)
+    base = a.learn_probability(k) * dict(m.modality_factor)[a.modality]
     hi, lo = true_learn_probability(m, liked, a, k), true_learn_probability(m, disliked, a, k)
     if a.interests:
         assert hi == pytest.approx(min(0.95, base * m.match_boost ** 3))
