@@ -28,7 +28,7 @@ import numpy as np
 
 from planner.classplan.types import ClassPlan
 from planner.errors import PlanInputError
-from planner.model import PlanActivity
+from planner.model import PlanActivity, Playlist
 
 LEVELS = {1: "Low", 2: "Medium", 3: "High"}
 VARIABLES = ("how", "what", "when", "where", "with_whom")
@@ -147,6 +147,28 @@ def continuum_report(plans: ClassPlan | Sequence[ClassPlan],
                                              learners),
     ]
     return ContinuumReport(tuple(scores), n, len(plans))
+
+
+def playlists_as_plan(playlists: Sequence[Playlist], catalog: Sequence[PlanActivity] | None = None,
+                      *, model: str = "playlists") -> ClassPlan:
+    """Wrap per-learner playlists as a ``ClassPlan`` (items back to back from minute 0, each at
+    its activity's place; group work counts as a group of the activity's size) so the
+    continuum report can score them. ``model`` is only a label."""
+    from planner.classplan.types import LearnerSchedule, ScheduledItem
+
+    acts = {a.id: a for a in (catalog or ())}
+    schedules = []
+    for pl in playlists:
+        t = 0.0
+        items = []
+        for n, it in enumerate(pl.items):
+            a = acts.get(it.activity_id)
+            place = a.place if a is not None else "classroom"
+            items.append(ScheduledItem(pl.learner_id, n, t, it.duration_min, "playlist",
+                                       it.modality, place, it, None))
+            t += it.duration_min
+        schedules.append(LearnerSchedule(pl.learner_id, tuple(items)))
+    return ClassPlan(model, (), tuple(schedules), (), "feasible", 0.0, 0)
 
 
 def _make(variable: str, score: int, evidence: dict, rule: str, what: str) -> DimensionScore:

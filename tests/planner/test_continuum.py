@@ -156,3 +156,16 @@ def school_small():
     g = synthetic_graph(5, n_skills=30, n_layers=5)
     cat = synthetic_catalog(g, 5, n_activities=90)
     return g, cat, [synthetic_learner(g, s, f"L{s}") for s in range(8)]
+
+
+def test_playlists_can_be_scored(school_small):
+    from planner.continuum import playlists_as_plan
+    from planner.playlist.plan import plan_playlist
+
+    g, cat, learners = school_small
+    pls = [plan_playlist(g, cat, lr) for lr in learners]
+    plan = playlists_as_plan(pls, cat)
+    assert [s.learner_id for s in plan.schedules] == [lr.id for lr in learners]
+    rep = continuum_report(plan, cat)
+    assert rep.score("what").score >= 2  # personal playlists differ in content
+    assert rep.score("with_whom").score <= 2
