@@ -21,7 +21,7 @@ def default_stations(settings: ModelSettings, n_learners: int) -> tuple[Station,
     seats = n
     if settings.model == "lab_rotation":
         out = [Station("teacher", "teacher_led", 20.0, settings.g_max),
-               Station("lab", "online", 20.0, seats, place="lab"),
+               Station("lab", "online", 20.0, settings.lab_capacity or seats, place="lab"),
                Station("project", "collaborative", 20.0, seats)]
         if math.ceil(n / 3) > settings.g_max:
             out.append(Station("independent", "independent_offline", 20.0, seats))

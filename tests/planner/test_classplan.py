@@ -352,3 +352,40 @@ def test_station_choice_is_exact_against_brute_force(school):
                 continue
             best = max(best, content._value(g, lr, acts, 0.95, 0.04))
         assert got == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_requests_never_silently_violated(seed):
+    """Random pair requests on random instances: every request either holds in the decoded
+    solution or is named in the slack (never violated silently)."""
+    rng = np.random.default_rng(100 + seed)
+    n_s = 8
+    b = np.round(rng.random((n_s, 5)) * (rng.random((n_s, 5)) < 0.5), 3)
+    pairs = [tuple(int(x) for x in rng.choice(n_s, 2, replace=False)) for _ in range(3)]
+    apart, together = tuple(pairs[:2]), tuple(pairs[2:])
+    p = RotationProblem(benefit=b, teacher=0, capacity=np.array([3, 3, 3]), n_rotations=3,
+                        g_min=2, group_stations=(0, 2), keep_apart=apart, keep_together=together)
+    sol = solve_rotation(p)
+    named = {(t[0], t[1], t[2]) for t in sol.slack if t[0] in ("keep_apart", "keep_together")}
+    for r in range(3):
+        for s1, s2 in apart:
+            if sol.station[s1, r] == sol.station[s2, r] and sol.station[s1, r] in (0, 2):
+                assert ("keep_apart", s1, s2) in named
+        for s1, s2 in together:
+            if sol.station[s1, r] != sol.station[s2, r]:
+                assert ("keep_together", s1, s2) in named
+        for k in range(3):
+            if (sol.station[:, r] == k).sum() > 3:
+                assert any(t[0] in ("capacity", "group_size") for t in sol.slack)
+    assert all(sorted(sol.station[s]) == [0, 1, 2] for s in range(n_s))
+
+
+def test_lab_capacity_setting(school):
+    g, cat, learners = school
+    settings = ModelSettings("lab_rotation", lab_capacity=4)
+    plan = plan_class(settings, learners, cat, g)
+    lab = next(s for s in plan.stations if s.id == "lab")
+    assert lab.capacity == 4 and lab.place == "lab"
+    for r in range(plan.n_slots):
+        n_lab = sum(1 for s in plan.schedules for i in s.items if i.slot == r and i.station_id == "lab")
+        assert n_lab <= 4 or plan.conflicts
