@@ -411,6 +411,14 @@ def assign_events(
     run_len = np.bincount(event)
     long_runs = np.flatnonzero(run_len > 2)
     if len(long_runs):
+        # only runs that really repeat a skill need the loop
+        in_long = (run_len > 2)[event]
+        key = event[in_long].astype(np.int64) * (int(skill.max()) + 1) + skill[in_long]
+        key.sort()
+        dup = key[1:] == key[:-1]
+        width = int(skill.max()) + 1
+        long_runs = np.unique(key[1:][dup] // width) if dup.any() else long_runs[:0]
+    if len(long_runs):
         starts = np.concatenate(([0], np.cumsum(run_len)[:-1]))
         changed = False
         for r in long_runs.tolist():
