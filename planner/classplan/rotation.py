@@ -67,7 +67,8 @@ def plan_rotation(settings: ModelSettings, learners: Sequence[PlanLearner],
 
     need = None
     if individual:
-        need = _needs(graph, learners, catalog, stations, ben, theta, requests, index)
+        need = _needs(graph, learners, catalog, stations, ben, theta, requests, index,
+                      settings.max_stations_per_learner)
     place_locks = tuple((index[lk.learner_id], k_of[lk.station],
                          -1 if lk.rotation is None else int(lk.rotation))
                         for lk in requests.locks if lk.station is not None)
@@ -122,8 +123,14 @@ def _kept(previous: ClassPlan, learners: Sequence[PlanLearner], st_ids: Sequence
     return out
 
 
-def _needs(graph, learners, catalog, stations, ben, theta, requests, index) -> np.ndarray:
-    """Individual rotation card: which stations each learner needs (bool (S, K))."""
+_PRIORITY = {"teacher_led": 0, "online": 1, "collaborative": 2, "independent_offline": 3}
+
+
+def _needs(graph, learners, catalog, stations, ben, theta, requests, index,
+           max_stations: int | None = None) -> np.ndarray:
+    """Individual rotation card: which stations each learner needs (bool (S, K)); at most
+    ``max_stations`` per learner (teacher-led first, then online, collaborative, independent;
+    stations the teacher locked a learner into always stay)."""
     need = np.zeros((len(learners), len(stations)), dtype=bool)
     for s, lr in enumerate(learners):
         for k, st in enumerate(stations):
@@ -138,6 +145,12 @@ def _needs(graph, learners, catalog, stations, ben, theta, requests, index) -> n
                     and content.learner_gain(graph, lr, a, theta)[0] > 0 for a in catalog)
         if not need[s].any():
             need[s, 0] = True
+    if max_stations is not None:
+        order = sorted(range(len(stations)), key=lambda k: (_PRIORITY[stations[k].kind], k))
+        for s in range(len(learners)):
+            kept = [k for k in order if need[s, k]][:max_stations]
+            need[s] = False
+            need[s, kept] = True
     k_of = {st.id: k for k, st in enumerate(stations)}
     for lk in requests.locks:
         if lk.station is not None:

@@ -61,6 +61,8 @@ class ModelSettings:
     class (flex, flipped, enriched virtual). ``remote_minutes``: minutes at home (flipped,
     enriched virtual). ``pull_out_slots``/``pull_out_minutes``: flex teacher pull-out groups.
     ``course_minutes``: the a-la-carte online course's minutes in this period.
+    ``max_stations_per_learner``: individual rotation only — at most this many stations per
+    learner (teacher-led first, then online, collaborative, independent).
     ``lab_capacity``: computer-lab seats of the default lab-rotation stations (None = class).
     ``mastered_threshold``: θ of the readiness rule. ``time_limit_s``: per MILP solve.
     """
@@ -77,6 +79,7 @@ class ModelSettings:
     pull_out_minutes: float = 15.0
     course_minutes: float = 120.0
     lab_capacity: int | None = None
+    max_stations_per_learner: int | None = None
     home_place: str = "home"
     mastered_threshold: float = 0.95
     time_limit_s: float = 10.0
@@ -95,6 +98,9 @@ class ModelSettings:
         for name in ("session_minutes", "remote_minutes", "pull_out_minutes", "course_minutes"):
             if not getattr(self, name) >= 0:
                 raise PlanInputError(f"{name}={getattr(self, name)}; it must be >= 0 minutes")
+        if self.max_stations_per_learner is not None and self.max_stations_per_learner < 1:
+            raise PlanInputError(f"max_stations_per_learner={self.max_stations_per_learner}; "
+                                 "it must be >= 1")
         if self.lab_capacity is not None and self.lab_capacity < 1:
             raise PlanInputError(f"lab_capacity={self.lab_capacity}; it must be >= 1 seat")
         if self.n_topics < 1 or self.pull_out_slots < 0:

@@ -389,3 +389,12 @@ def test_lab_capacity_setting(school):
     for r in range(plan.n_slots):
         n_lab = sum(1 for s in plan.schedules for i in s.items if i.slot == r and i.station_id == "lab")
         assert n_lab <= 4 or plan.conflicts
+
+
+def test_individual_rotation_station_cap(school):
+    g, cat, learners = school
+    settings = ModelSettings("individual_rotation", max_stations_per_learner=2)
+    plan = plan_class(settings, learners, cat, g)
+    check_plan(plan, learners, cat, settings)
+    for s in plan.schedules:
+        assert len([i for i in s.items if i.station_id != "free"]) <= 2
