@@ -500,19 +500,30 @@ def group_by_skill(skill, learner, outcome, position, n_pos):
     seq_len int64 (Q,), seq_skill int64 (Q,), seq_start int64 (n_pos+1,)).
     """
     n = skill.shape[0]
+    # pass 1 (sequential): rows and sequences per skill; a row starts a sequence when the
+    # previous row of its skill (in log order) belongs to another learner
     counts = np.zeros(n_pos + 1, dtype=np.int64)
+    seq_start = np.zeros(n_pos + 1, dtype=np.int64)
+    last = np.full(n_pos, -1, dtype=np.int64)
     for i in range(n):
         p = position[skill[i]]
         if p >= 0:
             counts[p + 1] += 1
+            if learner[i] != last[p]:
+                seq_start[p + 1] += 1
+                last[p] = learner[i]
     for p in range(n_pos):
         counts[p + 1] += counts[p]
+        seq_start[p + 1] += seq_start[p]
     m = counts[n_pos]
+    n_seq = seq_start[n_pos]
+    # pass 2 (sequential reads, one write stream per skill): scatter rows and sequence starts
     rows = np.empty(m, dtype=np.int64)
     obs = np.empty(m, dtype=np.int8)
-    row_skill = np.empty(m, dtype=np.int64)
-    row_learner = np.empty(m, dtype=np.int32)
+    seq_row = np.empty(n_seq, dtype=np.int64)
     fill = counts[:n_pos].copy()
+    seq_fill = seq_start[:n_pos].copy()
+    last[:] = -1
     for i in range(n):
         p = position[skill[i]]
         if p >= 0:
@@ -520,23 +531,15 @@ def group_by_skill(skill, learner, outcome, position, n_pos):
             fill[p] = j + 1
             rows[j] = i
             obs[j] = outcome[i]
-            row_skill[j] = p
-            row_learner[j] = learner[i]
-    starts = np.empty(m, dtype=np.int64)
-    n_seq = 0
-    for j in range(m):
-        if j == 0 or row_skill[j] != row_skill[j - 1] or row_learner[j] != row_learner[j - 1]:
-            starts[n_seq] = j
-            n_seq += 1
-    seq_row = starts[:n_seq].copy()
+            if learner[i] != last[p]:
+                seq_row[seq_fill[p]] = j
+                seq_fill[p] += 1
+                last[p] = learner[i]
     seq_len = np.empty(n_seq, dtype=np.int64)
     seq_skill = np.empty(n_seq, dtype=np.int64)
-    seq_start = np.zeros(n_pos + 1, dtype=np.int64)
-    for q in range(n_seq):
-        end = seq_row[q + 1] if q + 1 < n_seq else m
-        seq_len[q] = end - seq_row[q]
-        seq_skill[q] = row_skill[seq_row[q]]
-        seq_start[seq_skill[q] + 1] += 1
     for p in range(n_pos):
-        seq_start[p + 1] += seq_start[p]
-    return rows, obs, row_skill, seq_row, seq_len, seq_skill, seq_start
+        for q in range(seq_start[p], seq_start[p + 1]):
+            seq_skill[q] = p
+            end = seq_row[q + 1] if q + 1 < seq_start[p + 1] else counts[p + 1]
+            seq_len[q] = end - seq_row[q]
+    return rows, obs, counts, seq_row, seq_len, seq_skill, seq_start

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -43,8 +44,10 @@ class Layout:
 
     skills: int32 (S,), log skill codes in layout order.
     rows: int64 (m,), the log row of each layout row.
-    gs_key, lr_key: int64 (m,), per-row class codes (see ``class_labels``);
-    pr_key: int64 (Q,), per-sequence prior class code.
+    gs_key, lr_key: int64 (m,), per-row class codes (see ``class_labels``), or None when the
+        model has no such class column (one class per skill);
+    pr_key: int64 (Q,), per-sequence prior class code, or None (one prior per skill).
+    row_start: int64 (S+1,): rows of skill s are ``row_start[s]:row_start[s+1]``.
     """
 
     skills: np.ndarray
@@ -53,11 +56,16 @@ class Layout:
     seq_row: np.ndarray
     seq_len: np.ndarray
     obs: np.ndarray
-    gs_key: np.ndarray
-    lr_key: np.ndarray
-    pr_key: np.ndarray
+    gs_key: np.ndarray | None
+    lr_key: np.ndarray | None
+    pr_key: np.ndarray | None
     seq_skill: np.ndarray  # int64 (Q,) skill position (0..S-1) of each sequence
-    row_skill: np.ndarray  # int64 (m,) skill position of each row
+    row_start: np.ndarray
+
+    @cached_property
+    def row_skill(self) -> np.ndarray:
+        """int64 (m,) skill position of each row (built on first use)."""
+        return np.repeat(np.arange(len(self.skills), dtype=np.int64), np.diff(self.row_start))
 
     @property
     def n_rows(self) -> int:
@@ -88,12 +96,11 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
     skill_codes = np.asarray(skill_codes, dtype=np.int32)
     position = np.full(max(log.n_skills, 1), -1, dtype=np.int64)
     position[skill_codes] = np.arange(len(skill_codes))
-    rows, obs, row_skill, seq_row, seq_len, seq_skill, seq_start = _kernels.group_by_skill(
+    rows, obs, row_start, seq_row, seq_len, seq_skill, seq_start = _kernels.group_by_skill(
         log.skill, log.learner, log.outcome, position, len(skill_codes)
     )
     m = len(rows)
-    zeros = np.zeros(m, dtype=np.int64)
-    gs_key = _class_column(log, variant.gs_col)[rows] if variant.gs_col else zeros
+    gs_key = _class_column(log, variant.gs_col)[rows] if variant.gs_col else None
     if variant.lr_col:
         cur = _class_column(log, variant.lr_col)[rows]
         if variant.pair:
@@ -107,11 +114,11 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
         else:
             lr_key = cur
     else:
-        lr_key = zeros
+        lr_key = None
     if variant.prior_col:
         pr_key = _class_column(log, variant.prior_col)[rows][seq_row]
     else:
-        pr_key = np.zeros(len(seq_row), dtype=np.int64)
+        pr_key = None
     return Layout(
         skills=skill_codes,
         rows=rows,
@@ -119,27 +126,29 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
         seq_row=seq_row,
         seq_len=seq_len,
         obs=obs,
-        gs_key=np.ascontiguousarray(gs_key, dtype=np.int64),
-        lr_key=np.ascontiguousarray(lr_key, dtype=np.int64),
-        pr_key=np.ascontiguousarray(pr_key, dtype=np.int64),
+        gs_key=None if gs_key is None else np.ascontiguousarray(gs_key, dtype=np.int64),
+        lr_key=None if lr_key is None else np.ascontiguousarray(lr_key, dtype=np.int64),
+        pr_key=None if pr_key is None else np.ascontiguousarray(pr_key, dtype=np.int64),
         seq_skill=seq_skill,
-        row_skill=row_skill,
+        row_start=row_start,
     )
 
 
-def per_skill_codes(owner: np.ndarray, key: np.ndarray, n_skills: int):
+def per_skill_codes(owner, key: np.ndarray | None, n_skills: int, length: int):
     """Unique (skill, code) pairs.
 
+    ``owner``: int64 (length,) skill position per entry, or a zero-argument callable giving it
+    (only called when needed); ``key``: int64 (length,) class codes, or None = class 0 for all.
     Returns (codes_by_skill: list of int64 arrays of sorted unique codes per skill,
-    local: int32 (len(key),) index of each entry's code within its skill's codes).
+    local: int32 (length,) index of each entry's code within its skill's codes).
     """
+    if key is None:  # no class column: one class (code 0) per skill
+        one = np.zeros(1, np.int64)
+        return [one] * n_skills, np.zeros(length, np.int32)
     if len(key) == 0:
         return [np.empty(0, np.int64) for _ in range(n_skills)], np.empty(0, np.int32)
-    if not key.any():  # no class column: one class (code 0) per skill present
-        present = np.zeros(n_skills, dtype=bool)
-        present[owner] = True
-        codes = [np.zeros(1 if present[s] else 0, np.int64) for s in range(n_skills)]
-        return codes, np.zeros(len(key), np.int32)
+    if callable(owner):
+        owner = owner()
     width = int(key.max()) + 1
     combined = owner.astype(np.int64) * width + key
     uniq, inverse = np.unique(combined, return_inverse=True)

@@ -87,7 +87,7 @@ def _chunks(size: int):
 
 def _rows_per_skill(layout: lay.Layout) -> np.ndarray:
     """int64 (S,) number of rows of each layout skill."""
-    return np.bincount(layout.row_skill, minlength=len(layout.skills)).astype(np.int64)
+    return np.diff(layout.row_start).astype(np.int64)
 
 
 def _bounds(name: str, value) -> tuple[float, float]:
@@ -246,9 +246,10 @@ class BKT:
         names = [str(log.skill_names[c]) for c in codes]
         layout = lay.build(log, codes, variant)
         n_sk = len(codes)
-        gs_codes, gs_local = lay.per_skill_codes(layout.row_skill, layout.gs_key, n_sk)
-        lr_codes, lr_local = lay.per_skill_codes(layout.row_skill, layout.lr_key, n_sk)
-        pr_codes, pr_local = lay.per_skill_codes(layout.seq_skill, layout.pr_key, n_sk)
+        m, n_seq = layout.n_rows, len(layout.seq_row)
+        gs_codes, gs_local = lay.per_skill_codes(lambda: layout.row_skill, layout.gs_key, n_sk, m)
+        lr_codes, lr_local = lay.per_skill_codes(lambda: layout.row_skill, layout.lr_key, n_sk, m)
+        pr_codes, pr_local = lay.per_skill_codes(layout.seq_skill, layout.pr_key, n_sk, n_seq)
         gs_labels = [lay.class_labels(log, variant.gs_col, False, c) for c in gs_codes]
         lr_labels = [lay.class_labels(log, variant.lr_col, variant.pair, c) for c in lr_codes]
         pr_labels = [lay.class_labels(log, variant.prior_col, False, c) for c in pr_codes]
@@ -401,7 +402,7 @@ class BKT:
             ("lr", layout.lr_key, layout.row_skill, variant.lr_col, variant.pair, store.lr_off),
             ("pr", layout.pr_key, layout.seq_skill, variant.prior_col, False, store.pr_off),
         ):
-            codes, local = lay.per_skill_codes(owner, key, n_sk)
+            codes, local = lay.per_skill_codes(owner, key, n_sk, len(owner))
             total = int(off[-1])
             glob_by_skill = []
             for j in range(n_sk):

@@ -69,16 +69,23 @@ def spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, para
                 what: str) -> np.ndarray:
     """Per skill-class values of ``param`` from a normalised fixed/init spec (NaN = unset)."""
     out = np.full(int(off[-1]), np.nan)
-    for s, name in enumerate(names):
-        values = spec.get(name)
-        if not values or param not in values:
+    if not spec:
+        return out
+    position = {name: s for s, name in enumerate(names)}
+    for name, values in spec.items():
+        s = position.get(name)
+        if s is None or param not in values:
             continue
         value = values[param]
+        lo, hi = off[s], off[s + 1]
+        if type(value) is float and 0.0 <= value <= 1.0:  # the common case, no checks needed
+            out[lo:hi] = value
+            continue
         label = f"{what}[{name!r}][{param!r}]"
         if not isinstance(value, Mapping) and np.ndim(value) == 0:
-            out[off[s] : off[s + 1]] = check_probability(label, value)
+            out[lo:hi] = check_probability(label, value)
         else:
-            out[off[s] : off[s + 1]] = expand(value, labels[s], label)
+            out[lo:hi] = expand(value, labels[s], label)
     return out
 
 

@@ -145,4 +145,5 @@ def group_by_skill(skill, learner, outcome, position, n_pos):
     seq_len = np.diff(np.append(seq_row, m))
     seq_skill = row_skill[seq_row]
     seq_start = np.searchsorted(seq_skill, np.arange(n_pos + 1))
-    return rows, outcome[rows], row_skill, seq_row, seq_len, seq_skill, seq_start
+    row_start = np.searchsorted(row_skill, np.arange(n_pos + 1))
+    return rows, outcome[rows], row_start, seq_row, seq_len, seq_skill, seq_start
