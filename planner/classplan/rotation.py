@@ -255,9 +255,11 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
     used_group = {(s, r): it.item.activity_id for (s, r), it in items.items() if it.item}
     for s, lr in enumerate(learners):
         own = [(r, int(sol.station[s, r])) for r in range(n_kept, n_r)
-               if sol.station[s, r] >= 0 and (s, r) not in items]
-        slots = [("independent_offline" if (s, r) in solo else stations[k].kind, stations[k].minutes,
-                  stations[k].place) for r, k in own]
+               if (s, r) not in items]
+        # a rotation without a station (individual rotation) is own work at the learner's seat
+        slots = [("independent_offline" if (s, r) in solo or k < 0 else stations[k].kind,
+                  stations[k].minutes if k >= 0 else slot_len[r],
+                  stations[k].place if k >= 0 else stations[0].place) for r, k in own]
         removes = frozenset(a for (s2, _), a in used_group.items() if s2 == s)
         if fill == "station":
             picks = content.station_choice(graph, catalog, lr, slots, theta, removes=removes)
@@ -267,17 +269,15 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
             filled = content.slot_playlist(graph, catalog, lr, slots, theta, removes=removes,
                                            solver=fill) if slots else []
         for (r, k), it, slot in zip(own, filled, slots, strict=True):
-            st = stations[k]
+            sid = stations[k].id if k >= 0 else "own-seat"
             if it is not None:
                 alone = " (on your own: no group activity fits you)" if (s, r) in solo else ""
-                it = _reposition(it, r, f"your {st.id} station activity in rotation {r + 1} "
-                                 f"({it.duration_min:g} of {st.minutes:g} min){alone}")
-            items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(st.minutes), st.id,
-                                          slot[0], st.place, it, None)
-        for r in range(n_kept, n_r):
-            if sol.station[s, r] < 0 and (s, r) not in items:
-                items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(slot_len[r]), "free",
-                                              "free", stations[0].place, None, None)
+                where = (f"your {sid} station activity" if k >= 0 else
+                         "own work at your seat (you do not need another station)")
+                it = _reposition(it, r, f"{where} in rotation {r + 1} "
+                                 f"({it.duration_min:g} of {slot[1]:g} min){alone}")
+            items[(s, r)] = ScheduledItem(lr.id, r, float(start[r]), float(slot[1]), sid,
+                                          slot[0], slot[2], it, None)
     schedules = tuple(LearnerSchedule(lid, tuple(items[(s, r)] for r in range(n_r)
                                                  if (s, r) in items))
                       for s, lid in enumerate(ids))

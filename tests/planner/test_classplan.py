@@ -221,7 +221,7 @@ def test_individual_rotation_skips_unneeded_stations(school):
     visited = [i.station_id for i in plan.schedule_of("DONE").items]
     assert "teacher" not in visited
     for lr in roster:
-        ids = [i.station_id for i in plan.schedule_of(lr.id).items if i.station_id != "free"]
+        ids = [i.station_id for i in plan.schedule_of(lr.id).items if i.station_id != "own-seat"]
         assert len(ids) == len(set(ids)), "a station at most once"
 
 
@@ -397,4 +397,5 @@ def test_individual_rotation_station_cap(school):
     plan = plan_class(settings, learners, cat, g)
     check_plan(plan, learners, cat, settings)
     for s in plan.schedules:
-        assert len([i for i in s.items if i.station_id != "free"]) <= 2
+        assert len([i for i in s.items if i.station_id != "own-seat"]) <= 2
+        assert all(i.kind == "independent_offline" for i in s.items if i.station_id == "own-seat")
