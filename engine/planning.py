@@ -380,8 +380,9 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
     )
     plan = plan_class(settings, pl_learners, catalog, graph, requests)
     names = {lr.id: lr.name for lr in learners}
+    rotation = settings.model in ("station_rotation", "lab_rotation", "individual_rotation")
     stations = [{"name": st.id, "kind": st.kind, "minutes": st.minutes, "capacity": st.capacity,
-                 "modality": st.kind, "place": st.place} for st in plan.stations]
+                 "modality": st.kind, "place": st.place} for st in plan.stations] if rotation else []
     letters = {}
     groups = []
     for g in plan.groups:
@@ -393,6 +394,8 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
             "names": [names.get(i, i) for i in g.learner_ids], "focus_skill": g.topic,
             "focus_title": g.reason.topic_title or (inp.titles.get(g.topic, g.topic) if g.topic else ""),
             "activity_id": g.activity_id, "reason": g.reason.sentence,
+            "when": (f"{g.station_id}, rotation {g.slot + 1}" if rotation
+                     else f"{g.station_id.replace('_', ' ')}, from minute {g.start_min:g} for {g.minutes:g} min"),
         })
     schedule = []
     if stations:
