@@ -219,6 +219,8 @@ def slot_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: P
         idx = by_kind.get(a.modality)
         if not idx or a.id in removes:
             continue
+        if learner.accommodations - a.accommodations:  # cheap pre-filter; the planner re-checks
+            continue
         if any(a.duration_min <= slots[i][1] + 1e-9 and place_ok(a, slots[i][2]) for i in idx):
             sub.append(a)
     out: list[PlannedItem | None] = [None] * len(slots)

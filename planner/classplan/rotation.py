@@ -253,6 +253,10 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
                     items[(s, r)] = ScheduledItem(ids[s], r, float(start[r]), float(st.minutes),
                                                   st.id, st.kind, st.place, item, name)
     used_group = {(s, r): it.item.activity_id for (s, r), it in items.items() if it.item}
+    # the learners' own stations only ever use activities that fit some own-station slot
+    own_kinds = {st.kind for st in stations if st.kind != "teacher_led"} | {"independent_offline"}
+    longest = max([st.minutes for st in stations] + slot_len)
+    pool = [a for a in catalog if a.modality in own_kinds and a.duration_min <= longest + 1e-9]
     for s, lr in enumerate(learners):
         own = [(r, int(sol.station[s, r])) for r in range(n_kept, n_r)
                if (s, r) not in items]
@@ -262,11 +266,11 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
                   stations[k].place if k >= 0 else stations[0].place) for r, k in own]
         removes = frozenset(a for (s2, _), a in used_group.items() if s2 == s)
         if fill == "station":
-            picks = content.station_choice(graph, catalog, lr, slots, theta, removes=removes)
+            picks = content.station_choice(graph, pool, lr, slots, theta, removes=removes)
             filled = [None if a is None else content.make_item(graph, lr, a, r, theta, ())
                       for a, (r, _k) in zip(picks, own, strict=True)]
         else:
-            filled = content.slot_playlist(graph, catalog, lr, slots, theta, removes=removes,
+            filled = content.slot_playlist(graph, pool, lr, slots, theta, removes=removes,
                                            solver=fill) if slots else []
         for (r, k), it, slot in zip(own, filled, slots, strict=True):
             sid = stations[k].id if k >= 0 else "own-seat"
