@@ -319,13 +319,17 @@ def model_settings(cls, *, time_limit_s: float = 2.0):
                          for st in m.stations)
         return ModelSettings(tag, stations=stations, **common)
     if tag == "lab_rotation":
-        half = max(1.0, m.classroom_minutes / 2)
+        # The session (classroom + lab minutes) is split into equal rotations; one of them is
+        # the computer lab (seats = lab devices). A fourth, independent station is added when
+        # the teacher groups would otherwise overflow the small-group cap.
         n = len(cls.roster)
-        stations = [Station("Teacher table", "teacher_led", half, cap),
-                    Station("Classroom projects", "collaborative", half, max(1, n)),
-                    Station("Computer lab", "online", float(m.lab_minutes), max(1, int(m.lab_devices)), place="lab")]
-        if -(-n // len(stations)) > cap:  # the teacher groups would overflow: add a station
-            stations.append(Station("Independent work", "independent_offline", half, max(1, n)))
+        n_st = 3 if -(-n // 3) <= cap else 4
+        slot = max(1.0, float(m.classroom_minutes + m.lab_minutes) / n_st)
+        stations = [Station("Teacher table", "teacher_led", slot, cap),
+                    Station("Classroom projects", "collaborative", slot, max(1, n)),
+                    Station("Computer lab", "online", slot, max(1, int(m.lab_devices)), place="lab")]
+        if n_st == 4:
+            stations.append(Station("Independent work", "independent_offline", slot, max(1, n)))
         stations = tuple(stations)
         return ModelSettings("lab_rotation", stations=stations, **common)
     if tag == "flipped":
