@@ -298,6 +298,13 @@ def test_bad_hyperparameters_and_inputs_name_the_value(small_log):
         BKT().fit(small_log, skills=["algebra"])
     with pytest.raises(NotFittedError):
         BKT().predict(small_log)
+    empty = small_log.take(np.zeros(len(small_log), dtype=bool))
+    with pytest.raises(LogFormatError, match="no rows"):
+        BKT().fit(empty)
+    fitted = BKT(max_iter=2).fit(small_log)
+    assert fitted.predict(empty).p_correct.shape == (0,)
+    with pytest.raises(ParameterError, match="unknown='maybe'"):
+        fitted.predict(small_log, unknown="maybe")
 
 
 def test_bad_online_input_changes_nothing(small_log):
