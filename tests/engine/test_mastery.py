@@ -329,3 +329,26 @@ def test_concurrent_writers_serialise_per_learner(store_url, school):
         for prev, nxt in zip(history, history[1:], strict=False):
             assert nxt.before == prev.after
         assert history[-1].after == engine.mastery("L1")["S1"].p_mastered
+
+
+def test_set_model_from_a_fitted_bkt(school):
+    import random
+
+    from kt.bkt import BKT
+    from kt.log import ObservationLog
+
+    rng = random.Random(0)
+    n = 400
+    log = ObservationLog.from_arrays(
+        learner=[f"L{i % 20}" for i in range(n)],
+        skill=["S1" if i % 2 else "S2" for i in range(n)],
+        outcome=[int(rng.random() < 0.6) for _ in range(n)],
+    )
+    fitted = BKT().fit(log)
+    with Engine.open("sqlite://", "fit") as engine:
+        engine.load_school(school)
+        version = engine.set_model(fitted, {"method": "kt.bkt.BKT"})
+        assert set(version.params) == {"S1", "S2"}
+        assert version.params["S1"] == fitted.skill_params("S1").as_dict()
+        change = engine.ingest([_obs("o1", skills=("S1",), score=1.0)]).changes[0]
+        assert change.before == fitted.skill_params("S1").p_init
