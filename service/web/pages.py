@@ -201,7 +201,7 @@ def class_generate(request: Request, class_id: str, csrf: str = Form("")):
 
 @router.get("/learners/{learner_id}", response_class=HTMLResponse)
 @_guard
-def learner_page(request: Request, learner_id: str):
+def learner_page(request: Request, learner_id: str, why_not: str = ""):
     ctx = _ctx(request)
     ctx.allow("learner:read", learner_id=learner_id)
     tb = ctx.tb
@@ -225,7 +225,13 @@ def learner_page(request: Request, learner_id: str):
     cls = tb.class_of(learner_id)
     ctx.audit("read", "learner.page", learner_id=learner_id)
     titles = {sid: s.title for sid, s in skills.items()}
-    return _render(request, "learner.html", ctx, profile=profile, mastery=mastery, ready=ready,
+    answer = None
+    if why_not:
+        ctx.allow("recommendation:read", learner_id=learner_id)
+        answer = tb.why_not(learner_id, why_not)
+        answer["title"] = tb.view.activities[why_not].title
+    choices = sorted(tb.view.activities.values(), key=lambda a: a.title)
+    return _render(request, "learner.html", ctx, why_not=answer, choices=choices, profile=profile, mastery=mastery, ready=ready,
                    gaps=gaps, by_domain=sorted(by_domain.items()), plan=plan, cls=cls, titles=titles,
                    skill_fields=("strengths", "growth_areas", "goal_skills"))
 

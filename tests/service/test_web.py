@@ -70,3 +70,13 @@ def test_login_with_teacher_key(fresh_client):
     r = c.post("/login", data={"api_key": "pw-demo-teacher-t-nguyen"}, follow_redirects=False)
     assert r.status_code == 303
     assert "Lab Rotation" in c.get("/").text
+
+
+def test_learner_page_why_not(fresh_client):
+    c = fresh_client
+    login(c)
+    learner = roster(c, "c-3-station")[0]
+    page = c.get(f"/learners/{learner}", params={"why_not": "A0001"})
+    assert page.status_code == 200
+    assert "Why not" in page.text and '<p class="reason"><strong>' in page.text
+    assert c.get(f"/learners/{learner}", params={"why_not": "NOPE"}).status_code == 404
