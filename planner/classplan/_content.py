@@ -122,10 +122,11 @@ def group_activity(graph: SkillGraph, catalog: Sequence[PlanActivity], members: 
 
 
 def mini_lesson(graph: SkillGraph, catalog: Sequence[PlanActivity], members: Sequence[PlanLearner],
-                topic: str, minutes: float, place: str, p_teach: float) -> PlanActivity:
+                topic: str, minutes: float, place: str, p_teach: float,
+                theta: float = 0.95) -> PlanActivity:
     """The teacher's mini-lesson on ``topic``: a teacher-led catalog activity on it that fits
     the slot and every member, else a plain ``mini-lesson:<topic>`` activity of the slot length."""
-    found = group_activity(graph, catalog, members, "teacher_led", minutes, place, 2.0, topic=topic)
+    found = group_activity(graph, catalog, members, "teacher_led", minutes, place, theta, topic=topic)
     if found is not None:
         return found
     return PlanActivity(

@@ -95,7 +95,7 @@ def build_groups(settings: ModelSettings, learners: Sequence[PlanLearner],
                     break
             if act is None:
                 act = content.mini_lesson(graph, catalog, ml, topic, minutes, place,
-                                          settings.teacher_p_learn)
+                                          settings.teacher_p_learn, theta)
         name = group_letter(len(groups))
         cons: tuple[str, ...] = ()
         if requests is not None:

@@ -209,7 +209,7 @@ def _assemble(settings, learners, catalog, graph, stations, sol, topics, request
                     reason = group_reason(graph, name, mlearners, None, theta, cons)
                 else:
                     act = content.mini_lesson(graph, catalog, mlearners, topic, st.minutes, st.place,
-                                              settings.teacher_p_learn)
+                                              settings.teacher_p_learn, theta)
                     reason = group_reason(graph, name, mlearners, topic, theta, cons)
                 teams = [(act, list(range(len(members))), name, topic, reason)]
             else:
