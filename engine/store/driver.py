@@ -58,6 +58,8 @@ class Driver:
     dialect: str = ""
     #: :class:`MasteryCache` when the database can detect other writers, else ``None``.
     mastery_cache: MasteryCache | None = None
+    #: Exception classes the database raises on a unique-key violation.
+    integrity_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection

@@ -27,6 +27,7 @@ class PostgresDriver(Driver):
             ) from exc
         super().__init__(connection)
         self.url = url
+        self.integrity_errors = (psycopg.errors.UniqueViolation,)
         # Tables grow from empty within one session; a cached generic plan chosen while they
         # were tiny would keep sequential scans. Plan each execution with its parameters.
         connection.execute("SET plan_cache_mode = force_custom_plan")

@@ -15,6 +15,7 @@ from engine.store.driver import Driver, MasteryCache
 
 class SQLiteDriver(Driver):
     dialect = "sqlite"
+    integrity_errors = (sqlite3.IntegrityError,)
 
     def __init__(self, path: str | None) -> None:
         """``path`` is a file path, or ``None`` for a private in-memory database."""

@@ -189,11 +189,16 @@ class Store:
                     "an API key with this hash is already stored; generate a new key"
                 )
             created = _now()
-            driver.execute(
-                "INSERT INTO api_keys (key_hash, tenant_id, role, subject, label, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key_hash, tenant_id, role, subject, label, created),
-            )
+            try:
+                driver.execute(
+                    "INSERT INTO api_keys (key_hash, tenant_id, role, subject, label, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (key_hash, tenant_id, role, subject, label, created),
+                )
+            except driver.integrity_errors:
+                raise ConflictError(
+                    "an API key with this hash is already stored; generate a new key"
+                ) from None
         return ApiKey(key_hash, tenant_id, role, subject, label, parse_timestamp(created), None)
 
     def find_api_key(self, key_hash: str) -> ApiKey | None:
@@ -942,12 +947,17 @@ class TenantStore:
                     (version, body, *index, now, self.tenant_id, kind, doc_id),
                 )
             else:
-                self._driver.execute(
-                    "INSERT INTO documents (tenant_id, kind, doc_id, version, payload, learner_id, "
-                    "class_id, status, parent_id, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (self.tenant_id, kind, doc_id, version, body, *index, created, now),
-                )
+                try:
+                    self._driver.execute(
+                        "INSERT INTO documents (tenant_id, kind, doc_id, version, payload, "
+                        "learner_id, class_id, status, parent_id, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (self.tenant_id, kind, doc_id, version, body, *index, created, now),
+                    )
+                except self._driver.integrity_errors:
+                    raise ConflictError(
+                        f"{kind} {doc_id!r} was created concurrently; reload it and retry"
+                    ) from None
         return Document(kind, doc_id, version, json.loads(body), parse_timestamp(created), parse_timestamp(now))
 
     def get_document(self, kind: str, doc_id: str) -> Document:
@@ -1021,13 +1031,10 @@ class TenantStore:
         body = _dumps(dict(detail or {}))
         now = _now()
         with self._driver.transaction():
-            self._driver.execute(
-                "INSERT INTO audit_log (tenant_id, at, actor, action, resource, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (self.tenant_id, now, actor, action, resource, body),
-            )
             seq = self._driver.execute(
-                "SELECT MAX(id) FROM audit_log WHERE tenant_id = ?", (self.tenant_id,)
+                "INSERT INTO audit_log (tenant_id, at, actor, action, resource, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (self.tenant_id, now, actor, action, resource, body),
             )[0][0]
         return AuditEntry(int(seq), self.tenant_id, parse_timestamp(now), actor, action, resource, json.loads(body))
 
