@@ -22,6 +22,7 @@ PLAN_KIND = "plan"
 SECRET_KIND = "tenant_secret"
 LOGIN_KIND = "teacher_login"
 KEY_CACHE_TTL = 30.0
+VIEW_TTL = 60.0  # seconds a tenant's cached school may lag writes made by another process
 
 
 @dataclasses.dataclass
@@ -36,6 +37,7 @@ class SchoolView:
     model_params: dict[str, dict[str, float]]
     planning: Any = None  # planning.PlanningInput, built lazily
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    loaded_at: float = dataclasses.field(default_factory=time.monotonic)
 
     def planning_input(self):
         with self.lock:
@@ -105,7 +107,7 @@ class Backend:
     def view(self, tenant: str) -> SchoolView:
         with self._lock:
             v = self._views.get(tenant)
-            if v is None:
+            if v is None or time.monotonic() - v.loaded_at > VIEW_TTL:
                 v = self._load_view(tenant)
                 self._views[tenant] = v
             return v

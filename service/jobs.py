@@ -18,6 +18,7 @@ from service.logs import get_logger
 
 log = get_logger("jobs")
 CHUNK_SKILLS = 16
+JOB_KIND = "job"
 
 
 class JobRunner:
@@ -42,16 +43,25 @@ class JobRunner:
 
         self._pool.submit(_run)
 
-    def _update(self, key, **changes) -> None:
+    def _update(self, key, persist=None, **changes) -> None:
         with self._lock:
             self._jobs[key].update(changes)
+            snapshot = dict(self._jobs[key])
+        if persist is not None:  # the final state outlives this process
+            persist.ts.put_document(JOB_KIND, key[1], snapshot)
 
-    def get(self, tenant: str, job_id: str) -> dict:
+    def get(self, tenant: str, job_id: str, tb=None) -> dict:
+        """A job of ``tenant``: live from this process, else its stored final state."""
         with self._lock:
             job = self._jobs.get((tenant, job_id))
-            if job is None:
-                raise NotFoundError(f"job {job_id!r} is unknown in tenant {tenant!r}")
-            return dict(job)
+            if job is not None:
+                return dict(job)
+        if tb is not None:
+            try:
+                return dict(tb.ts.get_document(JOB_KIND, job_id).payload)
+            except NotFoundError:
+                pass
+        raise NotFoundError(f"job {job_id!r} is unknown in tenant {tenant!r}")
 
     def submit_fit(self, tb, *, skills=None, max_iter: int = 100, actor: str = "") -> dict:
         job_id = f"job_{uuid.uuid4().hex[:12]}"
@@ -67,10 +77,13 @@ class JobRunner:
             self._update(key, status="running", progress=0.02, message="reading evidence")
             result = fit_from_store(tb, skills=skills, max_iter=max_iter, actor=actor,
                                     progress=lambda p, msg: self._update(key, progress=p, message=msg))
-            self._update(key, status="done", progress=1.0, message="stored", result=result)
+            self._update(key, persist=tb, status="done", progress=1.0, message="stored", result=result)
         except Exception as exc:  # a job failure is reported on the job, never lost
             log.exception("fit job failed", extra={"job_id": key[1]})
-            self._update(key, status="failed", message=f"{type(exc).__name__}: {exc}")
+            try:
+                self._update(key, persist=tb, status="failed", message=f"{type(exc).__name__}: {exc}")
+            except Exception:
+                log.exception("could not store the failed job", extra={"job_id": key[1]})
 
 
 def fit_from_store(tb, *, skills=None, max_iter: int = 100, actor: str = "", progress=lambda p, m: None) -> dict:

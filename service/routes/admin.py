@@ -80,7 +80,7 @@ def fit_model(ctx: CtxDep, request: Request, body: FitRequest | None = None):
 @router.get("/v1/models/jobs/{job_id}", response_model=JobOut, responses=ERRORS, summary="Progress of a fit job")
 def get_job(ctx: CtxDep, job_id: str, request: Request):
     ctx.allow("model:read")
-    return request.app.state.jobs.get(ctx.principal.tenant, job_id)
+    return request.app.state.jobs.get(ctx.principal.tenant, job_id, ctx.tb)
 
 
 @router.get("/v1/models", response_model=list[ModelVersionOut], responses=ERRORS,

@@ -117,6 +117,10 @@ def test_fit_job_progress_and_versioned_params(fresh_client):
         job2 = c.get(f"/v1/models/jobs/{job2['job_id']}", headers=ADMIN).json()
     assert job2["result"]["version"] == version + 1
     assert c.get("/v1/models/jobs/job_nope", headers=ADMIN).status_code == 404
+    # the final state is stored: a restarted (or another) server process still answers
+    c.app.state.jobs._jobs.clear()
+    stored = c.get(f"/v1/models/jobs/{job['job_id']}", headers=RESEARCHER).json()
+    assert stored["status"] == "done" and stored["result"]["version"] == version
     assert c.get("/v1/models/999", headers=ADMIN).status_code == 404
     bad = c.post("/v1/models/fit", headers=ADMIN, json={"skills": ["no.such"], "max_iter": 5}).json()
     deadline = time.monotonic() + 30

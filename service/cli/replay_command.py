@@ -1,0 +1,125 @@
+"""``pathwise replay``: leakage-safe online evaluation of a historical log (kt.replay)."""
+
+from __future__ import annotations
+
+import argparse
+
+MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "replay",
+        help="replay a log through the online models and write an evaluation report",
+        description=(
+            "Split learners into folds (or hold out the latest events), fit each model on the "
+            "training part, replay held-out learners in time order predicting each question "
+            "before updating, and write report.md, metrics.json, PNG plots and "
+            "predictions.parquet to --report."
+        ),
+    )
+    p.add_argument("log", help="CSV or Parquet log (ASSISTments or KDD Cup layout)")
+    p.add_argument("--preset", choices=("assistments", "kdd"), default="assistments",
+                   help="column layout of the log (default: assistments)")
+    p.add_argument("--models", default="bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr",
+                   help=f"comma-separated model names from {MODELS_HELP} (default: all)")
+    p.add_argument("--folds", type=int, default=5, help="number of learner folds (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fold split and fits (default 0)")
+    p.add_argument("--report", required=True, help="output directory of the report")
+    p.add_argument("--temporal", type=float, default=None, metavar="FRACTION",
+                   help="temporal hold-out: fit on the first FRACTION of events, score the rest")
+    p.add_argument("--dask", default=None, metavar="SCHEDULER",
+                   help="run on Dask: a scheduler address, or 'local' for a LocalCluster")
+    p.add_argument("--include-pybkt", action="store_true",
+                   help="also run pyBKT's BKT in its own environment ($PATHWISE_PYBKT_PYTHON, "
+                        "default .peer/pybkt/bin/python); skipped with a reason when missing")
+    p.add_argument("--bootstrap", type=int, default=200,
+                   help="learner bootstrap resamples for AUC intervals (default 200)")
+    p.add_argument("--min-events", type=int, default=1,
+                   help="drop learners with fewer answers than this (default 1: keep all)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    import time
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from kt.models import MODEL_NAMES
+    from kt.replay import protocol
+    from kt.replay.data import clean_log, read_log
+
+    models = protocol.model_list(args.models)
+    for name in models:  # fail before reading anything
+        if name not in MODEL_NAMES:
+            raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    notes = []
+    if args.include_pybkt:
+        from kt.replay.pybkt_peer import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            print(f"pyBKT skipped: {reason}", file=sys.stderr)
+            notes.append(f"pyBKT skipped: {reason}")
+        else:
+            models = models + (protocol.PYBKT,)
+    if args.folds < 2 and args.temporal is None:
+        raise ValueError(f"--folds {args.folds} must be >= 2")
+    t0 = time.perf_counter()
+    raw = read_log(args.log, preset=args.preset)
+    log, cleaning = clean_log(raw, min_events=args.min_events)
+    config = protocol.ReplayConfig(models=models, folds=args.folds, seed=args.seed,
+                                   temporal=args.temporal, n_boot=args.bootstrap)
+    protocol.check_log(log)
+    protocol.validate(log, config)
+    n_plans = 1 if args.temporal is not None else args.folds
+    bar = tqdm(total=n_plans * len(models), desc="replay", unit="fit")
+
+    def progress(msg: str) -> None:
+        bar.set_postfix_str(msg)
+        if progress.started:
+            bar.update(1)
+        progress.started = True
+
+    progress.started = False
+    fit_fn = replay_fn = None
+    client = None
+    if args.dask:
+        from kt.replay.distributed import DaskRunner, connect
+
+        client = connect(args.dask)
+        runner = DaskRunner(client)
+        fit_fn, replay_fn = runner.fit, runner.replay
+    try:
+        result = protocol.run(log, config, fit_fn=fit_fn, replay_fn=replay_fn, progress=progress)
+    finally:
+        bar.update(1)
+        bar.close()
+        if client is not None:
+            client.close()
+    result.notes.extend(notes)
+    from kt.replay.report import write_report
+
+    data_desc = {
+        "file": str(Path(args.log).resolve()),
+        "preset": args.preset,
+        "source": raw.source,
+        "rows / questions / learners in": f"{cleaning.rows_in} / {cleaning.events_in} / {raw.n_learners}",
+        "removed": (f"{cleaning.duplicate_events_removed} duplicated questions "
+                    f"({cleaning.duplicate_rows_removed} rows), {cleaning.repeated_skill_rows_removed} "
+                    f"repeated skill rows, {cleaning.short_learner_rows_removed} rows of learners "
+                    f"under {args.min_events} answers"),
+        "kept": (f"{cleaning.rows_out} rows, {cleaning.events_out} questions, "
+                 f"{cleaning.learners_out} learners; {cleaning.multi_skill_events} multi-skill "
+                 f"questions; {cleaning.item_reattempt_events} later re-attempts of an item kept"),
+        "cleaning": cleaning.as_dict(),
+    }
+    doc = write_report(result, args.report, data_desc=data_desc)
+    print(f"{'model':<10} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
+    for name, m in sorted(doc["models"].items(), key=lambda kv: -(kv[1]["auc"] or 0)):
+        print(f"{name:<10} {m['auc']:7.4f} {m['rmse']:7.4f} {m['log_loss']:8.4f} "
+              f"{m['accuracy']:7.4f} {m['per_skill_auc']['mean']:8.4f}")
+    print(f"report written to {args.report} in {time.perf_counter() - t0:.1f} s")
+    return 0
