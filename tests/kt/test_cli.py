@@ -224,3 +224,45 @@ def test_column_map_option(tmp_path, capsys):
     )
     assert code == 0, err
     assert json.loads((tmp_path / "m.json").read_text())["skills"][0]["name"] == "k"
+
+
+@pytest.mark.parametrize(
+    "flags, key, value",
+    [
+        (["--multilearn", "template_id"], "multilearn", "template_id"),
+        (["--multiprior"], "multiprior", True),
+        (["--multipair", "template_id", "--forgets"], "multipair", "template_id"),
+    ],
+)
+def test_variant_flags_reach_the_model(tmp_path, capsys, flags, key, value):
+    from kt.bkt import BKT
+
+    log_path = simulate_csv(tmp_path / "log.csv", seed=3)
+    model_path = tmp_path / "model.json"
+    code, _, err = run(
+        [
+            "fit",
+            log_path,
+            *flags,
+            "--num-fits",
+            1,
+            "--max-iter",
+            20,
+            "--out",
+            model_path,
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(model_path.read_text())
+    assert doc["hyperparameters"][key] == value
+    assert doc["hyperparameters"]["max_iter"] == 20
+    assert doc["hyperparameters"]["forgets"] == ("--forgets" in flags)
+    model = BKT.load(model_path)
+    code, stdout, err = run(
+        ["evaluate", log_path, "--model", model_path, "--metric", "auc"], capsys
+    )
+    assert code == 0, err
+    assert stdout.split()[0] == "auc"
+    assert model.n_iter_  # fitted values were saved
