@@ -18,7 +18,9 @@ Parameter arrays are flat float64; task ``t`` of EM (one (skill, restart) pair) 
 ``p_forget`` = P(1 -> 0). State 1 = mastered.
 
 Determinism: each EM task runs on one thread with a fixed summation order, so results are
-bit-identical whatever the number of threads. No fastmath anywhere.
+bit-identical whatever the number of threads. No fastmath anywhere; ``error_model="numpy"``
+(IEEE division, no Python ZeroDivisionError checks): every division that could see a zero
+denominator is guarded explicitly.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from numba import njit, prange
 _TINY = 1e-200
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _filter_step(p, score, guess, slip, learn, forget):
     """One soft-evidence filtering step; returns (p_correct before, p_mastered after transition)."""
     p_correct = guess * (1.0 - p) + (1.0 - slip) * p
@@ -45,11 +47,11 @@ def _filter_step(p, score, guess, slip, learn, forget):
     return p_correct, post * (1.0 - forget) + (1.0 - post) * learn
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-    guess, slip, learn, forget, prior, g0, l0, p0,
-    cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, with_counts,
+    guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+    cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
 ):
     """Scaled forward-backward over sequences ``q_lo:q_hi`` of one skill (any classes).
 
@@ -60,10 +62,28 @@ def _estep(
     Forward keeps the unnormalised alpha_t (rescaled only when its mass falls below 1e-200;
     the log of every rescale and of the final mass add up to the log-likelihood). The
     backward pass is pyBKT's posterior form: xi_t(i, j) = A(i, j) alpha_t(j) gamma_{t+1}(i)
-    / (A alpha_t)(i), which is invariant to the scale of alpha_t, so the forward pass stores
-    the four per-row weights w_ij = A(i, j) alpha_t(j) / (A alpha_t)(i) (0 where the
-    denominator is 0, pyBKT's NaN -> 0) in the scratch buffers ``w00, w10, w01, w11``.
+    / (A alpha_t)(i), invariant to the scale of alpha_t, so the forward pass stores the
+    per-row weights w_i0 = A(i, 0) alpha_t(0) / (A alpha_t)(i) (0 where the denominator is 0,
+    pyBKT's NaN -> 0) in ``w00, w10``; w_i1 = 1 - w_i0 since the two terms of (A alpha_t)(i)
+    sum to it. gamma_t(1) = 1 - gamma_t(0). Emission and transition probabilities are looked
+    up in small per-class tables (no data-dependent branches).
     """
+    em = np.empty(n_gs * 4)  # [class, state, obs] emission probability
+    for c in range(n_gs):
+        g = guess[g0 + c]
+        sl = slip[g0 + c]
+        em[c * 4] = 1.0 - g
+        em[c * 4 + 1] = g
+        em[c * 4 + 2] = sl
+        em[c * 4 + 3] = 1.0 - sl
+    tr = np.empty(n_lr * 4)  # [class]: A(0,0), A(1,0), A(0,1), A(1,1)
+    for k in range(n_lr):
+        lrn = learn[l0 + k]
+        fgt = forget[l0 + k]
+        tr[k * 4] = 1.0 - lrn
+        tr[k * 4 + 1] = lrn
+        tr[k * 4 + 2] = fgt
+        tr[k * 4 + 3] = 1.0 - fgt
     ll = 0.0
     for q in range(q_lo, q_hi):
         r0 = seq_row[q]
@@ -71,78 +91,54 @@ def _estep(
         pc = seq_prior[q]
         a1 = prior[p0 + pc]
         a0 = 1.0 - a1
-        f0 = 0.0
-        f1 = 0.0
-        for t in range(n_t):
+        for t in range(n_t - 1):
             i = r0 + t
-            c = g0 + gs[i]
-            if obs[i] != 0:
-                b0 = guess[c]
-                b1 = 1.0 - slip[c]
-            else:
-                b0 = 1.0 - guess[c]
-                b1 = slip[c]
-            f0 = a0 * b0
-            f1 = a1 * b1
-            k = l0 + lr[i]
-            lrn = learn[k]
-            fgt = forget[k]
-            m00 = (1.0 - lrn) * f0
-            m10 = lrn * f0
-            m01 = fgt * f1
-            m11 = (1.0 - fgt) * f1
-            a0 = m00 + m01
-            a1 = m10 + m11
-            # direct ratios (each <= 1): a reciprocal of a subnormal a0 would overflow
-            if a0 > 0.0:
-                w00[t] = m00 / a0
-                w01[t] = m01 / a0
-            else:
-                w00[t] = 0.0
-                w01[t] = 0.0
-            if a1 > 0.0:
-                w10[t] = m10 / a1
-                w11[t] = m11 / a1
-            else:
-                w10[t] = 0.0
-                w11[t] = 0.0
+            e = gs[i] * 4 + obs[i]
+            f0 = a0 * em[e]
+            f1 = a1 * em[e + 2]
+            k = lr[i] * 4
+            m00 = tr[k] * f0
+            m10 = tr[k + 1] * f0
+            a0 = m00 + tr[k + 2] * f1
+            a1 = m10 + tr[k + 3] * f1
+            w00[t] = m00 / a0 if a0 > 0.0 else 0.0
+            w10[t] = m10 / a1 if a1 > 0.0 else 0.0
             s = a0 + a1
-            if s < _TINY and t < n_t - 1:
+            if s < _TINY:
                 ll += np.log(s)
                 a0 /= s
                 a1 /= s
+        i = r0 + n_t - 1
+        e = gs[i] * 4 + obs[i]
+        f0 = a0 * em[e]
+        f1 = a1 * em[e + 2]
         ll += np.log(f0 + f1)
         if not with_counts:
             continue
-        tot = f0 + f1
-        gm0 = f0 / tot
-        gm1 = f1 / tot
-        i = r0 + n_t - 1
+        gm0 = f0 / (f0 + f1)
         e = gs[i] * 4 + obs[i]
         cnt_e[e] += gm0
-        cnt_e[e + 2] += gm1
+        cnt_e[e + 2] += 1.0 - gm0
         for t in range(n_t - 2, -1, -1):
             i = r0 + t
+            gm1 = 1.0 - gm0
             p00 = w00[t] * gm0
             p10 = w10[t] * gm1
-            p01 = w01[t] * gm0
-            p11 = w11[t] * gm1
-            tk = lr[i] * 4
-            cnt_t[tk] += p00
-            cnt_t[tk + 1] += p01
-            cnt_t[tk + 2] += p10
-            cnt_t[tk + 3] += p11
+            k = lr[i] * 4
+            cnt_t[k] += p00
+            cnt_t[k + 1] += gm0 - p00
+            cnt_t[k + 2] += p10
+            cnt_t[k + 3] += gm1 - p10
             gm0 = p00 + p10
-            gm1 = p01 + p11
             e = gs[i] * 4 + obs[i]
             cnt_e[e] += gm0
-            cnt_e[e + 2] += gm1
+            cnt_e[e + 2] += 1.0 - gm0
         cnt_i[pc * 2] += gm0
-        cnt_i[pc * 2 + 1] += gm1
+        cnt_i[pc * 2 + 1] += 1.0 - gm0
     return ll
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _estep1(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
     guess, slip, learn, forget, prior, g0, l0, p0,
@@ -243,11 +239,11 @@ def _estep1(
     return ll
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _run_estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-    cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, with_counts,
+    cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
 ):
     if n_gs == 1 and n_lr == 1:
         return _estep1(
@@ -257,12 +253,12 @@ def _run_estep(
         )
     return _estep(
         q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-        guess, slip, learn, forget, prior, g0, l0, p0,
-        cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, with_counts,
+        guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+        cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _mstep(
     cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
     fx_guess, fx_slip, fx_learn, fx_forget, fx_prior, fx_g0, fx_l0, fx_p0,
@@ -315,7 +311,7 @@ def _mstep(
                 prior[p0 + c] = cnt_i[c * 2 + 1] / d
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def em_fit(
     seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
     task_skill, task_order, gs_off, lr_off, pr_off,
@@ -348,8 +344,6 @@ def em_fit(
                 max_len = seq_len[q]
         w00 = np.empty(max_len)
         w10 = np.empty(max_len)
-        w01 = np.empty(max_len)
-        w11 = np.empty(max_len)
         g0 = gs_off[t]
         l0 = lr_off[t]
         p0 = pr_off[t]
@@ -370,7 +364,7 @@ def em_fit(
             ll = _run_estep(
                 q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
                 guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-                cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, True,
+                cnt_e, cnt_t, cnt_i, w00, w10, True,
             )
             out_trace[t, it] = ll
             if tol > 0.0 and it >= 1 and ll - prev < tol:
@@ -388,13 +382,13 @@ def em_fit(
             ll = _run_estep(
                 q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
                 guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-                cnt_e, cnt_t, cnt_i, w00, w10, w01, w11, False,
+                cnt_e, cnt_t, cnt_i, w00, w10, False,
             )
         out_ll[t] = ll
         out_iter[t] = n_iter
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def log_likelihood(
     seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
     task_skill, gs_off, lr_off, pr_off, guess, slip, learn, forget, prior, out_ll,
@@ -411,18 +405,16 @@ def log_likelihood(
                 max_len = seq_len[q]
         w00 = np.empty(max_len)
         w10 = np.empty(max_len)
-        w01 = np.empty(max_len)
-        w11 = np.empty(max_len)
         dummy = np.zeros(4)
         out_ll[t] = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, gs_off[t], lr_off[t], pr_off[t],
             gs_off[t + 1] - gs_off[t], lr_off[t + 1] - lr_off[t],
-            dummy, dummy, dummy, w00, w10, w01, w11, False,
+            dummy, dummy, dummy, w00, w10, False,
         )
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def predict(
     seq_row, seq_len, seq_prior, score, gs, lr, guess, slip, learn, forget, prior,
     out_pc, out_pm, out_pm_next,
@@ -443,7 +435,7 @@ def predict(
             p = p_next
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def replay(
     p_state, last_cls, ev_skill, ev_score, ev_gs, ev_lr, ev_pr, ev_cls,
     guess, slip, learn, forget, prior, out_pc,
@@ -466,7 +458,7 @@ def replay(
         last_cls[k] = ev_cls[e]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, forget, prior, out_pc):
     """``replay`` for a model with one class per parameter: skill k's parameters are at index
     k of every array. Same arithmetic as ``replay`` / ``predict``.
@@ -490,7 +482,7 @@ def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, for
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def group_by_skill(skill, learner, outcome, position, n_pos):
     """Regroup learner-then-time sorted log rows by skill (stable counting sort).
 
