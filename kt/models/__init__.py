@@ -1,0 +1,57 @@
+"""Online knowledge-tracing models behind one interface (:class:`kt.models.base.OnlineModel`).
+
+``make_model(name)`` builds one by its registry name; ``MODEL_NAMES`` lists them:
+
+* ``bkt`` / ``bkt-f``: Bayesian Knowledge Tracing (fitted by ``kt.bkt``), without / with forgetting;
+* ``bkt-item``: BKT+F with an item-difficulty offset (stacked logistic regression);
+* ``elo``: Elo with global + per-skill learner ability, item difficulty, K(n) = alpha / (1 + beta n);
+* ``pfa``: Performance Factors Analysis;
+* ``best-lr``: Best-LR counters (items, skills, log attempts/wins per skill, item, total);
+* ``r-best-lr``: Best-LR + recency-decayed win/fail counters (the most accurate here).
+
+Importing this package does not compile anything; kernels compile (or load from cache)
+on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MODEL_NAMES = ("bkt", "bkt-f", "bkt-item", "elo", "pfa", "best-lr", "r-best-lr")
+
+
+def model_class(name: str):
+    """The class registered under ``name``; ``ValueError`` naming the valid names otherwise."""
+    from kt.models.bkt import BKTForgets, BKTItem, BKTModel
+    from kt.models.counters import PFA, BestLR, RBestLR
+    from kt.models.elo import Elo
+
+    registry = {c.name: c for c in (BKTModel, BKTForgets, BKTItem, Elo, PFA, BestLR, RBestLR)}
+    if name not in registry:
+        from kt.errors import ParameterError
+
+        raise ParameterError(
+            f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}"
+        )
+    return registry[name]
+
+
+def make_model(name: str, seed: int = 0):
+    """A fresh (unfitted) model by registry name; ``seed`` goes to models that use one."""
+    cls = model_class(name)
+    if name.startswith("bkt"):
+        return cls(seed=seed)
+    return cls()
+
+
+def load_model(path: str | Path):
+    """Load any model saved with ``model.save(path)``."""
+    import json
+
+    from kt.errors import ModelFileError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
+    return model_class(str(data.get("model"))).from_dict(data)

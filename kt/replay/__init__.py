@@ -1,0 +1,7 @@
+"""Leakage-safe replay evaluation of historical logs through the online models.
+
+``kt.replay.protocol.run`` (folds by learner or temporal hold-out, one prediction per
+question), ``kt.replay.report.write_report`` (metrics.json, report.md, plots, predictions),
+``kt.replay.data`` (reading + deduplication), ``kt.replay.pybkt_peer`` (pyBKT subprocess),
+``kt.replay.distributed`` (Dask). Nothing heavy is imported here.
+"""
