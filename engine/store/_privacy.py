@@ -1,0 +1,117 @@
+"""Tenant store part: per-learner export and deletion."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from engine.errors import NotFoundError
+from engine.store._sql import (
+    TenantBase,
+    _document,
+    _now,
+)
+
+
+class PrivacyPart(TenantBase):
+    """Tenant store part: per-learner export and deletion."""
+
+    def export_learner(self, learner_id: str) -> dict[str, Any]:
+        """Everything stored about one learner, as JSON-ready dicts.
+
+        Keys: ``tenant_id``, ``learner_id``, ``exported_at``, ``learner`` (record with profile),
+        ``classes`` (ids), ``observations``, ``mastery``, ``history``, ``documents``
+        (``kind``, ``doc_id``, ``version``, ``payload``). :class:`NotFoundError` when the tenant
+        holds nothing about this learner.
+        """
+        from engine.domain.serialize import to_record
+
+        with self._read():
+            try:
+                learner = to_record(self.get_learner(learner_id))
+            except NotFoundError:
+                learner = None
+            observations = [o.to_record() for o in self.list_observations(learner_id)]
+            mastery = [m.to_record() for m in self.get_mastery(learner_id).values()]
+            history = [c.to_record() for c in self.list_history(learner_id)]
+            docs = [
+                _document(r)
+                for r in self._q(
+                    "SELECT kind, doc_id, version, payload, created_at, updated_at FROM documents "
+                    "WHERE tenant_id = ? AND learner_id = ? ORDER BY kind, doc_id",
+                    (self.tenant_id, learner_id),
+                )
+            ]
+            classes = [
+                r[0]
+                for r in self._q(
+                    "SELECT class_id FROM class_members WHERE tenant_id = ? AND member_role = "
+                    "'learner' AND member_id = ? ORDER BY class_id",
+                    (self.tenant_id, learner_id),
+                )
+            ]
+        if learner is None and not (observations or mastery or history or docs or classes):
+            raise NotFoundError(
+                f"learner {learner_id!r} is not in tenant {self.tenant_id!r}; nothing to export"
+            )
+        return {
+            "tenant_id": self.tenant_id,
+            "learner_id": learner_id,
+            "exported_at": _now(),
+            "learner": learner,
+            "classes": classes,
+            "observations": observations,
+            "mastery": mastery,
+            "history": history,
+            "documents": [
+                {"kind": d.kind, "doc_id": d.doc_id, "version": d.version, "payload": d.payload}
+                for d in docs
+            ],
+        }
+
+    def delete_learner(self, learner_id: str, actor: str = "system") -> dict[str, int]:
+        """Erase one learner: record and profile, observations, mastery, history, documents with
+        that ``learner_id``, and their place on class rosters. One transaction.
+
+        Appends one audit row (``action="learner.delete"``, resource ``learner:<id>``) holding
+        only the counts erased. Returns those counts. :class:`NotFoundError` when nothing is
+        stored about the learner.
+        """
+        driver = self._driver
+        tenant = self.tenant_id
+        counts: dict[str, int] = {}
+        with driver.transaction():
+            for table in ("observations", "mastery", "mastery_history", "documents", "learners"):
+                counts[table] = int(
+                    driver.execute(
+                        f"SELECT COUNT(*) FROM {table} WHERE tenant_id = ? AND learner_id = ?",
+                        (tenant, learner_id),
+                    )[0][0]
+                )
+            class_ids = [
+                r[0]
+                for r in driver.execute(
+                    "SELECT class_id FROM class_members WHERE tenant_id = ? AND member_role = "
+                    "'learner' AND member_id = ?",
+                    (tenant, learner_id),
+                )
+            ]
+            counts["class_memberships"] = len(class_ids)
+            if not any(counts.values()):
+                raise NotFoundError(
+                    f"learner {learner_id!r} is not in tenant {tenant!r}; nothing to delete"
+                )
+            self._invalidate_mastery_cache()
+            for table in ("observations", "mastery", "mastery_history", "documents", "learners"):
+                driver.execute(
+                    f"DELETE FROM {table} WHERE tenant_id = ? AND learner_id = ?", (tenant, learner_id)
+                )
+            if class_ids:
+                classes = self._list_entities("class", class_ids)
+                updated = [
+                    dataclasses.replace(k, roster=tuple(m for m in k.roster if m != learner_id))
+                    for k in classes
+                ]
+                self._put_entities("class", updated)
+            self.append_audit(actor, "learner.delete", f"learner:{learner_id}", counts)
+        return counts
