@@ -685,41 +685,59 @@ class BKT:
         ev_gs = store.gs_off[safe].astype(np.int32)
         ev_lr = store.lr_off[safe].astype(np.int32)
         ev_pr = store.pr_off[safe].astype(np.int32)
-        ev_cls = np.full(m, -1, np.int32)
+        ev_cls = np.zeros(m, np.int32)
         last = state.last_class.copy()
-        pair_code = self.pair_vocab_index_
-        prev_label: dict[int, str | None] = {}
-        any_class = bool(variant.gs_col or variant.lr_col or variant.prior_col)
-        for e in range(m) if any_class else ():
-            s = int(ev_skill[e])
-            if s < 0:
-                continue
-            label = None if labels is None else str(labels[e])
-            gs_label = label if variant.gs_col else lay.DEFAULT_CLASS
-            ev_gs[e] = self._class_global(store, "gs", s, gs_label, unknown)
-            ev_cls[e] = ev_gs[e] - store.gs_off[s]
-            if variant.pair:
-                if s in prev_label:
-                    prev = prev_label[s]
+        kn = np.flatnonzero(known)
+
+        def mapped(kind: str, idx: np.ndarray, labs: np.ndarray) -> np.ndarray:
+            """Global class index of (skill, label) for events ``idx`` (one lookup per pair)."""
+            if len(idx) == 0:
+                return np.empty(0, np.int32)
+            uniq_lab, lab_id = np.unique(labs, return_inverse=True)
+            width = len(uniq_lab)
+            ukeys, inv = np.unique(ev_skill[idx] * width + lab_id, return_inverse=True)
+            values = np.array(
+                [self._class_global(store, kind, int(k // width), str(uniq_lab[k % width]),
+                                    unknown) for k in ukeys],
+                dtype=np.int32,
+            )
+            return values[inv]
+
+        if variant.gs_col:
+            ev_gs[kn] = mapped("gs", kn, labels[kn])
+            ev_cls[kn] = ev_gs[kn] - store.gs_off[ev_skill[kn]]
+        if variant.lr_col and not variant.pair:
+            ev_lr[kn] = mapped("lr", kn, labels[kn])
+        elif variant.pair:
+            # learn class = (previous item class, current item class) of the same skill
+            pair_code = self.pair_vocab_index_
+            prev_label: dict[int, str | None] = {}
+            pair_labels = np.empty(len(kn), dtype=object)
+            for n, e in enumerate(kn):
+                sk = int(ev_skill[e])
+                label = str(labels[e])
+                if sk in prev_label:
+                    prev = prev_label[sk]
+                elif last[sk] >= 0:
+                    prev = self.pair_vocab_[last[sk]]
+                elif last[sk] == -2:
+                    prev = "\x00unknown"  # previous class was not seen in fitting
                 else:
-                    prev = self.pair_vocab_[last[s]] if last[s] >= 0 else None
-                    if last[s] == -2:
-                        prev = "\x00unknown"
-                lr_label = lay.DEFAULT_CLASS if prev is None else json.dumps([prev, label])
-                prev_label[s] = label
+                    prev = None
+                pair_labels[n] = lay.DEFAULT_CLASS if prev is None else json.dumps([prev, label])
+                prev_label[sk] = label
                 ev_cls[e] = pair_code.get(label, -2)
-            else:
-                lr_label = label if variant.lr_col else lay.DEFAULT_CLASS
-            ev_lr[e] = self._class_global(store, "lr", s, lr_label, unknown)
+            ev_lr[kn] = mapped("lr", kn, pair_labels.astype(str))
+        if variant.prior_col:
+            # the prior class is read only at a skill's first event when its state is unset
+            _, first = np.unique(ev_skill[kn], return_index=True)
+            first = kn[first]
+            need = first[np.isnan(state.p_mastered[ev_skill[first]])]
             if variant.prior_col == lay.OUTCOME:
-                pr_label = str(int(round(score[e])))
-            elif variant.prior_col:
-                pr_label = label
+                pr_labels = np.array([str(int(round(x))) for x in score[need]], dtype=str)
             else:
-                pr_label = lay.DEFAULT_CLASS
-            ev_pr[e] = self._class_global(store, "pr", s, pr_label, unknown)
-        if not any_class:
-            ev_cls[:] = 0
+                pr_labels = labels[need]
+            ev_pr[need] = mapped("pr", need, pr_labels)
         guess, slip, learn, forget, prior = store.with_fallbacks()
         p_state = state.p_mastered.copy()
         out = np.empty(m)

@@ -399,3 +399,18 @@ def test_mastery_state_value_semantics(small_log):
     assert set(c.as_dict()) == set(model.skill_names_)
     with pytest.raises(UnknownSkillError, match="algebra"):
         c.mastery("algebra")
+
+
+def test_multiprior_class_is_read_only_at_a_skills_first_event(small_log):
+    model = BKT(multiprior="template_id", max_iter=5).fit(small_log)
+    state = model.init_state()
+    assert np.isnan(state.mastery("fractions"))
+    # "T9" was never a prior class, but it is not the first event of the skill: no error
+    new, pc = model.update_many(state, ["fractions", "fractions"], [1, 0], ["T0", "T9"])
+    block = model.params_["fractions"]
+    p0 = block["p_init"][block["init_classes"].index("T0")]
+    prm = model.skill_params("fractions")
+    assert pc[0] == pytest.approx(prm.p_guess * (1 - p0) + (1 - prm.p_slip) * p0, abs=1e-15)
+    assert 0 < new.mastery("fractions") < 1
+    with pytest.raises(UnknownSkillError, match="T9"):
+        model.update_many(state, ["fractions"], [1], ["T9"])
