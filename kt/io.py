@@ -271,6 +271,16 @@ def _encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow.compute as pc
 
     t = arr.type
+    if pa.types.is_integer(t) and len(arr):
+        values = arr.to_numpy(zero_copy_only=False)
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= max(4 * len(values), 1 << 20):
+            # dense id range: a lookup table beats hashing or sorting
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            shifted = values - lo
+            present[shifted] = True
+            lookup = np.cumsum(present, dtype=np.int32) - 1
+            return lookup[shifted], (np.flatnonzero(present) + lo).astype(str)
     if pa.types.is_floating(t):
         values = arr.to_numpy(zero_copy_only=False)
         if np.all(values == np.floor(values)):
@@ -328,7 +338,10 @@ def _from_table(
     skill_enc = skill_arr.dictionary_encode()
     distinct = skill_enc.dictionary.to_pylist()
     blank = np.array([v is None or not v.strip() for v in distinct] + [True], dtype=bool)
-    skill_idx = skill_enc.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+    indices = skill_enc.indices
+    if indices.null_count:
+        indices = indices.fill_null(pa.scalar(len(distinct), type=indices.type))
+    skill_idx = indices.to_numpy(zero_copy_only=False)
     empty = blank[skill_idx]
     n_empty = int(empty.sum())
     if n_empty:
