@@ -305,3 +305,24 @@ def test_empty_part_of_joined_skills(tmp_path):
     assert "row 0" in str(err)
     log = read_log(write(tmp_path, text, "kdd.txt"), missing_skill="drop")
     assert log.order.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("ids", [[5, -3, 5, 1000], [10**12, 7, 10**12, -(10**12)]])
+def test_integer_ids_sorted_numerically_dense_or_sparse(ids):
+    table = pa.table(
+        {
+            "order_id": [1, 2, 3, 4],
+            "user_id": ids,
+            "skill_name": ["a", "a", "a", "a"],
+            "correct": [1, 0, 1, 1],
+            "problem_id": ids,
+        }
+    )
+    log = read_log(table)
+    want = sorted(set(ids))
+    assert log.learner_ids.tolist() == [str(v) for v in want]
+    assert log.item_ids.tolist() == [str(v) for v in want]
+    # each row keeps its own learner and item
+    got = sorted(zip(log.order.tolist(), log.learner_ids[log.learner].tolist(), strict=True))
+    assert got == [(i + 1, str(v)) for i, v in enumerate(ids)]
+    np.testing.assert_array_equal(log.learner_ids[log.learner], log.item_ids[log.item])
