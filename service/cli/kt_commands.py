@@ -38,6 +38,17 @@ def _add_log_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_unknown_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--unknown",
+        choices=("error", "prior"),
+        default="error",
+        help="a skill or item class the model was not fitted on: 'error' (default) stops "
+        "with its name; 'prior' uses population-average parameters for an unknown skill and "
+        "the skill's class average for an unknown class",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     fit = subparsers.add_parser(
         "fit",
@@ -119,6 +130,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PRED.csv|PRED.parquet",
         help="output file; the extension chooses the format",
     )
+    _add_unknown_option(predict)
     predict.set_defaults(handler=_predict)
 
     evaluate = subparsers.add_parser(
@@ -135,6 +147,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="metrics to print: auc rmse accuracy log_loss (default: all four)",
     )
+    _add_unknown_option(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
 
@@ -273,7 +286,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     model = BKT.load(args.model)
     log = _read(args, _model_class_columns(model))
-    pred = model.predict(log)
+    pred = model.predict(log, unknown=args.unknown)
     p_correct = np.asarray(pred.p_correct)
     p_mastered = np.asarray(pred.p_mastered)
     columns = {
@@ -312,7 +325,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     model = BKT.load(args.model)
     log = _read(args, _model_class_columns(model))
-    scores = model.evaluate(log, metrics=list(args.metric))
+    scores = model.evaluate(log, metrics=list(args.metric), unknown=args.unknown)
     if not isinstance(scores, dict):
         scores = dict(
             zip(args.metric, scores if isinstance(scores, list) else [scores], strict=True)

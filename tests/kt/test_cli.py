@@ -266,3 +266,32 @@ def test_variant_flags_reach_the_model(tmp_path, capsys, flags, key, value):
     assert code == 0, err
     assert stdout.split()[0] == "auc"
     assert model.n_iter_  # fitted values were saved
+
+
+def test_unknown_skill_error_or_prior(tmp_path, capsys):
+    train = simulate_csv(tmp_path / "train.csv", seed=4)
+    model_path = tmp_path / "model.json"
+    assert run(["fit", train, "--num-fits", 1, "--out", model_path, "--quiet"], capsys)[0] == 0
+    other = tmp_path / "other.csv"
+    other.write_text(
+        "order_id,user_id,skill_name,correct,problem_id\n1,u,Fractions,1,p\n2,u,Geometry,0,q\n"
+    )
+    code, _, err = run(
+        ["predict", other, "--model", model_path, "--out", tmp_path / "p.csv"], capsys
+    )
+    assert code == 1 and "'Geometry'" in err
+    code, _, err = run(
+        [
+            "predict",
+            other,
+            "--model",
+            model_path,
+            "--out",
+            tmp_path / "p.csv",
+            "--unknown",
+            "prior",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert pacsv.read_csv(tmp_path / "p.csv").num_rows == 2
