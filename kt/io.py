@@ -140,7 +140,7 @@ def _header(path: Path) -> list[str]:
             f"log file {str(path)!r} is empty (no header row); pass a CSV with a header line "
             "and at least one data row"
         )
-    text = first.decode("utf-8", errors="replace").rstrip("\r\n")
+    text = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
     delim = _delimiter(text)
     return [c.strip().strip('"') for c in text.split(delim)]
 

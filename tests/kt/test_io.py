@@ -326,3 +326,10 @@ def test_integer_ids_sorted_numerically_dense_or_sparse(ids):
     got = sorted(zip(log.order.tolist(), log.learner_ids[log.learner].tolist(), strict=True))
     assert got == [(i + 1, str(v)) for i, v in enumerate(ids)]
     np.testing.assert_array_equal(log.learner_ids[log.learner], log.item_ids[log.item])
+
+
+def test_utf8_bom_and_crlf(tmp_path):
+    text = "\ufeff" + ASSIST_HEADER.replace("\n", "\r\n") + "1,u,a,1,p\r\n2,u,a,0,q\r\n"
+    log = read_log(write(tmp_path, text))
+    assert log.outcome.tolist() == [1, 0]
+    assert log.item_ids.tolist() == ["p", "q"]
