@@ -26,12 +26,9 @@ def _check_size(request: Request, n: int, what: str) -> None:
 
 @router.post("/v1/evidence", response_model=IngestResult, responses=ERRORS,
              summary="Ingest a batch of observations (idempotent by observation id)")
-async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -> IngestResult:
+def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -> IngestResult:
     """All-or-nothing: a batch with one bad observation writes nothing. Re-sending an id with
-    the same payload counts once; the same id with a different payload is 409.
-
-    Runs on the event loop (no thread hop): the store serialises writes anyway and an ingest
-    of a batch takes a few milliseconds."""
+    the same payload counts once; the same id with a different payload is 409."""
     _check_size(request, len(batch.observations), "observations")
     ctx.allow("evidence:write")
     learners = {o.learner_id for o in batch.observations}
@@ -58,7 +55,7 @@ XAPI_EXAMPLE = {
 
 @router.post("/xapi/statements", response_model=list[str], responses=ERRORS, tags=["xapi"],
              summary="xAPI 1.0.3: store one statement or an array of statements")
-async def post_statements(ctx: CtxDep,
+def post_statements(ctx: CtxDep,
     request: Request,
     response: Response,
     body: Annotated[Any, Body(examples=[XAPI_EXAMPLE], description="A Statement or an array of Statements")],
