@@ -142,7 +142,9 @@ def _header(path: Path) -> list[str]:
         )
     text = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
     delim = _delimiter(text)
-    return [c.strip().strip('"') for c in text.split(delim)]
+    import csv
+
+    return [c.strip() for c in next(csv.reader([text], delimiter=delim))]
 
 
 def _delimiter(header_line: str) -> str:

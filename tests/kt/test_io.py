@@ -333,3 +333,12 @@ def test_utf8_bom_and_crlf(tmp_path):
     log = read_log(write(tmp_path, text))
     assert log.outcome.tolist() == [1, 0]
     assert log.item_ids.tolist() == ["p", "q"]
+
+
+def test_quoted_header_names(tmp_path):
+    text = '"t","student, id","kc","ok"\n1,a,k,1\n2,a,k,0\n'
+    log = read_log(
+        write(tmp_path, text),
+        columns={"order": "t", "learner": "student, id", "skill": "kc", "outcome": "ok"},
+    )
+    assert log.learner_ids.tolist() == ["a"]
