@@ -259,6 +259,13 @@ def _review(request: Request, plan_id: str, csrf: str, back: str, fn, **kw) -> R
     else:
         if kw.get("op") == "add":
             kw["new_item"] = tb.plan_item_for(kw["activity_id"])
+        if kw.get("op") in ("up", "down"):  # a one-step move is a reorder
+            ids = [i.activity_id for i in plan.items]
+            k = ids.index(kw["activity_id"]) if kw["activity_id"] in ids else -1
+            j = k - 1 if kw["op"] == "up" else k + 1
+            if 0 <= k < len(ids) and 0 <= j < len(ids):
+                ids[k], ids[j] = ids[j], ids[k]
+            kw = {"op": "reorder", "order": ids}
         updated, event = fn(plan, ctx.principal.key_id, **kw)
         with ctx.unit():
             tb.save_plan(updated, expected_version=doc_version)
@@ -277,6 +284,12 @@ def page_approve(request: Request, plan_id: str, csrf: str = Form(""), back: str
 @_guard
 def page_activate(request: Request, plan_id: str, csrf: str = Form(""), back: str = Form("/")):
     return _review(request, plan_id, csrf, back, rv.activate)
+
+
+@router.post("/plans/{plan_id}/complete")
+@_guard
+def page_complete(request: Request, plan_id: str, csrf: str = Form(""), back: str = Form("/")):
+    return _review(request, plan_id, csrf, back, rv.complete)
 
 
 @router.post("/plans/{plan_id}/reject")

@@ -80,3 +80,26 @@ def test_learner_page_why_not(fresh_client):
     assert page.status_code == 200
     assert "Why not" in page.text and '<p class="reason"><strong>' in page.text
     assert c.get(f"/learners/{learner}", params={"why_not": "NOPE"}).status_code == 404
+
+
+def test_page_move_start_done(fresh_client):
+    c = fresh_client
+    login(c)
+    learner = roster(c, "c-3-station")[0]
+    plan = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
+    pid, ids = plan["plan_id"], [i["activity_id"] for i in plan["items"]]
+    token = csrf_of(c.get("/classes/c-3-station").text)
+    back = "/classes/c-3-station"
+    if len(ids) >= 2:
+        r = c.post(f"/plans/{pid}/edit", data={"csrf": token, "op": "down", "activity_id": ids[0], "back": back},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        moved = [i["activity_id"] for i in c.get(f"/v1/plans/{pid}", headers=ADMIN).json()["items"]]
+        assert moved[:2] == [ids[1], ids[0]]
+    for step, status in (("approve", "approved"), ("activate", "active"), ("complete", "done")):
+        r = c.post(f"/plans/{pid}/{step}", data={"csrf": token, "back": back}, follow_redirects=False)
+        assert r.status_code == 303, (step, r.text[:200])
+        assert c.get(f"/v1/plans/{pid}", headers=ADMIN).json()["status"] == status
+    # a step the lifecycle does not allow shows an error page, not a 500
+    r = c.post(f"/plans/{pid}/approve", data={"csrf": token, "back": back})
+    assert r.status_code == 409 and "cannot approve" in r.text
