@@ -32,7 +32,10 @@ class ObservationLog:
         order: int64 (n,), the source's order key (e.g. ASSISTments ``order_id``),
             strictly increasing within a learner except across skill copies of one event.
         event: int64 (n,), response-event id: rows that are skill copies of one answer
-            (same learner, same item, consecutive) share it; increasing in row order.
+            (consecutive rows of one learner with the same item, or without items the same
+            order key, the same outcome and distinct skills) share it; 0, 1, 2... in row order.
+            Models follow pyBKT and treat every row as an observation of its skill; ``event``
+            lets consumers count answers instead (``n_events``).
         classes: extra categorical columns (e.g. ``"template_id"``) as int32 (n,) codes.
         learner_ids, skill_names, item_ids: vocabularies (numpy arrays of str).
         class_vocab: vocabulary per entry of ``classes``.
