@@ -7,7 +7,8 @@
 * ``elo``: Elo with global + per-skill learner ability, item difficulty, K(n) = alpha / (1 + beta n);
 * ``pfa``: Performance Factors Analysis;
 * ``best-lr``: Best-LR counters (items, skills, log attempts/wins per skill, item, total);
-* ``r-best-lr``: Best-LR + recency-decayed win/fail counters (the most accurate here).
+* ``r-best-lr``: Best-LR + recency-decayed win/fail counters;
+* ``r-best-lr-elo``: R-Best-LR + online Elo abilities as features (the most accurate here).
 
 Importing this package does not compile anything; kernels compile (or load from cache)
 on first use.
@@ -17,16 +18,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODEL_NAMES = ("bkt", "bkt-f", "bkt-item", "elo", "pfa", "best-lr", "r-best-lr")
+MODEL_NAMES = ("bkt", "bkt-f", "bkt-item", "elo", "pfa", "best-lr", "r-best-lr", "r-best-lr-elo")
 
 
 def model_class(name: str):
     """The class registered under ``name``; ``ValueError`` naming the valid names otherwise."""
     from kt.models.bkt import BKTForgets, BKTItem, BKTModel
-    from kt.models.counters import PFA, BestLR, RBestLR
+    from kt.models.counters import PFA, BestLR, RBestLR, RBestLRElo
     from kt.models.elo import Elo
 
-    registry = {c.name: c for c in (BKTModel, BKTForgets, BKTItem, Elo, PFA, BestLR, RBestLR)}
+    registry = {c.name: c for c in (BKTModel, BKTForgets, BKTItem, Elo, PFA, BestLR, RBestLR,
+                                   RBestLRElo)}
     if name not in registry:
         from kt.errors import ParameterError
 

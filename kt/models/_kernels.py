@@ -88,7 +88,8 @@ O_TOTAL_LOG = 7  # log(1+attempts), log(1+wins) in total   (2 shared)
 O_SKILL_DEC = 8  # decayed wins/fails on the event's skills, mean (2 per decay, shared)
 O_TOTAL_DEC = 9  # decayed wins/fails in total           (2 per decay, shared)
 O_SKILL_DEC_PS = 10  # decayed wins/fails, per-skill weights (2 per decay x n_skills)
-N_OFFSETS = 11
+O_ELO = 11  # Elo abilities before the answer: global theta, mean skill theta_k (2 shared)
+N_OFFSETS = 12
 
 
 @njit(cache=True)
@@ -105,6 +106,8 @@ def counters_run(
     offsets,
     decays,
     weights,
+    b_item,
+    elo_ab,
     out_cols,
     out_vals,
     out_p,
@@ -121,13 +124,15 @@ def counters_run(
         offsets: int64 (N_OFFSETS,) design column offsets (-1 = block off).
         decays: float64 (D,) decay factors in (0, 1).
         weights: float64 (n_columns,) or empty: logistic weights; column 0 is the bias.
+        b_item: float64 (n_items + 1,) Elo item difficulty (used when offsets[O_ELO] >= 0; then
+            vals and totals carry two more columns, theta and its update count, after the
+            decayed counters), elo_ab: float64 (2,) Elo alpha, beta of K(n) = alpha/(1+beta n).
         out_cols, out_vals: (n_events, max_nnz) design rows (-1 padded) or shape (0, 0).
         out_p: float64 (n_events,) predicted P(correct) (0.5 with empty weights).
     Returns:
         number of used slots in the table after the last learner.
     """
     n_dec = decays.shape[0]
-    m = vals.shape[1]
     n_learners = lr_ptr.shape[0] - 1
     write = out_cols.shape[0] > 0
     has_w = weights.shape[0] > 0
@@ -185,6 +190,21 @@ def counters_run(
                     cols[nnz + 1] = offsets[O_TOTAL_DEC] + 2 * d + 1
                     fv[nnz + 1] = totals[C_DEC + 2 * d + 1]
                     nnz += 2
+            ce = C_DEC + 2 * n_dec
+            elo_z = 0.0
+            if offsets[O_ELO] >= 0:
+                th = 0.0
+                for r in range(r0, r1):
+                    sk = _hash_slot(keys, skill[r])
+                    if keys[sk] != EMPTY:
+                        th += vals[sk, ce]
+                th /= nk
+                elo_z = totals[ce] + th - b_item[item[r0]]
+                cols[nnz] = offsets[O_ELO]
+                fv[nnz] = totals[ce]
+                cols[nnz + 1] = offsets[O_ELO] + 1
+                fv[nnz + 1] = th
+                nnz += 2
             if offsets[O_SKILL_DEC] >= 0:
                 for d in range(n_dec):
                     cols[nnz] = offsets[O_SKILL_DEC] + 2 * d
@@ -271,13 +291,23 @@ def counters_run(
                     lam = decays[d]
                     vals[sk, C_DEC + 2 * d] = lam * vals[sk, C_DEC + 2 * d] + yr
                     vals[sk, C_DEC + 2 * d + 1] = lam * vals[sk, C_DEC + 2 * d + 1] + (1.0 - yr)
+            if offsets[O_ELO] >= 0:
+                err = y - _sigmoid(elo_z)
+                alpha = elo_ab[0]
+                beta = elo_ab[1]
+                totals[ce] += alpha / (1.0 + beta * totals[ce + 1]) * err
+                totals[ce + 1] += 1.0
+                for r in range(r0, r1):
+                    sk = _hash_slot(keys, skill[r])
+                    vals[sk, ce] += alpha / (1.0 + beta * vals[sk, ce + 1]) * err
+                    vals[sk, ce + 1] += 1.0
             totals[C_ATT] += 1.0
             totals[C_WIN] += y
             for d in range(n_dec):
                 lam = decays[d]
                 totals[C_DEC + 2 * d] = lam * totals[C_DEC + 2 * d] + y
                 totals[C_DEC + 2 * d + 1] = lam * totals[C_DEC + 2 * d + 1] + (1.0 - y)
-    return n_touched if m >= 0 else 0
+    return n_touched
 
 
 # --------------------------------------------------------------------------- Elo

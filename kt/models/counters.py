@@ -42,13 +42,17 @@ class CounterLogisticModel(OnlineModel):
     name: ClassVar[str] = "counters"
     blocks: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, l2: float = 1.0, decays: tuple[float, ...] = (), max_iter: int = 500):
+    def __init__(self, l2: float = 1.0, decays: tuple[float, ...] = (), max_iter: int = 300,
+                 elo_alpha: float = 1.0, elo_beta: float = 0.05):
         self.l2 = l2
-        self.decays = decays
+        self.decays = tuple(decays)
         self.max_iter = max_iter
+        self.elo_alpha = elo_alpha
+        self.elo_beta = elo_beta
 
     def get_params(self) -> dict[str, Any]:
-        return {"l2": self.l2, "decays": list(self.decays), "max_iter": self.max_iter}
+        return {"l2": self.l2, "decays": list(self.decays), "max_iter": self.max_iter,
+                "elo_alpha": self.elo_alpha, "elo_beta": self.elo_beta}
 
     # ----------------------------------------------------------------- layout
     def _layout(self) -> tuple[np.ndarray, int, dict[str, tuple[int, int]]]:
@@ -88,26 +92,42 @@ class CounterLogisticModel(OnlineModel):
             add(K.O_TOTAL_DEC, "total_decayed_wins_fails", 2 * n_d)
         if n_d and "skill_decay_per_skill" in b:
             add(K.O_SKILL_DEC_PS, "skill_decayed_per_skill", 2 * n_d * n_s)
+        if self.uses_elo:
+            add(K.O_ELO, "elo_theta_global_skill", 2)
         return off, col, ranges
 
+    @property
+    def uses_elo(self) -> bool:
+        return "elo" in self.blocks
+
     def _state_shape(self) -> tuple[int, int]:
-        m = 2 + 2 * len(self.decays)
+        m = 2 + 2 * len(self.decays) + (2 if self.uses_elo else 0)
         return m, m
 
     def _max_nnz(self, max_skills: int) -> int:
         per_skill = 1 + 2 + 2 + 2 * len(self.decays)
-        return 1 + 1 + 2 + 2 + 4 * len(self.decays) + max_skills * per_skill
+        return 1 + 1 + 2 + 2 + 2 + 4 * len(self.decays) + max_skills * per_skill
+
+    def _elo_arrays(self, b_item: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if not self.uses_elo:
+            return np.zeros(0), np.zeros(2)
+        b = self.b_item_ if b_item is None else b_item
+        return np.ascontiguousarray(b, dtype=np.float64), np.array([self.elo_alpha, self.elo_beta])
 
     def _kernel(self, keys, vals, totals, skill, item, outcome, ev_ptr, lr_ptr, weights,
-                out_cols, out_vals, out_p) -> int:
+                out_cols, out_vals, out_p, b_item=None) -> int:
+        b, ab = self._elo_arrays(b_item)
         return K.counters_run(
             keys, vals, totals, skill, item, outcome, ev_ptr, lr_ptr, self.n_skills_,
-            self.offsets_, np.asarray(self.decays, dtype=np.float64), weights, out_cols,
+            self.offsets_, np.asarray(self.decays, dtype=np.float64), weights, b, ab, out_cols,
             out_vals, out_p,
         )
 
-    def design(self, log: ObservationLog):
-        """Sparse design matrix (n_events, n_columns) of ``log`` and event outcomes (n_events,)."""
+    def design(self, log: ObservationLog, b_item: np.ndarray | None = None):
+        """Sparse design matrix (n_events, n_columns) of ``log`` and event outcomes (n_events,).
+
+        ``b_item``: Elo item difficulties to use for the Elo block (default: the fitted ones).
+        """
         skill, item, outcome, event = self._validate_rows(log.skill, log.item, log.outcome, log.event)
         ev_ptr, lr_ptr = event_pointers(event, log.learner)
         m, t = self._state_shape()
@@ -123,14 +143,45 @@ class CounterLogisticModel(OnlineModel):
         fvals = np.empty((n_ev, max_nnz), dtype=np.float64)
         out_p = np.empty(n_ev)
         self._kernel(keys, vals, np.zeros(t), skill, item, outcome, ev_ptr, lr_ptr,
-                     np.zeros(0), cols, fvals, out_p)
+                     np.zeros(0), cols, fvals, out_p, b_item)
         X = design_from_padded(cols, fvals, self.n_columns_)
         return X, outcome[ev_ptr[:-1]].astype(np.float64)
 
     def _fit(self, log: ObservationLog) -> None:
         self.offsets_, self.n_columns_, self.column_ranges_ = self._layout()
-        X, y = self.design(log)
+        if not self.uses_elo:
+            X, y = self.design(log)
+        else:
+            X, y = self._crossfit_design(log)
         self.weights_ = fit_logistic(X, y, l2=self.l2, max_iter=self.max_iter)
+
+    def _elo(self):
+        from kt.models.elo import Elo
+
+        return Elo(alpha=self.elo_alpha, beta=self.elo_beta)
+
+    def _crossfit_design(self, log: ObservationLog):
+        """Elo item difficulties fitted on one half of the training learners feed the Elo
+        features of the other half (so training features look like test-time features);
+        the online model then uses difficulties fitted on all training learners."""
+        import scipy.sparse
+
+        learners = np.unique(log.learner)
+        half_of = np.zeros(log.n_learners, dtype=np.int8)
+        half_of[learners[np.random.default_rng(0).permutation(len(learners)) % 2 == 1]] = 1
+        row_half = half_of[log.learner]
+        Xs, ys = [], []
+        for h in (0, 1):
+            mine = np.flatnonzero(row_half == h)
+            other = np.flatnonzero(row_half != h)
+            if len(mine) == 0:
+                continue
+            b = self._elo().fit(log.take(other)).b_item_ if len(other) else np.zeros(self.n_items_ + 1)
+            X, y = self.design(log.take(mine), b)
+            Xs.append(X)
+            ys.append(y)
+        self.b_item_ = self._elo().fit(log).b_item_
+        return scipy.sparse.vstack(Xs).tocsr(), np.concatenate(ys)
 
     def _run(self, keys, vals, totals, skill, item, outcome, ev_ptr, lr_ptr, out_p) -> int:
         empty_c = np.zeros((0, 0), dtype=np.int64)
@@ -170,10 +221,15 @@ class CounterLogisticModel(OnlineModel):
         return out
 
     def _learned(self) -> dict[str, Any]:
-        return {"weights": self.weights_.tolist()}
+        out = {"weights": self.weights_.tolist()}
+        if self.uses_elo:
+            out["b_item"] = self.b_item_.tolist()
+        return out
 
     def _restore(self, learned: dict[str, Any]) -> None:
         self.offsets_, self.n_columns_, self.column_ranges_ = self._layout()
+        if self.uses_elo:
+            self.b_item_ = np.asarray(learned["b_item"], dtype=np.float64)
         w = np.asarray(learned["weights"], dtype=np.float64)
         if w.shape != (self.n_columns_,):
             raise ValueError(f"expected {self.n_columns_} weights, got {w.shape}")
@@ -202,5 +258,15 @@ class RBestLR(CounterLogisticModel):
               "total_decay", "skill_decay_per_skill")
 
     def __init__(self, l2: float = 1.0, decays: tuple[float, ...] = (0.3, 0.7, 0.9),
-                 max_iter: int = 500):
-        super().__init__(l2=l2, decays=tuple(decays), max_iter=max_iter)
+                 max_iter: int = 300, elo_alpha: float = 1.0, elo_beta: float = 0.05):
+        super().__init__(l2=l2, decays=tuple(decays), max_iter=max_iter, elo_alpha=elo_alpha,
+                         elo_beta=elo_beta)
+
+
+class RBestLRElo(RBestLR):
+    """R-Best-LR plus the learner's Elo abilities (global and mean over the question's
+    skills) as two more features; the abilities are updated online with the Elo rule
+    against item difficulties ``b_item_`` learned by :class:`kt.models.elo.Elo`."""
+
+    name = "r-best-lr-elo"
+    blocks = RBestLR.blocks + ("elo",)
