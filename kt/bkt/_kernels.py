@@ -258,6 +258,16 @@ def _run_estep(
     )
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _ratio(a, b, default):
+    """a / (a + b) of two expected counts, each clamped at 0 (counts recovered by subtraction
+    can be -1e-17), so the result is a probability; ``default`` when both are 0."""
+    a = max(a, 0.0)
+    b = max(b, 0.0)
+    d = a + b
+    return a / d if d > 0.0 else default
+
+
 @njit(cache=True, error_model="numpy")
 def _mstep(
     cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
@@ -267,10 +277,8 @@ def _mstep(
     """pyBKT's M-step rules; fixed values (non-NaN ``fx_*``) override, then bounds clip."""
     n_gs = cnt_e.shape[0] // 4
     for c in range(n_gs):
-        d = cnt_e[c * 4] + cnt_e[c * 4 + 1]
-        g = cnt_e[c * 4 + 1] / d if d > 0.0 else 0.5
-        d = cnt_e[c * 4 + 2] + cnt_e[c * 4 + 3]
-        sl = cnt_e[c * 4 + 2] / d if d > 0.0 else 0.5
+        g = _ratio(cnt_e[c * 4 + 1], cnt_e[c * 4], 0.5)
+        sl = _ratio(cnt_e[c * 4 + 2], cnt_e[c * 4 + 3], 0.5)
         fx = fx_guess[fx_g0 + c]
         if fx == fx:
             g = fx
@@ -286,10 +294,8 @@ def _mstep(
     n_lr = cnt_t.shape[0] // 4
     for k in range(n_lr):
         # cnt_t layout: [class, next, cur]
-        d = cnt_t[k * 4] + cnt_t[k * 4 + 2]
-        lrn = cnt_t[k * 4 + 2] / d if d > 0.0 else 1.0
-        d = cnt_t[k * 4 + 1] + cnt_t[k * 4 + 3]
-        fgt = cnt_t[k * 4 + 1] / d if d > 0.0 else 0.0
+        lrn = _ratio(cnt_t[k * 4 + 2], cnt_t[k * 4], 1.0)
+        fgt = _ratio(cnt_t[k * 4 + 1], cnt_t[k * 4 + 3], 0.0)
         fx = fx_learn[fx_l0 + k]
         if fx == fx:
             lrn = fx
@@ -306,9 +312,7 @@ def _mstep(
         if fx == fx:
             prior[p0 + c] = fx
         else:
-            d = cnt_i[c * 2] + cnt_i[c * 2 + 1]
-            if d > 0.0:
-                prior[p0 + c] = cnt_i[c * 2 + 1] / d
+            prior[p0 + c] = _ratio(cnt_i[c * 2 + 1], cnt_i[c * 2], prior[p0 + c])
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -535,3 +539,41 @@ def group_by_skill(skill, learner, outcome, position, n_pos):
             end = seq_row[q + 1] if q + 1 < seq_start[p + 1] else counts[p + 1]
             seq_len[q] = end - seq_row[q]
     return rows, obs, counts, seq_row, seq_len, seq_skill, seq_start
+
+
+@njit(cache=True, error_model="numpy")
+def code_classes(bounds, key, width):
+    """Per-group dense class coding (groups = skills, contiguous ranges of ``key``).
+
+    bounds: int64 (S+1,), group g is ``key[bounds[g]:bounds[g+1]]``; key: int64 (m,) codes in
+    0..width-1. Returns (local int32 (m,): index of each code among its group's sorted
+    distinct codes, codes int64 (u,): every group's sorted distinct codes concatenated,
+    code_start int64 (S+1,): group g's codes are ``codes[code_start[g]:code_start[g+1]]``).
+    O(m + sum of u_g log u_g) with one reusable table of ``width`` entries.
+    """
+    n_groups = bounds.shape[0] - 1
+    m = key.shape[0]
+    table = np.full(width, -1, dtype=np.int64)
+    local = np.empty(m, dtype=np.int32)
+    codes = np.empty(m, dtype=np.int64)
+    code_start = np.zeros(n_groups + 1, dtype=np.int64)
+    u = 0
+    for g in range(n_groups):
+        lo = bounds[g]
+        hi = bounds[g + 1]
+        first = u
+        for j in range(lo, hi):
+            c = key[j]
+            if table[c] < 0:
+                table[c] = 0
+                codes[u] = c
+                u += 1
+        codes[first:u] = np.sort(codes[first:u])
+        for i in range(first, u):
+            table[codes[i]] = i - first
+        for j in range(lo, hi):
+            local[j] = table[key[j]]
+        for i in range(first, u):
+            table[codes[i]] = -1
+        code_start[g + 1] = u
+    return local, codes[:u].copy(), code_start

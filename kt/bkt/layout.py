@@ -134,29 +134,22 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
     )
 
 
-def per_skill_codes(owner, key: np.ndarray | None, n_skills: int, length: int):
-    """Unique (skill, code) pairs.
+def per_skill_codes(bounds: np.ndarray, key: np.ndarray | None, n_skills: int, length: int):
+    """Sorted distinct class codes per skill and each entry's index among them.
 
-    ``owner``: int64 (length,) skill position per entry, or a zero-argument callable giving it
-    (only called when needed); ``key``: int64 (length,) class codes, or None = class 0 for all.
-    Returns (codes_by_skill: list of int64 arrays of sorted unique codes per skill,
-    local: int32 (length,) index of each entry's code within its skill's codes).
+    ``bounds``: int64 (S+1,), the entries of skill s are ``bounds[s]:bounds[s+1]`` (rows:
+    ``layout.row_start``; sequences: ``layout.seq_start``); ``key``: int64 (length,) class
+    codes, or None = class 0 for every entry. Returns (codes_by_skill: list of int64 arrays,
+    local: int32 (length,)).
     """
     if key is None:  # no class column: one class (code 0) per skill
         one = np.zeros(1, np.int64)
         return [one] * n_skills, np.zeros(length, np.int32)
-    if len(key) == 0:
-        return [np.empty(0, np.int64) for _ in range(n_skills)], np.empty(0, np.int32)
-    if callable(owner):
-        owner = owner()
-    width = int(key.max()) + 1
-    combined = owner.astype(np.int64) * width + key
-    uniq, inverse = np.unique(combined, return_inverse=True)
-    uskill = uniq // width
-    bounds = np.searchsorted(uskill, np.arange(n_skills + 1))
-    local = (inverse - bounds[owner]).astype(np.int32)
-    codes = [uniq[bounds[s] : bounds[s + 1]] % width for s in range(n_skills)]
-    return codes, local
+    from kt.bkt import _kernels
+
+    width = int(key.max()) + 1 if len(key) else 1
+    local, codes, code_start = _kernels.code_classes(bounds, key, width)
+    return [codes[code_start[s] : code_start[s + 1]] for s in range(n_skills)], local
 
 
 def class_labels(log: ObservationLog, column: str | None, pair: bool, codes: np.ndarray) -> list:
@@ -167,7 +160,7 @@ def class_labels(log: ObservationLog, column: str | None, pair: bool, codes: np.
         return [str(int(c)) for c in codes]
     vocab = log.class_vocab[column]
     if not pair:
-        return [str(vocab[int(c)]) for c in codes]
+        return [str(x) for x in vocab[np.asarray(codes, dtype=np.intp)].tolist()]
     width = _pair_width(log, column)
     labels = []
     for c in codes:

@@ -247,9 +247,9 @@ class BKT:
         layout = lay.build(log, codes, variant)
         n_sk = len(codes)
         m, n_seq = layout.n_rows, len(layout.seq_row)
-        gs_codes, gs_local = lay.per_skill_codes(lambda: layout.row_skill, layout.gs_key, n_sk, m)
-        lr_codes, lr_local = lay.per_skill_codes(lambda: layout.row_skill, layout.lr_key, n_sk, m)
-        pr_codes, pr_local = lay.per_skill_codes(layout.seq_skill, layout.pr_key, n_sk, n_seq)
+        gs_codes, gs_local = lay.per_skill_codes(layout.row_start, layout.gs_key, n_sk, m)
+        lr_codes, lr_local = lay.per_skill_codes(layout.row_start, layout.lr_key, n_sk, m)
+        pr_codes, pr_local = lay.per_skill_codes(layout.seq_start, layout.pr_key, n_sk, n_seq)
         gs_labels = [lay.class_labels(log, variant.gs_col, False, c) for c in gs_codes]
         lr_labels = [lay.class_labels(log, variant.lr_col, variant.pair, c) for c in lr_codes]
         pr_labels = [lay.class_labels(log, variant.prior_col, False, c) for c in pr_codes]
@@ -398,12 +398,15 @@ class BKT:
             model_pos[j] = pos
         n_model = store.n_skills
         idx = {}
-        for kind, key, owner, col, pair, off in (
-            ("gs", layout.gs_key, layout.row_skill, variant.gs_col, False, store.gs_off),
-            ("lr", layout.lr_key, layout.row_skill, variant.lr_col, variant.pair, store.lr_off),
-            ("pr", layout.pr_key, layout.seq_skill, variant.prior_col, False, store.pr_off),
+        for kind, key, owner, bounds, col, pair, off in (
+            ("gs", layout.gs_key, layout.row_skill, layout.row_start, variant.gs_col, False,
+             store.gs_off),
+            ("lr", layout.lr_key, layout.row_skill, layout.row_start, variant.lr_col,
+             variant.pair, store.lr_off),
+            ("pr", layout.pr_key, layout.seq_skill, layout.seq_start, variant.prior_col, False,
+             store.pr_off),
         ):
-            codes, local = lay.per_skill_codes(owner, key, n_sk, len(owner))
+            codes, local = lay.per_skill_codes(bounds, key, n_sk, len(owner))
             total = int(off[-1])
             glob_by_skill = []
             for j in range(n_sk):

@@ -34,9 +34,7 @@ class ParamStore:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {n: i for i, n in enumerate(self.skill_names)})
         object.__setattr__(self, "_fallbacks", None)
-        for kind in ("gs", "lr", "pr"):
-            labels = getattr(self, f"{kind}_labels")
-            object.__setattr__(self, f"_{kind}_index", [{c: j for j, c in enumerate(ls)} for ls in labels])
+        object.__setattr__(self, "_class_dicts", {})  # (kind, skill) -> {label: index}, lazy
 
     @property
     def n_skills(self) -> int:
@@ -54,7 +52,13 @@ class ParamStore:
 
     def class_index(self, kind: str, s: int, label: str) -> int:
         """Local index of class ``label`` of kind 'gs' | 'lr' | 'pr' in skill ``s``, or -1."""
-        return getattr(self, f"_{kind}_index")[s].get(label, -1)
+        dicts = self._class_dicts  # type: ignore[attr-defined]
+        table = dicts.get((kind, s))
+        if table is None:
+            labels = getattr(self, f"{kind}_labels")[s]
+            table = {c: j for j, c in enumerate(labels)}
+            dicts[(kind, s)] = table
+        return table.get(label, -1)
 
     def block(self, s: int) -> dict:
         """Skill ``s``'s parameters: name -> array per class, plus class labels."""

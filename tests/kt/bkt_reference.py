@@ -147,3 +147,17 @@ def group_by_skill(skill, learner, outcome, position, n_pos):
     seq_start = np.searchsorted(seq_skill, np.arange(n_pos + 1))
     row_start = np.searchsorted(row_skill, np.arange(n_pos + 1))
     return rows, outcome[rows], row_start, seq_row, seq_len, seq_skill, seq_start
+
+
+def code_classes(bounds, key):
+    """Twin of ``_kernels.code_classes`` with np.unique per group."""
+    local = np.empty(len(key), dtype=np.int32)
+    codes, starts = [], [0]
+    for g in range(len(bounds) - 1):
+        part = key[bounds[g]:bounds[g + 1]]
+        uniq, inv = np.unique(part, return_inverse=True)
+        local[bounds[g]:bounds[g + 1]] = inv
+        codes.append(uniq)
+        starts.append(starts[-1] + len(uniq))
+    flat = np.concatenate(codes) if codes else np.empty(0, np.int64)
+    return local, flat, np.array(starts)

@@ -275,3 +275,14 @@ def test_replay_simple_reports_first_bad_event():
     status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 2]),
                                     np.array([1.0, 1.0]), prm, prm, prm, prm, prm, out)
     assert status == 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 30), max_size=25), min_size=1, max_size=6))
+def test_code_classes_matches_twin(groups):
+    key = np.array([c for g in groups for c in g], dtype=np.int64)
+    bounds = np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
+    got = _kernels.code_classes(bounds, key, 31)
+    want = ref.code_classes(bounds, key)
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(g, w)
