@@ -1,0 +1,1 @@
+"""A tenant's operations, one mixin per area; composed into ``service.backend.TenantBackend``."""
