@@ -103,6 +103,7 @@ def list_plans(ctx: CtxDep, learner_id: str | None = None, class_id: str | None 
     if class_id is not None:
         ctx.allow("recommendation:read", class_id=class_id)
     plans = ctx.tb.list_plans(learner_id=learner_id, class_id=class_id, status=status)
+    ctx.audit("read", "plan.list", learner_id=learner_id, detail={"class_id": class_id, "n": len(plans)})
     return [plan_out(p) for p in plans]
 
 
@@ -110,8 +111,8 @@ def list_plans(ctx: CtxDep, learner_id: str | None = None, class_id: str | None 
 def get_plan(ctx: CtxDep, plan_id: str):
     plan = ctx.tb.get_plan(plan_id)
     _allow_plan(ctx, plan, "recommendation:read")
-    if plan.kind == "playlist":
-        ctx.audit("read", "plan", learner_id=plan.subject, resource_id=plan_id)
+    ctx.audit("read", "plan", learner_id=plan.subject if plan.kind == "playlist" else None,
+              resource_id=plan_id)
     return plan_out(plan)
 
 
