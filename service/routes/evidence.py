@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from engine.errors import ConflictError, NotFoundError
 from service.deps import CtxDep
@@ -63,6 +63,24 @@ def post_statements(ctx: CtxDep,
     """Returns the statement ids in order. Same id + same statement: accepted once;
     same id + different statement: 409. Voiding statements retract the voided evidence."""
     response.headers["X-Experience-API-Version"] = XAPI_VERSION
+    return _store(ctx, request, body)
+
+
+@router.put("/xapi/statements", status_code=204, responses=ERRORS, tags=["xapi"],
+            summary="xAPI 1.0.3: store one statement under the id given in ?statementId=")
+def put_statement(ctx: CtxDep,
+    request: Request,
+    statementId: Annotated[str, Query(description="The statement's UUID")],  # noqa: N803 (xAPI name)
+    body: Annotated[dict[str, Any], Body(examples=[XAPI_EXAMPLE], description="One Statement")],
+) -> Response:
+    """Same rules as POST; the body's ``id``, when present, must equal ``statementId``."""
+    if body.get("id") not in (None, statementId):
+        raise ApiError(409, "conflict", f"body id {body.get('id')!r} differs from statementId {statementId!r}")
+    _store(ctx, request, {**body, "id": statementId})
+    return Response(status_code=204, headers={"X-Experience-API-Version": XAPI_VERSION})
+
+
+def _store(ctx, request: Request, body) -> list[str]:
     version = request.headers.get("x-experience-api-version")
     if version is not None and not version.startswith("1.0"):
         raise ApiError(400, "bad_version", f"X-Experience-API-Version {version!r} unsupported; use 1.0.3")

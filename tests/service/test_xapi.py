@@ -132,3 +132,22 @@ def test_bad_statements_name_the_field(client):
     assert client.post("/xapi/statements", headers=LMS, json=[]).status_code == 422
     assert client.post("/xapi/statements", headers={**LMS, "X-Experience-API-Version": "0.9"},
                        json=stmt(learner)).status_code == 400
+
+
+def test_put_statement_with_id(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[4]
+    sid = str(uuid.uuid4())
+    s = stmt(learner)
+    r = c.put("/xapi/statements", params={"statementId": sid}, headers={**LMS, **VERSION}, json=s)
+    assert r.status_code == 204, r.text
+    assert r.headers["x-experience-api-version"] == "1.0.3"
+    n = len(history(c, learner))
+    assert c.put("/xapi/statements", params={"statementId": sid}, headers=LMS, json=s).status_code == 204
+    assert len(history(c, learner)) == n
+    changed = stmt(learner, result={"success": False})
+    assert c.put("/xapi/statements", params={"statementId": sid}, headers=LMS, json=changed).status_code == 409
+    other = {**s, "id": str(uuid.uuid4())}
+    assert c.put("/xapi/statements", params={"statementId": sid}, headers=LMS, json=other).status_code == 409
+    assert c.put("/xapi/statements", params={"statementId": "nope"}, headers=LMS, json=s).status_code == 422
+    assert c.put("/xapi/statements", headers=LMS, json=s).status_code == 422
