@@ -20,11 +20,11 @@ def teacher_key(teacher_id: str) -> str:
     return f"pw-demo-teacher-{teacher_id}"
 
 
-def load_school():
+def load_school(with_evidence: bool = True):
     """The bundled demo school (engine.demo)."""
     from engine.demo import load_demo_school
 
-    return load_demo_school()
+    return load_demo_school(with_evidence=with_evidence)
 
 
 def ensure_demo(backend, settings) -> dict:
@@ -32,6 +32,7 @@ def ensure_demo(backend, settings) -> dict:
     teacher logins (idempotent). Returns the credentials to print."""
     tenant = settings.tenant
     tb = backend.for_tenant(tenant)
+    school = None
     if not tb.ts.list_classes():
         school = load_school()
         counts = tb.engine.load_school(school)
@@ -42,7 +43,7 @@ def ensure_demo(backend, settings) -> dict:
         _key(tb, role, key, name=f"demo {role}")
         creds["keys"][role] = key
     teachers = sorted({t for c in tb.view.classes.values() for t in c.teachers})
-    names = _teacher_names()
+    names = _teacher_names(school)
     for tid in teachers:
         key = teacher_key(tid)
         _key(tb, "teacher", key, name=names.get(tid, tid), teacher_id=tid)
@@ -61,11 +62,12 @@ def _key(tb, role, key, *, name, teacher_id=None) -> None:
         pass  # already created on an earlier start
 
 
-def _teacher_names() -> dict[str, str]:
-    try:
-        school = load_school()
-    except Exception:  # names are cosmetic
-        return {}
+def _teacher_names(school=None) -> dict[str, str]:
+    if school is None:
+        try:
+            school = load_school(with_evidence=False)
+        except Exception:  # names are cosmetic
+            return {}
     teachers = getattr(school, "teachers", ()) or ()
     if isinstance(teachers, dict):
         teachers = teachers.values()
