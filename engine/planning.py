@@ -73,6 +73,9 @@ class PlanningInput:
         band = grade_band(grade)
         if band is None or not self.skill_grades:
             return self.activities
+        key = ("activities", band)
+        if key in self._band_graphs:
+            return self._band_graphs[key]
         lo, hi = band
         out = []
         for a in self.activities:
@@ -84,7 +87,8 @@ class PlanningInput:
                     break
             if ok:
                 out.append(a)
-        return tuple(out) or self.activities
+        self._band_graphs[key] = tuple(out) or self.activities
+        return self._band_graphs[key]
 
 
 def _grade_num(grade: str) -> int | None:
