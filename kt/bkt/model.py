@@ -17,7 +17,10 @@ learn/forget transition (what the online update returns).
 Differences from pyBKT 1.4.2, on purpose: float log-likelihood (pyBKT truncates it to an
 integer); class-specific parameters are used in the E-step for every class (pyBKT uses the
 first class's); fixed values are applied before the first E-step as well; a zero emission
-probability is used as zero (pyBKT treats a zero factor as one).
+probability is used as zero (pyBKT treats a zero factor as one); convergence is checked from
+the second E-step (pyBKT: third); random starting values come from a per-skill counter-based
+generator (same ranges as pyBKT's ``random_model_uni``, not its random stream: use ``init``
+for identical starts).
 """
 
 from __future__ import annotations
