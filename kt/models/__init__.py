@@ -56,4 +56,8 @@ def load_model(path: str | Path):
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
-    return model_class(str(data.get("model"))).from_dict(data)
+    if not isinstance(data, dict) or data.get("format") != "pathwise-kt-model":
+        raise ModelFileError(f"{path} is not a pathwise-kt-model file (no 'format' marker)")
+    if data.get("model") not in MODEL_NAMES:
+        raise ModelFileError(f"{path} holds unknown model {data.get('model')!r}")
+    return model_class(str(data["model"])).from_dict(data)

@@ -16,7 +16,7 @@ Conventions shared by every kernel:
   default. The Python wrappers size the table so it never fills past one half.
 
 All arithmetic is plain IEEE float64 (no fastmath); each kernel has a NumPy/Python
-twin in ``tests/kt/test_models_kernels.py``.
+twin in ``tests/kt/test_models_twins.py`` (checked by ``test_models_kernels.py``).
 """
 
 from __future__ import annotations
