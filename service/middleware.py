@@ -14,6 +14,12 @@ import uuid
 from service.logs import get_logger, request_id_var
 
 _ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+CSP = (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
 log = get_logger("access")
 
 
@@ -53,11 +59,16 @@ class RequestContextMiddleware:
         status_holder = {"status": 0}
         limit = self.max_body_bytes
 
+        csp = not scope.get("path", "").startswith("/docs")  # Swagger UI loads its assets from a CDN
+
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", ()))
                 headers.append((b"x-request-id", rid.encode()))
+                headers.extend(SECURITY_HEADERS)
+                if csp:
+                    headers.append(CSP)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -72,6 +72,8 @@ def test_teacher_reviews_a_playlist(chromium, server):
     card.locator("h3 a").click()
     page.wait_for_url(f"**/learners/{learner_id}")
     assert page.locator("ul.bars li").count() > 0
+    values = [float(v) for v in page.locator("meter.bar").evaluate_all("els => els.map(e => e.value)")]
+    assert values and all(0.0 <= v <= 1.0 for v in values) and len(set(values)) > 1
     shot(page, "04-learner")
     # tablet width still renders the class page
     tablet = chromium.new_context(viewport={"width": 820, "height": 1180}, storage_state=context.storage_state())

@@ -102,3 +102,11 @@ def test_unknown_route_is_json_404(client):
     r = client.get("/v1/nothing-here", headers=ADMIN)
     assert r.status_code == 404
     assert r.json()["error"]["type"] == "not_found"
+
+
+def test_security_headers(client):
+    r = client.get("/login")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in client.get("/docs").headers
