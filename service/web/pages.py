@@ -101,7 +101,10 @@ def _guard(fn):
                 ctx = _ctx(request)
             except LoginRequired:
                 pass
-            return _render(request, "error.html", ctx, status=status, message=str(exc))
+            referer = request.headers.get("referer", "")
+            base = str(request.base_url)
+            back = "/" + referer[len(base):] if referer.startswith(base) else ""
+            return _render(request, "error.html", ctx, status=status, message=str(exc), back=back)
 
     return wrapper
 
