@@ -3,6 +3,19 @@ documents, audit and API keys, in SQLite (default) or PostgreSQL.
 
     store = open_store("sqlite:///pathwise.db")     # or "sqlite://" (memory), "postgresql://..."
     school = store.for_tenant("district-7")           # every data method is tenant-scoped
+
+:class:`Store` (database level): ``for_tenant``, ``migrate``, ``schema_version``,
+``applied_migrations``, ``put_api_key`` / ``find_api_key`` (the one cross-tenant lookup) /
+``revoke_api_key``, ``close``.
+:class:`TenantStore` (one tenant): domain entities (``put_/get_/list_`` skills, graph,
+activities, learners + ``get_profile``/``put_profile``, classes, teachers; ``missing_ids``,
+``count``), evidence (``get_observation``, ``list_observations``, ``count_observations``,
+``get_mastery``, ``get_mastery_many``, ``list_history``; ingest primitives used by
+:mod:`engine.mastery`), models (``put_model``, ``get_model``, ``latest_model_version``,
+``list_models``), documents (``put_document`` with optional ``expected_version``,
+``get_document``, ``list_documents`` filtered on ``learner_id``/``class_id``/``status``/
+``parent_id``, ``delete_document``), audit (``append_audit``, ``list_audit``), ``list_api_keys``,
+privacy (``export_learner``, ``delete_learner``) and ``transaction()``.
 """
 
 from __future__ import annotations
