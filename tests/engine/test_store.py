@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engine.domain.classes import Teacher
 from engine.domain.evidence import Observation
 from engine.engine import Engine
 from engine.errors import ConflictError, NotFoundError, ValidationError
@@ -102,8 +103,10 @@ def test_tenant_b_can_never_read_tenant_a(store, school):
     a.store.append_audit("teacher:T1", "read", "learner:L1")
     a.set_model({"S1": {"p_init": 0.5, "p_learn": 0.2, "p_forget": 0.0, "p_guess": 0.1, "p_slip": 0.1}})
     b = store.for_tenant("tenant-b")
-    for kind in ("skill", "activity", "learner", "class"):
+    a.store.put_teachers([Teacher("T1", "Ms One")])
+    for kind in ("skill", "activity", "learner", "class", "teacher"):
         assert b.count(kind) == 0
+    assert b.list_teachers() == [] and a.store.get_teacher("T1").name == "Ms One"
     assert b.list_skills() == [] and b.list_learners() == [] and b.list_classes() == []
     assert b.list_classes(teacher_id="T1") == [] and b.list_learners(class_id="C1") == []
     with pytest.raises(NotFoundError):
