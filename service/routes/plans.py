@@ -70,6 +70,20 @@ def generate_playlist(ctx: CtxDep, learner_id: str, body: PlaylistRequestIn | No
     return plan_out(plan)
 
 
+@router.get("/learners/{learner_id}/playlist", response_model=PlanOut, responses=ERRORS,
+            summary="The learner's current playlist: the newest not rejected or done (404 if none)")
+def current_playlist(ctx: CtxDep, learner_id: str):
+    ctx.allow("recommendation:read", learner_id=learner_id)
+    ctx.tb._learner(learner_id)
+    plan = ctx.tb.latest_plan(learner_id=learner_id, kind="playlist", open_only=True)
+    if plan is None:
+        from engine.errors import NotFoundError
+
+        raise NotFoundError(f"learner {learner_id!r} has no open playlist; POST to generate one")
+    ctx.audit("read", "plan", learner_id=learner_id, resource_id=plan.plan_id)
+    return plan_out(plan)
+
+
 @router.get("/learners/{learner_id}/why-not/{activity_id}", response_model=WhyNotOut, responses=ERRORS,
             summary="Why is this activity not in the learner's playlist? (one extra solve)")
 def why_not(ctx: CtxDep, learner_id: str, activity_id: str, budget_min: float | None = BudgetQuery):

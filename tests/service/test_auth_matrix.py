@@ -44,6 +44,7 @@ MATRIX = {
     "gaps":            row(403, 200, 403, 403, 200, 404, 403),
     "export":          row(403, 403, 403, 403, 200, 404, 403),
     "playlist":        row(200, 200, 403, 403, 200, 404, 403),
+    "current_playlist": row(200, 200, 403, 403, 200, 404, 403),
     "why_not":         row(200, 200, 403, 403, 200, 404, 403),
     "class_plan":      row(200, 200, 403, 403, 200, 404, 403),
     "class_read":      row(403, 200, 403, 403, 200, 404, 403),
@@ -99,6 +100,8 @@ def call(client, name, headers, w):
         return client.get(f"/v1/learners/{L}/export", headers=headers)
     if name == "playlist":
         return client.post(f"/v1/learners/{L}/playlist", headers=headers)
+    if name == "current_playlist":
+        return client.get(f"/v1/learners/{L}/playlist", headers=headers)
     if name == "why_not":
         return client.get(f"/v1/learners/{L}/why-not/A0001", headers=headers)
     if name == "class_plan":

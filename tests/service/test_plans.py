@@ -194,3 +194,14 @@ def test_stale_review_is_a_conflict(fresh_client):
     with pytest.raises(ConflictError):
         tb.save_plan(edited, expected_version=version)
     assert c.get(f"/v1/plans/{plan['plan_id']}", headers=ORTIZ).json()["status"] == "approved"
+
+
+def test_current_playlist(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[5]
+    assert c.get(f"/v1/learners/{learner}/playlist", headers=LMS).status_code == 404
+    first = c.post(f"/v1/learners/{learner}/playlist", headers=LMS).json()
+    assert c.get(f"/v1/learners/{learner}/playlist", headers=LMS).json()["plan_id"] == first["plan_id"]
+    c.post(f"/v1/plans/{first['plan_id']}/reject", headers=ORTIZ, json={"reason": "not today"})
+    assert c.get(f"/v1/learners/{learner}/playlist", headers=LMS).status_code == 404
+    assert c.get("/v1/learners/NOPE/playlist", headers=ADMIN).status_code == 404
