@@ -340,6 +340,15 @@ class KeyCreated(BaseModel):
     tenant: str
 
 
+class KeyOut(BaseModel):
+    key_id: str
+    role: str
+    label: str | None = None
+    teacher_id: str | None = None
+    created_at: str
+    revoked: bool
+
+
 class AuditOut(BaseModel):
     seq: int
     at: str

@@ -47,6 +47,12 @@ class AccessOps:
         self.backend.store.put_api_key(h, self.tenant, role, subject=teacher_id, label=name or None)
         return key_id_of(h), key
 
+    def list_keys(self) -> list[dict]:
+        return [{"key_id": key_id_of(k.key_hash), "role": k.role, "label": k.label,
+                 "teacher_id": k.subject if k.role == "teacher" else None,
+                 "created_at": _iso(k.created_at), "revoked": k.revoked_at is not None}
+                for k in self.ts.list_api_keys()]
+
     def revoke_key(self, key_id: str) -> None:
         for k in self.ts.list_api_keys():
             if key_id_of(k.key_hash) == key_id and k.revoked_at is None:

@@ -14,6 +14,7 @@ from service.schemas import (
     JobOut,
     KeyCreate,
     KeyCreated,
+    KeyOut,
     ModelVersionOut,
     ResearchExport,
 )
@@ -40,6 +41,13 @@ def create_key(ctx: CtxDep, body: KeyCreate):
                                     created_by=ctx.principal.key_id)
     ctx.audit("write", "api_key", resource_id=key_id, detail={"role": body.role})
     return KeyCreated(key_id=key_id, key=key, role=body.role, tenant=ctx.principal.tenant)
+
+
+@router.get("/v1/admin/keys", response_model=list[KeyOut], responses=ERRORS,
+            summary="The tenant's API keys (ids, roles, labels; never the keys or their hashes)")
+def list_keys(ctx: CtxDep):
+    ctx.allow("keys:admin")
+    return ctx.tb.list_keys()
 
 
 @router.delete("/v1/admin/keys/{key_id}", status_code=204, responses=ERRORS, summary="Revoke an API key")

@@ -175,10 +175,18 @@ def test_delete_is_admin_only(fresh_client):
 def test_revoked_key_stops_working(fresh_client):
     c = fresh_client
     made = c.post("/v1/admin/keys", headers=ADMIN, json={"role": "lms", "name": "temp"}).json()
+    listed = {k["key_id"]: k for k in c.get("/v1/admin/keys", headers=ADMIN).json()}
+    assert listed[made["key_id"]]["role"] == "lms" and not listed[made["key_id"]]["revoked"]
+    assert made["key"] not in str(listed)
+    assert all(k["key_id"].startswith("key_") for k in listed.values())
+    assert c.get("/v1/admin/keys", headers=RIVAL_ADMIN).json() and \
+        made["key_id"] not in {k["key_id"] for k in c.get("/v1/admin/keys", headers=RIVAL_ADMIN).json()}
+    assert c.get("/v1/admin/keys", headers=ORTIZ).status_code == 403
     key = {"Authorization": f"Bearer {made['key']}"}
     assert c.get("/v1/graph/skills", headers=key).status_code == 200
     assert c.delete(f"/v1/admin/keys/{made['key_id']}", headers=ADMIN).status_code == 204
     assert c.get("/v1/graph/skills", headers=key).status_code == 401
+    assert {k["key_id"]: k for k in c.get("/v1/admin/keys", headers=ADMIN).json()}[made["key_id"]]["revoked"]
     assert c.delete(f"/v1/admin/keys/{made['key_id']}", headers=ADMIN).status_code == 404
     teacher = c.post("/v1/admin/keys", headers=ADMIN, json={"role": "teacher"})
     assert teacher.status_code == 422
