@@ -27,7 +27,7 @@ def connect(address: str):
 
     if address == "local":
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         return Client(cluster)
     return Client(address)
 

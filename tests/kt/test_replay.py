@@ -121,7 +121,7 @@ def test_dask_matches_local(log):
                                    n_boot=0)
     local = protocol.run(log, config)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         runner = DaskRunner(client, n_partitions=3)
         dist = protocol.run(log, config, fit_fn=runner.fit, replay_fn=runner.replay)
     for name in config.models:
@@ -129,3 +129,32 @@ def test_dask_matches_local(log):
                                    atol=1e-12, err_msg=name)
     for k in local.events:
         np.testing.assert_array_equal(dist.events[k], local.events[k])
+
+
+@pytest.mark.slow
+def test_streaming_parquet_replay_matches_in_memory(tmp_path, log):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from dask.distributed import Client, LocalCluster
+
+    from kt.replay.streaming import iter_learner_chunks, stream_replay
+
+    path = tmp_path / "log.parquet"
+    pq.write_table(pa.table({
+        "user_id": log.learner.astype(np.int64), "skill_id": log.skill, "problem_id": log.item,
+        "correct": log.outcome, "order_id": log.order,
+    }), path, row_group_size=97)
+    model = make_model("best-lr").fit(log)
+    chunks = list(iter_learner_chunks(str(path), n_skills=log.n_skills, n_items=len(log.item_ids),
+                                      batch_rows=61))
+    assert len(chunks) > 5
+    seen = [np.unique(c.learner_ids) for c in chunks]
+    assert sum(len(s) for s in seen) == log.n_learners  # no learner split across chunks
+    local = stream_replay(model, str(path), batch_rows=61)
+    p = protocol.replay_learners(model, log)
+    assert local["answers"] == log.n_events
+    assert local["sum_p"] == pytest.approx(p.sum(), rel=1e-12)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        dist = stream_replay(model, str(path), client=client, batch_rows=61, max_pending=3)
+    assert dist == local
