@@ -9,7 +9,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from engine.access import Principal, TeacherScope, audit_entry, authorize
 from service.http_errors import ApiError
-from service.logs import request_id_var
+from service.logs import actor_var, request_id_var
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API key or bearer token")
 key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
@@ -33,6 +33,9 @@ def current_principal(
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key",
                        headers={"WWW-Authenticate": "Bearer"})
+    holder = actor_var.get()
+    if holder is not None:
+        holder.update(tenant=principal.tenant, role=principal.role, actor=principal.key_id)
     return principal
 
 

@@ -14,6 +14,9 @@ import sys
 import time
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# who is calling (tenant/role/key id), set once the request is authenticated; a mutable holder
+# so the value set inside the endpoint's thread is visible to the access log afterwards
+actor_var: contextvars.ContextVar[dict | None] = contextvars.ContextVar("actor", default=None)
 
 LOGGER_NAME = "pathwise"
 

@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 
-from service.logs import get_logger, request_id_var
+from service.logs import actor_var, get_logger, request_id_var
 
 _ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SECURITY_HEADERS = (
@@ -54,6 +54,8 @@ class RequestContextMiddleware:
                     length = None
         rid = rid or uuid.uuid4().hex[:16]
         token = request_id_var.set(rid)
+        actor: dict = {}
+        actor_token = actor_var.set(actor)
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status_holder = {"status": 0}
@@ -107,9 +109,10 @@ class RequestContextMiddleware:
                 log.info(
                     "request",
                     extra={"method": scope.get("method"), "path": scope.get("path"),
-                           "status": status_holder["status"], "ms": round(elapsed, 3)},
+                           "status": status_holder["status"], "ms": round(elapsed, 3), **actor},
                 )
             request_id_var.reset(token)
+            actor_var.reset(actor_token)
 
 
 class BodyTooLarge(Exception):

@@ -110,3 +110,30 @@ def test_security_headers(client):
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" not in client.get("/docs").headers
+
+
+def test_access_log_is_json_with_request_id_and_actor(client):
+    import json
+    import logging
+
+    from service.logs import JsonFormatter
+
+    records = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            records.append(JsonFormatter().format(record))
+
+    log = logging.getLogger("pathwise.access")
+    handler, level = Grab(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        client.get("/v1/classes", headers={**ADMIN, "X-Request-ID": "log-test-1"})
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    rows = [json.loads(r) for r in records]
+    row = next(r for r in rows if r["request_id"] == "log-test-1")
+    assert row["path"] == "/v1/classes" and row["status"] == 200 and row["ms"] >= 0
+    assert row["tenant"] == "demo" and row["role"] == "admin" and row["actor"].startswith("key_")
