@@ -53,9 +53,14 @@ def _principal(request: Request) -> Principal | None:
     if rec is None or rec.tenant_id != body["t"] or rec.role not in ("teacher", "admin"):
         return None
     from service.backend import key_id_of
+    from service.logs import actor_var
 
-    return Principal(tenant=rec.tenant_id, role=rec.role, key_id=key_id_of(rec.key_hash),
-                     name=rec.label or "", teacher_id=rec.subject if rec.role == "teacher" else None)
+    principal = Principal(tenant=rec.tenant_id, role=rec.role, key_id=key_id_of(rec.key_hash),
+                          name=rec.label or "", teacher_id=rec.subject if rec.role == "teacher" else None)
+    holder = actor_var.get()
+    if holder is not None:
+        holder.update(tenant=principal.tenant, role=principal.role, actor=principal.key_id)
+    return principal
 
 
 def _ctx(request: Request) -> Ctx:
