@@ -6,11 +6,12 @@
    100 skills, 5,000 items) chunk by chunk into a Parquet file in a temporary directory;
    every row group holds whole learners, so learners never straddle a chunk.
 2. For each mode, in a fresh subprocess (so peak RSS is the mode's own):
-   * ``single``: fits every model on the first row group, then streams the row groups one by
-     one through ``kt.replay.protocol.replay_learners`` (``update_many`` per learner);
+   * ``single``: fits every model on the first ~2 M answers, then streams the file in record
+     batches of 1 M rows (``kt.replay.streaming.stream_replay``: whole-learner chunks,
+     ``update_many`` per learner);
    * ``dask``: a ``LocalCluster`` of ``--workers`` processes; fitting via
      ``kt.replay.distributed.DaskRunner`` (BKT partitioned by skill), replay as one task per
-     row group (each worker reads its own row group from Parquet).
+     streamed chunk (at most 2 x workers in flight).
 3. Prints a table: answers, fit seconds, replay seconds, answers/s, peak RSS (MiB; for Dask
    the sum of the client and worker peaks) and a checksum (sum of predictions) that must
    agree between the modes.
@@ -32,6 +33,8 @@ PER_LEARNER = 200
 N_SKILLS = 100
 N_ITEMS = 5000
 ROWS_PER_GROUP = 2_000_000
+FIT_ROWS = 2_000_000  # models are fitted on the first ~2 M answers (whole learners)
+BATCH_ROWS = 1_000_000  # Parquet record batch streamed per replay chunk
 
 
 def generate(path: Path, answers: int, seed: int = 0) -> int:
@@ -74,51 +77,19 @@ def generate(path: Path, answers: int, seed: int = 0) -> int:
     return groups
 
 
-def read_group(path: str, index: int):
-    """One row group as an ObservationLog with integer codes (no string vocabularies)."""
-    import pyarrow.parquet as pq
-
-    from kt.log import ObservationLog
-
-    t = pq.ParquetFile(path).read_row_group(index)
-    learner = t["user_id"].to_numpy()
-    base = int(learner[0])
-    learner = (learner - base).astype(np.int32)
-    n = len(learner)
-    order = t["order_id"].to_numpy().astype(np.int64)
-    return ObservationLog(
-        learner=learner,
-        skill=t["skill_id"].to_numpy().astype(np.int32),
-        item=t["problem_id"].to_numpy().astype(np.int32),
-        outcome=t["correct"].to_numpy().astype(np.int8),
-        order=order,
-        event=np.arange(n, dtype=np.int64),
-        learner_ids=np.arange(int(learner.max()) + 1).astype(str),
-        skill_names=np.arange(N_SKILLS).astype(str),
-        item_ids=np.arange(N_ITEMS).astype(str),
-        source=f"synthetic row group {index}",
-    )
-
-
 def _peak_mib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _replay_group(model, path: str, index: int) -> tuple[int, float]:
-    from kt.replay.protocol import replay_learners
-
-    log = read_group(path, index)
-    p = replay_learners(model, log)
-    return len(p), float(p.sum())
-
-
 def run_mode(mode: str, path: str, groups: int, models: list[str], workers: int) -> dict:
     from kt.models import make_model
+    from kt.replay.streaming import iter_learner_chunks, stream_replay
 
     out: dict = {"mode": mode, "models": {}}
-    fit_log = read_group(path, 0)
+    fit_log = next(iter_learner_chunks(path, n_skills=N_SKILLS, n_items=N_ITEMS,
+                                       batch_rows=FIT_ROWS))
     client = None
     if mode == "dask":
         from dask.distributed import Client, LocalCluster
@@ -135,16 +106,13 @@ def run_mode(mode: str, path: str, groups: int, models: list[str], workers: int)
         model = runner.fit(model, fit_log) if client else model.fit(fit_log)
         fit_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        if client:
-            fm = client.scatter(model, broadcast=True)
-            futs = [client.submit(_replay_group, fm, path, g, pure=False) for g in range(groups)]
-            parts = client.gather(futs)
-        else:
-            parts = [_replay_group(model, path, g) for g in range(groups)]
+        res = stream_replay(model, path, client=client, batch_rows=BATCH_ROWS,
+                            max_pending=2 * workers)
         rep_s = time.perf_counter() - t1
-        n = sum(p[0] for p in parts)
+        n = res["answers"]
         out["models"][name] = {"answers": n, "fit_s": fit_s, "replay_s": rep_s,
-                               "answers_per_s": n / rep_s, "checksum": sum(p[1] for p in parts)}
+                               "answers_per_s": n / rep_s, "checksum": res["sum_p"],
+                               "rmse": res["rmse"]}
     peak = _peak_mib()
     if client:
         peaks = client.run(_peak_mib)
