@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr"
+MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr,r-best-lr-elo"
 
 
 def register(subparsers) -> None:
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     p.add_argument("log", help="CSV or Parquet log (ASSISTments or KDD Cup layout)")
     p.add_argument("--preset", choices=("assistments", "kdd"), default="assistments",
                    help="column layout of the log (default: assistments)")
-    p.add_argument("--models", default="bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr",
+    p.add_argument("--models", default=MODELS_HELP,
                    help=f"comma-separated model names from {MODELS_HELP} (default: all)")
     p.add_argument("--folds", type=int, default=5, help="number of learner folds (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fold split and fits (default 0)")
@@ -117,9 +117,12 @@ def run(args: argparse.Namespace) -> int:
         "cleaning": cleaning.as_dict(),
     }
     doc = write_report(result, args.report, data_desc=data_desc)
-    print(f"{'model':<10} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
+    print(f"{'model':<13} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
+    def f(v, w):
+        return f"{v:{w}.4f}" if v is not None else f"{'-':>{w}}"
+
     for name, m in sorted(doc["models"].items(), key=lambda kv: -(kv[1]["auc"] or 0)):
-        print(f"{name:<10} {m['auc']:7.4f} {m['rmse']:7.4f} {m['log_loss']:8.4f} "
-              f"{m['accuracy']:7.4f} {m['per_skill_auc']['mean']:8.4f}")
+        print(f"{name:<13} {f(m['auc'], 7)} {f(m['rmse'], 7)} {f(m['log_loss'], 8)} "
+              f"{f(m['accuracy'], 7)} {f(m['per_skill_auc']['mean'], 8)}")
     print(f"report written to {args.report} in {time.perf_counter() - t0:.1f} s")
     return 0
