@@ -45,6 +45,12 @@ class PlanOps:
         """Plan (outside any transaction), then store the plan and ``audit(plan)`` together."""
         items, conflicts, body = self._playlist(learner_id, class_id=class_id, budget_min=budget_min,
                                                 pins=pins, removes=removes)
+        if not items:  # an empty plan is not a plan: say why (409), store nothing
+            from planner.errors import NothingToPlan
+
+            why = "; ".join(c["message"] for c in conflicts) or (
+                "no activity fits this learner's readiness, accommodations and the session's limits")
+            raise NothingToPlan(f"nothing can be planned for learner {learner_id!r}: {why}")
         plan = review.new_plan("playlist", learner_id, items=items, body=body, conflicts=conflicts,
                                pins=pins, removes=removes)
         with self.ts.transaction():

@@ -205,3 +205,10 @@ def test_current_playlist(fresh_client):
     c.post(f"/v1/plans/{first['plan_id']}/reject", headers=ORTIZ, json={"reason": "not today"})
     assert c.get(f"/v1/learners/{learner}/playlist", headers=LMS).status_code == 404
     assert c.get("/v1/learners/NOPE/playlist", headers=ADMIN).status_code == 404
+
+
+def test_empty_plan_is_409(client):
+    learner = roster(client, "c-3-station")[0]
+    r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": 1})
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["type"] == "nothing_to_plan" and learner in r.json()["error"]["message"]
