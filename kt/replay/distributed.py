@@ -6,7 +6,8 @@
 * Counter/logistic models: design rows are built per learner chunk on the workers (each
   learner's features depend only on that learner), stacked in learner order, and the
   weights are fitted by L-BFGS on the client — the same matrix, hence the same weights.
-* Elo: its item pass is sequential in time, so it runs as a single task.
+* Elo, and ``r-best-lr-elo`` (whose training features need cross-fitted Elo passes): the
+  item pass is sequential in time, so these fit on the client.
 * Replay: held-out learners are cut into contiguous chunks, one task per chunk, each
   calling ``update_many`` per learner; results are concatenated in learner order.
 
@@ -77,7 +78,7 @@ class DaskRunner:
 
         if isinstance(model, BKTModel):
             return self._fit_bkt(model, log)
-        if isinstance(model, CounterLogisticModel):
+        if isinstance(model, CounterLogisticModel) and not model.uses_elo:
             return self._fit_counters(model, log)
         return model.fit(log)  # Elo: one sequential pass
 

@@ -46,13 +46,22 @@ def compute_metrics(result: ReplayResult) -> dict:
         # pyBKT-compatible: per skill, metric per fold, averaged over folds; then mean over skills
         fold_of_row = ev["fold"][sk_ev]
         per_skill_fold: dict[int, list[float]] = {}
+        per_skill_rmse: dict[int, list[float]] = {}
         for f in folds:
             sel = fold_of_row == f
             for k, v in RM.grouped_auc(sk_sk[sel], y[sk_ev[sel]], p[sk_ev[sel]]).items():
                 per_skill_fold.setdefault(k, []).append(v)
+            ks, ys_, ps_ = sk_sk[sel], y[sk_ev[sel]], p[sk_ev[sel]]
+            cnt = np.bincount(ks, minlength=result.log.n_skills)
+            se = np.bincount(ks, weights=(ys_ - ps_) ** 2, minlength=result.log.n_skills)
+            for k in np.flatnonzero(cnt):
+                per_skill_rmse.setdefault(int(k), []).append(float(np.sqrt(se[k] / cnt[k])))
         pb = {str(result.log.skill_names[k]): float(np.mean(v)) for k, v in per_skill_fold.items()}
         m["pybkt_per_skill_auc"] = {"mean": float(np.mean(list(pb.values()))) if pb else None,
                                    "by_skill": pb}
+        pr = {str(result.log.skill_names[k]): float(np.mean(v)) for k, v in per_skill_rmse.items()}
+        m["pybkt_per_skill_rmse"] = {"mean": float(np.mean(list(pr.values()))) if pr else None,
+                                    "by_skill": pr}
         first = ev["first_on_skill"]
         m["first_attempt"] = RM.basic(y[first], p[first])
         m["later_attempts"] = RM.basic(y[~first], p[~first])
@@ -252,7 +261,9 @@ def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) 
         "- **one prediction per question**: skill copies share an event and are combined once "
         "(BKT: mean of per-skill P(correct); Elo: mean skill ability; logistic models: summed "
         "Q-matrix features; pyBKT: mean of its per-row predictions).",
-        "- per-skill AUC: each question counts for each of its skills; "
+        "- per-skill AUC: each question counts for each of its skills; pyBKT-style per-skill "
+        "metrics (like pyBKT `crossvalidate`): per skill, the metric on each fold, averaged over "
+        "folds, then the mean over skills (per-skill tables in metrics.json); "
         "first attempt = the learner had not practised at least one of the question's skills.",
         f"- 95 % intervals: {cfg.n_boot} bootstrap resamples of learners.",
         "",

@@ -117,7 +117,8 @@ def test_dask_matches_local(log):
 
     from kt.replay.distributed import DaskRunner
 
-    config = protocol.ReplayConfig(models=("bkt", "bkt-item", "elo", "best-lr"), folds=3, seed=2,
+    config = protocol.ReplayConfig(models=("bkt", "bkt-item", "elo", "best-lr", "r-best-lr-elo"),
+                                   folds=3, seed=2,
                                    n_boot=0)
     local = protocol.run(log, config)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
