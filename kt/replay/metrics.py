@@ -114,6 +114,29 @@ def bootstrap_auc(learner: np.ndarray, y: np.ndarray, p: np.ndarray, n_boot: int
             "high": float(np.quantile(vals, 0.975))}
 
 
+def paired_bootstrap_delta(learner: np.ndarray, y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray,
+                           n_boot: int = 200, seed: int = 0) -> dict:
+    """AUC(a) - AUC(b) with a 95 % interval from the same learner resamples for both models."""
+    if n_boot <= 0 or len(y) == 0:
+        return {"n_boot": 0, "delta": None, "low": None, "high": None}
+    uniq, inv = np.unique(learner, return_inverse=True)
+    prepared = []
+    for p in (p_a, p_b):
+        order = np.argsort(p, kind="stable")
+        ps = p[order]
+        prepared.append((order, y[order].astype(np.float64), np.r_[True, ps[1:] != ps[:-1]]))
+    rng = np.random.default_rng(seed)
+    deltas = []
+    for _ in range(n_boot):
+        w = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))[inv]
+        a, b = (_weighted_auc_sorted(ys, w[o].astype(np.float64), ts) for o, ys, ts in prepared)
+        deltas.append(a - b)
+    d = np.asarray(deltas)
+    full = [_weighted_auc_sorted(ys, np.ones(len(ys)), ts) for _, ys, ts in prepared]
+    return {"n_boot": int(n_boot), "delta": float(full[0] - full[1]),
+            "low": float(np.nanquantile(d, 0.025)), "high": float(np.nanquantile(d, 0.975))}
+
+
 def mean_std(values: list[float | None]) -> dict:
     v = np.array([x for x in values if x is not None], dtype=np.float64)
     if len(v) == 0:

@@ -70,6 +70,16 @@ def compute_metrics(result: ReplayResult) -> dict:
         m["fit_seconds"] = result.fit_seconds.get(name)
         m["replay_seconds"] = result.replay_seconds.get(name)
         out[name] = m
+    # paired learner-bootstrap AUC differences against the baselines present
+    ev_l = ev["learner"]
+    for name in out:
+        comp = {}
+        for ref in ("best-lr", "elo", "bkt", "pybkt"):
+            if ref in out and ref != name:
+                comp[ref] = RM.paired_bootstrap_delta(
+                    ev_l, y, result.predictions[name], result.predictions[ref],
+                    n_boot=min(result.config.n_boot, 100), seed=result.config.seed)
+        out[name]["auc_delta_vs"] = comp
     return out
 
 
@@ -287,6 +297,13 @@ def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) 
         )
     n = len(result.events["outcome"])
     lines += ["", f"Scored questions: {n}.", ""]
+    lines += ["## Paired differences (learner bootstrap, same resamples for both models)", "",
+              "| model | vs | AUC difference | 95 % CI |", "|---|---|---|---|"]
+    for name, m in sorted(metrics.items(), key=lambda kv: -(kv[1]["auc"] or 0)):
+        for ref, d in m["auc_delta_vs"].items():
+            if d["delta"] is not None:
+                lines.append(f"| {name} | {ref} | {d['delta']:+.4f} | {d['low']:+.4f} – {d['high']:+.4f} |")
+    lines.append("")
     if result.notes:
         lines += ["## Notes", ""] + [f"- {x}" for x in result.notes] + [""]
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures]

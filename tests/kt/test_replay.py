@@ -159,3 +159,23 @@ def test_streaming_parquet_replay_matches_in_memory(tmp_path, log):
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         dist = stream_replay(model, str(path), client=client, batch_rows=61, max_pending=3)
     assert dist == local
+
+
+def test_weighted_auc_and_paired_delta_agree_with_plain_auc():
+    from kt.metrics import auc
+    from kt.replay import metrics as RM
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(500) < 0.6).astype(np.int8)
+    p = np.round(rng.random(500) * 0.5 + 0.4 * y, 2)  # ties on purpose
+    order = np.argsort(p, kind="stable")
+    ps = p[order]
+    w = np.ones(500)
+    got = RM._weighted_auc_sorted(y[order].astype(float), w, np.r_[True, ps[1:] != ps[:-1]])
+    assert got == pytest.approx(auc(y, p), abs=1e-12)
+    learner = rng.integers(0, 50, 500)
+    d = RM.paired_bootstrap_delta(learner, y, p, 1 - p, n_boot=30)
+    assert d["delta"] == pytest.approx(auc(y, p) - auc(y, 1 - p), abs=1e-12)
+    assert d["low"] <= d["delta"] <= d["high"]
+    same = RM.paired_bootstrap_delta(learner, y, p, p.copy(), n_boot=10)
+    assert same["low"] == same["high"] == 0.0
