@@ -98,9 +98,9 @@ def _grade_num(grade: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def grade_band(grade: str, below: int = 2) -> tuple[int, int] | None:
+def grade_band(grade: str, below: int = 2, above: int = 0) -> tuple[int, int] | None:
     g = _grade_num(grade)
-    return None if g is None else (g - below, g)
+    return None if g is None else (g - below, g + above)
 
 
 def skill_graph(graph):
@@ -153,12 +153,26 @@ def planning_input(graph, activities: Iterable, model_params: Mapping[str, Mappi
                          {s.id: s.grade for s in graph.skills})
 
 
+def uses_own_devices(cls) -> bool:
+    """True when part of the class's session happens away from school (flipped homework,
+    enriched-virtual remote days, an a-la-carte course taken outside school), so the learner's
+    own devices limit what can be planned; at school the school's devices are used."""
+    if cls is None:
+        return False
+    tag = getattr(type(cls.model), "tag", "")
+    if tag in ("flipped", "enriched_virtual"):
+        return True
+    return tag == "a_la_carte" and not getattr(cls.model, "at_school", True)
+
+
 def plan_learner(learner, mastery_states: Mapping[str, object], graph_ids: Iterable[str] | None = None,
-                 now: datetime | None = None):
+                 now: datetime | None = None, *, own_devices: bool = False):
     """Learner + ``{skill: MasteryState}`` → PlanLearner.
 
     Goals: profile goal skills weigh 2.0, growth areas 1.5 (others 1.0). Struggling: at least
     3 observations and P(mastered) < 0.4. Days since practice from each state's ``updated_at``.
+    ``own_devices``: restrict device-bound activities to the learner's own devices (work away
+    from school, see :func:`uses_own_devices`); otherwise no device restriction.
     """
     from planner.model import PlanLearner
 
@@ -189,7 +203,7 @@ def plan_learner(learner, mastery_states: Mapping[str, object], graph_ids: Itera
         preferred_formats=frozenset(_value(f) for f in prof["preferred_formats"]),
         preferred_groupings=frozenset(_value(g) for g in prof["preferred_groupings"]),
         accommodations=frozenset(_value(a) for a in prof["accommodations"]),
-        devices=frozenset(avail.devices),
+        devices=frozenset(avail.devices) if own_devices else frozenset(),
         places=frozenset(_value(p) for p in avail.places),
         languages=frozenset({learner.language}),
         days_since_practice=days,
@@ -282,7 +296,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     """Run the playlist planner for one learner; returns (items, conflicts, meta)."""
     from planner.playlist.plan import plan_playlist
 
-    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids)
+    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls))
     request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
                                known_activities=inp.by_id)
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
@@ -379,7 +393,8 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
 
     settings = model_settings(cls, time_limit_s=time_limit_s)
     graph = inp.graph_for_grade(cls.grade)
-    pl_learners = [plan_learner(lr, mastery.get(lr.id, {}), graph.ids) for lr in learners]
+    own = uses_own_devices(cls)
+    pl_learners = [plan_learner(lr, mastery.get(lr.id, {}), graph.ids, own_devices=own) for lr in learners]
     catalog = inp.activities_for_grade(cls.grade)
     ids = {lr.id for lr in learners}
     requests = ClassRequests(
@@ -471,7 +486,7 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
 
     from planner.whynot import why_not
 
-    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids)
+    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls))
     request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
                                known_activities=inp.by_id)
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))

@@ -183,3 +183,19 @@ def test_warm_kernels_runs_a_tiny_fit():
     from service.app import warm_kernels
 
     assert "BKT" in warm_kernels()
+
+
+def test_own_devices_only_away_from_school():
+    from types import SimpleNamespace
+
+    from engine.planning import uses_own_devices
+
+    def cls(tag, **kw):
+        model = type("M", (), {"tag": tag, **kw})()
+        return SimpleNamespace(model=model)
+
+    assert not uses_own_devices(None)
+    assert not uses_own_devices(cls("station_rotation"))
+    assert uses_own_devices(cls("flipped")) and uses_own_devices(cls("enriched_virtual"))
+    assert not uses_own_devices(cls("a_la_carte", at_school=True))
+    assert uses_own_devices(cls("a_la_carte", at_school=False))
