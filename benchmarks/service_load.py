@@ -63,8 +63,9 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
         if proc.poll() is not None:
             raise RuntimeError("server exited during startup")
         try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
+            r = httpx.get(f"{base}/health", timeout=1)
+            if r.status_code == 200 and r.json().get("kernels", "warm") == "warm":
+                return  # measured only once the startup warm-up is done
         except httpx.TransportError:
             pass
         time.sleep(0.25)

@@ -23,6 +23,8 @@ JOB_KIND = "job"
 
 class JobRunner:
     def __init__(self) -> None:
+        self.warm = threading.Event()
+        self.warm.set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pathwise-job")
         self._jobs: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
@@ -33,6 +35,8 @@ class JobRunner:
     def run_first(self, fn) -> None:
         """Run ``fn()`` on the worker before any job (used to warm the Numba kernels)."""
 
+        self.warm.clear()
+
         def _run() -> None:
             t0 = time.perf_counter()
             try:
@@ -40,6 +44,8 @@ class JobRunner:
                 log.info("kernels warm", extra={"via": what, "seconds": round(time.perf_counter() - t0, 3)})
             except Exception:  # a failed warm-up only costs the first fit its compile time
                 log.exception("kernel warm-up failed")
+            finally:
+                self.warm.set()
 
         self._pool.submit(_run)
 

@@ -44,6 +44,7 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     store: str
+    kernels: Literal["warm", "warming"] = Field(description="Numba fitting kernels loaded yet?")
 
 
 # ----------------------------------------------------------------------------- evidence

@@ -27,7 +27,9 @@ ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
 @router.get("/health", response_model=Health, tags=["health"], summary="Liveness (no credentials needed)")
 def health(request: Request):
     backend = request.app.state.backend
-    return Health(status="ok", version=request.app.version, store=backend.kind)
+    warm = request.app.state.jobs.warm.is_set()
+    return Health(status="ok", version=request.app.version, store=backend.kind,
+                  kernels="warm" if warm else "warming")
 
 
 @router.post("/v1/admin/keys", response_model=KeyCreated, status_code=201, responses=ERRORS,

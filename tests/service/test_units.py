@@ -199,3 +199,20 @@ def test_own_devices_only_away_from_school():
     assert uses_own_devices(cls("flipped")) and uses_own_devices(cls("enriched_virtual"))
     assert not uses_own_devices(cls("a_la_carte", at_school=True))
     assert uses_own_devices(cls("a_la_carte", at_school=False))
+
+
+def test_health_reports_warm_up():
+    import threading
+
+    from service.jobs import JobRunner
+
+    runner = JobRunner()
+    gate = threading.Event()
+    try:
+        assert runner.warm.is_set()  # nothing asked: warm
+        runner.run_first(lambda: gate.wait(10) and "test")
+        assert not runner.warm.is_set()
+        gate.set()
+        assert runner.warm.wait(10)
+    finally:
+        runner.shutdown()
