@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 PEER   := .peer/pybkt
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup peer lint bench demo-data clean
+.PHONY: run kt-demo test setup peer lint demo-data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ $(PEER)/.installed:
 
 peer: $(PEER)/.installed
 
+# The service on localhost with the bundled demo school in an embedded SQLite store.
 run: setup
+	mkdir -p var
+	$(VENV)/bin/pathwise serve --demo --db sqlite:///$(CURDIR)/var/pathwise-demo.db
+
+# The knowledge-tracing demo alone: fit BKT on the bundled synthetic log and print the result.
+kt-demo: setup
 	$(VENV)/bin/pathwise demo
 
 test: setup peer
