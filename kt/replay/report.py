@@ -83,7 +83,23 @@ def compute_metrics(result: ReplayResult) -> dict:
     return out
 
 
-def _versions() -> dict:
+def _pybkt_version() -> str:
+    import subprocess
+
+    from kt.replay.pybkt_peer import pybkt_python
+
+    try:
+        proc = subprocess.run(
+            [str(pybkt_python()), "-c",
+             "import importlib.metadata as m; print(m.version('pyBKT'))"],
+            capture_output=True, text=True, timeout=60,
+        )
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    return proc.stdout.strip() or "unavailable"
+
+
+def _versions(with_pybkt: bool = False) -> dict:
     import numba
     import scipy
 
@@ -98,6 +114,8 @@ def _versions() -> dict:
     except Exception:  # noqa: BLE001 - not installed as a distribution
         v["pathwise"] = "source tree"
     v["pybkt_python"] = str(pybkt_python())
+    if with_pybkt:
+        v["pybkt"] = _pybkt_version()
     return v
 
 
@@ -247,7 +265,7 @@ def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) 
             "unit": "one prediction per question (skill copies combined once)",
             "bootstrap": f"{cfg.n_boot} learner-cluster resamples",
         },
-        "versions": _versions(),
+        "versions": _versions(with_pybkt="pybkt" in result.predictions),
         "notes": result.notes,
         "models": metrics,
     }
