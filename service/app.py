@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, *, backend=None, on_ready=None)
         if settings.warm_kernels:
             # On the job worker: startup stays fast and fit jobs queue behind the warm-up.
             app.state.jobs.run_first(warm_kernels)
+        if settings.demo:
+            be.view(settings.tenant)  # load the school cache before the first request
         log.info("service ready", extra={"db": be.kind, "demo": settings.demo})
         if on_ready is not None:
             on_ready(app)
