@@ -58,6 +58,7 @@ class Backend:
         self._views: dict[str, SchoolView] = {}
         self._keys: dict[str, tuple[float, Principal]] = {}
         self._engines: dict[str, Any] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.RLock()
 
     @classmethod
@@ -106,12 +107,32 @@ class Backend:
             return eng
 
     def view(self, tenant: str) -> SchoolView:
+        """The tenant's cached school. Loaded on first use (or after a local write); once older
+        than ``VIEW_TTL`` it is refreshed in the background while requests keep the old one."""
         with self._lock:
             v = self._views.get(tenant)
-            if v is None or time.monotonic() - v.loaded_at > VIEW_TTL:
+            if v is None:
                 v = self._load_view(tenant)
                 self._views[tenant] = v
+            elif time.monotonic() - v.loaded_at > VIEW_TTL and tenant not in self._refreshing:
+                self._refreshing.add(tenant)
+                threading.Thread(target=self._refresh, args=(tenant, v), daemon=True,
+                                 name=f"pathwise-refresh-{tenant}").start()
             return v
+
+    def _refresh(self, tenant: str, old: SchoolView) -> None:
+        try:
+            fresh = self._load_view(tenant)
+            with self._lock:
+                if self._views.get(tenant) is old:  # not invalidated meanwhile
+                    self._views[tenant] = fresh
+        except Exception:  # the old view stays; the next request past the TTL tries again
+            import logging
+
+            logging.getLogger("pathwise.backend").exception("school cache refresh failed")
+        finally:
+            with self._lock:
+                self._refreshing.discard(tenant)
 
     def invalidate(self, tenant: str) -> None:
         with self._lock:

@@ -216,3 +216,25 @@ def test_health_reports_warm_up():
         assert runner.warm.wait(10)
     finally:
         runner.shutdown()
+
+
+def test_school_cache_refreshes_in_background(tmp_path, monkeypatch):
+    import time
+
+    from service import backend as bmod
+    from service.backend import Backend
+
+    be = Backend.open(f"sqlite:///{tmp_path}/x.db")
+    try:
+        first = be.view("t1")
+        assert be.view("t1") is first  # cached
+        monkeypatch.setattr(bmod, "VIEW_TTL", 0.0)
+        assert be.view("t1") is first  # stale: served while a refresh runs
+        deadline = time.monotonic() + 10
+        while be._views.get("t1") is first and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert be._views.get("t1") is not first
+        be.invalidate("t1")
+        assert be.view("t1") is not first
+    finally:
+        be.close()
