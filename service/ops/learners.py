@@ -9,6 +9,7 @@ from typing import Any
 from engine.access import pseudonymize
 from engine.errors import NotFoundError, ValidationError
 from service.ops._common import (
+    PLAN_KIND,
     _iso,
     _value,
 )
@@ -103,8 +104,20 @@ class LearnerOps:
         return self.ts.export_learner(learner_id)
 
     def delete_learner(self, learner_id: str) -> dict[str, int]:
-        counts = self.ts.delete_learner(learner_id, actor="service")
-        # xAPI statement documents carry learner_id and are erased with the rest.
+        """Erase the learner (store: evidence, mastery, history, profile, their playlists and
+        xAPI statements, roster places) and scrub them from their classes' class plans, which
+        name every member; one transaction."""
+        class_ids = [c.id for c in self.view.classes.values() if learner_id in c.roster]
+        with self.ts.transaction():
+            counts = self.ts.delete_learner(learner_id, actor="service")
+            scrubbed = 0
+            for cid in class_ids:
+                for doc in self.ts.list_documents(PLAN_KIND, class_id=cid, learner_id=None):
+                    body = scrub_class_plan(doc.payload, learner_id)
+                    if body is not None:
+                        self.ts.put_document(PLAN_KIND, doc.doc_id, body)
+                        scrubbed += 1
+            counts["class_plans_scrubbed"] = scrubbed
         self._invalidate()
         return counts
 
@@ -117,3 +130,24 @@ class LearnerOps:
             rec["observation_id"] = pseudonymize(o.observation_id, secret)
             out.append(rec)
         return out
+
+
+def scrub_class_plan(payload: dict, learner_id: str) -> dict | None:
+    """The class-plan payload without ``learner_id`` (groups, names, playlists, conflicts), or
+    None when the learner does not appear in it."""
+    import json
+
+    if learner_id not in json.dumps(payload):
+        return None
+    body = dict(payload.get("body") or {})
+    groups = []
+    for g in body.get("groups", []):
+        members = list(g.get("learners", []))
+        names = list(g.get("names", []))
+        keep = [i for i, m in enumerate(members) if m != learner_id]
+        groups.append({**g, "learners": [members[i] for i in keep],
+                       "names": [names[i] for i in keep if i < len(names)]})
+    body["groups"] = groups
+    body["playlists"] = {k: v for k, v in (body.get("playlists") or {}).items() if k != learner_id}
+    conflicts = [c for c in payload.get("conflicts", []) if learner_id not in json.dumps(c)]
+    return {**payload, "body": body, "conflicts": conflicts}

@@ -18,6 +18,8 @@ def test_export_then_delete_really_deletes(fresh_client):
         "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
         "object": {"id": "https://lms.example/activities/A0001"}, "result": {"success": True}})
     pid = c.post(f"/v1/learners/{learner}/playlist", headers=ORTIZ).json()["plan_id"]
+    class_pid = c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).json()["plan_id"]
+    assert learner in str(c.get(f"/v1/plans/{class_pid}", headers=ADMIN).json())
     data = c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]
     assert data["learner"]["id"] == learner and data["observations"] and data["mastery"] and data["history"]
     kinds = {d["kind"] for d in data["documents"]}
@@ -30,6 +32,9 @@ def test_export_then_delete_really_deletes(fresh_client):
     assert c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).status_code == 404
     assert c.get(f"/v1/plans/{pid}", headers=ADMIN).status_code == 404
     assert learner not in roster(c, "c-3-station")
+    # the class plan that named them is scrubbed, not dropped
+    class_plan = c.get(f"/v1/plans/{class_pid}", headers=ADMIN).json()
+    assert learner not in str(class_plan) and class_plan["body"]["groups"]
     research = c.get("/v1/research/export", headers=RESEARCHER).json()["observations"]
     assert not any(o["activity_id"] == "A0001" and o["observation_id"].endswith(sid) for o in research)
     backend = c.app.state.backend
