@@ -61,23 +61,34 @@ class PlanOps:
 
     def generate_class_plan(self, class_id: str, *, keep_apart=(), keep_together=(), session=None,
                             audit=None):
-        """A class plan; learners without an open playlist also get one (same planner run).
-        Plans outside any transaction; stores everything and ``audit(plan)`` in one."""
+        """A class plan and, from the same planner run, each learner's playlist (new, or a refresh
+        of a still-proposed one). Plans outside any transaction; stores every plan and calls
+        ``audit(plan)`` for each (class plan first) in one transaction."""
         cls = self.get_class(class_id)
         body, conflicts, playlists = _engine_class_plan(self, cls, keep_apart=keep_apart,
                                                         keep_together=keep_together, session=session)
         plan = review.new_plan("class", class_id, body=body, conflicts=conflicts)
-        new_playlists = []
+        # Each learner's share of the session becomes their playlist: a new plan when they have
+        # none open, a refresh of a still-unreviewed (proposed) one; reviewed ones are kept.
+        writes = []
         for lid, (items, confl, meta) in playlists.items():
-            if self.latest_plan(learner_id=lid, kind="playlist", open_only=True) is None:
-                new_playlists.append(review.new_plan("playlist", lid, items=items, conflicts=confl,
-                                                     body={"planner": meta, "class_id": class_id}))
+            open_plan = self.latest_plan(learner_id=lid, kind="playlist", open_only=True)
+            pl_body = {"planner": meta, "class_id": class_id, "class_plan_id": plan.plan_id}
+            if open_plan is None:
+                writes.append((review.new_plan("playlist", lid, items=items, conflicts=confl, body=pl_body),
+                               True))
+            elif open_plan.status == "proposed":
+                refreshed, _event = review.regenerate(open_plan, "class-plan", items=items, body=pl_body,
+                                                      conflicts=confl)
+                writes.append((refreshed, False))
         with self.ts.transaction():
             self.save_plan(plan, new=True)
-            for pl in new_playlists:
-                self.save_plan(pl, new=True)
             if audit is not None:
                 audit(plan)
+            for pl, new in writes:
+                self.save_plan(pl, new=new)
+                if audit is not None:
+                    audit(pl)
         return plan
 
     def regenerate_plan(self, plan, actor: str, *, expected_version: int | None = None, audit=None):

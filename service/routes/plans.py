@@ -100,8 +100,8 @@ def generate_class_plan(ctx: CtxDep, class_id: str, body: ClassPlanRequestIn | N
     body = body or ClassPlanRequestIn()
     plan = ctx.tb.generate_class_plan(
         class_id, keep_apart=body.keep_apart, keep_together=body.keep_together, session=body.session,
-        audit=lambda p: ctx.audit("write", "plan", resource_id=p.plan_id,
-                                  detail={"op": "generate", "class_id": class_id}))
+        audit=lambda p: ctx.audit("write", "plan", learner_id=p.subject if p.kind == "playlist" else None,
+                                  resource_id=p.plan_id, detail={"op": "generate", "class_id": class_id}))
     return plan_out(plan)
 
 

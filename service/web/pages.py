@@ -202,7 +202,8 @@ def class_generate(request: Request, class_id: str, csrf: str = Form("")):
     ctx = _ctx(request)
     ctx.allow("plan:review", class_id=class_id)
     ctx.tb.generate_class_plan(
-        class_id, audit=lambda p: ctx.audit("write", "plan", resource_id=p.plan_id,
+        class_id, audit=lambda p: ctx.audit("write", "plan", learner_id=p.subject if p.kind == "playlist" else None,
+                                            resource_id=p.plan_id,
                                             detail={"op": "generate", "class_id": class_id, "via": "page"}))
     return _back(f"/classes/{class_id}")
 

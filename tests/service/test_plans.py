@@ -212,3 +212,21 @@ def test_empty_plan_is_409(client):
     r = client.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": 1})
     assert r.status_code == 409, r.text
     assert r.json()["error"]["type"] == "nothing_to_plan" and learner in r.json()["error"]["message"]
+
+
+def test_new_session_plan_refreshes_only_unreviewed_playlists(fresh_client):
+    c = fresh_client
+    members = roster(c, "c-3-station")
+    assert c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).status_code == 200
+    first = {m: c.get(f"/v1/learners/{m}/playlist", headers=ORTIZ).json() for m in members}
+    kept = members[0]
+    c.post(f"/v1/plans/{first[kept]['plan_id']}/approve", headers=ORTIZ)
+    n_audit = len(c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json())
+    assert c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).status_code == 200
+    second = {m: c.get(f"/v1/learners/{m}/playlist", headers=ORTIZ).json() for m in members}
+    assert second[kept]["version"] == 1 and second[kept]["status"] == "approved"
+    for m in members[1:]:
+        assert second[m]["plan_id"] == first[m]["plan_id"] and second[m]["version"] == 2
+    rows = c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json()[n_audit:]
+    writes = [r for r in rows if r["action"] == "write" and r["resource"].startswith("plan")]
+    assert len(writes) == 1 + len(members) - 1  # the class plan + each refreshed playlist
