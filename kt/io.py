@@ -276,13 +276,16 @@ def _encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_integer(t) and len(arr):
         values = arr.to_numpy(zero_copy_only=False)
         lo, hi = int(values.min()), int(values.max())
-        if hi - lo <= max(4 * len(values), 1 << 20):
+        if hi - lo <= max(4 * len(values), 1 << 20) and -(2**62) < lo and hi < 2**62:
             # dense id range: a lookup table beats hashing or sorting
-            present = np.zeros(hi - lo + 1, dtype=bool)
-            shifted = values - lo
-            present[shifted] = True
-            lookup = np.cumsum(present, dtype=np.int32) - 1
-            return lookup[shifted], (np.flatnonzero(present) + lo).astype(str)
+            from kt import _kernels
+
+            codes, distinct = _kernels.dense_codes(
+                np.ascontiguousarray(values, dtype=np.int64), lo, hi - lo + 1
+            )
+            width = max(len(str(lo)), len(str(hi)))
+            text = _kernels.int_labels(distinct, width).view(f"<U{width}").reshape(-1)
+            return codes, text
     if pa.types.is_floating(t):
         values = arr.to_numpy(zero_copy_only=False)
         if np.all(values == np.floor(values)):
@@ -367,7 +370,7 @@ def _from_table(
     # Null checks on every other used column.
     for role in ("learner", "outcome", "order", "item"):
         if role in colmap:
-            arr = _column_values(table, colmap[role])
+            arr = table.column(colmap[role])
             if arr.null_count:
                 first = int(source_row[_first_null(arr)])
                 raise LogFormatError(

@@ -348,27 +348,29 @@ def build_log(
         c, v = code(f"class:{name}", values)
         class_c[name], class_v[name] = c, v
 
-    # Stable sort by learner, then order.
-    perm = np.lexsort((order, learner_c))
-    learner_c = learner_c[perm]
-    skill_c = skill_c[perm]
-    item_c = item_c[perm]
-    outcome = np.ascontiguousarray(outcome[perm], dtype=np.int8)
-    order = np.ascontiguousarray(order[perm], dtype=np.int64)
-    source_row = source_row[perm]
+    # Stable sort by learner, then order; events; repeated order keys (one Numba pass).
+    from kt import _kernels
+
+    perm, learner_c, skill_c, item_c, outcome, order, event, bad = _kernels.sort_events(
+        np.ascontiguousarray(learner_c, dtype=np.int32),
+        np.ascontiguousarray(order, dtype=np.int64),
+        np.ascontiguousarray(skill_c, dtype=np.int32),
+        np.ascontiguousarray(item_c, dtype=np.int32),
+        np.ascontiguousarray(outcome, dtype=np.int8),
+        len(learner_ids),
+        len(skill_names),
+        has_item,
+    )
     class_c = {k: np.ascontiguousarray(v[perm]) for k, v in class_c.items()}
 
-    event = assign_events(learner_c, skill_c, item_c if has_item else None, outcome, order)
-
     # Two different answers of one learner may not share an order key.
-    same = (learner_c[1:] == learner_c[:-1]) & (order[1:] == order[:-1]) & (event[1:] != event[:-1])
-    if same.any():
-        i = int(np.flatnonzero(same)[0]) + 1
+    if bad >= 0:
+        i = int(bad)
         raise LogFormatError(
             f"order column {names['order']!r} repeats key {int(order[i])} for learner "
-            f"{str(learner_ids[learner_c[i]])!r}: {_row_hint(source_row, i)} and row "
-            f"{int(source_row[i - 1])} are different answers (different item, outcome or same "
-            "skill) with the same order key. Order keys must be unique per learner; fix the "
+            f"{str(learner_ids[learner_c[i]])!r}: {_row_hint(source_row, int(perm[i]))} and row "
+            f"{int(source_row[perm[i - 1]])} are different answers (different item, outcome or "
+            "same skill) with the same order key. Order keys must be unique per learner; fix the "
             "duplicates or map 'order' to a unique column (e.g. order_id / Row)."
         )
     return ObservationLog(

@@ -1,0 +1,98 @@
+"""kt._kernels (log building) against plain NumPy twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kt import _kernels
+from kt.log import assign_events
+
+
+def sort_events_twin(learner, order, skill, item, outcome, use_item):
+    """NumPy twin of ``_kernels.sort_events``: lexsort, ``assign_events``, repeated keys."""
+    perm = np.lexsort((order, learner))
+    lc, sc, ic, oc, rc = learner[perm], skill[perm], item[perm], outcome[perm], order[perm]
+    event = assign_events(lc, sc, ic if use_item else None, oc, rc)
+    same = (lc[1:] == lc[:-1]) & (rc[1:] == rc[:-1]) & (event[1:] != event[:-1])
+    bad = int(np.flatnonzero(same)[0]) + 1 if same.any() else -1
+    return perm, lc, sc, ic, oc, rc, event, bad
+
+
+def random_log(rng, n, n_learners, n_skills, n_items, sorted_learners, order_span):
+    learner = rng.integers(0, n_learners, n).astype(np.int32)
+    if sorted_learners:
+        learner.sort()
+    order = rng.integers(0, order_span, n).astype(np.int64)
+    skill = rng.integers(0, n_skills, n).astype(np.int32)
+    item = rng.integers(0, n_items, n).astype(np.int32)
+    outcome = rng.integers(0, 2, n).astype(np.int8)
+    # skill copies: repeat some rows right after themselves with another (or the same) skill
+    dup = np.flatnonzero(rng.random(n) < 0.3)
+    idx = np.sort(np.concatenate([np.arange(n), dup, dup[: len(dup) // 2]]))
+    learner, order, item, outcome = learner[idx], order[idx], item[idx], outcome[idx]
+    skill = rng.integers(0, n_skills, len(idx)).astype(np.int32)
+    return learner, order, skill, item, outcome
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("use_item", [True, False])
+def test_sort_events_matches_numpy_twin(seed, use_item):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    n_learners = int(rng.integers(1, 12))
+    n_skills = int(rng.integers(1, 5))
+    cols = random_log(rng, n, n_learners, n_skills, int(rng.integers(1, 4)), seed % 2 == 0,
+                      int(rng.integers(2, 10_000)))
+    got = _kernels.sort_events(*cols, n_learners, n_skills, use_item)
+    want = sort_events_twin(*cols, use_item)
+    for g, w in zip(got[:-1], want[:-1], strict=True):
+        np.testing.assert_array_equal(g, w)
+    assert got[-1] == want[-1]
+
+
+def test_sort_events_detects_repeated_order_key():
+    learner = np.array([0, 0, 1, 1], np.int32)
+    order = np.array([5, 5, 1, 2], np.int64)
+    skill = np.array([0, 0, 0, 0], np.int32)  # same skill twice under key 5: two answers
+    item = np.zeros(4, np.int32)
+    outcome = np.ones(4, np.int8)
+    *_, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 2, 1, True)
+    assert bad == 1
+    np.testing.assert_array_equal(event, [0, 1, 2, 3])
+
+
+def test_sort_events_splits_run_at_repeated_skill():
+    # one learner answers item 7 three times in a row tagged A, B, A: events {A, B}, {A}
+    learner = np.zeros(3, np.int32)
+    order = np.array([1, 2, 3], np.int64)
+    skill = np.array([0, 1, 0], np.int32)
+    item = np.full(3, 7, np.int32)
+    outcome = np.ones(3, np.int8)
+    *_, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 1, 2, True)
+    np.testing.assert_array_equal(event, [0, 0, 1])
+    assert bad == -1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_codes_matches_unique(seed):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(-50, 10_000, int(rng.integers(1, 3000))).astype(np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    codes, distinct = _kernels.dense_codes(values, lo, hi - lo + 1)
+    want_distinct, want_codes = np.unique(values, return_inverse=True)
+    np.testing.assert_array_equal(distinct, want_distinct)
+    np.testing.assert_array_equal(codes, want_codes)
+    assert codes.dtype == np.int32
+
+
+def test_int_labels_matches_astype_str():
+    values = np.array([0, 5, -7, 10, 196456, -1234567890123, 2**62, -(2**62), 99], np.int64)
+    width = max(len(str(v)) for v in values.tolist())
+    text = _kernels.int_labels(values, width).view(f"<U{width}").reshape(-1)
+    np.testing.assert_array_equal(text, values.astype(str))
+    rng = np.random.default_rng(3)
+    values = np.unique(rng.integers(-(10**12), 10**12, 500))
+    width = max(len(str(v)) for v in values.tolist())
+    text = _kernels.int_labels(values, width).view(f"<U{width}").reshape(-1)
+    assert text.tolist() == [str(v) for v in values.tolist()]
