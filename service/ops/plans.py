@@ -72,6 +72,8 @@ class PlanOps:
         # none open, a refresh of a still-unreviewed (proposed) one; reviewed ones are kept.
         writes = []
         for lid, (items, confl, meta) in playlists.items():
+            if not items:  # nothing fits this learner in this session: no empty plan to review
+                continue
             open_plan = self.latest_plan(learner_id=lid, kind="playlist", open_only=True)
             pl_body = {"planner": meta, "class_id": class_id, "class_plan_id": plan.plan_id}
             if open_plan is None:

@@ -43,10 +43,12 @@ def test_class_plan_for_every_blended_model(client, class_id):
             assert len(g["learners"]) <= 6  # the demo classes' small-group cap
     if body["model"] in ("station_rotation", "individual_rotation", "lab_rotation"):
         assert body["schedule"] and body["stations"]
-    # every learner without an open playlist got one from the same planner run
-    learner = members[0]
-    plans = client.get("/v1/plans", params={"learner_id": learner}, headers=ADMIN).json()
-    assert plans, "the class plan creates reviewable playlists"
+    # every learner with something planned got a reviewable playlist from the same run
+    with_items = [m for m, p in body["playlists"].items() if p["items"]]
+    assert with_items
+    for learner in with_items[:3]:
+        plans = client.get("/v1/plans", params={"learner_id": learner}, headers=ADMIN).json()
+        assert plans, "the class plan creates reviewable playlists"
     for items in body["playlists"].values():
         for it in items["items"]:
             assert it["reason"]
