@@ -80,10 +80,6 @@ class IngestResult(BaseModel):
     mastery_updates: int = 0
 
 
-class XapiResult(BaseModel):
-    ids: list[str]
-
-
 # ----------------------------------------------------------------------------- learners
 
 
