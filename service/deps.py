@@ -19,7 +19,7 @@ def get_backend(request: Request):
     return request.app.state.backend
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(key_scheme)],
@@ -70,7 +70,7 @@ class Ctx:
         )
 
 
-def get_ctx(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Ctx:
+async def get_ctx(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Ctx:
     return Ctx(principal, request.app.state.backend)
 
 
