@@ -93,6 +93,57 @@ def _rows_per_skill(layout: lay.Layout) -> np.ndarray:
     return np.diff(layout.row_start).astype(np.int64)
 
 
+def _labels(log: ObservationLog, column: str | None, pair: bool, codes: list) -> list:
+    """Class labels per skill (``lay.class_labels``); one shared ``["*"]`` without a column."""
+    if column is None:
+        return [[lay.DEFAULT_CLASS]] * len(codes)
+    return [lay.class_labels(log, column, pair, c) for c in codes]
+
+
+def _label_tuples(labels: list) -> tuple:
+    if labels and all(x is labels[0] for x in labels):
+        one = tuple(labels[0])
+        return (one,) * len(labels)
+    return tuple(tuple(x) for x in labels)
+
+
+def _traces(names: list[str], rows: np.ndarray) -> dict:
+    """{skill: LL of every E-step} from the (S, max_iter) trace rows of the kept restarts
+    (NaN = no such E-step)."""
+    valid = ~np.isnan(rows)
+    n_valid = valid.sum(axis=1)
+    if np.array_equal(valid, np.arange(rows.shape[1]) < n_valid[:, None]):  # NaN only at ends
+        return {n: rows[s, :k] for s, (n, k) in enumerate(zip(names, n_valid.tolist(),
+                                                                strict=True))}
+    return {n: rows[s][valid[s]] for s, n in enumerate(names)}
+
+
+class _ParamsView(Mapping):
+    """``params_``: {skill: parameter block} built from the store on first access per skill."""
+
+    def __init__(self, store: ParamStore) -> None:
+        self._store = store
+        self._blocks: dict[str, dict] = {}
+
+    def __getitem__(self, skill: str) -> dict:
+        block = self._blocks.get(skill)
+        if block is None:
+            index = self._store._index.get(skill)  # type: ignore[attr-defined]
+            if index is None:
+                raise KeyError(skill)
+            block = self._blocks[skill] = self._store.block(index)
+        return block
+
+    def __iter__(self):
+        return iter(self._store.skill_names)
+
+    def __len__(self) -> int:
+        return self._store.n_skills
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 def _bounds(name: str, value) -> tuple[float, float]:
     if value is None:
         return 0.0, 1.0
@@ -246,16 +297,16 @@ class BKT:
         g_lo, g_hi = _bounds("p_guess_bounds", self.p_guess_bounds)
         s_lo, s_hi = _bounds("p_slip_bounds", self.p_slip_bounds)
         codes = self._select_skills(log, skills)
-        names = [str(log.skill_names[c]) for c in codes]
+        names = [str(x) for x in log.skill_names[codes].tolist()]
         layout = lay.build(log, codes, variant)
         n_sk = len(codes)
         m, n_seq = layout.n_rows, len(layout.seq_row)
         gs_codes, gs_local = lay.per_skill_codes(layout.row_start, layout.gs_key, n_sk, m)
         lr_codes, lr_local = lay.per_skill_codes(layout.row_start, layout.lr_key, n_sk, m)
         pr_codes, pr_local = lay.per_skill_codes(layout.seq_start, layout.pr_key, n_sk, n_seq)
-        gs_labels = [lay.class_labels(log, variant.gs_col, False, c) for c in gs_codes]
-        lr_labels = [lay.class_labels(log, variant.lr_col, variant.pair, c) for c in lr_codes]
-        pr_labels = [lay.class_labels(log, variant.prior_col, False, c) for c in pr_codes]
+        gs_labels = _labels(log, variant.gs_col, False, gs_codes)
+        lr_labels = _labels(log, variant.lr_col, variant.pair, lr_codes)
+        pr_labels = _labels(log, variant.prior_col, False, pr_codes)
         sk_gs = np.concatenate([[0], np.cumsum([len(c) for c in gs_codes])]).astype(np.int64)
         sk_lr = np.concatenate([[0], np.cumsum([len(c) for c in lr_codes])]).astype(np.int64)
         sk_pr = np.concatenate([[0], np.cumsum([len(c) for c in pr_codes])]).astype(np.int64)
@@ -336,13 +387,13 @@ class BKT:
             skill_names=tuple(names), gs_off=sk_gs, lr_off=sk_lr, pr_off=sk_pr,
             p_guess=flat["p_guess"], p_slip=flat["p_slip"], p_learn=flat["p_learn"],
             p_forget=flat["p_forget"], p_init=flat["p_init"],
-            gs_labels=tuple(tuple(x) for x in gs_labels),
-            lr_labels=tuple(tuple(x) for x in lr_labels),
-            pr_labels=tuple(tuple(x) for x in pr_labels),
+            gs_labels=_label_tuples(gs_labels),
+            lr_labels=_label_tuples(lr_labels),
+            pr_labels=_label_tuples(pr_labels),
         )
-        lls = {n: float(out_ll[best[s]]) for s, n in enumerate(names)}
-        iters = {n: int(out_iter[best[s]]) for s, n in enumerate(names)}
-        traces = {n: trace[best[s]][~np.isnan(trace[best[s]])] for s, n in enumerate(names)}
+        lls = dict(zip(names, out_ll[best].tolist(), strict=True))
+        iters = dict(zip(names, out_iter[best].tolist(), strict=True))
+        traces = _traces(names, trace[best])
         if warm is not None:
             new = start.merge(warm, new)
             lls = {**self.log_likelihood_, **lls}
@@ -354,7 +405,7 @@ class BKT:
     def _set_fitted(self, store: ParamStore, lls, iters, traces) -> None:
         self.store_ = store
         self.skill_names_ = store.skill_names
-        self.params_ = {n: store.block(s) for s, n in enumerate(store.skill_names)}
+        self.params_ = _ParamsView(store)
         self.log_likelihood_ = dict(lls)
         self.n_iter_ = dict(iters)
         self.ll_trace_ = dict(traces)
