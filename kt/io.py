@@ -336,19 +336,26 @@ def _from_table(
         source_row = source_row[mask.to_numpy(zero_copy_only=False)]
         notes.append(f"kept {table.num_rows} of {n_file} rows with original == 1")
 
-    skill_arr = _column_values(table, colmap["skill"])
-    if not (pa.types.is_string(skill_arr.type) or pa.types.is_large_string(skill_arr.type)):
-        skill_arr = pc.cast(skill_arr, pa.string())
+    skill_col = table.column(colmap["skill"])
+    if not (pa.types.is_string(skill_col.type) or pa.types.is_large_string(skill_col.type)):
+        skill_col = pc.cast(skill_col, pa.string())
     # Checks run on the (small) dictionary of distinct skill cells, not on every row.
-    skill_enc = skill_arr.dictionary_encode()
+    # Encoding the chunks (one shared dictionary) saves copying the strings into one array.
+    skill_enc = skill_col.dictionary_encode().combine_chunks()
     distinct = skill_enc.dictionary.to_pylist()
     blank = np.array([v is None or not v.strip() for v in distinct] + [True], dtype=bool)
     indices = skill_enc.indices
-    if indices.null_count:
-        indices = indices.fill_null(pa.scalar(len(distinct), type=indices.type))
-    skill_idx = indices.to_numpy(zero_copy_only=False)
-    empty = blank[skill_idx]
-    n_empty = int(empty.sum())
+    n_empty = 0
+    if indices.null_count or blank[:-1].any():
+        if indices.null_count:
+            indices = indices.fill_null(pa.scalar(len(distinct), type=indices.type))
+        empty = blank[indices.to_numpy(zero_copy_only=False)]
+        n_empty = int(empty.sum())
+    has_multi = multi_skill == "split" and any(
+        v is not None and MULTI_SKILL_SEPARATOR in v for v in distinct
+    )
+    # the plain strings are needed only to drop rows or split '~~' cells
+    skill_arr = skill_col.combine_chunks() if (n_empty or has_multi) else None
     if n_empty:
         if missing_skill == "error":
             first = int(source_row[int(np.flatnonzero(empty)[0])])
@@ -378,31 +385,29 @@ def _from_table(
                     f"data row; {arr.null_count} empty cells). Fill or drop those rows."
                 )
 
-    if multi_skill == "split":
-        has_multi = any(v is not None and MULTI_SKILL_SEPARATOR in v for v in distinct)
-        if has_multi:
-            parts = pc.split_pattern(skill_arr, MULTI_SKILL_SEPARATOR)
-            lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
-            rows = np.repeat(np.arange(table.num_rows), lengths)
-            table = table.take(pa.array(rows))
-            skill_arr = pc.utf8_trim_whitespace(parts.flatten())
-            source_row = source_row[rows]
-            blank_part = pc.equal(skill_arr, "").to_numpy(zero_copy_only=False)
-            if blank_part.any():
-                if missing_skill == "error":
-                    first = int(source_row[int(np.flatnonzero(blank_part)[0])])
-                    raise LogFormatError(
-                        f"skill column {colmap['skill']!r} has an empty skill between '~~' "
-                        f"separators at row {first} (0-based data row); fix the cell, or pass "
-                        "missing_skill='drop' (CLI: --drop-missing-skills) to skip empty parts."
-                    )
-                keep_pa = pa.array(~blank_part)
-                table = table.filter(keep_pa)
-                skill_arr = skill_arr.filter(keep_pa)
-                source_row = source_row[~blank_part]
-                notes.append(f"dropped {int(blank_part.sum())} empty '~~' parts")
-            skill_enc = skill_arr.dictionary_encode()
-            notes.append(f"split '~~'-joined skills into {len(rows)} rows")
+    if has_multi:
+        parts = pc.split_pattern(skill_arr, MULTI_SKILL_SEPARATOR)
+        lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+        rows = np.repeat(np.arange(table.num_rows), lengths)
+        table = table.take(pa.array(rows))
+        skill_arr = pc.utf8_trim_whitespace(parts.flatten())
+        source_row = source_row[rows]
+        blank_part = pc.equal(skill_arr, "").to_numpy(zero_copy_only=False)
+        if blank_part.any():
+            if missing_skill == "error":
+                first = int(source_row[int(np.flatnonzero(blank_part)[0])])
+                raise LogFormatError(
+                    f"skill column {colmap['skill']!r} has an empty skill between '~~' "
+                    f"separators at row {first} (0-based data row); fix the cell, or pass "
+                    "missing_skill='drop' (CLI: --drop-missing-skills) to skip empty parts."
+                )
+            keep_pa = pa.array(~blank_part)
+            table = table.filter(keep_pa)
+            skill_arr = skill_arr.filter(keep_pa)
+            source_row = source_row[~blank_part]
+            notes.append(f"dropped {int(blank_part.sum())} empty '~~' parts")
+        skill_enc = skill_arr.dictionary_encode()
+        notes.append(f"split '~~'-joined skills into {len(rows)} rows")
 
     outcome = outcome_to_int8(
         _column_values(table, colmap["outcome"]).to_numpy(zero_copy_only=False),
