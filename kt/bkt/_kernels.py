@@ -335,8 +335,9 @@ def em_fit(
     when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < tol; else M-step. After ``max_iter``
     M-steps one forward pass gives the final LL. ``out_ll[t]`` = LL of the returned
     parameters, ``out_iter[t]`` = M-steps done, ``out_trace[t, i]`` = LL_i (NaN after the end).
+    Only the tasks listed in ``task_order`` run (a subset may be passed to fit in steps).
     """
-    n_tasks = task_skill.shape[0]
+    n_tasks = task_order.shape[0]
     for j in prange(n_tasks):
         t = task_order[j]
         s = task_skill[t]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +91,24 @@ def _chunks(size: int):
 def _rows_per_skill(layout: lay.Layout) -> np.ndarray:
     """int64 (S,) number of rows of each layout skill."""
     return np.diff(layout.row_start).astype(np.int64)
+
+
+PROGRESS_STEPS = 20
+
+
+def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray) -> list:
+    """``task_order`` cut at skill boundaries into up to ``PROGRESS_STEPS`` pieces of about
+    equal rows (a skill's restarts are adjacent in ``task_order``)."""
+    n_sk = len(task_order) // restarts
+    n_steps = max(1, min(PROGRESS_STEPS, n_sk))
+    skill_rows = task_rows[::restarts].astype(np.float64)
+    cum = np.cumsum(skill_rows)
+    # last skill of each step: where the running total passes k/n of all rows
+    targets = cum[-1] * np.arange(1, n_steps + 1) / n_steps
+    ends = np.unique(np.minimum(np.searchsorted(cum, targets, side="left") + 1, n_sk))
+    starts = np.concatenate([[0], ends[:-1]])
+    return [task_order[a * restarts:b * restarts] for a, b in zip(starts, ends, strict=True)
+            if b > a]
 
 
 def _labels(log: ObservationLog, column: str | None, pair: bool, codes: list) -> list:
@@ -257,16 +275,24 @@ class BKT:
             raise ParameterError(f"tol={self.tol!r} must be >= 0 (0 = run exactly max_iter)")
 
     # --------------------------------------------------------------------- fit
-    def fit(self, log: ObservationLog, skills: Sequence[str] | None = None) -> BKT:
-        """Fit every skill of ``log`` (or only ``skills``, a list of exact names). Returns self."""
-        return self._fit(log, skills, warm=None)
+    def fit(self, log: ObservationLog, skills: Sequence[str] | None = None,
+            progress: Callable[[int, int], object] | None = None) -> BKT:
+        """Fit every skill of ``log`` (or only ``skills``, a list of exact names). Returns self.
 
-    def partial_fit(self, log: ObservationLog, skills: Sequence[str] | None = None) -> BKT:
+        ``progress``: optional callable ``progress(done_skills, total_skills)``; when given,
+        skills are fitted in up to 20 steps (largest skills first) and it is called after
+        each. The fitted model is the same with or without it.
+        """
+        return self._fit(log, skills, warm=None, progress=progress)
+
+    def partial_fit(self, log: ObservationLog, skills: Sequence[str] | None = None,
+                    progress: Callable[[int, int], object] | None = None) -> BKT:
         """Continue EM from the fitted parameters (one restart) on ``log``; new skills are
-        initialised at random. Class labels unseen before start at their skill's class mean."""
+        initialised at random. Class labels unseen before start at their skill's class mean.
+        ``progress`` as in ``fit``."""
         if not hasattr(self, "store_"):
-            return self.fit(log, skills)
-        return self._fit(log, skills, warm=self.store_)
+            return self.fit(log, skills, progress=progress)
+        return self._fit(log, skills, warm=self.store_, progress=progress)
 
     def _select_skills(self, log: ObservationLog, skills) -> np.ndarray:
         present = (np.flatnonzero(np.bincount(log.skill, minlength=log.n_skills))
@@ -289,7 +315,8 @@ class BKT:
             codes.append(int(hits[0]))
         return np.array(codes, dtype=np.int32)
 
-    def _fit(self, log: ObservationLog, skills, warm: ParamStore | None) -> BKT:
+    def _fit(self, log: ObservationLog, skills, warm: ParamStore | None,
+             progress: Callable[[int, int], object] | None = None) -> BKT:
         from kt.bkt import _kernels
 
         self._check_hyper()
@@ -365,16 +392,28 @@ class BKT:
         # largest skills first, one task per chunk: balanced threads, same results
         rows_per_skill = _rows_per_skill(layout)
         task_order = np.argsort(-rows_per_skill[task_skill], kind="stable").astype(np.int64)
-        with _threads(self.n_threads), _chunks(1):
-            _kernels.em_fit(
-                layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
-                gs_local, lr_local, task_skill, task_order, t_off["gs"], t_off["lr"], t_off["pr"],
-                vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"],
-                vals["p_init"], sk_gs, sk_lr, sk_pr,
-                fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
-                bool(self.forgets), g_lo, g_hi, s_lo, s_hi, int(self.max_iter),
-                float(self.tol), out_ll, out_iter, trace,
+        if progress is not None and not callable(progress):
+            raise ParameterError(
+                f"progress={progress!r} must be None or a callable progress(done, total)"
             )
+        steps = [task_order] if progress is None else _progress_steps(
+            task_order, restarts, rows_per_skill[task_skill[task_order]]
+        )
+        done = 0
+        with _threads(self.n_threads), _chunks(1):
+            for step in steps:
+                _kernels.em_fit(
+                    layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
+                    gs_local, lr_local, task_skill, step, t_off["gs"], t_off["lr"],
+                    t_off["pr"], vals["p_guess"], vals["p_slip"], vals["p_learn"],
+                    vals["p_forget"], vals["p_init"], sk_gs, sk_lr, sk_pr,
+                    fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
+                    bool(self.forgets), g_lo, g_hi, s_lo, s_hi, int(self.max_iter),
+                    float(self.tol), out_ll, out_iter, trace,
+                )
+                if progress is not None:
+                    done += len(step) // restarts
+                    progress(done, n_sk)
         # keep the best restart per skill (ties: the lowest restart)
         scores = np.where(np.isnan(out_ll), -np.inf, out_ll).reshape(n_sk, restarts)
         best = np.arange(n_sk, dtype=np.int64) * restarts + np.argmax(scores, axis=1)

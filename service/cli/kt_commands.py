@@ -231,51 +231,30 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def fit_to_document(hyper: dict, log, *, progress: bool = True, chunks: int = 20) -> dict:
+def fit_to_document(hyper: dict, log, *, progress: bool = True) -> dict:
     """Fit ``BKT(**hyper)`` on ``log`` and return its saved-JSON document.
 
-    Skills are fitted in up to ``chunks`` groups so a tqdm bar (shown when the fit lasts over
-    a second) can advance per group. ``BKT`` draws each skill's random start from
-    (seed, skill name) and fits skills independently, so the result equals one ``fit`` of
-    every skill; the groups' documents are concatenated skill lists.
+    With ``progress`` a tqdm bar (shown when the fit lasts over a second) advances as
+    ``BKT.fit`` reports skills done (it then fits in up to 20 steps; same model).
     """
-    import json
-    import tempfile
-    from pathlib import Path
-
-    import numpy as np
-
     from kt.bkt import BKT
 
-    present = np.unique(log.skill)
-    names = [str(log.skill_names[c]) for c in present]
-    # big skills first, so the bar's steps are roughly even in time
-    sizes = np.bincount(log.skill, minlength=log.n_skills)[present]
-    names = [names[i] for i in np.argsort(-sizes, kind="stable")]
-    n_groups = max(1, min(chunks, len(names)))
-    groups = [g.tolist() for g in np.array_split(np.array(names, dtype=object), n_groups)]
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    model = BKT(**hyper)
+    if not progress:
+        return model.fit(log).to_dict()
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(names), unit="skill", desc="fitting", delay=1.0, leave=False)
-    docs = []
+    bar = tqdm(total=None, unit="skill", desc="fitting", delay=1.0, leave=False)
+
+    def report(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for i, group in enumerate(groups):
-                model = BKT(**hyper).fit(log, skills=group)
-                path = Path(tmp) / f"part{i}.json"
-                model.save(path)
-                docs.append(json.loads(path.read_text()))
-                if bar is not None:
-                    bar.update(len(group))
+        model.fit(log, progress=report)
     finally:
-        if bar is not None:
-            bar.close()
-    doc = docs[0]
-    skills = [sk for d in docs for sk in d["skills"]]
-    doc["skills"] = sorted(skills, key=lambda sk: sk["name"])
-    return doc
+        bar.close()
+    return model.to_dict()
 
 
 def _predict(args: argparse.Namespace) -> int:

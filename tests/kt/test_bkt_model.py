@@ -414,3 +414,44 @@ def test_multiprior_class_is_read_only_at_a_skills_first_event(small_log):
     assert 0 < new.mastery("fractions") < 1
     with pytest.raises(UnknownSkillError, match="T9"):
         model.update_many(state, ["fractions"], [1], ["T9"])
+
+
+@pytest.fixture(scope="module")
+def many_skill_log():
+    rng = np.random.default_rng(11)
+    params = {
+        f"s{k:02d}": SkillParams(
+            p_init=float(rng.uniform(0.1, 0.6)), p_learn=float(rng.uniform(0.05, 0.3)),
+            p_guess=float(rng.uniform(0.1, 0.3)), p_slip=float(rng.uniform(0.05, 0.2)),
+        )
+        for k in range(45)
+    }
+    log, _ = generate(30, params=params, min_answers=1, max_answers=8, seed=4, n_templates=3)
+    return log
+
+
+@pytest.mark.parametrize("variant", [{}, {"multigs": "template_id", "forgets": True}])
+def test_fit_with_progress_equals_one_fit(many_skill_log, variant):
+    calls = []
+    plain = BKT(**variant, num_fits=3, seed=2, max_iter=15).fit(many_skill_log)
+    stepped = BKT(**variant, num_fits=3, seed=2, max_iter=15).fit(
+        many_skill_log, progress=lambda done, total: calls.append((done, total))
+    )
+    n = len(plain.skill_names_)
+    # up to 20 steps, each reporting more skills done, ending with all of them
+    assert 2 <= len(calls) <= 20
+    assert all(total == n for _, total in calls)
+    done = [d for d, _ in calls]
+    assert done == sorted(set(done)) and done[-1] == n
+    assert plain.skill_names_ == stepped.skill_names_
+    for skill in plain.skill_names_:
+        for p in PARAMS:
+            assert np.array_equal(plain.params_[skill][p], stepped.params_[skill][p])
+        assert plain.log_likelihood_[skill] == stepped.log_likelihood_[skill]
+        assert plain.n_iter_[skill] == stepped.n_iter_[skill]
+        assert np.array_equal(plain.ll_trace_[skill], stepped.ll_trace_[skill])
+
+
+def test_progress_must_be_callable(small_log):
+    with pytest.raises(ParameterError, match="progress"):
+        BKT().fit(small_log, progress=5)

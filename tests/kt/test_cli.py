@@ -141,19 +141,19 @@ def test_multigs_reads_the_class_column_for_predict(tmp_path, capsys):
     assert "template_id" in pacsv.read_csv(out).column_names
 
 
-def test_chunked_fit_equals_one_fit(tmp_path):
+def test_fit_with_progress_bar_equals_one_fit(tmp_path):
     from kt.bkt import BKT
     from kt.io import read_log
     from service.cli.kt_commands import fit_to_document
 
     log = read_log(simulate_csv(tmp_path / "log.csv", seed=2))
     hyper = {"num_fits": 3, "seed": 5, "forgets": True}
-    one = fit_to_document(hyper, log, progress=False, chunks=1)
-    two = fit_to_document(hyper, log, progress=False, chunks=2)
-    assert one["skills"] == two["skills"]
+    quiet = fit_to_document(hyper, log, progress=False)
+    with_bar = fit_to_document(hyper, log, progress=True)
+    assert quiet["skills"] == with_bar["skills"]
     model = BKT(**hyper).fit(log)
     model.save(tmp_path / "direct.json")
-    assert json.loads((tmp_path / "direct.json").read_text())["skills"] == one["skills"]
+    assert json.loads((tmp_path / "direct.json").read_text())["skills"] == quiet["skills"]
 
 
 def test_errors_are_reported_without_traceback(tmp_path, capsys):
