@@ -77,8 +77,8 @@ def generate(out_dir: str | Path = DEFAULT_DIR, *, seed: int = DEFAULT_SEED,
 
     out = Path(out_dir)
     graph, source = build_graph(coherence_map)
-    rng = [np.random.default_rng([seed, k]) for k in range(6)]
-    catalog = build_catalog(graph, rng[0])
+    rng = [np.random.default_rng([seed, k]) for k in range(7)]
+    catalog = build_catalog(graph, rng[0], rng[6])
     teachers, learners, classes, traits = build_school(graph, rng[1])
     params = skill_params(graph, rng[2])
     known = initial_knowledge(graph, learners, {k: t.ability for k, t in traits.items()}, rng[3])

@@ -174,6 +174,8 @@ def _profile(graph: CompetencyGraph, plan: ClassPlan, rng: np.random.Generator,
     acc: list[str] = []
     if r < 0.3:
         acc = _pick(rng, tuple(a.value for a in Accommodation), int(rng.integers(1, 3)))
+        if isinstance(plan.model, ALaCarte):  # a learner kept off screens is not put in an
+            acc = [a for a in acc if a != Accommodation.REDUCED_SCREEN_TIME.value]  # online course
     if acc:
         p = p.with_field("accommodations", acc, Actor.TEACHER, _day(1))
     home = rng.random()

@@ -57,6 +57,25 @@ def test_catalog_covers_every_kind_modality_place_format(school):
     assert {a.device for a in cat} >= {None, "laptop", "tablet"}
 
 
+def test_every_learner_has_enough_compatible_activities(school):
+    """Each learner's accommodations and language are met by many activities of their grade
+    band, yet accommodations still rule activities out (none online cuts screen time)."""
+    grade = {s.id: int(s.grade) for s in school.graph.skills}
+    cat = school.catalog
+    for lr in school.learners:
+        need = set(lr.profile.accommodations.value)
+        g = int(lr.grade)
+        fits = [a for a in cat if need <= a.accommodations and a.language == lr.language
+                and all(g - 2 <= grade[k] <= g for k, _ in a.skills)]
+        assert len(fits) >= 10, (lr.id, sorted(need), lr.language, len(fits))
+    online = [a for a in cat if a.modality == "online"]
+    assert not any("reduced_screen_time" in a.accommodations for a in online)
+    for acc in ("text_to_speech", "extended_time", "speech_to_text", "quiet_space"):
+        share = sum(acc in a.accommodations for a in cat) / len(cat)
+        assert 0.3 < share < 1.0, (acc, share)  # common, but not universal
+    assert sum(a.language == "es" for a in cat) >= 100
+
+
 def test_classes_one_per_blended_model_and_small(school):
     assert {type(c.model).tag for c in school.classes} == set(BLENDED_MODELS)
     assert all(len(c.roster) <= MAX_CLASS_SIZE for c in school.classes)
