@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dense_codes(values, lo, width):
     """Dense int32 codes of integers in ``lo .. lo+width-1`` (sorted numerically).
 
@@ -37,7 +37,7 @@ def dense_codes(values, lo, width):
     return codes, distinct
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_item):
     """Stable sort by (learner, order), then event ids and the repeated-order check.
 
@@ -121,7 +121,7 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
     return perm, s_learner, s_skill, s_item, s_outcome, s_order, event, bad
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def int_labels(values, width):
     """Decimal text of integers as UCS4 code points, one row per value (NUL padded).
 

@@ -32,6 +32,7 @@ naming the column, the first bad row (0-based data row of the source) and the fi
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -311,6 +312,29 @@ def _encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
     return remap[indices], dictionary[order].astype(str)
 
 
+# tables with at least this many rows code the skill strings in a second thread
+_OVERLAP_ROWS = 50_000
+
+
+def _numeric_columns(table: Any, colmap: Mapping[str, str], source_row: np.ndarray):
+    """(outcome int8, order int64, learner (codes, vocab), item (codes, vocab) or None)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    outcome = outcome_to_int8(
+        _column_values(table, colmap["outcome"]).to_numpy(zero_copy_only=False),
+        colmap["outcome"],
+        source_row,
+    )
+    order_arr = _column_values(table, colmap["order"])
+    if pa.types.is_timestamp(order_arr.type):
+        order_arr = pc.cast(order_arr, pa.int64())
+    order = order_to_int64(order_arr.to_numpy(zero_copy_only=False), colmap["order"], source_row)
+    learner = _encode(_column_values(table, colmap["learner"]))
+    item = _encode(_column_values(table, colmap["item"])) if "item" in colmap else None
+    return outcome, order, learner, item
+
+
 def _from_table(
     table: Any,
     colmap: Mapping[str, str],
@@ -341,7 +365,33 @@ def _from_table(
         skill_col = pc.cast(skill_col, pa.string())
     # Checks run on the (small) dictionary of distinct skill cells, not on every row.
     # Encoding the chunks (one shared dictionary) saves copying the strings into one array.
-    skill_enc = skill_col.dictionary_encode().combine_chunks()
+    # On big tables the skill strings are hashed in a second thread (pyarrow releases the
+    # GIL) while this one codes the numeric columns; that work is kept only if the skill
+    # checks below leave the table unchanged, and any error it raised is raised again in
+    # the usual order by coding them once more.
+    numeric_table, numeric = table, None
+    if table.num_rows >= _OVERLAP_ROWS:
+        holder: dict[str, Any] = {}
+
+        def encode_skills() -> None:
+            try:
+                holder["enc"] = skill_col.dictionary_encode().combine_chunks()
+            except BaseException as exc:  # re-raised in this thread below
+                holder["exc"] = exc
+
+        worker = threading.Thread(target=encode_skills, name="kt-read-log-skills")
+        worker.start()
+        try:
+            numeric = _numeric_columns(table, colmap, source_row)
+        except Exception:
+            numeric = None
+        finally:
+            worker.join()
+        if "exc" in holder:
+            raise holder["exc"]
+        skill_enc = holder["enc"]
+    else:
+        skill_enc = skill_col.dictionary_encode().combine_chunks()
     distinct = skill_enc.dictionary.to_pylist()
     blank = np.array([v is None or not v.strip() for v in distinct] + [True], dtype=bool)
     indices = skill_enc.indices
@@ -409,22 +459,12 @@ def _from_table(
         skill_enc = skill_arr.dictionary_encode()
         notes.append(f"split '~~'-joined skills into {len(rows)} rows")
 
-    outcome = outcome_to_int8(
-        _column_values(table, colmap["outcome"]).to_numpy(zero_copy_only=False),
-        colmap["outcome"],
-        source_row,
-    )
-    order_arr = _column_values(table, colmap["order"])
-    if pa.types.is_timestamp(order_arr.type):
-        order_arr = pc.cast(order_arr, pa.int64())
-    order = order_to_int64(order_arr.to_numpy(zero_copy_only=False), colmap["order"], source_row)
-
-    coded = {
-        "learner": _encode(_column_values(table, colmap["learner"])),
-        "skill": _encode(skill_enc),
-    }
-    if "item" in colmap:
-        coded["item"] = _encode(_column_values(table, colmap["item"]))
+    if numeric is None or table is not numeric_table:
+        numeric = _numeric_columns(table, colmap, source_row)
+    outcome, order, learner_coded, item_coded = numeric
+    coded = {"learner": learner_coded, "skill": _encode(skill_enc)}
+    if item_coded is not None:
+        coded["item"] = item_coded
     class_raw: dict[str, np.ndarray] = {}
     for name in classes:
         arr = _column_values(table, name)

@@ -24,6 +24,16 @@ def write(tmp_path, text: str, name: str = "log.csv", encoding: str = "utf-8"):
     return path
 
 
+@pytest.fixture(autouse=True, params=["overlap", "sequential"])
+def skill_thread(request, monkeypatch):
+    """Run every test with the skill strings coded in a second thread (at any size) and
+    without it, so results and error messages are checked on both paths."""
+    import kt.io
+
+    monkeypatch.setattr(kt.io, "_OVERLAP_ROWS", 1 if request.param == "overlap" else 10**12)
+    return request.param
+
+
 def check_invariants(log: ObservationLog) -> None:
     """Sorted by learner then order; events contiguous, increasing, within one learner."""
     assert np.all(np.diff(log.learner) >= 0)
@@ -225,6 +235,17 @@ def test_missing_skill_names_error_or_drop(tmp_path):
     log = read_log(write(tmp_path, text), missing_skill="drop")
     assert log.order.tolist() == [1, 4]
     assert "dropped 2 rows" in log.source
+
+
+def test_first_problem_in_reading_order_is_reported(tmp_path):
+    # a missing skill (row 1) is reported before a bad outcome (row 3), and a bad outcome on
+    # a row whose skill is dropped does not matter
+    text = ASSIST_HEADER + "1,u,a,1,p\n2,u,,0,p\n3,u,b,7,p\n"
+    err = expect_error("'skill_name'", write(tmp_path, text))
+    assert "row 1" in str(err)
+    expect_error("'correct'", write(tmp_path, text), missing_skill="drop")
+    text = ASSIST_HEADER + "1,u,a,1,p\n2,u,,7,p\n3,u,b,1,p\n"
+    assert read_log(write(tmp_path, text), missing_skill="drop").order.tolist() == [1, 3]
 
 
 def test_duplicate_order_within_learner(tmp_path):
