@@ -181,59 +181,27 @@ def _estep1(
     e0c = 0.0  # sum over correct rows of gamma_t(0)
     n_rows = 0.0
     n_correct = 0.0
-    # Forward variants, same values: without counts the weights are not needed; without
-    # forgetting k01 = 0, so b0 = m00 exactly and w00 = m00 / b0 is exactly 1 (or 0 if b0 = 0).
-    mode = 0 if not with_counts else (1 if fgt == 0.0 else 2)
     for q in range(q_lo, q_hi):
         r0 = seq_row[q]
         n_t = seq_len[q]
         pc = seq_prior[q]
         a1 = prior[p0 + pc]
         a0 = 1.0 - a1
-        if mode == 2:
-            for t in range(n_t - 1):
-                o = obs[r0 + t]
-                m00 = a0 * k00[o]
-                m10 = a0 * k10[o]
-                b0 = m00 + a1 * k01[o]
-                b1 = m10 + a1 * k11[o]
-                w00[t] = m00 / b0 if b0 > 0.0 else 0.0
-                w10[t] = m10 / b1 if b1 > 0.0 else 0.0
-                a0 = b0
-                a1 = b1
-                s = a0 + a1
-                if s < _TINY:
-                    ll += np.log(s)
-                    a0 /= s
-                    a1 /= s
-        elif mode == 1:
-            for t in range(n_t - 1):
-                o = obs[r0 + t]
-                m00 = a0 * k00[o]
-                m10 = a0 * k10[o]
-                b0 = m00 + a1 * k01[o]
-                b1 = m10 + a1 * k11[o]
-                w00[t] = 1.0 if b0 > 0.0 else 0.0
-                w10[t] = m10 / b1 if b1 > 0.0 else 0.0
-                a0 = b0
-                a1 = b1
-                s = a0 + a1
-                if s < _TINY:
-                    ll += np.log(s)
-                    a0 /= s
-                    a1 /= s
-        else:
-            for t in range(n_t - 1):
-                o = obs[r0 + t]
-                b0 = a0 * k00[o] + a1 * k01[o]
-                b1 = a0 * k10[o] + a1 * k11[o]
-                a0 = b0
-                a1 = b1
-                s = a0 + a1
-                if s < _TINY:
-                    ll += np.log(s)
-                    a0 /= s
-                    a1 /= s
+        for t in range(n_t - 1):
+            o = obs[r0 + t]
+            m00 = a0 * k00[o]
+            m10 = a0 * k10[o]
+            b0 = m00 + a1 * k01[o]
+            b1 = m10 + a1 * k11[o]
+            w00[t] = m00 / b0 if b0 > 0.0 else 0.0
+            w10[t] = m10 / b1 if b1 > 0.0 else 0.0
+            a0 = b0
+            a1 = b1
+            s = a0 + a1
+            if s < _TINY:
+                ll += np.log(s)
+                a0 /= s
+                a1 /= s
         o = obs[r0 + n_t - 1]
         f0 = a0 * tb0[o]
         f1 = a1 * tb1[o]
