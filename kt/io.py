@@ -314,6 +314,22 @@ def _encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
 
 # tables with at least this many rows code the skill strings in a second thread
 _OVERLAP_ROWS = 50_000
+_WORKER: Any = None
+_WORKER_PID = -1
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker() -> Any:
+    """The one helper thread of ``read_log`` (a 1-worker pool, started on first use in each
+    process: a forked child does not inherit the parent's thread)."""
+    global _WORKER, _WORKER_PID
+    with _WORKER_LOCK:
+        if _WORKER is None or _WORKER_PID != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kt-read-log")
+            _WORKER_PID = os.getpid()
+        return _WORKER
 
 
 def _numeric_columns(table: Any, colmap: Mapping[str, str], source_row: np.ndarray):
@@ -371,25 +387,12 @@ def _from_table(
     # the usual order by coding them once more.
     numeric_table, numeric = table, None
     if table.num_rows >= _OVERLAP_ROWS:
-        holder: dict[str, Any] = {}
-
-        def encode_skills() -> None:
-            try:
-                holder["enc"] = skill_col.dictionary_encode().combine_chunks()
-            except BaseException as exc:  # re-raised in this thread below
-                holder["exc"] = exc
-
-        worker = threading.Thread(target=encode_skills, name="kt-read-log-skills")
-        worker.start()
+        future = _worker().submit(lambda: skill_col.dictionary_encode().combine_chunks())
         try:
             numeric = _numeric_columns(table, colmap, source_row)
         except Exception:
             numeric = None
-        finally:
-            worker.join()
-        if "exc" in holder:
-            raise holder["exc"]
-        skill_enc = holder["enc"]
+        skill_enc = future.result()  # waits; re-raises an error of the encoding here
     else:
         skill_enc = skill_col.dictionary_encode().combine_chunks()
     distinct = skill_enc.dictionary.to_pylist()

@@ -363,3 +363,18 @@ def test_quoted_header_names(tmp_path):
         columns={"order": "t", "learner": "student, id", "skill": "kc", "outcome": "ok"},
     )
     assert log.learner_ids.tolist() == ["a"]
+
+
+def _rows_in(path: str) -> int:
+    return len(read_log(path))
+
+
+def test_read_log_works_in_a_forked_child(tmp_path, skill_thread):
+    import multiprocessing as mp
+
+    if skill_thread != "overlap" or "fork" not in mp.get_all_start_methods():
+        pytest.skip("checks the helper thread across fork")
+    path = write(tmp_path, ASSIST_HEADER + "1,u,a,1,p\n2,u,b,0,q\n3,v,a,1,p\n")
+    assert len(read_log(path)) == 3  # the parent's helper thread now exists
+    with mp.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_rows_in, (str(path),)).get(timeout=60) == 3
