@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.store.checkpoint import WalCheckpointer
 from engine.store.driver import Driver, MasteryCache
 
 
@@ -38,6 +39,7 @@ class SQLiteDriver(Driver):
         super().__init__(connection)
         self.path = path
         self.mastery_cache = MasteryCache()
+        self.checkpointer: WalCheckpointer | None = None
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -45,7 +47,16 @@ class SQLiteDriver(Driver):
         connection.execute("PRAGMA busy_timeout=30000")
         connection.execute("PRAGMA cache_size=-65536")
         connection.execute("PRAGMA temp_store=MEMORY")
-        connection.execute("PRAGMA wal_autocheckpoint=10000")
+        if path is not None:
+            # Checkpoints run in the background, never inside a request's commit
+            # (see engine.store.checkpoint).
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+            self.checkpointer = WalCheckpointer(path)
+
+    def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+        super().close()
 
     def execute(self, text, params=()):
         cursor = self.connection.execute(text, params)
