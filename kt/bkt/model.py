@@ -323,9 +323,18 @@ class BKT:
         variant = self._variant()
         g_lo, g_hi = _bounds("p_guess_bounds", self.p_guess_bounds)
         s_lo, s_hi = _bounds("p_slip_bounds", self.p_slip_bounds)
-        codes = self._select_skills(log, skills)
+        if skills is None and len(log):
+            # every skill of the log; the layout's row counts show which have rows
+            codes = np.arange(log.n_skills, dtype=np.int32)
+            layout = lay.build(log, codes, variant)
+            present = np.diff(layout.row_start) > 0
+            if not present.all():
+                codes = codes[present]
+                layout = lay.build(log, codes, variant)
+        else:
+            codes = self._select_skills(log, skills)
+            layout = lay.build(log, codes, variant)
         names = [str(x) for x in log.skill_names[codes].tolist()]
-        layout = lay.build(log, codes, variant)
         n_sk = len(codes)
         m, n_seq = layout.n_rows, len(layout.seq_row)
         gs_codes, gs_local = lay.per_skill_codes(layout.row_start, layout.gs_key, n_sk, m)

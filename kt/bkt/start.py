@@ -72,20 +72,29 @@ def spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, para
     if not spec:
         return out
     position = {name: s for s, name in enumerate(names)}
+    one_class = np.array_equal(off, np.arange(len(names) + 1))
+    fast_pos: list[int] = []
+    fast_val: list[float] = []
     for name, values in spec.items():
         s = position.get(name)
         if s is None or param not in values:
             continue
         value = values[param]
-        lo, hi = off[s], off[s + 1]
         if type(value) is float and 0.0 <= value <= 1.0:  # the common case, no checks needed
-            out[lo:hi] = value
+            if one_class:  # skill s owns entry s: filled in one go below
+                fast_pos.append(s)
+                fast_val.append(value)
+            else:
+                out[off[s]:off[s + 1]] = value
             continue
+        lo, hi = off[s], off[s + 1]
         label = f"{what}[{name!r}][{param!r}]"
         if not isinstance(value, Mapping) and np.ndim(value) == 0:
             out[lo:hi] = check_probability(label, value)
         else:
             out[lo:hi] = expand(value, labels[s], label)
+    if fast_pos:
+        out[np.array(fast_pos, dtype=np.int64)] = fast_val
     return out
 
 

@@ -455,3 +455,15 @@ def test_fit_with_progress_equals_one_fit(many_skill_log, variant):
 def test_progress_must_be_callable(small_log):
     with pytest.raises(ParameterError, match="progress"):
         BKT().fit(small_log, progress=5)
+
+
+def test_fit_skips_vocabulary_skills_without_rows(small_log):
+    gone = small_log.skill_code("decimals")
+    part = small_log.take(np.flatnonzero(small_log.skill != gone))
+    assert part.n_skills == small_log.n_skills  # vocabulary kept
+    model = BKT(seed=1, max_iter=10).fit(part)
+    assert "decimals" not in model.skill_names_ and len(model.skill_names_) == 2
+    named = BKT(seed=1, max_iter=10).fit(part, skills=list(model.skill_names_))
+    for skill in model.skill_names_:
+        for p in PARAMS:
+            assert np.array_equal(model.params_[skill][p], named.params_[skill][p])
