@@ -39,11 +39,12 @@ def dense_codes(values, lo, width):
 
 @njit(cache=True, nogil=True)
 def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_item):
-    """Stable sort by (learner, order), then event ids and the repeated-order check.
+    """Stable sort by (learner, order) *in place*, then event ids and the repeated-key check.
 
     learner: int32 (n,) codes 0..n_learners-1; order: int64 (n,); skill: int32 (n,) codes
     0..n_skills-1; item: int32 (n,); outcome: int8 (n,); use_item: compare items (else order
-    keys) to recognise skill copies of one answer.
+    keys) to recognise skill copies of one answer. The five arrays are reordered in place
+    (pass arrays you own; fewer fresh pages than new sorted copies).
 
     The permutation equals ``np.lexsort((order, learner))``: a stable counting sort by
     learner, then a stable merge sort of the order keys of any learner whose rows are not
@@ -51,9 +52,9 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
     the same learner and outcome, the same item (or order key) and row ``i``'s skill is not
     yet in that event (``kt.log.assign_events``).
 
-    Returns (perm int64 (n,), learner, skill, item int32 (n,), outcome int8 (n,), order int64
-    (n,) sorted, event int64 (n,), bad int64: the first sorted row whose order key repeats the
-    previous row's within a learner while it starts a new event, or -1).
+    Returns (perm int64 (n,): sorted row j was input row perm[j], event int64 (n,), bad int64:
+    the first sorted row whose order key repeats the previous row's within a learner while it
+    starts a new event, or -1).
     """
     n = learner.shape[0]
     start = np.zeros(n_learners + 1, dtype=np.int64)
@@ -63,10 +64,14 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
         start[k + 1] += start[k]
     fill = start[:n_learners].copy()
     perm = np.empty(n, dtype=np.int64)
+    identity = True
     for i in range(n):
         k = learner[i]
-        perm[fill[k]] = i
-        fill[k] += 1
+        j = fill[k]
+        perm[j] = i
+        fill[k] = j + 1
+        if j != i:
+            identity = False
     for k in range(n_learners):
         a = start[k]
         b = start[k + 1]
@@ -76,6 +81,7 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
                 ordered = False
                 break
         if not ordered:
+            identity = False
             keys = np.empty(b - a, dtype=np.int64)
             for j in range(a, b):
                 keys[j - a] = order[perm[j]]
@@ -83,42 +89,51 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
             block = perm[a:b].copy()
             for j in range(b - a):
                 perm[a + j] = block[idx[j]]
-    s_learner = np.empty(n, dtype=np.int32)
-    s_skill = np.empty(n, dtype=np.int32)
-    s_item = np.empty(n, dtype=np.int32)
-    s_outcome = np.empty(n, dtype=np.int8)
-    s_order = np.empty(n, dtype=np.int64)
-    for j in range(n):
-        i = perm[j]
-        s_learner[j] = learner[i]
-        s_skill[j] = skill[i]
-        s_item[j] = item[i]
-        s_outcome[j] = outcome[i]
-        s_order[j] = order[i]
+    # reorder the columns in place through one scratch array (later the event ids)
     event = np.empty(n, dtype=np.int64)
+    if not identity:
+        for j in range(n):
+            event[j] = order[perm[j]]
+        order[:] = event
+        for j in range(n):
+            event[j] = learner[perm[j]]
+        for j in range(n):
+            learner[j] = event[j]
+        for j in range(n):
+            event[j] = skill[perm[j]]
+        for j in range(n):
+            skill[j] = event[j]
+        for j in range(n):
+            event[j] = item[perm[j]]
+        for j in range(n):
+            item[j] = event[j]
+        for j in range(n):
+            event[j] = outcome[perm[j]]
+        for j in range(n):
+            outcome[j] = event[j]
     # stamp[k] = the last event holding skill k (row j may join event e only if stamp != e)
     stamp = np.full(n_skills, -1, dtype=np.int64)
     e = 0
     bad = -1
     if n > 0:
-        stamp[s_skill[0]] = 0
+        stamp[skill[0]] = 0
         event[0] = 0
     for j in range(1, n):
-        sj = s_skill[j]
-        same_learner = s_learner[j] == s_learner[j - 1]
-        same_order = s_order[j] == s_order[j - 1]
+        sj = skill[j]
+        same_learner = learner[j] == learner[j - 1]
+        same_order = order[j] == order[j - 1]
         if use_item:
-            same_answer = s_item[j] == s_item[j - 1]
+            same_answer = item[j] == item[j - 1]
         else:
             same_answer = same_order
-        if not (same_learner and same_answer and s_outcome[j] == s_outcome[j - 1]
+        if not (same_learner and same_answer and outcome[j] == outcome[j - 1]
                 and stamp[sj] != e):
             e += 1
             if bad < 0 and same_learner and same_order:
                 bad = j
         stamp[sj] = e
         event[j] = e
-    return perm, s_learner, s_skill, s_item, s_outcome, s_order, event, bad
+    return perm, event, bad
 
 
 @njit(cache=True, nogil=True)

@@ -495,4 +495,5 @@ def _from_table(
         },
         source="; ".join(notes),
         coded=coded,
+        owned=True,  # every array here was made by this call
     )

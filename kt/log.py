@@ -176,6 +176,7 @@ class ObservationLog:
             source_row=np.arange(n, dtype=np.int64),
             names={"learner": "learner", "skill": "skill", "item": "item", "order": "order"},
             source=source,
+            owned=True,  # outcome, order and the codes below are fresh arrays
         )
 
 
@@ -294,11 +295,14 @@ def build_log(
     names: Mapping[str, str],
     source: str,
     coded: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    owned: bool = False,
 ) -> ObservationLog:
     """Validate, code, sort and assign events. ``outcome`` is int8 in {0, 1, -1}.
 
     ``coded`` may carry already coded columns (``name -> (codes, vocab)``) for speed; the
-    raw array for such a column is then ignored.
+    raw array for such a column is then ignored. ``owned=True`` hands ``outcome``, ``order``
+    and the coded arrays over: they are reordered in place and end up in the log (saves
+    copying; pass only arrays nobody else holds).
     """
     coded = dict(coded or {})
     if "skill" not in coded:
@@ -351,15 +355,14 @@ def build_log(
     # Stable sort by learner, then order; events; repeated order keys (one Numba pass).
     from kt import _kernels
 
-    perm, learner_c, skill_c, item_c, outcome, order, event, bad = _kernels.sort_events(
-        np.ascontiguousarray(learner_c, dtype=np.int32),
-        np.ascontiguousarray(order, dtype=np.int64),
-        np.ascontiguousarray(skill_c, dtype=np.int32),
-        np.ascontiguousarray(item_c, dtype=np.int32),
-        np.ascontiguousarray(outcome, dtype=np.int8),
-        len(learner_ids),
-        len(skill_names),
-        has_item,
+    # The kernel reorders its arguments in place: copy them unless the caller handed them over.
+    learner_c = _writable(learner_c, np.int32, owned)
+    skill_c = _writable(skill_c, np.int32, owned)
+    item_c = _writable(item_c, np.int32, owned)
+    outcome = _writable(outcome, np.int8, owned)
+    order = _writable(order, np.int64, owned)
+    perm, event, bad = _kernels.sort_events(
+        learner_c, order, skill_c, item_c, outcome, len(learner_ids), len(skill_names), has_item
     )
     class_c = {k: np.ascontiguousarray(v[perm]) for k, v in class_c.items()}
 
@@ -387,6 +390,15 @@ def build_log(
         class_vocab=class_v,
         source=source,
     )
+
+
+def _writable(values: np.ndarray, dtype, owned: bool) -> np.ndarray:
+    """``values`` as a contiguous ``dtype`` array this module may reorder in place (a copy
+    unless ``owned`` says the caller handed it over, and it is writeable)."""
+    out = np.ascontiguousarray(values, dtype=dtype)
+    if out is values and (not owned or not out.flags.writeable):
+        out = out.copy()
+    return out
 
 
 def assign_events(

@@ -44,11 +44,16 @@ def test_sort_events_matches_numpy_twin(seed, use_item):
     n_skills = int(rng.integers(1, 5))
     cols = random_log(rng, n, n_learners, n_skills, int(rng.integers(1, 4)), seed % 2 == 0,
                       int(rng.integers(2, 10_000)))
-    got = _kernels.sort_events(*cols, n_learners, n_skills, use_item)
     want = sort_events_twin(*cols, use_item)
-    for g, w in zip(got[:-1], want[:-1], strict=True):
-        np.testing.assert_array_equal(g, w)
-    assert got[-1] == want[-1]
+    sorted_in_place = [c.copy() for c in cols]
+    perm, event, bad = _kernels.sort_events(*sorted_in_place, n_learners, n_skills, use_item)
+    np.testing.assert_array_equal(perm, want[0])
+    # learner, order, skill, item, outcome reordered in place
+    for got, w in zip(sorted_in_place, (want[1], want[5], want[2], want[3], want[4]),
+                      strict=True):
+        np.testing.assert_array_equal(got, w)
+    np.testing.assert_array_equal(event, want[6])
+    assert bad == want[7]
 
 
 def test_sort_events_detects_repeated_order_key():
@@ -57,7 +62,7 @@ def test_sort_events_detects_repeated_order_key():
     skill = np.array([0, 0, 0, 0], np.int32)  # same skill twice under key 5: two answers
     item = np.zeros(4, np.int32)
     outcome = np.ones(4, np.int8)
-    *_, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 2, 1, True)
+    _, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 2, 1, True)
     assert bad == 1
     np.testing.assert_array_equal(event, [0, 1, 2, 3])
 
@@ -69,7 +74,7 @@ def test_sort_events_splits_run_at_repeated_skill():
     skill = np.array([0, 1, 0], np.int32)
     item = np.full(3, 7, np.int32)
     outcome = np.ones(3, np.int8)
-    *_, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 1, 2, True)
+    _, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 1, 2, True)
     np.testing.assert_array_equal(event, [0, 0, 1])
     assert bad == -1
 
@@ -96,3 +101,26 @@ def test_int_labels_matches_astype_str():
     width = max(len(str(v)) for v in values.tolist())
     text = _kernels.int_labels(values, width).view(f"<U{width}").reshape(-1)
     assert text.tolist() == [str(v) for v in values.tolist()]
+
+
+def test_building_a_log_leaves_the_callers_arrays_alone():
+    from kt.log import ObservationLog, build_log
+
+    learner = np.array([2, 1, 2, 1], np.int64)
+    skill = np.array([0, 1, 1, 0], np.int32)
+    outcome = np.array([1, 0, 1, 1], np.int8)
+    order = np.array([9, 8, 7, 6], np.int64)
+    before = [a.copy() for a in (learner, skill, outcome, order)]
+    log = ObservationLog.from_arrays(learner=learner, skill=skill, outcome=outcome, order=order)
+    assert log.order.tolist() == [6, 8, 7, 9]
+    codes = (np.array([1, 0, 1, 0], np.int32), np.array(["1", "2"]))
+    kept = codes[0].copy()
+    log = build_log(
+        learner=np.zeros(0), skill=skill, item=None, outcome=outcome, order=order, classes={},
+        source_row=np.arange(4), names={"skill": "s", "order": "o"}, source="t",
+        coded={"learner": codes},
+    )
+    assert log.order.tolist() == [6, 8, 7, 9]
+    for a, b in zip((learner, skill, outcome, order), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(codes[0], kept)
