@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from kt.errors import LogFormatError
-from kt.log import ObservationLog, build_log, order_to_int64, outcome_to_int8
+from kt.log import IdentityRows, ObservationLog, build_log, order_to_int64, outcome_to_int8
 
 ROLES = ("learner", "skill", "item", "outcome", "order")
 REQUIRED_ROLES = ("learner", "skill", "outcome", "order")
@@ -368,7 +368,7 @@ def _from_table(
         raise LogFormatError(
             f"{desc} has a header but no data rows; pass a log with at least one row"
         )
-    source_row = np.arange(n_file, dtype=np.int64)
+    source_row: Any = IdentityRows(n_file)  # a real array once rows are dropped
     notes = [desc]
     if filter_original:
         mask = pc.equal(_column_values(table, "original"), 1).fill_null(False)

@@ -173,7 +173,7 @@ class ObservationLog:
             outcome=outcome_to_int8(np.asarray(outcome), "outcome"),
             order=order_arr,
             classes={k: np.asarray(v) for k, v in (classes or {}).items()},
-            source_row=np.arange(n, dtype=np.int64),
+            source_row=IdentityRows(n),
             names={"learner": "learner", "skill": "skill", "item": "item", "order": "order"},
             source=source,
             owned=True,  # outcome, order and the codes below are fresh arrays
@@ -181,6 +181,28 @@ class ObservationLog:
 
 
 # --- construction helpers (shared with kt.io) --------------------------------------------
+
+
+class IdentityRows:
+    """Source row numbers 0..n-1 before any row is dropped, without an (n,) array.
+
+    Indexing like ``np.arange(n)``: an int gives that int; a boolean mask or an index array
+    gives the int64 array of selected row numbers (a real array from then on).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int | np.integer):
+            return int(np.arange(self.n)[key]) if key < 0 else int(key)
+        key = np.asarray(key)
+        if key.dtype.kind == "b":
+            return np.flatnonzero(key).astype(np.int64)
+        return np.arange(self.n, dtype=np.int64)[key]
 
 
 def _row_hint(source_row: np.ndarray, i: int) -> str:
@@ -205,6 +227,8 @@ def outcome_to_int8(
                 f"{_py(values[bad])!r}; outcomes must be 1 (correct), 0 (incorrect) or -1 (no "
                 "response). Map the column to 0/1 first or choose the right column."
             ) from None
+    if values.dtype.kind in "iu" and len(values) and -1 <= values.min() and values.max() <= 1:
+        return values.astype(np.int8)  # integers in [-1, 1]: valid, no per-row masks needed
     ok = (values == 0) | (values == 1) | (values == -1)
     if not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
