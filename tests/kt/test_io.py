@@ -369,11 +369,12 @@ def _rows_in(path: str) -> int:
     return len(read_log(path))
 
 
+@pytest.mark.parametrize("skill_thread", ["overlap"], indirect=True)  # the thread's path only
 def test_read_log_works_in_a_forked_child(tmp_path, skill_thread):
     import multiprocessing as mp
 
-    if skill_thread != "overlap" or "fork" not in mp.get_all_start_methods():
-        pytest.skip("checks the helper thread across fork")
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("this platform cannot fork; the helper thread is only at risk across fork")
     path = write(tmp_path, ASSIST_HEADER + "1,u,a,1,p\n2,u,b,0,q\n3,v,a,1,p\n")
     assert len(read_log(path)) == 3  # the parent's helper thread now exists
     with mp.get_context("fork").Pool(1) as pool:
