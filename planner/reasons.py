@@ -45,6 +45,15 @@ def _readiness(graph: SkillGraph, basis: str, skill: str, prereqs, taught_earlie
     return f"you are ready for '{title}', which has no prerequisites"
 
 
+def _gain_words(mastery_now: float, mastery_after: float, mastered: float = 0.95) -> str:
+    """The expected-gain clause; a change that rounds away is said plainly, not as 1.00 → 1.00."""
+    if round(mastery_after, 2) > round(mastery_now, 2):
+        return f"expected mastery {mastery_now:.2f} → {mastery_after:.2f}"
+    if mastery_now >= mastered:
+        return f"mastery already {mastery_now:.2f}: practice to keep it"
+    return f"little expected gain (mastery {mastery_now:.2f})"
+
+
 def _preference_words(tags: Sequence[str]) -> list[str]:
     out = []
     for t in tags:
@@ -82,7 +91,7 @@ def build_reason(
             f"{_MODALITY_WORDS.get(activity.modality, activity.modality)})")
     clauses = [_readiness(graph, basis, target_skill, prerequisites, taught_earlier_titles,
                           days_since_practice, struggling_with)]
-    clauses.append(f"expected mastery {mastery_now:.2f} → {mastery_after:.2f}")
+    clauses.append(_gain_words(mastery_now, mastery_after))
     extras = []
     if is_goal:
         extras.append("works toward one of your goals")

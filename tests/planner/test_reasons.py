@@ -7,6 +7,7 @@ import math
 
 from planner.model import PlaylistRequest
 from planner.playlist import plan_playlist
+from planner.reasons import build_reason
 from planner.whynot import why_not
 
 REQ = PlaylistRequest(budget_min=60, length_max=6, format_cap=2)
@@ -101,3 +102,23 @@ def test_why_not_lower_gain_is_objective(school, school_learners):
         ans = why_not(graph, catalog, learner, req, aid, playlist=pl)
         assert ans.objective_cost >= -1e-9
         assert ans.excluded_by  # a named constraint or "objective"
+
+
+def _reason_with(graph, activity, skill, now, after):
+    return build_reason(
+        graph=graph, activity=activity, target_skill=skill, basis="review", forced=None,
+        mastery_now=now, mastery_after=after, prerequisites=(), taught_earlier=(),
+        taught_earlier_titles=(), goal_weight=1.0, is_goal=False, preferences=(), constraints=(),
+        days_since_practice=30.0,
+    )
+
+
+def test_gain_that_rounds_away_is_said_plainly(fractions_graph, fractions_catalog):
+    activity = next(iter(fractions_catalog))
+    skill = activity.skills[0][0]
+    kept = _reason_with(fractions_graph, activity, skill, 0.998, 0.999).sentence
+    assert "1.00 → 1.00" not in kept and "mastery already 1.00: practice to keep it" in kept
+    small = _reason_with(fractions_graph, activity, skill, 0.402, 0.404).sentence
+    assert "little expected gain (mastery 0.40)" in small
+    real = _reason_with(fractions_graph, activity, skill, 0.40, 0.55).sentence
+    assert "expected mastery 0.40 → 0.55" in real
