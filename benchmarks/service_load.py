@@ -72,20 +72,25 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
     raise RuntimeError(f"server not ready after {timeout:.0f} s")
 
 
+async def _post_batch(client, learners, activities, batch, now, lat, counts):
+    """POST one batch of ``batch`` random observations; record its latency and outcome."""
+    obs = [{"id": uuid.uuid4().hex, "learner_id": random.choice(learners),
+            "activity_id": random.choice(activities), "score": round(random.random(), 3),
+            "observed_at": now} for _ in range(batch)]
+    t0 = time.perf_counter()
+    r = await client.post("/v1/evidence", json={"observations": obs}, headers=LMS)
+    lat.append(time.perf_counter() - t0)
+    counts["requests"] += 1
+    if r.status_code == 200:
+        counts["events"] += r.json()["accepted"]
+    else:
+        counts["errors"] += 1
+
+
 async def _ingest_client(client, learners, activities, batch, stop_at, lat, counts, max_requests):
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     while time.perf_counter() < stop_at and counts["requests"] < max_requests:
-        obs = [{"id": uuid.uuid4().hex, "learner_id": random.choice(learners),
-                "activity_id": random.choice(activities), "score": round(random.random(), 3),
-                "observed_at": now} for _ in range(batch)]
-        t0 = time.perf_counter()
-        r = await client.post("/v1/evidence", json={"observations": obs}, headers=LMS)
-        lat.append(time.perf_counter() - t0)
-        counts["requests"] += 1
-        if r.status_code == 200:
-            counts["events"] += r.json()["accepted"]
-        else:
-            counts["errors"] += 1
+        await _post_batch(client, learners, activities, batch, now, lat, counts)
 
 
 async def _paced_ingest(client, learners, activities, batch, rate, stop_at, lat, counts):
@@ -94,22 +99,10 @@ async def _paced_ingest(client, learners, activities, batch, rate, stop_at, lat,
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     pending = set()
 
-    async def one():
-        obs = [{"id": uuid.uuid4().hex, "learner_id": random.choice(learners),
-                "activity_id": random.choice(activities), "score": round(random.random(), 3),
-                "observed_at": now} for _ in range(batch)]
-        t0 = time.perf_counter()
-        r = await client.post("/v1/evidence", json={"observations": obs}, headers=LMS)
-        lat.append(time.perf_counter() - t0)
-        counts["requests"] += 1
-        if r.status_code == 200:
-            counts["events"] += r.json()["accepted"]
-        else:
-            counts["errors"] += 1
-
     next_at = time.perf_counter()
     while next_at < stop_at:
-        task = asyncio.create_task(one())
+        task = asyncio.create_task(
+            _post_batch(client, learners, activities, batch, now, lat, counts))
         pending.add(task)
         task.add_done_callback(pending.discard)
         next_at += interval
