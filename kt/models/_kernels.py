@@ -54,6 +54,17 @@ def rehash(keys, vals, new_capacity):
 
 
 @njit(cache=True)
+def _occupied_slots(keys, touched):
+    """Write the indices of non-empty slots of ``keys`` into ``touched``; return their count."""
+    n = 0
+    for s in range(keys.shape[0]):
+        if keys[s] != EMPTY:
+            touched[n] = s
+            n += 1
+    return n
+
+
+@njit(cache=True)
 def _clear(keys, vals, touched, n_touched):
     for j in range(n_touched):
         s = touched[j]
@@ -138,11 +149,7 @@ def counters_run(
     has_w = weights.shape[0] > 0
     cap = keys.shape[0]
     touched = np.empty(cap, dtype=np.int64)
-    n_touched = 0
-    for s in range(cap):
-        if keys[s] != EMPTY:
-            touched[n_touched] = s
-            n_touched += 1
+    n_touched = _occupied_slots(keys, touched)
     maxnnz = out_cols.shape[1] if write else 64
     cols = np.empty(maxnnz + 8, dtype=np.int64)
     fv = np.empty(maxnnz + 8, dtype=np.float64)
@@ -333,11 +340,7 @@ def elo_run(keys, vals, totals, skill, item, outcome, ev_ptr, lr_ptr, b_item, al
     n_learners = lr_ptr.shape[0] - 1
     cap = keys.shape[0]
     touched = np.empty(cap, dtype=np.int64)
-    n_touched = 0
-    for s in range(cap):
-        if keys[s] != EMPTY:
-            touched[n_touched] = s
-            n_touched += 1
+    n_touched = _occupied_slots(keys, touched)
     for lrn in range(n_learners):
         if lrn > 0:
             _clear(keys, vals, touched, n_touched)
@@ -426,11 +429,7 @@ def bkt_run(keys, vals, skill, outcome, ev_ptr, lr_ptr, p_init, p_learn, p_forge
     cap = keys.shape[0]
     write_m = out_mastery.shape[0] > 0
     touched = np.empty(cap, dtype=np.int64)
-    n_touched = 0
-    for s in range(cap):
-        if keys[s] != EMPTY:
-            touched[n_touched] = s
-            n_touched += 1
+    n_touched = _occupied_slots(keys, touched)
     for lrn in range(n_learners):
         if lrn > 0:
             _clear(keys, vals, touched, n_touched)
