@@ -315,6 +315,17 @@ def _mstep(
             prior[p0 + c] = _ratio(cnt_i[c * 2 + 1], cnt_i[c * 2], prior[p0 + c])
 
 
+@njit(cache=True)
+def _longest(seq_len, q_lo, q_hi):
+    """Length of the longest sequence among ``seq_len[q_lo:q_hi]`` (at least 1): the size of
+    one task's per-step scratch buffers."""
+    longest = 1
+    for q in range(q_lo, q_hi):
+        if seq_len[q] > longest:
+            longest = seq_len[q]
+    return longest
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def em_fit(
     seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
@@ -343,10 +354,7 @@ def em_fit(
         s = task_skill[t]
         q_lo = seq_start[s]
         q_hi = seq_start[s + 1]
-        max_len = 1
-        for q in range(q_lo, q_hi):
-            if seq_len[q] > max_len:
-                max_len = seq_len[q]
+        max_len = _longest(seq_len, q_lo, q_hi)
         w00 = np.empty(max_len)
         w10 = np.empty(max_len)
         g0 = gs_off[t]
@@ -404,10 +412,7 @@ def log_likelihood(
         s = task_skill[t]
         q_lo = seq_start[s]
         q_hi = seq_start[s + 1]
-        max_len = 1
-        for q in range(q_lo, q_hi):
-            if seq_len[q] > max_len:
-                max_len = seq_len[q]
+        max_len = _longest(seq_len, q_lo, q_hi)
         w00 = np.empty(max_len)
         w10 = np.empty(max_len)
         dummy = np.zeros(4)
