@@ -36,6 +36,7 @@ import numpy as np
 
 from kt.bkt import layout as lay
 from kt.bkt import start
+from kt.bkt.online import soft_step
 from kt.bkt.params import MasteryState, SkillParams
 from kt.bkt.store import ParamStore
 from kt.errors import (
@@ -687,15 +688,7 @@ class BKT:
                 p = float(state.p_mastered[s])
                 if p != p:
                     p = prior[s]
-                g = guess[s]
-                sl = slip[s]
-                p_correct = g * (1.0 - p) + (1.0 - sl) * p
-                like_m = score * (1.0 - sl) + (1.0 - score) * sl
-                like_n = score * g + (1.0 - score) * (1.0 - g)
-                num = p * like_m
-                den = num + (1.0 - p) * like_n
-                post = num / den if den > 0.0 else p
-                p_next = post * (1.0 - forget[s]) + (1.0 - post) * learn[s]
+                p_correct, p_next = soft_step(p, score, guess[s], slip[s], learn[s], forget[s])
                 values = state.p_mastered.copy()
                 values[s] = p_next
                 last = state.last_class

@@ -33,13 +33,22 @@ def step(p_mastered: float, score: float, params: SkillParams) -> tuple[float, f
         raise ParameterError(f"p_mastered={p_mastered!r} is outside [0, 1]; pass a probability")
     if not (0.0 <= score <= 1.0):
         raise ParameterError(f"score={score!r} is outside [0, 1]; pass 0, 1 or a partial score")
-    guess = params.p_guess
-    slip = params.p_slip
-    p_correct = guess * (1.0 - p_mastered) + (1.0 - slip) * p_mastered
+    return soft_step(
+        p_mastered, score, params.p_guess, params.p_slip, params.p_learn, params.p_forget
+    )
+
+
+def soft_step(
+    p: float, score: float, guess: float, slip: float, learn: float, forget: float
+) -> tuple[float, float]:
+    """The arithmetic of :func:`step` on plain floats, without validation (callers check).
+
+    Returns (P(correct) before the observation, P(mastered) after it and the transition).
+    """
+    p_correct = guess * (1.0 - p) + (1.0 - slip) * p
     like_m = score * (1.0 - slip) + (1.0 - score) * slip
     like_n = score * guess + (1.0 - score) * (1.0 - guess)
-    num = p_mastered * like_m
-    den = num + (1.0 - p_mastered) * like_n
-    post = num / den if den > 0.0 else p_mastered
-    p_next = post * (1.0 - params.p_forget) + (1.0 - post) * params.p_learn
-    return p_correct, p_next
+    num = p * like_m
+    den = num + (1.0 - p) * like_n
+    post = num / den if den > 0.0 else p
+    return p_correct, post * (1.0 - forget) + (1.0 - post) * learn

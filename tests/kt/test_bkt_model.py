@@ -467,3 +467,22 @@ def test_fit_skips_vocabulary_skills_without_rows(small_log):
     for skill in model.skill_names_:
         for p in PARAMS:
             assert np.array_equal(model.params_[skill][p], named.params_[skill][p])
+
+
+def test_update_one_fast_path_equals_the_replay_kernel(small_log):
+    """``update_one`` without an item class runs plain-Python floats (``soft_step``); it must
+    give exactly what the Numba replay behind ``update_many`` and batch ``predict`` give."""
+    model = BKT(forgets=True, num_fits=1, seed=3, max_iter=10).fit(small_log)
+    batch = model.predict(small_log)
+    for learner in np.unique(small_log.learner)[:20]:
+        rows = np.flatnonzero(small_log.learner == learner)
+        skills = small_log.skill_names[small_log.skill[rows]]
+        kernel_state, kernel_pc = model.update_many(
+            model.init_state(), skills, small_log.outcome[rows]
+        )
+        state = model.init_state()
+        for r, s in zip(rows, skills, strict=True):
+            state, p = model.update_one(state, str(s), float(small_log.outcome[r]))
+            assert p == batch.p_correct[r]
+        assert np.array_equal(kernel_pc, batch.p_correct[rows])
+        assert np.array_equal(state.p_mastered, kernel_state.p_mastered)
