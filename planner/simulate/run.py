@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kt.bkt.online import soft_step
 from planner.errors import PlanInputError
 from planner.simulate.cohort import Cohort, true_learn_probability
 from planner.simulate.policies import POLICIES, feasible
@@ -48,14 +49,10 @@ class PolicyResult:
 def bkt_update(p: float, t_learn: float, correct: bool, p_guess: float, p_slip: float) -> float:
     """Planner-side BKT for one activity: transition with ``t_learn``, then condition on the
     exit ticket (guess/slip). Returns the new P(L)."""
-    p = p + (1.0 - p) * t_learn
-    if correct:
-        num = p * (1.0 - p_slip)
-        den = num + (1.0 - p) * p_guess
-    else:
-        num = p * p_slip
-        den = num + (1.0 - p) * (1.0 - p_guess)
-    return float(num / den) if den > 0 else p
+    learned = p + (1.0 - p) * t_learn
+    # kt's soft-evidence step with no further transition: the ticket is taken after learning.
+    _, posterior = soft_step(learned, 1.0 if correct else 0.0, p_guess, p_slip, 0.0, 0.0)
+    return float(posterior)
 
 
 @dataclass(frozen=True)
