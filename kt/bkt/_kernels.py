@@ -47,7 +47,7 @@ def _filter_step(p, score, guess, slip, learn, forget):
     return p_correct, post * (1.0 - forget) + (1.0 - post) * learn
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
@@ -138,7 +138,7 @@ def _estep(
     return ll
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _estep1(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
     guess, slip, learn, forget, prior, g0, l0, p0,
@@ -239,7 +239,7 @@ def _estep1(
     return ll
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _run_estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
@@ -268,7 +268,7 @@ def _ratio(a, b, default):
     return a / d if d > 0.0 else default
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _mstep(
     cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
     fx_guess, fx_slip, fx_learn, fx_forget, fx_prior, fx_g0, fx_l0, fx_p0,
@@ -326,10 +326,71 @@ def _longest(seq_len, q_lo, q_hi):
     return longest
 
 
+@njit(cache=True, error_model="numpy")
+def _em_task(
+    t, seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+    task_skill, gs_off, lr_off, pr_off,
+    guess, slip, learn, forget, prior,
+    sk_gs_off, sk_lr_off, sk_pr_off,
+    fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
+    forgets, g_lo, g_hi, s_lo, s_hi, max_iter, tol,
+    out_ll, out_iter, out_trace,
+):
+    """EM of task ``t`` alone (see ``em_fit``): reads and writes only task t's slices."""
+    s = task_skill[t]
+    q_lo = seq_start[s]
+    q_hi = seq_start[s + 1]
+    max_len = _longest(seq_len, q_lo, q_hi)
+    w00 = np.empty(max_len)
+    w10 = np.empty(max_len)
+    g0 = gs_off[t]
+    l0 = lr_off[t]
+    p0 = pr_off[t]
+    n_gs = gs_off[t + 1] - g0
+    n_lr = lr_off[t + 1] - l0
+    n_pr = pr_off[t + 1] - p0
+    cnt_e = np.zeros(n_gs * 4)
+    cnt_t = np.zeros(n_lr * 4)
+    cnt_i = np.zeros(n_pr * 2)
+    prev = -np.inf
+    done = False
+    n_iter = 0
+    ll = 0.0
+    for it in range(max_iter):
+        cnt_e[:] = 0.0
+        cnt_t[:] = 0.0
+        cnt_i[:] = 0.0
+        ll = _run_estep(
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+            guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+            cnt_e, cnt_t, cnt_i, w00, w10, True,
+        )
+        out_trace[t, it] = ll
+        if tol > 0.0 and it >= 1 and ll - prev < tol:
+            done = True
+            break
+        _mstep(
+            cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
+            fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
+            sk_gs_off[s], sk_lr_off[s], sk_pr_off[s],
+            forgets, g_lo, g_hi, s_lo, s_hi,
+        )
+        n_iter += 1
+        prev = ll
+    if not done:
+        ll = _run_estep(
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+            guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
+            cnt_e, cnt_t, cnt_i, w00, w10, False,
+        )
+    out_ll[t] = ll
+    out_iter[t] = n_iter
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def em_fit(
     seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
-    task_skill, task_order, gs_off, lr_off, pr_off,
+    task_skill, task_order, worker_start, gs_off, lr_off, pr_off,
     guess, slip, learn, forget, prior,
     sk_gs_off, sk_lr_off, sk_pr_off,
     fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
@@ -339,66 +400,30 @@ def em_fit(
     """Baum-Welch EM for every (skill, restart) task in parallel, in place on the parameters.
 
     Task t fits skill ``task_skill[t]`` with parameters at ``guess[gs_off[t]:gs_off[t+1]]`` etc.
-    ``task_order`` is the order tasks are handed to threads (largest first balances the load;
-    it cannot change any result: each task is computed by one thread on its own slices).
-    Fixed values ``fx_*`` are per skill (offsets ``sk_*_off``), NaN = free.
+    Work is handed out as W worker lists: worker w runs the tasks
+    ``task_order[worker_start[w]:worker_start[w+1]]`` in that order, one worker per prange
+    iteration (``kt.bkt.schedule`` balances the lists by rows; Numba's own split of a prange
+    is by count, which starves a thread when tasks differ in size). Neither the lists nor
+    the thread count can change a result: each task is computed by one thread on its own
+    slices. Fixed values ``fx_*`` are per skill (offsets ``sk_*_off``), NaN = free.
     Iteration: E-step (log-likelihood LL_i of the current parameters); stop without an M-step
     when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < tol; else M-step. After ``max_iter``
     M-steps one forward pass gives the final LL. ``out_ll[t]`` = LL of the returned
     parameters, ``out_iter[t]`` = M-steps done, ``out_trace[t, i]`` = LL_i (NaN after the end).
     Only the tasks listed in ``task_order`` run (a subset may be passed to fit in steps).
     """
-    n_tasks = task_order.shape[0]
-    for j in prange(n_tasks):
-        t = task_order[j]
-        s = task_skill[t]
-        q_lo = seq_start[s]
-        q_hi = seq_start[s + 1]
-        max_len = _longest(seq_len, q_lo, q_hi)
-        w00 = np.empty(max_len)
-        w10 = np.empty(max_len)
-        g0 = gs_off[t]
-        l0 = lr_off[t]
-        p0 = pr_off[t]
-        n_gs = gs_off[t + 1] - g0
-        n_lr = lr_off[t + 1] - l0
-        n_pr = pr_off[t + 1] - p0
-        cnt_e = np.zeros(n_gs * 4)
-        cnt_t = np.zeros(n_lr * 4)
-        cnt_i = np.zeros(n_pr * 2)
-        prev = -np.inf
-        done = False
-        n_iter = 0
-        ll = 0.0
-        for it in range(max_iter):
-            cnt_e[:] = 0.0
-            cnt_t[:] = 0.0
-            cnt_i[:] = 0.0
-            ll = _run_estep(
-                q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-                guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-                cnt_e, cnt_t, cnt_i, w00, w10, True,
-            )
-            out_trace[t, it] = ll
-            if tol > 0.0 and it >= 1 and ll - prev < tol:
-                done = True
-                break
-            _mstep(
-                cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
+    n_workers = worker_start.shape[0] - 1
+    for w in prange(n_workers):
+        for j in range(worker_start[w], worker_start[w + 1]):
+            _em_task(
+                task_order[j], seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+                task_skill, gs_off, lr_off, pr_off,
+                guess, slip, learn, forget, prior,
+                sk_gs_off, sk_lr_off, sk_pr_off,
                 fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
-                sk_gs_off[s], sk_lr_off[s], sk_pr_off[s],
-                forgets, g_lo, g_hi, s_lo, s_hi,
+                forgets, g_lo, g_hi, s_lo, s_hi, max_iter, tol,
+                out_ll, out_iter, out_trace,
             )
-            n_iter += 1
-            prev = ll
-        if not done:
-            ll = _run_estep(
-                q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-                guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-                cnt_e, cnt_t, cnt_i, w00, w10, False,
-            )
-        out_ll[t] = ll
-        out_iter[t] = n_iter
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

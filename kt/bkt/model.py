@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from kt.bkt import layout as lay
-from kt.bkt import start
+from kt.bkt import schedule, start
 from kt.bkt.online import soft_step
 from kt.bkt.params import MasteryState, SkillParams
 from kt.bkt.store import ParamStore
@@ -80,13 +80,11 @@ def _threads(n: int | None):
         numba.set_num_threads(before)
 
 
-@contextmanager
-def _chunks(size: int):
-    """Numba parallel chunk size for the enclosed prange calls (dynamic hand-out)."""
+def _numba_threads() -> int:
+    """Numba threads the next parallel kernel call will use."""
     import numba
 
-    with numba.parallel_chunksize(size):
-        yield
+    return numba.get_num_threads()
 
 
 def _rows_per_skill(layout: lay.Layout) -> np.ndarray:
@@ -399,7 +397,7 @@ class BKT:
         out_ll = np.empty(n_tasks)
         out_iter = np.empty(n_tasks, dtype=np.int64)
         trace = np.full((n_tasks, int(self.max_iter)), np.nan)
-        # largest skills first, one task per chunk: balanced threads, same results
+        # largest skills first (progress steps); each step split into balanced worker lists
         rows_per_skill = _rows_per_skill(layout)
         task_order = np.argsort(-rows_per_skill[task_skill], kind="stable").astype(np.int64)
         if progress is not None and not callable(progress):
@@ -410,11 +408,15 @@ class BKT:
             task_order, restarts, rows_per_skill[task_skill[task_order]]
         )
         done = 0
-        with _threads(self.n_threads), _chunks(1):
+        with _threads(self.n_threads):
+            n_workers = _numba_threads()
             for step in steps:
+                order, worker_start = schedule.balance(
+                    step, rows_per_skill[task_skill[step]], n_workers
+                )
                 _kernels.em_fit(
                     layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
-                    gs_local, lr_local, task_skill, step, t_off["gs"], t_off["lr"],
+                    gs_local, lr_local, task_skill, order, worker_start, t_off["gs"], t_off["lr"],
                     t_off["pr"], vals["p_guess"], vals["p_slip"], vals["p_learn"],
                     vals["p_forget"], vals["p_init"], sk_gs, sk_lr, sk_pr,
                     fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],

@@ -78,6 +78,9 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
     out_iter = np.empty(n, np.int64)
     trace = np.full((n, max_iter), np.nan)
     vals = {p: flat[p].copy() for p in PARAMS}
+    # two worker lists (reverse order), as the model hands tasks to two threads
+    order = np.arange(n, dtype=np.int64)[::-1].copy()
+    worker_start = np.array([0, (n + 1) // 2, n], dtype=np.int64)
     if not forgets:
         vals["p_forget"][:] = 0.0
     for p, values in (fixed or {}).items():
@@ -85,7 +88,7 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
     _kernels.em_fit(
         arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
         arrays["obs"], arrays["gs"], arrays["lr"], np.arange(n, dtype=np.int64),
-        np.arange(n, dtype=np.int64)[::-1].copy(), offs["gs"], offs["lr"], offs["pr"],
+        order, worker_start, offs["gs"], offs["lr"], offs["pr"],
         vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"], vals["p_init"],
         offs["gs"], offs["lr"], offs["pr"],
         fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
