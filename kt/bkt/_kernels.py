@@ -47,11 +47,48 @@ def _filter_step(p, score, guess, slip, learn, forget):
     return p_correct, post * (1.0 - forget) + (1.0 - post) * learn
 
 
+# Below this a denominator is divided by directly: its reciprocal could overflow.
+_RECIP_SAFE = 1e-300
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _share(x, y):
+    """x / (x + y), y / (x + y) for x, y >= 0 with one division when the sum is not tiny
+    (then the reciprocal is finite); two true divisions otherwise (0 / 0 stays NaN)."""
+    d = x + y
+    if d > _RECIP_SAFE:
+        r = 1.0 / d
+        return x * r, y * r
+    return x / d, y / d
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _weights(w, t, m00, n01, m10, n11):
+    """Store the backward weights of step t: ``w[4t:4t+4]`` = w00, w01, w10, w11 with
+    w_ij = A(i, j) alpha_t(j) / (A alpha_t)(i) (next state i, current state j); the
+    arguments are the four products A(i, j) alpha_t(j). Returns the predicted state
+    (A alpha_t)(0), (A alpha_t)(1). A zero denominator gives zero weights (pyBKT's NaN -> 0).
+    """
+    b0 = m00 + n01
+    b1 = m10 + n11
+    if b0 > 0.0:
+        w[4 * t], w[4 * t + 1] = _share(m00, n01)
+    else:
+        w[4 * t] = 0.0
+        w[4 * t + 1] = 0.0
+    if b1 > 0.0:
+        w[4 * t + 2], w[4 * t + 3] = _share(m10, n11)
+    else:
+        w[4 * t + 2] = 0.0
+        w[4 * t + 3] = 0.0
+    return b0, b1
+
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-    cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+    cnt_e, cnt_t, cnt_i, w, with_counts,
 ):
     """Scaled forward-backward over sequences ``q_lo:q_hi`` of one skill (any classes).
 
@@ -61,12 +98,13 @@ def _estep(
 
     Forward keeps the unnormalised alpha_t (rescaled only when its mass falls below 1e-200;
     the log of every rescale and of the final mass add up to the log-likelihood). The
-    backward pass is pyBKT's posterior form: xi_t(i, j) = A(i, j) alpha_t(j) gamma_{t+1}(i)
-    / (A alpha_t)(i), invariant to the scale of alpha_t, so the forward pass stores the
-    per-row weights w_i0 = A(i, 0) alpha_t(0) / (A alpha_t)(i) (0 where the denominator is 0,
-    pyBKT's NaN -> 0) in ``w00, w10``; w_i1 = 1 - w_i0 since the two terms of (A alpha_t)(i)
-    sum to it. gamma_t(1) = 1 - gamma_t(0). Emission and transition probabilities are looked
-    up in small per-class tables (no data-dependent branches).
+    backward pass is pyBKT's posterior form: xi_t(i, j) = w_ij gamma_{t+1}(i) with the
+    weights w_ij = A(i, j) alpha_t(j) / (A alpha_t)(i), invariant to the scale of alpha_t,
+    stored by the forward pass in ``w`` (4 per row). Both states' posteriors and all four
+    transition counts are accumulated directly, never as 1 - x: a state or transition with
+    a tiny expected mass (p_init 1e-8, say) keeps its full relative precision, so the M-step
+    ratios built on it do too. Emission and transition probabilities are looked up in small
+    per-class tables (no data-dependent branches).
     """
     em = np.empty(n_gs * 4)  # [class, state, obs] emission probability
     for c in range(n_gs):
@@ -97,12 +135,7 @@ def _estep(
             f0 = a0 * em[e]
             f1 = a1 * em[e + 2]
             k = lr[i] * 4
-            m00 = tr[k] * f0
-            m10 = tr[k + 1] * f0
-            a0 = m00 + tr[k + 2] * f1
-            a1 = m10 + tr[k + 3] * f1
-            w00[t] = m00 / a0 if a0 > 0.0 else 0.0
-            w10[t] = m10 / a1 if a1 > 0.0 else 0.0
+            a0, a1 = _weights(w, t, tr[k] * f0, tr[k + 2] * f1, tr[k + 1] * f0, tr[k + 3] * f1)
             s = a0 + a1
             if s < _TINY:
                 ll += np.log(s)
@@ -115,26 +148,27 @@ def _estep(
         ll += np.log(f0 + f1)
         if not with_counts:
             continue
-        gm0 = f0 / (f0 + f1)
-        e = gs[i] * 4 + obs[i]
+        gm0, gm1 = _share(f0, f1)
         cnt_e[e] += gm0
-        cnt_e[e + 2] += 1.0 - gm0
+        cnt_e[e + 2] += gm1
         for t in range(n_t - 2, -1, -1):
             i = r0 + t
-            gm1 = 1.0 - gm0
-            p00 = w00[t] * gm0
-            p10 = w10[t] * gm1
+            p00 = w[4 * t] * gm0
+            p01 = w[4 * t + 1] * gm0
+            p10 = w[4 * t + 2] * gm1
+            p11 = w[4 * t + 3] * gm1
             k = lr[i] * 4
             cnt_t[k] += p00
-            cnt_t[k + 1] += gm0 - p00
+            cnt_t[k + 1] += p01
             cnt_t[k + 2] += p10
-            cnt_t[k + 3] += gm1 - p10
+            cnt_t[k + 3] += p11
             gm0 = p00 + p10
+            gm1 = p01 + p11
             e = gs[i] * 4 + obs[i]
             cnt_e[e] += gm0
-            cnt_e[e + 2] += 1.0 - gm0
+            cnt_e[e + 2] += gm1
         cnt_i[pc * 2] += gm0
-        cnt_i[pc * 2 + 1] += 1.0 - gm0
+        cnt_i[pc * 2 + 1] += gm1
     return ll
 
 
@@ -142,15 +176,14 @@ def _estep(
 def _estep1(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
     guess, slip, learn, forget, prior, g0, l0, p0,
-    cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+    cnt_e, cnt_t, cnt_i, w, with_counts,
 ):
     """``_estep`` for a skill with one guess/slip class and one learn class (the common case).
 
-    Same recursion, arranged for short dependency chains: the emission and transition are
-    folded into per-observation coefficients k_ij(o) = A(i, j) b_j(o) (so the predicted state
-    is a0' = a0 k00 + a1 k01, a1' = a0 k10 + a1 k11); w01 = 1 - w00 and w11 = 1 - w10 (the
-    two weights of a predicted state sum to one); gamma_t(1) = 1 - gamma_t(0); emission
-    totals are recovered from the transition counts plus each sequence's last posterior.
+    Same recursion and the same direct accumulation, arranged for short dependency chains:
+    the emission and transition are folded into per-observation coefficients
+    k_ij(o) = A(i, j) b_j(o), and every count is a scalar accumulator (the emission counts
+    as totals per state plus totals over correct rows).
     """
     g = guess[g0]
     sl = slip[g0]
@@ -173,14 +206,14 @@ def _estep1(
         k10[o] = lrn * tb0[o]
         k11[o] = (1.0 - fgt) * tb1[o]
     ll = 0.0
-    t00 = 0.0  # sum of xi(next=0, cur=0)
-    t10 = 0.0  # sum of xi(next=1, cur=0)
-    nx0 = 0.0  # sum over transitions of gamma_{t+1}(0)
-    n_tr = 0.0  # number of transitions
-    last0 = 0.0  # sum over sequences of gamma_{T-1}(0)
-    e0c = 0.0  # sum over correct rows of gamma_t(0)
-    n_rows = 0.0
-    n_correct = 0.0
+    t00 = 0.0  # sums of xi(next, cur)
+    t01 = 0.0
+    t10 = 0.0
+    t11 = 0.0
+    s0 = 0.0  # sums of gamma_t(0), gamma_t(1) over all rows, and over correct rows
+    s1 = 0.0
+    s0c = 0.0
+    s1c = 0.0
     for q in range(q_lo, q_hi):
         r0 = seq_row[q]
         n_t = seq_len[q]
@@ -189,14 +222,7 @@ def _estep1(
         a0 = 1.0 - a1
         for t in range(n_t - 1):
             o = obs[r0 + t]
-            m00 = a0 * k00[o]
-            m10 = a0 * k10[o]
-            b0 = m00 + a1 * k01[o]
-            b1 = m10 + a1 * k11[o]
-            w00[t] = m00 / b0 if b0 > 0.0 else 0.0
-            w10[t] = m10 / b1 if b1 > 0.0 else 0.0
-            a0 = b0
-            a1 = b1
+            a0, a1 = _weights(w, t, a0 * k00[o], a1 * k01[o], a0 * k10[o], a1 * k11[o])
             s = a0 + a1
             if s < _TINY:
                 ll += np.log(s)
@@ -208,34 +234,128 @@ def _estep1(
         ll += np.log(f0 + f1)
         if not with_counts:
             continue
-        gm0 = f0 / (f0 + f1)
-        last0 += gm0
-        e0c += gm0 * o
-        n_correct += o
-        n_rows += n_t
-        n_tr += n_t - 1
+        gm0, gm1 = _share(f0, f1)
+        s0 += gm0
+        s1 += gm1
+        if o:
+            s0c += gm0
+            s1c += gm1
         for t in range(n_t - 2, -1, -1):
-            x00 = w00[t]
-            x10 = w10[t]
-            t00 += x00 * gm0
-            t10 += x10 * (1.0 - gm0)
-            nx0 += gm0
-            gm0 = x10 + (x00 - x10) * gm0
+            p00 = w[4 * t] * gm0
+            p01 = w[4 * t + 1] * gm0
+            p10 = w[4 * t + 2] * gm1
+            p11 = w[4 * t + 3] * gm1
+            t00 += p00
+            t01 += p01
+            t10 += p10
+            t11 += p11
+            gm0 = p00 + p10
+            gm1 = p01 + p11
+            s0 += gm0
+            s1 += gm1
             o = obs[r0 + t]
-            e0c += gm0 * o
-            n_correct += o
+            s0c += gm0 * o
+            s1c += gm1 * o
         cnt_i[pc * 2] += gm0
-        cnt_i[pc * 2 + 1] += 1.0 - gm0
+        cnt_i[pc * 2 + 1] += gm1
     if with_counts:
-        e0 = t00 + t10 + last0
-        cnt_e[0] += e0 - e0c
-        cnt_e[1] += e0c
-        cnt_e[2] += (n_rows - e0) - (n_correct - e0c)
-        cnt_e[3] += n_correct - e0c
+        cnt_e[0] += s0 - s0c
+        cnt_e[1] += s0c
+        cnt_e[2] += s1 - s1c
+        cnt_e[3] += s1c
         cnt_t[0] += t00
-        cnt_t[1] += nx0 - t00
+        cnt_t[1] += t01
         cnt_t[2] += t10
-        cnt_t[3] += (n_tr - nx0) - t10
+        cnt_t[3] += t11
+    return ll
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _estep_gs(
+    q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs,
+    guess, slip, learn, forget, prior, g0, l0, p0, n_gs,
+    cnt_e, cnt_t, cnt_i, w, with_counts,
+):
+    """``_estep`` for a skill with several guess/slip classes and one learn class (multigs).
+
+    ``_estep1``'s arrangement with per-(class, observation) tables: coefficient row
+    ``kt[(c*2+o)*4 : +4]`` = A(0,0) b_0, A(0,1) b_1, A(1,0) b_0, A(1,1) b_1 for class c and
+    observation o, emission row ``eb[(c*2+o)*2 : +2]`` = b_0, b_1. Transition counts are
+    scalar accumulators; the posteriors of both states are scattered per (class, obs).
+    """
+    lrn = learn[l0]
+    fgt = forget[l0]
+    kt = np.empty(n_gs * 8)
+    eb = np.empty(n_gs * 4)
+    for c in range(n_gs):
+        g = guess[g0 + c]
+        sl = slip[g0 + c]
+        for o in range(2):
+            b0 = g if o == 1 else 1.0 - g
+            b1 = 1.0 - sl if o == 1 else sl
+            j = c * 2 + o
+            eb[j * 2] = b0
+            eb[j * 2 + 1] = b1
+            kt[j * 4] = (1.0 - lrn) * b0
+            kt[j * 4 + 1] = fgt * b1
+            kt[j * 4 + 2] = lrn * b0
+            kt[j * 4 + 3] = (1.0 - fgt) * b1
+    acc = np.zeros(n_gs * 4)  # per (class, obs): sums of gamma_t(0), gamma_t(1)
+    ll = 0.0
+    t00 = 0.0
+    t01 = 0.0
+    t10 = 0.0
+    t11 = 0.0
+    for q in range(q_lo, q_hi):
+        r0 = seq_row[q]
+        n_t = seq_len[q]
+        pc = seq_prior[q]
+        a1 = prior[p0 + pc]
+        a0 = 1.0 - a1
+        for t in range(n_t - 1):
+            j = (gs[r0 + t] * 2 + obs[r0 + t]) * 4
+            a0, a1 = _weights(w, t, a0 * kt[j], a1 * kt[j + 1], a0 * kt[j + 2], a1 * kt[j + 3])
+            s = a0 + a1
+            if s < _TINY:
+                ll += np.log(s)
+                a0 /= s
+                a1 /= s
+        i = r0 + n_t - 1
+        j = gs[i] * 2 + obs[i]
+        f0 = a0 * eb[j * 2]
+        f1 = a1 * eb[j * 2 + 1]
+        ll += np.log(f0 + f1)
+        if not with_counts:
+            continue
+        gm0, gm1 = _share(f0, f1)
+        acc[j * 2] += gm0
+        acc[j * 2 + 1] += gm1
+        for t in range(n_t - 2, -1, -1):
+            p00 = w[4 * t] * gm0
+            p01 = w[4 * t + 1] * gm0
+            p10 = w[4 * t + 2] * gm1
+            p11 = w[4 * t + 3] * gm1
+            t00 += p00
+            t01 += p01
+            t10 += p10
+            t11 += p11
+            gm0 = p00 + p10
+            gm1 = p01 + p11
+            j = (gs[r0 + t] * 2 + obs[r0 + t]) * 2
+            acc[j] += gm0
+            acc[j + 1] += gm1
+        cnt_i[pc * 2] += gm0
+        cnt_i[pc * 2 + 1] += gm1
+    if with_counts:
+        for c in range(n_gs):
+            for o in range(2):
+                j = (c * 2 + o) * 2
+                cnt_e[c * 4 + o] += acc[j]
+                cnt_e[c * 4 + 2 + o] += acc[j + 1]
+        cnt_t[0] += t00
+        cnt_t[1] += t01
+        cnt_t[2] += t10
+        cnt_t[3] += t11
     return ll
 
 
@@ -243,18 +363,24 @@ def _estep1(
 def _run_estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-    cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+    cnt_e, cnt_t, cnt_i, w, with_counts,
 ):
     if n_gs == 1 and n_lr == 1:
         return _estep1(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
             guess, slip, learn, forget, prior, g0, l0, p0,
-            cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+            cnt_e, cnt_t, cnt_i, w, with_counts,
+        )
+    if n_lr == 1:
+        return _estep_gs(
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs,
+            guess, slip, learn, forget, prior, g0, l0, p0, n_gs,
+            cnt_e, cnt_t, cnt_i, w, with_counts,
         )
     return _estep(
         q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
         guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-        cnt_e, cnt_t, cnt_i, w00, w10, with_counts,
+        cnt_e, cnt_t, cnt_i, w, with_counts,
     )
 
 
@@ -340,9 +466,7 @@ def _em_task(
     s = task_skill[t]
     q_lo = seq_start[s]
     q_hi = seq_start[s + 1]
-    max_len = _longest(seq_len, q_lo, q_hi)
-    w00 = np.empty(max_len)
-    w10 = np.empty(max_len)
+    w = np.empty(4 * _longest(seq_len, q_lo, q_hi))
     g0 = gs_off[t]
     l0 = lr_off[t]
     p0 = pr_off[t]
@@ -363,7 +487,7 @@ def _em_task(
         ll = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-            cnt_e, cnt_t, cnt_i, w00, w10, True,
+            cnt_e, cnt_t, cnt_i, w, True,
         )
         out_trace[t, it] = ll
         if tol > 0.0 and it >= 1 and ll - prev < tol:
@@ -381,7 +505,7 @@ def _em_task(
         ll = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-            cnt_e, cnt_t, cnt_i, w00, w10, False,
+            cnt_e, cnt_t, cnt_i, w, False,
         )
     out_ll[t] = ll
     out_iter[t] = n_iter
@@ -437,15 +561,13 @@ def log_likelihood(
         s = task_skill[t]
         q_lo = seq_start[s]
         q_hi = seq_start[s + 1]
-        max_len = _longest(seq_len, q_lo, q_hi)
-        w00 = np.empty(max_len)
-        w10 = np.empty(max_len)
+        w = np.empty(4 * _longest(seq_len, q_lo, q_hi))
         dummy = np.zeros(4)
         out_ll[t] = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, gs_off[t], lr_off[t], pr_off[t],
             gs_off[t + 1] - gs_off[t], lr_off[t + 1] - lr_off[t],
-            dummy, dummy, dummy, w00, w10, False,
+            dummy, dummy, dummy, w, False,
         )
 
 

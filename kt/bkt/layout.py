@@ -160,7 +160,10 @@ def class_labels(log: ObservationLog, column: str | None, pair: bool, codes: np.
         return [str(int(c)) for c in codes]
     vocab = log.class_vocab[column]
     if not pair:
-        return [str(x) for x in vocab[np.asarray(codes, dtype=np.intp)].tolist()]
+        picked = vocab[np.asarray(codes, dtype=np.intp)]
+        if picked.dtype.kind == "U":  # already text: tolist() gives str
+            return picked.tolist()
+        return [str(x) for x in picked.tolist()]
     width = _pair_width(log, column)
     labels = []
     for c in codes:

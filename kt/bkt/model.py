@@ -353,11 +353,14 @@ class BKT:
         fixed = start.per_skill_spec(self.fixed, names, "fixed")
         init = start.per_skill_spec(self.init, names, "init")
         # per skill-class values (NaN = none): fixed values, and restart-0 starting values
-        fx = {p: start.spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed")
+        label_index = {k: {} for k in sk_off}  # per kind: {skill: {label: class}}, built once
+        fx = {p: start.spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed",
+                                  label_index[k])
               for p, k in kinds.items()}
         if not self.forgets:
             fx["p_forget"][np.isnan(fx["p_forget"])] = 0.0
-        start0 = {p: start.spec_array(init, names, labels_of[k], sk_off[k], p, "init")
+        start0 = {p: start.spec_array(init, names, labels_of[k], sk_off[k], p, "init",
+                                      label_index[k])
                   for p, k in kinds.items()}
         if warm is not None:
             for s, name in enumerate(names):

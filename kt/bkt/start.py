@@ -9,6 +9,7 @@ same starts whichever other skills are fitted, and no generator state is shared.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -66,8 +67,11 @@ def uniform(seed: int, skill_hash: np.ndarray, restart: np.ndarray, param: int,
 
 
 def spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, param: str,
-                what: str) -> np.ndarray:
-    """Per skill-class values of ``param`` from a normalised fixed/init spec (NaN = unset)."""
+                what: str, label_index: dict | None = None) -> np.ndarray:
+    """Per skill-class values of ``param`` from a normalised fixed/init spec (NaN = unset).
+
+    ``label_index``: optional cache {skill position: {label: class index}} shared by the
+    calls for parameters with the same classes (guess and slip), filled on first use."""
     out = np.full(int(off[-1]), np.nan)
     if not spec:
         return out
@@ -89,7 +93,12 @@ def spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, para
             continue
         lo, hi = off[s], off[s + 1]
         label = f"{what}[{name!r}][{param!r}]"
-        if not isinstance(value, Mapping) and np.ndim(value) == 0:
+        if isinstance(value, Mapping):
+            cache = {} if label_index is None else label_index
+            if s not in cache:
+                cache[s] = _index(labels[s])
+            out[lo:hi] = _expand_mapping(value, labels[s], label, cache[s])
+        elif np.ndim(value) == 0:
             out[lo:hi] = check_probability(label, value)
         else:
             out[lo:hi] = expand(value, labels[s], label)
@@ -102,12 +111,7 @@ def expand(value, labels: Sequence[str], what: str) -> np.ndarray:
     """A scalar, per-class sequence or {label: value} -> float64 (len(labels),) (NaN = unset)."""
     n = len(labels)
     if isinstance(value, Mapping):
-        out = np.full(n, np.nan)
-        index = {c: i for i, c in enumerate(labels)}
-        for label, v in value.items():
-            if str(label) in index:
-                out[index[str(label)]] = check_probability(f"{what}[{label!r}]", v)
-        return out
+        return _expand_mapping(value, labels, what, _index(labels))
     if np.ndim(value) == 0:
         return np.full(n, check_probability(what, value))
     arr = np.asarray(value, dtype=np.float64).reshape(-1)
@@ -156,3 +160,34 @@ def merge(old: ParamStore, new: ParamStore) -> ParamStore:
         pr_labels=tuple(tuple(b["init_classes"]) for b in blocks),
     )
 
+
+
+def _index(labels: Sequence[str]) -> dict:
+    """{label: class index}."""
+    return dict(zip(labels, range(len(labels)), strict=True))
+
+
+def _expand_mapping(value: Mapping, labels: Sequence[str], what: str, index: dict) -> np.ndarray:
+    """{label: probability} -> float64 (len(labels),), NaN where no value; labels the model
+    does not have are ignored. Validated in one vectorised pass (thousands of item classes
+    under multigs); a bad value raises ``ParameterError`` naming its label."""
+    out = np.full(len(labels), np.nan)
+    if not value:
+        return out
+    try:
+        vals = np.fromiter(value.values(), dtype=np.float64, count=len(value))
+    except (TypeError, ValueError):
+        vals = None
+    if vals is None or not bool(np.all((vals >= 0.0) & (vals <= 1.0))):  # NaN fails too
+        # slow path, only for odd or bad input: raises at the first bad value, by label
+        vals = np.array([check_probability(f"{what}[{label!r}]", v) for label, v in value.items()])
+    pos = np.fromiter(map(index.get, value, repeat(-1)), dtype=np.int64, count=len(value))
+    misses = np.flatnonzero(pos < 0)
+    if len(misses):  # labels given as non-strings, e.g. 7 for "7"
+        keys = list(value)
+        for j in misses.tolist():
+            if type(keys[j]) is not str:
+                pos[j] = index.get(str(keys[j]), -1)
+    keep = pos >= 0
+    out[pos[keep]] = vals[keep]
+    return out

@@ -16,9 +16,9 @@ prob = st.floats(0.02, 0.98)
 
 
 @st.composite
-def skill_problem(draw, max_classes=3):
+def skill_problem(draw, max_classes=3, lr_classes=None):
     n_gs = draw(st.integers(1, max_classes))
-    n_lr = draw(st.integers(1, max_classes))
+    n_lr = lr_classes or draw(st.integers(1, max_classes))
     n_pr = draw(st.integers(1, 2))
     seqs = []
     for _ in range(draw(st.integers(1, 6))):
@@ -131,6 +131,14 @@ def test_em_matches_twin(problems, n_iter, forgets):
         np.testing.assert_allclose(out_ll[k], final_ll, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(trace[k], want_trace, rtol=1e-10, atol=1e-10)
         assert out_iter[k] == n_iter
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(skill_problem(max_classes=12, lr_classes=1), min_size=1, max_size=3),
+       st.integers(1, 4), st.booleans())
+def test_em_many_item_classes_one_learn_class_matches_twin(problems, n_iter, forgets):
+    """The multigs E-step (several guess/slip classes, one learn class) against the twin."""
+    test_em_matches_twin.hypothesis.inner_test(problems, n_iter, forgets)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -289,3 +297,43 @@ def test_code_classes_matches_twin(groups):
     want = ref.code_classes(bounds, key)
     for g, w in zip(got, want, strict=True):
         assert np.array_equal(g, w)
+
+
+def _one_class(value):
+    return np.array([value])
+
+
+def test_em_keeps_relative_precision_of_a_tiny_mastered_mass():
+    """p_init falls to ~1e-8: forget and slip are ratios of tiny expected counts, which must
+    be accumulated directly (as 1 - x they lost 6 digits: forget off by 5e-7 relative)."""
+    seqs = [{"obs": np.array([0, 1], np.int8), "gs": np.zeros(2, np.int32),
+             "lr": np.zeros(2, np.int32), "prior": 0}]
+    params = {"p_guess": _one_class(0.125), "p_slip": _one_class(0.03125),
+              "p_learn": _one_class(0.25), "p_forget": _one_class(0.5),
+              "p_init": _one_class(0.0625)}
+    fixed = {"p_learn": np.full(1, 0.25)}
+    got, *_ = run_em([(seqs, params)], 3, True, fixed=fixed)
+    want, _, _ = ref.em(seqs, {p: v.copy() for p, v in params.items()}, 3, True, fixed=fixed)
+    assert want["p_init"][0] < 1e-7
+    for p in PARAMS:
+        np.testing.assert_allclose(got[0][p], want[p], rtol=1e-9, atol=0, err_msg=p)
+
+
+def test_em_with_subnormal_denominators_matches_twin():
+    """A guess/slip class driven to 1e-216 makes the predicted-state masses subnormal; their
+    reciprocals would overflow, so the kernel must divide there (it once reset the fit)."""
+    def seq(obs, gs):
+        return {"obs": np.array(obs, np.int8), "gs": np.array(gs, np.int32),
+                "lr": np.zeros(len(obs), np.int32), "prior": 0}
+
+    seqs = [seq([0, 0, 0, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, 0, 0, 0, 0]), seq([0], [0]),
+            seq([0, 0, 0, 0], [0, 0, 0, 1]), seq([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10)]
+    params = {"p_guess": np.array([0.875, 0.5]), "p_slip": np.array([0.5, 0.5]),
+              "p_learn": _one_class(0.5), "p_forget": _one_class(0.0), "p_init": _one_class(0.5)}
+    got, out_ll, _, trace = run_em([(seqs, params)], 25, False)
+    want, final_ll, want_trace = ref.em(seqs, {p: v.copy() for p, v in params.items()}, 25, False)
+    assert want["p_guess"][1] < 1e-250  # the regime this test is about
+    for p in PARAMS:
+        np.testing.assert_allclose(got[0][p], want[p], atol=1e-10, err_msg=p)
+    np.testing.assert_allclose(trace[0], want_trace, rtol=1e-10)
+    assert np.all(np.diff(trace[0]) >= -1e-9)

@@ -388,6 +388,23 @@ def test_fixed_per_class_and_init_from_skill_params(small_log):
         BKT(multigs="template_id", init={"ratios": {"p_guess": [0.1, 0.2]}}).fit(small_log)
 
 
+def test_per_class_mapping_values_land_on_their_labels_and_bad_ones_are_named(small_log):
+    fixed = {"fractions": {"p_guess": {"T1": 0.07, "T0": 0.03, "no-such-class": 0.5}}}
+    model = BKT(multigs="template_id", fixed=fixed, max_iter=3).fit(small_log)
+    block = model.params_["fractions"]
+    guesses = dict(zip(block["guess_slip_classes"], block["p_guess"], strict=True))
+    assert guesses["T0"] == 0.03 and guesses["T1"] == 0.07
+    assert all(v != 0.5 for v in guesses.values())
+    # numbers given as strings are accepted as before (float() semantics)
+    as_text = BKT(multigs="template_id", max_iter=3,
+                  fixed={"fractions": {"p_guess": {"T1": "0.07", "T0": 0.03}}}).fit(small_log)
+    assert as_text.params_["fractions"]["p_guess"].tolist() == block["p_guess"].tolist()
+    for bad in (1.5, float("nan"), "lots"):
+        with pytest.raises(ParameterError, match=r"fixed\['fractions'\]\['p_guess'\]\['T1'\]"):
+            BKT(multigs="template_id",
+                fixed={"fractions": {"p_guess": {"T0": 0.1, "T1": bad}}}).fit(small_log)
+
+
 def test_mastery_state_value_semantics(small_log):
     model = BKT(max_iter=3).fit(small_log)
     a = model.init_state()
