@@ -70,8 +70,8 @@ def spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, para
                 what: str, label_index: dict | None = None) -> np.ndarray:
     """Per skill-class values of ``param`` from a normalised fixed/init spec (NaN = unset).
 
-    ``label_index``: optional cache {skill position: {label: class index}} shared by the
-    calls for parameters with the same classes (guess and slip), filled on first use."""
+    ``label_index``: optional cache {skill position: _LabelIndex} shared by the calls for
+    parameters with the same classes (guess and slip), filled on first use."""
     out = np.full(int(off[-1]), np.nan)
     if not spec:
         return out
@@ -96,7 +96,7 @@ def spec_array(spec: dict, names: list[str], labels: list, off: np.ndarray, para
         if isinstance(value, Mapping):
             cache = {} if label_index is None else label_index
             if s not in cache:
-                cache[s] = _index(labels[s])
+                cache[s] = _LabelIndex(labels[s])
             out[lo:hi] = _expand_mapping(value, labels[s], label, cache[s])
         elif np.ndim(value) == 0:
             out[lo:hi] = check_probability(label, value)
@@ -111,7 +111,7 @@ def expand(value, labels: Sequence[str], what: str) -> np.ndarray:
     """A scalar, per-class sequence or {label: value} -> float64 (len(labels),) (NaN = unset)."""
     n = len(labels)
     if isinstance(value, Mapping):
-        return _expand_mapping(value, labels, what, _index(labels))
+        return _expand_mapping(value, labels, what, _LabelIndex(labels))
     if np.ndim(value) == 0:
         return np.full(n, check_probability(what, value))
     arr = np.asarray(value, dtype=np.float64).reshape(-1)
@@ -162,12 +162,32 @@ def merge(old: ParamStore, new: ParamStore) -> ParamStore:
 
 
 
-def _index(labels: Sequence[str]) -> dict:
-    """{label: class index}."""
-    return dict(zip(labels, range(len(labels)), strict=True))
+class _LabelIndex:
+    """One skill's {label: class index}, plus the positions found for the last mapping's
+    keys (guess and slip specs usually list the same labels in the same order: looked up once)."""
+
+    __slots__ = ("index", "keys", "pos")
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.index = dict(zip(labels, range(len(labels)), strict=True))
+        self.keys: list | None = None
+        self.pos: np.ndarray | None = None
+
+    def positions(self, keys: list) -> np.ndarray:
+        """int64 (len(keys),) class index of each key, -1 for labels the skill lacks."""
+        if self.pos is not None and keys == self.keys:
+            return self.pos
+        pos = np.fromiter(map(self.index.get, keys, repeat(-1)), dtype=np.int64,
+                          count=len(keys))
+        for j in np.flatnonzero(pos < 0).tolist():  # labels given as non-strings, 7 for "7"
+            if type(keys[j]) is not str:
+                pos[j] = self.index.get(str(keys[j]), -1)
+        self.keys, self.pos = keys, pos
+        return pos
 
 
-def _expand_mapping(value: Mapping, labels: Sequence[str], what: str, index: dict) -> np.ndarray:
+def _expand_mapping(value: Mapping, labels: Sequence[str], what: str,
+                    index: _LabelIndex) -> np.ndarray:
     """{label: probability} -> float64 (len(labels),), NaN where no value; labels the model
     does not have are ignored. Validated in one vectorised pass (thousands of item classes
     under multigs); a bad value raises ``ParameterError`` naming its label."""
@@ -178,16 +198,10 @@ def _expand_mapping(value: Mapping, labels: Sequence[str], what: str, index: dic
         vals = np.fromiter(value.values(), dtype=np.float64, count=len(value))
     except (TypeError, ValueError):
         vals = None
-    if vals is None or not bool(np.all((vals >= 0.0) & (vals <= 1.0))):  # NaN fails too
+    if vals is None or not (vals.min() >= 0.0 and vals.max() <= 1.0):  # NaN fails too
         # slow path, only for odd or bad input: raises at the first bad value, by label
         vals = np.array([check_probability(f"{what}[{label!r}]", v) for label, v in value.items()])
-    pos = np.fromiter(map(index.get, value, repeat(-1)), dtype=np.int64, count=len(value))
-    misses = np.flatnonzero(pos < 0)
-    if len(misses):  # labels given as non-strings, e.g. 7 for "7"
-        keys = list(value)
-        for j in misses.tolist():
-            if type(keys[j]) is not str:
-                pos[j] = index.get(str(keys[j]), -1)
+    pos = index.positions(list(value))
     keep = pos >= 0
     out[pos[keep]] = vals[keep]
     return out
