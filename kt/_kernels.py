@@ -72,33 +72,34 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
         fill[k] = j + 1
         if j != i:
             identity = False
+    # reorder the columns in place through one scratch array (later the event ids); the
+    # order keys first, so each learner's block is checked (and sorted) contiguously
+    event = np.empty(n, dtype=np.int64)
+    if not identity:
+        for j in range(n):
+            event[j] = order[perm[j]]
+    else:
+        event[:] = order
     for k in range(n_learners):
         a = start[k]
         b = start[k + 1]
         ordered = True
         for j in range(a + 1, b):
-            if order[perm[j]] < order[perm[j - 1]]:
+            if event[j] < event[j - 1]:
                 ordered = False
                 break
         if not ordered:
             identity = False
-            keys = np.empty(b - a, dtype=np.int64)
-            for j in range(a, b):
-                keys[j - a] = order[perm[j]]
-            idx = np.argsort(keys, kind="mergesort")
+            idx = np.argsort(event[a:b], kind="mergesort")
+            keys = event[a:b].copy()
             block = perm[a:b].copy()
             for j in range(b - a):
                 perm[a + j] = block[idx[j]]
-    # reorder the columns in place through one scratch array (later the event ids)
-    event = np.empty(n, dtype=np.int64)
+                event[a + j] = keys[idx[j]]
     if not identity:
-        for j in range(n):
-            event[j] = order[perm[j]]
         order[:] = event
-        for j in range(n):
-            event[j] = learner[perm[j]]
-        for j in range(n):
-            learner[j] = event[j]
+        for k in range(n_learners):  # sorted by learner: block k holds learner k
+            learner[start[k]:start[k + 1]] = k
         for j in range(n):
             event[j] = skill[perm[j]]
         for j in range(n):
