@@ -551,27 +551,6 @@ def em_fit(
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def log_likelihood(
-    seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
-    task_skill, gs_off, lr_off, pr_off, guess, slip, learn, forget, prior, out_ll,
-):
-    """Forward-only log-likelihood of each task's parameters (same layout as ``em_fit``)."""
-    n_tasks = task_skill.shape[0]
-    for t in prange(n_tasks):
-        s = task_skill[t]
-        q_lo = seq_start[s]
-        q_hi = seq_start[s + 1]
-        w = np.empty(4 * _longest(seq_len, q_lo, q_hi))
-        dummy = np.zeros(4)
-        out_ll[t] = _run_estep(
-            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
-            guess, slip, learn, forget, prior, gs_off[t], lr_off[t], pr_off[t],
-            gs_off[t + 1] - gs_off[t], lr_off[t + 1] - lr_off[t],
-            dummy, dummy, dummy, w, False,
-        )
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
 def predict(
     seq_row, seq_len, seq_prior, score, gs, lr, guess, slip, learn, forget, prior,
     out_pc, out_pm, out_pm_next,

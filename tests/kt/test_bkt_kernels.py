@@ -102,22 +102,6 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(skill_problem(), min_size=1, max_size=3))
-def test_log_likelihood_matches_twin(problems):
-    arrays, offs, flat = pack(problems)
-    out = np.empty(len(problems))
-    _kernels.log_likelihood(
-        arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
-        arrays["obs"], arrays["gs"], arrays["lr"], np.arange(len(problems), dtype=np.int64),
-        offs["gs"], offs["lr"], offs["pr"], flat["p_guess"], flat["p_slip"], flat["p_learn"],
-        flat["p_forget"], flat["p_init"], out,
-    )
-    for k, (seqs, params) in enumerate(problems):
-        expected = sum(ref.forward_backward(s, params)[0] for s in seqs)
-        np.testing.assert_allclose(out[k], expected, rtol=1e-10, atol=1e-10)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(skill_problem(), min_size=1, max_size=3), st.integers(1, 4), st.booleans())
 def test_em_matches_twin(problems, n_iter, forgets):
     got, out_ll, out_iter, trace = run_em(problems, n_iter, forgets)
