@@ -80,6 +80,20 @@ def _threads(n: int | None):
         numba.set_num_threads(before)
 
 
+_KERNELS = None
+
+
+def _bkt_kernels():
+    """``kt.bkt._kernels``, imported on first use (importing it loads Numba); cached so the
+    per-call online path does not pay for an import statement."""
+    global _KERNELS
+    if _KERNELS is None:
+        from kt.bkt import _kernels
+
+        _KERNELS = _kernels
+    return _KERNELS
+
+
 def _numba_threads() -> int:
     """Numba threads the next parallel kernel call will use."""
     import numba
@@ -717,12 +731,12 @@ class BKT:
             the population average at its p_init and leave the state unchanged).
         Nothing is changed when an error is raised (the state is immutable anyway).
         """
-        from kt.bkt import _kernels
-
         if unknown not in _UNKNOWN_MODES:
             raise ParameterError(f"unknown={unknown!r} must be one of {_UNKNOWN_MODES}")
         store = self._store()
-        self._check_state(state)
+        if not (type(state) is MasteryState and state.skill_names is store.skill_names):
+            self._check_state(state)  # the fast test above covers states this model made
+        _kernels = _bkt_kernels()
         score = np.ascontiguousarray(outcomes, dtype=np.float64).reshape(-1)
         m = len(score)
         if m == 0:

@@ -503,3 +503,17 @@ def test_update_one_fast_path_equals_the_replay_kernel(small_log):
             assert p == batch.p_correct[r]
         assert np.array_equal(kernel_pc, batch.p_correct[rows])
         assert np.array_equal(state.p_mastered, kernel_state.p_mastered)
+
+
+def test_online_updates_check_whose_state_they_get(small_log):
+    model = BKT(max_iter=3).fit(small_log)
+    other = BKT(max_iter=3).fit(small_log, skills=["fractions", "ratios"])
+    with pytest.raises(ParameterError, match="other skills"):
+        model.update_many(other.init_state(), np.array([0]), np.array([1.0]))
+    with pytest.raises(ParameterError, match="must be a MasteryState"):
+        model.update_many({"fractions": 0.5}, np.array([0]), np.array([1.0]))
+    # a state rebuilt by hand (equal names, not the model's own tuple) is accepted
+    rebuilt = MasteryState(list(model.skill_names_), model.init_state().p_mastered)
+    new, pc = model.update_many(rebuilt, np.array([0]), np.array([1.0]))
+    same, pc_same = model.update_many(model.init_state(), np.array([0]), np.array([1.0]))
+    assert new == same and pc.tolist() == pc_same.tolist()
