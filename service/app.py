@@ -84,12 +84,13 @@ def create_app(settings: Settings | None = None, *, backend=None, on_ready=None)
         version=API_VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # service.docs serves /docs with local Swagger UI assets
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
 
+    from service.docs import install_docs
     from service.http_errors import install_error_handlers, install_size_handler
     from service.middleware import RequestContextMiddleware
     from service.routes import admin, evidence, graph, learners, plans
@@ -101,5 +102,6 @@ def create_app(settings: Settings | None = None, *, backend=None, on_ready=None)
     for module in (admin, evidence, learners, graph, plans):
         app.include_router(module.router)
     app.include_router(pages.router)
+    install_docs(app)  # before /static: its assets live under /static/swagger-ui
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     return app

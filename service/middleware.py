@@ -61,7 +61,7 @@ class RequestContextMiddleware:
         status_holder = {"status": 0}
         limit = self.max_body_bytes
 
-        csp = not scope.get("path", "").startswith("/docs")  # Swagger UI loads its assets from a CDN
+        csp = not scope.get("path", "").startswith("/docs")  # Swagger UI starts with an inline script
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":

@@ -62,6 +62,22 @@ def test_openapi_is_complete(client):
     assert client.get("/docs").status_code == 200
 
 
+def test_docs_page_needs_no_internet(client):
+    """/docs works on a school network without internet: every asset is served here."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    refs = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    refs += re.findall(r"""url: ?['"]([^'"]+)['"]""", page.text)
+    assert refs and "/openapi.json" in refs
+    assert not [r for r in refs if "//" in r], refs  # nothing from another host
+    for ref in refs:
+        assert client.get(ref).status_code == 200, ref
+    assert "SwaggerUIBundle" in client.get("/static/swagger-ui/swagger-ui-bundle.js").text
+    assert "/docs" not in client.get("/openapi.json").json()["paths"]
+
+
 def test_field_level_422(client):
     r = client.post("/v1/evidence", headers=LMS, json={"observations": [
         {"id": "x", "learner_id": "L001", "activity_id": "A0001", "score": 1.7,
