@@ -85,6 +85,17 @@ def _weights(w, t, m00, n01, m10, n11):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _back_step(w, t, gm0, gm1, t00, t01, t10, t11):
+    """One backward step with scalar transition totals: xi_t(i, j) = w_ij gamma_{t+1}(i) is
+    added to t_ij (next i, current j); returns gamma_t(0), gamma_t(1) and the four totals."""
+    p00 = w[4 * t] * gm0
+    p01 = w[4 * t + 1] * gm0
+    p10 = w[4 * t + 2] * gm1
+    p11 = w[4 * t + 3] * gm1
+    return p00 + p10, p01 + p11, t00 + p00, t01 + p01, t10 + p10, t11 + p11
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
@@ -241,16 +252,7 @@ def _estep1(
             s0c += gm0
             s1c += gm1
         for t in range(n_t - 2, -1, -1):
-            p00 = w[4 * t] * gm0
-            p01 = w[4 * t + 1] * gm0
-            p10 = w[4 * t + 2] * gm1
-            p11 = w[4 * t + 3] * gm1
-            t00 += p00
-            t01 += p01
-            t10 += p10
-            t11 += p11
-            gm0 = p00 + p10
-            gm1 = p01 + p11
+            gm0, gm1, t00, t01, t10, t11 = _back_step(w, t, gm0, gm1, t00, t01, t10, t11)
             s0 += gm0
             s1 += gm1
             o = obs[r0 + t]
@@ -331,16 +333,7 @@ def _estep_gs(
         acc[j * 2] += gm0
         acc[j * 2 + 1] += gm1
         for t in range(n_t - 2, -1, -1):
-            p00 = w[4 * t] * gm0
-            p01 = w[4 * t + 1] * gm0
-            p10 = w[4 * t + 2] * gm1
-            p11 = w[4 * t + 3] * gm1
-            t00 += p00
-            t01 += p01
-            t10 += p10
-            t11 += p11
-            gm0 = p00 + p10
-            gm1 = p01 + p11
+            gm0, gm1, t00, t01, t10, t11 = _back_step(w, t, gm0, gm1, t00, t01, t10, t11)
             j = (gs[r0 + t] * 2 + obs[r0 + t]) * 2
             acc[j] += gm0
             acc[j + 1] += gm1
