@@ -588,9 +588,10 @@ def replay(
 
 
 @njit(cache=True, error_model="numpy")
-def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, forget, prior, out_pc):
-    """``replay`` for a model with one class per parameter: skill k's parameters are at index
-    k of every array. Same arithmetic as ``replay`` / ``predict``.
+def replay_simple(p_state, last_cls, ev_skill, ev_score, table, out_pc):
+    """``replay`` for a model with one class per parameter: ``table`` float64 (5, K) holds
+    skill k's guess, slip, learn, forget and prior in column k (one array: fewer arguments
+    to check on each call of the online path). Same arithmetic as ``replay`` / ``predict``.
 
     Validates as it goes: returns -1 when every event was applied, else the index of the first
     event whose skill is outside 0..K-1 or whose score is outside [0, 1] (the caller then
@@ -603,8 +604,9 @@ def replay_simple(p_state, last_cls, ev_skill, ev_score, guess, slip, learn, for
             return e
         p = p_state[k]
         if p != p:
-            p = prior[k]
-        pc, p_next = _filter_step(p, ev_score[e], guess[k], slip[k], learn[k], forget[k])
+            p = table[4, k]
+        pc, p_next = _filter_step(p, ev_score[e], table[0, k], table[1, k], table[2, k],
+                                  table[3, k])
         out_pc[e] = pc
         p_state[k] = p_next
         last_cls[k] = 0

@@ -491,6 +491,10 @@ class BKT:
             not (self.multigs or self.multilearn or self.multipair or self.multiprior)
             and len(store.p_guess) == len(store.p_learn) == len(store.p_init) == store.n_skills
         )
+        # (5, K) guess, slip, learn, forget, prior of the one-class-per-skill online kernel
+        self._online_table = np.ascontiguousarray(np.stack(
+            [store.p_guess, store.p_slip, store.p_learn, store.p_forget, store.p_init]
+        )) if self._simple_online else None
         self._py_params = tuple(
             getattr(store, p).tolist() for p in ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")
         )
@@ -737,14 +741,18 @@ class BKT:
         if not (type(state) is MasteryState and state.skill_names is store.skill_names):
             self._check_state(state)  # the fast test above covers states this model made
         _kernels = _bkt_kernels()
-        score = np.ascontiguousarray(outcomes, dtype=np.float64).reshape(-1)
+        score = np.ascontiguousarray(outcomes, dtype=np.float64)
+        if score.ndim != 1:
+            score = score.reshape(-1)
         m = len(score)
         if m == 0:
             return state, np.empty(0)
         sk = np.asarray(skills)
         if self._simple_online and item_classes is None and sk.dtype.kind in "iu":
             # fast path: the kernel validates skills and scores itself
-            ev_skill = np.ascontiguousarray(sk, dtype=np.int64).reshape(-1)
+            ev_skill = np.ascontiguousarray(sk, dtype=np.int64)
+            if ev_skill.ndim != 1:
+                ev_skill = ev_skill.reshape(-1)
             if len(ev_skill) != m:
                 raise ParameterError(
                     f"{len(ev_skill)} skills for {m} outcomes; give one skill per outcome"
@@ -752,9 +760,7 @@ class BKT:
             p_state = state.p_mastered.copy()
             last = state.last_class.copy()
             out = np.empty(m)
-            bad = _kernels.replay_simple(p_state, last, ev_skill, score, store.p_guess,
-                                         store.p_slip, store.p_learn, store.p_forget,
-                                         store.p_init, out)
+            bad = _kernels.replay_simple(p_state, last, ev_skill, score, self._online_table, out)
             if bad >= 0:
                 if not (0 <= ev_skill[bad] < store.n_skills):
                     raise UnknownSkillError(

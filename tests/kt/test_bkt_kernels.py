@@ -242,9 +242,8 @@ def test_replay_simple_matches_twin(events, values):
     p_state = np.array([np.nan, 0.3, np.nan])
     last = np.full(3, -1, np.int32)
     out = np.empty(len(events))
-    status = _kernels.replay_simple(p_state, last, skills, scores, prm["p_guess"],
-                                    prm["p_slip"], prm["p_learn"], prm["p_forget"],
-                                    prm["p_init"], out)
+    table = np.stack([prm[p] for p in ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")])
+    status = _kernels.replay_simple(p_state, last, skills, scores, table, out)
     assert status == -1
     for k in range(3):
         idx = np.flatnonzero(skills == k)
@@ -261,14 +260,14 @@ def test_replay_simple_matches_twin(events, values):
 
 
 def test_replay_simple_reports_first_bad_event():
-    prm = np.full(2, 0.3)
+    table = np.full((5, 2), 0.3)
     p_state = np.array([0.2, 0.4])
     out = np.empty(3)
     status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 1, 1]),
-                                    np.array([1.0, 1.5, 0.0]), prm, prm, prm, prm, prm, out)
+                                    np.array([1.0, 1.5, 0.0]), table, out)
     assert status == 1
     status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 2]),
-                                    np.array([1.0, 1.0]), prm, prm, prm, prm, prm, out)
+                                    np.array([1.0, 1.0]), table, out)
     assert status == 1
 
 
