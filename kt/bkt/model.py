@@ -26,6 +26,7 @@ for identical starts).
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -216,6 +217,9 @@ class BKT:
         log_likelihood_: {skill: float} natural-log likelihood of the fitted parameters.
         n_iter_: {skill: int} EM iterations (M-steps) of the kept restart.
         ll_trace_: {skill: float64 array} LL of every E-step of the kept restart.
+        fit_seconds_: {"total", "em"} wall seconds of the last ``fit`` / ``partial_fit``: the
+            whole call, and the EM kernels alone (the rest is preparing the arrays and the
+            starting values, and any progress callbacks). Not saved with the model.
         store_: the compact flat parameter store (``kt.bkt.store.ParamStore``).
     """
 
@@ -332,6 +336,7 @@ class BKT:
              progress: Callable[[int, int], object] | None = None) -> BKT:
         from kt.bkt import _kernels
 
+        started = time.perf_counter()
         self._check_hyper()
         variant = self._variant()
         g_lo, g_hi = _bounds("p_guess_bounds", self.p_guess_bounds)
@@ -425,12 +430,14 @@ class BKT:
             task_order, restarts, rows_per_skill[task_skill[task_order]]
         )
         done = 0
+        em_seconds = 0.0
         with _threads(self.n_threads):
             n_workers = _numba_threads()
             for step in steps:
                 order, worker_start = schedule.balance(
                     step, rows_per_skill[task_skill[step]], n_workers
                 )
+                em_started = time.perf_counter()
                 _kernels.em_fit(
                     layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
                     gs_local, lr_local, task_skill, order, worker_start, t_off["gs"], t_off["lr"],
@@ -440,6 +447,7 @@ class BKT:
                     bool(self.forgets), g_lo, g_hi, s_lo, s_hi, int(self.max_iter),
                     float(self.tol), out_ll, out_iter, trace,
                 )
+                em_seconds += time.perf_counter() - em_started
                 if progress is not None:
                     done += len(step) // restarts
                     progress(done, n_sk)
@@ -468,6 +476,7 @@ class BKT:
             iters = {**self.n_iter_, **iters}
             traces = {**self.ll_trace_, **traces}
         self._set_fitted(new, lls, iters, traces)
+        self.fit_seconds_ = {"total": time.perf_counter() - started, "em": em_seconds}
         return self
 
     def _set_fitted(self, store: ParamStore, lls, iters, traces) -> None:

@@ -517,3 +517,11 @@ def test_online_updates_check_whose_state_they_get(small_log):
     new, pc = model.update_many(rebuilt, np.array([0]), np.array([1.0]))
     same, pc_same = model.update_many(model.init_state(), np.array([0]), np.array([1.0]))
     assert new == same and pc.tolist() == pc_same.tolist()
+
+
+def test_fit_reports_where_its_time_went(small_log):
+    model = BKT(max_iter=5, tol=0).fit(small_log)
+    spent = model.fit_seconds_
+    assert set(spent) == {"total", "em"}
+    assert 0.0 < spent["em"] <= spent["total"]
+    assert "fit_seconds_" not in json.dumps(model.to_dict())  # a diagnostic, not a parameter
