@@ -99,7 +99,7 @@ def _back_step(w, t, gm0, gm1, t00, t01, t10, t11):
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-    cnt_e, cnt_t, cnt_i, w, with_counts,
+    cnt_e, cnt_t, cnt_i, tab, w, with_counts,
 ):
     """Scaled forward-backward over sequences ``q_lo:q_hi`` of one skill (any classes).
 
@@ -117,7 +117,7 @@ def _estep(
     ratios built on it do too. Emission and transition probabilities are looked up in small
     per-class tables (no data-dependent branches).
     """
-    em = np.empty(n_gs * 4)  # [class, state, obs] emission probability
+    em = tab[:n_gs * 4]  # [class, state, obs] emission probability
     for c in range(n_gs):
         g = guess[g0 + c]
         sl = slip[g0 + c]
@@ -125,7 +125,7 @@ def _estep(
         em[c * 4 + 1] = g
         em[c * 4 + 2] = sl
         em[c * 4 + 3] = 1.0 - sl
-    tr = np.empty(n_lr * 4)  # [class]: A(0,0), A(1,0), A(0,1), A(1,1)
+    tr = tab[n_gs * 4:n_gs * 4 + n_lr * 4]  # [class]: A(0,0), A(1,0), A(0,1), A(1,1)
     for k in range(n_lr):
         lrn = learn[l0 + k]
         fgt = forget[l0 + k]
@@ -187,7 +187,7 @@ def _estep(
 def _estep1(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
     guess, slip, learn, forget, prior, g0, l0, p0,
-    cnt_e, cnt_t, cnt_i, w, with_counts,
+    cnt_e, cnt_t, cnt_i, tab, w, with_counts,
 ):
     """``_estep`` for a skill with one guess/slip class and one learn class (the common case).
 
@@ -201,16 +201,16 @@ def _estep1(
     lrn = learn[l0]
     fgt = forget[l0]
     # emission probability by observation: tb0 = state 0, tb1 = state 1
-    tb0 = np.empty(2)
-    tb1 = np.empty(2)
+    tb0 = tab[0:2]
+    tb1 = tab[2:4]
     tb0[0] = 1.0 - g
     tb0[1] = g
     tb1[0] = sl
     tb1[1] = 1.0 - sl
-    k00 = np.empty(2)
-    k01 = np.empty(2)
-    k10 = np.empty(2)
-    k11 = np.empty(2)
+    k00 = tab[4:6]
+    k01 = tab[6:8]
+    k10 = tab[8:10]
+    k11 = tab[10:12]
     for o in range(2):
         k00[o] = (1.0 - lrn) * tb0[o]
         k01[o] = fgt * tb1[o]
@@ -276,7 +276,7 @@ def _estep1(
 def _estep_gs(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs,
-    cnt_e, cnt_t, cnt_i, w, with_counts,
+    cnt_e, cnt_t, cnt_i, tab, w, with_counts,
 ):
     """``_estep`` for a skill with several guess/slip classes and one learn class (multigs).
 
@@ -287,8 +287,8 @@ def _estep_gs(
     """
     lrn = learn[l0]
     fgt = forget[l0]
-    kt = np.empty(n_gs * 8)
-    eb = np.empty(n_gs * 4)
+    kt = tab[:n_gs * 8]
+    eb = tab[n_gs * 8:n_gs * 12]
     for c in range(n_gs):
         g = guess[g0 + c]
         sl = slip[g0 + c]
@@ -302,7 +302,8 @@ def _estep_gs(
             kt[j * 4 + 1] = fgt * b1
             kt[j * 4 + 2] = lrn * b0
             kt[j * 4 + 3] = (1.0 - fgt) * b1
-    acc = np.zeros(n_gs * 4)  # per (class, obs): sums of gamma_t(0), gamma_t(1)
+    acc = tab[n_gs * 12:n_gs * 16]  # per (class, obs): sums of gamma_t(0), gamma_t(1)
+    acc[:] = 0.0
     ll = 0.0
     t00 = 0.0
     t01 = 0.0
@@ -356,24 +357,28 @@ def _estep_gs(
 def _run_estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-    cnt_e, cnt_t, cnt_i, w, with_counts,
+    cnt_e, cnt_t, cnt_i, tab, w, with_counts,
 ):
+    """The E-step for this task's class counts. ``tab``: float64 scratch of at least
+    16 n_gs + 4 n_lr entries for the per-class tables (allocated once per task, not per
+    iteration: with thousands of item classes a fresh table per E-step is a fresh mapping
+    of memory, page faults included); ``w``: 4 per row of the longest sequence."""
     if n_gs == 1 and n_lr == 1:
         return _estep1(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
             guess, slip, learn, forget, prior, g0, l0, p0,
-            cnt_e, cnt_t, cnt_i, w, with_counts,
+            cnt_e, cnt_t, cnt_i, tab, w, with_counts,
         )
     if n_lr == 1:
         return _estep_gs(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs,
-            cnt_e, cnt_t, cnt_i, w, with_counts,
+            cnt_e, cnt_t, cnt_i, tab, w, with_counts,
         )
     return _estep(
         q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
         guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-        cnt_e, cnt_t, cnt_i, w, with_counts,
+        cnt_e, cnt_t, cnt_i, tab, w, with_counts,
     )
 
 
@@ -469,6 +474,7 @@ def _em_task(
     cnt_e = np.zeros(n_gs * 4)
     cnt_t = np.zeros(n_lr * 4)
     cnt_i = np.zeros(n_pr * 2)
+    tab = np.empty(16 * n_gs + 4 * n_lr)
     prev = -np.inf
     done = False
     n_iter = 0
@@ -480,7 +486,7 @@ def _em_task(
         ll = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-            cnt_e, cnt_t, cnt_i, w, True,
+            cnt_e, cnt_t, cnt_i, tab, w, True,
         )
         out_trace[t, it] = ll
         if tol > 0.0 and it >= 1 and ll - prev < tol:
@@ -498,7 +504,7 @@ def _em_task(
         ll = _run_estep(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-            cnt_e, cnt_t, cnt_i, w, False,
+            cnt_e, cnt_t, cnt_i, tab, w, False,
         )
     out_ll[t] = ll
     out_iter[t] = n_iter
