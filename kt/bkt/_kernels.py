@@ -20,7 +20,8 @@ Parameter arrays are flat float64; task ``t`` of EM (one (skill, restart) pair) 
 Determinism: each EM task runs on one thread with a fixed summation order, so results are
 bit-identical whatever the number of threads. No fastmath anywhere; ``error_model="numpy"``
 (IEEE division, no Python ZeroDivisionError checks): every division that could see a zero
-denominator is guarded explicitly.
+denominator is guarded explicitly, except a sequence's last-row posterior (``_share``), where
+a zero probability of the whole sequence gives NaN counts and a -inf log-likelihood.
 """
 
 from __future__ import annotations

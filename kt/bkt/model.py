@@ -372,7 +372,7 @@ class BKT:
         fixed = start.per_skill_spec(self.fixed, names, "fixed")
         init = start.per_skill_spec(self.init, names, "init")
         # per skill-class values (NaN = none): fixed values, and restart-0 starting values
-        label_index = {k: {} for k in sk_off}  # per kind: {skill: {label: class}}, built once
+        label_index = {k: {} for k in sk_off}  # per kind: {skill: label lookup}, built once
         fx = {p: start.spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed",
                                   label_index[k])
               for p, k in kinds.items()}
