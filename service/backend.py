@@ -22,7 +22,10 @@ from service.ops.learners import LearnerOps
 from service.ops.models import ModelOps
 from service.ops.plans import PlanOps
 
-KEY_CACHE_TTL = 30.0
+# seconds a key revoked through another server process may keep working here; after it a
+# key costs one indexed lookup per second per process (a revocation made through this
+# process clears the cache at once)
+KEY_CACHE_TTL = 1.0
 VIEW_TTL = 60.0  # seconds a tenant's cached school may lag writes made by another process
 
 
@@ -72,7 +75,7 @@ class Backend:
 
     # ---------------------------------------------------------------- credentials
     def authenticate(self, key: str) -> Principal | None:
-        """Principal of a live key (cached 30 s by hash), else None."""
+        """Principal of a live key (cached ``KEY_CACHE_TTL`` seconds by hash), else None."""
         if not key or len(key) > 512:
             return None
         h = hash_key(key)

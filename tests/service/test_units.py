@@ -238,3 +238,24 @@ def test_school_cache_refreshes_in_background(tmp_path, monkeypatch):
         assert be.view("t1") is not first
     finally:
         be.close()
+
+
+def test_key_revoked_by_another_process_stops_working_within_the_cache_ttl(tmp_path, monkeypatch):
+    """Two server processes on one database: a key revoked through one stops working in the
+    other once its cache entry expires (``KEY_CACHE_TTL``: 1 s, it was 30 s)."""
+    from service import backend as bmod
+    from service.backend import Backend
+
+    assert bmod.KEY_CACHE_TTL <= 1.0
+    url = f"sqlite:///{tmp_path}/shared.db"
+    a, b = Backend.open(url), Backend.open(url)
+    try:
+        key_id, key = a.for_tenant("t1").create_key("lms", name="lms")
+        assert b.authenticate(key) is not None  # now cached in process b
+        a.for_tenant("t1").revoke_key(key_id)
+        assert b.authenticate(key) is not None  # within the TTL: the cached answer
+        monkeypatch.setattr(bmod, "KEY_CACHE_TTL", 0.0)  # as if the TTL had passed
+        assert b.authenticate(key) is None
+    finally:
+        a.close()
+        b.close()
