@@ -39,6 +39,18 @@ def _hash_slot(keys, key):
         h = (h + 1) & mask
 
 
+@njit(cache=True, inline="always")
+def _claim(keys, key, touched, n_touched):
+    """Slot of ``key``, inserting the key (and recording its slot in ``touched``) when it is
+    absent. Returns (slot, new n_touched, inserted)."""
+    s = _hash_slot(keys, key)
+    if keys[s] == EMPTY:
+        keys[s] = key
+        touched[n_touched] = s
+        return s, n_touched + 1, True
+    return s, n_touched, False
+
+
 @njit(cache=True)
 def rehash(keys, vals, new_capacity):
     """Copy a table into a new one of ``new_capacity`` (a power of two)."""
@@ -278,19 +290,11 @@ def counters_run(
                         out_vals[e, j] = 0.0
             # update: item, skills, totals
             y = float(outcome[r0])
-            si = _hash_slot(keys, n_skills + it)
-            if keys[si] == EMPTY:
-                keys[si] = n_skills + it
-                touched[n_touched] = si
-                n_touched += 1
+            si, n_touched, _ = _claim(keys, n_skills + it, touched, n_touched)
             vals[si, C_ATT] += 1.0
             vals[si, C_WIN] += y
             for r in range(r0, r1):
-                sk = _hash_slot(keys, skill[r])
-                if keys[sk] == EMPTY:
-                    keys[sk] = skill[r]
-                    touched[n_touched] = sk
-                    n_touched += 1
+                sk, n_touched, _ = _claim(keys, skill[r], touched, n_touched)
                 yr = float(outcome[r])
                 vals[sk, C_ATT] += 1.0
                 vals[sk, C_WIN] += yr
@@ -363,11 +367,7 @@ def elo_run(keys, vals, totals, skill, item, outcome, ev_ptr, lr_ptr, b_item, al
             totals[0] += alpha / (1.0 + beta * totals[1]) * err
             totals[1] += 1.0
             for r in range(r0, r1):
-                sk = _hash_slot(keys, skill[r])
-                if keys[sk] == EMPTY:
-                    keys[sk] = skill[r]
-                    touched[n_touched] = sk
-                    n_touched += 1
+                sk, n_touched, _ = _claim(keys, skill[r], touched, n_touched)
                 vals[sk, 0] += alpha / (1.0 + beta * vals[sk, 1]) * err
                 vals[sk, 1] += 1.0
     return n_touched
@@ -446,12 +446,9 @@ def bkt_run(keys, vals, skill, outcome, ev_ptr, lr_ptr, p_init, p_learn, p_forge
             out_p[e] = acc / (r1 - r0)
             for r in range(r0, r1):
                 k = skill[r]
-                sk = _hash_slot(keys, k)
-                if keys[sk] == EMPTY:
-                    keys[sk] = k
+                sk, n_touched, inserted = _claim(keys, k, touched, n_touched)
+                if inserted:
                     vals[sk, 0] = p_init[k]
-                    touched[n_touched] = sk
-                    n_touched += 1
                 L = vals[sk, 0]
                 if outcome[r] > 0:
                     num = L * (1.0 - p_slip[k])
