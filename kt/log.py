@@ -221,7 +221,7 @@ def outcome_to_int8(
             values = values.astype(np.float64)
         except (TypeError, ValueError):
             bad = _first_non_numeric(values)
-            where = bad if source_row is None else int(source_row[bad])
+            where = _source_index(source_row, bad)
             raise LogFormatError(
                 f"outcome column {column!r} is not numeric: row {where} (0-based data row) holds "
                 f"{_py(values[bad])!r}; outcomes must be 1 (correct), 0 (incorrect) or -1 (no "
@@ -232,13 +232,18 @@ def outcome_to_int8(
     ok = (values == 0) | (values == 1) | (values == -1)
     if not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
-        where = bad if source_row is None else int(source_row[bad])
+        where = _source_index(source_row, bad)
         raise LogFormatError(
             f"outcome column {column!r} holds {_py(values[bad])!r} at row {where} (0-based data row); "
             "outcomes must be 1 (correct), 0 (incorrect) or -1 (no response, skipped). "
             "Fix or drop that row, or point the 'outcome' column map at the right column."
         )
     return values.astype(np.int8)
+
+
+def _source_index(source_row: np.ndarray | None, i: int) -> int:
+    """0-based data row of the file for array position ``i`` (``i`` itself without a map)."""
+    return i if source_row is None else int(source_row[i])
 
 
 def _py(value: Any) -> Any:
@@ -267,7 +272,7 @@ def order_to_int64(values: Any, column: str, source_row: np.ndarray | None = Non
         bad_mask = ~np.isfinite(values) | (values != np.floor(values))
         if bad_mask.any():
             bad = int(np.flatnonzero(bad_mask)[0])
-            where = bad if source_row is None else int(source_row[bad])
+            where = _source_index(source_row, bad)
             raise LogFormatError(
                 f"order column {column!r} holds {_py(values[bad])!r} at row {where} (0-based data "
                 "row); order keys must be whole numbers (or timestamps). Fill missing keys or "
@@ -278,7 +283,7 @@ def order_to_int64(values: Any, column: str, source_row: np.ndarray | None = Non
         out = values.astype(np.float64)
     except (TypeError, ValueError):
         bad = _first_non_numeric(values)
-        where = bad if source_row is None else int(source_row[bad])
+        where = _source_index(source_row, bad)
         raise LogFormatError(
             f"order column {column!r} is not numeric: row {where} (0-based data row) holds "
             f"{_py(values[bad])!r}. Map 'order' to an integer column (e.g. order_id or Row) or "
