@@ -334,7 +334,7 @@ class BKT:
 
     def _fit(self, log: ObservationLog, skills, warm: ParamStore | None,
              progress: Callable[[int, int], object] | None = None) -> BKT:
-        from kt.bkt import _kernels
+        _kernels = _bkt_kernels()
 
         started = time.perf_counter()
         self._check_hyper()
@@ -578,7 +578,7 @@ class BKT:
         (mean over fitted skills of their class means) for an unknown skill and the skill's
         class average for an unknown class.
         """
-        from kt.bkt import _kernels
+        _kernels = _bkt_kernels()
 
         store = self._store()
         layout, idx = self._map_rows(log, unknown)
