@@ -86,6 +86,40 @@ def _weights(w, t, m00, n01, m10, n11):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _rescale(a0, a1, ll):
+    """Rescale the forward message when its mass falls below ``_TINY``; the log of the scale
+    goes into the log-likelihood. Returns (a0, a1, ll)."""
+    s = a0 + a1
+    if s < _TINY:
+        return a0 / s, a1 / s, ll + np.log(s)
+    return a0, a1, ll
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _class_tables(tab, guess, slip, g0, n_gs, lrn, fgt):
+    """Per-(class, observation) tables in ``tab`` for one learn class: coefficient row
+    ``kt[(c*2+o)*4 : +4]`` = A(0,0) b_0, A(0,1) b_1, A(1,0) b_0, A(1,1) b_1 (b_j = P(o | state
+    j) of guess/slip class c), emission row ``eb[(c*2+o)*2 : +2]`` = b_0, b_1. Returns
+    (kt, eb), views of ``tab[:12 n_gs]``."""
+    kt = tab[:n_gs * 8]
+    eb = tab[n_gs * 8:n_gs * 12]
+    for c in range(n_gs):
+        g = guess[g0 + c]
+        sl = slip[g0 + c]
+        for o in range(2):
+            b0 = g if o == 1 else 1.0 - g
+            b1 = 1.0 - sl if o == 1 else sl
+            j = c * 2 + o
+            eb[j * 2] = b0
+            eb[j * 2 + 1] = b1
+            kt[j * 4] = (1.0 - lrn) * b0
+            kt[j * 4 + 1] = fgt * b1
+            kt[j * 4 + 2] = lrn * b0
+            kt[j * 4 + 3] = (1.0 - fgt) * b1
+    return kt, eb
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _back_step(w, t, gm0, gm1, t00, t01, t10, t11):
     """One backward step with scalar transition totals: xi_t(i, j) = w_ij gamma_{t+1}(i) is
     added to t_ij (next i, current j); returns gamma_t(0), gamma_t(1) and the four totals."""
@@ -148,11 +182,7 @@ def _estep(
             f1 = a1 * em[e + 2]
             k = lr[i] * 4
             a0, a1 = _weights(w, t, tr[k] * f0, tr[k + 2] * f1, tr[k + 1] * f0, tr[k + 3] * f1)
-            s = a0 + a1
-            if s < _TINY:
-                ll += np.log(s)
-                a0 /= s
-                a1 /= s
+            a0, a1, ll = _rescale(a0, a1, ll)
         i = r0 + n_t - 1
         e = gs[i] * 4 + obs[i]
         f0 = a0 * em[e]
@@ -194,29 +224,11 @@ def _estep1(
 
     Same recursion and the same direct accumulation, arranged for short dependency chains:
     the emission and transition are folded into per-observation coefficients
-    k_ij(o) = A(i, j) b_j(o), and every count is a scalar accumulator (the emission counts
-    as totals per state plus totals over correct rows).
+    k_ij(o) = A(i, j) b_j(o) (``_class_tables`` for the one class), and every count is a
+    scalar accumulator (the emission counts as totals per state plus totals over correct
+    rows).
     """
-    g = guess[g0]
-    sl = slip[g0]
-    lrn = learn[l0]
-    fgt = forget[l0]
-    # emission probability by observation: tb0 = state 0, tb1 = state 1
-    tb0 = tab[0:2]
-    tb1 = tab[2:4]
-    tb0[0] = 1.0 - g
-    tb0[1] = g
-    tb1[0] = sl
-    tb1[1] = 1.0 - sl
-    k00 = tab[4:6]
-    k01 = tab[6:8]
-    k10 = tab[8:10]
-    k11 = tab[10:12]
-    for o in range(2):
-        k00[o] = (1.0 - lrn) * tb0[o]
-        k01[o] = fgt * tb1[o]
-        k10[o] = lrn * tb0[o]
-        k11[o] = (1.0 - fgt) * tb1[o]
+    kt, eb = _class_tables(tab, guess, slip, g0, 1, learn[l0], forget[l0])
     ll = 0.0
     t00 = 0.0  # sums of xi(next, cur)
     t01 = 0.0
@@ -233,16 +245,12 @@ def _estep1(
         a1 = prior[p0 + pc]
         a0 = 1.0 - a1
         for t in range(n_t - 1):
-            o = obs[r0 + t]
-            a0, a1 = _weights(w, t, a0 * k00[o], a1 * k01[o], a0 * k10[o], a1 * k11[o])
-            s = a0 + a1
-            if s < _TINY:
-                ll += np.log(s)
-                a0 /= s
-                a1 /= s
+            j = obs[r0 + t] * 4
+            a0, a1 = _weights(w, t, a0 * kt[j], a1 * kt[j + 1], a0 * kt[j + 2], a1 * kt[j + 3])
+            a0, a1, ll = _rescale(a0, a1, ll)
         o = obs[r0 + n_t - 1]
-        f0 = a0 * tb0[o]
-        f1 = a1 * tb1[o]
+        f0 = a0 * eb[o * 2]
+        f1 = a1 * eb[o * 2 + 1]
         ll += np.log(f0 + f1)
         if not with_counts:
             continue
@@ -281,28 +289,13 @@ def _estep_gs(
 ):
     """``_estep`` for a skill with several guess/slip classes and one learn class (multigs).
 
-    ``_estep1``'s arrangement with per-(class, observation) tables: coefficient row
-    ``kt[(c*2+o)*4 : +4]`` = A(0,0) b_0, A(0,1) b_1, A(1,0) b_0, A(1,1) b_1 for class c and
-    observation o, emission row ``eb[(c*2+o)*2 : +2]`` = b_0, b_1. Transition counts are
-    scalar accumulators; the posteriors of both states are scattered per (class, obs).
+    ``_estep1``'s arrangement with per-(class, observation) tables (``_class_tables``).
+    Transition counts are scalar accumulators; the posteriors of both states are scattered
+    per (class, obs).
     """
     lrn = learn[l0]
     fgt = forget[l0]
-    kt = tab[:n_gs * 8]
-    eb = tab[n_gs * 8:n_gs * 12]
-    for c in range(n_gs):
-        g = guess[g0 + c]
-        sl = slip[g0 + c]
-        for o in range(2):
-            b0 = g if o == 1 else 1.0 - g
-            b1 = 1.0 - sl if o == 1 else sl
-            j = c * 2 + o
-            eb[j * 2] = b0
-            eb[j * 2 + 1] = b1
-            kt[j * 4] = (1.0 - lrn) * b0
-            kt[j * 4 + 1] = fgt * b1
-            kt[j * 4 + 2] = lrn * b0
-            kt[j * 4 + 3] = (1.0 - fgt) * b1
+    kt, eb = _class_tables(tab, guess, slip, g0, n_gs, lrn, fgt)
     acc = tab[n_gs * 12:n_gs * 16]  # per (class, obs): sums of gamma_t(0), gamma_t(1)
     acc[:] = 0.0
     ll = 0.0
@@ -319,11 +312,7 @@ def _estep_gs(
         for t in range(n_t - 1):
             j = (gs[r0 + t] * 2 + obs[r0 + t]) * 4
             a0, a1 = _weights(w, t, a0 * kt[j], a1 * kt[j + 1], a0 * kt[j + 2], a1 * kt[j + 3])
-            s = a0 + a1
-            if s < _TINY:
-                ll += np.log(s)
-                a0 /= s
-                a1 /= s
+            a0, a1, ll = _rescale(a0, a1, ll)
         i = r0 + n_t - 1
         j = gs[i] * 2 + obs[i]
         f0 = a0 * eb[j * 2]
