@@ -3,24 +3,29 @@
     engine = Engine.open("sqlite:///pathwise.db", tenant="demo")
     engine.load_school(load_demo_school())
     result = engine.ingest([Observation(...), ...])   # IngestResult(accepted, duplicates, changes)
-    engine.mastery("L001")                              # {skill_id: MasteryState}
+    engine.mastery("L001")                              # {skill_id: SkillMastery}
     engine.history("L001", "3.OA.A.1")                  # [MasteryChange, ...]
+    engine.set_model(fitted)                            # any fitted kt model -> ModelVersion
+    engine.fit_model("elo")                             # fit on the stored evidence, activate
 
-See :mod:`engine.mastery` for the update model and the ingest guarantees.
+The engine runs the tenant's *active* model version through the :mod:`kt.online` contract
+(:class:`engine.runtime.RuntimeModel`: the active model + default BKT for uncovered skills).
+See :mod:`engine.mastery` for the update model, time order and the ingest guarantees.
 """
 
 from __future__ import annotations
 
 import csv
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from engine.domain.evidence import MasteryChange, MasteryState, Observation
+from engine.domain.evidence import MasteryChange, Observation, SkillMastery
 from engine.errors import ValidationError
-from engine.mastery import DEFAULT_PARAMS, IngestResult, ModelParams, ingest, retract
+from engine.mastery import DEFAULT_PARAMS, IngestResult, ModelParams, ingest, recompute, retract
+from engine.runtime import RuntimeModel, bkt_from_params, calibration, model_skills
 from engine.store import ModelVersion, Store, TenantStore, open_store
 from kt.bkt.params import SkillParams
 
@@ -30,7 +35,9 @@ _LOAD_BATCH = 20_000
 class Engine:
     """One tenant's engine over a :class:`~engine.store.Store`.
 
-    Thread-safe: calls go through the store's lock; the model-parameter cache has its own.
+    Thread-safe: calls go through the store's lock; the runtime-model cache has its own.
+    Keep one Engine per tenant: it caches the runtime model (rebuilt when the active version
+    changes or an observation names a skill the cached one does not cover).
     """
 
     def __init__(self, store: Store, tenant: str, *, owns_store: bool = False) -> None:
@@ -38,8 +45,8 @@ class Engine:
         self.store: TenantStore = store.for_tenant(tenant)
         self.tenant = tenant
         self._owns_store = owns_store
-        self._params = ModelParams()
-        self._params_lock = threading.Lock()
+        self._runtime: RuntimeModel | None = None
+        self._runtime_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str = "sqlite://", tenant: str = "default") -> Engine:
@@ -105,86 +112,178 @@ class Engine:
 
     # -- evidence --------------------------------------------------------------------------------
     def ingest(self, observations: Iterable[Observation | Mapping[str, Any]]) -> IngestResult:
-        """Validate and apply a batch in one transaction (see :func:`engine.mastery.ingest`).
+        """Validate a batch and fold it into each learner's state in one transaction (see
+        :mod:`engine.mastery`: time order, idempotency, all-or-nothing).
 
         Raises ``ValidationError`` (bad field), ``NotFoundError`` (unknown learner, skill or
         activity) or ``ConflictError`` (reused id, different payload); then nothing is written.
         """
-        return ingest(self.store, observations, self.model_params())
+        return ingest(self.store, observations, self.runtime_model)
 
     def ingest_one(self, observation: Observation | Mapping[str, Any]) -> IngestResult:
         """Ingest a single observation (same rules as :meth:`ingest`)."""
-        return ingest(self.store, (observation,), self.model_params())
+        return ingest(self.store, (observation,), self.runtime_model)
 
     def retract(self, observation_ids: Iterable[str]) -> int:
-        """Remove observations (e.g. voided xAPI statements) and recompute affected mastery."""
-        return retract(self.store, observation_ids, self.model_params())
+        """Remove observations (e.g. voided xAPI statements) and refold their learners."""
+        return retract(self.store, observation_ids, self.runtime_model)
+
+    def recompute_mastery(
+        self, *, only_stale: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Refold every learner with evidence (or with ``only_stale`` those whose state belongs
+        to another model) with the active model; ``progress(done, total)`` in learners.
+        Without it, such learners are refolded on their next ingest. Returns the count."""
+        return recompute(self.store, self.runtime_model, only_stale=only_stale, progress=progress)
 
     # -- mastery ---------------------------------------------------------------------------------
-    def mastery(self, learner_id: str) -> dict[str, MasteryState]:
+    def mastery(self, learner_id: str) -> dict[str, SkillMastery]:
         """Current mastery of every skill the learner has evidence on, by skill id."""
         return self.store.get_mastery(learner_id)
 
     def mastery_probabilities(
         self, learner_id: str, skill_ids: Sequence[str] | None = None
     ) -> dict[str, float]:
-        """P(mastered) per skill: the stored value, or the skill's ``p_init`` when the learner
-        has no evidence on it. ``skill_ids`` defaults to every skill of the tenant."""
+        """Mastery per skill in [0, 1]: the stored value, or the runtime model's mastery of a
+        learner with no evidence (BKT: ``p_init``) for skills without evidence.
+        ``skill_ids`` defaults to every skill of the tenant."""
         if skill_ids is None:
-            skill_ids = [s.id for s in self.store.list_skills()]
+            skill_ids = self.store.skill_ids()
         stored = self.store.get_mastery(learner_id)
-        params = self.model_params()
-        return {
-            s: stored[s].p_mastered if s in stored else params[s].p_init for s in skill_ids
-        }
+        model = self.runtime_model(())
+        return {s: stored[s].p_mastered if s in stored else model.prior(s) for s in skill_ids}
 
     def history(self, learner_id: str, skill_id: str | None = None) -> list[MasteryChange]:
-        """Every mastery change of the learner (optionally one skill), in the order applied."""
+        """Every mastery change of the learner (optionally one skill), in time order."""
         return self.store.list_history(learner_id, skill_id)
 
-    # -- model parameters ------------------------------------------------------------------------
+    # -- models ----------------------------------------------------------------------------------
     def set_model(
-        self, params: Mapping[str, SkillParams | Mapping[str, float]] | Any,
+        self,
+        model: Any,
         meta: Mapping[str, Any] | None = None,
+        activate: bool = True,
     ) -> ModelVersion:
-        """Store a new fitted-model version; later ingests use it.
+        """Store a fitted model as a new version and (by default) make it the active one.
 
-        ``params``: skill id → :class:`~kt.bkt.params.SkillParams` (or dict of the five
-        ``p_*``), or a fitted ``kt.bkt.BKT`` (its ``skill_params(skill)`` for every skill).
+        ``model``: any fitted kt model (``kt.bkt.BKT`` or a ``kt.models`` model), its
+        ``to_dict()`` document, or a mapping skill id -> :class:`SkillParams` (or dict of the
+        five ``p_*``), which stores a plain BKT. Learners whose state belongs to another
+        version are refolded on their next ingest (or by :meth:`recompute_mastery`).
         """
-        if not isinstance(params, Mapping) and hasattr(params, "skill_params"):
-            params = _params_of_fitted(params)
-        return self.store.put_model(params, meta)
+        fitted = _fitted_model(model)
+        params = {s: p for s in model_skills(fitted) if (p := calibration(fitted, s)) is not None}
+        version = self.store.put_model(
+            params, meta, model=str(getattr(fitted, "name", "bkt")), document=fitted.to_dict(),
+            activate=activate,
+        )  # a None document stores a plain BKT defined by ``params``
+        self._forget_runtime()
+        return version
+
+    def activate_model(self, version: int) -> None:
+        """Make stored ``version`` the active model (0: none, default BKT)."""
+        self.store.activate_model(version)
+        self._forget_runtime()
+
+    def list_models(self) -> list[ModelVersion]:
+        """Every stored model version, oldest first (documents included)."""
+        return [self.store.get_model(v) for v, _, _ in self.store.list_models()]
+
+    def active_model(self) -> ModelVersion | None:
+        """The active model version, ``None`` when the default BKT runs."""
+        return self.store.get_model()
+
+    def fit_model(
+        self,
+        model: str = "bkt",
+        *,
+        progress: Callable[[float, str], None] | None = None,
+        activate: bool = True,
+        meta: Mapping[str, Any] | None = None,
+        **hyperparameters: Any,
+    ) -> ModelVersion:
+        """Fit ``model`` (``"bkt"`` = ``kt.bkt.BKT``; any ``kt.models`` name) on the tenant's
+        stored evidence and store it as a new version (see :mod:`engine.fitting`)."""
+        from engine.fitting import fit_from_store
+
+        fitted, info = fit_from_store(self.store, model, progress=progress, **hyperparameters)
+        return self.set_model(fitted, {**info, **dict(meta or {})}, activate=activate)
+
+    def runtime_model(self, skill_ids: Iterable[str] = ()) -> RuntimeModel:
+        """The model ingest runs (active version + default BKT for uncovered skills), built
+        once per active version; rebuilt when ``skill_ids`` names a skill it does not cover."""
+        version = self.store.active_model_version()
+        needed = set(skill_ids)
+        with self._runtime_lock:
+            runtime = self._runtime
+            if runtime is None or runtime.version != version or not needed <= runtime.skills:
+                mv = self.store.get_model(version) if version else None
+                runtime = RuntimeModel(version, _stored_model(mv), self.store.skill_ids())
+                self._runtime = runtime
+            return runtime
+
+    def _forget_runtime(self) -> None:
+        with self._runtime_lock:
+            self._runtime = None
+
+    def skill_params(self) -> dict[str, SkillParams]:
+        """Per-skill BKT parameters of the running model for every skill it covers: a BKT's
+        own, for other models their calibration (or :data:`DEFAULT_PARAMS`). The planner
+        reads ``p_learn`` from these."""
+        return self.runtime_model(()).skill_params()
 
     def model_params(self) -> ModelParams:
-        """Per-skill parameters of the newest stored model (defaults when none); cached."""
-        latest = self.store.latest_model_version()
-        with self._params_lock:
-            if latest != self._params.version:
-                model = self.store.get_model(latest) if latest else None
-                self._params = ModelParams(
-                    model.params if model else None, DEFAULT_PARAMS, latest
-                )
-            return self._params
+        """:meth:`skill_params` as a :class:`ModelParams` (``DEFAULT_PARAMS`` for others)."""
+        runtime = self.runtime_model(())
+        return ModelParams(runtime.skill_params(), DEFAULT_PARAMS, runtime.version)
+
+
+def _fitted_model(model: Any) -> Any:
+    """A fitted kt model from a model, its document or a skill -> BKT parameters mapping."""
+    from kt.online import model_from_dict
+
+    if isinstance(model, Mapping):
+        if "format" in model:
+            return model_from_dict(dict(model))
+        return bkt_from_params({str(s): _skill_params(s, v) for s, v in model.items()})
+    if not hasattr(model, "state_to_dict") and hasattr(model, "skill_params"):
+        # a kt.bkt.BKT from before kt.online (TEMPORARY, until K lands the contract)
+        return bkt_from_params({s: model.skill_params(s) for s in model_skills(model)})
+    if not hasattr(model, "to_dict") or not hasattr(model, "update_one"):
+        raise ValidationError(
+            f"cannot store a {type(model).__name__} as a model; pass a fitted kt model, its "
+            "to_dict() document, or a mapping skill id -> SkillParams"
+        )
+    return model
+
+
+def _skill_params(skill: Any, value: Any) -> SkillParams:
+    from kt.errors import ParameterError
+
+    try:
+        return value if isinstance(value, SkillParams) else SkillParams(**dict(value))
+    except (TypeError, ParameterError) as exc:
+        raise ValidationError(
+            f"model parameters of skill {skill!r} are invalid ({exc}); give the five "
+            "probabilities p_init, p_learn, p_forget, p_guess, p_slip in [0, 1]"
+        ) from None
+
+
+def _stored_model(version: ModelVersion | None) -> Any | None:
+    """The fitted kt model of a stored version (``None``: no model)."""
+    if version is None:
+        return None
+    if version.document is not None:
+        from kt.online import model_from_dict
+
+        return model_from_dict(version.document)
+    return bkt_from_params({s: SkillParams(**p) for s, p in version.params.items()})
 
 
 def _values(items: Any) -> list[Any]:
     if isinstance(items, Mapping):
         return list(items.values())
     return list(items)
-
-
-def _params_of_fitted(model: Any) -> dict[str, SkillParams]:
-    names = None
-    for attr in ("skill_names_", "skills_", "skill_names"):
-        names = getattr(model, attr, None)
-        if names is not None:
-            break
-    if names is None:
-        raise TypeError(
-            "cannot list the skills of this fitted model; pass a mapping skill id -> SkillParams"
-        )
-    return {str(s): model.skill_params(s) for s in names}
 
 
 def read_evidence(evidence: Any) -> list[Observation]:

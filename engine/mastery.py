@@ -1,16 +1,28 @@
-"""Evidence → mastery: validate a batch of observations and update mastery in one transaction.
+"""Evidence → mastery: validate a batch of observations and fold it into each learner's model
+state, in one transaction.
 
-Model. Each (learner, skill) carries P(mastered). An observation with score ``s`` in [0, 1]
-updates every skill it names with kt's O(1) online BKT step
-(:func:`kt.bkt.online.step`) using that skill's parameters from the tenant's latest fitted
-model (:data:`DEFAULT_PARAMS` when the tenant has no model or the model lacks the skill).
-Partial credit is **virtual (soft) evidence**: the observation's likelihood is
-``P(obs | mastered) = s (1 - p_slip) + (1 - s) p_slip`` and
-``P(obs | not mastered) = s p_guess + (1 - s) (1 - p_guess)``; at s = 0 or 1 this is
-exactly standard BKT, and in between the score moves the posterior proportionally instead of
-being rounded to right/wrong. The learn/forget transition follows each update. A skill's
-first observation starts from ``p_init``. Observations are applied in the order given
-(within a batch) and in arrival order across batches.
+Model. Each learner carries one state of the tenant's runtime model
+(:class:`engine.runtime.RuntimeModel`: the active fitted kt model, plus BKT with
+:data:`DEFAULT_PARAMS` for skills it does not cover). The state is a **fold over the
+learner's evidence in time order** (:mod:`engine.fold`): by ``observed_at``, and observations
+with equal times in arrival order. Each observation is one ``update_one`` call with all its
+skills, its item and its score in [0, 1]; partial credit is soft evidence, never rounded (for
+BKT ``P(obs | mastered) = s (1 - p_slip) + (1 - s) p_slip``,
+``P(obs | not) = s p_guess + (1 - s) (1 - p_guess)``). Stored per learner: the model state
+with the model it belongs to (``learner_states``); per (learner, skill) the current mastery
+``model.mastery(state, skill)``, the observation count, ``updated_at`` (the newest
+``observed_at``, never set back by old evidence) and the latest observation in time order;
+and one history row (:class:`MasteryChange`) per (observation, skill), in fold order.
+
+Time order. Evidence no older than the learner's latest is folded onto the stored state (the
+common case: O(1) per observation). Older evidence ("late" evidence), a retraction, or a
+stored state made by another model (a new active version, or skills added to the runtime
+model) recomputes that learner from their whole evidence (O(learner's evidence)); history
+rows from the first changed position on are rewritten. So the final state, mastery rows and
+history equal what in-order arrival gives, whatever order batches arrive in. For models other
+than BKT (Elo, PFA, ...) evidence on one skill can move the mastery of the learner's other
+skills; their mastery rows are recomputed from the state after every ingest, and history
+keeps only the skills an observation names.
 
 Guarantees of :func:`ingest`:
 
@@ -18,36 +30,43 @@ Guarantees of :func:`ingest`:
   skill or activity raises :class:`NotFoundError` naming it;
 * the same observation id with the same payload counts once (a *duplicate*, inside one batch
   or against what is stored); with a different payload it raises :class:`ConflictError`;
-* the whole batch is one transaction: a failed batch writes nothing.
+* the whole batch is one transaction: a failed batch writes nothing; concurrent ingests of
+  one learner serialise (``store.lock_learners``: SQLite's write lock, PostgreSQL advisory
+  locks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.domain.evidence import MasteryChange, Observation, format_timestamp
+from engine import fold_store
+from engine.domain.evidence import MasteryChange, Observation
 from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.runtime import DEFAULT_PARAMS, RuntimeModel
 from engine.store.sqlstore import TenantStore
-from kt.bkt.online import step
 from kt.bkt.params import SkillParams
 
-#: Parameters used for a skill the tenant's model does not cover (or when there is no model):
-#: a 20 % prior, 10 % chance to learn per practice opportunity, no forgetting, 20 % guess,
-#: 10 % slip — typical magnitudes of fitted BKT models on K-12 math practice data.
-DEFAULT_PARAMS = SkillParams(p_init=0.2, p_learn=0.1, p_forget=0.0, p_guess=0.2, p_slip=0.1)
+__all__ = [
+    "DEFAULT_PARAMS", "IngestResult", "ModelParams", "RuntimeSource", "coerce_observations",
+    "ingest", "recompute", "retract",
+]
 
 _MAX_NAMED = 5
 
+#: ``runtime(skill_ids)`` -> the tenant's runtime model, covering at least those skills.
+RuntimeSource = Callable[[Iterable[str]], RuntimeModel]
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     """Outcome of one ingest call.
 
     ``accepted`` new observations were stored; ``duplicates`` were already stored (or repeated
-    in the batch) with an identical payload and were skipped. ``changes`` lists every mastery
-    change made, in the order applied (one per accepted observation and skill).
+    in the batch) with an identical payload and were skipped. ``changes`` lists the mastery
+    changes of the accepted observations (one per observation and skill), each learner's in
+    fold order. ``refolded`` names learners recomputed from their whole evidence (late
+    evidence or a state of another model); their later history rows were rewritten too.
     """
 
     accepted: int
@@ -55,13 +74,14 @@ class IngestResult:
     changes: tuple[MasteryChange, ...]
     accepted_ids: tuple[str, ...]
     duplicate_ids: tuple[str, ...]
+    refolded: tuple[str, ...] = ()
 
 
 class ModelParams:
     """Per-skill BKT parameters with a default for skills the model does not cover.
 
     ``params`` maps skill id → :class:`kt.bkt.params.SkillParams` (or a dict of the five
-    ``p_*`` values); ``version`` is the stored model version (0 = defaults only).
+    ``p_*`` values); ``version`` is the model version (0 = defaults only).
     """
 
     def __init__(
@@ -84,6 +104,10 @@ class ModelParams:
 
     def skills(self) -> tuple[str, ...]:
         return tuple(self._params)
+
+    def as_dicts(self) -> dict[str, dict[str, float]]:
+        """``skill -> {p_init, p_learn, p_forget, p_guess, p_slip}`` of the covered skills."""
+        return {s: p.as_dict() for s, p in self._params.items()}
 
 
 def coerce_observations(items: Iterable[Observation | Mapping[str, Any]]) -> list[Observation]:
@@ -115,20 +139,10 @@ def _name_missing(kind: str, missing: Sequence[str]) -> str:
     return f"unknown {kind} {shown}{more}"
 
 
-def ingest(
-    store: TenantStore,
-    observations: Iterable[Observation | Mapping[str, Any]],
-    params: ModelParams,
-    *,
-    check_references: bool = True,
-) -> IngestResult:
-    """Validate and apply a batch of observations to ``store`` in one transaction.
 
-    See the module docstring for the model and the guarantees. ``check_references=False``
-    skips the learner/skill/activity existence checks (only for trusted bulk loads).
-    """
-    batch = coerce_observations(observations)
-    # Duplicates and conflicts inside the batch.
+
+def _unique(batch: Sequence[Observation]) -> tuple[dict[str, Observation], list[str]]:
+    """First occurrence of each id and the ids repeated with an identical payload."""
     unique: dict[str, Observation] = {}
     duplicate_ids: list[str] = []
     for obs in batch:
@@ -142,6 +156,24 @@ def ingest(
                 f"observation {obs.observation_id!r} appears twice in the batch with different "
                 "payloads; give each observation its own id"
             )
+    return unique, duplicate_ids
+
+
+def ingest(
+    store: TenantStore,
+    observations: Iterable[Observation | Mapping[str, Any]],
+    runtime: RuntimeSource,
+    *,
+    check_references: bool = True,
+) -> IngestResult:
+    """Validate a batch and fold it into the learners' states in one transaction.
+
+    See the module docstring for the model and the guarantees. ``runtime(skill_ids)`` gives
+    the tenant's runtime model (called inside the transaction, after the learner locks).
+    ``check_references=False`` skips the learner/skill/activity existence checks (only for
+    trusted bulk loads).
+    """
+    unique, duplicate_ids = _unique(coerce_observations(observations))
     if not unique:
         return IngestResult(0, len(duplicate_ids), (), (), tuple(duplicate_ids))
 
@@ -162,103 +194,79 @@ def ingest(
                     "observation id may not be reused — send new evidence with a new id"
                 )
         if check_references and fresh:
-            missing = store.missing_references(
-                (o.learner_id for o in fresh),
-                (o.activity_id for o in fresh),
-                (s for o in fresh for s in o.skill_ids),
-            )
-            for kind, unknown in missing.items():
-                if unknown:
-                    raise NotFoundError(
-                        f"{_name_missing(kind, unknown)} in tenant {store.tenant_id!r}; load the "
-                        f"{kind} first (or fix the observation) — nothing of this batch was written"
-                    )
-        current = store.mastery_values((o.learner_id, s) for o in fresh for s in o.skill_ids)
-        times = {o.observation_id: format_timestamp(o.observed_at) for o in fresh}
-        mastery_rows, changes = apply(fresh, current, params, times)
-        store.write_evidence(fresh, mastery_rows, changes, times)
+            _check_references(store, fresh)
+        changes: list[MasteryChange] = []
+        refolded: list[str] = []
+        if fresh:
+            model = runtime({s for o in fresh for s in o.skill_ids})
+            changes, refolded = fold_store.fold_batch(store, model, fresh)
     return IngestResult(
         accepted=len(fresh),
         duplicates=len(duplicate_ids),
         changes=tuple(changes),
         accepted_ids=tuple(o.observation_id for o in fresh),
         duplicate_ids=tuple(duplicate_ids),
+        refolded=tuple(refolded),
     )
 
 
-def apply(
-    observations: Sequence[Observation],
-    current: Mapping[tuple[str, str], tuple[float, int]],
-    params: ModelParams,
-    times: Mapping[str, str] | None = None,
-) -> tuple[list[tuple[str, str, float, int, str, str]], list[MasteryChange]]:
-    """Pure mastery update of ``observations`` in order, starting from ``current``.
-
-    ``current`` maps (learner, skill) → (P(mastered), number of observations so far);
-    ``times`` optionally maps observation id → its formatted ``observed_at`` (saves work).
-    Returns the final mastery rows ``(learner, skill, p, n, updated_at text, last obs id)``
-    — one per touched pair — and every :class:`MasteryChange` in order.
-    """
-    state: dict[tuple[str, str], tuple[float, int, str, str]] = {}
-    changes: list[MasteryChange] = []
-    for obs in observations:
-        learner = obs.learner_id
-        at_text = times.get(obs.observation_id) if times is not None else None
-        for skill in obs.skill_ids:
-            key = (learner, skill)
-            skill_params = params[skill]
-            known = state.get(key)
-            if known is not None:
-                before, n = known[0], known[1]
-            else:
-                stored = current.get(key)
-                before, n = stored if stored is not None else (skill_params.p_init, 0)
-            p_correct, after = step(before, obs.score, skill_params)
-            if at_text is None:
-                at_text = format_timestamp(obs.observed_at)
-            state[key] = (after, n + 1, at_text, obs.observation_id)
-            changes.append(
-                MasteryChange(learner, skill, obs.observation_id, before, after, p_correct, obs.observed_at)
+def _check_references(store: TenantStore, fresh: Sequence[Observation]) -> None:
+    missing = store.missing_references(
+        (o.learner_id for o in fresh),
+        (o.activity_id for o in fresh),
+        (s for o in fresh for s in o.skill_ids),
+    )
+    for kind, unknown in missing.items():
+        if unknown:
+            raise NotFoundError(
+                f"{_name_missing(kind, unknown)} in tenant {store.tenant_id!r}; load the "
+                f"{kind} first (or fix the observation) — nothing of this batch was written"
             )
-    rows = [(k[0], k[1], v[0], v[1], v[2], v[3]) for k, v in state.items()]
-    return rows, changes
 
 
-def retract(store: TenantStore, observation_ids: Iterable[str], params: ModelParams) -> int:
-    """Remove observations (e.g. voided xAPI statements) and recompute affected mastery.
-
-    For each (learner, skill) an observation touched, the mastery and history are rebuilt by
-    replaying the remaining observations in their original order. One transaction; unknown
-    ids raise :class:`NotFoundError` naming them. Returns how many observations were removed.
+def retract(store: TenantStore, observation_ids: Iterable[str], runtime: RuntimeSource) -> int:
+    """Remove observations (e.g. voided xAPI statements) and refold the learners they belong
+    to from their remaining evidence (mastery, history and state as if the removed evidence
+    had never arrived). One transaction; unknown ids raise :class:`NotFoundError` naming them.
+    Returns how many observations were removed.
     """
     ids = list(dict.fromkeys(observation_ids))
     if not ids:
         return 0
     with store.transaction():
-        removed = [store.get_observation(i) for i in _existing_or_raise(store, ids)]
-        store.lock_learners({o.learner_id for o in removed})
-        pairs = sorted({(o.learner_id, s) for o in removed for s in o.skill_ids})
-        removed_ids = {o.observation_id for o in removed}
-        replay_order: dict[tuple[str, str], list[str]] = {
-            pair: [i for i in store.history_observation_ids(*pair) if i not in removed_ids]
-            for pair in pairs
-        }
-        store.delete_evidence(ids, pairs)
-        # Replay: each remaining observation updates only the affected pairs, in order.
-        by_id: dict[str, Observation] = {}
-        for obs_ids in replay_order.values():
-            for obs_id in obs_ids:
-                if obs_id not in by_id:
-                    by_id[obs_id] = store.get_observation(obs_id)
-        all_rows: list[tuple[str, str, float, int, str, str]] = []
-        all_changes: list[MasteryChange] = []
-        for pair, obs_ids in replay_order.items():
-            only = [_restrict(by_id[i], pair[1]) for i in obs_ids]
-            rows, changes = apply(only, {}, params)
-            all_rows += rows
-            all_changes += changes
-        store.write_evidence([], all_rows, all_changes)
-    return len(removed)
+        _existing_or_raise(store, ids)
+        learners = sorted({store.get_observation(i).learner_id for i in ids})
+        store.lock_learners(learners)
+        fold_store.refold_learners(store, runtime(()), learners, removed=frozenset(ids))
+        store.delete_observations(ids)
+    return len(ids)
+
+
+def recompute(
+    store: TenantStore,
+    runtime: RuntimeSource,
+    *,
+    only_stale: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = 200,
+) -> int:
+    """Refold learners from their whole evidence with the current runtime model: everyone
+    with evidence, or with ``only_stale`` those whose stored state belongs to another model.
+    One transaction per ``chunk`` learners; ``progress(done, total)`` after each. Returns the
+    number of learners refolded."""
+    model = runtime(())
+    learners = store.stale_learners(model.key) if only_stale else store.evidence_learners()
+    total = len(learners)
+    if progress is not None:
+        progress(0, total)
+    for start in range(0, total, chunk):
+        part = learners[start : start + chunk]
+        with store.transaction():
+            store.lock_learners(part)
+            fold_store.refold_learners(store, runtime(()), part, full=True)
+        if progress is not None:
+            progress(min(total, start + chunk), total)
+    return total
 
 
 def _existing_or_raise(store: TenantStore, ids: list[str]) -> list[str]:
@@ -270,11 +278,3 @@ def _existing_or_raise(store: TenantStore, ids: list[str]) -> list[str]:
             "nothing was retracted"
         )
     return ids
-
-
-def _restrict(obs: Observation, skill_id: str) -> Observation:
-    """The observation as evidence on one skill only (for per-pair replay)."""
-    return Observation(
-        obs.observation_id, obs.learner_id, obs.activity_id, (skill_id,), obs.score,
-        obs.observed_at, obs.source, obs.item_id,
-    )

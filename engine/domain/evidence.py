@@ -271,8 +271,15 @@ class MasteryChange:
 
 
 @dataclass(frozen=True, slots=True)
-class MasteryState:
-    """Current mastery of one (learner, skill): P(mastered) after ``n_observations`` updates."""
+class SkillMastery:
+    """Current mastery of one (learner, skill): the running model's mastery read-out after
+    ``n_observations`` observations of the skill.
+
+    ``p_mastered`` is ``model.mastery(state, skill)`` in [0, 1] (for BKT P(mastered); for
+    models that predict P(correct) only, the calibrated read-out of :mod:`kt.online`);
+    ``updated_at`` is the newest ``observed_at`` of the skill's evidence (old evidence sent
+    late never sets it back); ``last_observation_id`` is the latest observation in time order.
+    """
 
     learner_id: str
     skill_id: str
@@ -290,3 +297,32 @@ class MasteryState:
             "updated_at": format_timestamp(self.updated_at),
             "last_observation_id": self.last_observation_id,
         }
+
+
+# Temporary alias until service/ has moved to the new name (issue 10: kt has its own state
+# class, so the engine's per-skill read-out is ``SkillMastery``). Remove at integration.
+MasteryState = SkillMastery
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerModelState:
+    """One learner's stored model state: the fold of their evidence in time order.
+
+    Attributes:
+        learner_id: the learner.
+        model_version: the tenant's model version the state belongs to (0 = default BKT).
+        model_key: identity of the runtime model that made it (version and how it was built);
+            a state whose key differs from the running model's is recomputed from evidence.
+        state: the model's ``state_to_dict`` document (JSON-ready).
+        n_observations: observations folded in.
+        last_observed_at: newest ``observed_at`` among them (UTC).
+        last_seq: highest arrival sequence number among them (ties in time keep this order).
+    """
+
+    learner_id: str
+    model_version: int
+    model_key: str
+    state: dict[str, Any]
+    n_observations: int
+    last_observed_at: datetime
+    last_seq: int

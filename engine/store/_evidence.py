@@ -1,39 +1,43 @@
-"""Tenant store part: observations, current mastery, mastery history and fitted model versions."""
+"""Tenant store part: observations, current mastery and mastery history (model versions and
+learner states: :mod:`engine.store._models`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from engine.domain.evidence import (
     MasteryChange,
-    MasteryState,
     Observation,
+    SkillMastery,
     format_timestamp,
     parse_timestamp,
 )
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import NotFoundError
+from engine.store._models import ModelsPart
 from engine.store._sql import (
     _CHUNK,
     _ENTITIES,
     _HISTORY_COLUMNS,
     _OBS_COLUMNS,
-    PARAM_NAMES,
-    TenantBase,
     _chunks,
-    _dumps,
     _learner_lock_key,
     _marks,
     _now,
     _observation,
 )
-from engine.store.base import ModelVersion
+
+#: Observation columns as stored: ``seq`` is the learner's arrival sequence number.
+_OBS_SEQ_COLUMNS = (*_OBS_COLUMNS, "seq")
+_OBS_SELECT = (
+    "SELECT observation_id, learner_id, activity_id, item_id, skill_ids, score, observed_at, "
+    "source"
+)
 
 
-class EvidencePart(TenantBase):
-    """Tenant store part: observations, current mastery, mastery history and fitted model versions."""
+class EvidencePart(ModelsPart):
+    """Tenant store part: observations, current mastery, mastery history; model versions and
+    learner model states come from :class:`~engine.store._models.ModelsPart`."""
 
     def observation_payloads(self, observation_ids: Iterable[str]) -> dict[str, tuple]:
         """Stored payload (:meth:`Observation.payload` form) of each id that exists."""
@@ -152,14 +156,18 @@ class EvidencePart(TenantBase):
         mastery: Sequence[tuple[str, str, float, int, str, str]],
         changes: Sequence[MasteryChange],
         times: Mapping[str, str] | None = None,
+        seqs: Mapping[str, int] | None = None,
     ) -> None:
         """Write accepted observations, new mastery rows and their history in one transaction.
 
         ``mastery`` rows are ``(learner_id, skill_id, p_mastered, n_observations, updated_at
         text, last_observation_id)``; ``times`` optionally maps observation id → formatted
-        ``observed_at``. Callers (:mod:`engine.mastery`) have already checked ids, duplicates
-        and conflicts.
+        ``observed_at``; ``seqs`` maps observation id → the learner's arrival sequence number
+        (0 when absent). History rows are appended in the order given (a learner's history,
+        read by id, is in the order of their fold). Callers (:mod:`engine.mastery`) have
+        already checked ids, duplicates and conflicts.
         """
+        seqs = seqs or {}
         tenant = self.tenant_id
         now = _now()
         times = dict(times) if times is not None else {}
@@ -178,6 +186,7 @@ class EvidencePart(TenantBase):
                 times[o.observation_id],
                 o.source,
                 now,
+                seqs.get(o.observation_id, 0),
             )
             for o in observations
         ]
@@ -201,7 +210,7 @@ class EvidencePart(TenantBase):
             if cache is not None and not cache.bypass:
                 written = {(r[0], r[1], r[2]): (r[3], r[4]) for r in mastery_rows}
                 driver.after_commit(lambda: cache.store(written))
-            driver.insert_many("observations", _OBS_COLUMNS, obs_rows)
+            driver.insert_many("observations", _OBS_SEQ_COLUMNS, obs_rows)
             driver.executemany(
                 "INSERT INTO mastery (tenant_id, learner_id, skill_id, p_mastered, "
                 "n_observations, updated_at, last_observation_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -232,7 +241,8 @@ class EvidencePart(TenantBase):
     def list_observations(
         self, learner_id: str | None = None, limit: int | None = None
     ) -> list[Observation]:
-        """Observations ordered by time (then id); all of the tenant or one learner's."""
+        """Observations in time order (ties: arrival order, then id); all of the tenant or one
+        learner's."""
         sql = (
             "SELECT observation_id, learner_id, activity_id, item_id, skill_ids, score, "
             "observed_at, source FROM observations WHERE tenant_id = ?"
@@ -241,7 +251,7 @@ class EvidencePart(TenantBase):
         if learner_id is not None:
             sql += " AND learner_id = ?"
             params.append(learner_id)
-        sql += " ORDER BY observed_at, observation_id"
+        sql += " ORDER BY observed_at, seq, observation_id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
@@ -255,14 +265,14 @@ class EvidencePart(TenantBase):
             params.append(learner_id)
         return int(self._q(sql, params)[0][0])
 
-    def get_mastery(self, learner_id: str) -> dict[str, MasteryState]:
+    def get_mastery(self, learner_id: str) -> dict[str, SkillMastery]:
         """Current mastery of every skill the learner has evidence on, by skill id."""
         return self.get_mastery_many([learner_id]).get(learner_id, {})
 
-    def get_mastery_many(self, learner_ids: Iterable[str]) -> dict[str, dict[str, MasteryState]]:
-        """``learner -> skill -> MasteryState`` for several learners (e.g. a class)."""
+    def get_mastery_many(self, learner_ids: Iterable[str]) -> dict[str, dict[str, SkillMastery]]:
+        """``learner -> skill -> SkillMastery`` for several learners (e.g. a class)."""
         ids = list(dict.fromkeys(learner_ids))
-        out: dict[str, dict[str, MasteryState]] = {}
+        out: dict[str, dict[str, SkillMastery]] = {}
         with self._read() as driver:
             for chunk in _chunks(ids):
                 for lid, sid, p, n, at, last in driver.execute(
@@ -271,7 +281,7 @@ class EvidencePart(TenantBase):
                     f"({_marks(len(chunk))}) ORDER BY learner_id, skill_id",
                     (self.tenant_id, *chunk),
                 ):
-                    out.setdefault(lid, {})[sid] = MasteryState(
+                    out.setdefault(lid, {})[sid] = SkillMastery(
                         lid, sid, float(p), int(n), parse_timestamp(at), last
                     )
         return out
@@ -292,99 +302,70 @@ class EvidencePart(TenantBase):
             for r in self._q(sql, params)
         ]
 
-    def history_observation_ids(self, learner_id: str, skill_id: str) -> list[str]:
-        """Observation ids that changed this (learner, skill), in the order applied."""
+    def learner_observations(
+        self, learner_ids: Iterable[str]
+    ) -> dict[str, list[tuple[Observation, int]]]:
+        """Each learner's stored observations with their arrival sequence numbers, in fold
+        order: by ``observed_at``, ties by arrival (``seq``). Learners without evidence are
+        absent."""
+        ids = list(dict.fromkeys(learner_ids))
+        out: dict[str, list[tuple[Observation, int]]] = {}
+        with self._read() as driver:
+            for chunk in _chunks(ids):
+                for row in driver.execute(
+                    f"{_OBS_SELECT}, seq FROM observations WHERE tenant_id = ? AND learner_id IN "
+                    f"({_marks(len(chunk))}) ORDER BY learner_id, observed_at, seq",
+                    (self.tenant_id, *chunk),
+                ):
+                    out.setdefault(row[1], []).append((_observation(row), int(row[8])))
+        return out
+
+    def evidence_learners(self) -> list[str]:
+        """Ids of the learners with stored evidence, sorted."""
         return [
             r[0]
             for r in self._q(
-                "SELECT observation_id FROM mastery_history WHERE tenant_id = ? AND "
-                "learner_id = ? AND skill_id = ? ORDER BY id",
-                (self.tenant_id, learner_id, skill_id),
+                "SELECT DISTINCT learner_id FROM observations WHERE tenant_id = ? ORDER BY learner_id",
+                (self.tenant_id,),
             )
         ]
 
-    def delete_evidence(self, observation_ids: Sequence[str], pairs: Iterable[tuple[str, str]]) -> None:
-        """Delete observations and the mastery + history of the given (learner, skill) pairs.
+    def delete_history(self, learner_id: str, observation_ids: Iterable[str] | None = None) -> None:
+        """Delete the learner's history rows of ``observation_ids`` (all of them when None);
+        :mod:`engine.mastery` rewrites them when it refolds the learner's evidence."""
+        driver = self._driver
+        with driver.transaction():
+            if observation_ids is None:
+                driver.execute(
+                    "DELETE FROM mastery_history WHERE tenant_id = ? AND learner_id = ?",
+                    (self.tenant_id, learner_id),
+                )
+                return
+            for chunk in _chunks(list(dict.fromkeys(observation_ids))):
+                driver.execute(
+                    "DELETE FROM mastery_history WHERE tenant_id = ? AND learner_id = ? AND "
+                    f"observation_id IN ({_marks(len(chunk))})",
+                    (self.tenant_id, learner_id, *chunk),
+                )
 
-        Used by :func:`engine.mastery.retract`, which then replays the remaining evidence.
-        """
+    def delete_mastery(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Delete the current-mastery rows of ``(learner, skill)`` pairs (no evidence left)."""
         driver = self._driver
         with driver.transaction():
             self._invalidate_mastery_cache()
+            for lid, sid in pairs:
+                driver.execute(
+                    "DELETE FROM mastery WHERE tenant_id = ? AND learner_id = ? AND skill_id = ?",
+                    (self.tenant_id, lid, sid),
+                )
+
+    def delete_observations(self, observation_ids: Sequence[str]) -> None:
+        """Delete stored observations (their history and mastery: see :meth:`delete_history`)."""
+        driver = self._driver
+        with driver.transaction():
             for chunk in _chunks(list(observation_ids)):
                 driver.execute(
                     "DELETE FROM observations WHERE tenant_id = ? AND observation_id IN "
                     f"({_marks(len(chunk))})",
                     (self.tenant_id, *chunk),
                 )
-            for lid, sid in pairs:
-                for table in ("mastery", "mastery_history"):
-                    driver.execute(
-                        f"DELETE FROM {table} WHERE tenant_id = ? AND learner_id = ? AND skill_id = ?",
-                        (self.tenant_id, lid, sid),
-                    )
-
-    def put_model(self, params: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> ModelVersion:
-        """Store a new model version: ``params`` maps skill id → SkillParams or a dict of the
-        five ``p_*`` probabilities. Returns the stored :class:`ModelVersion` (version = last+1).
-        """
-        clean: dict[str, dict[str, float]] = {}
-        for skill, value in params.items():
-            as_dict = value.as_dict() if hasattr(value, "as_dict") else dict(value)
-            missing = [n for n in PARAM_NAMES if n not in as_dict]
-            if missing:
-                raise ValidationError(
-                    f"model parameters of skill {skill!r} lack {missing}; give all of "
-                    f"{list(PARAM_NAMES)}"
-                )
-            row = {}
-            for name in PARAM_NAMES:
-                number = as_dict[name]
-                if isinstance(number, bool) or not isinstance(number, int | float) or not 0.0 <= number <= 1.0:
-                    raise ValidationError(
-                        f"model parameter {name}={number!r} of skill {skill!r} is not a "
-                        "probability in [0, 1]"
-                    )
-                row[name] = float(number)
-            clean[str(skill)] = row
-        meta_json = _dumps(dict(meta or {}))
-        with self._driver.transaction():
-            version = self.latest_model_version() + 1
-            created = _now()
-            self._driver.execute(
-                "INSERT INTO models (tenant_id, version, created_at, params, meta) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (self.tenant_id, version, created, _dumps(clean), meta_json),
-            )
-        return ModelVersion(version, parse_timestamp(created), clean, json.loads(meta_json))
-
-    def latest_model_version(self) -> int:
-        """Version of the newest stored model, 0 when none."""
-        return int(
-            self._q("SELECT MAX(version) FROM models WHERE tenant_id = ?", (self.tenant_id,))[0][0] or 0
-        )
-
-    def get_model(self, version: int | None = None) -> ModelVersion | None:
-        """A model version (the latest when ``version`` is None); ``None`` when there is none."""
-        if version is None:
-            version = self.latest_model_version()
-            if version == 0:
-                return None
-        rows = self._q(
-            "SELECT version, created_at, params, meta FROM models WHERE tenant_id = ? AND version = ?",
-            (self.tenant_id, int(version)),
-        )
-        if not rows:
-            raise NotFoundError(f"model version {version} is not stored for tenant {self.tenant_id!r}")
-        v, created, params, meta = rows[0]
-        return ModelVersion(int(v), parse_timestamp(created), json.loads(params), json.loads(meta))
-
-    def list_models(self) -> list[tuple[int, datetime, dict[str, Any]]]:
-        """``(version, created_at, meta)`` of every model, oldest first."""
-        return [
-            (int(v), parse_timestamp(c), json.loads(m))
-            for v, c, m in self._q(
-                "SELECT version, created_at, meta FROM models WHERE tenant_id = ? ORDER BY version",
-                (self.tenant_id,),
-            )
-        ]

@@ -106,6 +106,7 @@ class PrivacyPart(TenantBase):
                 driver.execute(
                     f"DELETE FROM {table} WHERE tenant_id = ? AND learner_id = ?", (tenant, learner_id)
                 )
+            self.delete_learner_states([learner_id])  # the model state folded from that evidence
             if class_ids:
                 classes = self._list_entities("class", class_ids)
                 updated = [

@@ -60,13 +60,21 @@ class ApiKey:
 
 @dataclass(frozen=True, slots=True)
 class ModelVersion:
-    """A fitted model's per-skill parameters, versioned 1, 2, ... per tenant.
+    """A fitted knowledge-tracing model of a tenant, versioned 1, 2, ... per tenant.
 
-    ``params`` maps skill id → ``{"p_init", "p_learn", "p_forget", "p_guess", "p_slip"}``
-    (probabilities in [0, 1]); ``meta`` holds free JSON (fit method, data span, metrics...).
+    ``model`` is the kt registry name (``"bkt"``, ``"elo"``, ... see ``kt.models.MODEL_NAMES``);
+    ``document`` the fitted model's versioned JSON document (``model.to_dict()``, rebuilt with
+    ``kt.online.model_from_dict``), ``None`` for versions stored before documents were kept
+    (their ``params`` define a plain BKT). ``params`` maps skill id ->
+    ``{"p_init", "p_learn", "p_forget", "p_guess", "p_slip"}`` (probabilities in [0, 1]): the
+    model's own BKT parameters, or for models that are not BKT the per-skill calibration the
+    planner reads ``p_learn`` from. ``meta`` holds free JSON (fit method, data span, metrics...).
+    Which version runs is the tenant's *active* version (``TenantStore.active_model_version``).
     """
 
     version: int
     created_at: datetime
     params: dict[str, dict[str, float]]
     meta: dict[str, Any]
+    model: str = "bkt"
+    document: dict[str, Any] | None = None

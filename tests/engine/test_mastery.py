@@ -166,18 +166,27 @@ def test_history_is_a_chain(engine):
 def test_fitted_model_parameters_are_used(engine):
     params = {"p_init": 0.6, "p_learn": 0.3, "p_forget": 0.05, "p_guess": 0.25, "p_slip": 0.15}
     version = engine.set_model({"S1": params}, {"method": "test"})
-    assert version.version == 1
+    assert version.version == 1 and engine.active_model().version == 1
     result = engine.ingest([_obs("o1", skills=("S1", "S4"), activity="A1", score=0.0)])
     s1, s4 = result.changes
-    assert s1.before == 0.6
-    expected = reference_update(0.6, 0.0, 0.3, 0.05, 0.25, 0.15)
-    assert (s1.p_correct_predicted, s1.after) == pytest.approx(expected, abs=1e-12)
-    assert s4.before == DEFAULT_PARAMS.p_init  # not in the model: defaults
+    d = DEFAULT_PARAMS
+    assert s1.before == 0.6 and s4.before == d.p_init  # S4 is not in the model: defaults
+    p1, after1 = reference_update(0.6, 0.0, 0.3, 0.05, 0.25, 0.15)
+    p4, after4 = reference_update(d.p_init, 0.0, d.p_learn, d.p_forget, d.p_guess, d.p_slip)
+    assert (s1.after, s4.after) == pytest.approx((after1, after4), abs=1e-12)
+    # One prediction per observation: BKT combines its skills' P(correct) by their mean.
+    assert s1.p_correct_predicted == s4.p_correct_predicted
+    assert s1.p_correct_predicted == pytest.approx((p1 + p4) / 2, abs=1e-12)
+    # A new active version: the learner's evidence is refolded with it before new evidence.
     engine.set_model({"S1": dict(params, p_learn=0.0)})
     later = engine.ingest([_obs("o2", skills=("S1",), score=0.0, minutes=1)])
+    assert later.refolded == ("L1",)
+    _, refolded = reference_update(0.6, 0.0, 0.0, 0.05, 0.25, 0.15)
+    assert later.changes[0].before == pytest.approx(refolded, abs=1e-12)
     assert later.changes[0].after == pytest.approx(
-        reference_update(s1.after, 0.0, 0.0, 0.05, 0.25, 0.15)[1], abs=1e-12
+        reference_update(refolded, 0.0, 0.0, 0.05, 0.25, 0.15)[1], abs=1e-12
     )
+    assert engine.history("L1", "S1")[0].after == pytest.approx(refolded, abs=1e-12)
 
 
 def test_mastery_probabilities_fill_priors(engine):

@@ -1,0 +1,202 @@
+"""The model the engine runs for a tenant: its active fitted kt model, plus default BKT.
+
+Runtime model = **the active model version + BKT with** :data:`DEFAULT_PARAMS` **for every
+tenant skill that model does not cover** (a skill added after the fit, or any skill when the
+tenant has no model: then the whole runtime model is
+``BKT.from_skill_params({skill: DEFAULT_PARAMS})``).
+
+* A BKT active model is extended in place: ``bkt.with_skills({uncovered: DEFAULT_PARAMS})``
+  is one BKT, so every observation runs through the one BKT filter.
+* Any other registered model (Elo, PFA, Best-LR, ...) runs beside a default BKT over the
+  uncovered skills: an observation's covered skills go to the active model, its uncovered
+  skills to the default BKT; its P(correct) is the active model's when it names at least one
+  covered skill, else the default BKT's. The state is the pair of both states.
+
+Every call follows :mod:`kt.online` (``update_one`` with all the observation's skills, its
+item and its float score; ``mastery(state, skill)`` on one scale for every model). The
+observation's *item* is its ``item_id`` when given, else its ``activity_id`` (item ids are
+tenant-wide names, as in the logs models are fitted on).
+
+``key`` identifies what a stored learner state was made by (the version and the skills the
+runtime model covers); a learner whose stored state has another key is refolded from their
+evidence before new evidence is applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kt.bkt.params import SkillParams
+
+#: Parameters of a skill the tenant's model does not cover (or when there is no model):
+#: a 20 % prior, 10 % chance to learn per practice opportunity, no forgetting, 20 % guess,
+#: 10 % slip — typical magnitudes of fitted BKT models on K-12 math practice data.
+DEFAULT_PARAMS = SkillParams(p_init=0.2, p_learn=0.1, p_forget=0.0, p_guess=0.2, p_slip=0.1)
+
+#: Registry names whose mastery of a skill changes only with evidence on that skill.
+_LOCAL_MODELS = frozenset({"bkt", "bkt-f", "bkt-item"})
+
+
+def item_of(observation: Any) -> str:
+    """The item a model sees for an observation: ``item_id``, else ``activity_id``."""
+    return observation.item_id if observation.item_id is not None else observation.activity_id
+
+
+def _is_bkt(model: Any) -> bool:
+    from engine._kt_compat import ParamsBKT
+    from kt.bkt import BKT
+
+    return isinstance(model, BKT | ParamsBKT)
+
+
+def bkt_from_params(params: Mapping[str, SkillParams]) -> Any:
+    """``BKT.from_skill_params(params)``: a fitted BKT with these per-skill parameters."""
+    from kt.bkt import BKT
+
+    if hasattr(BKT, "from_skill_params"):
+        return BKT.from_skill_params(dict(params))
+    from engine._kt_compat import ParamsBKT  # until kt.bkt.BKT implements kt.online
+
+    return ParamsBKT(params)
+
+
+def model_skills(model: Any) -> tuple[str, ...]:
+    """Skill names a fitted kt model covers."""
+    names = getattr(model, "skill_names_", None)
+    if names is None:
+        raise TypeError(f"cannot list the skills of {type(model).__name__}; fit it first")
+    return tuple(str(s) for s in names)
+
+
+def default_bkt(skills: Iterable[str]) -> Any:
+    """A BKT with :data:`DEFAULT_PARAMS` for each of ``skills``."""
+    return bkt_from_params({s: DEFAULT_PARAMS for s in skills})
+
+
+def _as_skill_params(value: Any) -> SkillParams:
+    if isinstance(value, SkillParams):
+        return value
+    return SkillParams(**{k: float(v) for k, v in dict(value).items() if k.startswith("p_")})
+
+
+def calibration(model: Any, skill: str) -> SkillParams | None:
+    """Per-skill BKT parameters of a fitted kt model (a BKT's own, or the calibration a
+    P(correct) model keeps); ``None`` when it has none for ``skill``."""
+    getter = getattr(model, "skill_params", None)
+    if getter is None:
+        return None
+    try:
+        return _as_skill_params(getter(skill))
+    except Exception:  # noqa: BLE001 - any model-specific "not available" means: no calibration
+        return None
+
+
+class RuntimeModel:
+    """One tenant's runtime model (see the module docstring). Implements :mod:`kt.online`'s
+    online calls; immutable once built.
+
+    Attributes:
+        version: the model version it runs (0 = no model: default BKT only).
+        name: the active model's registry name (``"bkt"`` when none).
+        key: identity stored with learner states (version + covered skills).
+        skills: every skill it covers (frozenset).
+        local: True when a skill's mastery changes only with evidence on that skill (BKT).
+    """
+
+    def __init__(self, version: int, model: Any | None, tenant_skills: Iterable[str]) -> None:
+        tenant_skills = sorted(set(tenant_skills))
+        self.version = int(version)
+        if model is None:
+            self.name = "bkt"
+            self.active = None
+            self.primary = default_bkt(tenant_skills)
+            self.default = None
+            covered: tuple[str, ...] = ()
+        else:
+            self.name = str(getattr(model, "name", "bkt"))
+            self.active = model
+            covered = model_skills(model)
+            uncovered = [s for s in tenant_skills if s not in set(covered)]
+            if _is_bkt(model):
+                self.primary = (
+                    model.with_skills({s: DEFAULT_PARAMS for s in uncovered}) if uncovered else model
+                )
+                self.default = None
+            else:
+                self.primary = model
+                self.default = default_bkt(uncovered) if uncovered else None
+        self._covered = frozenset(covered)
+        self.skills = frozenset(model_skills(self.primary)) | (
+            frozenset(model_skills(self.default)) if self.default is not None else frozenset()
+        )
+        self.local = model is None or _is_bkt(model) or self.name in _LOCAL_MODELS
+        digest = hashlib.blake2b("\x1f".join(sorted(self.skills)).encode(), digest_size=6)
+        self.key = f"{self.version}:{self.name}:{digest.hexdigest()}"
+        self._priors: dict[str, float] = {}
+
+    # -- kt.online calls -------------------------------------------------------------------------
+    def init_state(self) -> Any:
+        if self.default is None:
+            return self.primary.init_state()
+        return (self.primary.init_state(), self.default.init_state())
+
+    def update_one(
+        self, state: Any, skills: Sequence[str], score: float, item: str | None = None
+    ) -> tuple[Any, float]:
+        """Apply one observation (all its skills); ``(new_state, P(correct) before it)``."""
+        if self.default is None:
+            return self.primary.update_one(state, tuple(skills), score, item)
+        main, extra = state
+        covered = tuple(s for s in skills if s in self._covered)
+        rest = tuple(s for s in skills if s not in self._covered)
+        p = None
+        if covered:
+            main, p = self.primary.update_one(main, covered, score, item)
+        if rest:
+            extra, p_rest = self.default.update_one(extra, rest, score, item)
+            if p is None:
+                p = p_rest
+        return (main, extra), float(p)
+
+    def mastery(self, state: Any, skill: str) -> float:
+        if self.default is None:
+            return float(self.primary.mastery(state, skill))
+        if skill in self._covered:
+            return float(self.primary.mastery(state[0], skill))
+        return float(self.default.mastery(state[1], skill))
+
+    def prior(self, skill: str) -> float:
+        """Mastery of ``skill`` for a learner with no evidence (BKT: ``p_init``); cached."""
+        value = self._priors.get(skill)
+        if value is None:
+            value = self._priors[skill] = self.mastery(self.init_state(), skill)
+        return value
+
+    def state_to_dict(self, state: Any) -> dict[str, Any]:
+        if self.default is None:
+            return self.primary.state_to_dict(state)
+        return {
+            "model": self.primary.state_to_dict(state[0]),
+            "default_bkt": self.default.state_to_dict(state[1]),
+        }
+
+    def state_from_dict(self, doc: Mapping[str, Any]) -> Any:
+        if self.default is None:
+            return self.primary.state_from_dict(dict(doc))
+        return (
+            self.primary.state_from_dict(dict(doc["model"])),
+            self.default.state_from_dict(dict(doc["default_bkt"])),
+        )
+
+    # -- parameters for the planner --------------------------------------------------------------
+    def skill_params(self) -> dict[str, SkillParams]:
+        """Per-skill BKT parameters: the BKT's own (defaults included), or for another model
+        its per-skill calibration where it has one, else :data:`DEFAULT_PARAMS`."""
+        out: dict[str, SkillParams] = {}
+        for skill in sorted(self.skills):
+            source = self.primary if skill in self._covered or self.default is None else None
+            params = calibration(source, skill) if source is not None else None
+            out[skill] = params if params is not None else DEFAULT_PARAMS
+        return out
