@@ -39,7 +39,7 @@ class _Writes:
 def _restore(model: RuntimeModel, row: LearnerModelState) -> Any | None:
     """The stored state as a model state; ``None`` when the model cannot read it."""
     try:
-        return model.state_from_dict(row.state)
+        return model.restore(row.learner_id, row.state)
     except Exception:  # noqa: BLE001 - unreadable state: recompute it from evidence instead
         return None
 
@@ -112,9 +112,11 @@ def _fold_fast(
             if skill not in result.tallies:
                 writes.rows.append((lid, skill, model.mastery(final, skill), m.n_observations,
                                     format_timestamp(m.updated_at), m.last_observation_id))
+        doc = model.state_to_dict(final)
+        model.remember(lid, doc, final)
         writes.states.append(LearnerModelState(
-            lid, model.version, model.key, model.state_to_dict(final),
-            row.n_observations + result.n, result.last_at, result.last_seq,
+            lid, model.version, model.key, doc, row.n_observations + result.n, result.last_at,
+            result.last_seq,
         ))
 
 
@@ -151,9 +153,10 @@ def _refold_one(
             (lid, skill, model.mastery(result.state, skill), tally.n, tally.at_text, tally.last_id)
         )
     if result.n:
+        doc = model.state_to_dict(result.state)
+        model.remember(lid, doc, result.state)
         writes.states.append(LearnerModelState(
-            lid, model.version, model.key, model.state_to_dict(result.state), result.n,
-            result.last_at, result.last_seq,
+            lid, model.version, model.key, doc, result.n, result.last_at, result.last_seq,
         ))
     return result
 

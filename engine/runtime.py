@@ -135,6 +135,7 @@ class RuntimeModel:
         digest = hashlib.blake2b("\x1f".join(sorted(self.skills)).encode(), digest_size=6)
         self.key = f"{self.version}:{self.name}:{digest.hexdigest()}"
         self._priors: dict[str, float] = {}
+        self._memo: dict[str, tuple[Mapping[str, Any], Any]] = {}
 
     # -- kt.online calls -------------------------------------------------------------------------
     def init_state(self) -> Any:
@@ -189,6 +190,21 @@ class RuntimeModel:
             self.primary.state_from_dict(dict(doc["model"])),
             self.default.state_from_dict(dict(doc["default_bkt"])),
         )
+
+    def restore(self, learner_id: str, doc: Mapping[str, Any]) -> Any:
+        """:meth:`state_from_dict` of a learner's stored state, skipping the decoding when
+        ``doc`` is the very document this runtime model made last for them (:meth:`remember`;
+        the store's write-through cache hands back the object that was written)."""
+        hit = self._memo.get(learner_id)
+        if hit is not None and hit[0] is doc:
+            return hit[1]
+        return self.state_from_dict(doc)
+
+    def remember(self, learner_id: str, doc: Mapping[str, Any], state: Any) -> None:
+        """Note that ``doc`` encodes ``state`` (both immutable by contract) for :meth:`restore`."""
+        if len(self._memo) >= 100_000:
+            self._memo.clear()
+        self._memo[learner_id] = (doc, state)
 
     # -- parameters for the planner --------------------------------------------------------------
     def skill_params(self) -> dict[str, SkillParams]:
