@@ -1,6 +1,6 @@
 """Bayesian Knowledge Tracing: batch EM fitting (Numba) and an O(1) online update.
 
-Public names: ``BKT`` (estimator), ``SkillParams``, ``MasteryState``, ``Prediction``.
+Public names: ``BKT`` (estimator), ``SkillParams``, ``BKTState``, ``Prediction``.
 ``BKT`` and ``Prediction`` are imported lazily so ``from kt.bkt import SkillParams``
 does not load Numba.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kt.bkt.params import MasteryState, SkillParams
+from kt.bkt.params import BKTState, SkillParams
 
 if TYPE_CHECKING:  # pragma: no cover
     from kt.bkt.model import BKT, Prediction
 
-__all__ = ["BKT", "MasteryState", "Prediction", "SkillParams"]
+__all__ = ["BKT", "BKTState", "Prediction", "SkillParams"]
 
 
 def __getattr__(name: str):

@@ -562,50 +562,83 @@ def predict(
 
 @njit(cache=True, error_model="numpy")
 def replay(
-    p_state, last_cls, ev_skill, ev_score, ev_gs, ev_lr, ev_pr, ev_cls,
+    p_state, last_cls, obs_ptr, ev_skill, ev_score, ev_gs, ev_lr, ev_pr, ev_cls,
     guess, slip, learn, forget, prior, out_pc,
 ):
-    """Apply events in order to one learner's state (updated in place: pass a copy).
+    """Apply observations in order to one learner's state (updated in place: pass a copy).
 
+    ``obs_ptr`` int64 (n_obs + 1): rows ``obs_ptr[o]:obs_ptr[o+1]`` are the skill copies of
+    observation ``o``; ``out_pc[o]`` = mean of the copies' P(correct), all computed before any
+    copy is applied (a one-row observation: exactly that row's P(correct)), then each copy
+    updates its skill in row order.
     ``p_state[k]`` NaN = no observation of skill k yet: the prior ``prior[ev_pr[e]]`` is used.
-    ``last_cls[k]`` receives the item class of the last event of skill k.
+    ``last_cls[k]`` receives the item class of the last row of skill k.
     """
-    for e in range(ev_skill.shape[0]):
-        k = ev_skill[e]
-        p = p_state[k]
-        if p != p:
-            p = prior[ev_pr[e]]
-        c = ev_gs[e]
-        j = ev_lr[e]
-        pc, p_next = _filter_step(p, ev_score[e], guess[c], slip[c], learn[j], forget[j])
-        out_pc[e] = pc
-        p_state[k] = p_next
-        last_cls[k] = ev_cls[e]
+    for o in range(obs_ptr.shape[0] - 1):
+        r0 = obs_ptr[o]
+        r1 = obs_ptr[o + 1]
+        if r1 - r0 > 1:
+            acc = 0.0
+            for e in range(r0, r1):
+                k = ev_skill[e]
+                p = p_state[k]
+                if p != p:
+                    p = prior[ev_pr[e]]
+                c = ev_gs[e]
+                acc += guess[c] * (1.0 - p) + (1.0 - slip[c]) * p
+            out_pc[o] = acc / (r1 - r0)
+        for e in range(r0, r1):
+            k = ev_skill[e]
+            p = p_state[k]
+            if p != p:
+                p = prior[ev_pr[e]]
+            c = ev_gs[e]
+            j = ev_lr[e]
+            pc, p_next = _filter_step(p, ev_score[e], guess[c], slip[c], learn[j], forget[j])
+            if r1 - r0 == 1:
+                out_pc[o] = pc
+            p_state[k] = p_next
+            last_cls[k] = ev_cls[e]
 
 
 @njit(cache=True, error_model="numpy")
-def replay_simple(p_state, last_cls, ev_skill, ev_score, table, out_pc):
+def replay_simple(p_state, last_cls, obs_ptr, ev_skill, ev_score, table, out_pc):
     """``replay`` for a model with one class per parameter: ``table`` float64 (5, K) holds
     skill k's guess, slip, learn, forget and prior in column k (one array: fewer arguments
     to check on each call of the online path). Same arithmetic as ``replay`` / ``predict``.
 
-    Validates as it goes: returns -1 when every event was applied, else the index of the first
-    event whose skill is outside 0..K-1 or whose score is outside [0, 1] (the caller then
+    Validates as it goes: returns -1 when every row was applied, else the index of the first
+    row whose skill is outside 0..K-1 or whose score is outside [0, 1] (the caller then
     discards ``p_state``, so a bad batch changes nothing).
     """
     n_skills = p_state.shape[0]
-    for e in range(ev_skill.shape[0]):
-        k = ev_skill[e]
-        if k < 0 or k >= n_skills or not (0.0 <= ev_score[e] <= 1.0):
-            return e
-        p = p_state[k]
-        if p != p:
-            p = table[4, k]
-        pc, p_next = _filter_step(p, ev_score[e], table[0, k], table[1, k], table[2, k],
-                                  table[3, k])
-        out_pc[e] = pc
-        p_state[k] = p_next
-        last_cls[k] = 0
+    for o in range(obs_ptr.shape[0] - 1):
+        r0 = obs_ptr[o]
+        r1 = obs_ptr[o + 1]
+        for e in range(r0, r1):
+            k = ev_skill[e]
+            if k < 0 or k >= n_skills or not (0.0 <= ev_score[e] <= 1.0):
+                return e
+        if r1 - r0 > 1:
+            acc = 0.0
+            for e in range(r0, r1):
+                k = ev_skill[e]
+                p = p_state[k]
+                if p != p:
+                    p = table[4, k]
+                acc += table[0, k] * (1.0 - p) + (1.0 - table[1, k]) * p
+            out_pc[o] = acc / (r1 - r0)
+        for e in range(r0, r1):
+            k = ev_skill[e]
+            p = p_state[k]
+            if p != p:
+                p = table[4, k]
+            pc, p_next = _filter_step(p, ev_score[e], table[0, k], table[1, k], table[2, k],
+                                      table[3, k])
+            if r1 - r0 == 1:
+                out_pc[o] = pc
+            p_state[k] = p_next
+            last_cls[k] = 0
     return -1
 
 

@@ -37,8 +37,8 @@ import numpy as np
 
 from kt.bkt import layout as lay
 from kt.bkt import schedule, start
-from kt.bkt.online import soft_step
-from kt.bkt.params import MasteryState, SkillParams
+from kt.bkt.online import UNKNOWN_MODES, OnlineBKT, bkt_kernels
+from kt.bkt.params import SkillParams
 from kt.bkt.store import ParamStore
 from kt.errors import (
     LogFormatError,
@@ -48,8 +48,6 @@ from kt.errors import (
     UnknownSkillError,
 )
 from kt.log import ObservationLog
-
-_UNKNOWN_MODES = ("error", "prior")
 
 
 @dataclass(frozen=True)
@@ -79,20 +77,6 @@ def _threads(n: int | None):
         yield
     finally:
         numba.set_num_threads(before)
-
-
-_KERNELS = None
-
-
-def _bkt_kernels():
-    """``kt.bkt._kernels``, imported on first use (importing it loads Numba); cached so the
-    per-call online path does not pay for an import statement."""
-    global _KERNELS
-    if _KERNELS is None:
-        from kt.bkt import _kernels
-
-        _KERNELS = _kernels
-    return _KERNELS
 
 
 def _numba_threads() -> int:
@@ -188,7 +172,7 @@ def _bounds(name: str, value) -> tuple[float, float]:
     return lo, hi
 
 
-class BKT:
+class BKT(OnlineBKT):
     """Bayesian Knowledge Tracing, one HMM per skill, fitted by EM.
 
     Hyperparameters (stored as given; see the module docstring for EM and predictions):
@@ -334,7 +318,7 @@ class BKT:
 
     def _fit(self, log: ObservationLog, skills, warm: ParamStore | None,
              progress: Callable[[int, int], object] | None = None) -> BKT:
-        _kernels = _bkt_kernels()
+        _kernels = bkt_kernels()
 
         started = time.perf_counter()
         self._check_hyper()
@@ -486,7 +470,7 @@ class BKT:
         self.log_likelihood_ = dict(lls)
         self.n_iter_ = dict(iters)
         self.ll_trace_ = dict(traces)
-        # multipair: vocabulary of item-class labels, for MasteryState.last_class codes
+        # multipair: vocabulary of item-class labels, for BKTState.last_class codes
         vocab = set()
         if self.multipair:
             for labels in store.lr_labels:
@@ -516,8 +500,8 @@ class BKT:
     # ----------------------------------------------------------------- predict
     def _map_rows(self, log: ObservationLog, unknown: str):
         """Layout of ``log`` against the fitted model with global parameter indices."""
-        if unknown not in _UNKNOWN_MODES:
-            raise ParameterError(f"unknown={unknown!r} must be one of {_UNKNOWN_MODES}")
+        if unknown not in UNKNOWN_MODES:
+            raise ParameterError(f"unknown={unknown!r} must be one of {UNKNOWN_MODES}")
         store = self._store()
         variant = self._variant()
         present = (np.flatnonzero(np.bincount(log.skill, minlength=log.n_skills))
@@ -578,7 +562,7 @@ class BKT:
         (mean over fitted skills of their class means) for an unknown skill and the skill's
         class average for an unknown class.
         """
-        _kernels = _bkt_kernels()
+        _kernels = bkt_kernels()
 
         store = self._store()
         layout, idx = self._map_rows(log, unknown)
@@ -677,233 +661,6 @@ class BKT:
                     )
             out[p] = float(block[p][c]) if c >= 0 else float(np.mean(block[p]))
         return SkillParams(**out)
-
-    # -------------------------------------------------------------- online
-    def init_state(self) -> MasteryState:
-        """A new learner's state: p_init per skill (NaN for multiprior: chosen at first event)."""
-        store = self._store()
-        p = np.empty(store.n_skills)
-        for s in range(store.n_skills):
-            lo, hi = store.pr_off[s], store.pr_off[s + 1]
-            p[s] = store.p_init[lo] if hi - lo == 1 and not self.multiprior else np.nan
-        return MasteryState(store.skill_names, p)
-
-    def _check_state(self, state: MasteryState) -> None:
-        if not isinstance(state, MasteryState):
-            raise ParameterError(
-                f"state must be a MasteryState, got {type(state).__name__}; use model.init_state()"
-            )
-        names = self._store().skill_names
-        if state.skill_names is not names and state.skill_names != names:
-            raise ParameterError(
-                "state belongs to a model with other skills; create it with this model's "
-                "init_state()"
-            )
-
-    def update_one(self, state: MasteryState, skill: str, outcome: float,
-                   item_class: str | None = None, unknown: str = "error"):
-        """Apply one observation; returns (new_state, p_correct predicted before it).
-
-        Same arithmetic as ``update_many`` (plain Python floats for the common no-class model,
-        which keeps the latency to a few microseconds).
-        """
-        store = self._store()
-        if self._simple_online and item_class is None:
-            self._check_state(state)
-            s = store._index.get(skill, -1)  # type: ignore[attr-defined]
-            try:
-                score = float(outcome)
-            except (TypeError, ValueError):
-                score = float("nan")
-            if s >= 0 and 0.0 <= score <= 1.0:
-                guess, slip, learn, forget, prior = self._py_params
-                p = float(state.p_mastered[s])
-                if p != p:
-                    p = prior[s]
-                p_correct, p_next = soft_step(p, score, guess[s], slip[s], learn[s], forget[s])
-                values = state.p_mastered.copy()
-                values[s] = p_next
-                last = state.last_class
-                if last[s] != 0:
-                    last = last.copy()
-                    last[s] = 0
-                return MasteryState._trusted(store.skill_names, values, last), p_correct
-        new, pc = self.update_many(state, [skill], [outcome],
-                                   None if item_class is None else [item_class], unknown)
-        return new, float(pc[0])
-
-    def update_many(self, state: MasteryState, skills, outcomes, item_classes=None,
-                    unknown: str = "error"):
-        """Apply observations in order to one learner; returns (new_state, p_correct (m,)).
-
-        skills: m skill names, or an int array of positions in ``skill_names_``.
-        outcomes: m scores in [0, 1] (1 correct, 0 incorrect, fractions = soft evidence).
-        item_classes: None or m class labels (the log's class-column values).
-        unknown: "error" (UnknownSkillError for an unknown skill/class) or "prior" (unknown
-            class -> the skill's class average; an unknown skill's events get P(correct) from
-            the population average at its p_init and leave the state unchanged).
-        Nothing is changed when an error is raised (the state is immutable anyway).
-        """
-        if unknown not in _UNKNOWN_MODES:
-            raise ParameterError(f"unknown={unknown!r} must be one of {_UNKNOWN_MODES}")
-        store = self._store()
-        if not (type(state) is MasteryState and state.skill_names is store.skill_names):
-            self._check_state(state)  # the fast test above covers states this model made
-        _kernels = _bkt_kernels()
-        score = np.ascontiguousarray(outcomes, dtype=np.float64)
-        if score.ndim != 1:
-            score = score.reshape(-1)
-        m = len(score)
-        if m == 0:
-            return state, np.empty(0)
-        sk = np.asarray(skills)
-        if self._simple_online and item_classes is None and sk.dtype.kind in "iu":
-            # fast path: the kernel validates skills and scores itself
-            ev_skill = np.ascontiguousarray(sk, dtype=np.int64)
-            if ev_skill.ndim != 1:
-                ev_skill = ev_skill.reshape(-1)
-            if len(ev_skill) != m:
-                raise ParameterError(
-                    f"{len(ev_skill)} skills for {m} outcomes; give one skill per outcome"
-                )
-            p_state = state.p_mastered.copy()
-            last = state.last_class.copy()
-            out = np.empty(m)
-            bad = _kernels.replay_simple(p_state, last, ev_skill, score, self._online_table, out)
-            if bad >= 0:
-                if not (0 <= ev_skill[bad] < store.n_skills):
-                    raise UnknownSkillError(
-                        f"skills[{bad}]={int(ev_skill[bad])} is not a skill position; use "
-                        f"0..{store.n_skills - 1} (positions in skill_names_)"
-                    )
-                raise ParameterError(
-                    f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a "
-                    "partial score"
-                )
-            return MasteryState._trusted(store.skill_names, p_state, last), out
-        if not (score.min() >= 0.0 and score.max() <= 1.0):
-            bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
-            raise ParameterError(
-                f"outcomes[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a partial score"
-            )
-        if sk.dtype.kind in "iu":
-            ev_skill = sk.astype(np.int64).reshape(-1)
-            if len(ev_skill) and (ev_skill.min() < 0 or ev_skill.max() >= store.n_skills):
-                raise UnknownSkillError(
-                    f"skill positions must be in 0..{store.n_skills - 1}; got "
-                    f"{int(ev_skill.min())}..{int(ev_skill.max())}"
-                )
-        else:
-            names = sk.astype(str).reshape(-1)
-            uniq, inv = np.unique(names, return_inverse=True)
-            pos = np.array([store._index.get(u, -1) for u in uniq], dtype=np.int64)  # type: ignore[attr-defined]
-            if unknown == "error" and np.any(pos < 0):
-                store.skill_index(str(uniq[np.flatnonzero(pos < 0)[0]]))
-            ev_skill = pos[inv] if len(uniq) else np.empty(0, np.int64)
-        if len(ev_skill) != m:
-            raise ParameterError(f"{len(ev_skill)} skills for {m} outcomes; give one skill per outcome")
-        known = ev_skill >= 0
-        variant = self._variant()
-        labels = None
-        if item_classes is not None:
-            labels = np.asarray(item_classes).astype(str).reshape(-1)
-            if len(labels) != m:
-                raise ParameterError(f"{len(labels)} item classes for {m} outcomes")
-        elif variant.gs_col or variant.lr_col or (variant.prior_col and variant.prior_col != lay.OUTCOME):
-            raise ParameterError(
-                "this model has class-dependent parameters; pass item_classes (one label per event)"
-            )
-        # default class 0 of each event's skill (global indices); class variants overwrite
-        safe = np.where(known, ev_skill, 0)
-        ev_gs = store.gs_off[safe].astype(np.int32)
-        ev_lr = store.lr_off[safe].astype(np.int32)
-        ev_pr = store.pr_off[safe].astype(np.int32)
-        ev_cls = np.zeros(m, np.int32)
-        last = state.last_class.copy()
-        kn = np.flatnonzero(known)
-
-        def mapped(kind: str, idx: np.ndarray, labs: np.ndarray) -> np.ndarray:
-            """Global class index of (skill, label) for events ``idx`` (one lookup per pair)."""
-            if len(idx) == 0:
-                return np.empty(0, np.int32)
-            uniq_lab, lab_id = np.unique(labs, return_inverse=True)
-            width = len(uniq_lab)
-            ukeys, inv = np.unique(ev_skill[idx] * width + lab_id, return_inverse=True)
-            values = np.array(
-                [self._class_global(store, kind, int(k // width), str(uniq_lab[k % width]),
-                                    unknown) for k in ukeys],
-                dtype=np.int32,
-            )
-            return values[inv]
-
-        if variant.gs_col:
-            ev_gs[kn] = mapped("gs", kn, labels[kn])
-            ev_cls[kn] = ev_gs[kn] - store.gs_off[ev_skill[kn]]
-        if variant.lr_col and not variant.pair:
-            ev_lr[kn] = mapped("lr", kn, labels[kn])
-        elif variant.pair:
-            # learn class = (previous item class, current item class) of the same skill
-            pair_code = self.pair_vocab_index_
-            prev_label: dict[int, str | None] = {}
-            pair_labels = np.empty(len(kn), dtype=object)
-            for n, e in enumerate(kn):
-                sk = int(ev_skill[e])
-                label = str(labels[e])
-                if sk in prev_label:
-                    prev = prev_label[sk]
-                elif last[sk] >= 0:
-                    prev = self.pair_vocab_[last[sk]]
-                elif last[sk] == -2:
-                    prev = "\x00unknown"  # previous class was not seen in fitting
-                else:
-                    prev = None
-                pair_labels[n] = lay.DEFAULT_CLASS if prev is None else json.dumps([prev, label])
-                prev_label[sk] = label
-                ev_cls[e] = pair_code.get(label, -2)
-            ev_lr[kn] = mapped("lr", kn, pair_labels.astype(str))
-        if variant.prior_col:
-            # the prior class is read only at a skill's first event when its state is unset
-            _, first = np.unique(ev_skill[kn], return_index=True)
-            first = kn[first]
-            need = first[np.isnan(state.p_mastered[ev_skill[first]])]
-            if variant.prior_col == lay.OUTCOME:
-                pr_labels = np.array([str(int(round(x))) for x in score[need]], dtype=str)
-            else:
-                pr_labels = labels[need]
-            ev_pr[need] = mapped("pr", need, pr_labels)
-        guess, slip, learn, forget, prior = store.with_fallbacks()
-        p_state = state.p_mastered.copy()
-        out = np.empty(m)
-        known_all = bool(known.all())
-        if known_all:
-            _kernels.replay(p_state, last, ev_skill, score, ev_gs, ev_lr, ev_pr, ev_cls,
-                            guess, slip, learn, forget, prior, out)
-        else:
-            k = np.flatnonzero(known)
-            sub = np.empty(len(k))
-            _kernels.replay(p_state, last, ev_skill[k], score[k], ev_gs[k], ev_lr[k], ev_pr[k],
-                            ev_cls[k], guess, slip, learn, forget, prior, sub)
-            out[k] = sub
-            u = np.flatnonzero(~known)
-            pop = len(guess) - 1
-            p0 = prior[len(prior) - 1]
-            out[u] = guess[pop] * (1.0 - p0) + (1.0 - slip[pop]) * p0
-        return MasteryState._trusted(store.skill_names, p_state, last), out
-
-    @staticmethod
-    def _class_global(store: ParamStore, kind: str, s: int, label: str | None, unknown: str) -> int:
-        off = getattr(store, f"{kind}_off")
-        if label is None:
-            label = lay.DEFAULT_CLASS
-        c = store.class_index(kind, s, label)
-        if c >= 0:
-            return int(off[s] + c)
-        if unknown == "error":
-            raise UnknownSkillError(
-                f"item class {label!r} of skill {store.skill_names[s]!r} was not seen when "
-                "fitting; refit with it, or pass unknown='prior' for the skill's class average"
-            )
-        return int(off[-1] + s)
 
     # -------------------------------------------------------------- persist
     def to_dict(self) -> dict:

@@ -1,7 +1,7 @@
 """Parameter and state value objects of Bayesian Knowledge Tracing.
 
 ``SkillParams`` is one skill's (or one item class's) five BKT probabilities;
-``MasteryState`` is one learner's immutable P(mastered) per skill, the state of
+``BKTState`` is one learner's immutable P(mastered) per skill, the state of
 the online path (``BKT.update_one`` / ``BKT.update_many``).
 """
 
@@ -57,7 +57,7 @@ class SkillParams:
 
 
 @dataclass(frozen=True, eq=False)
-class MasteryState:
+class BKTState:
     """One learner's knowledge state: P(mastered) per skill of a fitted model. Immutable.
 
     Attributes (``K`` = number of skills of the model):
@@ -97,7 +97,7 @@ class MasteryState:
 
     @classmethod
     def _trusted(cls, skill_names: tuple[str, ...], p_mastered: np.ndarray,
-                 last_class: np.ndarray) -> MasteryState:
+                 last_class: np.ndarray) -> BKTState:
         """Wrap arrays produced by the model itself (fresh, valid, owned) without copying."""
         state = object.__new__(cls)
         p_mastered.flags.writeable = False
@@ -108,7 +108,7 @@ class MasteryState:
         return state
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, MasteryState):
+        if not isinstance(other, BKTState):
             return NotImplemented
         return (
             self.skill_names == other.skill_names

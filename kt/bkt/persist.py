@@ -2,7 +2,7 @@
 
 Document (format ``"pathwise-bkt"``, version 1)::
 
-    {"format": "pathwise-bkt", "version": 1,
+    {"format": "pathwise-bkt", "version": 1, "model": "bkt" | "bkt-f" (registry name),
      "hyperparameters": {forgets, multigs, multilearn, multiprior, multipair, num_fits, seed,
                          max_iter, tol, p_guess_bounds, p_slip_bounds},
      "skills": [{"name", "p_init", "init_classes", "p_learn", "p_forget", "learn_classes",
@@ -53,8 +53,8 @@ def to_dict(model) -> dict:
             "log_likelihood": None if ll is None or not np.isfinite(ll) else float(ll),
             "n_iter": None if n_iter is None else int(n_iter),
         })
-    return {"format": FORMAT, "version": FORMAT_VERSION, "hyperparameters": hyper,
-            "skills": skills}
+    return {"format": FORMAT, "version": FORMAT_VERSION, "model": model.name,
+            "hyperparameters": hyper, "skills": skills}
 
 
 def from_dict(cls, doc, source: str = "model document"):
@@ -71,6 +71,11 @@ def from_dict(cls, doc, source: str = "model document"):
         )
     try:
         model = cls(**doc["hyperparameters"])
+        if doc.get("model", model.name) != model.name:
+            raise ModelFileError(
+                f"{source} names model {doc.get('model')!r} but its hyperparameters make a "
+                f"{model.name!r} model (forgets={model.forgets!r}); fix one of them"
+            )
         model._check_hyper()
         model._variant()
         skills = doc["skills"]

@@ -101,3 +101,22 @@ class ParamStore:
             arr.flags.writeable = False
             out.append(arr)
         return tuple(out)
+
+
+def from_skill_params(params) -> ParamStore:
+    """A one-class-per-skill store from ``{skill name: SkillParams}`` (dict order kept)."""
+    names = tuple(str(n) for n in params)
+    values = list(params.values())
+    n = len(names)
+    off = np.arange(n + 1, dtype=np.int64)
+    default = (("*",),) * n  # kt.bkt.layout.DEFAULT_CLASS: the one class of a skill
+
+    def column(p: str) -> np.ndarray:
+        return np.array([getattr(v, p) for v in values], dtype=np.float64)
+
+    return ParamStore(
+        skill_names=names, gs_off=off, lr_off=off.copy(), pr_off=off.copy(),
+        p_guess=column("p_guess"), p_slip=column("p_slip"), p_learn=column("p_learn"),
+        p_forget=column("p_forget"), p_init=column("p_init"),
+        gs_labels=default, lr_labels=default, pr_labels=default,
+    )

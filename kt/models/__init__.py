@@ -46,8 +46,33 @@ def make_model(name: str, seed: int = 0):
     return cls()
 
 
+def model_from_dict(doc: dict):
+    """Any registered fitted model from its ``to_dict`` document: a ``kt.bkt.BKT`` document
+    (format "pathwise-bkt", model "bkt" / "bkt-f") or a "pathwise-kt-model" document of any
+    other registry entry. ``ModelFileError`` names what is wrong with a bad one."""
+    from kt.errors import ModelFileError
+
+    if not isinstance(doc, dict):
+        raise ModelFileError(f"a model document must be a JSON object, got {type(doc).__name__}")
+    if doc.get("format") == "pathwise-bkt":
+        from kt.bkt import BKT
+
+        return BKT.from_dict(doc)
+    if doc.get("format") != "pathwise-kt-model":
+        raise ModelFileError(
+            f"not a Pathwise model document (format={doc.get('format')!r}); write it with "
+            "model.to_dict()"
+        )
+    if doc.get("model") not in MODEL_NAMES:
+        raise ModelFileError(
+            f"document holds unknown model {doc.get('model')!r}; choose from "
+            f"{', '.join(MODEL_NAMES)}"
+        )
+    return model_class(str(doc["model"])).from_dict(doc)
+
+
 def load_model(path: str | Path):
-    """Load any model saved with ``model.save(path)``."""
+    """Load any model saved with ``model.save(path)`` (``model_from_dict`` of the file)."""
     import json
 
     from kt.errors import ModelFileError
@@ -56,8 +81,7 @@ def load_model(path: str | Path):
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
-    if not isinstance(data, dict) or data.get("format") != "pathwise-kt-model":
-        raise ModelFileError(f"{path} is not a pathwise-kt-model file (no 'format' marker)")
-    if data.get("model") not in MODEL_NAMES:
-        raise ModelFileError(f"{path} holds unknown model {data.get('model')!r}")
-    return model_class(str(data["model"])).from_dict(data)
+    try:
+        return model_from_dict(data)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None

@@ -131,6 +131,36 @@ def filter_sequence(scores, gs, lr, prior_class: int, params: dict):
     return np.array(out).reshape(-1, 3)
 
 
+def scalar_step(p_mastered: float, score: float, params) -> tuple[float, float]:
+    """The scalar twin of the online BKT filter step (``SkillParams`` or a dict), written as
+    a two-state HMM: belief vector, soft-evidence emission vector, Bayes rule, transition
+    matrix. Returns (P(correct) before, P(mastered) after the observation and transition)."""
+    get = params.get if isinstance(params, dict) else lambda k: getattr(params, k)
+    belief = np.array([1.0 - p_mastered, p_mastered])  # [not mastered, mastered]
+    p_right = np.array([get("p_guess"), 1.0 - get("p_slip")])
+    evidence = score * p_right + (1.0 - score) * (1.0 - p_right)
+    joint = belief * evidence
+    posterior = joint / joint.sum() if joint.sum() > 0 else belief
+    after = transition(get("p_learn"), get("p_forget")) @ posterior
+    return float(belief @ p_right), float(after[1])
+
+
+def replay_observations(state: dict, rows, params: dict) -> tuple[dict, list]:
+    """Twin of the online replay of one learner: ``rows`` is a list of observations, each a
+    list of (skill, score) copies; P(correct) of an observation = mean of its copies' P before
+    any copy is applied, then copies are applied in order. ``state``: {skill: P(mastered)}
+    (absent = the skill's p_init); ``params``: {skill: SkillParams}."""
+    state = dict(state)
+    out = []
+    for copies in rows:
+        before = [scalar_step(state.get(k, params[k].p_init), x, params[k])[0]
+                  for k, x in copies]
+        out.append(sum(before) / len(before))
+        for k, x in copies:
+            state[k] = scalar_step(state.get(k, params[k].p_init), x, params[k])[1]
+    return state, out
+
+
 def group_by_skill(skill, learner, outcome, position, n_pos):
     """Twin of ``_kernels.group_by_skill`` with a stable argsort."""
     pos = position[skill]

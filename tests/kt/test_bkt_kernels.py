@@ -193,7 +193,8 @@ def test_predict_and_replay_match_twin(problem, soft):
         p_state = np.array([np.nan])
         last = np.array([-1], np.int32)
         out = np.empty(hi - lo)
-        _kernels.replay(p_state, last, np.zeros(hi - lo, np.int64), score[lo:hi],
+        _kernels.replay(p_state, last, np.arange(hi - lo + 1, dtype=np.int64),
+                        np.zeros(hi - lo, np.int64), score[lo:hi],
                         arrays["gs"][lo:hi], arrays["lr"][lo:hi],
                         np.full(hi - lo, s["prior"], np.int32), arrays["gs"][lo:hi],
                         flat["p_guess"], flat["p_slip"], flat["p_learn"], flat["p_forget"],
@@ -248,7 +249,8 @@ def test_replay_simple_matches_twin(events, values):
     last = np.full(3, -1, np.int32)
     out = np.empty(len(events))
     table = np.stack([prm[p] for p in ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")])
-    status = _kernels.replay_simple(p_state, last, skills, scores, table, out)
+    status = _kernels.replay_simple(p_state, last, np.arange(len(events) + 1, dtype=np.int64),
+                                    skills, scores, table, out)
     assert status == -1
     for k in range(3):
         idx = np.flatnonzero(skills == k)
@@ -268,12 +270,46 @@ def test_replay_simple_reports_first_bad_event():
     table = np.full((5, 2), 0.3)
     p_state = np.array([0.2, 0.4])
     out = np.empty(3)
-    status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 1, 1]),
+    ptr = np.arange(4, dtype=np.int64)
+    status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), ptr, np.array([0, 1, 1]),
                                     np.array([1.0, 1.5, 0.0]), table, out)
     assert status == 1
-    status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), np.array([0, 2]),
+    status = _kernels.replay_simple(p_state, np.zeros(2, np.int32), ptr[:3], np.array([0, 2]),
                                     np.array([1.0, 1.0]), table, out)
     assert status == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 2), st.floats(0.0, 1.0)), min_size=1,
+                         max_size=3), min_size=1, max_size=15),
+       st.lists(prob, min_size=15, max_size=15))
+def test_replay_kernels_on_multi_skill_observations_match_twin(observations, values):
+    """One P per observation (mean of its copies' P before any copy is applied), then every
+    copy applied in order: both replay kernels against the scalar twin."""
+    from kt.bkt.params import SkillParams
+
+    values = np.array(values)
+    prm = {p: values[3 * i: 3 * i + 3] for i, p in enumerate(PARAMS)}
+    per_skill = {k: SkillParams(**{p: float(prm[p][k]) for p in PARAMS}) for k in range(3)}
+    _, want = ref.replay_observations({}, observations, per_skill)
+    rows = [c for obs in observations for c in obs]
+    skills = np.array([k for k, _ in rows], dtype=np.int64)
+    scores = np.array([x for _, x in rows])
+    ptr = np.concatenate([[0], np.cumsum([len(o) for o in observations])]).astype(np.int64)
+    table = np.stack([prm[p] for p in ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")])
+    out = np.empty(len(observations))
+    p_state = np.full(3, np.nan)
+    assert _kernels.replay_simple(p_state, np.full(3, -1, np.int32), ptr, skills, scores,
+                                  table, out) == -1
+    np.testing.assert_allclose(out, want, atol=1e-12)
+    zeros = np.zeros(len(rows), np.int32)
+    out2 = np.empty(len(observations))
+    p_state2 = np.full(3, np.nan)
+    _kernels.replay(p_state2, np.full(3, -1, np.int32), ptr, skills, scores,
+                    skills.astype(np.int32), skills.astype(np.int32), skills.astype(np.int32),
+                    zeros, prm["p_guess"], prm["p_slip"], prm["p_learn"], prm["p_forget"],
+                    prm["p_init"], out2)
+    assert np.array_equal(out2, out) and np.array_equal(p_state2, p_state, equal_nan=True)
 
 
 @settings(max_examples=80, deadline=None)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from kt.bkt import BKT, MasteryState, SkillParams
+from kt.bkt import BKT, BKTState, SkillParams
 from kt.errors import (
     LogFormatError,
     ModelFileError,
@@ -272,11 +272,11 @@ def test_unknown_skill_and_class_error_or_fallback(small_log):
     assert np.all(np.isfinite(pred.p_correct))
     state = model.init_state()
     with pytest.raises(UnknownSkillError, match="T9"):
-        model.update_one(state, "fractions", 1, item_class="T9")
-    new, p = model.update_one(state, "fractions", 1, item_class="T9", unknown="prior")
+        model.update_one(state, "fractions", 1, item="T9")
+    new, p = model.update_one(state, "fractions", 1, item="T9", unknown="prior")
     assert 0 < p < 1 and new.mastery("fractions") != state.mastery("fractions")
     with pytest.raises(UnknownSkillError, match="geometry"):
-        model.update_one(state, "geometry", 1, item_class="T1")
+        model.update_one(state, "geometry", 1, item="T1")
 
 
 def test_bad_hyperparameters_and_inputs_name_the_value(small_log):
@@ -311,11 +311,11 @@ def test_bad_online_input_changes_nothing(small_log):
     model = BKT(max_iter=5).fit(small_log)
     state = model.init_state()
     snapshot = state.p_mastered.copy()
-    with pytest.raises(ParameterError, match=r"outcomes\[1\]=2"):
+    with pytest.raises(ParameterError, match=r"scores\[1\]=2"):
         model.update_many(state, ["fractions", "ratios"], [1, 2])
     assert np.array_equal(state.p_mastered, snapshot)
     pos = np.array([0, 1, 2])
-    with pytest.raises(ParameterError, match=r"outcomes\[2\]=-1"):
+    with pytest.raises(ParameterError, match=r"scores\[2\]=-1"):
         model.update_many(state, pos, [1, 0, -1])
     with pytest.raises(UnknownSkillError, match=r"skills\[1\]=7"):
         model.update_many(state, np.array([0, 7]), [1, 0])
@@ -323,32 +323,39 @@ def test_bad_online_input_changes_nothing(small_log):
     with pytest.raises(ValueError):
         state.p_mastered[0] = 0.5  # read-only
     with pytest.raises(ParameterError, match="init_state"):
-        model.update_one(MasteryState(("x",), [0.5]), "x", 1)
+        model.update_one(BKTState(("x",), [0.5]), "x", 1)
 
 
-def test_soft_evidence_matches_online_step(small_log):
-    from kt.bkt.online import step
-
+@pytest.mark.parametrize("score", [0.0, 0.3, 0.5, 1.0])
+def test_soft_evidence_matches_the_scalar_twin(small_log, score):
     model = BKT(forgets=True, max_iter=5).fit(small_log)
     state = model.init_state()
-    new, p = model.update_one(state, "ratios", 0.3)
-    want_pc, want_next = step(state.mastery("ratios"), 0.3, model.skill_params("ratios"))
-    assert p == want_pc and new.mastery("ratios") == want_next
+    for _ in range(3):  # the fast update_one path, then update_many's kernel
+        new, p = model.update_one(state, "ratios", score)
+        want_pc, want_next = ref.scalar_step(model.mastery(state, "ratios"), score,
+                                             model.skill_params("ratios"))
+        assert p == pytest.approx(want_pc, abs=1e-14)
+        assert model.mastery(new, "ratios") == pytest.approx(want_next, abs=1e-14)
+        many, pc = model.update_many(state, ["ratios"], [score])
+        assert pc[0] == p and many == new
+        state = new
 
 
-def test_step_equals_bkt_at_binary_scores():
-    from kt.bkt.online import step
-
+def test_scalar_twin_equals_textbook_bkt_at_binary_scores():
     prm = SkillParams(0.3, 0.2, 0.05, 0.25, 0.1)
-    pc, nxt = step(0.3, 1.0, prm)
+    pc, nxt = ref.scalar_step(0.3, 1.0, prm)
     post = 0.3 * 0.9 / (0.3 * 0.9 + 0.7 * 0.25)
     assert pc == pytest.approx(0.25 * 0.7 + 0.9 * 0.3)
     assert nxt == pytest.approx(post * 0.95 + (1 - post) * 0.2)
-    _, nxt0 = step(0.3, 0.0, prm)
+    _, nxt0 = ref.scalar_step(0.3, 0.0, prm)
     post0 = 0.3 * 0.1 / (0.3 * 0.1 + 0.7 * 0.75)
     assert nxt0 == pytest.approx(post0 * 0.95 + (1 - post0) * 0.2)
-    with pytest.raises(ParameterError, match="score=1.5"):
-        step(0.3, 1.5, prm)
+    model = BKT.from_skill_params({"x": prm})
+    for score, want in ((1.0, nxt), (0.0, nxt0)):
+        new, p = model.update_one(model.init_state(), "x", score)
+        assert p == pytest.approx(pc) and model.mastery(new, "x") == pytest.approx(want)
+    with pytest.raises(ParameterError, match=r"scores\[0\]=1.5"):
+        model.update_one(model.init_state(), "x", 1.5)
     with pytest.raises(ParameterError, match="p_slip"):
         SkillParams(0.3, 0.2, 0.0, 0.2, -0.1)
 
@@ -510,10 +517,10 @@ def test_online_updates_check_whose_state_they_get(small_log):
     other = BKT(max_iter=3).fit(small_log, skills=["fractions", "ratios"])
     with pytest.raises(ParameterError, match="other skills"):
         model.update_many(other.init_state(), np.array([0]), np.array([1.0]))
-    with pytest.raises(ParameterError, match="must be a MasteryState"):
+    with pytest.raises(ParameterError, match="must be a BKTState"):
         model.update_many({"fractions": 0.5}, np.array([0]), np.array([1.0]))
     # a state rebuilt by hand (equal names, not the model's own tuple) is accepted
-    rebuilt = MasteryState(list(model.skill_names_), model.init_state().p_mastered)
+    rebuilt = BKTState(list(model.skill_names_), model.init_state().p_mastered)
     new, pc = model.update_many(rebuilt, np.array([0]), np.array([1.0]))
     same, pc_same = model.update_many(model.init_state(), np.array([0]), np.array([1.0]))
     assert new == same and pc.tolist() == pc_same.tolist()
