@@ -2,7 +2,7 @@
 
 ``make_model(name)`` builds one by its registry name; ``MODEL_NAMES`` lists them:
 
-* ``bkt`` / ``bkt-f``: Bayesian Knowledge Tracing (fitted by ``kt.bkt``), without / with forgetting;
+* ``bkt`` / ``bkt-f``: :class:`kt.bkt.BKT` itself, without / with forgetting;
 * ``bkt-item``: BKT+F with an item-difficulty offset (stacked logistic regression);
 * ``elo``: Elo with global + per-skill learner ability, item difficulty, K(n) = alpha / (1 + beta n);
 * ``pfa``: Performance Factors Analysis;
@@ -22,13 +22,16 @@ MODEL_NAMES = ("bkt", "bkt-f", "bkt-item", "elo", "pfa", "best-lr", "r-best-lr",
 
 
 def model_class(name: str):
-    """The class registered under ``name``; ``ValueError`` naming the valid names otherwise."""
-    from kt.models.bkt import BKTForgets, BKTItem, BKTModel
+    """The class registered under ``name`` (``kt.bkt.BKT`` for "bkt" and "bkt-f": build those
+    with :func:`make_model`, which sets ``forgets``); ``ParameterError`` naming the valid
+    names otherwise."""
+    from kt.bkt import BKT
+    from kt.models.bkt import BKTItem
     from kt.models.counters import PFA, BestLR, RBestLR, RBestLRElo
     from kt.models.elo import Elo
 
-    registry = {c.name: c for c in (BKTModel, BKTForgets, BKTItem, Elo, PFA, BestLR, RBestLR,
-                                   RBestLRElo)}
+    registry = {"bkt": BKT, "bkt-f": BKT}
+    registry.update({c.name: c for c in (BKTItem, Elo, PFA, BestLR, RBestLR, RBestLRElo)})
     if name not in registry:
         from kt.errors import ParameterError
 
@@ -38,12 +41,15 @@ def model_class(name: str):
     return registry[name]
 
 
-def make_model(name: str, seed: int = 0):
-    """A fresh (unfitted) model by registry name; ``seed`` goes to models that use one."""
+def make_model(name: str, seed: int = 0, **hyperparameters):
+    """A fresh (unfitted) model by registry name; ``seed`` goes to models that use one;
+    ``hyperparameters`` to the constructor ("bkt-f" is ``BKT(forgets=True)``)."""
     cls = model_class(name)
+    if name in ("bkt", "bkt-f"):
+        hyperparameters.setdefault("forgets", name == "bkt-f")
     if name.startswith("bkt"):
-        return cls(seed=seed)
-    return cls()
+        return cls(seed=seed, **hyperparameters)
+    return cls(**hyperparameters)
 
 
 def model_from_dict(doc: dict):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from kt.log import ObservationLog
-from kt.models.base import OnlineModel, event_pointers
+from kt.models.base import OnlineModel
 
 
 def connect(address: str):
@@ -52,10 +52,10 @@ def _design_chunk(model, log: ObservationLog):
     return model.design(log)
 
 
-def _bkt_fit_skills(params: dict, log: ObservationLog, skills: list[str]) -> list[dict]:
+def _bkt_fit_skills(params: dict, log: ObservationLog, skills: list[str]) -> dict:
     from kt.bkt import BKT
 
-    return BKT(**params).fit(log, skills=skills).params()
+    return BKT(**params).fit(log, skills=skills).to_dict()
 
 
 class DaskRunner:
@@ -73,17 +73,21 @@ class DaskRunner:
         return np.concatenate(self.client.gather(futures))
 
     def fit(self, model: OnlineModel, log: ObservationLog) -> OnlineModel:
-        from kt.models.bkt import BKTModel
+        from kt.bkt import BKT
+        from kt.models.bkt import BKTItem
         from kt.models.counters import CounterLogisticModel
 
-        if isinstance(model, BKTModel):
+        if isinstance(model, BKT | BKTItem):
             return self._fit_bkt(model, log)
         if isinstance(model, CounterLogisticModel) and not model.uses_elo:
             return self._fit_counters(model, log)
         return model.fit(log)  # Elo: one sequential pass
 
     def _fit_bkt(self, model, log: ObservationLog):
-        model._begin_fit(log)
+        """Skill groups fitted on workers (each a ``BKT.fit(log, skills=group)``, the same
+        per-skill EM as one fit), joined into one BKT on the client."""
+        from kt.bkt import BKT
+
         present = [str(log.skill_names[k]) for k in np.unique(log.skill)]
         groups = [g.tolist() for g in np.array_split(np.array(present, dtype=object),
                                                      min(self.n_partitions, len(present)))]
@@ -92,9 +96,14 @@ class DaskRunner:
         flog = self.client.scatter(log, broadcast=True)
         futures = [self.client.submit(_bkt_fit_skills, params, flog, g, pure=False)
                    for g in groups if g]
-        rows = [r for part in self.client.gather(futures) for r in part]
-        model._set_bkt_rows(rows)
-        model._after_bkt(log)
+        parts = [BKT.from_dict(doc) for doc in self.client.gather(futures)]
+        bkt = parts[0]
+        for part in parts[1:]:
+            bkt = bkt.with_skills({s: part.skill_params(s) for s in part.skill_names_})
+        if isinstance(model, BKT):
+            return bkt
+        model._set_bkt(bkt, log)
+        model._fit_offsets(log)
         return model
 
     def _fit_counters(self, model, log: ObservationLog):
@@ -112,7 +121,3 @@ class DaskRunner:
         y = np.concatenate([p[1] for p in parts])
         model.weights_ = fit_logistic(X, y, l2=model.l2, max_iter=model.max_iter)
         return model
-
-
-def events_of(log: ObservationLog) -> int:
-    return len(event_pointers(log.event, log.learner)[0]) - 1

@@ -125,14 +125,32 @@ def split_learners(log: ObservationLog, folds: int, seed: int) -> np.ndarray:
     return fold
 
 
-def replay_learners(model: OnlineModel, log: ObservationLog) -> np.ndarray:
+def aligned(model, log: ObservationLog) -> tuple[object, np.ndarray]:
+    """``(model, codes)``: ``codes[k]`` is the model's int code of ``log.skill_names[k]`` (the
+    identity for ``kt.models`` models, fitted on the same vocabulary); a BKT is first given the log's skills it has no rows for (``kt.models.bkt.cover_skills``)."""
+    from kt.bkt import BKT
+    from kt.models.bkt import cover_skills
+
+    if not isinstance(model, BKT):  # kt.models: fitted on the log's vocabulary (its codes)
+        return model, np.arange(len(log.skill_names), dtype=np.int64)
+    model = cover_skills(model, log.skill_names.tolist())
+    names = [str(n) for n in model.skill_names_]
+    if len(names) == len(log.skill_names) and names == log.skill_names.astype(str).tolist():
+        return model, np.arange(len(names), dtype=np.int64)
+    index = {n: i for i, n in enumerate(names)}
+    return model, np.array([index[str(n)] for n in log.skill_names], dtype=np.int64)
+
+
+def replay_learners(model, log: ObservationLog) -> np.ndarray:
     """P(correct) per event of ``log``, one ``update_many`` call per learner from a fresh state."""
+    model, codes = aligned(model, log)
+    skill = codes[log.skill]
     ev_ptr, lr_ptr = event_pointers(log.event, log.learner)
     out = np.empty(len(ev_ptr) - 1)
     for a, b in zip(lr_ptr[:-1], lr_ptr[1:], strict=True):
         r0, r1 = ev_ptr[a], ev_ptr[b]
-        _, p = model.update_many(model.init_state(), log.skill[r0:r1], log.item[r0:r1],
-                                 log.outcome[r0:r1], log.event[r0:r1])
+        _, p = model.update_many(model.init_state(), skill[r0:r1], log.outcome[r0:r1],
+                                 items=log.item[r0:r1], events=log.event[r0:r1])
         out[a:b] = p
     return out
 

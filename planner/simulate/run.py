@@ -4,6 +4,7 @@ E = fraction of target skills truly mastered and E_sup = 1."""
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kt.bkt.online import soft_step
+from kt.bkt.params import BKTState, SkillParams
 from planner.errors import PlanInputError
 from planner.simulate.cohort import Cohort, true_learn_probability
 from planner.simulate.policies import POLICIES, feasible
@@ -50,9 +51,20 @@ def bkt_update(p: float, t_learn: float, correct: bool, p_guess: float, p_slip: 
     """Planner-side BKT for one activity: transition with ``t_learn``, then condition on the
     exit ticket (guess/slip). Returns the new P(L)."""
     learned = p + (1.0 - p) * t_learn
-    # kt's soft-evidence step with no further transition: the ticket is taken after learning.
-    _, posterior = soft_step(learned, 1.0 if correct else 0.0, p_guess, p_slip, 0.0, 0.0)
-    return float(posterior)
+    # kt's BKT update with no further transition: the ticket is taken after learning.
+    model = _ticket_model(float(p_guess), float(p_slip))
+    state = BKTState(model.skill_names_, [learned])
+    new, _ = model.update_one(state, "ticket", 1.0 if correct else 0.0)
+    return float(new.p_mastered[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _ticket_model(p_guess: float, p_slip: float):
+    """A one-skill kt BKT with these guess/slip and no learn/forget transition."""
+    from kt.bkt import BKT  # loads Numba: on first use, not at import
+
+    return BKT.from_skill_params({"ticket": SkillParams(p_init=0.5, p_learn=0.0, p_forget=0.0,
+                                                         p_guess=p_guess, p_slip=p_slip)})
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,17 @@ def test_bkt_kernel_matches_twin(log):
     k = log.n_skills
     params = np.vstack([rng.uniform(0.1, 0.6, k), rng.uniform(0.05, 0.3, k), rng.uniform(0, 0.1, k),
                         rng.uniform(0.1, 0.3, k), rng.uniform(0.05, 0.2, k)])
-    cap = 256
+    # the one BKT filter (kt.bkt's replay kernel behind BKT.update_many), events as one
+    # observation each, learner by learner
+    from kt.bkt import BKT, SkillParams
+
+    model = BKT.from_skill_params({
+        str(n): SkillParams(*params[:, j]) for j, n in enumerate(log.skill_names)})
     out = np.empty(len(ev_ptr) - 1)
-    K.bkt_run(np.full(cap, -1, np.int64), np.zeros((cap, 1)), log.skill, log.outcome, ev_ptr,
-              lr_ptr, *[np.ascontiguousarray(r) for r in params], out, np.zeros(0))
+    for a, b in zip(lr_ptr[:-1], lr_ptr[1:], strict=True):
+        r0, r1 = ev_ptr[a], ev_ptr[b]
+        _, out[a:b] = model.update_many(model.init_state(), log.skill[r0:r1].astype(np.int64),
+                                        log.outcome[r0:r1], events=log.event[r0:r1])
     np.testing.assert_allclose(out, bkt_twin(log.skill, log.outcome, ev_ptr, lr_ptr, params),
                                rtol=1e-12)
 
