@@ -224,7 +224,8 @@ def _trajectories(result: ReplayResult, out: Path, plt) -> str | None:
         rows = np.flatnonzero(log.learner == lrn)
         sub = log.take(rows)
         if model is not None:
-            mast = model.mastery(sub)
+            bkt = getattr(model, "bkt_", model)  # bkt-item: its BKT part
+            mast = bkt.predict(sub, unknown="prior").p_mastered_after
             for k in np.unique(sub.skill)[:6]:
                 sel = np.flatnonzero(sub.skill == k)
                 ax.plot(sel, mast[sel], marker=".", label=str(log.skill_names[k])[:28])
