@@ -176,7 +176,7 @@ class Engine:
         version = self.store.put_model(
             params, meta, model=str(getattr(fitted, "name", "bkt")), document=fitted.to_dict(),
             activate=activate,
-        )  # a None document stores a plain BKT defined by ``params``
+        )
         self._forget_runtime()
         return version
 
@@ -246,9 +246,6 @@ def _fitted_model(model: Any) -> Any:
         if "format" in model:
             return model_from_dict(dict(model))
         return bkt_from_params({str(s): _skill_params(s, v) for s, v in model.items()})
-    if not hasattr(model, "state_to_dict") and hasattr(model, "skill_params"):
-        # a kt.bkt.BKT from before kt.online (TEMPORARY, until K lands the contract)
-        return bkt_from_params({s: model.skill_params(s) for s in model_skills(model)})
     if not hasattr(model, "to_dict") or not hasattr(model, "update_one"):
         raise ValidationError(
             f"cannot store a {type(model).__name__} as a model; pass a fitted kt model, its "

@@ -45,21 +45,16 @@ def item_of(observation: Any) -> str:
 
 
 def _is_bkt(model: Any) -> bool:
-    from engine._kt_compat import ParamsBKT
     from kt.bkt import BKT
 
-    return isinstance(model, BKT | ParamsBKT)
+    return isinstance(model, BKT)
 
 
 def bkt_from_params(params: Mapping[str, SkillParams]) -> Any:
     """``BKT.from_skill_params(params)``: a fitted BKT with these per-skill parameters."""
     from kt.bkt import BKT
 
-    if hasattr(BKT, "from_skill_params"):
-        return BKT.from_skill_params(dict(params))
-    from engine._kt_compat import ParamsBKT  # until kt.bkt.BKT implements kt.online
-
-    return ParamsBKT(params)
+    return BKT.from_skill_params(dict(params))
 
 
 def model_skills(model: Any) -> tuple[str, ...]:
