@@ -325,7 +325,7 @@ def _station_modality(st) -> str:
 
 def model_settings(cls, *, time_limit_s: float = 2.0):
     """The class's blended model → ``planner.classplan.ModelSettings``."""
-    from planner.classplan import ModelSettings, Station
+    from planner.classplan import ModelSettings, StationPlan
 
     m = cls.model
     tag = getattr(type(m), "tag", "")
@@ -333,7 +333,7 @@ def model_settings(cls, *, time_limit_s: float = 2.0):
     common = {"g_min": min(2, cap), "g_max": cap, "time_limit_s": time_limit_s}
     session = float(cls.schedule[0].minutes) if cls.schedule else DEFAULT_BUDGET_MIN
     if tag in ("station_rotation", "individual_rotation"):
-        stations = tuple(Station(st.name, _station_modality(st), float(st.minutes), int(st.capacity))
+        stations = tuple(StationPlan(st.name, _station_modality(st), float(st.minutes), int(st.capacity))
                          for st in m.stations)
         return ModelSettings(tag, stations=stations, **common)
     if tag == "lab_rotation":
@@ -343,15 +343,15 @@ def model_settings(cls, *, time_limit_s: float = 2.0):
         n = len(cls.roster)
         n_st = 3 if -(-n // 3) <= cap else 4
         slot = max(1.0, float(m.classroom_minutes + m.lab_minutes) / n_st)
-        stations = [Station("Teacher table", "teacher_led", slot, cap),
-                    Station("Classroom projects", "collaborative", slot, max(1, n)),
-                    Station("Computer lab", "online", slot, max(1, int(m.lab_devices)), place="lab")]
+        stations = [StationPlan("Teacher table", "teacher_led", slot, cap),
+                    StationPlan("Classroom projects", "collaborative", slot, max(1, n)),
+                    StationPlan("Computer lab", "online", slot, max(1, int(m.lab_devices)), place="lab")]
         if n_st == 4:
-            stations.append(Station("Independent work", "independent_offline", slot, max(1, n)))
+            stations.append(StationPlan("Independent work", "independent_offline", slot, max(1, n)))
         stations = tuple(stations)
         return ModelSettings("lab_rotation", stations=stations, **common)
     if tag == "flipped":
-        return ModelSettings("flipped_classroom", session_minutes=float(m.class_minutes),
+        return ModelSettings("flipped", session_minutes=float(m.class_minutes),
                              remote_minutes=float(m.home_minutes), **common)
     if tag == "flex":
         common["g_max"] = max(1, int(m.pullout_max_group))

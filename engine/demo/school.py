@@ -59,7 +59,7 @@ WEEK = ("mon", "tue", "wed", "thu", "fri")
 
 
 @dataclass(frozen=True, slots=True)
-class ClassPlan:
+class DemoClassSpec:
     """Blueprint of one demo class (grade, size, model, schedule)."""
 
     id: str
@@ -75,21 +75,21 @@ def _slots(days: tuple[str, ...], start: str, minutes: int) -> tuple[SessionSlot
     return tuple(SessionSlot(d, start, minutes) for d in days)
 
 
-def class_plans() -> tuple[ClassPlan, ...]:
+def demo_class_specs() -> tuple[DemoClassSpec, ...]:
     """The seven demo classes, one per blended model."""
     st = Station
     return (
-        ClassPlan("c-3-station", "Grade 3 Math - Station Rotation", "3", 18, ("t-ortiz",),
+        DemoClassSpec("c-3-station", "Grade 3 Math - Station Rotation", "3", 18, ("t-ortiz",),
                   StationRotation((
                       st("Teacher table", "small_group", 20, 6, teacher_led=True),
                       st("Online practice", "online_module", 20, 8, online=True),
                       st("Math workshop", "project", 20, 6, collaborative=True),
                   ), small_group_cap=6),
                   _slots(WEEK, "14:00", 60)),
-        ClassPlan("c-4-lab", "Grade 4 Math - Lab Rotation", "4", 20, ("t-nguyen",),
+        DemoClassSpec("c-4-lab", "Grade 4 Math - Lab Rotation", "4", 20, ("t-nguyen",),
                   LabRotation(classroom_minutes=45, lab_minutes=30, lab_devices=24),
                   _slots(WEEK, "15:00", 75)),
-        ClassPlan("c-5-individual", "Grade 5 Math - Individual Rotation", "5", 16,
+        DemoClassSpec("c-5-individual", "Grade 5 Math - Individual Rotation", "5", 16,
                   ("t-adeyemi",),
                   IndividualRotation((
                       st("Mini-lesson", "lesson", 15, 5, teacher_led=True),
@@ -99,18 +99,18 @@ def class_plans() -> tuple[ClassPlan, ...]:
                       st("Check-in quiz", "assessment", 15, 8, online=True),
                   ), max_stations_per_learner=4, small_group_cap=5),
                   _slots(WEEK, "13:30", 60)),
-        ClassPlan("c-6-flipped", "Grade 6 Math - Flipped", "6", 19, ("t-kowalski",),
+        DemoClassSpec("c-6-flipped", "Grade 6 Math - Flipped", "6", 19, ("t-kowalski",),
                   Flipped(home_minutes=20, class_minutes=55, home_device_required=True),
                   _slots(WEEK, "16:00", 55)),
-        ClassPlan("c-7-flex", "Grade 7 Math - Flex Studio", "7", 17, ("t-haddad", "t-rao"),
+        DemoClassSpec("c-7-flex", "Grade 7 Math - Flex Studio", "7", 17, ("t-haddad", "t-rao"),
                   Flex(pullout_slots=3, pullout_minutes=15, pullout_max_group=5),
                   _slots(WEEK, "14:30", 70)),
-        ClassPlan("c-8-alacarte", "Grade 8 Algebra Readiness - A la Carte", "8", 12,
+        DemoClassSpec("c-8-alacarte", "Grade 8 Algebra Readiness - A la Carte", "8", 12,
                   ("t-lindqvist",),
                   ALaCarte(online_minutes_per_week=150, course_name="Algebra Readiness Online",
                            at_school=True),
                   _slots(("mon", "wed", "fri"), "18:00", 50)),
-        ClassPlan("c-7-virtual", "Grade 7 Math - Enriched Virtual", "7", 15, ("t-rao",),
+        DemoClassSpec("c-7-virtual", "Grade 7 Math - Enriched Virtual", "7", 15, ("t-rao",),
                   EnrichedVirtual(in_person_days=frozenset({"tue", "thu"}),
                                   in_person_minutes=60, virtual_minutes_per_week=120),
                   _slots(("tue", "thu"), "15:30", 60)),
@@ -141,9 +141,9 @@ def build_school(graph: CompetencyGraph, rng: np.random.Generator,
     classes: list[Class] = []
     traits: dict[str, LearnerTraits] = {}
     n = 0
-    for plan in class_plans():
+    for spec in demo_class_specs():
         roster = []
-        for _ in range(plan.size):
+        for _ in range(spec.size):
             n += 1
             lid = f"L{n:03d}"
             ability = float(rng.normal())
@@ -152,15 +152,15 @@ def build_school(graph: CompetencyGraph, rng: np.random.Generator,
             traits[lid] = LearnerTraits(ability, float(np.exp(0.35 * ability) * pace))
             first = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
             name = f"{first} {LAST_INITIALS[int(rng.integers(len(LAST_INITIALS)))]}."
-            learners.append(Learner(lid, name, plan.grade, _profile(graph, plan, rng, pace),
+            learners.append(Learner(lid, name, spec.grade, _profile(graph, spec, rng, pace),
                                     language="es" if rng.random() < 0.1 else "en"))
             roster.append(lid)
-        classes.append(Class(plan.id, plan.name, plan.grade, plan.teachers, tuple(roster),
-                             plan.model, plan.schedule))  # type: ignore[arg-type]
+        classes.append(Class(spec.id, spec.name, spec.grade, spec.teachers, tuple(roster),
+                             spec.model, spec.schedule))  # type: ignore[arg-type]
     return TEACHERS, tuple(learners), tuple(classes), traits
 
 
-def _profile(graph: CompetencyGraph, plan: ClassPlan, rng: np.random.Generator,
+def _profile(graph: CompetencyGraph, spec: DemoClassSpec, rng: np.random.Generator,
              pace: float) -> LearnerProfile:
     p = LearnerProfile.create(set_by=Actor.SYSTEM, at=TERM_START)
     interests = _pick(rng, INTERESTS, int(rng.integers(1, 4)))
@@ -174,14 +174,14 @@ def _profile(graph: CompetencyGraph, plan: ClassPlan, rng: np.random.Generator,
     acc: list[str] = []
     if r < 0.3:
         acc = _pick(rng, tuple(a.value for a in Accommodation), int(rng.integers(1, 3)))
-        if isinstance(plan.model, ALaCarte):  # a learner kept off screens is not put in an
+        if isinstance(spec.model, ALaCarte):  # a learner kept off screens is not put in an
             acc = [a for a in acc if a != Accommodation.REDUCED_SCREEN_TIME.value]  # online course
     if acc:
         p = p.with_field("accommodations", acc, Actor.TEACHER, _day(1))
     home = rng.random()
     devices = (["laptop"] if home < 0.45 else ["tablet"] if home < 0.7
                else ["phone"] if home < 0.85 else [])
-    needs_home = isinstance(plan.model, Flipped | EnrichedVirtual)
+    needs_home = isinstance(spec.model, Flipped | EnrichedVirtual)
     if needs_home and not devices:
         devices = ["loaner laptop"]
     minutes = int(rng.choice([0, 60, 90, 120, 150])) if not needs_home else int(
@@ -192,7 +192,7 @@ def _profile(graph: CompetencyGraph, plan: ClassPlan, rng: np.random.Generator,
     p = p.with_field("availability", Availability(frozenset(days), frozenset(places),
                                                   frozenset(devices), minutes),
                      Actor.PARENT, _day(3, 3))
-    grade_skills = [s.id for s in graph.skills if s.grade == plan.grade]
+    grade_skills = [s.id for s in graph.skills if s.grade == spec.grade]
     goals = [grade_skills[int(i)] for i in sorted(rng.choice(len(grade_skills), 3, replace=False))]
     p = p.with_field("goal_skills", goals, Actor.TEACHER, _day(9, 2))
     choices = {"project_topic": interests[0]}

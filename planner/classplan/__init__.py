@@ -12,10 +12,10 @@ from planner.classplan.types import (
     LearnerSchedule,
     ModelSettings,
     ScheduledItem,
-    Station,
+    StationPlan,
 )
 
 __all__ = [
     "BLENDED_MODELS", "ClassGroup", "ClassPlan", "ClassRequests", "GroupLock", "GroupReason",
-    "LearnerSchedule", "ModelSettings", "ScheduledItem", "Station", "plan_class",
+    "LearnerSchedule", "ModelSettings", "ScheduledItem", "StationPlan", "plan_class",
 ]

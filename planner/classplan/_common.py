@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from planner.classplan.types import ClassRequests, GroupReason, ModelSettings, Station
+from planner.classplan.types import ClassRequests, GroupReason, ModelSettings, StationPlan
 from planner.errors import PlanInputError
 from planner.model import Conflict, PlanActivity, PlanLearner, SkillGraph
 
 
 def validate(settings: ModelSettings, learners: Sequence[PlanLearner],
              catalog: Sequence[PlanActivity], graph: SkillGraph,
-             requests: ClassRequests, stations: Sequence[Station]) -> dict[str, int]:
+             requests: ClassRequests, stations: Sequence[StationPlan]) -> dict[str, int]:
     """Check ids; returns learner id -> index. Raises ``PlanInputError`` naming the bad value."""
     if not learners:
         raise PlanInputError("the class has no learners; pass at least one PlanLearner")

@@ -15,7 +15,7 @@ from planner.classplan.types import (
     ClassRequests,
     LearnerSchedule,
     ModelSettings,
-    Station,
+    StationPlan,
 )
 from planner.model import PlanActivity, PlanLearner, SkillGraph
 
@@ -26,7 +26,7 @@ def plan_a_la_carte(settings: ModelSettings, learners: Sequence[PlanLearner],
     """Plan the online course's minutes for every learner (see module doc)."""
     t0 = time.perf_counter()
     requests = requests or ClassRequests()
-    station = Station("online-course", "online", max(settings.course_minutes, 1.0), len(learners),
+    station = StationPlan("online-course", "online", max(settings.course_minutes, 1.0), len(learners),
                       place=settings.home_place)
     validate(settings, learners, catalog, graph, requests, (station,))
     schedules, conflicts = [], []

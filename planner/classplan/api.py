@@ -36,7 +36,7 @@ def plan_class(settings: ModelSettings, learners: Sequence[PlanLearner],
 
         return plan_flex(settings, learners, catalog, graph, requests,
                          symmetry_breaking=symmetry_breaking)
-    if model == "flipped_classroom":
+    if model == "flipped":
         from planner.classplan.flipped import plan_flipped
 
         return plan_flipped(settings, learners, catalog, graph, requests,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from planner.classplan.types import ModelSettings, Station
+from planner.classplan.types import ModelSettings, StationPlan
 
 
-def default_stations(settings: ModelSettings, n_learners: int) -> tuple[Station, ...]:
+def default_stations(settings: ModelSettings, n_learners: int) -> tuple[StationPlan, ...]:
     """Stations of a rotation model for a class of ``n_learners``.
 
     Station and individual rotation: teacher-led, online, collaborative and independent
@@ -20,13 +20,13 @@ def default_stations(settings: ModelSettings, n_learners: int) -> tuple[Station,
     n = max(1, n_learners)
     seats = n
     if settings.model == "lab_rotation":
-        out = [Station("teacher", "teacher_led", 20.0, settings.g_max),
-               Station("lab", "online", 20.0, settings.lab_capacity or seats, place="lab"),
-               Station("project", "collaborative", 20.0, seats)]
+        out = [StationPlan("teacher", "teacher_led", 20.0, settings.g_max),
+               StationPlan("lab", "online", 20.0, settings.lab_capacity or seats, place="lab"),
+               StationPlan("project", "collaborative", 20.0, seats)]
         if math.ceil(n / 3) > settings.g_max:
-            out.append(Station("independent", "independent_offline", 20.0, seats))
+            out.append(StationPlan("independent", "independent_offline", 20.0, seats))
         return tuple(out)
-    return (Station("teacher", "teacher_led", 20.0, settings.g_max),
-            Station("online", "online", 20.0, seats),
-            Station("collaborative", "collaborative", 20.0, seats),
-            Station("independent", "independent_offline", 20.0, seats))
+    return (StationPlan("teacher", "teacher_led", 20.0, settings.g_max),
+            StationPlan("online", "online", 20.0, seats),
+            StationPlan("collaborative", "collaborative", 20.0, seats),
+            StationPlan("independent", "independent_offline", 20.0, seats))

@@ -20,7 +20,7 @@ from planner.classplan.types import (
     LearnerSchedule,
     ModelSettings,
     ScheduledItem,
-    Station,
+    StationPlan,
 )
 from planner.model import PlanActivity, PlanLearner, SkillGraph
 
@@ -33,8 +33,8 @@ def plan_flex(settings: ModelSettings, learners: Sequence[PlanLearner],
     """Plan one flex session (see module doc)."""
     t0 = time.perf_counter()
     requests = requests or ClassRequests()
-    stations = (Station("teacher", "teacher_led", settings.pull_out_minutes, settings.g_max),
-                Station("flex", "online", settings.session_minutes, len(learners)))
+    stations = (StationPlan("teacher", "teacher_led", settings.pull_out_minutes, settings.g_max),
+                StationPlan("flex", "online", settings.session_minutes, len(learners)))
     index = validate(settings, learners, catalog, graph, requests, stations)
     theta = settings.mastered_threshold
     n_g = settings.pull_out_slots

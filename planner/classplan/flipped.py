@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from planner.classplan._common import validate
 from planner.classplan._groups import build_groups, solve_groups
 from planner.classplan._remote import remote_schedules
-from planner.classplan.types import ClassPlan, ClassRequests, ModelSettings, Station
+from planner.classplan.types import ClassPlan, ClassRequests, ModelSettings, StationPlan
 from planner.model import PlanActivity, PlanLearner, SkillGraph
 
 
@@ -26,8 +26,8 @@ def plan_flipped(settings: ModelSettings, learners: Sequence[PlanLearner],
     """Plan home preparation and the in-class practice groups (see module doc)."""
     t0 = time.perf_counter()
     requests = requests or ClassRequests()
-    stations = (Station("teacher", "teacher_led", settings.session_minutes, settings.g_max),
-                Station("home", "online", max(settings.remote_minutes, 1.0), len(learners),
+    stations = (StationPlan("teacher", "teacher_led", settings.session_minutes, settings.g_max),
+                StationPlan("home", "online", max(settings.remote_minutes, 1.0), len(learners),
                         place=settings.home_place))
     index = validate(settings, learners, catalog, graph, requests, stations)
     n_g = max(1, math.ceil(len(learners) / settings.g_max))

@@ -25,7 +25,7 @@ from planner.classplan.types import (
     LearnerSchedule,
     ModelSettings,
     ScheduledItem,
-    Station,
+    StationPlan,
 )
 from planner.errors import PlanInputError
 from planner.model import PlanActivity, PlanLearner, SkillGraph
@@ -312,4 +312,4 @@ def _pair_constraints(requests: ClassRequests, here: set[str], group_station: bo
     return tuple(out)
 
 
-__all__ = ["plan_rotation", "Station"]
+__all__ = ["plan_rotation", "StationPlan"]

@@ -15,18 +15,18 @@ from planner.errors import PlanInputError
 from planner.model import MODALITIES, Conflict, PlannedItem
 
 BLENDED_MODELS: tuple[str, ...] = (
-    "station_rotation", "lab_rotation", "individual_rotation", "flipped_classroom", "flex",
+    "station_rotation", "lab_rotation", "individual_rotation", "flipped", "flex",
     "a_la_carte", "enriched_virtual",
 )
 """Every blended-learning model a class can run (Christensen Institute taxonomy)."""
 
 BlendedModel = Literal["station_rotation", "lab_rotation", "individual_rotation",
-                       "flipped_classroom", "flex", "a_la_carte", "enriched_virtual"]
+                       "flipped", "flex", "a_la_carte", "enriched_virtual"]
 ClassPlanStatus = Literal["optimal", "feasible", "relaxed"]
 
 
 @dataclass(frozen=True)
-class Station:
+class StationPlan:
     """One station of a rotation. ``kind`` is a modality (``planner.model.MODALITIES``):
     "teacher_led" (small-group instruction), "online" (each learner's own content),
     "collaborative" (group activities), "independent_offline". ``minutes`` > 0 is the slot
@@ -41,7 +41,7 @@ class Station:
 
     def __post_init__(self) -> None:
         if not self.id:
-            raise PlanInputError("Station.id is empty; give every station an id")
+            raise PlanInputError("StationPlan.id is empty; give every station an id")
         if self.kind not in MODALITIES:
             raise PlanInputError(f"station {self.id!r} has kind {self.kind!r}; use one of {MODALITIES}")
         if not self.minutes > 0:
@@ -68,7 +68,7 @@ class ModelSettings:
     """
 
     model: str
-    stations: tuple[Station, ...] = ()
+    stations: tuple[StationPlan, ...] = ()
     g_min: int = 2
     g_max: int = 8
     n_topics: int = 12
@@ -230,7 +230,7 @@ class ClassPlan:
     n_slots: int
     symmetry_breaking: bool = False
     solve_ms: float = 0.0
-    stations: tuple[Station, ...] = field(default_factory=tuple)
+    stations: tuple[StationPlan, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()
 
     def schedule_of(self, learner_id: str) -> LearnerSchedule:

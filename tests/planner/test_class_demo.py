@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from planner.classplan import ModelSettings, Station, plan_class
+from planner.classplan import ModelSettings, StationPlan, plan_class
 from tests.planner.test_classplan import check_plan
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo_school"
@@ -29,16 +29,16 @@ def _settings(model: dict, cls: dict) -> ModelSettings:
         for s in model["stations"]:
             kind = ("teacher_led" if s["teacher_led"] else "online" if s["online"]
                     else "collaborative" if s["collaborative"] else "independent_offline")
-            st.append(Station(s["name"], kind, float(s["minutes"]), int(s["capacity"])))
+            st.append(StationPlan(s["name"], kind, float(s["minutes"]), int(s["capacity"])))
         return ModelSettings(typ, stations=tuple(st), g_min=1,
                              g_max=int(model.get("small_group_cap", cap)))
     if typ == "lab_rotation":
-        st = (Station("classroom", "teacher_led", float(model["classroom_minutes"]), n),
-              Station("lab", "online", float(model["lab_minutes"]), int(model["lab_devices"]),
+        st = (StationPlan("classroom", "teacher_led", float(model["classroom_minutes"]), n),
+              StationPlan("lab", "online", float(model["lab_minutes"]), int(model["lab_devices"]),
                       place="lab"))
         return ModelSettings(typ, stations=st, g_min=1, g_max=n)
     if typ == "flipped":
-        return ModelSettings("flipped_classroom", g_min=1, g_max=cap,
+        return ModelSettings("flipped", g_min=1, g_max=cap,
                              session_minutes=float(model["class_minutes"]),
                              remote_minutes=float(model["home_minutes"]))
     if typ == "flex":

@@ -15,7 +15,7 @@ from planner.classplan import (
     ClassRequests,
     GroupLock,
     ModelSettings,
-    Station,
+    StationPlan,
     plan_class,
 )
 from planner.classplan._rotation_milp import RotationProblem, solve_rotation
@@ -86,8 +86,8 @@ def _station_of(plan: ClassPlan, lid: str, slot: int) -> str:
 
 def test_station_rotation_hard_constraints(school):
     g, cat, learners = school
-    stations = (Station("teacher", "teacher_led", 20, 4), Station("online", "online", 20, 4),
-                Station("collab", "collaborative", 20, 4))
+    stations = (StationPlan("teacher", "teacher_led", 20, 4), StationPlan("online", "online", 20, 4),
+                StationPlan("collab", "collaborative", 20, 4))
     settings = ModelSettings("station_rotation", stations=stations, g_min=3, g_max=4)
     req = ClassRequests(keep_apart=(("L00", "L01"), ("L02", "L03")),
                         keep_together=(("L04", "L05"),))
@@ -183,7 +183,7 @@ def test_conflicting_requests_become_conflicts_not_errors(school):
 
 def test_too_small_stations_are_reported(school):
     g, cat, learners = school
-    stations = (Station("teacher", "teacher_led", 20, 3), Station("online", "online", 20, 3))
+    stations = (StationPlan("teacher", "teacher_led", 20, 3), StationPlan("online", "online", 20, 3))
     settings = ModelSettings("station_rotation", stations=stations, g_min=2, g_max=3)
     plan = plan_class(settings, learners, cat, g)  # 12 learners, 2 rotations of 3 seats
     assert plan.status == "relaxed"
@@ -249,7 +249,7 @@ def test_a_la_carte_is_online_within_the_course_minutes(school):
         assert sum(i.item.duration_min for i in s.items) <= 90 + 1e-9
 
 
-@pytest.mark.parametrize("model", ["flipped_classroom", "enriched_virtual"])
+@pytest.mark.parametrize("model", ["flipped", "enriched_virtual"])
 def test_home_and_face_to_face_parts(school, model):
     g, cat, learners = school
     settings = ModelSettings(model, g_max=5, remote_minutes=45, session_minutes=40)
@@ -280,8 +280,8 @@ def test_bad_input_names_the_bad_value(school):
 
 def test_plan_class_symmetry_breaking_same_objective(school):
     g, cat, learners = school
-    stations = (Station("teacher", "teacher_led", 20, 4), Station("online", "online", 20, 8),
-                Station("collab", "collaborative", 20, 8))
+    stations = (StationPlan("teacher", "teacher_led", 20, 4), StationPlan("online", "online", 20, 8),
+                StationPlan("collab", "collaborative", 20, 8))
     settings = ModelSettings("station_rotation", stations=stations, g_min=2, g_max=4)
     roster = learners[:9]
     req = ClassRequests(keep_apart=(("L00", "L01"),))
