@@ -1,6 +1,9 @@
 """Plain input and output types of the planner (frozen dataclasses, no engine imports).
 
-The engine converts its domain objects into these; the planner never imports engine.
+The engine converts its domain objects into these; the planner never imports engine. This
+module holds the skill graph, activities and learners, and re-exports the request types
+(``planner.request``) and the results (``planner.results``) so ``planner.model`` names every
+planner type.
 
 Units: minutes for durations and budgets, probabilities in [0, 1], days for
 time since practice. Skill and activity ids are plain strings.
@@ -10,44 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
+from planner._common import (
+    GROUPINGS,
+    MASTERED_THRESHOLD,
+    MODALITIES,
+    FrozenMap,
+    empty_map,
+    frozen_map,
+)
 from planner.errors import PlanInputError
+from planner.request import PlanWeights, PlaylistRequest
+from planner.results import Conflict, PlannedItem, Playlist, PlaylistStatus, Reason
 
-MODALITIES: tuple[str, ...] = ("online", "teacher_led", "collaborative", "independent_offline")
-"""Every modality an activity can have (also the station types of a rotation)."""
-
-GROUPINGS: tuple[str, ...] = ("individual", "small_group", "whole_class")
-"""Grouping of an activity, derived from its ``group_max`` (see ``PlanActivity.grouping``)."""
-
-PlaylistStatus = Literal["optimal", "feasible", "relaxed"]
-
-class FrozenMap(dict):
-    """A read-only dict (picklable, unlike ``MappingProxyType``) used inside frozen types."""
-
-    __slots__ = ()
-
-    def _read_only(self, *args, **kwargs):
-        raise TypeError("this mapping is read-only; build a new object with dataclasses.replace")
-
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
-
-    def __reduce__(self):
-        return (FrozenMap, (dict(self),))
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(frozenset(self.items()))
-
-
-def _empty() -> Mapping:
-    return FrozenMap()
-
-
-def _frozen_map(value: Mapping | None) -> Mapping:
-    return value if isinstance(value, FrozenMap) else FrozenMap(value or {})
+__all__ = [
+    "GROUPINGS", "MASTERED_THRESHOLD", "MODALITIES", "Conflict", "FrozenMap", "PlanActivity",
+    "PlanLearner", "PlanSkill", "PlanWeights", "PlannedItem", "Playlist", "PlaylistRequest",
+    "PlaylistStatus", "Reason", "SkillGraph",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,7 +70,7 @@ class SkillGraph:
     edge_dst: np.ndarray
     rank: np.ndarray
     titles: tuple[str, ...] = ()
-    index: Mapping[str, int] = field(default_factory=_empty)
+    index: Mapping[str, int] = field(default_factory=empty_map)
     _prereqs: tuple[tuple[int, ...], ...] = ()
     _succs: tuple[tuple[int, ...], ...] = ()
 
@@ -215,7 +200,7 @@ class PlanActivity:
         object.__setattr__(self, "interests", tuple(self.interests))
         object.__setattr__(self, "accommodations", frozenset(self.accommodations))
         if isinstance(self.p_learn, Mapping):
-            object.__setattr__(self, "p_learn", _frozen_map(self.p_learn))
+            object.__setattr__(self, "p_learn", frozen_map(self.p_learn))
         if self.modality not in MODALITIES:
             raise PlanInputError(
                 f"activity {self.id!r} has modality {self.modality!r}; use one of {MODALITIES}"
@@ -290,7 +275,7 @@ class PlanLearner:
 
     id: str
     mastery: Mapping[str, float]
-    goals: Mapping[str, float] = field(default_factory=_empty)
+    goals: Mapping[str, float] = field(default_factory=empty_map)
     interests: frozenset[str] = frozenset()
     preferred_formats: frozenset[str] = frozenset()
     preferred_groupings: frozenset[str] = frozenset()
@@ -298,14 +283,14 @@ class PlanLearner:
     devices: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
-    days_since_practice: Mapping[str, float] = field(default_factory=_empty)
+    days_since_practice: Mapping[str, float] = field(default_factory=empty_map)
     ever_mastered: frozenset[str] = frozenset()
     struggling: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mastery", _frozen_map(self.mastery))
-        object.__setattr__(self, "goals", _frozen_map(self.goals))
-        object.__setattr__(self, "days_since_practice", _frozen_map(self.days_since_practice))
+        object.__setattr__(self, "mastery", frozen_map(self.mastery))
+        object.__setattr__(self, "goals", frozen_map(self.goals))
+        object.__setattr__(self, "days_since_practice", frozen_map(self.days_since_practice))
         for name in ("interests", "preferred_formats", "preferred_groupings", "accommodations",
                      "devices", "places", "languages", "ever_mastered", "struggling"):
             object.__setattr__(self, name, frozenset(getattr(self, name)))
@@ -325,183 +310,3 @@ class PlanLearner:
 
     def mastery_of(self, skill_id: str) -> float:
         return float(self.mastery.get(skill_id, 0.0))
-
-
-# ---------------------------------------------------------------------------------------------
-# request
-
-
-@dataclass(frozen=True)
-class PlanWeights:
-    """Objective weights. Gains dominate; preference/variety terms are small tie-breakers.
-
-    objective = sum_k w_k * gain_k + preference * sum_a pref_a x_a + variety * #formats used
-    where w_k = goal weight (x ``review`` for spaced review, x ``prerequisite_gap`` for gaps).
-    """
-
-    default_goal_weight: float = 1.0
-    review: float = 0.6
-    prerequisite_gap: float = 0.8
-    preference: float = 0.04
-    variety: float = 0.01
-    slack_penalty: float = 100.0
-
-
-@dataclass(frozen=True)
-class PlaylistRequest:
-    """Constraints of one learner's playlist (one session or one week).
-
-    ``budget_min``: total minutes. ``modality_bounds``: modality -> (min, max) item counts.
-    ``format_cap``: max items per format (None = no cap); ``format_caps`` overrides per format.
-    ``skill_cap``: max items working on one skill. ``length_min``/``length_max``: item count.
-    ``pins``: activities the teacher wants in. ``removes``: activities never to plan.
-    ``locks``: activity -> fixed 0-based position. ``must_cover``: skills that need >= 1 item.
-    ``available_places``: places usable in this session (None = any). ``seats_left``: activity
-    -> seats still free (0 = full). ``review_half_life_days``: mastery of a skill not practised
-    for this many days counts half-way back towards ``review_floor`` for spaced review (with
-    the defaults a skill at 0.97 comes up for review after ~8 days, one at 0.99 after ~15).
-    ``time_limit_s``: HiGHS time limit; ``exact`` drops the limit and closes the gap fully.
-    """
-
-    budget_min: float = 60.0
-    modality_bounds: Mapping[str, tuple[int, int]] = field(default_factory=_empty)
-    format_cap: int | None = 2
-    format_caps: Mapping[str, int] = field(default_factory=_empty)
-    skill_cap: int = 2
-    length_min: int = 1
-    length_max: int = 8
-    pins: tuple[str, ...] = ()
-    removes: frozenset[str] = frozenset()
-    locks: Mapping[str, int] = field(default_factory=_empty)
-    must_cover: tuple[str, ...] = ()
-    mastered_threshold: float = 0.95
-    available_places: frozenset[str] | None = None
-    seats_left: Mapping[str, int] = field(default_factory=_empty)
-    review_half_life_days: float = 120.0
-    review_floor: float = 0.5
-    weights: PlanWeights = field(default_factory=PlanWeights)
-    time_limit_s: float = 0.01
-    exact: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "modality_bounds", _frozen_map(
-            {m: (int(lo), int(hi)) for m, (lo, hi) in dict(self.modality_bounds).items()}))
-        object.__setattr__(self, "format_caps", _frozen_map(self.format_caps))
-        object.__setattr__(self, "locks", _frozen_map(self.locks))
-        object.__setattr__(self, "seats_left", _frozen_map(self.seats_left))
-        object.__setattr__(self, "pins", tuple(self.pins))
-        object.__setattr__(self, "must_cover", tuple(self.must_cover))
-        object.__setattr__(self, "removes", frozenset(self.removes))
-        if self.available_places is not None:
-            object.__setattr__(self, "available_places", frozenset(self.available_places))
-        if not (self.budget_min >= 0):
-            raise PlanInputError(f"budget_min={self.budget_min}; it must be >= 0 minutes")
-        for m, (lo, hi) in self.modality_bounds.items():
-            if m not in MODALITIES:
-                raise PlanInputError(f"modality_bounds has {m!r}; use one of {MODALITIES}")
-            if lo < 0 or hi < lo:
-                raise PlanInputError(
-                    f"modality_bounds[{m!r}]=({lo}, {hi}); need 0 <= min <= max"
-                )
-        if self.length_min < 0 or self.length_max < self.length_min:
-            raise PlanInputError(
-                f"length_min={self.length_min}, length_max={self.length_max}; need "
-                "0 <= length_min <= length_max"
-            )
-        if self.skill_cap < 1:
-            raise PlanInputError(f"skill_cap={self.skill_cap}; it must be >= 1")
-        if self.format_cap is not None and self.format_cap < 1:
-            raise PlanInputError(f"format_cap={self.format_cap}; use None for no cap or >= 1")
-        if not (0.0 < self.mastered_threshold <= 1.0):
-            raise PlanInputError(
-                f"mastered_threshold={self.mastered_threshold}; it must be in (0, 1]"
-            )
-        for a, pos in self.locks.items():
-            if int(pos) < 0:
-                raise PlanInputError(f"lock position {pos} for {a!r}; positions start at 0")
-        if not (self.time_limit_s > 0):
-            raise PlanInputError(f"time_limit_s={self.time_limit_s}; it must be > 0 seconds")
-
-    def cap_for_format(self, fmt: str) -> int | None:
-        return self.format_caps.get(fmt, self.format_cap)
-
-
-# ---------------------------------------------------------------------------------------------
-# outputs
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why an item is in the playlist: structured facts plus one plain ``sentence``.
-
-    ``basis``: "ready" (all prerequisites mastered), "chained" (a prerequisite is taught
-    earlier in this playlist), "review" (spaced review of a decayed skill),
-    "prerequisite_gap" (shoring up a prerequisite of a skill the learner struggles with),
-    "pinned"/"locked"/"frozen" (teacher or history put it there; still explained).
-    ``prerequisites``: (skill, mastery) of the target skill's direct prerequisites.
-    ``taught_earlier``: activity ids earlier in the playlist teaching an unmet prerequisite.
-    ``preferences``: matched preferences, e.g. "interest:space", "format:video".
-    ``constraints``: constraints that shaped the choice, in plain words.
-    """
-
-    target_skill: str
-    target_title: str
-    basis: str
-    mastery_now: float
-    mastery_after: float
-    prerequisites: tuple[tuple[str, float], ...]
-    taught_earlier: tuple[str, ...]
-    goal_weight: float
-    is_goal: bool
-    preferences: tuple[str, ...]
-    constraints: tuple[str, ...]
-    sentence: str
-
-
-@dataclass(frozen=True)
-class PlannedItem:
-    """One playlist entry. ``expected_gain`` = mastery gain on ``target_skill`` (>= 0)."""
-
-    activity_id: str
-    position: int
-    target_skill: str
-    expected_gain: float
-    duration_min: float
-    modality: str
-    reason: Reason
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """A constraint that could not hold. ``amount`` = slack it needed (items or minutes).
-
-    ``constraint``: the request row that gave way, e.g. "pin:act-7", "modality_min:online",
-    "must_cover:frac.add", "length_min", "lock:act-3". ``blocked_by``: the hard constraints it
-    collided with, e.g. ("budget",), ("accommodation:large-print",).
-    """
-
-    constraint: str
-    amount: float
-    blocked_by: tuple[str, ...]
-    message: str
-
-
-@dataclass(frozen=True)
-class Playlist:
-    """A planned, ordered playlist. ``status``: "optimal" (proved within gap), "feasible"
-    (time limit or greedy fallback), "relaxed" (some request rows conflicted, see
-    ``conflicts``). ``objective`` is the exact (not linearised) objective of the items."""
-
-    learner_id: str
-    items: tuple[PlannedItem, ...]
-    objective: float
-    conflicts: tuple[Conflict, ...]
-    status: PlaylistStatus
-    total_minutes: float = 0.0
-    expected_gain: float = 0.0
-    solver: str = "milp"
-    solve_ms: float = 0.0
-
-    @property
-    def activity_ids(self) -> tuple[str, ...]:
-        return tuple(i.activity_id for i in self.items)

@@ -45,8 +45,9 @@ def _readiness(graph: SkillGraph, basis: str, skill: str, prereqs, taught_earlie
     return f"you are ready for '{title}', which has no prerequisites"
 
 
-def _gain_words(mastery_now: float, mastery_after: float, mastered: float = 0.95) -> str:
-    """The expected-gain clause; a change that rounds away is said plainly, not as 1.00 → 1.00."""
+def _gain_words(mastery_now: float, mastery_after: float, mastered: float) -> str:
+    """The expected-gain clause (``mastered``: the threshold θ); a change that rounds away is
+    said plainly, not as 1.00 → 1.00."""
     if round(mastery_after, 2) > round(mastery_now, 2):
         return f"expected mastery {mastery_now:.2f} → {mastery_after:.2f}"
     if mastery_now >= mastered:
@@ -85,13 +86,16 @@ def build_reason(
     constraints: tuple[str, ...],
     days_since_practice: float | None = None,
     struggling_with: str | None = None,
+    mastered_threshold: float,
 ) -> Reason:
-    """Assemble a ``Reason`` and its one-sentence explanation from the planning facts."""
+    """Assemble a ``Reason`` and its one-sentence explanation from the planning facts.
+
+    ``mastered_threshold``: θ of the request or class settings (mastery >= θ is "mastered")."""
     head = (f"'{activity.title}' ({activity.duration_min:g} min, "
             f"{_MODALITY_WORDS.get(activity.modality, activity.modality)})")
     clauses = [_readiness(graph, basis, target_skill, prerequisites, taught_earlier_titles,
                           days_since_practice, struggling_with)]
-    clauses.append(_gain_words(mastery_now, mastery_after))
+    clauses.append(_gain_words(mastery_now, mastery_after, mastered_threshold))
     extras = []
     if is_goal:
         extras.append("works toward one of your goals")

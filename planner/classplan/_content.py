@@ -123,7 +123,7 @@ def group_activity(graph: SkillGraph, catalog: Sequence[PlanActivity], members: 
 
 def mini_lesson(graph: SkillGraph, catalog: Sequence[PlanActivity], members: Sequence[PlanLearner],
                 topic: str, minutes: float, place: str, p_teach: float,
-                theta: float = 0.95) -> PlanActivity:
+                theta: float) -> PlanActivity:
     """The teacher's mini-lesson on ``topic``: a teacher-led catalog activity on it that fits
     the slot and every member, else a plain ``mini-lesson:<topic>`` activity of the slot length."""
     found = group_activity(graph, catalog, members, "teacher_led", minutes, place, theta, topic=topic)
@@ -166,7 +166,7 @@ def make_item(graph: SkillGraph, learner: PlanLearner, activity: PlanActivity, p
         graph=graph, activity=activity, target_skill=target, basis=basis, forced=None,
         mastery_now=now, mastery_after=after, prerequisites=prereqs, taught_earlier=(),
         taught_earlier_titles=(), goal_weight=goal, is_goal=goal > 1.0, preferences=tags,
-        constraints=constraints)
+        constraints=constraints, mastered_threshold=theta)
     return PlannedItem(activity.id, position, target, float(max(0.0, after - now)),
                        float(activity.duration_min), activity.modality, reason)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from planner.errors import PlanInputError
-from planner.model import MODALITIES, Conflict, PlannedItem
+from planner.model import MASTERED_THRESHOLD, MODALITIES, Conflict, PlannedItem
 
 BLENDED_MODELS: tuple[str, ...] = (
     "station_rotation", "lab_rotation", "individual_rotation", "flipped", "flex",
@@ -64,7 +64,8 @@ class ModelSettings:
     ``max_stations_per_learner``: individual rotation only — at most this many stations per
     learner (teacher-led first, then online, collaborative, independent).
     ``lab_capacity``: computer-lab seats of the default lab-rotation stations (None = class).
-    ``mastered_threshold``: θ of the readiness rule. ``time_limit_s``: per MILP solve.
+    ``mastered_threshold``: θ in (0, 1] of the readiness rule (default
+    ``planner.model.MASTERED_THRESHOLD``; the engine passes the tenant's). ``time_limit_s``: per MILP solve.
     """
 
     model: str
@@ -81,7 +82,7 @@ class ModelSettings:
     lab_capacity: int | None = None
     max_stations_per_learner: int | None = None
     home_place: str = "home"
-    mastered_threshold: float = 0.95
+    mastered_threshold: float = MASTERED_THRESHOLD
     time_limit_s: float = 10.0
 
     def __post_init__(self) -> None:
@@ -108,6 +109,8 @@ class ModelSettings:
                                  " need n_topics >= 1 and pull_out_slots >= 0")
         if not (0.0 < self.teacher_p_learn < 1.0):
             raise PlanInputError(f"teacher_p_learn={self.teacher_p_learn}; it must be in (0, 1)")
+        if not (0.0 < self.mastered_threshold <= 1.0):
+            raise PlanInputError(f"mastered_threshold={self.mastered_threshold}; it must be in (0, 1]")
 
 
 @dataclass(frozen=True)

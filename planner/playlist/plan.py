@@ -242,7 +242,7 @@ def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
             goal_weight=w, is_goal=goal > r.weights.default_goal_weight,
             preferences=c.pref_tags[a], constraints=tuple(cons),
             days_since_practice=learner.days_since_practice.get(target),
-            struggling_with=struggling_with,
+            struggling_with=struggling_with, mastered_threshold=r.mastered_threshold,
         )
         items.append(PlannedItem(act.id, pos, target, float(after - now), act.duration_min,
                                  act.modality, reason))

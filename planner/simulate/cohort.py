@@ -10,7 +10,8 @@ The true model deliberately differs from the planner's BKT:
   prefers, x ``mismatch`` otherwise (BKT uses the catalog's p_learn only);
 * mastered skills are forgotten with probability ``p_forget_true`` per session when not
   practised (the planner's BKT has no forgetting);
-* exit tickets are noisy: P(correct | mastered) = 1 - ``p_slip``, P(correct | not) = ``p_guess``.
+* exit tickets are noisy: P(correct | mastered) = 1 - ``p_slip``, P(correct | not) = ``p_guess``;
+* a true learn probability never exceeds ``p_learn_cap``.
 
 Common random numbers: every random draw is indexed by (learner, skill, attempt) or
 (learner, session, skill), pre-drawn from the cohort seed, so two policies that make the same
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.model import PlanActivity, PlanLearner, SkillGraph
+from planner.errors import PlanInputError
+from planner.model import MASTERED_THRESHOLD, PlanActivity, PlanLearner, SkillGraph
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class TrueModel:
     p_guess: float = 0.2
     p_slip: float = 0.1
     max_attempts: int = 64
+    p_learn_cap: float = 0.95
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +52,8 @@ class Cohort:
     ``true0`` (S, K) bool initial true mastery; ``prior`` (S, K) the planner's initial P(L);
     ``targets`` (K,) bool target skills; ``u_learn``/``u_obs`` (S, K, max_attempts) and
     ``u_forget`` (S, sessions, K) uniforms for common random numbers; ``u_policy`` (S, sessions)
-    seeds for randomised policies."""
+    seeds for randomised policies. ``mastered_threshold``: θ in (0, 1] the policies and the
+    planner's requests use (belief >= θ counts as mastered)."""
 
     graph: SkillGraph
     catalog: tuple[PlanActivity, ...]
@@ -65,13 +69,17 @@ class Cohort:
     sessions: int
     session_minutes: float
     seed: int
+    mastered_threshold: float = MASTERED_THRESHOLD
 
 
 def make_cohort(n_students: int = 200, *, seed: int = 0, sessions: int = 6,
                 session_minutes: float = 120.0, n_skills: int = 60, n_activities: int = 200,
-                target_layers: int = 4, model: TrueModel | None = None) -> Cohort:
+                target_layers: int = 4, model: TrueModel | None = None,
+                mastered_threshold: float = MASTERED_THRESHOLD) -> Cohort:
     """Build a cohort on the planner's synthetic 6-layer DAG and catalog; targets are the
     skills in layers ``0..target_layers-1``. Initial true mastery ~ Bernoulli(prior)."""
+    if not (0.0 < mastered_threshold <= 1.0):
+        raise PlanInputError(f"mastered_threshold={mastered_threshold}; it must be in (0, 1]")
     from planner.playlist.synthetic import synthetic_catalog, synthetic_graph, synthetic_learner
 
     model = model or TrueModel()
@@ -92,7 +100,8 @@ def make_cohort(n_students: int = 200, *, seed: int = 0, sessions: int = 6,
         u_obs=rng.random((n_students, n_k, model.max_attempts)),
         u_forget=rng.random((n_students, sessions, n_k)),
         u_policy=rng.integers(0, 2**31 - 1, size=(n_students, sessions)), model=model,
-        sessions=sessions, session_minutes=float(session_minutes), seed=seed)
+        sessions=sessions, session_minutes=float(session_minutes), seed=seed,
+        mastered_threshold=float(mastered_threshold))
 
 
 def true_learn_probability(model: TrueModel, learner: PlanLearner, activity: PlanActivity,
@@ -103,4 +112,4 @@ def true_learn_probability(model: TrueModel, learner: PlanLearner, activity: Pla
                   bool(set(activity.interests) & learner.interests),
                   activity.grouping in learner.preferred_groupings):
         t *= model.match_boost if match else model.mismatch
-    return float(min(t, 0.95))
+    return float(min(t, model.p_learn_cap))

@@ -39,7 +39,8 @@ def request_for(cohort) -> PlaylistRequest:
     reproducible (a time-limited solve depends on machine load)."""
     return PlaylistRequest(budget_min=cohort.session_minutes, length_max=MAX_ITEMS,
                            weights=PlanWeights(default_goal_weight=0.05, preference=0.1),
-                           review_half_life_days=960.0, exact=True)
+                           review_half_life_days=960.0, exact=True,
+                           mastered_threshold=cohort.mastered_threshold)
 
 
 def feasible(a: PlanActivity, learner: PlanLearner) -> bool:
@@ -65,11 +66,13 @@ def _random(cohort, learner, session, seed) -> list[PlanActivity]:
     return out
 
 
-def osfa_sequence(cohort, theta: float = 0.95) -> list[PlanActivity]:
+def osfa_sequence(cohort) -> list[PlanActivity]:
     """The fixed class sequence: activities whose first skill is a target the middle of the
-    class has not mastered yet (median prior P(L) < θ), by curriculum rank — a teacher pacing
-    the curriculum to the median learner, the same for everyone."""
+    class has not mastered yet (median prior P(L) < θ = ``cohort.mastered_threshold``), by
+    curriculum rank — a teacher pacing the curriculum to the median learner, the same for
+    everyone."""
     g = cohort.graph
+    theta = cohort.mastered_threshold
     class_mastery = np.median(cohort.prior, axis=0)
     acts = [a for a in cohort.catalog if a.skills and a.skills[0][0] in g.index
             and cohort.targets[g.index[a.skills[0][0]]]
@@ -93,8 +96,9 @@ def _osfa(cohort, learner, session, seed) -> list[PlanActivity]:
     return out
 
 
-def _lowest_mastery_first(cohort, learner, session, seed, theta: float = 0.95) -> list[PlanActivity]:
+def _lowest_mastery_first(cohort, learner, session, seed) -> list[PlanActivity]:
     g = cohort.graph
+    theta = cohort.mastered_threshold
     belief = {k: learner.mastery_of(k) for k in g.ids}
     left = cohort.session_minutes
     out: list[PlanActivity] = []

@@ -20,7 +20,7 @@ from planner.classplan import (
 )
 from planner.classplan._rotation_milp import RotationProblem, solve_rotation
 from planner.errors import PlanInputError
-from planner.model import PlanLearner
+from planner.model import MASTERED_THRESHOLD, PlanLearner
 from planner.playlist.synthetic import synthetic_catalog, synthetic_graph, synthetic_learner
 
 N = 12
@@ -276,6 +276,28 @@ def test_bad_input_names_the_bad_value(school):
         ModelSettings("hybrid")
     with pytest.raises(PlanInputError, match="g_min"):
         ModelSettings("flex", g_min=5, g_max=3)
+    with pytest.raises(PlanInputError, match="mastered_threshold"):
+        ModelSettings("flex", mastered_threshold=0.0)
+    with pytest.raises(PlanInputError, match="blended model"):
+        ModelSettings("flipped_classroom")  # one spelling per model: "flipped"
+
+
+@pytest.mark.parametrize("theta", [0.6, MASTERED_THRESHOLD])
+def test_class_plan_uses_the_settings_mastery_threshold(school, theta):
+    """θ from the settings (the tenant's PlanningPolicy) decides what counts as mastered in
+    every item's reason: a "ready" item's skill is below θ, a "review" item's at or above."""
+    g, cat, learners = school
+    plan = plan_class(ModelSettings("station_rotation", mastered_threshold=theta), learners, cat, g)
+    bases = set()
+    for sched in plan.schedules:
+        for it in sched.items:
+            r = it.item.reason
+            bases.add(r.basis)
+            if r.basis == "ready":
+                assert r.mastery_now < theta
+            elif r.basis == "review":
+                assert r.mastery_now >= theta
+    assert "ready" in bases
 
 
 def test_plan_class_symmetry_breaking_same_objective(school):

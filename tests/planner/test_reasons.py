@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from planner.model import PlaylistRequest
+from planner.model import MASTERED_THRESHOLD, PlaylistRequest
 from planner.playlist import plan_playlist
 from planner.reasons import build_reason
 from planner.whynot import why_not
@@ -104,12 +104,12 @@ def test_why_not_lower_gain_is_objective(school, school_learners):
         assert ans.excluded_by  # a named constraint or "objective"
 
 
-def _reason_with(graph, activity, skill, now, after):
+def _reason_with(graph, activity, skill, now, after, threshold=MASTERED_THRESHOLD):
     return build_reason(
         graph=graph, activity=activity, target_skill=skill, basis="review", forced=None,
         mastery_now=now, mastery_after=after, prerequisites=(), taught_earlier=(),
         taught_earlier_titles=(), goal_weight=1.0, is_goal=False, preferences=(), constraints=(),
-        days_since_practice=30.0,
+        days_since_practice=30.0, mastered_threshold=threshold,
     )
 
 
@@ -122,3 +122,14 @@ def test_gain_that_rounds_away_is_said_plainly(fractions_graph, fractions_catalo
     assert "little expected gain (mastery 0.40)" in small
     real = _reason_with(fractions_graph, activity, skill, 0.40, 0.55).sentence
     assert "expected mastery 0.40 → 0.55" in real
+
+
+def test_reason_uses_the_requests_mastery_threshold(fractions_graph, fractions_catalog):
+    """Mastery 0.92 is 'mastered' under a tenant threshold of 0.9, not under the default 0.95."""
+    activity = next(iter(fractions_catalog))
+    skill = activity.skills[0][0]
+    assert MASTERED_THRESHOLD == 0.95
+    strict = _reason_with(fractions_graph, activity, skill, 0.921, 0.922).sentence
+    assert "little expected gain (mastery 0.92)" in strict
+    lenient = _reason_with(fractions_graph, activity, skill, 0.921, 0.922, threshold=0.9).sentence
+    assert "mastery already 0.92: practice to keep it" in lenient

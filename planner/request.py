@@ -1,0 +1,109 @@
+"""What one learner's playlist must satisfy: ``PlaylistRequest`` and its objective weights.
+
+Re-exported by ``planner.model``. Units: minutes, item counts, probabilities in [0, 1], days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from planner._common import MASTERED_THRESHOLD, MODALITIES, empty_map, frozen_map
+from planner.errors import PlanInputError
+
+
+@dataclass(frozen=True)
+class PlanWeights:
+    """Objective weights. Gains dominate; preference/variety terms are small tie-breakers.
+
+    objective = sum_k w_k * gain_k + preference * sum_a pref_a x_a + variety * #formats used
+    where w_k = goal weight (x ``review`` for spaced review, x ``prerequisite_gap`` for gaps).
+    """
+
+    default_goal_weight: float = 1.0
+    review: float = 0.6
+    prerequisite_gap: float = 0.8
+    preference: float = 0.04
+    variety: float = 0.01
+    slack_penalty: float = 100.0
+
+
+@dataclass(frozen=True)
+class PlaylistRequest:
+    """Constraints of one learner's playlist (one session or one week).
+
+    ``budget_min``: total minutes. ``modality_bounds``: modality -> (min, max) item counts.
+    ``format_cap``: max items per format (None = no cap); ``format_caps`` overrides per format.
+    ``skill_cap``: max items working on one skill. ``length_min``/``length_max``: item count.
+    ``pins``: activities the teacher wants in. ``removes``: activities never to plan.
+    ``locks``: activity -> fixed 0-based position. ``must_cover``: skills that need >= 1 item.
+    ``available_places``: places usable in this session (None = any). ``seats_left``: activity
+    -> seats still free (0 = full). ``review_half_life_days``: mastery of a skill not practised
+    for this many days counts half-way back towards ``review_floor`` for spaced review (with
+    the defaults a skill at 0.97 comes up for review after ~8 days, one at 0.99 after ~15).
+    ``mastered_threshold``: θ in (0, 1], mastery at or above it counts as mastered
+    (default ``MASTERED_THRESHOLD``; the engine passes the tenant's). ``time_limit_s``: HiGHS
+    time limit; ``exact`` drops the limit and closes the gap fully.
+    """
+
+    budget_min: float = 60.0
+    modality_bounds: Mapping[str, tuple[int, int]] = field(default_factory=empty_map)
+    format_cap: int | None = 2
+    format_caps: Mapping[str, int] = field(default_factory=empty_map)
+    skill_cap: int = 2
+    length_min: int = 1
+    length_max: int = 8
+    pins: tuple[str, ...] = ()
+    removes: frozenset[str] = frozenset()
+    locks: Mapping[str, int] = field(default_factory=empty_map)
+    must_cover: tuple[str, ...] = ()
+    mastered_threshold: float = MASTERED_THRESHOLD
+    available_places: frozenset[str] | None = None
+    seats_left: Mapping[str, int] = field(default_factory=empty_map)
+    review_half_life_days: float = 120.0
+    review_floor: float = 0.5
+    weights: PlanWeights = field(default_factory=PlanWeights)
+    time_limit_s: float = 0.01
+    exact: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modality_bounds", frozen_map(
+            {m: (int(lo), int(hi)) for m, (lo, hi) in dict(self.modality_bounds).items()}))
+        object.__setattr__(self, "format_caps", frozen_map(self.format_caps))
+        object.__setattr__(self, "locks", frozen_map(self.locks))
+        object.__setattr__(self, "seats_left", frozen_map(self.seats_left))
+        object.__setattr__(self, "pins", tuple(self.pins))
+        object.__setattr__(self, "must_cover", tuple(self.must_cover))
+        object.__setattr__(self, "removes", frozenset(self.removes))
+        if self.available_places is not None:
+            object.__setattr__(self, "available_places", frozenset(self.available_places))
+        if not (self.budget_min >= 0):
+            raise PlanInputError(f"budget_min={self.budget_min}; it must be >= 0 minutes")
+        for m, (lo, hi) in self.modality_bounds.items():
+            if m not in MODALITIES:
+                raise PlanInputError(f"modality_bounds has {m!r}; use one of {MODALITIES}")
+            if lo < 0 or hi < lo:
+                raise PlanInputError(
+                    f"modality_bounds[{m!r}]=({lo}, {hi}); need 0 <= min <= max"
+                )
+        if self.length_min < 0 or self.length_max < self.length_min:
+            raise PlanInputError(
+                f"length_min={self.length_min}, length_max={self.length_max}; need "
+                "0 <= length_min <= length_max"
+            )
+        if self.skill_cap < 1:
+            raise PlanInputError(f"skill_cap={self.skill_cap}; it must be >= 1")
+        if self.format_cap is not None and self.format_cap < 1:
+            raise PlanInputError(f"format_cap={self.format_cap}; use None for no cap or >= 1")
+        if not (0.0 < self.mastered_threshold <= 1.0):
+            raise PlanInputError(
+                f"mastered_threshold={self.mastered_threshold}; it must be in (0, 1]"
+            )
+        for a, pos in self.locks.items():
+            if int(pos) < 0:
+                raise PlanInputError(f"lock position {pos} for {a!r}; positions start at 0")
+        if not (self.time_limit_s > 0):
+            raise PlanInputError(f"time_limit_s={self.time_limit_s}; it must be > 0 seconds")
+
+    def cap_for_format(self, fmt: str) -> int | None:
+        return self.format_caps.get(fmt, self.format_cap)
