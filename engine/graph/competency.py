@@ -20,6 +20,11 @@ import numpy as np
 from engine.domain import _checks as c
 from engine.domain.skills import Skill
 from engine.errors import GraphError, NotFoundError, ValidationError
+from engine.planning.policy import DEFAULT_POLICY
+
+#: Default "mastered" threshold of the queries: the default PlanningPolicy's (callers pass the
+#: tenant's ``PlanningPolicy.mastered_threshold``).
+MASTERED = DEFAULT_POLICY.mastered_threshold
 
 
 class EdgeKind(StrEnum):
@@ -338,7 +343,7 @@ class CompetencyGraph:
             )
         return vec
 
-    def ready_mask(self, mastery: Mapping[str, float] | np.ndarray, mastered: float = 0.95,
+    def ready_mask(self, mastery: Mapping[str, float] | np.ndarray, mastered: float = MASTERED,
                    prerequisite_mastered: float | None = None) -> np.ndarray:
         """Boolean array (skill-index order) of the ready-to-learn set (see ready_to_learn)."""
         thr = c.number("ready_to_learn", "mastered", mastered, lo=0.0, hi=1.0)
@@ -348,7 +353,7 @@ class CompetencyGraph:
         unmet = np.bincount(self._pdst, weights=(m[self._psrc] < pthr), minlength=len(self))
         return (m < thr) & (unmet == 0)
 
-    def ready_to_learn(self, mastery: Mapping[str, float] | np.ndarray, mastered: float = 0.95,
+    def ready_to_learn(self, mastery: Mapping[str, float] | np.ndarray, mastered: float = MASTERED,
                        prerequisite_mastered: float | None = None) -> tuple[str, ...]:
         """Skills not yet mastered (``mastery < mastered``) whose direct prerequisites are
         all mastered (``>= prerequisite_mastered``, default ``mastered``), in topological
@@ -357,7 +362,7 @@ class CompetencyGraph:
         return self._ids(i for i in self._topo if ok[i])
 
     def gaps(self, skill_id: str, mastery: Mapping[str, float] | np.ndarray,
-             mastered: float = 0.95) -> tuple[Gap, ...]:
+             mastered: float = MASTERED) -> tuple[Gap, ...]:
         """Unmastered prerequisite ancestors of ``skill_id``: nearest first, then weakest
         (lowest mastery), then topological order."""
         thr = c.number("gaps", "mastered", mastered, lo=0.0, hi=1.0)

@@ -1,0 +1,203 @@
+"""One learner's playlist: PlanLearner, PlaylistRequest, planner output → review items,
+and "why not X?", under the tenant's :class:`~engine.planning.policy.PlanningPolicy`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from engine.planning._input import PlanningInput, _value
+from engine.planning.policy import DEFAULT_POLICY, PlanningPolicy
+from engine.review import PlanItem
+
+DEFAULT_BUDGET_MIN = 60.0
+
+
+def uses_own_devices(cls) -> bool:
+    """True when part of the class's session happens away from school (flipped homework,
+    enriched-virtual remote days, an a-la-carte course taken outside school), so the learner's
+    own devices limit what can be planned; at school the school's devices are used."""
+    if cls is None:
+        return False
+    tag = getattr(type(cls.model), "tag", "")
+    if tag in ("flipped", "enriched_virtual"):
+        return True
+    return tag == "a_la_carte" and not getattr(cls.model, "at_school", True)
+
+
+def plan_learner(learner, mastery_states: Mapping[str, object], graph_ids: Iterable[str] | None = None,
+                 now: datetime | None = None, *, own_devices: bool = False,
+                 policy: PlanningPolicy = DEFAULT_POLICY):
+    """Learner + ``{skill: SkillMastery}`` → PlanLearner.
+
+    Goals: profile goal skills weigh ``policy.goal_weight`` (2.0), growth areas
+    ``policy.growth_weight`` (1.5), others 1.0. Struggling: at least
+    ``policy.struggling_min_observations`` (3) observations and mastery below
+    ``policy.struggling_mastery`` (0.4). Days since practice from each state's ``updated_at``.
+    ``own_devices``: restrict device-bound activities to the learner's own devices (work away
+    from school, see :func:`uses_own_devices`); otherwise no device restriction.
+    """
+    from planner.model import PlanLearner
+
+    now = now or datetime.now(UTC)
+    known = set(graph_ids) if graph_ids is not None else None
+    prof = learner.profile.values()
+    mastery, days, struggling = {}, {}, set()
+    for sid, st in mastery_states.items():
+        if known is not None and sid not in known:
+            continue
+        mastery[sid] = float(st.p_mastered)
+        days[sid] = max(0.0, (now - st.updated_at).total_seconds() / 86400.0)
+        if (st.n_observations >= policy.struggling_min_observations
+                and st.p_mastered < policy.struggling_mastery):
+            struggling.add(sid)
+    goals: dict[str, float] = {}
+    for sid in prof["growth_areas"]:
+        goals[sid] = policy.growth_weight
+    for sid in prof["goal_skills"]:
+        goals[sid] = policy.goal_weight
+    if known is not None:
+        goals = {k: v for k, v in goals.items() if k in known}
+    avail = prof["availability"]
+    return PlanLearner(
+        id=learner.id,
+        mastery=mastery,
+        goals=goals,
+        interests=frozenset(prof["interests"]),
+        preferred_formats=frozenset(_value(f) for f in prof["preferred_formats"]),
+        preferred_groupings=frozenset(_value(g) for g in prof["preferred_groupings"]),
+        accommodations=frozenset(_value(a) for a in prof["accommodations"]),
+        devices=frozenset(avail.devices) if own_devices else frozenset(),
+        places=frozenset(_value(p) for p in avail.places),
+        languages=frozenset({learner.language}),
+        days_since_practice=days,
+        struggling=frozenset(struggling),
+    )
+
+
+def class_budget(cls) -> tuple[float, dict[str, tuple[int, int]], frozenset[str] | None]:
+    """Minutes, modality bounds and places of one session of the class's blended model."""
+    if cls is None:
+        return DEFAULT_BUDGET_MIN, {}, None
+    m = cls.model
+    tag = getattr(type(m), "tag", "")
+    if tag in ("station_rotation", "individual_rotation"):
+        minutes = float(sum(s.minutes for s in m.stations))
+        return minutes, {}, frozenset({"school"})
+    if tag == "lab_rotation":
+        return float(m.classroom_minutes + m.lab_minutes), {"online": (1, 8)}, frozenset({"school"})
+    if tag == "flipped":
+        return float(m.home_minutes + m.class_minutes), {"online": (1, 8)}, frozenset({"school", "home"})
+    if tag == "flex":
+        return float(cls.schedule[0].minutes) if cls.schedule else DEFAULT_BUDGET_MIN, {}, None
+    if tag == "a_la_carte":
+        bounds = {"online": (1, 8), "teacher_led": (0, 0), "collaborative": (0, 0),
+                  "independent_offline": (0, 0)}
+        return float(m.online_minutes_per_week), bounds, None
+    if tag == "enriched_virtual":
+        return float(m.in_person_minutes), {}, None
+    return DEFAULT_BUDGET_MIN, {}, None
+
+
+def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequence[str] = (),
+                     removes: Iterable[str] = (), known_activities: Iterable[str] | None = None,
+                     policy: PlanningPolicy = DEFAULT_POLICY):
+    """PlaylistRequest for the class's model (or the defaults) with teacher overrides and the
+    tenant's mastery threshold."""
+    from planner.model import PlaylistRequest
+
+    budget, bounds, places = class_budget(cls)
+    if budget_min is not None:
+        budget = float(budget_min)
+    known = set(known_activities) if known_activities is not None else None
+    pins = tuple(p for p in pins if known is None or p in known)
+    removes = frozenset(r for r in removes if known is None or r in known)
+    return PlaylistRequest(budget_min=budget, modality_bounds=bounds, pins=pins, removes=removes,
+                           available_places=places, length_max=max(2, min(12, int(budget // 8) or 2)),
+                           mastered_threshold=policy.mastered_threshold)
+
+
+def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, str],
+                   pins: Iterable[str] = ()) -> tuple[list[PlanItem], list[dict]]:
+    """Planner Playlist → (review PlanItems in order, conflict dicts)."""
+    pinned = set(pins)
+    items = []
+    for it in playlist.items:
+        act = by_id.get(it.activity_id)
+        r = it.reason
+        title = getattr(act, "title", None)
+        if title is None:  # a teacher mini-lesson is not a catalog activity
+            topic = titles.get(r.target_skill, r.target_skill)
+            title = f"Mini-lesson: {topic}" if it.activity_id.startswith("mini-lesson:") else it.activity_id
+        items.append(PlanItem(
+            activity_id=it.activity_id,
+            title=title,
+            minutes=float(it.duration_min),
+            skills=tuple(getattr(act, "skill_ids", ()) or ((r.target_skill,) if r.target_skill else ())),
+            reason=r.sentence,
+            details={
+                "target_skill": r.target_skill,
+                "target_title": r.target_title or titles.get(r.target_skill, r.target_skill),
+                "basis": r.basis,
+                "mastery_now": round(float(r.mastery_now), 4),
+                "mastery_after": round(float(r.mastery_after), 4),
+                "expected_gain": round(float(it.expected_gain), 4),
+                "modality": it.modality,
+                "preferences": list(r.preferences),
+                "constraints": list(r.constraints),
+                "prerequisites": [[k, round(float(p), 4)] for k, p in r.prerequisites],
+            },
+            pinned=it.activity_id in pinned,
+        ))
+    conflicts = [
+        {"constraint": c.constraint, "amount": float(c.amount), "blocked_by": list(c.blocked_by),
+         "message": c.message}
+        for c in playlist.conflicts
+    ]
+    return items, conflicts
+
+
+def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
+                      budget_min: float | None = None, pins: Sequence[str] = (),
+                      removes: Iterable[str] = (), policy: PlanningPolicy = DEFAULT_POLICY):
+    """Run the playlist planner for one learner; returns (items, conflicts, meta)."""
+    from planner.playlist.plan import plan_playlist
+
+    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls),
+                              policy=policy)
+    request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
+                               known_activities=inp.by_id, policy=policy)
+    catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
+    pinned = set(pins)
+    if pinned - {a.id for a in catalog}:
+        catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
+    playlist = plan_playlist(inp.graph, catalog, pl_learner, request)
+    items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
+    meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
+            "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min}
+    return items, conflicts, meta
+
+
+def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: str, *,
+                budget_min: float | None = None, pins: Sequence[str] = (), removes: Iterable[str] = (),
+                policy: PlanningPolicy = DEFAULT_POLICY) -> dict:
+    """"Why not X?" for one learner: one extra solve with X forced in (planner.whynot).
+
+    Returns ``activity_id, in_plan, excluded_by, objective_cost`` (None when a hard rule forbids
+    it), ``dropped``, ``added`` and the plain ``sentence``.
+    """
+    import math
+
+    from planner.whynot import why_not
+
+    pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls),
+                              policy=policy)
+    request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
+                               known_activities=inp.by_id, policy=policy)
+    catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
+    if activity_id not in {a.id for a in catalog}:
+        catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
+    w = why_not(inp.graph, catalog, pl_learner, request, activity_id)
+    cost = None if math.isinf(w.objective_cost) else round(float(w.objective_cost), 4)
+    return {"activity_id": w.activity_id, "in_plan": w.in_plan, "excluded_by": list(w.excluded_by),
+            "objective_cost": cost, "dropped": list(w.dropped), "added": list(w.added), "sentence": w.sentence}

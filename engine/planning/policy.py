@@ -1,0 +1,73 @@
+"""The tenant's planning policy: one mastery threshold, the goal weights and the struggling rule.
+
+Stored per tenant (``engine.app``: an admin reads and sets it) and passed to every place that
+decides "mastered": the planner's settings (``PlaylistRequest.mastered_threshold``,
+``ModelSettings.mastered_threshold``), ready-to-learn and gaps on the competency graph, and the
+teacher page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from engine.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class PlanningPolicy:
+    """How one tenant plans.
+
+    mastered_threshold: mastery in (0, 1] at or above which a skill counts as mastered
+        (ready-to-learn, gaps, the planner's readiness rule and reasons); default 0.95.
+    goal_weight / growth_weight: planner objective weight (>= 1) of a skill the learner's
+        profile names as a goal skill (2.0) or growth area (1.5); other skills weigh 1.0.
+    struggling_mastery / struggling_min_observations: a learner struggles with a skill when
+        they have at least ``struggling_min_observations`` (3) observations of it and mastery
+        below ``struggling_mastery`` (0.4); the planner then favours support activities.
+    """
+
+    mastered_threshold: float = 0.95
+    goal_weight: float = 2.0
+    growth_weight: float = 1.5
+    struggling_mastery: float = 0.4
+    struggling_min_observations: int = 3
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("mastered_threshold", 0.0 < self.mastered_threshold <= 1.0, "in (0, 1]"),
+            ("goal_weight", 1.0 <= self.goal_weight <= 10.0, "in [1, 10]"),
+            ("growth_weight", 1.0 <= self.growth_weight <= 10.0, "in [1, 10]"),
+            ("struggling_mastery", 0.0 <= self.struggling_mastery < self.mastered_threshold,
+             "in [0, mastered_threshold)"),
+            ("struggling_min_observations", 1 <= self.struggling_min_observations <= 1000,
+             "an integer in [1, 1000]"),
+        )
+        for name, ok, rule in checks:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
+                raise ValidationError(f"{name}={value!r}; it must be {rule}")
+        if not isinstance(self.struggling_min_observations, int):
+            raise ValidationError(
+                f"struggling_min_observations={self.struggling_min_observations!r}; "
+                "it must be an integer in [1, 1000]")
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> PlanningPolicy:
+        """A policy from a (possibly partial) record; unknown keys are a ValidationError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(record) - known)
+        if unknown:
+            raise ValidationError(f"unknown planning policy field(s) {unknown}; use {sorted(known)}")
+        return cls(**dict(record))
+
+    def with_changes(self, changes: Mapping[str, Any]) -> PlanningPolicy:
+        """This policy with ``changes`` applied (validated)."""
+        return PlanningPolicy.from_record({**self.to_record(), **dict(changes)})
+
+
+DEFAULT_POLICY = PlanningPolicy()
