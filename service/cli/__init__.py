@@ -1,9 +1,17 @@
-"""The ``pathwise`` command line: one sub-command module per job.
+"""The ``pathwise`` command line: one dispatcher above the layers.
 
-Each module in ``COMMAND_MODULES`` defines ``register(subparsers)``, which adds
-its sub-parser(s) and sets ``handler`` to a function ``(args) -> int``. Modules
-import only ``argparse`` at the top; heavy imports happen inside handlers so
-``pathwise --help`` stays instant.
+Each layer contributes its own sub-commands through a *registrar*, a module with
+``register(subparsers)`` that adds its sub-parser(s) and sets ``handler`` to a function
+``(args) -> int``:
+
+* ``kt.cli``: ``fit``, ``predict``, ``evaluate``, ``replay``, ``demo`` (knowledge tracing);
+* ``planner.cli`` and ``engine.cli``: picked up when those packages ship one;
+* ``service.cli.serve_command``: ``serve`` (the HTTP service).
+
+Registrars import only ``argparse`` (and their own argparse helpers) at module level; heavy
+imports happen inside handlers, so ``pathwise --help`` stays instant. Errors a user can fix
+(``ValueError``, ``LookupError``, ``PermissionError``, ``OSError`` and the packages' errors
+deriving from them) print ``pathwise COMMAND: error: ...`` and exit 1, without a traceback.
 """
 
 from __future__ import annotations
@@ -12,32 +20,36 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = (
-    "service.cli.demo_command",
-    "service.cli.kt_commands",
-    "service.cli.replay_command",
+REGISTRARS = (
+    "kt.cli",
+    "planner.cli",
+    "engine.cli",
     "service.cli.serve_command",
 )
+"""Modules asked for sub-commands, lowest layer first; a missing one is skipped."""
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``pathwise`` parser with every registrar's sub-commands."""
     parser = argparse.ArgumentParser(
         prog="pathwise",
-        description="Pathwise adaptive-learning engine: knowledge tracing, planning, service.",
+        description="Pathwise adaptive-learning engine: knowledge tracing, planning, service. "
+        "Run 'pathwise COMMAND --help' for a command's options.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in REGISTRARS:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
-            continue  # a command group not shipped yet
+            continue  # this package contributes no commands
         module.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the command, return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

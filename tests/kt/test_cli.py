@@ -143,13 +143,13 @@ def test_multigs_reads_the_class_column_for_predict(tmp_path, capsys):
 
 def test_fit_with_progress_bar_equals_one_fit(tmp_path):
     from kt.bkt import BKT
+    from kt.fitting import fit_document
     from kt.io import read_log
-    from service.cli.kt_commands import fit_to_document
 
     log = read_log(simulate_csv(tmp_path / "log.csv", seed=2))
     hyper = {"num_fits": 3, "seed": 5, "forgets": True}
-    quiet = fit_to_document(hyper, log, progress=False)
-    with_bar = fit_to_document(hyper, log, progress=True)
+    quiet = fit_document(hyper, log, progress=False)
+    with_bar = fit_document(hyper, log, progress=True)
     assert quiet["skills"] == with_bar["skills"]
     model = BKT(**hyper).fit(log)
     model.save(tmp_path / "direct.json")
@@ -295,3 +295,67 @@ def test_unknown_skill_error_or_prior(tmp_path, capsys):
     )
     assert code == 0, err
     assert pacsv.read_csv(tmp_path / "p.csv").num_rows == 2
+
+
+def test_every_layer_contributes_its_commands(capsys):
+    """One dispatcher (service.cli) lists kt's commands and service's serve."""
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("fit", "predict", "evaluate", "replay", "demo", "serve"):
+        assert f"    {command} " in text or f"    {command}\n" in text, command
+
+
+def test_help_is_instant_no_heavy_imports():
+    """Building the parser imports no numpy, pyarrow, Numba, FastAPI or uvicorn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from service.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('numpy', 'pyarrow', 'numba', 'fastapi', 'uvicorn', 'tqdm', "
+        "'kt.bkt.model', 'kt.replay.protocol', 'engine.engine') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, flag, fix",
+    [
+        (["fit", "LOG", "--num-fits", "0", "--out", "m.json"], "--num-fits", ">= 1"),
+        (["fit", "LOG", "--max-iter", "x", "--out", "m.json"], "--max-iter", "not an integer"),
+        (["evaluate", "LOG", "--model", "m.json", "--metric", "f1"], "--metric", "auc"),
+        (["replay", "LOG", "--report", "r", "--temporal", "1.5"], "--temporal", "(0, 1)"),
+        (["replay", "LOG", "--report", "r", "--bootstrap", "-1"], "--bootstrap", ">= 0"),
+        (["demo", "--num-fits", "0"], "--num-fits", ">= 1"),
+    ],
+)
+def test_bad_flag_values_name_the_flag_and_the_fix(argv, flag, fix, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and fix in err, err
+
+
+def test_prediction_table_writer_round_trips(tmp_path):
+    """kt.predictions (the library behind pathwise predict) writes CSV and Parquet alike."""
+    from kt.bkt import BKT
+    from kt.io import read_log
+    from kt.predictions import prediction_table, table_format, write_table
+
+    log = read_log(simulate_csv(tmp_path / "log.csv", seed=4))
+    model = BKT(num_fits=1, seed=0).fit(log)
+    pred = model.predict(log)
+    table = prediction_table(log, pred)
+    write_table(table, tmp_path / "p.parquet")
+    write_table(table, tmp_path / "p.CSV")
+    back = pq.read_table(tmp_path / "p.parquet")
+    np.testing.assert_array_equal(back["p_correct"].to_numpy(), pred.p_correct)
+    np.testing.assert_allclose(pacsv.read_csv(tmp_path / "p.CSV")["p_mastered_after"].to_numpy(),
+                               pred.p_mastered_after, rtol=1e-12)
+    with pytest.raises(ValueError, match=".csv or .parquet"):
+        table_format(tmp_path / "p.txt")

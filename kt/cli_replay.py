@@ -1,13 +1,19 @@
-"""``pathwise replay``: leakage-safe online evaluation of a historical log (kt.replay)."""
+"""``pathwise replay``: leakage-safe online evaluation of a historical log (``kt.replay``).
+
+Only argparse is imported at module level; the replay protocol loads inside the handler.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from kt.cli_args import fraction, int_at_least
+
 MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr,r-best-lr-elo"
 
 
 def register(subparsers) -> None:
+    """Add ``replay`` to ``subparsers``."""
     p = subparsers.add_parser(
         "replay",
         help="replay a log through the online models and write an evaluation report",
@@ -18,64 +24,63 @@ def register(subparsers) -> None:
             "predictions.parquet to --report."
         ),
     )
-    p.add_argument("log", help="CSV or Parquet log (ASSISTments or KDD Cup layout)")
+    p.add_argument("log", metavar="LOG", help="CSV or Parquet log (ASSISTments or KDD Cup layout)")
     p.add_argument("--preset", choices=("assistments", "kdd"), default="assistments",
                    help="column layout of the log (default: assistments)")
-    p.add_argument("--models", default=MODELS_HELP,
+    p.add_argument("--models", default=MODELS_HELP, metavar="NAMES",
                    help=f"comma-separated model names from {MODELS_HELP} (default: all)")
-    p.add_argument("--folds", type=int, default=5, help="number of learner folds (default 5)")
+    p.add_argument("--folds", type=int_at_least(1), default=5, metavar="K",
+                   help="number of learner folds, >= 2 (default 5; ignored with --temporal)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fold split and fits (default 0)")
-    p.add_argument("--report", required=True, help="output directory of the report")
-    p.add_argument("--temporal", type=float, default=None, metavar="FRACTION",
-                   help="temporal hold-out: fit on the first FRACTION of events, score the rest")
+    p.add_argument("--report", required=True, metavar="DIR", help="output directory of the report")
+    p.add_argument("--temporal", type=fraction, default=None, metavar="FRACTION",
+                   help="temporal hold-out: fit on the first FRACTION of events (in (0, 1)), "
+                        "score the rest")
     p.add_argument("--dask", default=None, metavar="SCHEDULER",
                    help="run on Dask: a scheduler address, or 'local' for a LocalCluster")
     p.add_argument("--include-pybkt", action="store_true",
                    help="also run pyBKT's BKT in its own environment ($PATHWISE_PYBKT_PYTHON, "
                         "default .peer/pybkt/bin/python); skipped with a reason when missing")
-    p.add_argument("--bootstrap", type=int, default=200,
-                   help="learner bootstrap resamples for AUC intervals (default 200)")
-    p.add_argument("--min-events", type=int, default=1,
+    p.add_argument("--bootstrap", type=int_at_least(0), default=200, metavar="N",
+                   help="learner bootstrap resamples for AUC intervals (default 200; 0: none)")
+    p.add_argument("--min-events", type=int_at_least(1), default=1, metavar="N",
                    help="drop learners with fewer answers than this (default 1: keep all)")
     p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import sys
-    import time
-    from pathlib import Path
-
-    from tqdm import tqdm
-
+def _models(args: argparse.Namespace) -> tuple[str, ...]:
     from kt.models import MODEL_NAMES
     from kt.replay import protocol
-    from kt.replay.data import clean_log, read_log
 
     models = protocol.model_list(args.models)
     for name in models:  # fail before reading anything
         if name not in MODEL_NAMES:
-            raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
-    notes = []
-    if args.include_pybkt:
-        from kt.replay.pybkt_peer import unavailable_reason
+            raise ValueError(f"--models: unknown model {name!r}; choose from "
+                             f"{', '.join(MODEL_NAMES)}")
+    return models
 
-        reason = unavailable_reason()
-        if reason:
-            print(f"pyBKT skipped: {reason}", file=sys.stderr)
-            notes.append(f"pyBKT skipped: {reason}")
-        else:
-            models = models + (protocol.PYBKT,)
-    if args.folds < 2 and args.temporal is None:
-        raise ValueError(f"--folds {args.folds} must be >= 2")
-    t0 = time.perf_counter()
-    raw = read_log(args.log, preset=args.preset)
-    log, cleaning = clean_log(raw, min_events=args.min_events)
-    config = protocol.ReplayConfig(models=models, folds=args.folds, seed=args.seed,
-                                   temporal=args.temporal, n_boot=args.bootstrap)
-    protocol.check_log(log)
-    protocol.validate(log, config)
-    n_plans = 1 if args.temporal is not None else args.folds
-    bar = tqdm(total=n_plans * len(models), desc="replay", unit="fit")
+
+def _with_pybkt(models: tuple[str, ...], notes: list[str]) -> tuple[str, ...]:
+    import sys
+
+    from kt.replay import protocol
+    from kt.replay.pybkt_peer import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        print(f"pyBKT skipped: {reason}", file=sys.stderr)
+        notes.append(f"pyBKT skipped: {reason}")
+        return models
+    return models + (protocol.PYBKT,)
+
+
+def _run_protocol(args, log, config, n_fits: int):
+    """``protocol.run`` with a tqdm bar over the fits, locally or on Dask."""
+    from tqdm import tqdm
+
+    from kt.replay import protocol
+
+    bar = tqdm(total=n_fits, desc="replay", unit="fit")
 
     def progress(msg: str) -> None:
         bar.set_postfix_str(msg)
@@ -84,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
         progress.started = True
 
     progress.started = False
-    fit_fn = replay_fn = None
-    client = None
+    fit_fn = replay_fn = client = None
     if args.dask:
         from kt.replay.distributed import DaskRunner, connect
 
@@ -93,16 +97,18 @@ def run(args: argparse.Namespace) -> int:
         runner = DaskRunner(client)
         fit_fn, replay_fn = runner.fit, runner.replay
     try:
-        result = protocol.run(log, config, fit_fn=fit_fn, replay_fn=replay_fn, progress=progress)
+        return protocol.run(log, config, fit_fn=fit_fn, replay_fn=replay_fn, progress=progress)
     finally:
         bar.update(1)
         bar.close()
         if client is not None:
             client.close()
-    result.notes.extend(notes)
-    from kt.replay.report import write_report
 
-    data_desc = {
+
+def _data_description(args, raw, cleaning) -> dict:
+    from pathlib import Path
+
+    return {
         "file": str(Path(args.log).resolve()),
         "preset": args.preset,
         "source": raw.source,
@@ -116,13 +122,42 @@ def run(args: argparse.Namespace) -> int:
                  f"questions; {cleaning.item_reattempt_events} later re-attempts of an item kept"),
         "cleaning": cleaning.as_dict(),
     }
-    doc = write_report(result, args.report, data_desc=data_desc)
-    print(f"{'model':<13} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
+
+
+def _print_table(doc: dict) -> None:
     def f(v, w):
         return f"{v:{w}.4f}" if v is not None else f"{'-':>{w}}"
 
+    print(f"{'model':<13} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
     for name, m in sorted(doc["models"].items(), key=lambda kv: -(kv[1]["auc"] or 0)):
         print(f"{name:<13} {f(m['auc'], 7)} {f(m['rmse'], 7)} {f(m['log_loss'], 8)} "
               f"{f(m['accuracy'], 7)} {f(m['per_skill_auc']['mean'], 8)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from kt.replay import protocol
+    from kt.replay.data import clean_log, read_log
+    from kt.replay.report import write_report
+
+    models = _models(args)
+    if args.folds < 2 and args.temporal is None:
+        raise ValueError(f"--folds {args.folds}: use 2 or more folds, or --temporal FRACTION")
+    notes: list[str] = []
+    if args.include_pybkt:
+        models = _with_pybkt(models, notes)
+    t0 = time.perf_counter()
+    raw = read_log(args.log, preset=args.preset)
+    log, cleaning = clean_log(raw, min_events=args.min_events)
+    config = protocol.ReplayConfig(models=models, folds=args.folds, seed=args.seed,
+                                   temporal=args.temporal, n_boot=args.bootstrap)
+    protocol.check_log(log)
+    protocol.validate(log, config)
+    n_plans = 1 if args.temporal is not None else args.folds
+    result = _run_protocol(args, log, config, n_plans * len(models))
+    result.notes.extend(notes)
+    doc = write_report(result, args.report, data_desc=_data_description(args, raw, cleaning))
+    _print_table(doc)
     print(f"report written to {args.report} in {time.perf_counter() - t0:.1f} s")
     return 0
