@@ -35,6 +35,8 @@ run: setup
 kt-demo: setup
 	$(VENV)/bin/pathwise demo
 
+# The whole suite; tests/test_layers.py runs lint-imports (the layering contracts in
+# pyproject.toml's [tool.importlinter]) and fails on a broken contract.
 test: setup peer
 	$(PY) -m pytest
 
@@ -43,6 +45,7 @@ demo-data: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
 
 clean:
 	rm -rf $(VENV) .peer .pytest_cache
