@@ -100,67 +100,88 @@ def build_catalog(graph: CompetencyGraph, rng: np.random.Generator,
     k = 0
     for i, skill in enumerate(graph.skills):
         diff = _difficulty(graph, skill.id, rng)
-        for j in range(2):
-            kind, modality, place, suffix, formats, gmin, gmax, device, dur = MENU[
-                (2 * i + j) % len(MENU)]
-            k += 1
-            language = "es" if rng.random() < 0.08 else "en"
-            acc = _accommodations(modality, formats, kind, acc_rng)
-            if language == "es" and Accommodation.TRANSLATED_MATERIALS.value not in acc:
-                acc.append(Accommodation.TRANSLATED_MATERIALS.value)
-            if device == "laptop" and rng.random() < 0.3:
-                device = "tablet"
-            acts.append(Activity(
-                id=f"A{k:04d}", title=f"{skill.title}: {suffix}", skills=((skill.id, 1.0),),
-                kind=kind, modality=modality, place=place,
-                duration_min=int(rng.integers(dur[0], dur[1] + 1)),
-                difficulty=float(np.clip(diff + rng.normal(0, 0.05), 0, 1).round(2)),
-                group_min=gmin, group_max=gmax, device=device, formats=formats,
-                interests=(), language=language, accommodations=acc,
-            ))
-            if language == "en" and acc_rng.random() < SPANISH_EDITION_SHARE:
-                k += 1
-                es_acc = sorted(set(acc) | {Accommodation.TRANSLATED_MATERIALS.value})
-                acts.append(replace(acts[-1], id=f"A{k:04d}",
-                                    title=f"{acts[-1].title} (Spanish edition)", language="es",
-                                    accommodations=es_acc))
-        prereqs = graph.prerequisites(skill.id)
-        if not prereqs:
-            continue
-        pre = prereqs[int(rng.integers(len(prereqs)))]
-        roll = rng.random()
-        if roll < 0.25:
-            interest, theme = PROJECT_THEMES[int(rng.integers(len(PROJECT_THEMES)))]
-            k += 1
-            acts.append(Activity(
-                id=f"A{k:04d}", title=f"{skill.title}: {theme} project",
-                skills=((skill.id, 0.7), (pre, 0.3)), kind="project", modality="collaborative",
-                place="community" if rng.random() < 0.3 else "school",
-                duration_min=int(rng.integers(30, 61)), difficulty=min(1.0, diff + 0.1),
-                group_min=2, group_max=5, device=None, formats=("hands_on", "discussion"),
-                interests=(interest,), language="en",
-                accommodations=_accommodations("collaborative", ("hands_on",), "project", acc_rng),
-            ))
-        elif roll < 0.45:
-            k += 1
-            acts.append(Activity(
-                id=f"A{k:04d}", title=f"{skill.title}: small-group reteach",
-                skills=((skill.id, 0.6), (pre, 0.4)), kind="small_group", modality="teacher_led",
-                place="school", duration_min=int(rng.integers(12, 21)),
-                difficulty=max(0.0, diff - 0.1), group_min=2, group_max=6, device=None,
-                formats=("discussion", "hands_on"), interests=(), language="en",
-                accommodations=_accommodations("teacher_led", ("hands_on",), "small_group",
-                                               acc_rng),
-            ))
-        elif roll < 0.55:
-            k += 1
-            acts.append(Activity(
-                id=f"A{k:04d}", title=f"{skill.title}: unit check",
-                skills=((skill.id, 0.5), (pre, 0.5)), kind="assessment",
-                modality="independent_offline", place="school",
-                duration_min=int(rng.integers(10, 21)), difficulty=diff, group_min=1,
-                group_max=1, device=None, formats=("reading",), interests=(), language="en",
-                accommodations=_accommodations("independent_offline", ("reading",),
-                                               "assessment", acc_rng),
-            ))
+        core, k = _core_activities(i, skill, diff, k, rng, acc_rng)
+        acts += core
+        extra, k = _mixed_activity(graph, skill, diff, k, rng, acc_rng)
+        if extra is not None:
+            acts.append(extra)
     return ActivityCatalog(tuple(acts))
+
+
+def _core_activities(i: int, skill, diff: float, k: int, rng: np.random.Generator,
+                     acc_rng: np.random.Generator) -> tuple[list[Activity], int]:
+    """The two single-skill activities of skill number ``i`` (from ``MENU``), each possibly
+    followed by its Spanish edition; returns them and the last activity number used."""
+    out: list[Activity] = []
+    for j in range(2):
+        kind, modality, place, suffix, formats, gmin, gmax, device, dur = MENU[
+            (2 * i + j) % len(MENU)]
+        k += 1
+        language = "es" if rng.random() < 0.08 else "en"
+        acc = _accommodations(modality, formats, kind, acc_rng)
+        if language == "es" and Accommodation.TRANSLATED_MATERIALS.value not in acc:
+            acc.append(Accommodation.TRANSLATED_MATERIALS.value)
+        if device == "laptop" and rng.random() < 0.3:
+            device = "tablet"
+        out.append(Activity(
+            id=f"A{k:04d}", title=f"{skill.title}: {suffix}", skills=((skill.id, 1.0),),
+            kind=kind, modality=modality, place=place,
+            duration_min=int(rng.integers(dur[0], dur[1] + 1)),
+            difficulty=float(np.clip(diff + rng.normal(0, 0.05), 0, 1).round(2)),
+            group_min=gmin, group_max=gmax, device=device, formats=formats,
+            interests=(), language=language, accommodations=acc,
+        ))
+        if language == "en" and acc_rng.random() < SPANISH_EDITION_SHARE:
+            k += 1
+            es_acc = sorted(set(acc) | {Accommodation.TRANSLATED_MATERIALS.value})
+            out.append(replace(out[-1], id=f"A{k:04d}",
+                               title=f"{out[-1].title} (Spanish edition)", language="es",
+                               accommodations=es_acc))
+    return out, k
+
+
+def _mixed_activity(graph: CompetencyGraph, skill, diff: float, k: int,
+                    rng: np.random.Generator, acc_rng: np.random.Generator,
+                    ) -> tuple[Activity | None, int]:
+    """Maybe one activity on the skill and one of its prerequisites (a project, a small-group
+    reteach or a unit check); returns it (or None) and the last activity number used."""
+    prereqs = graph.prerequisites(skill.id)
+    if not prereqs:
+        return None, k
+    pre = prereqs[int(rng.integers(len(prereqs)))]
+    roll = rng.random()
+    if roll < 0.25:
+        interest, theme = PROJECT_THEMES[int(rng.integers(len(PROJECT_THEMES)))]
+        k += 1
+        return Activity(
+            id=f"A{k:04d}", title=f"{skill.title}: {theme} project",
+            skills=((skill.id, 0.7), (pre, 0.3)), kind="project", modality="collaborative",
+            place="community" if rng.random() < 0.3 else "school",
+            duration_min=int(rng.integers(30, 61)), difficulty=min(1.0, diff + 0.1),
+            group_min=2, group_max=5, device=None, formats=("hands_on", "discussion"),
+            interests=(interest,), language="en",
+            accommodations=_accommodations("collaborative", ("hands_on",), "project", acc_rng),
+        ), k
+    if roll < 0.45:
+        k += 1
+        return Activity(
+            id=f"A{k:04d}", title=f"{skill.title}: small-group reteach",
+            skills=((skill.id, 0.6), (pre, 0.4)), kind="small_group", modality="teacher_led",
+            place="school", duration_min=int(rng.integers(12, 21)),
+            difficulty=max(0.0, diff - 0.1), group_min=2, group_max=6, device=None,
+            formats=("discussion", "hands_on"), interests=(), language="en",
+            accommodations=_accommodations("teacher_led", ("hands_on",), "small_group",
+                                           acc_rng),
+        ), k
+    if roll < 0.55:
+        k += 1
+        return Activity(
+            id=f"A{k:04d}", title=f"{skill.title}: unit check",
+            skills=((skill.id, 0.5), (pre, 0.5)), kind="assessment",
+            modality="independent_offline", place="school",
+            duration_min=int(rng.integers(10, 21)), difficulty=diff, group_min=1,
+            group_max=1, device=None, formats=("reading",), interests=(), language="en",
+            accommodations=_accommodations("independent_offline", ("reading",),
+                                           "assessment", acc_rng),
+        ), k
+    return None, k

@@ -69,16 +69,10 @@ def plan_rotation(settings: ModelSettings, learners: Sequence[PlanLearner],
     if individual:
         need = _needs(graph, learners, catalog, stations, ben, theta, requests, index,
                       settings.max_stations_per_learner)
-    place_locks = tuple((index[lk.learner_id], k_of[lk.station],
-                         -1 if lk.rotation is None else int(lk.rotation))
-                        for lk in requests.locks if lk.station is not None)
-    for _, _, r in place_locks:
-        if r >= n_r:
-            raise PlanInputError(f"a lock names rotation {r}; this plan has rotations 0..{n_r - 1}")
-    fixed = {}
-    for r, (where, topic) in fixed_src.items():
-        fixed[r] = (np.array([-1 if w is None else k_of[w] for w in where]),
-                    -1 if topic is None else t_of[topic])
+    place_locks = _place_locks(requests, index, k_of, n_r)
+    fixed = {r: (np.array([-1 if w is None else k_of[w] for w in where]),
+                 -1 if topic is None else t_of[topic])
+             for r, (where, topic) in fixed_src.items()}
     problem = RotationProblem(
         benefit=ben, teacher=teacher, capacity=cap, n_rotations=n_r, g_min=settings.g_min,
         need=need,
@@ -101,6 +95,18 @@ def plan_rotation(settings: ModelSettings, learners: Sequence[PlanLearner],
                      n_slots=n_r, symmetry_breaking=sol.symmetry_breaking,
                      solve_ms=(time.perf_counter() - t0) * 1e3, stations=tuple(stations),
                      notes=plan[2])
+
+
+def _place_locks(requests: ClassRequests, index: dict[str, int], k_of: dict[str, int],
+                 n_r: int) -> tuple[tuple[int, int, int], ...]:
+    """Station locks as (learner index, station index, rotation or -1 for any rotation)."""
+    place_locks = tuple((index[lk.learner_id], k_of[lk.station],
+                         -1 if lk.rotation is None else int(lk.rotation))
+                        for lk in requests.locks if lk.station is not None)
+    for _, _, r in place_locks:
+        if r >= n_r:
+            raise PlanInputError(f"a lock names rotation {r}; this plan has rotations 0..{n_r - 1}")
+    return place_locks
 
 
 def _kept(previous: ClassPlan, learners: Sequence[PlanLearner], st_ids: Sequence[str],

@@ -208,25 +208,7 @@ def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
                 earlier += [b for b in bs if b in pos_of and pos_of[b] < pos]
         earlier = list(dict.fromkeys(earlier))
         forced = c.forced.get(a)
-        cons = []
-        if forced == "pin":
-            cons.append("pinned by your teacher")
-        elif forced == "lock":
-            cons.append(f"locked at position {pos + 1} by your teacher")
-        elif forced == "frozen":
-            cons.append("already started, so it stays")
-        lo, hi = r.modality_bounds.get(act.modality, (0, 10**9))
-        mname = act.modality.replace("_", "-")
-        if lo > 0 and mod_counts[c.modality[a]] <= lo:
-            cons.append(f"fills the required {mname} slot")
-        elif mod_counts[c.modality[a]] >= hi:
-            cons.append(f"takes the last {mname} slot the class model allows ({hi})")
-        for f in act.format_keys:
-            cap = r.cap_for_format(f)
-            if cap is not None and fmt_counts.get(f, 0) >= cap:
-                cons.append(f"one of at most {cap} {f} activities")
-                break
-        cons.append(f"fits the {r.budget_min:g}-min budget ({used:g} min planned)")
+        cons = _constraint_words(c, a, pos, forced, mod_counts, fmt_counts, used)
         struggling_with = None
         if basis == "prerequisite_gap":
             for s in sorted(learner.struggling):
@@ -247,6 +229,33 @@ def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
         items.append(PlannedItem(act.id, pos, target, float(after - now), act.duration_min,
                                  act.modality, reason))
     return items
+
+
+def _constraint_words(c: Candidates, a: int, pos: int, forced: str | None,
+                      mod_counts: np.ndarray, fmt_counts: dict[str, int], used: float) -> tuple:
+    """The constraints that shaped item ``a`` at 0-based ``pos``, in plain words (for its
+    reason): teacher pins/locks, modality slots, format caps and the minute budget."""
+    act, r = c.activities[a], c.request
+    cons = []
+    if forced == "pin":
+        cons.append("pinned by your teacher")
+    elif forced == "lock":
+        cons.append(f"locked at position {pos + 1} by your teacher")
+    elif forced == "frozen":
+        cons.append("already started, so it stays")
+    lo, hi = r.modality_bounds.get(act.modality, (0, 10**9))
+    mname = act.modality.replace("_", "-")
+    if lo > 0 and mod_counts[c.modality[a]] <= lo:
+        cons.append(f"fills the required {mname} slot")
+    elif mod_counts[c.modality[a]] >= hi:
+        cons.append(f"takes the last {mname} slot the class model allows ({hi})")
+    for f in act.format_keys:
+        cap = r.cap_for_format(f)
+        if cap is not None and fmt_counts.get(f, 0) >= cap:
+            cons.append(f"one of at most {cap} {f} activities")
+            break
+    cons.append(f"fits the {r.budget_min:g}-min budget ({used:g} min planned)")
+    return tuple(cons)
 
 
 def _blockers(c: Candidates, x: np.ndarray, members: Sequence[int], lim) -> tuple[str, ...]:
