@@ -363,3 +363,145 @@ def test_conflicting_migration_numbers_are_refused(tmp_path, monkeypatch):
     with pytest.raises(EngineError, match="0002_only_pg.sqlite.sql"):
         discover("sqlite", name)
     assert [m.version for m in discover("postgresql", name)] == [1, 2]
+
+
+# -- model documents, the active version, learner states (migration 0003) -------------------------
+P_S1 = {"p_init": 0.3, "p_learn": 0.2, "p_forget": 0.0, "p_guess": 0.2, "p_slip": 0.1}
+
+
+def test_model_documents_and_the_active_version(store):
+    t = store.for_tenant("x")
+    assert t.active_model_version() == 0
+    doc = {"format": "pathwise-kt-model", "model": "elo", "weights": [0.5, -1.25]}
+    m1 = t.put_model({"S1": P_S1}, {"method": "fit"}, model="elo", document=doc)
+    assert (m1.model, m1.document, t.active_model_version()) == ("elo", doc, 1)
+    m2 = t.put_model({"S1": dict(P_S1, p_init=0.4)}, activate=False)
+    assert t.latest_model_version() == 2 and t.active_model_version() == 1
+    assert t.get_model() == m1  # the active version, not the newest
+    assert t.get_model(2) == m2 and (m2.model, m2.document) == ("bkt", None)
+    t.activate_model(2)
+    assert t.get_model() == m2
+    t.activate_model(0)  # back to the default BKT
+    assert t.get_model() is None and t.active_model_version() == 0
+    with pytest.raises(NotFoundError, match="list_models"):
+        t.activate_model(7)
+    assert t.active_model_version() == 0
+    assert store.for_tenant("y").active_model_version() == 0  # per tenant
+    with pytest.raises(ValidationError, match="model name"):
+        t.put_model({"S1": P_S1}, model="")
+
+
+def _state(lid, version=1, key="1:bkt:k", n=2, seq=2, p=0.5):
+    from engine.domain.evidence import LearnerModelState
+
+    return LearnerModelState(lid, version, key, {"p_mastered": {"S1": p}}, n, T0, seq)
+
+
+def test_learner_states_round_trip_replace_and_delete(store, school):
+    engine = _loaded(store, school)
+    t = engine.store
+    assert t.learner_states(["L1", "L2"]) == {}
+    with t.transaction():
+        t.put_learner_states([_state("L1"), _state("L2", p=0.25)])
+    assert t.learner_states(["L1", "L2", "L3"]) == {"L1": _state("L1"), "L2": _state("L2", p=0.25)}
+    with t.transaction():  # inside a transaction (SQLite: through the write-through cache)
+        t.put_learner_states([_state("L1", version=2, key="2:elo:k", n=3, seq=5, p=0.125)])
+        assert t.learner_states(["L1"])["L1"] == _state("L1", 2, "2:elo:k", 3, 5, 0.125)
+    assert t.learner_states(["L1"])["L1"].state == {"p_mastered": {"S1": 0.125}}
+    assert store.for_tenant("other").learner_states(["L1"]) == {}
+    with t.transaction():
+        t.delete_learner_states(["L2"])
+    assert set(t.learner_states(["L1", "L2"])) == {"L1"}
+
+
+def test_stale_learners_are_those_with_evidence_and_another_state(store, school):
+    engine = _loaded(store, school)
+    engine.ingest([_obs("o1"), _obs("o2", "L2")])
+    key = engine.runtime_model(()).key
+    assert engine.store.stale_learners(key) == []
+    assert engine.store.stale_learners("another") == ["L1", "L2"]
+    with engine.store.transaction():
+        engine.store.delete_learner_states(["L2"])
+    assert engine.store.stale_learners(key) == ["L2"]  # L3 has no evidence: never stale
+
+
+def _at_0002(store_url, tmp_path, monkeypatch):
+    """A store migrated only to 0002 (a package holding copies of migrations 1 and 2)."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    import engine.store.migrations as real
+
+    name = f"pw_0002_{uuid.uuid4().hex}"
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for path in Path(real.__file__).parent.glob("000[12]_*.sql"):
+        shutil.copy(path, package / path.name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    store = open_store(store_url, migrate=False)
+    assert store.migrate(name) == 2
+    return store
+
+
+def test_migration_0003_upgrades_a_0002_database_with_data(store_url, tmp_path, monkeypatch,
+                                                           school):
+    import json
+
+    store = _at_0002(store_url, tmp_path, monkeypatch)
+    try:
+        at = "2024-09-02T14:00:00Z"
+        rows = [("o1", "A1", "S1;S2", 1.0), ("o2", "A2", "S3", 0.0), ("o3", "A1", "S1;S2", 0.5)]
+        history_ids = {"o1": 7, "o2": 3, "o3": 11}  # o2 arrived first, then o1, then o3
+        with store._driver.transaction():
+            for oid, activity, skills, score in rows:
+                store._driver.execute(
+                    "INSERT INTO observations (tenant_id, observation_id, learner_id, "
+                    "activity_id, item_id, skill_ids, score, observed_at, source, ingested_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    ("north", oid, "L1", activity, None, skills, score, at, "lms", at),
+                )
+                for k, skill in enumerate(skills.split(";")):
+                    store._driver.execute(
+                        "INSERT INTO mastery_history (id, tenant_id, learner_id, skill_id, "
+                        "observation_id, p_before, p_after, p_correct, at) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (history_ids[oid] + k, "north", "L1", skill, oid, 0.1, 0.2, 0.3, at),
+                    )
+            for version, p_init in ((1, 0.3), (2, 0.45)):
+                store._driver.execute(
+                    "INSERT INTO models (tenant_id, version, created_at, params, meta) VALUES "
+                    "(?, ?, ?, ?, ?)",
+                    ("north", version, at, json.dumps({s: dict(P_S1, p_init=p_init) for s in
+                                                       ("S1", "S2", "S3", "S4")}), "{}"),
+                )
+        assert store.migrate() >= 3
+        t = store.for_tenant("north")
+        # arrival order backfilled from the history ids; fold order (observed_at, seq)
+        seqs = dict(store._driver.execute(
+            "SELECT observation_id, seq FROM observations WHERE tenant_id = ?", ("north",)))
+        assert seqs == {"o1": 7, "o2": 3, "o3": 11}
+        assert [o.observation_id for o, _ in t.learner_observations(["L1"])["L1"]] == [
+            "o2", "o1", "o3"]
+        # old model rows: still readable, plain BKT versions, the newest is active
+        old = t.get_model(1)
+        assert (old.model, old.document, old.params["S1"]["p_init"]) == ("bkt", None, 0.3)
+        assert t.active_model_version() == 2 and t.learner_states(["L1"]) == {}
+        # the engine runs the old version and refolds the learner's evidence on new evidence
+        engine = Engine(store, "north")
+        engine.load_school(school, with_evidence=False, with_model=False)
+        result = engine.ingest([Observation("o4", "L1", "A3", ("S4",), 1.0, T0)])
+        assert result.refolded == ("L1",)
+        assert [c.observation_id for c in engine.history("L1")] == ["o2", "o1", "o1", "o3",
+                                                                   "o3", "o4"]
+        fresh = Engine.open("sqlite://", "north")
+        fresh.load_school(school, with_evidence=False, with_model=False)
+        fresh.set_model({s: dict(P_S1, p_init=0.45) for s in ("S1", "S2", "S3", "S4")})
+        fresh.ingest([Observation(o, "L1", a, tuple(s.split(";")), x, T0) for o, a, s, x in
+                      (rows[1], rows[0], rows[2])] + [Observation("o4", "L1", "A3", ("S4",), 1.0, T0)])
+        assert engine.mastery("L1") == fresh.mastery("L1")
+        assert engine.history("L1") == fresh.history("L1")
+        fresh.close()
+    finally:
+        store.close()
