@@ -129,7 +129,7 @@ def simulate_learner(cohort: Cohort, s: int, name: str) -> LearnerRun:
                 correct = cohort.u_obs[s, i, j] < ((1.0 - m.p_slip) if true[i] else m.p_guess)
                 belief[i] = bkt_update(belief[i], a.learn_probability(k), bool(correct),
                                        m.p_guess, m.p_slip)
-                if belief[i] >= 0.95:
+                if belief[i] >= cohort.mastered_threshold:
                     ever.add(k)
         for i in range(len(ids)):
             if i in practised:
