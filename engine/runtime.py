@@ -24,9 +24,12 @@ evidence before new evidence is applied.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from kt.bkt.params import SkillParams
 
@@ -55,6 +58,8 @@ def bkt_from_params(params: Mapping[str, SkillParams]) -> Any:
     from kt.bkt import BKT
 
     return BKT.from_skill_params(dict(params))
+
+
 
 
 def model_skills(model: Any) -> tuple[str, ...]:
@@ -86,6 +91,101 @@ def calibration(model: Any, skill: str) -> SkillParams | None:
         return _as_skill_params(getter(skill))
     except Exception:  # noqa: BLE001 - any model-specific "not available" means: no calibration
         return None
+
+
+def _plain_bkt(model: Any) -> bool:
+    """A BKT without item-class variants (one P(mastered) per skill, never NaN)."""
+    return _is_bkt(model) and not any(
+        getattr(model, flag) for flag in ("multigs", "multilearn", "multiprior", "multipair")
+    )
+
+
+def _mastery_reader(model: Any) -> Callable[[Any, str], float]:
+    """``model.mastery``, or for a plain BKT the same value read straight from the state's
+    ``p_mastered`` (a skill -> position dict; the engine reads it several times per answer)."""
+    if not _plain_bkt(model):
+        return model.mastery
+    names = model.init_state().skill_names
+    position = {name: k for k, name in enumerate(names)}
+
+    def mastery(state: Any, skill: str) -> float:
+        k = position.get(skill)
+        if k is None or (state.skill_names is not names and state.skill_names != names):
+            return float(model.mastery(state, skill))  # raises the model's own error
+        return float(state.p_mastered[k])
+
+    return mastery
+
+
+Update = Callable[[Any, Sequence[str], float, "str | None"], tuple[Any, float]]
+
+
+def _updater(model: Any) -> Update:
+    """``model.update_one(state, skills, score, item)`` for one observation, called the
+    cheapest way the contract allows: a single skill by its name (BKT's scalar path); for a
+    plain BKT several skills as one ``update_many`` observation of skill *positions* (its
+    no-class kernel path, ~11 us instead of ~55 us for name lookups per call)."""
+    update_one = model.update_one
+    if not _plain_bkt(model):
+        def update(state: Any, skills: Sequence[str], score: float, item: str | None) -> Any:
+            return update_one(state, skills[0] if len(skills) == 1 else tuple(skills), score, item)
+
+        return update
+    update_many = model.update_many
+    position = {name: k for k, name in enumerate(model.init_state().skill_names)}
+
+    def update_bkt(state: Any, skills: Sequence[str], score: float, item: str | None) -> Any:
+        m = len(skills)
+        if m == 1:
+            return update_one(state, skills[0], score, item)
+        if not all(s in position for s in skills):
+            return update_one(state, tuple(skills), score, item)  # raises the model's error
+        codes = np.fromiter((position[s] for s in skills), np.int64, m)
+        new, p = update_many(state, codes, np.full(m, score, dtype=np.float64), None,
+                             np.zeros(m, np.int64))
+        return new, float(p[0])
+
+    return update_bkt
+
+
+#: Key of the compact plain-BKT state document (:func:`_state_encoder`).
+PACKED = "p_mastered_f64le"
+
+
+def _state_encoder(model: Any) -> Callable[[Any], dict[str, Any]]:
+    """``model.state_to_dict``, or for a plain BKT (:func:`_plain_bkt`) a compact, cheap twin:
+    ``{"skills": [name, ...], "p_mastered_f64le": base64}`` — the skills whose P(mastered)
+    differs from a new learner's and their values as little-endian float64 bytes (exact; about
+    a third of the JSON text of ``{"p_mastered": {skill: p}}`` and ~20x cheaper to encode, for
+    a document rewritten at every ingest of the learner). ``last_class`` is not kept: a model
+    without item classes never reads it. :func:`_unpack` turns it back into the model's own
+    ``state_from_dict`` document."""
+    if not _plain_bkt(model):
+        return model.state_to_dict
+    fresh = model.init_state().p_mastered
+    names = model.init_state().skill_names
+    name_array = np.array(names, dtype=object)
+
+    def encode(state: Any) -> dict[str, Any]:
+        p = state.p_mastered
+        if state.skill_names is not names and state.skill_names != names:
+            return model.state_to_dict(state)  # raises the model's own error
+        changed = np.flatnonzero(p != fresh)
+        packed = base64.b64encode(p[changed].astype("<f8").tobytes()).decode("ascii")
+        return {"skills": name_array[changed].tolist(), PACKED: packed}
+
+    return encode
+
+
+def _unpack(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A model ``state_from_dict`` document from a packed one (others are returned as is)."""
+    if PACKED not in doc:
+        return dict(doc)
+    values = np.frombuffer(base64.b64decode(doc[PACKED]), dtype="<f8").tolist()
+    skills = list(doc["skills"])
+    if len(values) != len(skills):
+        raise ValueError(f"packed state has {len(values)} values for {len(skills)} skills")
+    return {"p_mastered": dict(zip(skills, values, strict=True))}
 
 
 class RuntimeModel:
@@ -131,37 +231,48 @@ class RuntimeModel:
         self.key = f"{self.version}:{self.name}:{digest.hexdigest()}"
         self._priors: dict[str, float] = {}
         self._memo: dict[str, tuple[Mapping[str, Any], Any]] = {}
+        self._fresh = self._new_state()
+        self._encode_primary = _state_encoder(self.primary)
+        self._encode_default = _state_encoder(self.default) if self.default is not None else None
+        self._read_primary = _mastery_reader(self.primary)
+        self._update_primary = _updater(self.primary)
+        self._update_default = _updater(self.default) if self.default is not None else None
+        self._read_default = _mastery_reader(self.default) if self.default is not None else None
 
     # -- kt.online calls -------------------------------------------------------------------------
-    def init_state(self) -> Any:
+    def _new_state(self) -> Any:
         if self.default is None:
             return self.primary.init_state()
         return (self.primary.init_state(), self.default.init_state())
+
+    def init_state(self) -> Any:
+        """A learner with no evidence (built once: states are immutable)."""
+        return self._fresh
 
     def update_one(
         self, state: Any, skills: Sequence[str], score: float, item: str | None = None
     ) -> tuple[Any, float]:
         """Apply one observation (all its skills); ``(new_state, P(correct) before it)``."""
         if self.default is None:
-            return self.primary.update_one(state, tuple(skills), score, item)
+            return self._update_primary(state, skills, score, item)
         main, extra = state
         covered = tuple(s for s in skills if s in self._covered)
         rest = tuple(s for s in skills if s not in self._covered)
         p = None
         if covered:
-            main, p = self.primary.update_one(main, covered, score, item)
+            main, p = self._update_primary(main, covered, score, item)
         if rest:
-            extra, p_rest = self.default.update_one(extra, rest, score, item)
+            extra, p_rest = self._update_default(extra, rest, score, item)
             if p is None:
                 p = p_rest
         return (main, extra), float(p)
 
     def mastery(self, state: Any, skill: str) -> float:
         if self.default is None:
-            return float(self.primary.mastery(state, skill))
+            return self._read_primary(state, skill)
         if skill in self._covered:
-            return float(self.primary.mastery(state[0], skill))
-        return float(self.default.mastery(state[1], skill))
+            return float(self._read_primary(state[0], skill))
+        return float(self._read_default(state[1], skill))
 
     def prior(self, skill: str) -> float:
         """Mastery of ``skill`` for a learner with no evidence (BKT: ``p_init``); cached."""
@@ -171,19 +282,20 @@ class RuntimeModel:
         return value
 
     def state_to_dict(self, state: Any) -> dict[str, Any]:
+        """The state as the document stored with the learner (see :func:`_state_encoder`)."""
         if self.default is None:
-            return self.primary.state_to_dict(state)
+            return self._encode_primary(state)
         return {
-            "model": self.primary.state_to_dict(state[0]),
-            "default_bkt": self.default.state_to_dict(state[1]),
+            "model": self._encode_primary(state[0]),
+            "default_bkt": self._encode_default(state[1]),
         }
 
     def state_from_dict(self, doc: Mapping[str, Any]) -> Any:
         if self.default is None:
-            return self.primary.state_from_dict(dict(doc))
+            return self.primary.state_from_dict(_unpack(doc))
         return (
-            self.primary.state_from_dict(dict(doc["model"])),
-            self.default.state_from_dict(dict(doc["default_bkt"])),
+            self.primary.state_from_dict(_unpack(doc["model"])),
+            self.default.state_from_dict(_unpack(doc["default_bkt"])),
         )
 
     def restore(self, learner_id: str, doc: Mapping[str, Any]) -> Any:

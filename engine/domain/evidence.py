@@ -313,7 +313,8 @@ class LearnerModelState:
         model_version: the tenant's model version the state belongs to (0 = default BKT).
         model_key: identity of the runtime model that made it (version and how it was built);
             a state whose key differs from the running model's is recomputed from evidence.
-        state: the model's ``state_to_dict`` document (JSON-ready).
+        state: the runtime model's state document (JSON-ready; ``RuntimeModel.state_to_dict``:
+            the model's own ``state_to_dict``, packed for a plain BKT).
         n_observations: observations folded in.
         last_observed_at: newest ``observed_at`` among them (UTC).
         last_seq: highest arrival sequence number among them (ties in time keep this order).
