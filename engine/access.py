@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "research:export": frozenset({"researcher", "admin"}),
     "audit:read": frozenset({"admin"}),
     "keys:admin": frozenset({"admin"}),
+    "policy:read": frozenset({"teacher", "admin"}),
+    "policy:write": frozenset({"admin"}),
 }
 
 
@@ -70,6 +72,18 @@ class Principal:
             raise ValidationError(f"unknown role {self.role!r}; use one of {', '.join(ROLES)}")
         if self.role == "teacher" and not self.teacher_id:
             raise ValidationError("a teacher principal needs teacher_id (the id used in class rosters)")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes one request: the authenticated principal, the request id (for the audit)
+    and the channel (``"api"`` or ``"page"``, the teacher page). Every use case of
+    :class:`engine.app.SchoolApp` takes one, checks it with :func:`authorize` and writes its
+    audit entry."""
+
+    principal: Principal
+    request_id: str | None = None
+    via: str = "api"
 
 
 @dataclass(frozen=True)
@@ -142,34 +156,6 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def key_record(principal: Principal, key: str, *, created_by: str = "system") -> dict:
-    """The record to store for ``key``: its hash and the principal, never the key."""
-    return {
-        "key_hash": hash_key(key),
-        "key_id": principal.key_id,
-        "tenant": principal.tenant,
-        "role": principal.role,
-        "name": principal.name,
-        "teacher_id": principal.teacher_id,
-        "created_by": created_by,
-        "created_at": time.time(),
-        "revoked": False,
-    }
-
-
-def principal_from_record(record: Mapping) -> Principal:
-    """Rebuild the :class:`Principal` of a stored key record (see :func:`key_record`)."""
-    if record.get("revoked"):
-        raise AccessDenied(f"API key {record.get('key_id')!r} was revoked")
-    return Principal(
-        tenant=record["tenant"],
-        role=record["role"],
-        key_id=record["key_id"],
-        name=record.get("name") or "",
-        teacher_id=record.get("teacher_id"),
-    )
-
-
 PBKDF2_ROUNDS = 120_000
 
 
@@ -214,6 +200,7 @@ class AuditEntry:
 
     action: ``read`` / ``write`` / ``delete`` / ``export`` / ``review`` / ...;
     resource: e.g. ``learner.mastery``, ``plan``; detail: small JSON-able dict.
+    The store keeps it as an ``engine.store.AuditRecord`` (with its sequence number).
     """
 
     tenant: str

@@ -28,56 +28,39 @@ Only `/health` answers without credentials.
 """
 
 
-def warm_kernels() -> str:
-    """Load (or compile, on a fresh clone) the Numba kernels of BKT fitting with a tiny fit,
-    so the first fit job does not pay for compilation. Ingest uses the pure-Python online
-    step, which needs no warming. Returns what was warmed."""
-    import numpy as np
-
-    from kt.bkt import BKT
-    from kt.log import ObservationLog
-
-    log = ObservationLog.from_arrays(learner=np.array(["a", "a", "b", "b"]), skill=np.array(["s"] * 4),
-                                     outcome=np.array([0, 1, 1, 1], dtype=np.int8), source="warm-up")
-    BKT(max_iter=2).fit(log)
-    return "kt.bkt.BKT.fit (EM kernels)"
-
-
-def create_app(settings: Settings | None = None, *, backend=None, on_ready=None) -> FastAPI:
-    """Build the app. ``backend``: an already-open :class:`service.backend.Backend` (tests);
+def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None) -> FastAPI:
+    """Build the app. ``pathwise``: an already-open :class:`engine.app.Pathwise` (tests);
     ``on_ready(app)``: called once startup is complete (the CLI prints its banner there)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from service.backend import Backend
-        from service.jobs import JobRunner
+        from engine.app import Pathwise
+        from engine.app.jobs import warm_kernels
         from service.logs import configure_logging, get_logger
 
         configure_logging(settings.log_level, settings.log_json)
         log = get_logger("app")
-        own = backend is None
-        be = Backend.open(settings.db_url) if own else backend
-        app.state.backend = be
-        app.state.jobs = JobRunner()
+        own = pathwise is None
+        pw = Pathwise.open(settings.db_url) if own else pathwise
+        app.state.pathwise = pw
         if settings.demo:
-            from service.demo import ensure_demo
+            from engine.app.demo import ensure_demo
 
-            app.state.demo = ensure_demo(be, settings)
+            app.state.demo = ensure_demo(pw, settings.tenant)
         if settings.warm_kernels:
             # On the job worker: startup stays fast and fit jobs queue behind the warm-up.
-            app.state.jobs.run_first(warm_kernels)
+            pw.jobs.run_first(warm_kernels)
         if settings.demo:
-            be.view(settings.tenant)  # load the school cache before the first request
-        log.info("service ready", extra={"db": be.kind, "demo": settings.demo})
+            pw.view(settings.tenant)  # load the school cache before the first request
+        log.info("service ready", extra={"db": pw.kind, "demo": settings.demo})
         if on_ready is not None:
             on_ready(app)
         try:
             yield
         finally:
-            app.state.jobs.shutdown()
             if own:
-                be.close()
+                pw.close()
 
     app = FastAPI(
         title="Pathwise API",

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the backend, the authenticated principal, and audit helpers."""
+"""FastAPI dependencies: the authenticated principal and the per-request context."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from engine.access import Principal, TeacherScope, audit_entry, authorize
+from engine.access import Caller, Principal
 from service.http_errors import ApiError
 from service.logs import actor_var, request_id_var
 
@@ -15,8 +15,11 @@ bearer_scheme = HTTPBearer(auto_error=False, description="API key or bearer toke
 key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
-def get_backend(request: Request):
-    return request.app.state.backend
+def note_actor(principal: Principal) -> None:
+    """Name the principal in this request's access log line."""
+    holder = actor_var.get()
+    if holder is not None:
+        holder.update(tenant=principal.tenant, role=principal.role, actor=principal.key_id)
 
 
 async def current_principal(
@@ -29,49 +32,26 @@ async def current_principal(
     if not key:
         raise ApiError(401, "unauthorized", "missing credentials: send 'Authorization: Bearer <key>'",
                        headers={"WWW-Authenticate": "Bearer"})
-    principal = request.app.state.backend.authenticate(key)
+    principal = request.app.state.pathwise.authenticate(key)
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key",
                        headers={"WWW-Authenticate": "Bearer"})
-    holder = actor_var.get()
-    if holder is not None:
-        holder.update(tenant=principal.tenant, role=principal.role, actor=principal.key_id)
+    note_actor(principal)
     return principal
 
 
 class Ctx:
-    """Per-request context: principal, the tenant's backend and scoped checks."""
+    """Per-request context: the caller (principal + request id) and the tenant's application
+    (``engine.app.SchoolApp``), whose use cases check access and write the audit."""
 
-    def __init__(self, principal: Principal, backend) -> None:
+    def __init__(self, principal: Principal, pathwise, via: str = "api") -> None:
         self.principal = principal
-        self.tb = backend.for_tenant(principal.tenant)
-        self._scope: TeacherScope | None = None
-
-    @property
-    def scope(self) -> TeacherScope | None:
-        if self.principal.role != "teacher":
-            return None
-        if self._scope is None:
-            self._scope = self.tb.teacher_scope(self.principal.teacher_id)
-        return self._scope
-
-    def allow(self, action: str, *, learner_id: str | None = None, class_id: str | None = None) -> None:
-        scope = self.scope if self.principal.role == "teacher" else None
-        authorize(self.principal, action, learner_id=learner_id, class_id=class_id, scope=scope)
-
-    def unit(self):
-        """One store transaction: the change and its audit row commit together (or neither)."""
-        return self.tb.ts.transaction()
-
-    def audit(self, action: str, resource: str, *, learner_id=None, resource_id=None, detail=None) -> None:
-        self.tb.audit(
-            audit_entry(self.principal, action, resource, learner_id=learner_id,
-                        resource_id=resource_id, request_id=request_id_var.get(), detail=detail)
-        )
+        self.by = Caller(principal, request_id=request_id_var.get(), via=via)
+        self.school = pathwise.school(principal.tenant)
 
 
 async def get_ctx(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Ctx:
-    return Ctx(principal, request.app.state.backend)
+    return Ctx(principal, request.app.state.pathwise)
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

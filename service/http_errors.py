@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import errors as ee
+from engine.app.xapi import StatementError
 from kt import errors as ke
 from planner import errors as pe
 from service.logs import get_logger, request_id_var
-from service.xapi import StatementError
 
 log = get_logger("errors")
 
@@ -39,6 +39,7 @@ ERROR_MAP: tuple[tuple[type[BaseException], int, str], ...] = (
     (ee.NotFoundError, 404, "not_found"),
     (ee.ConflictError, 409, "conflict"),
     (pe.NothingToPlan, 409, "nothing_to_plan"),
+    (StatementError, 422, "invalid_statement"),
     (ee.GraphError, 422, "invalid_graph"),
     (ee.ImportFormatError, 422, "invalid_import"),
     (ee.ValidationError, 422, "invalid"),
@@ -46,7 +47,6 @@ ERROR_MAP: tuple[tuple[type[BaseException], int, str], ...] = (
     (ke.NotFittedError, 409, "model_not_fitted"),
     (ke.UnknownSkillError, 404, "unknown_skill"),
     (ke.KTError, 422, "invalid"),
-    (StatementError, 422, "invalid_statement"),
 )
 
 

@@ -7,8 +7,7 @@ CLI overrides) when the app is built.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 DEFAULT_DB_URL = "sqlite:///pathwise.db"
 
@@ -44,8 +43,6 @@ class Settings:
     warm_kernels: bool = True
     log_json: bool = True
     log_level: str = "INFO"
-    demo_credentials_file: Path | None = None
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:

@@ -1,13 +1,13 @@
-"""``--demo``: load the bundled demo school into the store (if empty) and create demo
-credentials (fixed, documented keys and teacher logins — for a local demo only)."""
+"""The bundled demo school in a tenant, with fixed, documented demo credentials (API keys
+``pw-demo-<role>``, teacher logins with password ``demo``) — for a local demo only."""
 
 from __future__ import annotations
 
-from engine.access import hash_password
-from engine.errors import ConflictError
-from service.logs import get_logger
+import logging
 
-log = get_logger("demo")
+from engine.errors import ConflictError
+
+log = logging.getLogger("pathwise.demo")
 DEMO_PASSWORD = "demo"
 DEMO_KEYS = {
     "admin": "pw-demo-admin",
@@ -27,37 +27,36 @@ def load_school(with_evidence: bool = True):
     return load_demo_school(with_evidence=with_evidence)
 
 
-def ensure_demo(backend, settings) -> dict:
-    """Load the demo school into ``settings.tenant`` if it holds no classes; create keys and
-    teacher logins (idempotent). Returns the credentials to print."""
-    tenant = settings.tenant
-    tb = backend.for_tenant(tenant)
+def ensure_demo(app, tenant: str = "demo") -> dict:
+    """Load the demo school into ``tenant`` (of the :class:`~engine.app.Pathwise` ``app``) if
+    it holds no classes; create keys and teacher logins (idempotent). Returns the credentials
+    to print: ``tenant``, ``keys`` (role -> key) and ``teachers``."""
+    school_app = app.school(tenant)
     school = None
-    if not tb.ts.list_classes():
+    if not school_app.view.classes:
         school = load_school()
-        counts = tb.engine.load_school(school)
-        backend.invalidate(tenant)
+        counts = school_app.engine.load_school(school)
+        app.invalidate(tenant)
         log.info("demo school loaded", extra=counts)
     creds: dict = {"tenant": tenant, "keys": {}, "teachers": []}
     for role, key in DEMO_KEYS.items():
-        _key(tb, role, key, name=f"demo {role}")
+        _key(school_app, role, key, name=f"demo {role}")
         creds["keys"][role] = key
-    teachers = sorted({t for c in tb.view.classes.values() for t in c.teachers})
+    classes = school_app.view.classes.values()
     names = _teacher_names(school)
-    for tid in teachers:
+    for tid in sorted({t for c in classes for t in c.teachers}):
         key = teacher_key(tid)
-        _key(tb, "teacher", key, name=names.get(tid, tid), teacher_id=tid)
-        if tb.get_login(tid) is None:
-            tb.put_login(tid, hash_password(DEMO_PASSWORD), key)
-        classes = [c.name for c in tb.view.classes.values() if tid in c.teachers]
+        _key(school_app, "teacher", key, name=names.get(tid, tid), teacher_id=tid)
+        school_app.setup_login(tid, DEMO_PASSWORD, key)
         creds["teachers"].append({"username": tid, "password": DEMO_PASSWORD, "key": key,
-                                  "name": names.get(tid, tid), "classes": classes})
+                                  "name": names.get(tid, tid),
+                                  "classes": [c.name for c in classes if tid in c.teachers]})
     return creds
 
 
-def _key(tb, role, key, *, name, teacher_id=None) -> None:
+def _key(school_app, role, key, *, name, teacher_id=None) -> None:
     try:
-        tb.create_key(role, name=name, teacher_id=teacher_id, key=key)
+        school_app.setup_key(role, name=name, teacher_id=teacher_id, key=key)
     except ConflictError:
         pass  # already created on an earlier start
 

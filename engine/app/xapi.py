@@ -1,4 +1,5 @@
-"""xAPI 1.0.3 statements → Pathwise evidence (pure mapping, no I/O).
+"""xAPI 1.0.3 statements → Pathwise evidence (pure mapping rules, no I/O; the use case that
+stores them, with statement-id idempotency and voiding, is ``SchoolApp.store_statements``).
 
 Mapping
 -------
@@ -25,13 +26,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from engine.errors import ValidationError
+
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 XAPI_VERSION = "1.0.3"
 _NS = uuid.UUID("6f1c1f7e-2b1a-4d3e-9a55-0d6a7c2b9e10")
 
 
-class StatementError(ValueError):
-    """A statement that cannot become evidence; ``field`` is its JSON path."""
+class StatementError(ValidationError):
+    """A statement that cannot become evidence; ``field`` is its JSON path (prefixed with
+    ``statements[i].`` for arrays by the use case)."""
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")

@@ -21,13 +21,13 @@ privacy (``export_learner``, ``delete_learner``) and ``transaction()``.
 from __future__ import annotations
 
 from engine.errors import ValidationError
-from engine.store.base import DOCUMENT_INDEX_KEYS, ApiKey, AuditEntry, Document, ModelVersion
+from engine.store.base import DOCUMENT_INDEX_KEYS, ApiKey, AuditRecord, Document, ModelVersion
 from engine.store.sqlstore import Store, TenantStore
 
 __all__ = [
     "DOCUMENT_INDEX_KEYS",
     "ApiKey",
-    "AuditEntry",
+    "AuditRecord",
     "Document",
     "ModelVersion",
     "Store",

@@ -17,7 +17,7 @@ from engine.store._sql import (
     _dumps,
     _now,
 )
-from engine.store.base import DOCUMENT_INDEX_KEYS, ApiKey, AuditEntry, Document
+from engine.store.base import DOCUMENT_INDEX_KEYS, ApiKey, AuditRecord, Document
 
 
 class RecordsPart(TenantBase):
@@ -146,7 +146,7 @@ class RecordsPart(TenantBase):
 
     def append_audit(
         self, actor: str, action: str, resource: str, detail: Mapping[str, Any] | None = None
-    ) -> AuditEntry:
+    ) -> AuditRecord:
         """Append one audit row. Keep learner data out of ``detail`` (ids and counts only)."""
         for name, value in (("actor", actor), ("action", action), ("resource", resource)):
             if not isinstance(value, str) or not value:
@@ -159,7 +159,7 @@ class RecordsPart(TenantBase):
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (self.tenant_id, now, actor, action, resource, body),
             )[0][0]
-        return AuditEntry(int(seq), self.tenant_id, parse_timestamp(now), actor, action, resource, json.loads(body))
+        return AuditRecord(int(seq), self.tenant_id, parse_timestamp(now), actor, action, resource, json.loads(body))
 
     def list_audit(
         self,
@@ -170,7 +170,7 @@ class RecordsPart(TenantBase):
         resource_prefix: str | None = None,
         after_seq: int | None = None,
         limit: int | None = 1000,
-    ) -> list[AuditEntry]:
+    ) -> list[AuditRecord]:
         """Audit rows of this tenant, oldest first, filtered by equality (or resource prefix)."""
         sql = (
             "SELECT id, tenant_id, at, actor, action, resource, detail FROM audit_log "
@@ -192,7 +192,7 @@ class RecordsPart(TenantBase):
             sql += " LIMIT ?"
             params.append(int(limit))
         return [
-            AuditEntry(int(r[0]), r[1], parse_timestamp(r[2]), r[3], r[4], r[5], json.loads(r[6]))
+            AuditRecord(int(r[0]), r[1], parse_timestamp(r[2]), r[3], r[4], r[5], json.loads(r[6]))
             for r in self._q(sql, params)
         ]
 

@@ -33,7 +33,7 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditRecord:
     """One append-only audit row; ``seq`` grows with time within a store."""
 
     seq: int

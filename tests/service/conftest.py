@@ -47,21 +47,21 @@ def _rival_school():
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> Path:
     """A SQLite file with the demo school (tenant demo) and the rival school, plus keys."""
-    from service.backend import Backend
-    from service.demo import ensure_demo
+    from engine.app import Pathwise
+    from engine.app.demo import ensure_demo
 
     path = tmp_path_factory.mktemp("template") / "pathwise.db"
-    backend = Backend.open(f"sqlite:///{path}")
+    pathwise = Pathwise.open(f"sqlite:///{path}")
     try:
-        ensure_demo(backend, Settings(tenant="demo"))
-        rival = backend.for_tenant("rival")
+        ensure_demo(pathwise, "demo")
+        rival = pathwise.school("rival")
         rival.engine.load_school(_rival_school())
-        backend.invalidate("rival")
+        pathwise.invalidate("rival")
         for role, key in RIVAL_KEYS.items():
-            rival.create_key(role, name=f"rival {role}", key=key,
-                             teacher_id="t-rival" if role == "teacher" else None)
+            rival.setup_key(role, name=f"rival {role}", key=key,
+                            teacher_id="t-rival" if role == "teacher" else None)
     finally:
-        backend.close()
+        pathwise.close()
     return path
 
 

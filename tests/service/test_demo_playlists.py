@@ -1,5 +1,5 @@
 """Every learner of the bundled demo school gets a playlist, and every class a plan, through
-the same backend operations the routes use; no planned activity lacks an accommodation the
+the same engine.app use cases the routes call; no planned activity lacks an accommodation the
 learner needs. (A demo where some students get 409 "nothing to plan" is a broken demo.)"""
 
 from __future__ import annotations
@@ -15,13 +15,20 @@ def _value(x) -> str:
 
 @pytest.fixture(scope="module")
 def demo(template_db, tmp_path_factory):
-    from service.backend import Backend
+    from engine.app import Pathwise
 
-    backend = Backend.open(copy_db(template_db, tmp_path_factory.mktemp("demo-playlists")))
+    pathwise = Pathwise.open(copy_db(template_db, tmp_path_factory.mktemp("demo-playlists")))
     try:
-        yield backend.for_tenant("demo")
+        yield pathwise.school("demo")
     finally:
-        backend.close()
+        pathwise.close()
+
+
+@pytest.fixture(scope="module")
+def admin(demo):
+    from engine.access import Caller
+
+    return Caller(demo.home.authenticate("pw-demo-admin"))
 
 
 def _needs(learner) -> set[str]:
@@ -43,7 +50,7 @@ def test_every_demo_learner_gets_a_nonempty_playlist(demo):
     assert sum(bool(_needs(lr)) for lr in learners.values()) >= 15  # the constraint is exercised
     empty, bad = [], {}
     for lid in sorted(learners):
-        items, _conflicts, _body = demo._playlist(lid)
+        items, _conflicts, _body = demo._plan_playlist(lid)
         if not items:
             empty.append(lid)
             continue
@@ -54,18 +61,18 @@ def test_every_demo_learner_gets_a_nonempty_playlist(demo):
     assert not bad, f"planned activities missing a needed accommodation: {bad}"
 
 
-def test_generate_playlist_stores_a_plan_for_learners_with_accommodations(demo):
+def test_generate_playlist_stores_a_plan_for_learners_with_accommodations(demo, admin):
     """The route's path (409 on an empty plan) for each learner needing an accommodation."""
     needing = sorted(lid for lid, lr in demo.view.learners.items() if _needs(lr))
     for lid in needing:
-        plan = demo.generate_playlist(lid)
+        plan = demo.generate_playlist(admin, lid)
         assert plan.items and plan.subject == lid
 
 
-def test_every_demo_class_gets_a_plan_covering_its_roster(demo):
+def test_every_demo_class_gets_a_plan_covering_its_roster(demo, admin):
     learners = demo.view.learners
     for cid, cls in sorted(demo.view.classes.items()):
-        plan = demo.generate_class_plan(cid)
+        plan = demo.generate_class_plan(admin, cid)
         body = plan.body
         assert body["class_id"] == cid
         assert body["planner"]["status"] in ("optimal", "feasible"), (cid, body["planner"])

@@ -189,12 +189,12 @@ def test_stale_review_is_a_conflict(fresh_client):
     c = fresh_client
     learner = roster(c, "c-3-station")[2]
     plan = c.post(f"/v1/learners/{learner}/playlist", headers=ORTIZ).json()
-    tb = c.app.state.backend.for_tenant("demo")
-    stale, version = tb.get_plan_versioned(plan["plan_id"])
+    school = c.app.state.pathwise.school("demo")
+    stale, version = school._plan_versioned(plan["plan_id"])
     assert c.post(f"/v1/plans/{plan['plan_id']}/approve", headers=ORTIZ).status_code == 200
     edited, _ = rv.edit(stale, "someone", "pin", activity_id=plan["items"][0]["activity_id"])
     with pytest.raises(ConflictError):
-        tb.save_plan(edited, expected_version=version)
+        school._save_plan(edited, expected_version=version)
     assert c.get(f"/v1/plans/{plan['plan_id']}", headers=ORTIZ).json()["status"] == "approved"
 
 
@@ -216,19 +216,66 @@ def test_empty_plan_is_409(client):
     assert r.json()["error"]["type"] == "nothing_to_plan" and learner in r.json()["error"]["message"]
 
 
-def test_new_session_plan_refreshes_only_unreviewed_playlists(fresh_client):
+def test_new_session_plan_refreshes_proposals_and_keeps_teacher_decisions(fresh_client):
+    """Teachers decide: a class-plan refresh updates still-unreviewed proposals in place; next
+    to a playlist the teacher approved it only adds a proposal that waits beside it."""
     c = fresh_client
     members = roster(c, "c-3-station")
     assert c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).status_code == 200
     first = {m: c.get(f"/v1/learners/{m}/playlist", headers=ORTIZ).json() for m in members}
+    assert all(p["pending"] is None for p in first.values())
     kept = members[0]
     c.post(f"/v1/plans/{first[kept]['plan_id']}/approve", headers=ORTIZ)
     n_audit = len(c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json())
     assert c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).status_code == 200
     second = {m: c.get(f"/v1/learners/{m}/playlist", headers=ORTIZ).json() for m in members}
+    assert second[kept]["plan_id"] == first[kept]["plan_id"]
     assert second[kept]["version"] == 1 and second[kept]["status"] == "approved"
+    waiting = second[kept]["pending"]
+    assert waiting is not None and waiting["status"] == "proposed" and waiting["plan_id"] != first[kept]["plan_id"]
     for m in members[1:]:
         assert second[m]["plan_id"] == first[m]["plan_id"] and second[m]["version"] == 2
+        assert second[m]["pending"] is None
     rows = c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json()[n_audit:]
     writes = [r for r in rows if r["action"] == "write" and r["resource"].startswith("plan")]
-    assert len(writes) == 1 + len(members) - 1  # the class plan + each refreshed playlist
+    # the class plan + each refreshed proposal + the new proposal beside the approved playlist
+    assert len(writes) == 1 + len(members)
+    # a third refresh updates the waiting proposal, still beside the approved playlist
+    assert c.post("/v1/classes/c-3-station/plan", headers=ORTIZ, json={}).status_code == 200
+    third = c.get(f"/v1/learners/{kept}/playlist", headers=ORTIZ).json()
+    assert third["plan_id"] == first[kept]["plan_id"] and third["status"] == "approved"
+    assert third["pending"]["plan_id"] == waiting["plan_id"] and third["pending"]["version"] == 2
+
+
+@pytest.mark.parametrize("decision", ["approve", "activate"])
+def test_lms_generation_never_replaces_the_teachers_plan(fresh_client, decision):
+    """An LMS generating a playlist makes a proposal that waits beside the plan the teacher
+    approved (or started); the teacher sees both and decides."""
+    c = fresh_client
+    learner = roster(c, "c-3-station")[3]
+    mine = c.post(f"/v1/learners/{learner}/playlist", headers=ORTIZ).json()
+    assert c.post(f"/v1/plans/{mine['plan_id']}/approve", headers=ORTIZ).status_code == 200
+    if decision == "activate":
+        assert c.post(f"/v1/plans/{mine['plan_id']}/activate", headers=ORTIZ).status_code == 200
+    expected = "approved" if decision == "approve" else "active"
+    lms = c.post(f"/v1/learners/{learner}/playlist", headers=LMS, json={"budget_min": 30}).json()
+    assert lms["status"] == "proposed" and lms["plan_id"] != mine["plan_id"]
+    current = c.get(f"/v1/learners/{learner}/playlist", headers=LMS).json()
+    assert current["plan_id"] == mine["plan_id"] and current["status"] == expected
+    assert current["pending"]["plan_id"] == lms["plan_id"] and current["pending"]["status"] == "proposed"
+    # the teacher's plan is untouched, and both are listed for the teacher
+    assert c.get(f"/v1/plans/{mine['plan_id']}", headers=ORTIZ).json()["version"] == 1
+    listed = {p["plan_id"]: p["status"] for p in
+              c.get("/v1/plans", params={"learner_id": learner}, headers=ORTIZ).json()}
+    assert listed[mine["plan_id"]] == expected and listed[lms["plan_id"]] == "proposed"
+    # why-not keeps the teacher's plan as the reference
+    assert c.get(f"/v1/learners/{learner}/why-not/A0001", headers=LMS).status_code == 200
+    if decision == "approve":  # the teacher takes the proposal: now it is the current one
+        assert c.post(f"/v1/plans/{lms['plan_id']}/approve", headers=ORTIZ).status_code == 200
+        now = c.get(f"/v1/learners/{learner}/playlist", headers=LMS).json()
+        assert now["plan_id"] == lms["plan_id"] and now["pending"] is None
+    else:  # the teacher dismisses it: the started plan stays, nothing waits
+        r = c.post(f"/v1/plans/{lms['plan_id']}/reject", headers=ORTIZ, json={"reason": "keep going"})
+        assert r.status_code == 200
+        now = c.get(f"/v1/learners/{learner}/playlist", headers=LMS).json()
+        assert now["plan_id"] == mine["plan_id"] and now["status"] == "active" and now["pending"] is None

@@ -37,8 +37,7 @@ def test_export_then_delete_really_deletes(fresh_client):
     assert learner not in str(class_plan) and class_plan["body"]["groups"]
     research = c.get("/v1/research/export", headers=RESEARCHER).json()["observations"]
     assert not any(o["activity_id"] == "A0001" and o["observation_id"].endswith(sid) for o in research)
-    backend = c.app.state.backend
-    ts = backend.store.for_tenant("demo")
+    ts = c.app.state.pathwise.store.for_tenant("demo")
     assert ts.count_observations(learner) == 0
     assert ts.get_mastery(learner) == {}
     assert ts.list_history(learner) == []
@@ -67,7 +66,7 @@ def test_reads_and_writes_are_audited(fresh_client):
     assert ("write", "evidence") in got
     assert all(r["actor"].startswith("key_") for r in rows)
     # the audit log is append-only at the store level
-    ts = c.app.state.backend.store.for_tenant("demo")
+    ts = c.app.state.pathwise.store.for_tenant("demo")
     try:
         ts._q("DELETE FROM audit_log WHERE tenant_id = 'demo'")
     except Exception as exc:  # the schema refuses
@@ -123,7 +122,7 @@ def test_fit_job_progress_and_versioned_params(fresh_client):
     assert job2["result"]["version"] == version + 1
     assert c.get("/v1/models/jobs/job_nope", headers=ADMIN).status_code == 404
     # the final state is stored: a restarted (or another) server process still answers
-    c.app.state.jobs._jobs.clear()
+    c.app.state.pathwise.jobs._jobs.clear()
     stored = c.get(f"/v1/models/jobs/{job['job_id']}", headers=RESEARCHER).json()
     assert stored["status"] == "done" and stored["result"]["version"] == version
     assert c.get("/v1/models/999", headers=ADMIN).status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import review as rv
+from engine.access import Caller
 from engine.access import (
     PERMISSIONS,
     ROLES,
@@ -21,7 +22,7 @@ from engine.errors import AccessDenied, ConflictError, NotFoundError, Validation
 from engine.planning import grade_band
 from service.settings import Settings
 from service.web.session import SessionSigner
-from service.xapi import StatementError, map_statement, outcome_of
+from engine.app.xapi import StatementError, map_statement, outcome_of
 
 
 def _plan():
@@ -180,7 +181,7 @@ def test_cli_help_is_instant_and_accurate():
 
 
 def test_warm_kernels_runs_a_tiny_fit():
-    from service.app import warm_kernels
+    from engine.app.jobs import warm_kernels
 
     assert "BKT" in warm_kernels()
 
@@ -204,7 +205,7 @@ def test_own_devices_only_away_from_school():
 def test_health_reports_warm_up():
     import threading
 
-    from service.jobs import JobRunner
+    from engine.app.jobs import JobRunner
 
     runner = JobRunner()
     gate = threading.Event()
@@ -221,10 +222,10 @@ def test_health_reports_warm_up():
 def test_school_cache_refreshes_in_background(tmp_path, monkeypatch):
     import time
 
-    from service import backend as bmod
-    from service.backend import Backend
+    from engine.app import Pathwise
+    from engine.app import pathwise as bmod
 
-    be = Backend.open(f"sqlite:///{tmp_path}/x.db")
+    be = Pathwise.open(f"sqlite:///{tmp_path}/x.db")
     try:
         first = be.view("t1")
         assert be.view("t1") is first  # cached
@@ -243,16 +244,17 @@ def test_school_cache_refreshes_in_background(tmp_path, monkeypatch):
 def test_key_revoked_by_another_process_stops_working_within_the_cache_ttl(tmp_path, monkeypatch):
     """Two server processes on one database: a key revoked through one stops working in the
     other once its cache entry expires (``KEY_CACHE_TTL``: 1 s, it was 30 s)."""
-    from service import backend as bmod
-    from service.backend import Backend
+    from engine.app import Pathwise
+    from engine.app import pathwise as bmod
 
     assert bmod.KEY_CACHE_TTL <= 1.0
     url = f"sqlite:///{tmp_path}/shared.db"
-    a, b = Backend.open(url), Backend.open(url)
+    a, b = Pathwise.open(url), Pathwise.open(url)
     try:
-        key_id, key = a.for_tenant("t1").create_key("lms", name="lms")
+        key_id, key = a.school("t1").setup_key("lms", name="lms")
+        admin_key = a.school("t1").setup_key("admin", name="admin")[1]
         assert b.authenticate(key) is not None  # now cached in process b
-        a.for_tenant("t1").revoke_key(key_id)
+        a.school("t1").revoke_key(Caller(a.authenticate(admin_key)), key_id)
         assert b.authenticate(key) is not None  # within the TTL: the cached answer
         monkeypatch.setattr(bmod, "KEY_CACHE_TTL", 0.0)  # as if the TTL had passed
         assert b.authenticate(key) is None

@@ -103,3 +103,27 @@ def test_page_move_start_done(fresh_client):
     # a step the lifecycle does not allow shows an error page, not a 500
     r = c.post(f"/plans/{pid}/approve", data={"csrf": token, "back": back})
     assert r.status_code == 409 and "cannot approve" in r.text
+
+
+def test_teacher_page_shows_a_pending_proposal_next_to_the_approved_playlist(fresh_client):
+    from tests.service.conftest import LMS
+
+    c = fresh_client
+    login(c)
+    learner = roster(c, "c-3-station")[1]
+    token = csrf_of(c.get("/classes/c-3-station").text)
+    c.post("/classes/c-3-station/plan", data={"csrf": token})
+    mine = c.get(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
+    r = c.post(f"/plans/{mine['plan_id']}/approve", data={"csrf": token, "back": "/classes/c-3-station"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    assert "New proposal waiting" not in c.get(f"/learners/{learner}").text
+    lms = c.post(f"/v1/learners/{learner}/playlist", headers=LMS).json()
+    for url in (f"/learners/{learner}", "/classes/c-3-station"):
+        page = c.get(url).text
+        assert "New proposal waiting" in page, url
+        assert f"/plans/{mine['plan_id']}/" in page and f"/plans/{lms['plan_id']}/approve" in page
+    # approving the proposal from the page makes it the current playlist
+    c.post(f"/plans/{lms['plan_id']}/approve", data={"csrf": token, "back": f"/learners/{learner}"})
+    assert c.get(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()["plan_id"] == lms["plan_id"]
+    assert "New proposal waiting" not in c.get(f"/learners/{learner}").text

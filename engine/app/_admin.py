@@ -1,0 +1,160 @@
+"""Use cases of administration: API keys and teacher logins, the audit log, the pseudonymized
+research export, the planning policy, model versions and fit jobs — a part of ``SchoolApp``."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.access import Caller, hash_key, hash_password, new_api_key, pseudonymize
+from engine.app._view import POLICY_ID, POLICY_KIND
+from engine.app.pathwise import LOGIN_KIND, key_id_of
+from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.planning import PlanningPolicy
+
+SECRET_KIND = "tenant_secret"
+
+
+def iso(dt: datetime | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` of an aware datetime (None stays None)."""
+    return None if dt is None else dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class AdminUseCases:
+    # ---------------------------------------------------------------- keys and logins
+    def create_key(self, by: Caller, role: str, *, name: str = "",
+                   teacher_id: str | None = None) -> tuple[str, str]:
+        """A new key in this tenant, shown once: ``(key_id, key)``; only its hash is stored."""
+        self.allow(by, "keys:admin")
+        with self.store.transaction():
+            key_id, key = self.setup_key(role, name=name, teacher_id=teacher_id)
+            self._audit(by, "write", "api_key", resource_id=key_id, detail={"role": role})
+        return key_id, key
+
+    def setup_key(self, role: str, *, name: str = "", teacher_id: str | None = None,
+                  key: str | None = None) -> tuple[str, str]:
+        """Store a key without a caller (installation and the demo: there is no principal
+        yet). ``ConflictError`` when this key already exists."""
+        if role == "teacher" and not teacher_id:
+            raise ValidationError("a teacher key needs teacher_id (the id used in class rosters)")
+        key = key or new_api_key(role)
+        h = hash_key(key)
+        self.home.store.put_api_key(h, self.tenant, role, subject=teacher_id, label=name or None)
+        return key_id_of(h), key
+
+    def list_keys(self, by: Caller) -> list[dict]:
+        self.allow(by, "keys:admin")
+        return [{"key_id": key_id_of(k.key_hash), "role": k.role, "label": k.label,
+                 "teacher_id": k.subject if k.role == "teacher" else None,
+                 "created_at": iso(k.created_at), "revoked": k.revoked_at is not None}
+                for k in self.store.list_api_keys()]
+
+    def revoke_key(self, by: Caller, key_id: str) -> None:
+        self.allow(by, "keys:admin")
+        for k in self.store.list_api_keys():
+            if key_id_of(k.key_hash) == key_id and k.revoked_at is None:
+                with self.store.transaction():
+                    self.home.store.revoke_api_key(k.key_hash)
+                    self._audit(by, "delete", "api_key", resource_id=key_id)
+                self.home.forget_cached_keys()
+                return
+        raise NotFoundError(f"no live API key {key_id!r} in tenant {self.tenant!r}")
+
+    def setup_login(self, username: str, password: str, key: str) -> bool:
+        """A teacher login (PBKDF2 password hash + the login's session key, hashed) unless one
+        exists; True when created. Without a caller, like :meth:`setup_key`."""
+        try:
+            self.store.get_document(LOGIN_KIND, username)
+            return False
+        except NotFoundError:
+            self.store.put_document(LOGIN_KIND, username,
+                                    {"password": hash_password(password), "key_hash": hash_key(key)})
+            return True
+
+    # ---------------------------------------------------------------- audit and research
+    def audit_log(self, by: Caller, *, limit: int = 200, after: int = 0) -> list[dict]:
+        self.allow(by, "audit:read")
+        return [{"seq": e.seq, "at": iso(e.at), "actor": e.actor, "action": e.action,
+                 "resource": e.resource, "detail": e.detail}
+                for e in self.store.list_audit(after_seq=after or None, limit=limit)]
+
+    def _tenant_secret(self) -> str:
+        try:
+            return self.store.get_document(SECRET_KIND, "pseudonym").payload["secret"]
+        except NotFoundError:
+            secret = secrets.token_hex(32)
+            try:
+                self.store.put_document(SECRET_KIND, "pseudonym", {"secret": secret}, expected_version=0)
+            except ConflictError:
+                return self.store.get_document(SECRET_KIND, "pseudonym").payload["secret"]
+            return secret
+
+    def research_export(self, by: Caller, *, limit: int = 100_000) -> list[dict]:
+        """Every observation with learner and observation ids replaced by per-tenant pseudonyms."""
+        self.allow(by, "research:export")
+        secret = self._tenant_secret()
+        rows = []
+        for o in self.store.list_observations(limit=limit):
+            rec = o.to_record()
+            rec["learner_id"] = pseudonymize(o.learner_id, secret)
+            rec["observation_id"] = pseudonymize(o.observation_id, secret)
+            rows.append(rec)
+        self._audit(by, "export", "research", detail={"rows": len(rows)})
+        return rows
+
+    # ---------------------------------------------------------------- planning policy
+    def planning_policy(self, by: Caller) -> PlanningPolicy:
+        self.allow(by, "policy:read")
+        return self.view.policy
+
+    def set_planning_policy(self, by: Caller, changes: Mapping[str, Any]) -> PlanningPolicy:
+        """Change some fields of the tenant's policy (validated); returns the new policy."""
+        self.allow(by, "policy:write")
+        policy = self.view.policy.with_changes(changes)
+        with self.store.transaction():
+            self.store.put_document(POLICY_KIND, POLICY_ID, policy.to_record())
+            self._audit(by, "write", "planning_policy", detail=dict(changes))
+        self._invalidate()
+        return policy
+
+    # ---------------------------------------------------------------- models and fit jobs
+    def model_versions(self, by: Caller) -> list[dict]:
+        self.allow(by, "model:read")
+        return [_model_out(mv) for mv in self.engine.list_models()]
+
+    def model_version(self, by: Caller, version: int) -> dict:
+        self.allow(by, "model:read")
+        for mv in self.engine.list_models():
+            if mv.version == version:
+                return _model_out(mv)
+        raise NotFoundError(f"model version {version} is not stored")
+
+    def start_fit(self, by: Caller, *, model: str = "bkt", skills: Sequence[str] | None = None,
+                  max_iter: int = 100) -> dict:
+        """Queue a fit of ``model`` on the stored evidence (optionally some skills); the job's
+        result is a new, active model version. Returns the job's first state."""
+        self.allow(by, "model:fit")
+        actor = by.principal.key_id
+        hyper: dict[str, Any] = {"max_iter": max_iter} if model == "bkt" else {}
+        if model == "bkt":
+            hyper.update(num_fits=1, seed=0)
+
+        def work(progress) -> dict:
+            mv = self.engine.fit_model(model, progress=progress, meta={"by": actor},
+                                       skills=list(skills) if skills else None, **hyper)
+            self._invalidate()
+            return {"version": mv.version, **{k: v for k, v in mv.meta.items() if k != "hyperparameters"}}
+
+        job = self.home.jobs.submit(self.tenant, "fit", work, self.store)
+        self._audit(by, "write", "model.fit", resource_id=job["job_id"])
+        return job
+
+    def job(self, by: Caller, job_id: str) -> dict:
+        self.allow(by, "model:read")
+        return self.home.jobs.get(self.tenant, job_id, self.store)
+
+
+def _model_out(mv) -> dict:
+    return {"version": mv.version, "created_at": iso(mv.created_at), "params": mv.params, "meta": mv.meta}

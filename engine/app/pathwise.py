@@ -1,0 +1,164 @@
+"""The multi-tenant application: one open store, API-key authentication, and one
+:class:`~engine.app.school.SchoolApp` per tenant (school/district).
+
+    app = Pathwise.open("sqlite:///pathwise.db")
+    principal = app.authenticate(key)                  # None for an unknown or revoked key
+    school = app.school(principal.tenant)              # every use case of that tenant
+    school.mastery(Caller(principal), "L001")
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from engine.access import Principal, hash_key, verify_password
+from engine.app._view import SchoolView, load_view
+from engine.app.jobs import JobRunner
+from engine.errors import NotFoundError
+
+# seconds a key revoked through another server process may keep working here; after it a
+# key costs one indexed lookup per second per process (a revocation made through this
+# process clears the cache at once)
+KEY_CACHE_TTL = 1.0
+VIEW_TTL = 60.0  # seconds a tenant's cached school may lag writes made by another process
+LOGIN_KIND = "teacher_login"
+PAGE_ROLES = ("teacher", "admin")
+
+log = logging.getLogger("pathwise.app")
+
+
+def key_id_of(key_hash: str) -> str:
+    """Public id of a key: the first 12 hex chars of its hash (safe to log and audit)."""
+    return "key_" + key_hash[:12]
+
+
+class Pathwise:
+    """Open store + per-tenant schools and caches. Thread-safe (the store serialises its
+    connection; the caches have their own lock). ``jobs`` runs fit jobs on one worker."""
+
+    def __init__(self, store: Any, *, url: str = "") -> None:
+        self.store = store
+        self.url = url
+        self.kind = getattr(store, "dialect", "sqlite")
+        self.jobs = JobRunner()
+        self._views: dict[str, SchoolView] = {}
+        self._keys: dict[str, tuple[float, Principal]] = {}
+        self._schools: dict[str, Any] = {}
+        self._refreshing: set[str] = set()
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, url: str) -> Pathwise:
+        """Open (and migrate) the store at ``url`` (``sqlite:///path.db``, ``postgresql://...``)."""
+        from engine.store import open_store
+
+        return cls(open_store(url), url=url)
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.store.close()
+
+    # ---------------------------------------------------------------- schools
+    def school(self, tenant: str):
+        """The tenant's :class:`~engine.app.school.SchoolApp` (one per tenant, cached)."""
+        with self._lock:
+            app = self._schools.get(tenant)
+            if app is None:
+                from engine.app.school import SchoolApp
+
+                app = SchoolApp(self, tenant)
+                self._schools[tenant] = app
+            return app
+
+    def view(self, tenant: str) -> SchoolView:
+        """The tenant's cached school. Loaded on first use (or after a local write); once older
+        than ``VIEW_TTL`` it is refreshed in the background while requests keep the old one."""
+        with self._lock:
+            v = self._views.get(tenant)
+            if v is None:
+                v = self._load_view(tenant)
+                self._views[tenant] = v
+            elif time.monotonic() - v.loaded_at > VIEW_TTL and tenant not in self._refreshing:
+                self._refreshing.add(tenant)
+                threading.Thread(target=self._refresh, args=(tenant, v), daemon=True,
+                                 name=f"pathwise-refresh-{tenant}").start()
+            return v
+
+    def _refresh(self, tenant: str, old: SchoolView) -> None:
+        try:
+            fresh = self._load_view(tenant)
+            with self._lock:
+                if self._views.get(tenant) is old:  # not invalidated meanwhile
+                    self._views[tenant] = fresh
+        except Exception:  # the old view stays; the next request past the TTL tries again
+            log.exception("school cache refresh failed")
+        finally:
+            with self._lock:
+                self._refreshing.discard(tenant)
+
+    def invalidate(self, tenant: str) -> None:
+        """Forget the tenant's cached school (after a write through this process)."""
+        with self._lock:
+            self._views.pop(tenant, None)
+
+    def _load_view(self, tenant: str) -> SchoolView:
+        school = self.school(tenant)
+        return load_view(school.store, school.engine)
+
+    # ---------------------------------------------------------------- credentials
+    def authenticate(self, key: str) -> Principal | None:
+        """Principal of a live key (cached ``KEY_CACHE_TTL`` seconds by hash), else None."""
+        if not key or len(key) > 512:
+            return None
+        h = hash_key(key)
+        now = time.monotonic()
+        hit = self._keys.get(h)
+        if hit is not None and now - hit[0] < KEY_CACHE_TTL:
+            return hit[1]
+        principal = self.principal_of(h)
+        if principal is None:
+            self._keys.pop(h, None)
+            return None
+        self._keys[h] = (now, principal)
+        return principal
+
+    def principal_of(self, key_hash: str, tenant: str | None = None) -> Principal | None:
+        """The principal of a live key by its hash (uncached; ``tenant``: must match)."""
+        rec = self.store.find_api_key(key_hash)
+        if rec is None or (tenant is not None and rec.tenant_id != tenant):
+            return None
+        return Principal(tenant=rec.tenant_id, role=rec.role, key_id=key_id_of(rec.key_hash),
+                         name=rec.label or "", teacher_id=rec.subject if rec.role == "teacher" else None)
+
+    def forget_cached_keys(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+    def page_login(self, tenant: str, *, username: str = "", password: str = "",
+                   api_key: str = "") -> tuple[str, str] | None:
+        """``(tenant, key hash)`` of a teacher-page session: a teacher/admin API key, or a
+        teacher login's username and password in ``tenant``; None when neither is valid."""
+        key_hash = None
+        if api_key.strip():
+            principal = self.authenticate(api_key.strip())
+            if principal is not None and principal.role in PAGE_ROLES:
+                key_hash = hash_key(api_key.strip())
+        elif username.strip():
+            try:
+                rec = self.store.for_tenant(tenant).get_document(LOGIN_KIND, username.strip()).payload
+            except NotFoundError:
+                rec = None
+            if rec is not None and verify_password(password, rec["password"]):
+                key_hash = rec["key_hash"]
+        if key_hash is None:
+            return None
+        found = self.store.find_api_key(key_hash)
+        return None if found is None else (found.tenant_id, key_hash)
+
+    def page_principal(self, tenant: str, key_hash: str) -> Principal | None:
+        """The principal of a teacher-page session (a live teacher/admin key of ``tenant``)."""
+        principal = self.principal_of(key_hash, tenant)
+        return principal if principal is not None and principal.role in PAGE_ROLES else None

@@ -1,1 +1,0 @@
-"""A tenant's operations, one mixin per area; composed into ``service.backend.TenantBackend``."""
