@@ -146,3 +146,45 @@ def test_catalog_crud_and_import(fresh_client):
     assert r.json() == {"created": 2, "updated": 0, "removed": 0}
     r = c.post("/v1/catalog/import", headers=ADMIN, json={"activities": [_activity("T4", title="x")]})
     assert r.json() == {"created": 0, "updated": 1, "removed": 0}
+
+
+def test_planning_policy_is_per_tenant_and_sets_the_threshold(fresh_client):
+    """One PlanningPolicy per tenant: admins set it, everything that decides 'mastered' uses it
+    (mastery/ready-to-learn/gaps defaults, the planner), other tenants keep theirs."""
+    from tests.service.conftest import LMS, RIVAL_ADMIN
+
+    c = fresh_client
+    learner = roster(c, "c-3-station")[0]
+    assert c.get("/v1/planning-policy", headers=ORTIZ).json()["mastered_threshold"] == 0.95
+    assert c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["threshold"] == 0.95
+    ready_095 = {s["skill_id"] for s in c.get(f"/v1/learners/{learner}/ready-to-learn", headers=ADMIN).json()["skills"]}
+    # only admins change it; bad values name the field
+    assert c.patch("/v1/planning-policy", headers=ORTIZ, json={"mastered_threshold": 0.8}).status_code == 403
+    assert c.patch("/v1/planning-policy", headers=LMS, json={"mastered_threshold": 0.8}).status_code == 403
+    bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"mastered_threshold": 1.5})
+    assert bad.status_code == 422 and "mastered_threshold" in bad.text
+    bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"struggling_mastery": 0.9, "mastered_threshold": 0.6})
+    assert bad.status_code == 422 and "struggling_mastery" in bad.text
+    r = c.patch("/v1/planning-policy", headers=ADMIN, json={"mastered_threshold": 0.6, "goal_weight": 3.0})
+    assert r.status_code == 200, r.text
+    assert r.json()["mastered_threshold"] == 0.6 and r.json()["goal_weight"] == 3.0 and r.json()["growth_weight"] == 1.5
+    assert c.get("/v1/planning-policy", headers=ADMIN).json()["mastered_threshold"] == 0.6
+    assert c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["threshold"] == 0.6
+    ready = c.get(f"/v1/learners/{learner}/ready-to-learn", headers=ADMIN).json()
+    assert ready["threshold"] == 0.6
+    mastery = {s["skill_id"]: s["p_mastered"] for s in
+               c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["skills"]}
+    skills = {s["id"]: s for s in c.get("/v1/graph/skills", headers=ADMIN).json()}
+    for s in ready["skills"]:
+        assert mastery.get(s["skill_id"], 0.0) < 0.6
+        assert all(mastery.get(p, 0.0) >= 0.6 for p in skills[s["skill_id"]]["prerequisites"])
+    assert {s["skill_id"] for s in ready["skills"]} != ready_095
+    # an explicit threshold still wins for one query
+    assert c.get(f"/v1/learners/{learner}/ready-to-learn", params={"threshold": 0.95},
+                 headers=ADMIN).json()["threshold"] == 0.95
+    # the planner runs under it (reasons and playlists still come out) and the audit has the change
+    assert c.post(f"/v1/learners/{learner}/playlist", headers=LMS).status_code == 200
+    audit = c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json()
+    assert any(a["resource"] == "planning_policy" and a["action"] == "write" for a in audit)
+    # another tenant keeps its own policy
+    assert c.get("/v1/planning-policy", headers=RIVAL_ADMIN).json()["mastered_threshold"] == 0.95
