@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from engine import review as rv
-from engine.access import Caller
 from engine.access import (
     PERMISSIONS,
     ROLES,
+    Caller,
     Principal,
     TeacherScope,
     authorize,
@@ -18,11 +18,11 @@ from engine.access import (
     pseudonymize,
     verify_password,
 )
+from engine.app.xapi import StatementError, map_statement, outcome_of
 from engine.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 from engine.planning import grade_band
 from service.settings import Settings
 from service.web.session import SessionSigner
-from engine.app.xapi import StatementError, map_statement, outcome_of
 
 
 def _plan():
