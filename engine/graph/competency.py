@@ -20,7 +20,7 @@ import numpy as np
 from engine.domain import _checks as c
 from engine.domain.skills import Skill
 from engine.errors import GraphError, NotFoundError, ValidationError
-from engine.planning.policy import DEFAULT_POLICY
+from engine.domain.policy import DEFAULT_POLICY
 
 #: Default "mastered" threshold of the queries: the default PlanningPolicy's (callers pass the
 #: tenant's ``PlanningPolicy.mastered_threshold``).

@@ -34,7 +34,7 @@ from engine.planning._playlist import (
     uses_own_devices,
     why_not_for,
 )
-from engine.planning.policy import DEFAULT_POLICY, PlanningPolicy
+from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 
 __all__ = [
     "DEFAULT_BUDGET_MIN",

@@ -13,7 +13,7 @@ from engine.planning._playlist import (
     playlist_items,
     uses_own_devices,
 )
-from engine.planning.policy import DEFAULT_POLICY, PlanningPolicy
+from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.review import PlanItem
 
 

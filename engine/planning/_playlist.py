@@ -1,5 +1,5 @@
 """One learner's playlist: PlanLearner, PlaylistRequest, planner output → review items,
-and "why not X?", under the tenant's :class:`~engine.planning.policy.PlanningPolicy`."""
+and "why not X?", under the tenant's :class:`~engine.domain.policy.PlanningPolicy`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from engine.planning._input import PlanningInput, _value
-from engine.planning.policy import DEFAULT_POLICY, PlanningPolicy
+from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.review import PlanItem
 
 DEFAULT_BUDGET_MIN = 60.0
