@@ -25,6 +25,13 @@ import numpy as np
 
 from planner.errors import PlanInputError
 from planner.model import MODALITIES, PlanActivity, PlanLearner, PlaylistRequest, SkillGraph
+from planner.playlist._eligibility import (  # noqa: F401  (public here)
+    effective_mastery,
+    hard_filter,
+    resolve_chains,
+    screen_activities,
+    skill_status,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,44 +85,6 @@ def catalog_index(catalog: Sequence[PlanActivity]) -> dict[str, PlanActivity]:
     return out
 
 
-def effective_mastery(learner: PlanLearner, skill: str, request: PlaylistRequest) -> float:
-    """Mastery after forgetting since the last practice: decays half-way toward
-    ``request.review_floor`` every ``review_half_life_days`` (only above the floor)."""
-    p = learner.mastery_of(skill)
-    days = learner.days_since_practice.get(skill)
-    if days is None or days <= 0 or p <= request.review_floor:
-        return p
-    factor = 0.5 ** (float(days) / request.review_half_life_days)
-    return request.review_floor + (p - request.review_floor) * factor
-
-
-def hard_filter(
-    a: PlanActivity, learner: PlanLearner, request: PlaylistRequest
-) -> tuple[str, str] | None:
-    """The hard constraint that rules ``a`` out for this learner, or None."""
-    if a.id in request.removes:
-        return "remove", f"removed by the teacher ({a.id})"
-    missing = sorted(learner.accommodations - a.accommodations)
-    if missing:
-        return (f"accommodation:{missing[0]}",
-                f"'{a.title}' does not support the accommodation {missing[0]!r} this learner needs")
-    if a.device is not None and learner.devices and a.device not in learner.devices:
-        return f"device:{a.device}", f"'{a.title}' needs a {a.device}, which is not available"
-    if learner.places and a.place not in learner.places:
-        return f"place:{a.place}", f"'{a.title}' happens in {a.place!r}, where this learner is not"
-    if request.available_places is not None and a.place not in request.available_places:
-        return f"place:{a.place}", f"'{a.title}' needs {a.place!r}, not available this session"
-    if learner.languages and a.language not in learner.languages:
-        return f"language:{a.language}", f"'{a.title}' is in {a.language!r}, not a language of the learner"
-    seats = request.seats_left.get(a.id)
-    if seats is not None and seats <= 0:
-        return "capacity", f"'{a.title}' has no seats left"
-    if a.duration_min > request.budget_min + 1e-9:
-        return ("budget", f"'{a.title}' takes {a.duration_min:g} min, more than the whole "
-                f"{request.budget_min:g}-min budget")
-    return None
-
-
 def build_candidates(
     graph: SkillGraph,
     catalog: Sequence[PlanActivity],
@@ -127,8 +96,40 @@ def build_candidates(
 ) -> Candidates:
     """Filter the catalog and build the arrays of the playlist problem (see module doc)."""
     by_id = dict(catalog_by_id) if catalog_by_id is not None else catalog_index(catalog)
-    theta = request.mastered_threshold
     frozen = tuple(frozen)
+    _check_references(graph, by_id, request, frozen)
+    mastery = np.array([learner.mastery_of(k) for k in graph.ids], dtype=np.float64)
+    mastered = mastery >= request.mastered_threshold
+    status, p_eff = skill_status(graph, learner, request, mastery, mastered)
+    forced = _forced_kinds(request, frozen)
+    excluded: dict[str, tuple[str, str]] = {}
+    plain, chained_list = screen_activities(
+        graph, by_id, learner, request, forced, status, mastered, excluded)
+    chained_ok = resolve_chains(graph, plain, chained_list, status, mastered, excluded)
+    acts = tuple(plain) + tuple(a for a, _ in chained_ok)
+    index = {a.id: n for n, a in enumerate(acts)}
+    chained, chain_rows, chain_skills = _chain_arrays(acts, index, chained_ok)
+    skills, basis, p, w, T = _skill_arrays(graph, learner, request, acts, status, p_eff)
+    pref, tags = _preference_arrays(learner, acts)
+    formats, members = _format_members(acts)
+    forced_idx = {index[aid]: kind for aid, kind in forced.items() if aid in index}
+    return Candidates(
+        learner=learner, graph=graph, request=request, activities=acts, index=index,
+        skills=skills, skill_index={k: n for n, k in enumerate(skills)}, basis=basis,
+        p=p, w=w, T=T, duration=np.array([a.duration_min for a in acts], dtype=np.float64),
+        modality=np.array([MODALITIES.index(a.modality) for a in acts], dtype=np.int64),
+        pref=pref, pref_tags=tags, chained=chained, chain_rows=chain_rows,
+        chain_skills=chain_skills, forced=forced_idx, excluded=excluded, formats=formats,
+        format_members=members, catalog=by_id,
+    )
+
+
+def _check_references(
+    graph: SkillGraph, by_id: Mapping[str, PlanActivity], request: PlaylistRequest,
+    frozen: tuple[str, ...],
+) -> None:
+    """Raise ``PlanInputError`` for a pinned/locked/frozen activity or must_cover skill
+    that is unknown."""
     for aid in (*request.pins, *request.locks, *frozen):
         if aid not in by_id:
             raise PlanInputError(
@@ -138,44 +139,10 @@ def build_candidates(
     for k in request.must_cover:
         if k not in graph:
             raise PlanInputError(f"must_cover skill {k!r} is not in the skill graph")
-    ids = graph.ids
-    mastery = np.array([learner.mastery_of(k) for k in ids], dtype=np.float64)
-    mastered = mastery >= theta
-    prereqs = graph._prereqs
 
-    # skill categories (vectorised over the prerequisite edges)
-    n_sk = len(ids)
-    src, dst = graph.edge_src, graph.edge_dst
-    unmet_edge = ~mastered[src]
-    n_unmet = np.bincount(dst[unmet_edge], minlength=n_sk)
-    ready = ~mastered & (n_unmet == 0)
-    not_ready_prereq = unmet_edge & ~ready[src]
-    chained = ~mastered & ~ready & (np.bincount(dst[not_ready_prereq], minlength=n_sk) == 0)
-    status: dict[int, str] = {}
-    p_eff: dict[int, float] = {}
-    for i in np.nonzero(ready)[0].tolist():
-        status[i] = "review" if ids[i] in learner.ever_mastered else "ready"
-        p_eff[i] = float(mastery[i])
-    for i in np.nonzero(chained)[0].tolist():
-        status[i] = "chained"
-        p_eff[i] = float(mastery[i])
-    for k in learner.days_since_practice:
-        i = graph.index.get(k)
-        if i is not None and mastered[i]:
-            pe = effective_mastery(learner, k, request)
-            if pe < theta:
-                status[i] = "review"
-                p_eff[i] = pe
-    for sk in learner.struggling:
-        if sk not in graph:
-            continue
-        for j in prereqs[graph.index[sk]]:
-            if mastered[j] and j not in status:
-                status[j] = "prerequisite_gap"
-                p_eff[j] = float(mastery[j])
-            elif status.get(j) == "ready":
-                status[j] = "prerequisite_gap"
 
+def _forced_kinds(request: PlaylistRequest, frozen: tuple[str, ...]) -> dict[str, str]:
+    """Activity id -> "pin"/"lock"/"frozen" (a later kind overrides an earlier one)."""
     forced: dict[str, str] = {}
     for aid in request.pins:
         forced[aid] = "pin"
@@ -183,83 +150,14 @@ def build_candidates(
         forced[aid] = "lock"
     for aid in frozen:
         forced[aid] = "frozen"
+    return forced
 
-    excluded: dict[str, tuple[str, str]] = {}
-    plain: list[PlanActivity] = []
-    chained_list: list[tuple[PlanActivity, list[int]]] = []
-    for a in by_id.values():
-        kind = forced.get(a.id)
-        if kind != "frozen":
-            why = hard_filter(a, learner, request)
-            if why is not None:
-                excluded[a.id] = why
-                continue
-        gain_skills = 0
-        chain_needs: list[int] = []
-        blocked: str | None = None
-        for k, _w in a.skills:
-            i = graph.index.get(k)
-            if i is None:
-                raise PlanInputError(
-                    f"activity {a.id!r} works on skill {k!r}, which is not in the skill graph"
-                )
-            st = status.get(i)
-            if st is None:
-                if not mastered[i]:
-                    blocked = k
-                continue
-            if a.learn_probability(k) > 0:
-                gain_skills += 1
-            if st == "chained":
-                chain_needs.append(i)
-        if kind is None:
-            if blocked is not None:
-                unmet = [ids[j] for j in prereqs[graph.index[blocked]] if not mastered[j]]
-                excluded[a.id] = (
-                    f"prerequisite:{unmet[0] if unmet else blocked}",
-                    f"not ready for '{graph.title_of(blocked)}': prerequisite "
-                    f"{', '.join(repr(graph.title_of(u)) for u in unmet[:3])} not mastered yet",
-                )
-                continue
-            if gain_skills == 0:
-                excluded[a.id] = ("mastered", f"'{a.title}' only works on skills already mastered")
-                continue
-        if chain_needs and kind is None:
-            chained_list.append((a, chain_needs))
-        else:
-            plain.append(a)
 
-    # chained activities: each unmet prerequisite must be taught by a plain candidate
-    teachers: dict[int, list[str]] = {}
-    for a in plain:
-        for k, _w in a.skills:
-            i = graph.index[k]
-            if status.get(i) in ("ready", "review", "prerequisite_gap") and a.learn_probability(k) > 0:
-                teachers.setdefault(i, []).append(a.id)
-    chained_ok: list[tuple[PlanActivity, list[tuple[str, list[str]]]]] = []
-    for a, needs in chained_list:
-        rows: list[tuple[str, list[str]]] = []
-        missing = None
-        for i in needs:
-            for j in prereqs[i]:
-                if mastered[j]:
-                    continue
-                t = teachers.get(j)
-                if not t:
-                    missing = ids[j]
-                    break
-                rows.append((ids[j], t))
-            if missing:
-                break
-        if missing:
-            excluded[a.id] = (f"prerequisite:{missing}",
-                              f"no eligible activity teaches the prerequisite "
-                              f"'{graph.title_of(missing)}' first")
-            continue
-        chained_ok.append((a, rows))
-
-    acts = tuple(plain) + tuple(a for a, _ in chained_ok)
-    index = {a.id: n for n, a in enumerate(acts)}
+def _chain_arrays(
+    acts: Sequence[PlanActivity], index: Mapping[str, int],
+    chained_ok: Sequence[tuple[PlanActivity, list[tuple[str, list[str]]]]],
+) -> tuple[np.ndarray, tuple[tuple[int, tuple[int, ...]], ...], tuple[tuple[int, str], ...]]:
+    """``chained`` (A,) bool, ``chain_rows`` and ``chain_skills`` of ``Candidates``."""
     chain_rows = []
     chain_skills = []
     chained = np.zeros(len(acts), dtype=bool)
@@ -269,8 +167,16 @@ def build_candidates(
         for sk, t in rows:
             chain_rows.append((ai, tuple(index[b] for b in t)))
             chain_skills.append((ai, sk))
+    return chained, tuple(chain_rows), tuple(chain_skills)
 
-    # gain-bearing skills actually touched
+
+def _skill_arrays(
+    graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,
+    acts: Sequence[PlanActivity], status: Mapping[int, str], p_eff: Mapping[int, float],
+) -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Gain-bearing skills the candidates touch (K): ids, basis, ``p`` (K,), ``w`` (K,)
+    and the learn probabilities ``T`` (A, K), capped at 0.999."""
+    ids = graph.ids
     touched: list[int] = sorted({graph.index[k] for a in acts for k, _ in a.skills
                                  if graph.index[k] in status})
     skills = tuple(ids[i] for i in touched)
@@ -286,16 +192,20 @@ def build_candidates(
         elif basis[n] == "prerequisite_gap":
             g *= W.prerequisite_gap
         w[n] = g
-    A, K = len(acts), len(skills)
-    T = np.zeros((A, K))
+    T = np.zeros((len(acts), len(skills)))
     for ai, a in enumerate(acts):
         for k, _w in a.skills:
             ki = skill_index.get(k)
             if ki is not None:
                 T[ai, ki] = min(a.learn_probability(k), 0.999)
-    duration = np.array([a.duration_min for a in acts], dtype=np.float64)
-    modality = np.array([MODALITIES.index(a.modality) for a in acts], dtype=np.int64)
-    pref = np.zeros(A)
+    return skills, basis, p, w, T
+
+
+def _preference_arrays(
+    learner: PlanLearner, acts: Sequence[PlanActivity],
+) -> tuple[np.ndarray, tuple[tuple[str, ...], ...]]:
+    """Preference match ``pref`` (A,) in [0, 1] and the matched tags of each candidate."""
+    pref = np.zeros(len(acts))
     tags: list[tuple[str, ...]] = []
     parts = sum(bool(x) for x in (learner.preferred_formats, learner.interests,
                                   learner.preferred_groupings))
@@ -311,21 +221,20 @@ def build_candidates(
             t.append(f"grouping:{a.grouping}")
         tags.append(tuple(t))
         pref[ai] = len(t) / parts if parts else 0.0
+    return pref, tuple(tags)
+
+
+def _format_members(
+    acts: Sequence[PlanActivity],
+) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    """Sorted format keys of the candidates and the candidate indices of each format."""
     formats = tuple(sorted({f for a in acts for f in a.format_keys}))
     fidx = {f: n for n, f in enumerate(formats)}
     members: list[list[int]] = [[] for _ in formats]
     for ai, a in enumerate(acts):
         for f in a.format_keys:
             members[fidx[f]].append(ai)
-    forced_idx = {index[aid]: kind for aid, kind in forced.items() if aid in index}
-    return Candidates(
-        learner=learner, graph=graph, request=request, activities=acts, index=index,
-        skills=skills, skill_index=skill_index, basis=basis, p=p, w=w, T=T,
-        duration=duration, modality=modality, pref=pref, pref_tags=tuple(tags),
-        chained=chained, chain_rows=tuple(chain_rows), chain_skills=tuple(chain_skills),
-        forced=forced_idx, excluded=excluded, formats=formats,
-        format_members=tuple(tuple(m) for m in members), catalog=by_id,
-    )
+    return formats, tuple(tuple(m) for m in members)
 
 
 def gain_value(c: Candidates, x: np.ndarray) -> np.ndarray:
