@@ -68,6 +68,58 @@ class MilpResult:
     bound: float = float("inf")
 
 
+class _Model:
+    """A MILP under construction: variables (cost, bounds) and sparse rows (lo <= a·x <= hi).
+
+    Minimisation, as ``scipy.optimize.milp``; indices are positions in the variable vector.
+    """
+
+    def __init__(self) -> None:
+        self.cost: list[float] = []
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+        self.ri: list[np.ndarray] = []
+        self.ci: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.rlo: list[float] = []
+        self.rhi: list[float] = []
+
+    def new_vars(self, n: int, lo: float | np.ndarray, hi: float | np.ndarray,
+                 obj: float | np.ndarray) -> int:
+        """Append ``n`` variables; return the index of the first."""
+        start = len(self.cost)
+        for dst, v in ((self.cost, obj), (self.lb, lo), (self.ub, hi)):
+            if np.ndim(v):
+                dst.extend(np.asarray(v, dtype=np.float64).tolist())
+            else:
+                dst.extend([float(v)] * n)
+        return start
+
+    def add_row(self, cols, coefs, lo: float, hi: float) -> None:
+        """Append the row ``lo <= Σ coefs·x[cols] <= hi``."""
+        cols = np.asarray(cols, dtype=np.int64)
+        self.ri.append(np.full(len(cols), len(self.rlo), dtype=np.int64))
+        self.ci.append(cols)
+        self.vals.append(np.asarray(coefs, dtype=np.float64))
+        self.rlo.append(lo)
+        self.rhi.append(hi)
+
+    def solve(self, integer: slice, options: dict):
+        """Run HiGHS with the variables in ``integer`` binary-integral."""
+        nvar = len(self.cost)
+        integrality = np.zeros(nvar)
+        integrality[integer] = 1
+        cons = []
+        if self.rlo:
+            M = csr_array((np.concatenate(self.vals),
+                           (np.concatenate(self.ri), np.concatenate(self.ci))),
+                          shape=(len(self.rlo), nvar))
+            cons = [LinearConstraint(M, np.array(self.rlo), np.array(self.rhi))]
+        return milp(np.array(self.cost), integrality=integrality,
+                    bounds=Bounds(np.array(self.lb), np.array(self.ub)),
+                    constraints=cons, options=options)
+
+
 def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 1e-4,
                churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0,
                extra_forced: tuple[int, ...] = (), formulation: str = "auto",
@@ -85,125 +137,30 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
     """
     if formulation not in ("auto", "tangent"):
         raise ValueError(f"formulation={formulation!r}; use 'auto' or 'tangent'")
-    r, W = c.request, c.request.weights
-    A, K, F = c.n, len(c.skills), len(c.formats)
+    W = c.request.weights
+    A = c.n
     soft = soft_rows(c, extra_forced)
-    lim = hard_limits(c)
-    L = np.log1p(-c.T)  # (A, K) <= 0
-
-    cost: list[float] = []
-    lb: list[float] = []
-    ub: list[float] = []
-
-    def new_vars(n: int, lo: float | np.ndarray, hi: float | np.ndarray,
-                 obj: float | np.ndarray) -> int:
-        start = len(cost)
-        for dst, v in ((cost, obj), (lb, lo), (ub, hi)):
-            if np.ndim(v):
-                dst.extend(np.asarray(v, dtype=np.float64).tolist())
-            else:
-                dst.extend([float(v)] * n)
-        return start
-
+    m = _Model()
     xcost = -W.preference * c.pref
     if churn is not None and churn_penalty:
         prev = np.zeros(A, dtype=bool)
         prev[list(churn)] = True
         xcost = xcost + np.where(prev, -churn_penalty, churn_penalty)
-    ox = new_vars(A, 0.0, 1.0, xcost)
-    ov = new_vars(F, 0.0, 1.0, -W.variety)
-    os_ = new_vars(len(soft), 0.0, np.array([row.rhs for row in soft]),
-                   np.array([row.penalty for row in soft]))
-
-    ri: list[np.ndarray] = []
-    ci: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    rlo: list[float] = []
-    rhi: list[float] = []
-
-    def add_row(cols, coefs, lo, hi):
-        cols = np.asarray(cols, dtype=np.int64)
-        ri.append(np.full(len(cols), len(rlo), dtype=np.int64))
-        ci.append(cols)
-        vals.append(np.asarray(coefs, dtype=np.float64))
-        rlo.append(lo)
-        rhi.append(hi)
-
-    capped_by_config = np.zeros(K, dtype=bool)
-    for k in range(K):
-        members = np.nonzero(c.T[:, k] > 0)[0]
-        q = 1.0 - c.p[k]
-        if len(members) == 0 or q <= 0:
-            continue
-        confs = _configs(members, r.skill_cap) if formulation == "auto" else None
-        if confs is not None:
-            capped_by_config[k] = True
-            stay = {int(a): 1.0 - float(c.T[a, k]) for a in members}
-            link: dict[int, list[int]] = {a: [] for a in stay}
-            vals_k = np.empty(len(confs))
-            oz = len(cost)
-            for n, S in enumerate(confs):
-                keep = 1.0
-                for a in S:
-                    keep *= stay[a]
-                    link[a].append(oz + n)
-                vals_k[n] = q * (1.0 - keep)
-            new_vars(len(confs), 0.0, 1.0, -c.w[k] * vals_k)
-            add_row(np.arange(oz, oz + len(confs)), np.ones(len(confs)), -np.inf, 1.0)
-            for a, zs in link.items():
-                add_row([*zs, ox + a], [1.0] * len(zs) + [-1.0], 0.0, 0.0)
-            continue
-        lo_u = float(L[members, k].sum())
-        ou = new_vars(1, lo_u, 0.0, 0.0)
-        ophi = new_vars(1, 0.0, q, -c.w[k])
-        add_row(_cat(ou, ox + members), _cat(1.0, -L[members, k]), 0.0, 0.0)
-        for t in TANGENTS:
-            et = np.exp(t)
-            # φ + q e^t u <= q (1 − e^t) + q e^t t   (clamped at t = 0: exactly 0)
-            rhs = 0.0 if t == 0 else q * (1.0 - et) + q * et * t
-            add_row([ophi, ou], [1.0, q * et], -np.inf, rhs)
-            if t < lo_u:
-                break
-    add_row(ox + np.arange(A), c.duration, -np.inf, r.budget_min)
-    for mi in range(len(MODALITIES)):
-        if np.isfinite(lim.mod_hi[mi]):
-            m = np.nonzero(c.modality == mi)[0]
-            if len(m) > lim.mod_hi[mi]:
-                add_row(ox + m, np.ones(len(m)), -np.inf, lim.mod_hi[mi])
-    for f, members in enumerate(c.format_members):
-        mem = ox + np.asarray(members, dtype=np.int64)
-        if np.isfinite(lim.fmt_cap[f]) and len(members) > lim.fmt_cap[f]:
-            add_row(mem, np.ones(len(members)), -np.inf, lim.fmt_cap[f])
-        add_row(_cat(ov + f, mem), _cat(1.0, -np.ones(len(members))), -np.inf, 0.0)
-    for k in range(K):
-        if capped_by_config[k]:
-            continue
-        a = np.nonzero(lim.touch[:, k])[0]
-        if len(a) > r.skill_cap:
-            add_row(ox + a, np.ones(len(a)), -np.inf, float(r.skill_cap))
-    if A > r.length_max:
-        add_row(ox + np.arange(A), np.ones(A), -np.inf, float(r.length_max))
-    for a, bs in c.chain_rows:
-        add_row(ox + _cat(a, bs), _cat(1.0, -np.ones(len(bs))), -np.inf, 0.0)
+    ox = m.new_vars(A, 0.0, 1.0, xcost)
+    ov = m.new_vars(len(c.formats), 0.0, 1.0, -W.variety)
+    os_ = m.new_vars(len(soft), 0.0, np.array([row.rhs for row in soft]),
+                     np.array([row.penalty for row in soft]))
+    capped_by_config = _add_gain_rows(m, c, ox, formulation)
+    _add_limit_rows(m, c, ox, ov, capped_by_config)
     for j, row in enumerate(soft):
-        m = ox + np.asarray(row.members, dtype=np.int64)
-        add_row(_cat(m, os_ + j), np.ones(len(m) + 1), row.rhs, np.inf)
-
-    nvar = len(cost)
+        mem = ox + np.asarray(row.members, dtype=np.int64)
+        m.add_row(_cat(mem, os_ + j), np.ones(len(mem) + 1), row.rhs, np.inf)
     if incumbent is not None:
-        add_row(np.arange(nvar), np.array(cost), -np.inf, -incumbent - 1e-7)
-    integrality = np.zeros(nvar)
-    integrality[ox:ox + A] = 1
-    cons = []
-    if rlo:
-        M = csr_array((np.concatenate(vals), (np.concatenate(ri), np.concatenate(ci))),
-                      shape=(len(rlo), nvar))
-        cons = [LinearConstraint(M, np.array(rlo), np.array(rhi))]
+        m.add_row(np.arange(len(m.cost)), np.array(m.cost), -np.inf, -incumbent - 1e-7)
     options = {"disp": False, "mip_rel_gap": mip_rel_gap}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
-    res = milp(np.array(cost), integrality=integrality, bounds=Bounds(np.array(lb), np.array(ub)),
-               constraints=cons, options=options)
+    res = m.solve(slice(ox, ox + A), options)
     bound = getattr(res, "mip_dual_bound", None)
     bound = float("inf") if bound is None or not np.isfinite(bound) else -float(bound)
     if res.x is None:
@@ -214,3 +171,87 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
              if res.x[os_ + j] > 1e-6}
     status = "optimal" if res.status == 0 else "time_limit"
     return MilpResult(x, slack, status, tuple(soft), str(res.message), bound)
+
+
+def _add_gain_rows(m: _Model, c: Candidates, ox: int, formulation: str) -> np.ndarray:
+    """Model every skill's expected gain (configurations or tangents); return the (K,) bool
+    mask of skills modelled by configurations (their skill cap is built in)."""
+    K = len(c.skills)
+    L = np.log1p(-c.T)  # (A, K) <= 0
+    capped_by_config = np.zeros(K, dtype=bool)
+    for k in range(K):
+        members = np.nonzero(c.T[:, k] > 0)[0]
+        q = 1.0 - c.p[k]
+        if len(members) == 0 or q <= 0:
+            continue
+        confs = _configs(members, c.request.skill_cap) if formulation == "auto" else None
+        if confs is not None:
+            capped_by_config[k] = True
+            _add_config_gain(m, c, ox, k, q, members, confs)
+        else:
+            _add_tangent_gain(m, c, ox, k, q, members, L[members, k])
+    return capped_by_config
+
+
+def _add_config_gain(m: _Model, c: Candidates, ox: int, k: int, q: float,
+                     members: np.ndarray, confs: list[tuple[int, ...]]) -> None:
+    """Exact gain of skill ``k``: one variable per subset of ``members`` (at most one chosen),
+    each linked to the x of its activities; ``q`` = 1 − p_k."""
+    stay = {int(a): 1.0 - float(c.T[a, k]) for a in members}
+    link: dict[int, list[int]] = {a: [] for a in stay}
+    vals_k = np.empty(len(confs))
+    oz = len(m.cost)
+    for n, S in enumerate(confs):
+        keep = 1.0
+        for a in S:
+            keep *= stay[a]
+            link[a].append(oz + n)
+        vals_k[n] = q * (1.0 - keep)
+    m.new_vars(len(confs), 0.0, 1.0, -c.w[k] * vals_k)
+    m.add_row(np.arange(oz, oz + len(confs)), np.ones(len(confs)), -np.inf, 1.0)
+    for a, zs in link.items():
+        m.add_row([*zs, ox + a], [1.0] * len(zs) + [-1.0], 0.0, 0.0)
+
+
+def _add_tangent_gain(m: _Model, c: Candidates, ox: int, k: int, q: float,
+                      members: np.ndarray, L_k: np.ndarray) -> None:
+    """Gain of skill ``k`` by the tangent outer approximation; ``L_k`` = ln(1 − T[members, k])."""
+    lo_u = float(L_k.sum())
+    ou = m.new_vars(1, lo_u, 0.0, 0.0)
+    ophi = m.new_vars(1, 0.0, q, -c.w[k])
+    m.add_row(_cat(ou, ox + members), _cat(1.0, -L_k), 0.0, 0.0)
+    for t in TANGENTS:
+        et = np.exp(t)
+        # φ + q e^t u <= q (1 − e^t) + q e^t t   (clamped at t = 0: exactly 0)
+        rhs = 0.0 if t == 0 else q * (1.0 - et) + q * et * t
+        m.add_row([ophi, ou], [1.0, q * et], -np.inf, rhs)
+        if t < lo_u:
+            break
+
+
+def _add_limit_rows(m: _Model, c: Candidates, ox: int, ov: int,
+                    capped_by_config: np.ndarray) -> None:
+    """Hard rows: budget, modality limits, format caps and use, skill caps, length, chains."""
+    r, A = c.request, c.n
+    lim = hard_limits(c)
+    m.add_row(ox + np.arange(A), c.duration, -np.inf, r.budget_min)
+    for mi in range(len(MODALITIES)):
+        if np.isfinite(lim.mod_hi[mi]):
+            mods = np.nonzero(c.modality == mi)[0]
+            if len(mods) > lim.mod_hi[mi]:
+                m.add_row(ox + mods, np.ones(len(mods)), -np.inf, lim.mod_hi[mi])
+    for f, members in enumerate(c.format_members):
+        mem = ox + np.asarray(members, dtype=np.int64)
+        if np.isfinite(lim.fmt_cap[f]) and len(members) > lim.fmt_cap[f]:
+            m.add_row(mem, np.ones(len(members)), -np.inf, lim.fmt_cap[f])
+        m.add_row(_cat(ov + f, mem), _cat(1.0, -np.ones(len(members))), -np.inf, 0.0)
+    for k in range(len(c.skills)):
+        if capped_by_config[k]:
+            continue
+        a = np.nonzero(lim.touch[:, k])[0]
+        if len(a) > r.skill_cap:
+            m.add_row(ox + a, np.ones(len(a)), -np.inf, float(r.skill_cap))
+    if A > r.length_max:
+        m.add_row(ox + np.arange(A), np.ones(A), -np.inf, float(r.length_max))
+    for a, bs in c.chain_rows:
+        m.add_row(ox + _cat(a, bs), _cat(1.0, -np.ones(len(bs))), -np.inf, 0.0)
