@@ -171,6 +171,9 @@ def solve_rotation(p: RotationProblem, *, symmetry_breaking: bool = True,
 
 def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
            bound: float | None, fixed_topics: np.ndarray | None) -> RotationSolution:
+    """Build and solve the full rotation MILP; ``bound``: optional valid upper bound on the
+    total benefit (an extra row); ``fixed_topics``: the teacher's topics, fixed in
+    ascending order over the rotations."""
     benefit = np.asarray(p.benefit, dtype=float)
     n_s, n_t_real = benefit.shape
     cap = np.asarray(p.capacity, dtype=int)
@@ -184,7 +187,47 @@ def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
 
     m = MilpBuilder()
     w = m.add_vars(n_s * n_k * n_r, integer=True, gain=0.0).reshape(n_s, n_k, n_r)
-    # everyone somewhere (or at most one station when stations can be skipped)
+    _add_visit_rows(m, p, w, cap)
+    y = np.zeros((0, n_r), dtype=int)
+    z: dict[tuple[int, int], np.ndarray] = {}
+    if has_teacher:
+        _add_group_size_rows(m, p, w, float(cap[int(p.teacher)]))
+        y, z = _add_lesson_rows(m, p, w, b, float(cap[int(p.teacher)]))
+    names_rotation = _add_pair_and_place_rows(m, p, w)
+    for r, (stations, topic) in p.fixed.items():
+        for s in range(n_s):
+            for k in range(n_k):
+                m.fix(int(w[s, k, r]), 1.0 if stations[s] == k else 0.0)
+        if has_teacher and topic >= 0:
+            for t in range(n_t):
+                m.fix(int(y[t, r]), 1.0 if t == topic else 0.0)
+    if bound is not None and z:
+        cols = np.concatenate(list(z.values()))
+        gains = np.concatenate([np.full(n_r, b[s, t]) for (s, t) in z])
+        m.add_row(cols, gains, ub=bound)
+    if fixed_topics is not None:
+        # rotations in ascending topic order (consistent with symmetry breaking)
+        # (fewer real topics than rotations: the rest take padded "open help" topics)
+        for r, t in enumerate(sorted(int(t) for t in fixed_topics)):
+            m.fix(int(y[t, r]), 1.0)
+    use_sb = bool(symmetry_breaking and has_teacher and not names_rotation)
+    if use_sb:
+        free = [r for r in range(n_r) if r not in p.fixed]
+        weights = np.arange(1, n_t + 1, dtype=float)
+        for r1, r2 in zip(free[:-1], free[1:], strict=True):
+            m.add_row(np.r_[y[:, r2], y[:, r1]], np.r_[weights, -weights], lb=1.0)
+    res = m.solve(time_limit=time_limit)
+    station, topic, lesson, lesson_rot = _decode(p, res.x, w, y, n_t_real)
+    return RotationSolution(station=station, topic=topic, lesson=lesson, lesson_rotation=lesson_rot,
+                            slack=res.slack, objective=float(np.sum(b[np.arange(n_s), np.maximum(lesson, 0)] * (lesson >= 0))),
+                            optimal=res.optimal, symmetry_breaking=use_sb, n_vars=m.n)
+
+
+def _add_visit_rows(m: MilpBuilder, p: RotationProblem, w: np.ndarray, cap: np.ndarray) -> None:
+    """Everyone at one station per rotation (at most one when stations can be skipped), each
+    needed station visited once, and the elastic capacity of every non-teacher station;
+    ``w``: (S, K, R) variable indices."""
+    n_s, n_k, n_r = w.shape
     for s in range(n_s):
         for r in range(n_r):
             if p.need is None:
@@ -194,59 +237,76 @@ def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
         for k in range(n_k):
             target = 1.0 if p.need is None else float(bool(p.need[s, k]))
             m.add_row(w[s, k, :], 1.0, 0.0 if p.optional else target, target)
-    # capacities (elastic)
     for k in range(n_k):
-        if has_teacher and k == p.teacher:
+        if p.teacher is not None and k == p.teacher:
             continue
         for r in range(n_r):
             m.add_elastic_row(w[:, k, r], 1.0, ub=float(cap[k]), tag=("capacity", k, r))
 
-    y = np.zeros((0, n_r), dtype=int)
-    z: dict[tuple[int, int], np.ndarray] = {}
-    if has_teacher:
-        k0 = int(p.teacher)
-        g_max = float(cap[k0])
-        if p.need is None:
-            for r in range(n_r):
-                m.add_elastic_row(w[:, k0, r], 1.0, lb=float(p.g_min), ub=g_max,
-                                  tag=("group_size", k0, r))
-        else:
-            opened = m.add_vars(n_r, integer=True)
-            for r in range(n_r):
-                # g_min*open <= size <= g_max*open
-                m.add_elastic_row(np.r_[w[:, k0, r], opened[r]], np.r_[np.ones(n_s), -p.g_min],
-                                  lb=0.0, tag=("group_size", k0, r))
-                m.add_row(np.r_[w[:, k0, r], opened[r]], np.r_[np.ones(n_s), -g_max], ub=0.0)
-        y = m.add_vars(n_t * n_r, integer=True).reshape(n_t, n_r)
-        for r in range(n_r):
-            m.add_row(y[:, r], 1.0, 1.0, 1.0)
-        for t in range(n_t):
-            m.add_row(y[t, :], 1.0, ub=1.0)
-        locked_topics = {(s, t) for s, t in p.topic_locks}
-        for s in range(n_s):
-            for t in range(n_t):
-                if b[s, t] > 0 or (s, t) in locked_topics:
-                    z[(s, t)] = m.add_vars(n_r, integer=False, gain=b[s, t])
-        per_sr: dict[tuple[int, int], list[int]] = {}
-        if z:
-            zs = np.concatenate(list(z.values()))
-            ys = np.concatenate([y[t, :] for (_s, t) in z])
-            m.add_pair_rows(zs, ys, 1.0, -1.0, ub=0.0)
-        for (s, _t), zz in z.items():
-            for r in range(n_r):
-                per_sr.setdefault((s, r), []).append(int(zz[r]))
-        for (s, r), cols in per_sr.items():
-            m.add_row(cols + [int(w[s, k0, r])], [1.0] * len(cols) + [-1.0], ub=0.0)
-        # strengthening cut: a topic's audience fits one teacher group
-        per_tr: dict[tuple[int, int], list[int]] = {}
-        for (_s, t), zz in z.items():
-            for r in range(n_r):
-                per_tr.setdefault((t, r), []).append(int(zz[r]))
-        for (t, r), cols in per_tr.items():
-            m.add_row(cols + [int(y[t, r])], [1.0] * len(cols) + [-g_max], ub=0.0)
-        for s, t in p.topic_locks:
-            m.add_elastic_row(z[(s, t)], 1.0, lb=1.0, ub=1.0, tag=("lock_topic", s, t))
 
+def _add_group_size_rows(m: MilpBuilder, p: RotationProblem, w: np.ndarray, g_max: float) -> None:
+    """Teacher group of ``g_min..g_max`` students per rotation (elastic below); with ``need``
+    a group may also stay closed (``open[r]`` = 0)."""
+    n_s, _n_k, n_r = w.shape
+    k0 = int(p.teacher)
+    if p.need is None:
+        for r in range(n_r):
+            m.add_elastic_row(w[:, k0, r], 1.0, lb=float(p.g_min), ub=g_max,
+                              tag=("group_size", k0, r))
+        return
+    opened = m.add_vars(n_r, integer=True)
+    for r in range(n_r):
+        # g_min*open <= size <= g_max*open
+        m.add_elastic_row(np.r_[w[:, k0, r], opened[r]], np.r_[np.ones(n_s), -p.g_min],
+                          lb=0.0, tag=("group_size", k0, r))
+        m.add_row(np.r_[w[:, k0, r], opened[r]], np.r_[np.ones(n_s), -g_max], ub=0.0)
+
+
+def _add_lesson_rows(
+    m: MilpBuilder, p: RotationProblem, w: np.ndarray, b: np.ndarray, g_max: float,
+) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]:
+    """Topic per rotation ``y`` (T, R) and mini-lesson receipt ``z[(s, t)]`` (R,) with their
+    links to the teacher station; ``b``: (S, T) padded benefit."""
+    n_s, _n_k, n_r = w.shape
+    n_t = b.shape[1]
+    k0 = int(p.teacher)
+    y = m.add_vars(n_t * n_r, integer=True).reshape(n_t, n_r)
+    for r in range(n_r):
+        m.add_row(y[:, r], 1.0, 1.0, 1.0)
+    for t in range(n_t):
+        m.add_row(y[t, :], 1.0, ub=1.0)
+    locked_topics = {(s, t) for s, t in p.topic_locks}
+    z: dict[tuple[int, int], np.ndarray] = {}
+    for s in range(n_s):
+        for t in range(n_t):
+            if b[s, t] > 0 or (s, t) in locked_topics:
+                z[(s, t)] = m.add_vars(n_r, integer=False, gain=b[s, t])
+    per_sr: dict[tuple[int, int], list[int]] = {}
+    if z:
+        zs = np.concatenate(list(z.values()))
+        ys = np.concatenate([y[t, :] for (_s, t) in z])
+        m.add_pair_rows(zs, ys, 1.0, -1.0, ub=0.0)
+    for (s, _t), zz in z.items():
+        for r in range(n_r):
+            per_sr.setdefault((s, r), []).append(int(zz[r]))
+    for (s, r), cols in per_sr.items():
+        m.add_row(cols + [int(w[s, k0, r])], [1.0] * len(cols) + [-1.0], ub=0.0)
+    # strengthening cut: a topic's audience fits one teacher group
+    per_tr: dict[tuple[int, int], list[int]] = {}
+    for (_s, t), zz in z.items():
+        for r in range(n_r):
+            per_tr.setdefault((t, r), []).append(int(zz[r]))
+    for (t, r), cols in per_tr.items():
+        m.add_row(cols + [int(y[t, r])], [1.0] * len(cols) + [-g_max], ub=0.0)
+    for s, t in p.topic_locks:
+        m.add_elastic_row(z[(s, t)], 1.0, lb=1.0, ub=1.0, tag=("lock_topic", s, t))
+    return y, z
+
+
+def _add_pair_and_place_rows(m: MilpBuilder, p: RotationProblem, w: np.ndarray) -> bool:
+    """Elastic keep-apart, keep-together and place-lock rows; True when a place lock names
+    a rotation (symmetry breaking is then invalid)."""
+    _n_s, n_k, n_r = w.shape
     for s1, s2 in p.keep_apart:
         for k in p.group_stations:
             for r in range(n_r):
@@ -264,33 +324,14 @@ def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
             m.add_elastic_row(w[s, k, r], 1.0, lb=1.0, ub=1.0, tag=("lock_place", s, k, r))
         else:
             m.add_elastic_row(w[s, k, :], 1.0, lb=1.0, ub=1.0, tag=("lock_place", s, k, -1))
+    return names_rotation
 
-    for r, (stations, topic) in p.fixed.items():
-        for s in range(n_s):
-            for k in range(n_k):
-                m.fix(int(w[s, k, r]), 1.0 if stations[s] == k else 0.0)
-        if has_teacher and topic >= 0:
-            for t in range(n_t):
-                m.fix(int(y[t, r]), 1.0 if t == topic else 0.0)
 
-    if bound is not None and z:
-        cols = np.concatenate(list(z.values()))
-        gains = np.concatenate([np.full(n_r, b[s, t]) for (s, t) in z])
-        m.add_row(cols, gains, ub=bound)
-    if fixed_topics is not None:
-        # rotations in ascending topic order (consistent with symmetry breaking)
-        # (fewer real topics than rotations: the rest take padded "open help" topics)
-        for r, t in enumerate(sorted(int(t) for t in fixed_topics)):
-            m.fix(int(y[t, r]), 1.0)
-    use_sb = bool(symmetry_breaking and has_teacher and not names_rotation)
-    if use_sb:
-        free = [r for r in range(n_r) if r not in p.fixed]
-        weights = np.arange(1, n_t + 1, dtype=float)
-        for r1, r2 in zip(free[:-1], free[1:], strict=True):
-            m.add_row(np.r_[y[:, r2], y[:, r1]], np.r_[weights, -weights], lb=1.0)
-
-    res = m.solve(time_limit=time_limit)
-    x = res.x
+def _decode(p: RotationProblem, x: np.ndarray, w: np.ndarray, y: np.ndarray,
+            n_t_real: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Station (S, R), real topic (R,), lesson (S,) and its rotation (S,) from the solution
+    vector ``x``; -1 where none."""
+    n_s, _n_k, n_r = w.shape
     station = np.full((n_s, n_r), -1, dtype=int)
     wv = x[w] > 0.5
     for s in range(n_s):
@@ -301,7 +342,7 @@ def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
     topic = np.full(n_r, -1, dtype=int)
     lesson = np.full(n_s, -1, dtype=int)
     lesson_rot = np.full(n_s, -1, dtype=int)
-    if has_teacher:
+    if p.teacher is not None:
         for r in range(n_r):
             ts = np.flatnonzero(x[y[:, r]] > 0.5)
             if len(ts) and ts[0] < n_t_real:
@@ -311,6 +352,4 @@ def _solve(p: RotationProblem, symmetry_breaking: bool, time_limit: float,
                 if station[s, r] == p.teacher and topic[r] >= 0:
                     lesson[s] = topic[r]
                     lesson_rot[s] = r
-    return RotationSolution(station=station, topic=topic, lesson=lesson, lesson_rotation=lesson_rot,
-                            slack=res.slack, objective=float(np.sum(b[np.arange(n_s), np.maximum(lesson, 0)] * (lesson >= 0))),
-                            optimal=res.optimal, symmetry_breaking=use_sb, n_vars=m.n)
+    return station, topic, lesson, lesson_rot
