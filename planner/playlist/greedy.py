@@ -244,64 +244,80 @@ def _best_bundle(s: _State, rows_of: Mapping[int, list[tuple[int, ...]]], m: np.
     its unmet prerequisites (a two-step move the one-item greedy cannot see)."""
     c = s.c
     ok_forced = s.feasible(forced=True)
-    best: list[int] = []
-    best_score = -np.inf
     pool = [a for a in rows_of
             if s.x[a] < 0.5 and ok_forced[a] and m[a] > 1e-12 and a not in tabu]
     pool = sorted(pool, key=lambda a: -m[a] / c.duration[a] if ratio else -m[a])[:BUNDLE_POOL]
-    ok_now = s.feasible()
-    lim, r = s.lim, c.request
-    P = _pairs(c, lim, rows_of)
-    if len(P["a"]):
-        pa, pb = P["a"], P["b"]
-        mask = ok_forced[pa] & ok_now[pb] & (m[pa] > 1e-12) & (s.x[pa] < 0.5)
-        if tabu:
-            tm = np.zeros(c.n, dtype=bool)
-            tm[list(tabu)] = True
-            mask &= ~tm[pa] & ~tm[pb]
-        if mask.any():
-            pa, pb = pa[mask], pb[mask]
-            fit = s.minutes + c.duration[pa] + c.duration[pb] <= r.budget_min + 1e-9
-            fit &= s.count + 2 <= r.length_max
-            mod = c.modality[pa]
-            fit &= (mod != c.modality[pb]) | (s.mod[mod] + 2 <= lim.mod_hi[mod])
-            if lim.fmt.shape[1]:
-                fit &= ~(P["fmt"][mask] & (s.fmt + 2 > lim.fmt_cap)).any(axis=1)
-            if lim.touch.shape[1]:
-                fit &= ~(P["skill"][mask] & (s.skill + 2 > r.skill_cap)).any(axis=1)
-            if fit.any():
-                pa, pb = pa[fit], pb[fit]
-                overlap = (c.T[pb] * c.T[pa]) @ (s.coef * s.keep)  # gain a loses after b
-                value = m[pa] + m[pb] - overlap
-                score_v = value / (c.duration[pa] + c.duration[pb]) if ratio else value / 2.0
-                j = int(np.argmax(score_v))
-                best, best_score = [int(pb[j]), int(pa[j])], float(score_v[j])
+    best, best_score = _best_pair(s, _pairs(c, s.lim, rows_of), m, ok_forced, ratio, tabu)
     for a in pool:
         rows = rows_of[a]
         if len(rows) == 1:
-            continue  # handled above, vectorised over every (chained, teacher) pair
-        t = s.copy()
-        bundle: list[int] = []
-        for bs in rows:
-            if any(t.x[b] > 0.5 for b in bs):
-                continue
-            okb = t.feasible()
-            cand = [b for b in bs if okb[b] and b not in tabu]
-            if not cand:
-                bundle = []
-                break
-            mb = t.marginal()
-            b = max(cand, key=lambda i: mb[i] / c.duration[i] if ratio else mb[i])
-            t.add(b)
-            bundle.append(b)
-        if not bundle or not t.feasible()[a]:
-            continue
-        value = float(t.marginal()[a]) + sum(float(m[b]) for b in bundle)
-        minutes = float(c.duration[a] + sum(c.duration[b] for b in bundle))
-        score = value / minutes if ratio else value / len(bundle + [a])
-        if score > best_score:
-            best, best_score = [*bundle, a], score
+            continue  # handled by _best_pair, vectorised over every (chained, teacher) pair
+        bundle, score = _chain_bundle(s, a, rows, m, ratio, tabu)
+        if bundle and score > best_score:
+            best, best_score = bundle, score
     return best, best_score
+
+
+def _best_pair(s: _State, P: Mapping[str, np.ndarray], m: np.ndarray, ok_forced: np.ndarray,
+               ratio: bool, tabu: tuple[int, ...]) -> tuple[list[int], float]:
+    """Best (teacher, chained) pair among the single-row chains ``P`` (see ``_pairs``) that
+    fits the hard limits together; ([], -inf) when none does. Vectorised over the pairs."""
+    c, lim, r = s.c, s.lim, s.c.request
+    if not len(P["a"]):
+        return [], -np.inf
+    ok_now = s.feasible()
+    pa, pb = P["a"], P["b"]
+    mask = ok_forced[pa] & ok_now[pb] & (m[pa] > 1e-12) & (s.x[pa] < 0.5)
+    if tabu:
+        tm = np.zeros(c.n, dtype=bool)
+        tm[list(tabu)] = True
+        mask &= ~tm[pa] & ~tm[pb]
+    if not mask.any():
+        return [], -np.inf
+    pa, pb = pa[mask], pb[mask]
+    fit = s.minutes + c.duration[pa] + c.duration[pb] <= r.budget_min + 1e-9
+    fit &= s.count + 2 <= r.length_max
+    mod = c.modality[pa]
+    fit &= (mod != c.modality[pb]) | (s.mod[mod] + 2 <= lim.mod_hi[mod])
+    if lim.fmt.shape[1]:
+        fit &= ~(P["fmt"][mask] & (s.fmt + 2 > lim.fmt_cap)).any(axis=1)
+    if lim.touch.shape[1]:
+        fit &= ~(P["skill"][mask] & (s.skill + 2 > r.skill_cap)).any(axis=1)
+    if not fit.any():
+        return [], -np.inf
+    pa, pb = pa[fit], pb[fit]
+    overlap = (c.T[pb] * c.T[pa]) @ (s.coef * s.keep)  # gain a loses after b
+    value = m[pa] + m[pb] - overlap
+    score_v = value / (c.duration[pa] + c.duration[pb]) if ratio else value / 2.0
+    j = int(np.argmax(score_v))
+    return [int(pb[j]), int(pa[j])], float(score_v[j])
+
+
+def _chain_bundle(s: _State, a: int, rows: list[tuple[int, ...]], m: np.ndarray, ratio: bool,
+                  tabu: tuple[int, ...]) -> tuple[list[int], float]:
+    """Chained activity ``a`` after the best feasible teacher of each unmet row, as
+    (teachers + [a], score); ([], -inf) when some row has no feasible teacher or ``a`` no
+    longer fits."""
+    c = s.c
+    t = s.copy()
+    bundle: list[int] = []
+    for bs in rows:
+        if any(t.x[b] > 0.5 for b in bs):
+            continue
+        okb = t.feasible()
+        cand = [b for b in bs if okb[b] and b not in tabu]
+        if not cand:
+            return [], -np.inf
+        mb = t.marginal()
+        b = max(cand, key=lambda i: mb[i] / c.duration[i] if ratio else mb[i])
+        t.add(b)
+        bundle.append(b)
+    if not bundle or not t.feasible()[a]:
+        return [], -np.inf
+    value = float(t.marginal()[a]) + sum(float(m[b]) for b in bundle)
+    minutes = float(c.duration[a] + sum(c.duration[b] for b in bundle))
+    score = value / minutes if ratio else value / len(bundle + [a])
+    return [*bundle, a], score
 
 
 def _state_of(c: Candidates, lim: HardLimits, x: np.ndarray, churn, mu) -> _State:
