@@ -112,22 +112,8 @@ def check_hard(graph: SkillGraph, catalog, learner: PlanLearner, request: Playli
             out.append(f"format_cap:{f}")
     theta = request.mastered_threshold
     for a in items:
-        if a.id in exempt:
-            continue
-        if a.id in request.removes:
-            out.append(f"removed:{a.id}")
-        if not learner.accommodations <= a.accommodations:
-            out.append(f"accommodation:{a.id}")
-        if a.device and learner.devices and a.device not in learner.devices:
-            out.append(f"device:{a.id}")
-        if learner.places and a.place not in learner.places:
-            out.append(f"place:{a.id}")
-        if request.available_places is not None and a.place not in request.available_places:
-            out.append(f"place:{a.id}")
-        if learner.languages and a.language not in learner.languages:
-            out.append(f"language:{a.id}")
-        if request.seats_left.get(a.id, 1) <= 0:
-            out.append(f"capacity:{a.id}")
+        if a.id not in exempt:
+            out += _item_violations(a, learner, request)
     # per-skill cap over un-mastered skills
     sk = Counter(k for a in items for k, _ in a.skills if learner.mastery_of(k) < theta)
     for k, n in sk.items():
@@ -147,4 +133,24 @@ def check_hard(graph: SkillGraph, catalog, learner: PlanLearner, request: Playli
                     continue
                 if not any(p in b.skill_ids for b in items[:pos]):
                     out.append(f"prerequisite_order:{a.id}<-{p}")
+    return out
+
+
+def _item_violations(a, learner: PlanLearner, request: PlaylistRequest) -> list[str]:
+    """The per-activity hard filters ``a`` breaks for this learner and request."""
+    out = []
+    if a.id in request.removes:
+        out.append(f"removed:{a.id}")
+    if not learner.accommodations <= a.accommodations:
+        out.append(f"accommodation:{a.id}")
+    if a.device and learner.devices and a.device not in learner.devices:
+        out.append(f"device:{a.id}")
+    if learner.places and a.place not in learner.places:
+        out.append(f"place:{a.id}")
+    if request.available_places is not None and a.place not in request.available_places:
+        out.append(f"place:{a.id}")
+    if learner.languages and a.language not in learner.languages:
+        out.append(f"language:{a.id}")
+    if request.seats_left.get(a.id, 1) <= 0:
+        out.append(f"capacity:{a.id}")
     return out
