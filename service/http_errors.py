@@ -39,7 +39,7 @@ ERROR_MAP: tuple[tuple[type[BaseException], int, str], ...] = (
     (ee.NotFoundError, 404, "not_found"),
     (ee.ConflictError, 409, "conflict"),
     (pe.NothingToPlan, 409, "nothing_to_plan"),
-    (StatementError, 422, "invalid_statement"),
+    (StatementError, 400, "invalid_statement"),  # xAPI: invalid statements are 400
     (ee.GraphError, 422, "invalid_graph"),
     (ee.ImportFormatError, 422, "invalid_import"),
     (ee.ValidationError, 422, "invalid"),

@@ -80,6 +80,38 @@ class IngestResponse(BaseModel):
     mastery_updates: int = 0
 
 
+# ----------------------------------------------------------------------------- xAPI settings
+
+
+class XapiVerbRule(BaseModel):
+    defaults: dict[str, str] = Field(description="Built-in verb table: verb IRI -> attempt | graded | ignore")
+    overrides: dict[str, str] = Field(description="This tenant's entries (win over the defaults)")
+    effective: dict[str, str] = Field(description="The table applied to new statements")
+
+
+class XapiVerbUpdate(Strict):
+    verbs: dict[str, Literal["attempt", "graded", "ignore"]] = Field(
+        description="Replaces the tenant's overrides: verb IRI -> attempt | graded | ignore")
+
+
+class XapiIdentityEntry(Strict):
+    agent: dict[str, Any] = Field(description="An xAPI Agent with exactly one of account {homePage, name}, "
+                                              "mbox, mbox_sha1sum, openid")
+    learner_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                   description="The learner; null removes the entry")
+
+
+class XapiIdentityUpdate(Strict):
+    entries: list[XapiIdentityEntry] = Field(default_factory=list, max_length=10000)
+    roster_home_pages: list[str] | None = Field(
+        default=None, description="Accounts on these homePages name learner ids directly (replaces the list)")
+
+
+class XapiIdentityResult(BaseModel):
+    mapped: int
+    removed: int
+
+
 # ----------------------------------------------------------------------------- learners
 
 

@@ -1,5 +1,6 @@
-"""Use cases of evidence: observation batches and xAPI statements (statement-id idempotency,
-voiding) — a part of ``SchoolApp``."""
+"""Use cases of evidence: observation batches and xAPI statements (stored whole like an LRS,
+statement-id idempotency, voiding, the tenant's verb table and identity map) — a part of
+``SchoolApp``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.access import Caller
-from engine.app.xapi import MappedStatement, StatementError, map_statement
+from engine.app.xapi import (
+    DEFAULT_VERBS,
+    XAPI_VERSION,
+    MappedStatement,
+    StatementError,
+    check_verb_table,
+    identity_key,
+    map_statement,
+)
 from engine.domain.evidence import Observation, score_from_rubric
-from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 
-STATEMENT_KIND = "xapi_statement"
+STATEMENT_KIND = "xapi_statement"  # doc id: statement id; the whole statement and how it was applied
+VOIDED_KIND = "xapi_voided"  # doc id: a voided statement id that had not arrived yet
+IDENTITY_KIND = "xapi_identity"  # doc id: identity key (engine.app.xapi.identity_key) -> learner_id
+CONFIG_KIND = "xapi_config"  # "verbs": {"verbs": {IRI: rule}}; "identity": {"roster_home_pages": [...]}
 
 
 class EvidenceUseCases:
@@ -65,43 +77,39 @@ class EvidenceUseCases:
 
     # ---------------------------------------------------------------- xAPI statements
     def store_statements(self, by: Caller, statements: Sequence[Any], *, array: bool = True,
-                         now: float | None = None) -> list[str]:
-        """Store xAPI 1.0.3 statements (see :mod:`engine.app.xapi` for the mapping); returns
-        their ids in order. Same id + same content counts once, same id + different content
-        is a ConflictError; a voiding statement retracts the voided statement's evidence.
-        Nothing is written when any statement is bad. ``array``: the statements came as a
-        JSON array (error fields are then ``statements[i].<field>``)."""
+                         now: float | None = None) -> dict[str, list]:
+        """Store valid xAPI 1.0.3 statements whole and derive evidence from them (rules in
+        :mod:`engine.app.xapi`). Returns ``ids`` (in order) and ``not_applied``
+        (``[{id, note}]``: evidence-bearing statements stored but not applied, e.g.
+        "stored, not applied: unknown learner mbox:mailto:x@y"). Same id + same content counts
+        once; same id + different content is a ConflictError; an invalid statement is a
+        StatementError and nothing is written. A voiding statement retracts the voided
+        statement's evidence, also when the target arrives later; teachers may void only
+        statements about learners in their classes. ``array``: the statements came as a JSON
+        array (error fields are then ``statements[i].<field>``)."""
         self.allow(by, "evidence:write")
-        mapped = self._map_statements(statements, array, time.time() if now is None else now)
+        now = time.time() if now is None else now
+        mapped = self._map_statements(statements, array, now)
         fresh, seen = self._fresh_statements(mapped)
-        for m in fresh:
-            if by.principal.role == "teacher" and m.learner_id is not None:
-                self.allow(by, "evidence:write", learner_id=m.learner_id)
-            if m.voids is not None:
-                target = self._statement(m.voids)
-                if target is None and m.voids not in seen:
-                    raise NotFoundError(f"voided statement {m.voids} is unknown; nothing to void")
-                if target is not None and target.get("voids"):
-                    raise StatementError("object.id", f"statement {m.voids} is itself a voiding statement; "
-                                         "it cannot be voided")
-        learners = sorted({m.learner_id for m in fresh if m.learner_id})
+        resolved = self._resolve_statements(by, fresh, seen)
+        stamp = {"stored": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                 "authority": {"objectType": "Agent", "account": {"homePage": f"urn:pathwise:tenant:{self.tenant}",
+                                                                  "name": by.principal.key_id}}}
+        learners = sorted({r["learner_id"] for r in resolved.values() if r["learner_id"]})
         with self.store.transaction():  # evidence, voids, statement records, audit: all or nothing
-            self._write_statements(fresh)
+            self._write_statements(fresh, resolved, stamp)
             self._audit(by, "write", "xapi", detail={"n": len(fresh), "learners": learners[:50],
                                                       "voided": [m.voids for m in fresh if m.voids]})
-        return [m.statement_id for m in mapped]
+        notes = [{"id": m.statement_id, "note": resolved[m.statement_id]["note"]}
+                 for m in fresh if resolved[m.statement_id]["note"]]
+        return {"ids": [m.statement_id for m in mapped], "not_applied": notes}
 
     def _map_statements(self, statements: Sequence[Any], array: bool, now: float) -> list[MappedStatement]:
-        learners, acts = self.view.learners, self.view.activities
-
-        def first_of(known):
-            return lambda keys: next((k for k in keys if k in known), None)
-
+        verbs = self.xapi_verb_table()
         mapped = []
         for i, st in enumerate(statements):
             try:
-                mapped.append(map_statement(st, resolve_learner=first_of(learners),
-                                            resolve_activity=first_of(acts), now=now))
+                mapped.append(map_statement(st, now=now, verbs=verbs))
             except StatementError as exc:
                 if not array:
                     raise
@@ -109,15 +117,16 @@ class EvidenceUseCases:
         return mapped
 
     def _fresh_statements(self, mapped: list[MappedStatement]) -> tuple[list[MappedStatement], dict]:
-        """Statements not stored yet (idempotency within the batch and against the store)."""
-        seen: dict[str, str] = {}
+        """Statements not stored yet (idempotency within the batch and against the store);
+        ``seen``: statement id -> the batch's mapped statement."""
+        seen: dict[str, MappedStatement] = {}
         fresh = []
         for m in mapped:
             if m.statement_id in seen:
-                if seen[m.statement_id] != m.digest:
+                if seen[m.statement_id].digest != m.digest:
                     raise ConflictError(f"statement id {m.statement_id} appears twice with different content")
                 continue
-            seen[m.statement_id] = m.digest
+            seen[m.statement_id] = m
             stored = self._statement(m.statement_id)
             if stored is not None:
                 if stored["digest"] != m.digest:
@@ -128,33 +137,188 @@ class EvidenceUseCases:
             fresh.append(m)
         return fresh, seen
 
+    def _resolve_statements(self, by: Caller, fresh: list[MappedStatement],
+                            seen: dict[str, MappedStatement]) -> dict[str, dict]:
+        """Per fresh statement: learner_id, activity_id, applied (bool), note (why an
+        evidence-bearing statement is not applied, else None). Checks the teacher scope."""
+        out: dict[str, dict] = {}
+        voided_here = {m.voids for m in fresh if m.voids}
+        for m in fresh:
+            learner = self._learner_for(m.identity)
+            acts = self.view.activities
+            activity = next((k for k in m.activity_keys if k in acts), None)
+            note = None
+            if m.outcome is not None:
+                if learner is None:
+                    note = f"stored, not applied: unknown learner {m.identity}"
+                elif activity is None:
+                    note = f"stored, not applied: unknown activity {m.activity_keys[0]}"
+                elif m.statement_id in voided_here or self._voided_early(m.statement_id):
+                    note = "stored, not applied: voided"
+            elif m.why_not and m.voids is None and not m.why_not.startswith("verb "):
+                note = f"stored, not applied: {m.why_not}"
+            out[m.statement_id] = {"learner_id": learner, "activity_id": activity, "note": note,
+                                   "applied": m.outcome is not None and note is None}
+        if by.principal.role == "teacher":
+            self._check_teacher_scope(by, fresh, out, seen)
+        return out
+
+    def _check_teacher_scope(self, by: Caller, fresh, resolved: dict, seen: dict) -> None:
+        """A teacher writes and voids only statements about learners in their classes."""
+        for m in fresh:
+            if m.voids is None:
+                learner = resolved[m.statement_id]["learner_id"]
+                if learner is None:
+                    raise AccessDenied(f"statement {m.statement_id}: a teacher may only send statements "
+                                       "about learners in their classes")
+            else:
+                target = self._statement(m.voids)
+                if target is not None:
+                    learner = target.get("learner_id")
+                elif m.voids in seen:
+                    learner = resolved.get(m.voids, {}).get("learner_id")
+                else:
+                    learner = None
+                if learner is None:
+                    raise AccessDenied(f"statement {m.statement_id}: a teacher may only void statements "
+                                       "about learners in their classes")
+            self.allow(by, "evidence:write", learner_id=learner)
+
     def _statement(self, statement_id: str) -> dict | None:
         try:
             return self.store.get_document(STATEMENT_KIND, statement_id).payload
         except NotFoundError:
             return None
 
-    def _write_statements(self, mapped: list[MappedStatement]) -> None:
-        """Ingest evidence statements, retract voided ones, record every statement."""
+    def _voided_early(self, statement_id: str) -> bool:
+        try:
+            self.store.get_document(VOIDED_KIND, statement_id)
+            return True
+        except NotFoundError:
+            return False
+
+    def _write_statements(self, mapped: list[MappedStatement], resolved: dict, stamp: dict) -> None:
+        """Ingest applied evidence, retract voided statements, store every statement whole."""
         observations = []
         for m in mapped:
-            if m.voids is None:
-                act = self._activity(m.activity_id)
+            r = resolved[m.statement_id]
+            if r["applied"]:
+                act = self._activity(r["activity_id"])
                 observations.append(Observation(
-                    observation_id=m.observation_id, learner_id=m.learner_id, activity_id=act.id,
+                    observation_id=m.observation_id, learner_id=r["learner_id"], activity_id=act.id,
                     skill_ids=act.skill_ids, score=m.outcome,
                     observed_at=datetime.fromtimestamp(m.timestamp, UTC), source="lms"))
         if observations:
             self.engine.ingest(observations)
         for m in mapped:
+            r = resolved[m.statement_id]
             if m.voids is not None:
-                target = self._statement(m.voids) or {}
-                if target.get("observation_id") and not target.get("voided"):
-                    self.engine.retract([target["observation_id"]])
-                    self.store.put_document(STATEMENT_KIND, m.voids,
-                                            {**target, "voided": True, "voided_by": m.statement_id})
-            payload = {"digest": m.digest, "verb": m.verb, "learner_id": m.learner_id,
-                       "activity_id": m.activity_id, "voids": m.voids,
-                       "observation_id": m.observation_id if m.voids is None else None,
-                       "voided": False}
+                self._void(m)
+            statement = {**m.statement, **stamp, "version": m.statement.get("version") or XAPI_VERSION}
+            payload = {"digest": m.digest, "verb": m.verb, "learner_id": r["learner_id"],
+                       "activity_id": r["activity_id"], "identity": m.identity, "voids": m.voids,
+                       "observation_id": m.observation_id if r["applied"] else None,
+                       "applied": r["applied"], "note": r["note"],
+                       "voided": r["note"] == "stored, not applied: voided", "statement": statement}
             self.store.put_document(STATEMENT_KIND, m.statement_id, payload)
+
+    def _void(self, m: MappedStatement) -> None:
+        target = self._statement(m.voids)
+        if target is None:  # not arrived yet (or later in this batch): it will never count
+            self.store.put_document(VOIDED_KIND, m.voids, {"voided_by": m.statement_id})
+            return
+        if target.get("voids"):
+            raise StatementError("object.id", f"statement {m.voids} is itself a voiding statement; "
+                                 "it cannot be voided")
+        if target.get("voided"):
+            return
+        if target.get("observation_id"):
+            self.engine.retract([target["observation_id"]])
+        self.store.put_document(STATEMENT_KIND, m.voids,
+                                {**target, "voided": True, "voided_by": m.statement_id, "observation_id": None})
+
+    # ---------------------------------------------------------------- verb table, identity map
+    def xapi_verb_table(self) -> dict[str, str]:
+        """The effective verb table: :data:`engine.app.xapi.DEFAULT_VERBS` with the tenant's
+        overrides on top."""
+        return {**DEFAULT_VERBS, **self._config("verbs").get("verbs", {})}
+
+    def xapi_verbs(self, by: Caller) -> dict[str, dict]:
+        """``defaults``, the tenant's ``overrides`` and the ``effective`` table."""
+        self.allow(by, "policy:read")
+        return {"defaults": dict(DEFAULT_VERBS), "overrides": self._config("verbs").get("verbs", {}),
+                "effective": self.xapi_verb_table()}
+
+    def set_xapi_verbs(self, by: Caller, overrides: Mapping[str, str]) -> dict[str, dict]:
+        """Replace the tenant's verb overrides ``{verb IRI: attempt|graded|ignore}`` (admins).
+        Applies to statements stored from now on."""
+        self.allow(by, "policy:write")
+        table = check_verb_table(overrides)
+        with self.store.transaction():
+            self.store.put_document(CONFIG_KIND, "verbs", {"verbs": table})
+            self._audit(by, "write", "xapi_verbs", detail={"n": len(table)})
+        return self.xapi_verbs(by)
+
+    def _config(self, name: str) -> dict:
+        try:
+            return dict(self.store.get_document(CONFIG_KIND, name).payload)
+        except NotFoundError:
+            return {}
+
+    def _learner_for(self, identity: str | None) -> str | None:
+        """The learner an identity key maps to: an explicit map entry, else an account on one
+        of the tenant's roster home pages whose name is a learner id; None when unknown."""
+        if identity is None:
+            return None
+        try:
+            learner = self.store.get_document(IDENTITY_KIND, identity).payload.get("learner_id")
+        except NotFoundError:
+            learner = None
+            for home in self._config("identity").get("roster_home_pages", []):
+                if identity.startswith(f"account:{home}|"):
+                    learner = identity[len(f"account:{home}|"):]
+        return learner if learner in self.view.learners else None
+
+    def set_xapi_identities(self, by: Caller, entries: Sequence[Mapping[str, Any]],
+                            roster_home_pages: Sequence[str] | None = None) -> dict[str, int]:
+        """Map xAPI agents to learners (admins): ``entries`` ``[{agent, learner_id}]`` (agent:
+        an xAPI Agent with one identifier; learner_id null removes the entry);
+        ``roster_home_pages``: when given, replaces the home pages whose account names are
+        learner ids. Returns ``mapped`` and ``removed`` counts."""
+        self.allow(by, "policy:write")
+        keys = []
+        for i, e in enumerate(entries):
+            try:
+                key = identity_key(e.get("agent"), "agent")
+            except StatementError as exc:
+                raise ValidationError(f"entries[{i}].{exc}") from None
+            lid = e.get("learner_id")
+            if lid is not None and lid not in self.view.learners:
+                raise NotFoundError(f"entries[{i}].learner_id: learner {lid!r} is unknown; register the learner first")
+            keys.append((key, lid))
+        with self.store.transaction():
+            self._put_identities(keys)
+            if roster_home_pages is not None:
+                self.store.put_document(CONFIG_KIND, "identity", {"roster_home_pages": list(roster_home_pages)})
+            self._audit(by, "write", "xapi_identities", detail={"n": len(keys)})
+        return {"mapped": sum(1 for _, lid in keys if lid), "removed": sum(1 for _, lid in keys if not lid)}
+
+    def _put_identities(self, keys: Sequence[tuple[str, str | None]]) -> None:
+        for key, lid in keys:
+            if lid is not None:
+                self.store.put_document(IDENTITY_KIND, key, {"learner_id": lid})
+            else:
+                try:
+                    self.store.delete_document(IDENTITY_KIND, key)
+                except NotFoundError:
+                    pass
+
+    def seed_xapi_identities(self, *, home_page: str, mail_domain: str) -> None:
+        """Demo rostering: accounts on ``home_page`` name learner ids, and
+        ``mailto:<learner id>@<mail_domain>`` maps to that learner. Does nothing once the
+        tenant has identity settings (an admin's edits are kept)."""
+        if self._config("identity"):
+            return
+        with self.store.transaction():
+            self.store.put_document(CONFIG_KIND, "identity", {"roster_home_pages": [home_page]})
+            self._put_identities([(f"mbox:mailto:{lid}@{mail_domain}".lower(), lid) for lid in self.view.learners])

@@ -38,6 +38,7 @@ def ensure_demo(app, tenant: str = "demo") -> dict:
         counts = school_app.engine.load_school(school)
         app.invalidate(tenant)
         log.info("demo school loaded", extra=counts)
+    school_app.seed_xapi_identities(home_page="https://lms.example", mail_domain="school.example")
     creds: dict = {"tenant": tenant, "keys": {}, "teachers": []}
     for role, key in DEMO_KEYS.items():
         _key(school_app, role, key, name=f"demo {role}")

@@ -1,20 +1,36 @@
-"""xAPI 1.0.3 statements → Pathwise evidence (pure mapping rules, no I/O; the use case that
-stores them, with statement-id idempotency and voiding, is ``SchoolApp.store_statements``).
+"""xAPI 1.0.3 statements → Pathwise evidence (pure rules, no I/O; the use case that stores
+them, resolves identities and applies evidence is ``SchoolApp.store_statements``).
 
-Mapping
--------
-* actor: ``account.name`` (preferred), else the ``mbox`` address (``mailto:`` stripped),
-  resolved to a learner id by the caller's ``resolve_learner`` (exact id, then the
-  address, then its local part).
-* object.id (an IRI) → activity id: the full IRI if the catalog knows it, else its last
-  path segment (``https://lms.example/activities/act-12`` → ``act-12``).
-* outcome: ``result.score.scaled`` (negative scores count as 0), else ``score.raw`` scaled
-  by ``min``/``max``, else ``success`` (1/0), else ``completion`` (1/0). A statement with
-  none of them carries no evidence and is rejected with 422.
-* statement id → observation id ``xapi:<id>``; a statement without id gets a
-  deterministic UUID5 of its canonical JSON, so a retried id-less statement counts once.
-* voiding statements (verb ``http://adlnet.gov/expapi/verbs/voided``, object a
-  ``StatementRef``) retract the voided statement's evidence.
+Store like an LRS, learn like an engine
+---------------------------------------
+Every *valid* statement is stored whole and acknowledged; whether it becomes evidence is
+decided separately. A batch is refused (400) only when a statement is invalid xAPI.
+
+Evidence (the verb table)
+-------------------------
+:data:`DEFAULT_VERBS` maps a verb IRI to a rule; a tenant overrides entries with its own
+table (document ``xapi_config/verbs``). Verbs not in the table are stored, never evidence.
+
+* ``attempt`` (answered, responded): ``result.score.scaled`` (negative → 0), else
+  ``score.raw`` scaled by ``min``/``max``, else ``success`` (1/0), else ``completion`` (1/0).
+* ``graded`` (completed, passed, failed, scored, mastered): the same without the last step —
+  a bare ``completion`` is not evidence (finishing is not an outcome).
+* ``ignore``: stored only. Listed explicitly for experienced, launched, initialized,
+  terminated, progressed, interacted, attempted, attended, resumed, suspended, abandoned,
+  waived, satisfied (cmi5), commented, shared, registered.
+
+A statement without ``result`` (or without a usable part of it) is never evidence.
+
+Identity
+--------
+:func:`identity_key` turns an Agent's one identifier (``account`` homePage+name, ``mbox``,
+``mbox_sha1sum``, ``openid``) into a key; the tenant's explicit identity map turns keys into
+learners (no guessing from an email's local part). Unknown identities: stored, not applied.
+
+Other rules: object.id (an IRI) → activity id: the full IRI if the catalog knows it, else its
+last path segment. statement id → observation id ``xapi:<id>``; a statement without id gets a
+UUID5 of its canonical JSON. Voiding statements (verb ``.../voided``, object a StatementRef)
+retract the voided statement's evidence, also when the target arrives later.
 """
 
 from __future__ import annotations
@@ -22,20 +38,35 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from engine.errors import ValidationError
 
-VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+ADL = "http://adlnet.gov/expapi/verbs/"
+VOIDED_VERB = ADL + "voided"
 XAPI_VERSION = "1.0.3"
+VERB_RULES = ("attempt", "graded", "ignore")
 _NS = uuid.UUID("6f1c1f7e-2b1a-4d3e-9a55-0d6a7c2b9e10")
+
+DEFAULT_VERBS: dict[str, str] = {
+    ADL + "answered": "attempt", ADL + "responded": "attempt",
+    ADL + "completed": "graded", ADL + "passed": "graded", ADL + "failed": "graded",
+    ADL + "scored": "graded", ADL + "mastered": "graded",
+    "http://id.tincanapi.com/verb/mastered": "graded",
+    "https://w3id.org/xapi/dod-isd/verbs/answered": "attempt",
+    **{ADL + v: "ignore" for v in ("experienced", "launched", "initialized", "terminated",
+                                   "progressed", "interacted", "attempted", "attended", "resumed",
+                                   "suspended", "abandoned", "waived", "satisfied", "commented",
+                                   "shared", "registered", "exited", "asked")},
+    "http://id.tincanapi.com/verb/viewed": "ignore",
+}
 
 
 class StatementError(ValidationError):
-    """A statement that cannot become evidence; ``field`` is its JSON path (prefixed with
-    ``statements[i].`` for arrays by the use case)."""
+    """Invalid xAPI; ``field`` is its JSON path (prefixed with ``statements[i].`` for arrays
+    by the use case). Service answers 400."""
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
@@ -45,21 +76,25 @@ class StatementError(ValidationError):
 
 @dataclass(frozen=True)
 class MappedStatement:
-    """One statement, mapped.
+    """One valid statement, mapped (learner and activity not resolved yet).
 
-    statement_id: the statement's id; digest: SHA-256 of its canonical JSON (the
-    id-independent content used for the 'same id, different statement' check).
-    For evidence statements: learner_id, activity_id, outcome in [0, 1],
-    timestamp (Unix seconds). For voiding statements: voids = the voided id.
+    statement: the statement as stored (with ``id``); digest: SHA-256 of its canonical JSON
+    without id/stored/authority/version. identity: the actor's identity key (None: no single
+    Agent identifier, e.g. a Group). activity_keys: candidate activity ids, best first (empty:
+    the object is not an Activity). outcome in [0, 1] when the verb table and result make it
+    evidence, else None with ``why_not`` saying so. timestamp: Unix seconds. voids: the
+    voided statement id for voiding statements.
     """
 
     statement_id: str
     digest: str
-    learner_id: str | None = None
-    activity_id: str | None = None
-    outcome: float | None = None
-    timestamp: float | None = None
+    statement: dict
     verb: str = ""
+    identity: str | None = None
+    activity_keys: tuple[str, ...] = ()
+    outcome: float | None = None
+    why_not: str | None = None
+    timestamp: float | None = None
     voids: str | None = None
 
     @property
@@ -92,98 +127,154 @@ def _parse_time(value, field: str) -> float:
     return moment.timestamp()
 
 
-def actor_keys(actor) -> list[str]:
-    """Candidate learner ids for an xAPI Agent, best first."""
-    if not isinstance(actor, Mapping):
-        raise StatementError("actor", "must be an Agent object")
-    keys: list[str] = []
-    account = actor.get("account")
-    if account is not None:
-        if not isinstance(account, Mapping) or not isinstance(account.get("name"), str) or not account["name"]:
-            raise StatementError("actor.account.name", "an account needs a non-empty name")
-        keys.append(account["name"])
-    mbox = actor.get("mbox")
-    if mbox is not None:
-        if not isinstance(mbox, str) or not mbox.startswith("mailto:") or "@" not in mbox:
-            raise StatementError("actor.mbox", f"{mbox!r} must look like 'mailto:name@example.org'")
-        address = mbox[len("mailto:") :]
-        keys.extend([address, address.split("@", 1)[0]])
-    if not keys:
-        raise StatementError("actor", "identify the learner with 'account' {homePage, name} or 'mbox'")
-    return keys
+def identity_key(agent, field: str = "actor") -> str:
+    """The key of an Agent's one identifier: ``account:<homePage>|<name>``,
+    ``mbox:mailto:<address, lower case>``, ``mbox_sha1sum:<hex, lower case>`` or
+    ``openid:<uri>``. Raises :class:`StatementError` unless exactly one is given."""
+    if not isinstance(agent, Mapping):
+        raise StatementError(field, "must be an Agent object")
+    given = [k for k in ("account", "mbox", "mbox_sha1sum", "openid") if agent.get(k) is not None]
+    if len(given) != 1:
+        raise StatementError(field, "identify the agent with exactly one of account {homePage, name}, "
+                                    f"mbox, mbox_sha1sum, openid (got {given or 'none'})")
+    kind, value = given[0], agent[given[0]]
+    if kind == "account":
+        ok = isinstance(value, Mapping) and all(isinstance(value.get(k), str) and value[k]
+                                                for k in ("homePage", "name"))
+        if not ok:
+            raise StatementError(f"{field}.account", "an account needs a non-empty homePage and name")
+        return f"account:{value['homePage']}|{value['name']}"
+    if kind == "mbox":
+        if not isinstance(value, str) or not value.startswith("mailto:") or "@" not in value:
+            raise StatementError(f"{field}.mbox", f"{value!r} must look like 'mailto:name@example.org'")
+        return f"mbox:{value.lower()}"
+    if kind == "mbox_sha1sum":
+        if not isinstance(value, str) or len(value) != 40 or any(c not in "0123456789abcdefABCDEF" for c in value):
+            raise StatementError(f"{field}.mbox_sha1sum", f"{value!r} must be 40 hex digits")
+        return f"mbox_sha1sum:{value.lower()}"
+    if not isinstance(value, str) or ":" not in value:
+        raise StatementError(f"{field}.openid", f"{value!r} must be a URI")
+    return f"openid:{value}"
 
 
-def activity_keys(obj) -> list[str]:
-    """Candidate activity ids for an xAPI Activity object, best first."""
+def _actor_identity(actor) -> str | None:
+    if isinstance(actor, Mapping) and actor.get("objectType") == "Group":
+        return None  # a group is stored; evidence is per learner
+    return identity_key(actor)
+
+
+def activity_keys(obj) -> tuple[str, ...]:
+    """Candidate activity ids for an xAPI Activity object, best first; () for other objects."""
     if not isinstance(obj, Mapping):
         raise StatementError("object", "must be an object")
     kind = obj.get("objectType", "Activity")
     if kind != "Activity":
-        raise StatementError("object.objectType", f"{kind!r} carries no evidence; send an Activity")
+        if kind not in ("Agent", "Group", "StatementRef", "SubStatement"):
+            raise StatementError("object.objectType", f"{kind!r} is not an xAPI object type")
+        return ()
     oid = obj.get("id")
-    if not isinstance(oid, str) or not oid:
-        raise StatementError("object.id", "an Activity needs an id (IRI)")
-    keys = [oid]
+    if not isinstance(oid, str) or ":" not in oid:
+        raise StatementError("object.id", f"{oid!r}: an Activity needs an IRI id")
     tail = oid.rstrip("/").rsplit("/", 1)[-1]
-    if tail and tail != oid:
-        keys.append(tail)
-    return keys
+    return (oid, tail) if tail and tail != oid else (oid,)
 
 
-def outcome_of(result) -> float:
-    """Outcome in [0, 1] from an xAPI result (see module doc for precedence)."""
+def _check_result(result) -> None:
+    """Reject results that are invalid xAPI (raises :class:`StatementError`)."""
     if not isinstance(result, Mapping):
-        raise StatementError("result", "needs score.scaled, success or completion to be evidence")
+        raise StatementError("result", "must be an object")
     score = result.get("score")
     if score is not None:
         if not isinstance(score, Mapping):
             raise StatementError("result.score", "must be an object")
-        if "scaled" in score:
-            scaled = score["scaled"]
-            if isinstance(scaled, bool) or not isinstance(scaled, int | float) or not -1 <= scaled <= 1:
-                raise StatementError("result.score.scaled", f"{scaled!r} must be a number in [-1, 1]")
-            return max(0.0, float(scaled))
-        if "raw" in score and "min" in score and "max" in score:
-            raw, lo, hi = score["raw"], score["min"], score["max"]
-            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (raw, lo, hi)) or not lo < hi or not lo <= raw <= hi:
-                raise StatementError("result.score", "needs min < max and min <= raw <= max")
-            return (float(raw) - lo) / (hi - lo)
+        for name in ("scaled", "raw", "min", "max"):
+            v = score.get(name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise StatementError(f"result.score.{name}", f"{v!r} must be a number")
+        if score.get("scaled") is not None and not -1 <= score["scaled"] <= 1:
+            raise StatementError("result.score.scaled", f"{score['scaled']!r} must be a number in [-1, 1]")
+        lo, hi, raw = score.get("min"), score.get("max"), score.get("raw")
+        if lo is not None and hi is not None and not lo < hi:
+            raise StatementError("result.score", "needs min < max")
+        if raw is not None and ((lo is not None and raw < lo) or (hi is not None and raw > hi)):
+            raise StatementError("result.score.raw", f"{raw!r} must lie between min and max")
     for name in ("success", "completion"):
-        if name in result:
-            value = result[name]
-            if not isinstance(value, bool):
-                raise StatementError(f"result.{name}", f"{value!r} must be true or false")
-            return 1.0 if value else 0.0
-    raise StatementError("result", "needs score.scaled, score.raw+min+max, success or completion")
+        if result.get(name) is not None and not isinstance(result[name], bool):
+            raise StatementError(f"result.{name}", f"{result[name]!r} must be true or false")
 
 
-def map_statement(
-    statement,
-    *,
-    resolve_learner: Callable[[list[str]], str | None],
-    resolve_activity: Callable[[list[str]], str | None],
-    now: float,
-) -> MappedStatement:
-    """Map one statement; raises :class:`StatementError` naming the bad field.
+def outcome_of(result, rule: str = "attempt") -> float | None:
+    """Outcome in [0, 1] from a valid xAPI result under a verb rule (module doc), None when
+    the result carries none. Raises :class:`StatementError` for an invalid result."""
+    _check_result(result)
+    score = result.get("score") or {}
+    if score.get("scaled") is not None:
+        return max(0.0, float(score["scaled"]))
+    if all(score.get(k) is not None for k in ("raw", "min", "max")):
+        return (float(score["raw"]) - score["min"]) / (score["max"] - score["min"])
+    names = ("success", "completion") if rule == "attempt" else ("success",)
+    for name in names:
+        if result.get(name) is not None:
+            return 1.0 if result[name] else 0.0
+    return None
 
-    resolve_learner / resolve_activity: take candidate ids, return the known id or None.
-    now: Unix seconds used when the statement has no timestamp.
-    """
-    if not isinstance(statement, Mapping):
-        raise StatementError("statement", "must be a JSON object")
-    digest = canonical_digest({k: v for k, v in statement.items() if k != "id"})
+
+def check_verb_table(table) -> dict[str, str]:
+    """A tenant's verb table ``{verb IRI: rule}``; raises ValidationError naming bad entries."""
+    if not isinstance(table, Mapping):
+        raise ValidationError("verbs: send an object {verb IRI: rule}")
+    for verb, rule in table.items():
+        if not isinstance(verb, str) or ":" not in verb:
+            raise ValidationError(f"verbs: {verb!r} is not a verb IRI")
+        if rule not in VERB_RULES:
+            raise ValidationError(f"verbs[{verb!r}]: {rule!r} is not a rule; use one of {list(VERB_RULES)}")
+    return dict(table)
+
+
+def _statement_id(statement: Mapping, digest: str) -> str:
     sid = statement.get("id")
     if sid is None:
-        sid = str(uuid.uuid5(_NS, digest))
-    else:
-        try:
-            sid = str(uuid.UUID(str(sid)))
-        except ValueError:
-            raise StatementError("id", f"{sid!r} is not a UUID") from None
+        return str(uuid.uuid5(_NS, digest))
+    try:
+        return str(uuid.UUID(str(sid)))
+    except ValueError:
+        raise StatementError("id", f"{sid!r} is not a UUID") from None
+
+
+def _evidence(statement: Mapping, verb: str, verbs: Mapping[str, str]) -> tuple[float | None, str | None]:
+    rule = verbs.get(verb, "ignore")
+    result = statement.get("result")
+    if result is not None:
+        _check_result(result)
+    if rule == "ignore":
+        return None, f"verb {verb} carries no evidence"
+    if result is None:
+        return None, "no result; a result is required for evidence"
+    outcome = outcome_of(result, rule)
+    if outcome is None:
+        what = "score or success" if rule == "graded" else "score, success or completion"
+        return None, f"result has no {what}"
+    return outcome, None
+
+
+def map_statement(statement, *, now: float, verbs: Mapping[str, str] = DEFAULT_VERBS) -> MappedStatement:
+    """Validate and map one statement; raises :class:`StatementError` naming the bad field
+    when it is invalid xAPI. now: Unix seconds used when it has no timestamp. verbs: the
+    tenant's verb table."""
+    if not isinstance(statement, Mapping):
+        raise StatementError("statement", "must be a JSON object")
+    nulls = [k for k, v in statement.items() if v is None]
+    if nulls:
+        raise StatementError(nulls[0], "null is not allowed; leave the property out")
+    digest = canonical_digest({k: v for k, v in statement.items() if k != "id"})
+    sid = _statement_id(statement, digest)
     verb = statement.get("verb")
-    if not isinstance(verb, Mapping) or not isinstance(verb.get("id"), str) or not verb["id"]:
-        raise StatementError("verb.id", "every statement needs a verb with an id (IRI)")
-    actor = actor_keys(statement.get("actor"))
+    if not isinstance(verb, Mapping) or not isinstance(verb.get("id"), str) or ":" not in verb["id"]:
+        raise StatementError("verb.id", "every statement needs a verb with an IRI id")
+    identity = _actor_identity(statement.get("actor"))
+    ts = statement.get("timestamp")
+    when = _parse_time(ts, "timestamp") if ts is not None else now
+    stored = {**statement, "id": sid}
     if verb["id"] == VOIDED_VERB:
         obj = statement.get("object")
         if not isinstance(obj, Mapping) or obj.get("objectType") != "StatementRef":
@@ -192,15 +283,12 @@ def map_statement(
             target = str(uuid.UUID(str(obj.get("id"))))
         except ValueError:
             raise StatementError("object.id", f"{obj.get('id')!r} is not a statement UUID") from None
-        return MappedStatement(sid, digest, verb=verb["id"], voids=target)
-    learner = resolve_learner(actor)
-    if learner is None:
-        raise StatementError("actor", f"no learner matches {actor[0]!r}; register the learner first")
+        return MappedStatement(sid, digest, stored, verb["id"], identity, timestamp=when, voids=target,
+                               why_not="voiding statement")
     keys = activity_keys(statement.get("object"))
-    activity = resolve_activity(keys)
-    if activity is None:
-        raise StatementError("object.id", f"no activity matches {keys[0]!r}; add it to the catalog")
-    outcome = outcome_of(statement.get("result"))
-    ts = statement.get("timestamp")
-    when = _parse_time(ts, "timestamp") if ts is not None else now
-    return MappedStatement(sid, digest, learner, activity, outcome, when, verb["id"])
+    outcome, why_not = _evidence(statement, verb["id"], verbs)
+    if not keys and why_not is None:
+        outcome, why_not = None, "object is not an Activity"
+    if identity is None and why_not is None:
+        outcome, why_not = None, "actor is a Group, not one learner"
+    return MappedStatement(sid, digest, stored, verb["id"], identity, keys, outcome, why_not, when)

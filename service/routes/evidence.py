@@ -1,7 +1,10 @@
-"""Evidence ingest: native batches and xAPI 1.0.3 statements."""
+"""Evidence ingest: native batches and xAPI 1.0.3 statements (every valid statement stored and
+acknowledged; evidence-bearing ones that cannot be applied are reported in the
+``X-Pathwise-Not-Applied`` header), plus the tenant's xAPI verb table and identity map."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -9,10 +12,18 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from engine.app.xapi import XAPI_VERSION
 from service.deps import CtxDep
 from service.http_errors import ApiError
-from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
+from service.schemas import (
+    ErrorResponse,
+    EvidenceBatch,
+    IngestResponse,
+    XapiIdentityResult,
+    XapiIdentityUpdate,
+    XapiVerbRule,
+    XapiVerbUpdate,
+)
 
 router = APIRouter(tags=["evidence"])
-ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
+ERRORS = {400: {"model": ErrorResponse}, 401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
           413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 
 
@@ -49,10 +60,16 @@ def post_statements(ctx: CtxDep,
     response: Response,
     body: Annotated[Any, Body(examples=[XAPI_EXAMPLE], description="A Statement or an array of Statements")],
 ) -> list[str]:
-    """Returns the statement ids in order. Same id + same statement: accepted once;
-    same id + different statement: 409. Voiding statements retract the voided evidence."""
+    """Returns the statement ids in order. Every valid statement is stored; only invalid xAPI
+    refuses the batch (400). Statements that carry evidence but cannot be applied (unknown
+    learner identity or activity) are listed in the ``X-Pathwise-Not-Applied`` header as JSON
+    ``[{id, note}]`` (first 20; ``X-Pathwise-Not-Applied-Count`` has the total). Same id + same
+    statement: accepted once; same id + different statement: 409. Voiding statements retract
+    the voided evidence, also before the voided statement arrives."""
     response.headers["X-Experience-API-Version"] = XAPI_VERSION
-    return _store(ctx, request, body)
+    stored = _store(ctx, request, body)
+    _report(response.headers, stored["not_applied"])
+    return stored["ids"]
 
 
 @router.put("/xapi/statements", status_code=204, responses=ERRORS, tags=["xapi"],
@@ -65,17 +82,50 @@ def put_statement(ctx: CtxDep,
     """Same rules as POST; the body's ``id``, when present, must equal ``statementId``."""
     if body.get("id") not in (None, statementId):
         raise ApiError(409, "conflict", f"body id {body.get('id')!r} differs from statementId {statementId!r}")
-    _store(ctx, request, {**body, "id": statementId})
-    return Response(status_code=204, headers={"X-Experience-API-Version": XAPI_VERSION})
+    stored = _store(ctx, request, {**body, "id": statementId})
+    out = Response(status_code=204, headers={"X-Experience-API-Version": XAPI_VERSION})
+    _report(out.headers, stored["not_applied"])
+    return out
 
 
-def _store(ctx, request: Request, body) -> list[str]:
+def _report(headers, notes: list[dict]) -> None:
+    if notes:
+        headers["X-Pathwise-Not-Applied-Count"] = str(len(notes))
+        headers["X-Pathwise-Not-Applied"] = json.dumps(notes[:20], ensure_ascii=True)
+
+
+def _store(ctx, request: Request, body) -> dict[str, list]:
     version = request.headers.get("x-experience-api-version")
     if version is not None and not version.startswith("1.0"):
         raise ApiError(400, "bad_version", f"X-Experience-API-Version {version!r} unsupported; use 1.0.3")
     statements = body if isinstance(body, list) else [body]
     if not statements:
-        raise ApiError(422, "invalid", "empty statement array", [{"loc": ["body"], "field": "body",
-                                                                   "msg": "send at least one statement", "type": "xapi"}])
+        raise ApiError(400, "invalid_statement", "empty statement array",
+                       [{"loc": ["body"], "field": "body", "msg": "send at least one statement", "type": "xapi"}])
     _check_size(request, len(statements), "statements")
     return ctx.school.store_statements(ctx.by, statements, array=isinstance(body, list))
+
+
+@router.get("/v1/xapi/verbs", response_model=XapiVerbRule, responses=ERRORS, tags=["xapi"],
+            summary="The xAPI verb table: which verbs become evidence and how")
+def get_verbs(ctx: CtxDep) -> XapiVerbRule:
+    """``attempt``: scaled score, else raw/min/max, else success, else completion;
+    ``graded``: the same without completion; ``ignore`` (and verbs not in the table): stored,
+    never evidence. A result is required for evidence."""
+    return XapiVerbRule(**ctx.school.xapi_verbs(ctx.by))
+
+
+@router.put("/v1/xapi/verbs", response_model=XapiVerbRule, responses=ERRORS, tags=["xapi"],
+            summary="Set the tenant's verb overrides (admins)")
+def put_verbs(ctx: CtxDep, body: XapiVerbUpdate) -> XapiVerbRule:
+    return XapiVerbRule(**ctx.school.set_xapi_verbs(ctx.by, dict(body.verbs)))
+
+
+@router.put("/v1/xapi/identities", response_model=XapiIdentityResult, responses=ERRORS, tags=["xapi"],
+            summary="Map xAPI agents (account, mbox, mbox_sha1sum, openid) to learners (admins)")
+def put_identities(ctx: CtxDep, body: XapiIdentityUpdate) -> XapiIdentityResult:
+    """Statements whose actor maps to no learner are stored, not applied. No guessing: an
+    email's local part or another LMS's account name never names a learner by itself."""
+    counts = ctx.school.set_xapi_identities(ctx.by, [e.model_dump() for e in body.entries],
+                                            body.roster_home_pages)
+    return XapiIdentityResult(**counts)

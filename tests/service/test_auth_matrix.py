@@ -35,7 +35,7 @@ def row(*codes):
 #            lms  ortiz nguyen res  admin r_adm r_tch
 MATRIX = {
     "evidence":        row(200, 200, 403, 403, 200, 404, 403),
-    "xapi":            row(200, 200, 403, 403, 200, 422, 422),
+    "xapi":            row(200, 200, 403, 403, 200, 200, 403),  # rival admin: stored, not applied (unknown learner)
     "mastery":         row(403, 200, 403, 403, 200, 404, 403),
     "history":         row(403, 200, 403, 403, 200, 404, 403),
     "profile_read":    row(403, 200, 403, 403, 200, 404, 403),

@@ -18,7 +18,6 @@ from engine.access import (
     pseudonymize,
     verify_password,
 )
-from engine.app.xapi import StatementError, map_statement, outcome_of
 from engine.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 from engine.planning import grade_band
 from service.settings import Settings
@@ -123,29 +122,6 @@ def test_credentials_and_pseudonyms():
     assert not verify_password("secret", "garbage")
     a, b = pseudonymize("L1", "s1"), pseudonymize("L1", "s2")
     assert a != b and a == pseudonymize("L1", "s1") and "L1" not in a
-
-
-def _resolve(keys):
-    return next((k for k in keys if k in {"L1", "act-1"}), None)
-
-
-def test_xapi_mapping():
-    st = {"id": "8f1e1b52-1f0c-4c9e-9f6c-1a2b3c4d5e6f", "actor": {"mbox": "mailto:L1@x.org"},
-          "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
-          "object": {"id": "https://lms/activities/act-1"}, "result": {"completion": True},
-          "timestamp": "2026-01-01T00:00:00+02:00"}
-    m = map_statement(st, resolve_learner=_resolve, resolve_activity=_resolve, now=0.0)
-    assert (m.learner_id, m.activity_id, m.outcome) == ("L1", "act-1", 1.0)
-    assert m.timestamp == 1767218400.0 and m.observation_id == f"xapi:{st['id']}"
-    same = map_statement(dict(st), resolve_learner=_resolve, resolve_activity=_resolve, now=5.0)
-    assert same.digest == m.digest
-    assert outcome_of({"score": {"scaled": -0.5}}) == 0.0
-    assert outcome_of({"score": {"scaled": 0.25}, "success": True}) == 0.25
-    assert outcome_of({"score": {"raw": 5, "min": 0, "max": 10}}) == 0.5
-    with pytest.raises(StatementError):
-        outcome_of({"success": "yes"})
-    with pytest.raises(StatementError):
-        outcome_of({"score": {"raw": 11, "min": 0, "max": 10}})
 
 
 def test_settings_from_env_no_work_at_import():
