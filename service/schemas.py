@@ -112,6 +112,18 @@ class XapiIdentityResult(BaseModel):
     removed: int
 
 
+class XapiPendingOut(BaseModel):
+    id: str = Field(description="Statement id")
+    note: str | None = Field(description="Why it is not applied, e.g. 'stored, not applied: unknown learner X'")
+    identity: str | None = Field(description="The actor's identity key (account:homePage|name, mbox:mailto:...)")
+    activity: str | None = Field(description="The statement's object id")
+    stored: str | None = None
+
+
+class XapiApplied(BaseModel):
+    applied: int = Field(description="Statements applied now, in time order")
+
+
 # ----------------------------------------------------------------------------- learners
 
 

@@ -103,6 +103,7 @@ class CatalogUseCases:
             self.store.put_activities([act])
             self._audit(by, "write", "catalog", resource_id=act.id, detail={"op": "create" if create else "put"})
         self._invalidate()
+        self.apply_pending_statements()  # xAPI statements stored before the activity existed (_evidence.py)
         return to_record(act)
 
     def delete_activity(self, by: Caller, activity_id: str) -> None:
@@ -131,6 +132,7 @@ class CatalogUseCases:
                 self.store.delete_activity(aid)
             self._audit(by, "write", "catalog", detail={"op": "import", **out})
         self._invalidate()
+        self.apply_pending_statements()  # xAPI statements stored before the activity existed (_evidence.py)
         return out
 
     # ---------------------------------------------------------------- classes

@@ -215,11 +215,14 @@ class EvidenceUseCases:
             if m.voids is not None:
                 self._void(m)
             statement = {**m.statement, **stamp, "version": m.statement.get("version") or XAPI_VERSION}
+            voided = r["note"] == "stored, not applied: voided"
+            status = ("applied" if r["applied"] else "voided" if voided
+                      else "pending" if m.outcome is not None else "stored")
             payload = {"digest": m.digest, "verb": m.verb, "learner_id": r["learner_id"],
                        "activity_id": r["activity_id"], "identity": m.identity, "voids": m.voids,
-                       "observation_id": m.observation_id if r["applied"] else None,
-                       "applied": r["applied"], "note": r["note"],
-                       "voided": r["note"] == "stored, not applied: voided", "statement": statement}
+                       "activity_keys": list(m.activity_keys), "outcome": m.outcome, "timestamp": m.timestamp,
+                       "observation_id": m.observation_id if r["applied"] else None, "status": status,
+                       "applied": r["applied"], "note": r["note"], "voided": voided, "statement": statement}
             self.store.put_document(STATEMENT_KIND, m.statement_id, payload)
 
     def _void(self, m: MappedStatement) -> None:
@@ -234,8 +237,49 @@ class EvidenceUseCases:
             return
         if target.get("observation_id"):
             self.engine.retract([target["observation_id"]])
-        self.store.put_document(STATEMENT_KIND, m.voids,
-                                {**target, "voided": True, "voided_by": m.statement_id, "observation_id": None})
+        self.store.put_document(STATEMENT_KIND, m.voids, {**target, "voided": True, "voided_by": m.statement_id,
+                                                          "observation_id": None, "applied": False,
+                                                          "status": "voided"})
+
+    # ---------------------------------------------------------------- stored, not applied
+    def pending_statements(self, by: Caller, *, limit: int = 100, offset: int = 0) -> list[dict]:
+        """Admin view: evidence-bearing statements stored but not applied (oldest first):
+        ``id, note, identity, activity, stored``."""
+        self.allow(by, "learner:export")
+        docs = self.store.list_documents(STATEMENT_KIND, status="pending", limit=limit, offset=offset)
+        return [{"id": d.doc_id, "note": d.payload.get("note"), "identity": d.payload.get("identity"),
+                 "activity": (d.payload.get("activity_keys") or [None])[0],
+                 "stored": d.payload["statement"].get("stored")} for d in docs]
+
+    def apply_pending_statements(self, by: Caller | None = None) -> int:
+        """Apply the stored, not-applied statements whose learner and activity are now known,
+        in time order (the engine folds late evidence in). Called after identity-map and
+        catalog changes; ``by`` (an admin) when asked through the API. Returns how many."""
+        if by is not None:
+            self.allow(by, "policy:write")
+        docs = self.store.list_documents(STATEMENT_KIND, status="pending")
+        ready = []
+        for d in docs:
+            p = d.payload
+            learner = self._learner_for(p.get("identity"))
+            activity = next((k for k in p.get("activity_keys") or () if k in self.view.activities), None)
+            if learner is not None and activity is not None:
+                ready.append((p["timestamp"], d.doc_id, p, learner, self._activity(activity)))
+        if not ready:
+            return 0
+        ready.sort(key=lambda t: (t[0], t[1]))
+        with self.store.transaction():
+            self.engine.ingest([Observation(
+                observation_id=f"xapi:{sid}", learner_id=learner, activity_id=act.id, skill_ids=act.skill_ids,
+                score=p["outcome"], observed_at=datetime.fromtimestamp(ts, UTC), source="lms")
+                for ts, sid, p, learner, act in ready])
+            for _, sid, p, learner, act in ready:
+                self.store.put_document(STATEMENT_KIND, sid, {
+                    **p, "learner_id": learner, "activity_id": act.id, "observation_id": f"xapi:{sid}",
+                    "applied": True, "status": "applied", "note": None})
+            if by is not None:
+                self._audit(by, "write", "xapi", detail={"applied_pending": len(ready)})
+        return len(ready)
 
     # ---------------------------------------------------------------- verb table, identity map
     def xapi_verb_table(self) -> dict[str, str]:
@@ -301,6 +345,7 @@ class EvidenceUseCases:
             if roster_home_pages is not None:
                 self.store.put_document(CONFIG_KIND, "identity", {"roster_home_pages": list(roster_home_pages)})
             self._audit(by, "write", "xapi_identities", detail={"n": len(keys)})
+        self.apply_pending_statements()
         return {"mapped": sum(1 for _, lid in keys if lid), "removed": sum(1 for _, lid in keys if not lid)}
 
     def _put_identities(self, keys: Sequence[tuple[str, str | None]]) -> None:

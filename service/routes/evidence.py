@@ -16,8 +16,10 @@ from service.schemas import (
     ErrorResponse,
     EvidenceBatch,
     IngestResponse,
+    XapiApplied,
     XapiIdentityResult,
     XapiIdentityUpdate,
+    XapiPendingOut,
     XapiVerbRule,
     XapiVerbUpdate,
 )
@@ -129,3 +131,18 @@ def put_identities(ctx: CtxDep, body: XapiIdentityUpdate) -> XapiIdentityResult:
     counts = ctx.school.set_xapi_identities(ctx.by, [e.model_dump() for e in body.entries],
                                             body.roster_home_pages)
     return XapiIdentityResult(**counts)
+
+
+@router.get("/v1/xapi/pending", response_model=list[XapiPendingOut], responses=ERRORS, tags=["xapi"],
+            summary="Statements stored, not applied (unknown learner or activity), oldest first (admins)")
+def get_pending(ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                offset: Annotated[int, Query(ge=0)] = 0) -> list[XapiPendingOut]:
+    return [XapiPendingOut(**p) for p in ctx.school.pending_statements(ctx.by, limit=limit, offset=offset)]
+
+
+@router.post("/v1/xapi/pending/apply", response_model=XapiApplied, responses=ERRORS, tags=["xapi"],
+             summary="Apply stored statements whose learner and activity are now known (admins)")
+def apply_pending(ctx: CtxDep) -> XapiApplied:
+    """Runs by itself after identity-map and catalog changes through the API; call it after a
+    roster import from the command line."""
+    return XapiApplied(applied=ctx.school.apply_pending_statements(ctx.by))

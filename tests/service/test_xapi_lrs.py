@@ -141,3 +141,33 @@ def test_verb_table_per_tenant(fresh_client):
     exp = with_verb(stmt(learner, result={"score": {"scaled": 0.9}}), "experienced")
     assert c.post("/xapi/statements", headers=LMS, json=exp).status_code == 200
     assert len(history(c, learner)) == n + 1
+
+
+def test_pending_statements_apply_when_the_activity_or_identity_appears(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[6]
+    n = len(history(c, learner))
+    late_act = stmt(learner, sid=str(uuid.uuid4()), activity="A-NEW-1", ts="2026-10-06T09:00:00Z")
+    by_mail = {**stmt(learner, sid=str(uuid.uuid4()), ts="2026-10-04T09:00:00Z"),
+               "actor": {"mbox": "mailto:sam@district.example"}}
+    ignored = with_verb(stmt("NOBODY", sid=str(uuid.uuid4())), "launched")
+    r = c.post("/xapi/statements", headers=LMS, json=[late_act, by_mail, ignored])
+    assert r.status_code == 200 and r.headers["x-pathwise-not-applied-count"] == "2"
+    assert c.get("/v1/xapi/pending", headers=LMS).status_code == 403
+    pending = c.get("/v1/xapi/pending", headers=ADMIN).json()
+    assert {p["id"] for p in pending} == {late_act["id"], by_mail["id"]}
+    assert len(history(c, learner)) == n
+    # the identity map learns the address: that statement is applied
+    body = {"entries": [{"agent": {"mbox": "mailto:sam@district.example"}, "learner_id": learner}]}
+    assert c.put("/v1/xapi/identities", headers=ADMIN, json=body).status_code == 200
+    assert len(history(c, learner)) == n + 1
+    assert [p["id"] for p in c.get("/v1/xapi/pending", headers=ADMIN).json()] == [late_act["id"]]
+    # the catalog gains the activity: the last one is applied
+    r = c.post("/v1/catalog/activities", headers=ADMIN, json={
+        "id": "A-NEW-1", "title": "new", "skills": [["3.OA.A.1", 1.0]], "kind": "practice",
+        "modality": "online", "duration_min": 10})
+    assert r.status_code == 201, r.text
+    assert len(history(c, learner)) == n + 2
+    assert c.get("/v1/xapi/pending", headers=ADMIN).json() == []
+    assert stored_doc(c, late_act["id"])["applied"] is True
+    assert c.post("/v1/xapi/pending/apply", headers=ADMIN).json() == {"applied": 0}
