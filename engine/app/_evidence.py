@@ -143,8 +143,9 @@ class EvidenceUseCases:
         evidence-bearing statement is not applied, else None). Checks the teacher scope."""
         out: dict[str, dict] = {}
         voided_here = {m.voids for m in fresh if m.voids}
+        homes = self._roster_home_pages()
         for m in fresh:
-            learner = self._learner_for(m.identity)
+            learner = self._learner_for(m.identity, homes)
             acts = self.view.activities
             activity = next((k for k in m.activity_keys if k in acts), None)
             note = None
@@ -258,10 +259,10 @@ class EvidenceUseCases:
         if by is not None:
             self.allow(by, "policy:write")
         docs = self.store.list_documents(STATEMENT_KIND, status="pending")
-        ready = []
+        ready, homes = [], self._roster_home_pages()
         for d in docs:
             p = d.payload
-            learner = self._learner_for(p.get("identity"))
+            learner = self._learner_for(p.get("identity"), homes)
             activity = next((k for k in p.get("activity_keys") or () if k in self.view.activities), None)
             if learner is not None and activity is not None:
                 ready.append((p["timestamp"], d.doc_id, p, learner, self._activity(activity)))
@@ -309,16 +310,20 @@ class EvidenceUseCases:
         except NotFoundError:
             return {}
 
-    def _learner_for(self, identity: str | None) -> str | None:
+    def _roster_home_pages(self) -> list[str]:
+        return list(self._config("identity").get("roster_home_pages", []))
+
+    def _learner_for(self, identity: str | None, homes: Sequence[str] | None = None) -> str | None:
         """The learner an identity key maps to: an explicit map entry, else an account on one
-        of the tenant's roster home pages whose name is a learner id; None when unknown."""
+        of the tenant's roster home pages (``homes``, read when None) whose name is a learner
+        id; None when unknown."""
         if identity is None:
             return None
         try:
             learner = self.store.get_document(IDENTITY_KIND, identity).payload.get("learner_id")
         except NotFoundError:
             learner = None
-            for home in self._config("identity").get("roster_home_pages", []):
+            for home in self._roster_home_pages() if homes is None else homes:
                 if identity.startswith(f"account:{home}|"):
                     learner = identity[len(f"account:{home}|"):]
         return learner if learner in self.view.learners else None

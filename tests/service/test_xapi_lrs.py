@@ -171,3 +171,15 @@ def test_pending_statements_apply_when_the_activity_or_identity_appears(fresh_cl
     assert c.get("/v1/xapi/pending", headers=ADMIN).json() == []
     assert stored_doc(c, late_act["id"])["applied"] is True
     assert c.post("/v1/xapi/pending/apply", headers=ADMIN).json() == {"applied": 0}
+
+
+def test_erasing_a_learner_drops_their_identity_map_entries(fresh_client):
+    c = fresh_client
+    learner = roster(c, "c-3-station")[7]
+    ts = c.app.state.pathwise.store.for_tenant("demo")
+    key = f"mbox:mailto:{learner.lower()}@school.example"  # seeded by the demo
+    assert ts.get_document("xapi_identity", key).payload["learner_id"] == learner
+    assert c.delete(f"/v1/learners/{learner}", headers=ADMIN).status_code == 200
+    assert ts.list_documents("xapi_identity", learner_id=learner) == []
+    r = c.post("/xapi/statements", headers=LMS, json=stmt(learner, mbox=True))
+    assert r.status_code == 200 and "unknown learner" in r.headers["x-pathwise-not-applied"]
