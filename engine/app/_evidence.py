@@ -353,6 +353,14 @@ class EvidenceUseCases:
         self.apply_pending_statements()
         return {"mapped": sum(1 for _, lid in keys if lid), "removed": sum(1 for _, lid in keys if not lid)}
 
+    def xapi_identities(self, by: Caller, *, limit: int = 100, offset: int = 0) -> dict:
+        """Admin view of the identity map: ``roster_home_pages`` and ``entries``
+        (``[{identity, learner_id}]``, identity keys as :func:`engine.app.xapi.identity_key`)."""
+        self.allow(by, "learner:export")
+        docs = self.store.list_documents(IDENTITY_KIND, limit=limit, offset=offset)
+        return {"roster_home_pages": self._roster_home_pages(),
+                "entries": [{"identity": d.doc_id, "learner_id": d.payload.get("learner_id")} for d in docs]}
+
     def _put_identities(self, keys: Sequence[tuple[str, str | None]]) -> None:
         for key, lid in keys:
             if lid is not None:

@@ -12,11 +12,10 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from engine.app.xapi import XAPI_VERSION
 from service.deps import CtxDep
 from service.http_errors import ApiError
-from service.schemas import (
-    ErrorResponse,
-    EvidenceBatch,
-    IngestResponse,
+from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
+from service.schemas_xapi import (
     XapiApplied,
+    XapiIdentityMap,
     XapiIdentityResult,
     XapiIdentityUpdate,
     XapiPendingOut,
@@ -121,6 +120,13 @@ def get_verbs(ctx: CtxDep) -> XapiVerbRule:
             summary="Set the tenant's verb overrides (admins)")
 def put_verbs(ctx: CtxDep, body: XapiVerbUpdate) -> XapiVerbRule:
     return XapiVerbRule(**ctx.school.set_xapi_verbs(ctx.by, dict(body.verbs)))
+
+
+@router.get("/v1/xapi/identities", response_model=XapiIdentityMap, responses=ERRORS, tags=["xapi"],
+            summary="The tenant's xAPI identity map (admins)")
+def get_identities(ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> XapiIdentityMap:
+    return XapiIdentityMap(**ctx.school.xapi_identities(ctx.by, limit=limit, offset=offset))
 
 
 @router.put("/v1/xapi/identities", response_model=XapiIdentityResult, responses=ERRORS, tags=["xapi"],

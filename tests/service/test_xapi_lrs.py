@@ -99,6 +99,10 @@ def test_identity_map_no_guessing(fresh_client):
     r = c.post("/xapi/statements", headers=LMS, json=jane)
     assert r.status_code == 200 and "x-pathwise-not-applied" not in r.headers
     assert len(history(c, learner)) == n + 1
+    assert c.get("/v1/xapi/identities", headers=ORTIZ).status_code == 403
+    seen = c.get("/v1/xapi/identities", headers=ADMIN, params={"limit": 10000}).json()
+    assert seen["roster_home_pages"] == ["https://lms.example"]
+    assert {"identity": "mbox:mailto:jane.doe@district.example", "learner_id": learner} in seen["entries"]
     bad = {"entries": [{"agent": {"mbox": "jane"}, "learner_id": learner}]}
     assert c.put("/v1/xapi/identities", headers=ADMIN, json=bad).status_code == 422
     unknown = {"entries": [{"agent": {"mbox": "mailto:x@y.example"}, "learner_id": "NOBODY"}]}
