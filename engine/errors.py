@@ -27,3 +27,11 @@ class ImportFormatError(ValidationError):
 
 class AccessDenied(EngineError, PermissionError):
     """The caller's tenant or role may not read or write this data."""
+
+
+class TooManyAttempts(AccessDenied):
+    """Too many failed logins for a username or client address; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -8,7 +8,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.access import Caller, hash_key, hash_password, new_api_key, pseudonymize
+from engine.access import (
+    MIN_PASSWORD_LENGTH,
+    Caller,
+    check_new_password,
+    hash_key,
+    hash_password,
+    new_api_key,
+    pseudonymize,
+)
 from engine.app._view import POLICY_ID, POLICY_KIND
 from engine.app.pathwise import LOGIN_KIND, key_id_of
 from engine.errors import ConflictError, NotFoundError, ValidationError
@@ -62,15 +70,18 @@ class AdminUseCases:
                 return
         raise NotFoundError(f"no live API key {key_id!r} in tenant {self.tenant!r}")
 
-    def setup_login(self, username: str, password: str, key: str) -> bool:
-        """A teacher login (PBKDF2 password hash + the login's session key, hashed) unless one
-        exists; True when created. Without a caller, like :meth:`setup_key`."""
+    def setup_login(self, username: str, password: str, key: str, *, seeded: bool = False) -> bool:
+        """A teacher login (scrypt password hash + the login's session key, hashed) unless one
+        exists; True when created. Without a caller, like :meth:`setup_key`. A password set by
+        a user needs >= 12 characters; ``seeded=True`` (demo logins, password ``demo``) skips
+        that minimum."""
+        check_new_password(password, min_length=1 if seeded else MIN_PASSWORD_LENGTH)
         try:
             self.store.get_document(LOGIN_KIND, username)
             return False
         except NotFoundError:
-            self.store.put_document(LOGIN_KIND, username,
-                                    {"password": hash_password(password), "key_hash": hash_key(key)})
+            encoded = hash_password(password, n=self.home.password_n, min_length=1)
+            self.store.put_document(LOGIN_KIND, username, {"password": encoded, "key_hash": hash_key(key)})
             return True
 
     # ---------------------------------------------------------------- audit and research

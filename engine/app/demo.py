@@ -48,7 +48,7 @@ def ensure_demo(app, tenant: str = "demo") -> dict:
     for tid in sorted({t for c in classes for t in c.teachers}):
         key = teacher_key(tid)
         _key(school_app, "teacher", key, name=names.get(tid, tid), teacher_id=tid)
-        school_app.setup_login(tid, DEMO_PASSWORD, key)
+        school_app.setup_login(tid, DEMO_PASSWORD, key, seeded=True)
         creds["teachers"].append({"username": tid, "password": DEMO_PASSWORD, "key": key,
                                   "name": names.get(tid, tid),
                                   "classes": [c.name for c in classes if tid in c.teachers]})

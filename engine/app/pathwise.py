@@ -14,10 +14,19 @@ import threading
 import time
 from typing import Any
 
-from engine.access import Principal, hash_key, verify_password
+from engine.access import (
+    SCRYPT_N,
+    LoginThrottle,
+    Principal,
+    dummy_password_hash,
+    hash_key,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from engine.app._view import SchoolView, load_view
 from engine.app.jobs import JobRunner
-from engine.errors import NotFoundError
+from engine.errors import NotFoundError, TooManyAttempts
 
 # seconds a key revoked through another server process may keep working here; after it a
 # key costs one indexed lookup per second per process (a revocation made through this
@@ -49,6 +58,8 @@ class Pathwise:
         self._schools: dict[str, Any] = {}
         self._refreshing: set[str] = set()
         self._lock = threading.RLock()
+        self.login_throttle = LoginThrottle()
+        self.password_n = SCRYPT_N  # scrypt cost of new hashes (tests lower it)
 
     @classmethod
     def open(cls, url: str) -> Pathwise:
@@ -138,25 +149,45 @@ class Pathwise:
             self._keys.clear()
 
     def page_login(self, tenant: str, *, username: str = "", password: str = "",
-                   api_key: str = "") -> tuple[str, str] | None:
+                   api_key: str = "", address: str | None = None) -> tuple[str, str] | None:
         """``(tenant, key hash)`` of a teacher-page session: a teacher/admin API key, or a
-        teacher login's username and password in ``tenant``; None when neither is valid."""
+        teacher login's username and password in ``tenant``; None when neither is valid.
+
+        ``address``: the client's address, for :class:`~engine.access.LoginThrottle`; raises
+        :class:`TooManyAttempts` while the username or the address is locked out."""
+        wait = self.login_throttle.retry_after(tenant, username, address)
+        if wait > 0:
+            raise TooManyAttempts(f"too many failed logins; try again in {int(wait // 60) + 1} minutes",
+                                  retry_after=wait)
         key_hash = None
         if api_key.strip():
             principal = self.authenticate(api_key.strip())
             if principal is not None and principal.role in PAGE_ROLES:
                 key_hash = hash_key(api_key.strip())
         elif username.strip():
-            try:
-                rec = self.store.for_tenant(tenant).get_document(LOGIN_KIND, username.strip()).payload
-            except NotFoundError:
-                rec = None
-            if rec is not None and verify_password(password, rec["password"]):
-                key_hash = rec["key_hash"]
-        if key_hash is None:
+            key_hash = self._password_login(tenant, username.strip(), password)
+        found = None if key_hash is None else self.store.find_api_key(key_hash)
+        if found is None:
+            self.login_throttle.failed(tenant, username, address)
             return None
-        found = self.store.find_api_key(key_hash)
-        return None if found is None else (found.tenant_id, key_hash)
+        self.login_throttle.succeeded(tenant, username)
+        return found.tenant_id, key_hash
+
+    def _password_login(self, tenant: str, username: str, password: str) -> str | None:
+        """The login's key hash when the password matches; an unknown user verifies against
+        a dummy hash (same cost). A legacy or cheaper hash is upgraded on success."""
+        store = self.store.for_tenant(tenant)
+        try:
+            rec = store.get_document(LOGIN_KIND, username).payload
+        except NotFoundError:
+            verify_password(password, dummy_password_hash(self.password_n))
+            return None
+        if not verify_password(password, rec["password"]):
+            return None
+        if needs_rehash(rec["password"], n=self.password_n):
+            fresh = hash_password(password, n=self.password_n, min_length=1)
+            store.put_document(LOGIN_KIND, username, {**rec, "password": fresh})
+        return rec["key_hash"]
 
     def page_principal(self, tenant: str, key_hash: str) -> Principal | None:
         """The principal of a teacher-page session (a live teacher/admin key of ``tenant``)."""

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from engine.access import Principal
-from engine.errors import AccessDenied, EngineError
+from engine.errors import AccessDenied, EngineError, TooManyAttempts
 from planner.errors import PlannerError
 from service.deps import Ctx, note_actor
 from service.web.session import COOKIE, MAX_AGE, SessionSigner
@@ -116,8 +116,15 @@ def login_form(request: Request, next: str = "/", error: str = ""):
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), api_key: str = Form(""),
           next: str = Form("/")):
-    session = request.app.state.pathwise.page_login(request.app.state.settings.tenant, username=username,
-                                                    password=password, api_key=api_key)
+    demo = getattr(request.app.state, "demo", None)
+    address = request.client.host if request.client else None
+    try:
+        session = request.app.state.pathwise.page_login(request.app.state.settings.tenant, username=username,
+                                                        password=password, api_key=api_key, address=address)
+    except TooManyAttempts as exc:
+        resp = _render(request, "login.html", None, status=429, next=next, demo=demo, error=str(exc))
+        resp.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return resp
     if session is None:
         return _render(request, "login.html", None, status=401, next=next, demo=getattr(request.app.state, "demo", None),
                        error="Unknown user, wrong password, or a key that is not a teacher/admin key.")
