@@ -61,8 +61,14 @@ class AdminUseCases:
 
     def revoke_key(self, by: Caller, key_id: str) -> None:
         self.allow(by, "keys:admin")
-        for k in self.store.list_api_keys():
+        keys = self.store.list_api_keys()
+        live_admins = sum(1 for k in keys if k.role == "admin" and k.revoked_at is None)
+        for k in keys:
             if key_id_of(k.key_hash) == key_id and k.revoked_at is None:
+                if k.role == "admin" and live_admins <= 1:
+                    raise ConflictError(
+                        f"key {key_id!r} is the last active admin key of tenant {self.tenant!r}; "
+                        "create another admin key (POST /admin/keys with role admin) before revoking it")
                 with self.store.transaction():
                     self.home.store.revoke_api_key(k.key_hash)
                     self._audit(by, "delete", "api_key", resource_id=key_id)
