@@ -244,6 +244,47 @@ def complete(plan: ReviewedPlan, actor: str) -> tuple[ReviewedPlan, ReviewEvent]
     return _transition(plan, "done", "complete", actor, {})
 
 
+def _item_index(plan: ReviewedPlan, ids: list[str], op: str, aid: str | None) -> int:
+    """Position of activity ``aid`` in the plan's items; clear error when absent."""
+    if not aid:
+        raise ValidationError(f"edit op {op!r} needs activity_id")
+    if aid not in ids:
+        raise NotFoundError(f"activity {aid!r} is not in plan {plan.plan_id!r}; items: {ids}")
+    return ids.index(aid)
+
+
+def _edit_add(
+    items: list[PlanItem], ids: list[str], pins: list[str], removes: list[str],
+    new_item: PlanItem | None, position: int | None,
+) -> dict:
+    """Insert ``new_item`` (pinned, added by the teacher) in place; return the event detail."""
+    if new_item is None:
+        raise ValidationError("edit op 'add' needs the activity to add")
+    if new_item.activity_id in ids:
+        raise ConflictError(f"activity {new_item.activity_id!r} is already in the plan")
+    item = replace(new_item, added_by="teacher", pinned=True)
+    pos = len(items) if position is None else position
+    if not 0 <= pos <= len(items):
+        raise ValidationError(f"position {pos} out of range 0..{len(items)}")
+    items.insert(pos, item)
+    if item.activity_id in removes:
+        removes.remove(item.activity_id)
+    if item.activity_id not in pins:
+        pins.append(item.activity_id)
+    return {"activity_id": item.activity_id, "position": pos}
+
+
+def _reordered(items: list[PlanItem], ids: list[str], order: Sequence[str] | None) -> tuple[list[PlanItem], list[str]]:
+    """Items in ``order`` (every item's activity id exactly once) and that order."""
+    order = list(order or ())
+    if sorted(order) != sorted(ids) or len(set(order)) != len(order):
+        raise ValidationError(
+            f"reorder needs every item's activity id exactly once; plan has {ids}, got {order}"
+        )
+    by_id = {i.activity_id: i for i in items}
+    return [by_id[a] for a in order], order
+
+
 def edit(
     plan: ReviewedPlan,
     actor: str,
@@ -269,16 +310,8 @@ def edit(
     ids = [i.activity_id for i in items]
     pins, removes = list(plan.pins), list(plan.removes)
     detail: dict = {"op": op}
-
-    def _index(aid: str | None) -> int:
-        if not aid:
-            raise ValidationError(f"edit op {op!r} needs activity_id")
-        if aid not in ids:
-            raise NotFoundError(f"activity {aid!r} is not in plan {plan.plan_id!r}; items: {ids}")
-        return ids.index(aid)
-
     if op in ("pin", "unpin"):
-        k = _index(activity_id)
+        k = _item_index(plan, ids, op, activity_id)
         items[k] = replace(items[k], pinned=(op == "pin"))
         if op == "pin" and activity_id not in pins:
             pins.append(activity_id)
@@ -286,7 +319,7 @@ def edit(
             pins.remove(activity_id)
         detail["activity_id"] = activity_id
     elif op == "remove":
-        k = _index(activity_id)
+        k = _item_index(plan, ids, op, activity_id)
         if items[k].pinned:
             raise ConflictError(f"activity {activity_id!r} is pinned; unpin it before removing it")
         del items[k]
@@ -294,29 +327,9 @@ def edit(
             removes.append(activity_id)
         detail["activity_id"] = activity_id
     elif op == "add":
-        if new_item is None:
-            raise ValidationError("edit op 'add' needs the activity to add")
-        if new_item.activity_id in ids:
-            raise ConflictError(f"activity {new_item.activity_id!r} is already in the plan")
-        item = replace(new_item, added_by="teacher", pinned=True)
-        pos = len(items) if position is None else position
-        if not 0 <= pos <= len(items):
-            raise ValidationError(f"position {pos} out of range 0..{len(items)}")
-        items.insert(pos, item)
-        if item.activity_id in removes:
-            removes.remove(item.activity_id)
-        if item.activity_id not in pins:
-            pins.append(item.activity_id)
-        detail.update(activity_id=item.activity_id, position=pos)
+        detail.update(_edit_add(items, ids, pins, removes, new_item, position))
     else:  # reorder
-        order = list(order or ())
-        if sorted(order) != sorted(ids) or len(set(order)) != len(order):
-            raise ValidationError(
-                f"reorder needs every item's activity id exactly once; plan has {ids}, got {order}"
-            )
-        by_id = {i.activity_id: i for i in items}
-        items = [by_id[a] for a in order]
-        detail["order"] = order
+        items, detail["order"] = _reordered(items, ids, order)
     return _transition(
         plan, "edited", "edit", actor, detail, items=tuple(items), pins=tuple(pins), removes=tuple(removes)
     )
