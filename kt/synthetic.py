@@ -25,6 +25,29 @@ DEFAULT_PARAMS: dict[str, SkillParams] = {
 }
 
 
+def _simulate_learner(rng, params, names, min_answers, max_answers):
+    """Yield one learner's answers as (skill index, mastered before, correct, item code).
+
+    Item code = skill index * (max_answers + 1) + k for the learner's k-th answer on that skill.
+    Draws from ``rng`` in the same order as the original single loop (seed-stable logs).
+    """
+    counts = rng.integers(min_answers, max_answers + 1, size=len(names))
+    sequence = np.repeat(np.arange(len(names)), counts)
+    rng.shuffle(sequence)
+    state = np.array([rng.random() < params[n].p_init for n in names])
+    seen = np.zeros(len(names), dtype=np.int64)
+    for k in sequence:
+        p = params[names[k]]
+        mastered = bool(state[k])
+        correct = rng.random() < ((1.0 - p.p_slip) if mastered else p.p_guess)
+        yield k, mastered, correct, k * (max_answers + 1) + int(seen[k])
+        seen[k] += 1
+        if mastered:
+            state[k] = not (rng.random() < p.p_forget)
+        else:
+            state[k] = rng.random() < p.p_learn
+
+
 def generate(
     n_learners: int = 200,
     params: Mapping[str, SkillParams] | None = None,
@@ -58,25 +81,12 @@ def generate(
     names = list(params)
     learners, skills, outcomes, states, items = [], [], [], [], []
     for u in range(n_learners):
-        counts = rng.integers(min_answers, max_answers + 1, size=len(names))
-        sequence = np.repeat(np.arange(len(names)), counts)
-        rng.shuffle(sequence)
-        state = np.array([rng.random() < params[n].p_init for n in names])
-        seen = np.zeros(len(names), dtype=np.int64)
-        for k in sequence:
-            p = params[names[k]]
-            mastered = bool(state[k])
-            correct = rng.random() < ((1.0 - p.p_slip) if mastered else p.p_guess)
+        for k, mastered, correct, item in _simulate_learner(rng, params, names, min_answers, max_answers):
             learners.append(u)
             skills.append(k)
             outcomes.append(int(correct))
             states.append(int(mastered))
-            items.append(k * (max_answers + 1) + int(seen[k]))
-            seen[k] += 1
-            if mastered:
-                state[k] = not (rng.random() < p.p_forget)
-            else:
-                state[k] = rng.random() < p.p_learn
+            items.append(item)
     n = len(outcomes)
     classes: dict[str, np.ndarray] = {}
     class_vocab: dict[str, np.ndarray] = {}
