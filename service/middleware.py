@@ -19,6 +19,7 @@ SECURITY_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 )
+NO_STORE = (b"cache-control", b"no-store")
 CSP = (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
 log = get_logger("access")
 
@@ -61,7 +62,10 @@ class RequestContextMiddleware:
         status_holder = {"status": 0}
         limit = self.max_body_bytes
 
-        csp = not scope.get("path", "").startswith("/docs")  # Swagger UI starts with an inline script
+        path = scope.get("path", "")
+        # pages and API answers carry student data: never cached (static assets may be)
+        no_store = not path.startswith("/static/")
+        csp = not path.startswith("/docs")  # Swagger UI starts with an inline script
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -69,6 +73,8 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", ()))
                 headers.append((b"x-request-id", rid.encode()))
                 headers.extend(SECURITY_HEADERS)
+                if no_store and not any(k == b"cache-control" for k, _ in headers):
+                    headers.append(NO_STORE)
                 if csp:
                     headers.append(CSP)
                 message = {**message, "headers": headers}

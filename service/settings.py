@@ -27,7 +27,8 @@ class Settings:
     demo: load the bundled demo school and create demo credentials on startup.
     max_body_bytes: request bodies larger than this get 413 (default 2 MiB).
     max_batch: most observations or statements in one request (default 5,000).
-    session_secret: signs the teacher page's session cookie; random when empty.
+    session_secret: signs the teacher page's session cookie; when empty, a secret generated once
+        and kept in the store (sessions survive restarts and work across processes).
     warm_kernels: compile/warm the Numba kernels during startup.
     log_json: structured JSON logs on stderr (else plain text).
     """

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from typing import Any
@@ -26,7 +27,7 @@ from engine.access import (
 )
 from engine.app._view import SchoolView, load_view
 from engine.app.jobs import JobRunner
-from engine.errors import NotFoundError, TooManyAttempts
+from engine.errors import ConflictError, NotFoundError, TooManyAttempts
 
 # seconds a key revoked through another server process may keep working here; after it a
 # key costs one indexed lookup per second per process (a revocation made through this
@@ -35,6 +36,9 @@ KEY_CACHE_TTL = 1.0
 VIEW_TTL = 60.0  # seconds a tenant's cached school may lag writes made by another process
 LOGIN_KIND = "teacher_login"
 PAGE_ROLES = ("teacher", "admin")
+SYSTEM_TENANT = "pathwise.system"  # installation-wide documents (the session secret); no keys, no school
+SECRET_KIND = "secret"
+ENDED_SESSION_KIND = "ended_page_session"  # logged-out teacher-page sessions (by session id)
 
 log = logging.getLogger("pathwise.app")
 
@@ -188,6 +192,33 @@ class Pathwise:
             fresh = hash_password(password, n=self.password_n, min_length=1)
             store.put_document(LOGIN_KIND, username, {**rec, "password": fresh})
         return rec["key_hash"]
+
+    def end_page_session(self, tenant: str, session_id: str, expires_at: float) -> None:
+        """Revoke one teacher-page session (logout) in the store: every process refuses its
+        cookie from now on. ``expires_at``: the cookie's own expiry (epoch seconds)."""
+        self.store.for_tenant(tenant).put_document(ENDED_SESSION_KIND, session_id,
+                                                   {"expires_at": float(expires_at)})
+
+    def page_session_ended(self, tenant: str, session_id: str) -> bool:
+        try:
+            self.store.for_tenant(tenant).get_document(ENDED_SESSION_KIND, session_id)
+            return True
+        except NotFoundError:
+            return False
+
+    def session_secret(self) -> str:
+        """The teacher page's session-signing secret kept in the store (created once, 256
+        bits), so sessions survive restarts and work across server processes."""
+        store = self.store.for_tenant(SYSTEM_TENANT)
+        try:
+            return store.get_document(SECRET_KIND, "session").payload["secret"]
+        except NotFoundError:
+            pass
+        try:
+            store.put_document(SECRET_KIND, "session", {"secret": secrets.token_hex(32)}, expected_version=0)
+        except ConflictError:  # another process created it first: use theirs
+            pass
+        return store.get_document(SECRET_KIND, "session").payload["secret"]
 
     def page_principal(self, tenant: str, key_hash: str) -> Principal | None:
         """The principal of a teacher-page session (a live teacher/admin key of ``tenant``)."""

@@ -7,6 +7,8 @@ implementation); the teacher sees a pending proposal next to the plan they decid
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,7 +20,7 @@ from engine.access import Principal
 from engine.errors import AccessDenied, EngineError, TooManyAttempts
 from planner.errors import PlannerError
 from service.deps import Ctx, note_actor
-from service.web.session import COOKIE, MAX_AGE, SessionSigner
+from service.web.session import COOKIE, LOGIN_COOKIE, MAX_AGE, SessionSigner
 
 router = APIRouter(include_in_schema=False)
 _TEMPLATES: Jinja2Templates | None = None
@@ -35,7 +37,9 @@ def templates() -> Jinja2Templates:
 def signer(request: Request) -> SessionSigner:
     app = request.app
     if getattr(app.state, "signer", None) is None:
-        app.state.signer = SessionSigner(app.state.settings.session_secret)
+        # PATHWISE_SESSION_SECRET, else a secret generated once and kept in the store
+        secret = app.state.settings.session_secret or app.state.pathwise.session_secret()
+        app.state.signer = SessionSigner(secret)
     return app.state.signer
 
 
@@ -47,7 +51,10 @@ def _principal(request: Request) -> Principal | None:
     body = signer(request).loads(request.cookies.get(COOKIE))
     if body is None:
         return None
-    principal = request.app.state.pathwise.page_principal(body["t"], body["k"])
+    pathwise = request.app.state.pathwise
+    if pathwise.page_session_ended(body["t"], body["s"]):
+        return None
+    principal = pathwise.page_principal(body["t"], body["k"])
     if principal is not None:
         note_actor(principal)
     return principal
@@ -69,7 +76,7 @@ def _render(request: Request, name: str, ctx: Ctx | None, status: int = 200, **d
 
 def _check_csrf(request: Request, token: str) -> None:
     cookie = request.cookies.get(COOKIE, "")
-    if not cookie or token != signer(request).csrf(cookie):
+    if not cookie or not hmac.compare_digest(token, signer(request).csrf(cookie)):
         raise AccessDenied("the form expired or came from another site; reload the page and retry")
 
 
@@ -107,27 +114,40 @@ def _guard(fn):
 # ------------------------------------------------------------------------------ login
 
 
+def _login_page(request: Request, *, status: int = 200, next: str = "/", error: str = "") -> HTMLResponse:
+    """The login form with its CSRF token, bound to a random ``pathwise_login`` cookie."""
+    value = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    resp = _render(request, "login.html", None, status=status, next=next, error=error,
+                   demo=getattr(request.app.state, "demo", None),
+                   login_csrf=signer(request).csrf("login:" + value))
+    resp.set_cookie(LOGIN_COOKIE, value, max_age=MAX_AGE, httponly=True, samesite="lax",
+                    secure=request.url.scheme == "https")
+    return resp
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/", error: str = ""):
-    demo = getattr(request.app.state, "demo", None)
-    return _render(request, "login.html", None, next=next, error=error, demo=demo)
+    return _login_page(request, next=next, error=error)
 
 
 @router.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), api_key: str = Form(""),
-          next: str = Form("/")):
-    demo = getattr(request.app.state, "demo", None)
+          next: str = Form("/"), csrf: str = Form("")):
+    value = request.cookies.get(LOGIN_COOKIE, "")
+    if not value or not hmac.compare_digest(csrf, signer(request).csrf("login:" + value)):
+        return _login_page(request, status=403, next=next,
+                           error="The form expired or came from another site; please log in again.")
     address = request.client.host if request.client else None
     try:
         session = request.app.state.pathwise.page_login(request.app.state.settings.tenant, username=username,
                                                         password=password, api_key=api_key, address=address)
     except TooManyAttempts as exc:
-        resp = _render(request, "login.html", None, status=429, next=next, demo=demo, error=str(exc))
+        resp = _login_page(request, status=429, next=next, error=str(exc))
         resp.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         return resp
     if session is None:
-        return _render(request, "login.html", None, status=401, next=next, demo=getattr(request.app.state, "demo", None),
-                       error="Unknown user, wrong password, or a key that is not a teacher/admin key.")
+        return _login_page(request, status=401, next=next,
+                           error="Unknown user, wrong password, or a key that is not a teacher/admin key.")
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     resp = _back(target)
     resp.set_cookie(COOKIE, signer(request).dumps(*session), max_age=MAX_AGE,
@@ -136,7 +156,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 
 @router.post("/logout")
-def logout(request: Request):
+@_guard
+def logout(request: Request, csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    body = signer(request).loads(request.cookies.get(COOKIE))
+    if body is not None:  # revoked in the store: the cookie stops working everywhere
+        request.app.state.pathwise.end_page_session(body["t"], body["s"], body["e"])
     resp = _back("/login")
     resp.delete_cookie(COOKIE)
     return resp

@@ -1,8 +1,10 @@
 """Signed cookie sessions for the teacher page.
 
-The cookie holds ``{tenant, key_hash, exp}`` signed with HMAC-SHA256; the principal is looked
-up from the key hash on every request, so revoking the key ends the session. Forms carry a
-CSRF token derived from the cookie.
+The cookie holds ``{tenant, key_hash, session id, exp}`` signed with HMAC-SHA256; the principal
+is looked up from the key hash on every request, so revoking the key ends the session, and
+logout records the session id in the store (``Pathwise.end_page_session``), so a logged-out
+cookie stops working in every process. Forms carry a CSRF token derived from the cookie; the
+login form's token is derived from a separate random ``pathwise_login`` cookie.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import secrets
 import time
 
 COOKIE = "pathwise_session"
+LOGIN_COOKIE = "pathwise_login"
 MAX_AGE = 8 * 3600
 
 
@@ -26,7 +29,8 @@ class SessionSigner:
         return hmac.new(self._secret, data, hashlib.sha256).hexdigest()
 
     def dumps(self, tenant: str, key_hash: str) -> str:
-        body = json.dumps({"t": tenant, "k": key_hash, "e": int(time.time()) + MAX_AGE},
+        body = json.dumps({"t": tenant, "k": key_hash, "s": secrets.token_hex(16),
+                           "e": int(time.time()) + MAX_AGE},
                           separators=(",", ":")).encode()
         data = base64.urlsafe_b64encode(body)
         return f"{data.decode()}.{self._mac(data)}"
@@ -41,7 +45,7 @@ class SessionSigner:
             body = json.loads(base64.urlsafe_b64decode(data.encode()))
         except ValueError:
             return None
-        if body.get("e", 0) < time.time():
+        if not isinstance(body, dict) or body.get("e", 0) < time.time() or not body.get("s"):
             return None
         return body
 

@@ -4,6 +4,7 @@ a 12-character minimum for user-set passwords, legacy PBKDF2 hashes upgraded at 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 
 import pytest
@@ -20,7 +21,9 @@ from engine.errors import ValidationError
 
 
 def login(c, user="t-ortiz", password="demo"):
-    return c.post("/login", data={"username": user, "password": password, "next": "/"}, follow_redirects=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    return c.post("/login", data={"username": user, "password": password, "next": "/", "csrf": token},
+                  follow_redirects=False)
 
 
 def test_username_locked_after_five_failures_even_with_the_right_password(fresh_client):

@@ -7,8 +7,13 @@ import re
 from tests.service.conftest import ADMIN, roster
 
 
+def login_token(c) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+
+
 def login(c, user="t-ortiz", password="demo"):
-    return c.post("/login", data={"username": user, "password": password, "next": "/"}, follow_redirects=False)
+    return c.post("/login", data={"username": user, "password": password, "next": "/", "csrf": login_token(c)},
+                  follow_redirects=False)
 
 
 def csrf_of(html: str) -> str:
@@ -23,7 +28,7 @@ def test_login_required_and_bad_password(fresh_client):
     assert login(c, password="wrong").status_code == 401
     assert login(c, user="nobody").status_code == 401
     # an LMS key is not a teacher login
-    r = c.post("/login", data={"api_key": "pw-demo-lms"}, follow_redirects=False)
+    r = c.post("/login", data={"api_key": "pw-demo-lms", "csrf": login_token(c)}, follow_redirects=False)
     assert r.status_code == 401
 
 
@@ -61,13 +66,13 @@ def test_teacher_flow(fresh_client):
     other = roster(c, "c-4-lab")[0]
     assert c.get(f"/learners/{other}").status_code == 403
     assert c.get("/classes/nope").status_code in (403, 404)
-    r = c.post("/logout", follow_redirects=False)
+    r = c.post("/logout", data={"csrf": csrf_of(c.get("/").text)}, follow_redirects=False)
     assert r.status_code == 303
 
 
 def test_login_with_teacher_key(fresh_client):
     c = fresh_client
-    r = c.post("/login", data={"api_key": "pw-demo-teacher-t-nguyen"}, follow_redirects=False)
+    r = c.post("/login", data={"api_key": "pw-demo-teacher-t-nguyen", "csrf": login_token(c)}, follow_redirects=False)
     assert r.status_code == 303
     assert "Lab Rotation" in c.get("/").text
 
