@@ -16,6 +16,7 @@ Credit: Coherence Map by Student Achievement Partners (connections CC0).
 from __future__ import annotations
 
 import json
+from functools import partial
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,42 @@ def standard_codes(data: Mapping[str, Any],
     return out
 
 
+def _skills(codes: Mapping[str, Any], keep: set[str] | None,
+            titles: Mapping[str, str]) -> list[Skill]:
+    """Skills for the standards in ``codes`` (id -> (code, grade, domain, local)),
+    ordered by grade then code, restricted to grades in ``keep`` (None = all)."""
+
+    def order(sid: str) -> tuple[int, list[Any]]:
+        code, grade, _, _ = codes[sid]
+        return GRADES.index(grade), [int(x) if x.isdigit() else x for x in code.split(".")]
+
+    skills = []
+    for sid in sorted(codes, key=order):
+        code, grade, domain, local = codes[sid]
+        if keep is not None and grade not in keep:
+            continue
+        default = f"{domain} {local}"
+        skills.append(Skill(code, code, titles.get(code, default), grade, domain))
+    return skills
+
+
+def _edges(rows: Any, kind: EdgeKind, *, codes: Mapping[str, Any], kept: set[str],
+           source: str) -> list[Edge]:
+    """Edges of ``kind`` from data.js rows (``from``/``to`` standard ids) between kept skills."""
+    out = []
+    for k, row in enumerate(rows):
+        try:
+            a, b = codes[str(row["from"])][0], codes[str(row["to"])][0]
+        except KeyError as exc:
+            raise ImportFormatError(
+                f"{source}: {kind} edge #{k} {row!r} names unknown standard {exc}; "
+                "use an unmodified copy of data.js"
+            ) from None
+        if a in kept and b in kept and a != b:
+            out.append(Edge(a, b, kind))
+    return out
+
+
 def load_coherence_map(path: str | Path | None = None, *,
                        titles: Mapping[str, str] | None = None,
                        grades: Iterable[str] | None = None,
@@ -109,35 +146,9 @@ def load_coherence_map(path: str | Path | None = None, *,
     keep = None if grades is None else {str(g) for g in grades}
     if keep is not None and not keep <= set(GRADES):
         raise ImportFormatError(f"unknown grade(s) {sorted(keep - set(GRADES))}; use {GRADES}")
-    titles = titles or {}
-
-    def order(sid: str) -> tuple[int, list[Any]]:
-        code, grade, _, _ = codes[sid]
-        return GRADES.index(grade), [int(x) if x.isdigit() else x for x in code.split(".")]
-
-    skills = []
-    for sid in sorted(codes, key=order):
-        code, grade, domain, local = codes[sid]
-        if keep is not None and grade not in keep:
-            continue
-        default = f"{domain} {local}"
-        skills.append(Skill(code, code, titles.get(code, default), grade, domain))
+    skills = _skills(codes, keep, titles or {})
     kept = {s.id for s in skills}
-
-    def edges(rows: Any, kind: EdgeKind) -> list[Edge]:
-        out = []
-        for k, row in enumerate(rows):
-            try:
-                a, b = codes[str(row["from"])][0], codes[str(row["to"])][0]
-            except KeyError as exc:
-                raise ImportFormatError(
-                    f"{p.name}: {kind} edge #{k} {row!r} names unknown standard {exc}; "
-                    "use an unmodified copy of data.js"
-                ) from None
-            if a in kept and b in kept and a != b:
-                out.append(Edge(a, b, kind))
-        return out
-
+    edges = partial(_edges, codes=codes, kept=kept, source=p.name)
     all_edges = edges(data["edges"], EdgeKind.PREREQUISITE)
     if related:
         all_edges += edges(data.get("nd_edges", []), EdgeKind.RELATED)
