@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
 
     install_error_handlers(app)
     install_size_handler(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                       trusted_proxies=settings.trusted_proxies)
     for module in (admin, evidence, learners, graph, plans):
         app.include_router(module.router)
     app.include_router(pages.router)

@@ -6,6 +6,7 @@ tens of microseconds the ingest endpoint's latency budget needs.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
@@ -30,17 +31,63 @@ def _too_large(limit: int, rid: str) -> bytes:
                                  "fields": []}}).encode()
 
 
-class RequestContextMiddleware:
-    """Give each request an id (``X-Request-ID`` in and out), log it, cap body size."""
+def parse_networks(values) -> tuple:
+    """IP networks of ``PATHWISE_TRUSTED_PROXIES`` entries (addresses or CIDRs)."""
+    nets = []
+    for value in values:
+        try:
+            nets.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"PATHWISE_TRUSTED_PROXIES: {value!r} is not an IP address or network; "
+                             "use e.g. 10.0.0.5,10.1.0.0/16") from None
+    return tuple(nets)
 
-    def __init__(self, app, max_body_bytes: int):
+
+def _trusted(host: str | None, nets: tuple) -> bool:
+    try:
+        addr = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return any(addr in net for net in nets)
+
+
+def apply_forwarded(scope, nets: tuple) -> None:
+    """When the peer is a trusted proxy, take the scheme from ``X-Forwarded-Proto`` and the
+    client address from ``X-Forwarded-For`` (the rightmost address that is not a trusted proxy).
+    Headers from any other peer are ignored (they could be forged)."""
+    client = scope.get("client")
+    if not nets or not client or not _trusted(client[0], nets):
+        return
+    proto = forwarded = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-proto":
+            proto = value.decode("latin-1").split(",")[0].strip().lower()
+        elif name == b"x-forwarded-for":
+            forwarded = value.decode("latin-1")
+    if proto in ("http", "https"):
+        scope["scheme"] = proto
+    if forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not _trusted(hop, nets):
+                scope["client"] = (hop, 0)
+                break
+
+
+class RequestContextMiddleware:
+    """Give each request an id (``X-Request-ID`` in and out), log it, cap body size, and
+    honour forwarding headers from ``trusted_proxies`` (addresses or CIDRs)."""
+
+    def __init__(self, app, max_body_bytes: int, trusted_proxies: tuple = ()):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.trusted = parse_networks(trusted_proxies)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        apply_forwarded(scope, self.trusted)
         rid = ""
         length = None
         for name, value in scope.get("headers", ()):

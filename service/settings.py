@@ -29,6 +29,9 @@ class Settings:
     max_batch: most observations or statements in one request (default 5,000).
     session_secret: signs the teacher page's session cookie; when empty, a secret generated once
         and kept in the store (sessions survive restarts and work across processes).
+    trusted_proxies: addresses or CIDRs (``PATHWISE_TRUSTED_PROXIES``, comma-separated) of TLS
+        proxies whose ``X-Forwarded-Proto``/``X-Forwarded-For`` give the scheme (so the session
+        cookie keeps its Secure flag) and the client address (login throttling); none by default.
     warm_kernels: compile/warm the Numba kernels during startup.
     log_json: structured JSON logs on stderr (else plain text).
     """
@@ -41,6 +44,7 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     max_batch: int = 5000
     session_secret: str = ""
+    trusted_proxies: tuple[str, ...] = ()
     warm_kernels: bool = True
     log_json: bool = True
     log_level: str = "INFO"
@@ -58,6 +62,8 @@ class Settings:
             max_body_bytes=int(env.get("PATHWISE_MAX_BODY_BYTES", str(2 * 1024 * 1024))),
             max_batch=int(env.get("PATHWISE_MAX_BATCH", "5000")),
             session_secret=env.get("PATHWISE_SESSION_SECRET", ""),
+            trusted_proxies=tuple(p.strip() for p in env.get("PATHWISE_TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
             warm_kernels=_env_bool(env.get("PATHWISE_WARM_KERNELS"), True),
             log_json=_env_bool(env.get("PATHWISE_LOG_JSON"), True),
             log_level=env.get("PATHWISE_LOG_LEVEL", "INFO"),

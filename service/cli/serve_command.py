@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings, on_ready=lambda a: print(banner(settings, getattr(a.state, "demo", None)),
                                                          flush=True))
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=(args.log_level or "info"),
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False,  # PATHWISE_TRUSTED_PROXIES
+                log_level=(args.log_level or "info"),
                 access_log=False)
     return 0

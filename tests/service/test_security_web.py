@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.settings import Settings
@@ -67,3 +68,51 @@ def test_login_form_needs_its_csrf_token(fresh_client):
     r = c.post("/login", data={**data, "csrf": "0" * 32}, follow_redirects=False)
     assert r.status_code == 403
     assert login(c).status_code == 303
+
+
+def _proxied(db_url: str, peer: str, **overrides) -> TestClient:
+    from service.app import create_app
+
+    settings = Settings(db_url=db_url, demo=True, tenant="demo", warm_kernels=False, log_level="WARNING",
+                        session_secret="s", **overrides)
+    return TestClient(create_app(settings), client=(peer, 4000))
+
+
+def _proxied_login(c, **headers):
+    r = c.get("/login", headers=headers)
+    token = _csrf(r.text)
+    c.cookies.set("pathwise_login", r.cookies["pathwise_login"])  # a Secure cookie over plain test http
+    return c.post("/login", headers=headers, follow_redirects=False,
+                  data={"username": "t-ortiz", "password": "demo", "next": "/", "csrf": token})
+
+
+def test_secure_cookie_behind_a_trusted_tls_proxy(template_db, tmp_path):
+    url = copy_db(template_db, tmp_path)
+    tls = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    with _proxied(url, "10.0.0.5", trusted_proxies=("10.0.0.0/24",)) as c:
+        r = _proxied_login(c, **tls)
+        assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+    with _proxied(url, "198.51.100.7", trusted_proxies=("10.0.0.0/24",)) as c:  # not a trusted peer
+        r = _proxied_login(c, **tls)
+        assert r.status_code == 303 and "secure" not in r.headers["set-cookie"].lower()
+
+
+def test_throttling_uses_the_forwarded_client_address_only_from_trusted_proxies(template_db, tmp_path):
+    url = copy_db(template_db, tmp_path)
+    with _proxied(url, "10.0.0.5", trusted_proxies=("10.0.0.5",)) as c:
+        for i in range(20):
+            token = _csrf(c.get("/login").text)
+            c.post("/login", headers={"X-Forwarded-For": "203.0.113.9"},
+                   data={"username": f"nobody-{i}", "password": "x", "csrf": token})
+        # the attacker's address is locked; another client behind the same proxy is not
+        assert _proxied_login(c, **{"X-Forwarded-For": "203.0.113.9"}).status_code == 429
+        assert _proxied_login(c, **{"X-Forwarded-For": "203.0.113.10"}).status_code == 303
+
+
+def test_trusted_proxies_setting_is_read_and_checked():
+    s = Settings.from_env({"PATHWISE_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16"})
+    assert s.trusted_proxies == ("10.0.0.5", "10.1.0.0/16")
+    from service.middleware import parse_networks
+
+    with pytest.raises(ValueError, match="PATHWISE_TRUSTED_PROXIES: 'proxy.local'"):
+        parse_networks(["proxy.local"])
