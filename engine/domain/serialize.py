@@ -72,44 +72,18 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _build(tp: Any, value: Any, where: str) -> Any:
+    """``value`` (decoded JSON) converted to type ``tp``; ``where`` names it in errors."""
     origin = get_origin(tp)
     if tp is Any:
         return value
     if origin in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if value is None:
-            if len(args) < len(get_args(tp)):
-                return None
-            raise ValidationError(f"{where} must not be null")
-        if len(args) == 1:
-            return _build(args[0], value, where)
-        tagged = {getattr(a, "tag", None): a for a in args if dataclasses.is_dataclass(a)}
-        if isinstance(value, dict) and TAG_KEY in value and value[TAG_KEY] in tagged:
-            return _build(tagged[value[TAG_KEY]], value, where)
-        if isinstance(value, dict):
-            raise ValidationError(
-                f"{where}: {TAG_KEY}={value.get(TAG_KEY)!r} is not one of "
-                f"{sorted(k for k in tagged if k)}; set {TAG_KEY!r} to one of them"
-            )
-        for a in args:
-            try:
-                return _build(a, value, where)
-            except ValidationError:
-                continue
-        raise ValidationError(f"{where}: {value!r} matches none of {tp}")
+        return _build_union(tp, value, where)
     if origin in (frozenset, set):
         (arg,) = get_args(tp)
         _need_list(value, where)
         return frozenset(_build(arg, v, f"{where}[]") for v in value)
     if origin is tuple:
-        args = get_args(tp)
-        _need_list(value, where)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ValidationError(f"{where} must have {len(args)} entries, got {value!r}")
-        return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value,
-                                                                                  strict=True)))
+        return _build_tuple(tp, value, where)
     if origin in (dict, typing.Mapping):
         _, varg = get_args(tp)
         if not isinstance(value, dict):
@@ -118,21 +92,64 @@ def _build(tp: Any, value: Any, where: str) -> Any:
     if origin is not None and dataclasses.is_dataclass(origin):
         return _dataclass(origin, value, where, get_args(tp))
     if isinstance(tp, type):
-        if dataclasses.is_dataclass(tp):
-            return _dataclass(tp, value, where, ())
-        if issubclass(tp, Enum):
-            return value  # the dataclass validates and converts enums with a clear error
-        if tp is datetime:
-            return value  # parsed and checked by the owning dataclass
-        if tp is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if tp in (str, int, float, bool):
-            if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-                raise ValidationError(
-                    f"{where} must be {tp.__name__}, got {type(value).__name__} {value!r}"
-                )
-            return value
+        return _build_class(tp, value, where)
     if isinstance(tp, TypeVar):
+        return value
+    raise ValidationError(f"{where}: unsupported type {tp!r}")
+
+
+def _build_union(tp: Any, value: Any, where: str) -> Any:
+    """Optional[X] / tagged union of dataclasses / first member type that accepts ``value``."""
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if value is None:
+        if len(args) < len(get_args(tp)):
+            return None
+        raise ValidationError(f"{where} must not be null")
+    if len(args) == 1:
+        return _build(args[0], value, where)
+    tagged = {getattr(a, "tag", None): a for a in args if dataclasses.is_dataclass(a)}
+    if isinstance(value, dict) and TAG_KEY in value and value[TAG_KEY] in tagged:
+        return _build(tagged[value[TAG_KEY]], value, where)
+    if isinstance(value, dict):
+        raise ValidationError(
+            f"{where}: {TAG_KEY}={value.get(TAG_KEY)!r} is not one of "
+            f"{sorted(k for k in tagged if k)}; set {TAG_KEY!r} to one of them"
+        )
+    for a in args:
+        try:
+            return _build(a, value, where)
+        except ValidationError:
+            continue
+    raise ValidationError(f"{where}: {value!r} matches none of {tp}")
+
+
+def _build_tuple(tp: Any, value: Any, where: str) -> tuple:
+    """``tuple[X, ...]`` or fixed ``tuple[X, Y]`` from a JSON list."""
+    args = get_args(tp)
+    _need_list(value, where)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_build(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+    if len(value) != len(args):
+        raise ValidationError(f"{where} must have {len(args)} entries, got {value!r}")
+    return tuple(_build(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value,
+                                                                              strict=True)))
+
+
+def _build_class(tp: type, value: Any, where: str) -> Any:
+    """A plain class: dataclass, enum / datetime (checked by the owner), or a JSON scalar."""
+    if dataclasses.is_dataclass(tp):
+        return _dataclass(tp, value, where, ())
+    if issubclass(tp, Enum):
+        return value  # the dataclass validates and converts enums with a clear error
+    if tp is datetime:
+        return value  # parsed and checked by the owning dataclass
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (str, int, float, bool):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ValidationError(
+                f"{where} must be {tp.__name__}, got {type(value).__name__} {value!r}"
+            )
         return value
     raise ValidationError(f"{where}: unsupported type {tp!r}")
 
