@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -242,48 +242,23 @@ class ActivityCatalog:
         ``accommodations_needed``: the activity supports all of them;
         ``group_size``: within ``[group_min, group_max]``.
         """
-        o = "ActivityCatalog.filter"
-        pool: Iterable[Activity]
-        if skill_ids is not None:
-            seen: dict[str, Activity] = {}
-            for sid in skill_ids:
-                for a in self.for_skill(sid):
-                    seen.setdefault(a.id, a)
-            pool = seen.values()
-        else:
-            pool = self.activities
-        k = None if kinds is None else c.enum_set(o, "kinds", kinds, ActivityKind)
-        m = None if modalities is None else c.enum_set(o, "modalities", modalities, Modality)
-        p = None if places is None else c.enum_set(o, "places", places, Place)
-        f = None if formats is None else c.enum_set(o, "formats", formats, Format)
-        acc = (None if accommodations_needed is None else
-               c.enum_set(o, "accommodations_needed", accommodations_needed, Accommodation))
-        dev = None if devices_available is None else c.text_set(o, "devices", devices_available)
-        ints = None if interests is None else c.text_set(o, "interests", interests)
-        out = []
-        for a in pool:
-            if k is not None and a.kind not in k:
-                continue
-            if m is not None and a.modality not in m:
-                continue
-            if p is not None and a.place not in p:
-                continue
-            if max_duration_min is not None and a.duration_min > max_duration_min:
-                continue
-            if dev is not None and a.device is not None and a.device not in dev:
-                continue
-            if f is not None and not (a.formats & f):
-                continue
-            if ints is not None and not (a.interests & ints):
-                continue
-            if acc is not None and not acc <= a.accommodations:
-                continue
-            if group_size is not None and not a.group_min <= group_size <= a.group_max:
-                continue
-            if language is not None and a.language != language:
-                continue
-            out.append(a)
-        return tuple(out)
+        pool = self._pool(skill_ids)
+        checks = _criteria(
+            kinds=kinds, modalities=modalities, places=places, max_duration_min=max_duration_min,
+            devices_available=devices_available, formats=formats, interests=interests,
+            accommodations_needed=accommodations_needed, group_size=group_size, language=language,
+        )
+        return tuple(a for a in pool if all(ok(a) for ok in checks))
+
+    def _pool(self, skill_ids: Iterable[str] | None) -> Iterable[Activity]:
+        """Activities targeting any of ``skill_ids`` (each once, first-seen order), or all."""
+        if skill_ids is None:
+            return self.activities
+        seen: dict[str, Activity] = {}
+        for sid in skill_ids:
+            for a in self.for_skill(sid):
+                seen.setdefault(a.id, a)
+        return seen.values()
 
     def check_skills(self, known_skill_ids: Iterable[str]) -> None:
         """Raise :class:`NotFoundError` naming activities that target unknown skills."""
@@ -295,3 +270,39 @@ class ActivityCatalog:
                 f"{len(bad)} activity skill reference(s) name skills not in the graph: "
                 f"{shown}{' ...' if len(bad) > 10 else ''}; add the skills or fix the ids"
             )
+
+
+def _criteria(*, kinds, modalities, places, max_duration_min, devices_available, formats,
+              interests, accommodations_needed, group_size, language) -> list[Callable[[Activity], bool]]:
+    """One predicate per given criterion of :meth:`ActivityCatalog.filter` (arguments as there);
+    enum and text sets are checked here, so bad values raise before any activity is tested."""
+    o = "ActivityCatalog.filter"
+    checks: list[Callable[[Activity], bool]] = []
+    if kinds is not None:
+        k = c.enum_set(o, "kinds", kinds, ActivityKind)
+        checks.append(lambda a: a.kind in k)
+    if modalities is not None:
+        m = c.enum_set(o, "modalities", modalities, Modality)
+        checks.append(lambda a: a.modality in m)
+    if places is not None:
+        p = c.enum_set(o, "places", places, Place)
+        checks.append(lambda a: a.place in p)
+    if formats is not None:
+        f = c.enum_set(o, "formats", formats, Format)
+        checks.append(lambda a: bool(a.formats & f))
+    if accommodations_needed is not None:
+        acc = c.enum_set(o, "accommodations_needed", accommodations_needed, Accommodation)
+        checks.append(lambda a: acc <= a.accommodations)
+    if devices_available is not None:
+        dev = c.text_set(o, "devices", devices_available)
+        checks.append(lambda a: a.device is None or a.device in dev)
+    if interests is not None:
+        ints = c.text_set(o, "interests", interests)
+        checks.append(lambda a: bool(a.interests & ints))
+    if max_duration_min is not None:
+        checks.append(lambda a: a.duration_min <= max_duration_min)
+    if group_size is not None:
+        checks.append(lambda a: a.group_min <= group_size <= a.group_max)
+    if language is not None:
+        checks.append(lambda a: a.language == language)
+    return checks

@@ -16,8 +16,8 @@ Credit: Coherence Map by Student Achievement Partners (connections CC0).
 from __future__ import annotations
 
 import json
-from functools import partial
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
