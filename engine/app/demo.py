@@ -16,8 +16,14 @@ DEMO_KEYS = {
 }
 
 
-def teacher_key(teacher_id: str) -> str:
-    return f"pw-demo-teacher-{teacher_id}"
+def teacher_key(teacher_id: str, tenant: str = "demo") -> str:
+    return demo_key(f"teacher-{teacher_id}", tenant)
+
+
+def demo_key(name: str, tenant: str = "demo") -> str:
+    """``pw-demo-<name>`` in tenant ``demo``, ``pw-<tenant>-<name>`` in any other tenant: a key
+    is global, so two tenants can never share (and mislabel) one demo key."""
+    return f"pw-demo-{name}" if tenant == "demo" else f"pw-{tenant}-{name}"
 
 
 def load_school(with_evidence: bool = True):
@@ -40,14 +46,16 @@ def ensure_demo(app, tenant: str = "demo") -> dict:
         log.info("demo school loaded", extra=counts)
     school_app.seed_xapi_identities(home_page="https://lms.example", mail_domain="school.example")
     creds: dict = {"tenant": tenant, "keys": {}, "teachers": []}
-    for role, key in DEMO_KEYS.items():
-        _key(school_app, role, key, name=f"demo {role}")
-        creds["keys"][role] = key
+    for role in DEMO_KEYS:
+        key = demo_key(role, tenant)
+        if _key(school_app, role, key, name=f"demo {role}"):
+            creds["keys"][role] = key
     classes = school_app.view.classes.values()
     names = _teacher_names(school)
     for tid in sorted({t for c in classes for t in c.teachers}):
-        key = teacher_key(tid)
-        _key(school_app, "teacher", key, name=names.get(tid, tid), teacher_id=tid)
+        key = teacher_key(tid, tenant)
+        if not _key(school_app, "teacher", key, name=names.get(tid, tid), teacher_id=tid):
+            continue
         school_app.setup_login(tid, DEMO_PASSWORD, key, seeded=True)
         creds["teachers"].append({"username": tid, "password": DEMO_PASSWORD, "key": key,
                                   "name": names.get(tid, tid),
@@ -55,11 +63,16 @@ def ensure_demo(app, tenant: str = "demo") -> dict:
     return creds
 
 
-def _key(school_app, role, key, *, name, teacher_id=None) -> None:
+def _key(school_app, role, key, *, name, teacher_id=None) -> bool:
+    """Create the demo key; True when it is live in this tenant (only then is it printed)."""
     try:
         school_app.setup_key(role, name=name, teacher_id=teacher_id, key=key)
     except ConflictError:
         pass  # already created on an earlier start
+    from engine.access import hash_key
+
+    owner = school_app.home.store.find_api_key(hash_key(key))  # live, and in this tenant?
+    return owner is not None and owner.tenant_id == school_app.tenant
 
 
 def _teacher_names(school=None) -> dict[str, str]:

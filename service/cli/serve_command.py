@@ -44,7 +44,9 @@ def banner(settings, creds: dict | None) -> str:
         lines.append("  Teacher logins (user / password -> classes):")
         for t in creds["teachers"]:
             lines.append(f"    {t['username']:<14} / {t['password']}  -> {', '.join(t['classes'])}")
-        lines.append("  (each teacher's API key: pw-demo-teacher-<user>)")
+        from engine.app.demo import teacher_key
+
+        lines.append(f"  (each teacher's API key: {teacher_key('<user>', creds['tenant'])})")
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
 
