@@ -28,7 +28,9 @@ class ObservationLog:
         learner: int32 (n,), code into ``learner_ids``.
         skill: int32 (n,), code into ``skill_names``.
         item: int32 (n,), code into ``item_ids`` (the problem/question answered).
-        outcome: int8 (n,), 1 correct, 0 incorrect.
+        outcome: int8 (n,), 1 correct, 0 incorrect. With a ``score`` column it is the score
+            rounded at 0.5 (``score >= 0.5``), for code that needs 0/1 (metrics, the
+            first-outcome prior classes of ``BKT(multiprior=True)``).
         order: int64 (n,), the source's order key (e.g. ASSISTments ``order_id``),
             strictly increasing within a learner except across skill copies of one event.
         event: int64 (n,), response-event id: rows that are skill copies of one answer
@@ -40,6 +42,10 @@ class ObservationLog:
         learner_ids, skill_names, item_ids: vocabularies (numpy arrays of str).
         class_vocab: vocabulary per entry of ``classes``.
         source: free text describing where the log came from and what was filtered.
+        score: float64 (n,) in [0, 1], or None. When present it is the graded evidence of
+            each row (1 correct, 0 incorrect, in between partial credit): models that take
+            soft evidence (``BKT.fit`` / ``predict`` / ``evaluate``) read it instead of
+            ``outcome``. Kept by ``take`` and by the sort of ``from_arrays``.
     """
 
     learner: np.ndarray
@@ -54,6 +60,7 @@ class ObservationLog:
     classes: dict[str, np.ndarray] = field(default_factory=dict)
     class_vocab: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = ""
+    score: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.outcome)
@@ -78,6 +85,15 @@ class ObservationLog:
                 raise LogFormatError(f"class column {name!r} must be int32 of shape ({n},)")
             if name not in self.class_vocab:
                 raise LogFormatError(f"class column {name!r} has no vocabulary in class_vocab")
+        score = self.score
+        if score is not None and (
+            not isinstance(score, np.ndarray) or score.dtype != np.float64 or score.shape != (n,)
+        ):
+            raise LogFormatError(
+                f"column 'score' must be None or a float64 array of shape ({n},); got "
+                f"{getattr(score, 'dtype', type(score))} {getattr(score, 'shape', '')}. "
+                "Build logs with ObservationLog.from_arrays(..., score=...)."
+            )
 
     def __len__(self) -> int:
         return len(self.outcome)
@@ -112,6 +128,7 @@ class ObservationLog:
             classes={k: v[rows] for k, v in self.classes.items()},
             class_vocab=self.class_vocab,
             source=self.source,
+            score=None if self.score is None else self.score[rows],
         )
 
     @property
@@ -132,10 +149,11 @@ class ObservationLog:
         learner: Any,
         skill: Any,
         item: Any = None,
-        outcome: Any,
+        outcome: Any = None,
         order: Any = None,
         classes: Mapping[str, Any] | None = None,
         source: str = "arrays",
+        score: Any = None,
     ) -> ObservationLog:
         """Build a log from parallel 1-D arrays (lists, numpy or pyarrow arrays), any row order.
 
@@ -150,9 +168,21 @@ class ObservationLog:
         same item (or, without items, the same order key), the same outcome and distinct skills
         are skill copies of one answer and share one ``event`` id. Two different answers of one
         learner with the same order key raise :class:`~kt.errors.LogFormatError`.
+
+        ``score`` (optional, floats in [0, 1]): graded evidence, kept as the ``score`` column
+        (partial credit is soft evidence, never rounded). ``outcome`` may then be omitted: it
+        is ``score >= 0.5``; when both are given, each answered row's outcome must equal its
+        score rounded at 0.5 (rows with outcome -1 are dropped whatever their score).
         """
+        if outcome is None and score is None:
+            raise LogFormatError("pass 'outcome' (0/1 per observation) or 'score' (0..1)")
+        score_arr = None if score is None else score_to_float64(score)
+        if outcome is None:
+            outcome = (score_arr >= 0.5).astype(np.int8)
         n = len(outcome)
         columns = {"learner": learner, "skill": skill, "outcome": outcome}
+        if score_arr is not None:
+            columns["score"] = score_arr
         if item is not None:
             columns["item"] = item
         if order is not None:
@@ -166,11 +196,15 @@ class ObservationLog:
         order_arr = (
             np.arange(n, dtype=np.int64) if order is None else order_to_int64(order, "order")
         )
+        outcome_arr = outcome_to_int8(np.asarray(outcome), "outcome")
+        if score_arr is not None:
+            check_score_outcome(score_arr, outcome_arr)
         return build_log(
             learner=np.asarray(learner),
             skill=np.asarray(skill),
             item=None if item is None else np.asarray(item),
-            outcome=outcome_to_int8(np.asarray(outcome), "outcome"),
+            outcome=outcome_arr,
+            score=score_arr,
             order=order_arr,
             classes={k: np.asarray(v) for k, v in (classes or {}).items()},
             source_row=IdentityRows(n),
@@ -239,6 +273,37 @@ def outcome_to_int8(
             "Fix or drop that row, or point the 'outcome' column map at the right column."
         )
     return values.astype(np.int8)
+
+
+def score_to_float64(values: Any, column: str = "score") -> np.ndarray:
+    """Scores as a float64 array; every value must be a finite number in [0, 1]."""
+    try:
+        out = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise LogFormatError(
+            f"score column {column!r} is not numeric; scores are floats in [0, 1] "
+            "(1 correct, 0 incorrect, in between partial credit)"
+        ) from None
+    ok = (out >= 0.0) & (out <= 1.0)  # False for NaN
+    if not ok.all():
+        bad = int(np.flatnonzero(~ok)[0])
+        raise LogFormatError(
+            f"score column {column!r} holds {_py(out[bad])!r} at row {bad} (0-based); scores "
+            "must be numbers in [0, 1] (1 correct, 0 incorrect, in between partial credit)"
+        )
+    return out
+
+
+def check_score_outcome(score: np.ndarray, outcome: np.ndarray) -> None:
+    """Each answered row's outcome (not -1) must be its score rounded at 0.5."""
+    bad = (outcome != -1) & (outcome != (score >= 0.5))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise LogFormatError(
+            f"row {i} (0-based) has outcome {int(outcome[i])} but score {float(score[i])!r}; "
+            "with a score column the outcome must be the score rounded at 0.5 (score >= 0.5): "
+            "omit 'outcome' to derive it"
+        )
 
 
 def _source_index(source_row: np.ndarray | None, i: int) -> int:
@@ -325,8 +390,10 @@ def build_log(
     source: str,
     coded: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
     owned: bool = False,
+    score: np.ndarray | None = None,
 ) -> ObservationLog:
-    """Validate, code, sort and assign events. ``outcome`` is int8 in {0, 1, -1}.
+    """Validate, code, sort and assign events. ``outcome`` is int8 in {0, 1, -1}; ``score``
+    (optional) float64 (n,) in [0, 1], rows aligned with ``outcome``.
 
     ``coded`` may carry already coded columns (``name -> (codes, vocab)``) for speed; the
     raw array for such a column is then ignored. ``owned=True`` hands ``outcome``, ``order``
@@ -350,6 +417,7 @@ def build_log(
         skill = skill if "skill" in coded else skill[keep]
         item = None if (item is None or "item" in coded) else item[keep]
         outcome = outcome[keep]
+        score = None if score is None else score[keep]
         order = order[keep]
         classes = {k: (v if f"class:{k}" in coded else v[keep]) for k, v in classes.items()}
         source_row = source_row[keep]
@@ -394,6 +462,7 @@ def build_log(
         learner_c, order, skill_c, item_c, outcome, len(learner_ids), len(skill_names), has_item
     )
     class_c = {k: np.ascontiguousarray(v[perm]) for k, v in class_c.items()}
+    score = None if score is None else np.ascontiguousarray(score[perm], dtype=np.float64)
 
     # Two different answers of one learner may not share an order key.
     if bad >= 0:
@@ -418,6 +487,7 @@ def build_log(
         classes=class_c,
         class_vocab=class_v,
         source=source,
+        score=score,
     )
 
 

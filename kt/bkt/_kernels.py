@@ -9,6 +9,10 @@ Data layout (built by ``kt.bkt.layout``), ``n`` rows, ``Q`` sequences, ``S`` ski
     seq_row int64 (Q): first row of each sequence; seq_len int64 (Q): its length (>= 1).
     seq_prior int32 (Q): prior class of the sequence (0 unless multiprior).
     obs int8 (n): 1 correct, 0 incorrect.
+    soft float64 (n) or (0,): soft evidence (the log's scores in [0, 1]); empty = none, the
+        E-step then reads ``obs``. With scores, P(s | mastered) = s (1 - slip) + (1 - s) slip
+        and P(s | not mastered) = s guess + (1 - s)(1 - guess) (a latent correct/wrong
+        outcome whose evidence weights are s and 1 - s): EM on that model (``_estep_soft``).
     gs int32 (n): guess/slip class of the row (0 unless multigs).
     lr int32 (n): learn class of the transition *after* the row (0 unless multilearn/multipair).
 Class indices are local to the skill (EM) or global into flat parameter arrays (predict/replay).
@@ -344,15 +348,106 @@ def _estep_gs(
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _soft_like(s, g, sl):
+    """P(evidence s | not mastered), P(evidence s | mastered) for guess g, slip sl. With
+    s = 1 or 0 these are exactly g, 1 - sl or 1 - g, sl (the hard emissions)."""
+    return s * g + (1.0 - s) * (1.0 - g), s * (1.0 - sl) + (1.0 - s) * sl
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _soft_counts(cnt_e, c, s, g, sl, gm0, gm1):
+    """Add one row's expected emission counts ``cnt_e[c*4 + state*2 + outcome]``: the state
+    posterior times the responsibility of the latent correct / wrong outcome given the state
+    (e.g. E[mastered & wrong] = gamma_1 (1 - s) slip / P(s | mastered)). The responsibility
+    is formed first, so s = 1 or 0 adds exactly gamma and 0 (the hard E-step's counts)."""
+    b0, b1 = _soft_like(s, g, sl)
+    if b0 > 0.0:
+        cnt_e[c * 4] += gm0 * ((1.0 - s) * (1.0 - g) / b0)
+        cnt_e[c * 4 + 1] += gm0 * (s * g / b0)
+    if b1 > 0.0:
+        cnt_e[c * 4 + 2] += gm1 * ((1.0 - s) * sl / b1)
+        cnt_e[c * 4 + 3] += gm1 * (s * (1.0 - sl) / b1)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _estep_soft(
+    q_lo, q_hi, seq_row, seq_len, seq_prior, soft, gs, lr,
+    guess, slip, learn, forget, prior, g0, l0, p0, n_lr,
+    cnt_e, cnt_t, cnt_i, tab, w, with_counts,
+):
+    """``_estep`` with soft evidence ``soft`` (scores in [0, 1]) instead of outcomes, any
+    classes: the emission of each row is ``_soft_like`` of its score, and the emission counts
+    split each state's posterior between the latent correct and wrong outcome
+    (``_soft_counts``). Same forward/backward recursion and transition counts as ``_estep``.
+    """
+    tr = tab[:n_lr * 4]  # [class]: A(0,0), A(1,0), A(0,1), A(1,1)
+    for k in range(n_lr):
+        lrn = learn[l0 + k]
+        fgt = forget[l0 + k]
+        tr[k * 4] = 1.0 - lrn
+        tr[k * 4 + 1] = lrn
+        tr[k * 4 + 2] = fgt
+        tr[k * 4 + 3] = 1.0 - fgt
+    ll = 0.0
+    for q in range(q_lo, q_hi):
+        r0 = seq_row[q]
+        n_t = seq_len[q]
+        pc = seq_prior[q]
+        a1 = prior[p0 + pc]
+        a0 = 1.0 - a1
+        for t in range(n_t - 1):
+            i = r0 + t
+            b0, b1 = _soft_like(soft[i], guess[g0 + gs[i]], slip[g0 + gs[i]])
+            f0 = a0 * b0
+            f1 = a1 * b1
+            k = lr[i] * 4
+            a0, a1 = _weights(w, t, tr[k] * f0, tr[k + 2] * f1, tr[k + 1] * f0, tr[k + 3] * f1)
+            a0, a1, ll = _rescale(a0, a1, ll)
+        i = r0 + n_t - 1
+        b0, b1 = _soft_like(soft[i], guess[g0 + gs[i]], slip[g0 + gs[i]])
+        f0 = a0 * b0
+        f1 = a1 * b1
+        ll += np.log(f0 + f1)
+        if not with_counts:
+            continue
+        gm0, gm1 = _share(f0, f1)
+        _soft_counts(cnt_e, gs[i], soft[i], guess[g0 + gs[i]], slip[g0 + gs[i]], gm0, gm1)
+        for t in range(n_t - 2, -1, -1):
+            i = r0 + t
+            p00 = w[4 * t] * gm0
+            p01 = w[4 * t + 1] * gm0
+            p10 = w[4 * t + 2] * gm1
+            p11 = w[4 * t + 3] * gm1
+            k = lr[i] * 4
+            cnt_t[k] += p00
+            cnt_t[k + 1] += p01
+            cnt_t[k + 2] += p10
+            cnt_t[k + 3] += p11
+            gm0 = p00 + p10
+            gm1 = p01 + p11
+            _soft_counts(cnt_e, gs[i], soft[i], guess[g0 + gs[i]], slip[g0 + gs[i]], gm0, gm1)
+        cnt_i[pc * 2] += gm0
+        cnt_i[pc * 2 + 1] += gm1
+    return ll
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _run_estep(
-    q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+    q_lo, q_hi, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
     guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
     cnt_e, cnt_t, cnt_i, tab, w, with_counts,
 ):
     """The E-step for this task's class counts. ``tab``: float64 scratch of at least
     16 n_gs + 4 n_lr entries for the per-class tables (allocated once per task, not per
     iteration: with thousands of item classes a fresh table per E-step is a fresh mapping
-    of memory, page faults included); ``w``: 4 per row of the longest sequence."""
+    of memory, page faults included); ``w``: 4 per row of the longest sequence. A non-empty
+    ``soft`` selects the soft-evidence E-step."""
+    if soft.shape[0] > 0:
+        return _estep_soft(
+            q_lo, q_hi, seq_row, seq_len, seq_prior, soft, gs, lr,
+            guess, slip, learn, forget, prior, g0, l0, p0, n_lr,
+            cnt_e, cnt_t, cnt_i, tab, w, with_counts,
+        )
     if n_gs == 1 and n_lr == 1:
         return _estep1(
             q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
@@ -442,7 +537,7 @@ def _longest(seq_len, q_lo, q_hi):
 
 @njit(cache=True, error_model="numpy")
 def _em_task(
-    t, seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+    t, seq_start, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
     task_skill, gs_off, lr_off, pr_off,
     guess, slip, learn, forget, prior,
     sk_gs_off, sk_lr_off, sk_pr_off,
@@ -474,7 +569,7 @@ def _em_task(
         cnt_t[:] = 0.0
         cnt_i[:] = 0.0
         ll = _run_estep(
-            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
             cnt_e, cnt_t, cnt_i, tab, w, True,
         )
@@ -492,7 +587,7 @@ def _em_task(
         prev = ll
     if not done:
         ll = _run_estep(
-            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
+            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
             guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
             cnt_e, cnt_t, cnt_i, tab, w, False,
         )
@@ -502,7 +597,7 @@ def _em_task(
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def em_fit(
-    seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+    seq_start, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
     task_skill, task_order, worker_start, gs_off, lr_off, pr_off,
     guess, slip, learn, forget, prior,
     sk_gs_off, sk_lr_off, sk_pr_off,
@@ -529,7 +624,7 @@ def em_fit(
     for w in prange(n_workers):
         for j in range(worker_start[w], worker_start[w + 1]):
             _em_task(
-                task_order[j], seq_start, seq_row, seq_len, seq_prior, obs, gs, lr,
+                task_order[j], seq_start, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
                 task_skill, gs_off, lr_off, pr_off,
                 guess, slip, learn, forget, prior,
                 sk_gs_off, sk_lr_off, sk_pr_off,
@@ -640,6 +735,16 @@ def replay_simple(p_state, last_cls, obs_ptr, ev_skill, ev_score, table, out_pc)
             p_state[k] = p_next
             last_cls[k] = 0
     return -1
+
+
+@njit(cache=True, error_model="numpy")
+def filter_one(p, score, table, k):
+    """One observation of skill column ``k`` of a (5, K) ``replay_simple`` table: the online
+    path's single-skill step (``_filter_step``; ``p`` NaN = no evidence yet: the prior).
+    Returns (P(correct) before, P(mastered) after the observation and the transition)."""
+    if p != p:
+        p = table[4, k]
+    return _filter_step(p, score, table[0, k], table[1, k], table[2, k], table[3, k])
 
 
 @njit(cache=True, error_model="numpy")

@@ -48,6 +48,8 @@ class Layout:
         model has no such class column (one class per skill);
     pr_key: int64 (Q,), per-sequence prior class code, or None (one prior per skill).
     row_start: int64 (S+1,): rows of skill s are ``row_start[s]:row_start[s+1]``.
+    soft: float64 (m,), the log's ``score`` of each row (soft evidence in [0, 1]), or None
+        when the log has no score column (then ``obs`` is the evidence).
     """
 
     skills: np.ndarray
@@ -61,6 +63,7 @@ class Layout:
     pr_key: np.ndarray | None
     seq_skill: np.ndarray  # int64 (Q,) skill position (0..S-1) of each sequence
     row_start: np.ndarray
+    soft: np.ndarray | None = None
 
     @cached_property
     def row_skill(self) -> np.ndarray:
@@ -73,8 +76,9 @@ class Layout:
 
     @property
     def score(self) -> np.ndarray:
-        """float64 (m,) outcomes as scores (for filtering)."""
-        return self.obs.astype(np.float64)
+        """float64 (m,) evidence of each row for filtering: the log's scores, else the
+        outcomes as 0.0 / 1.0."""
+        return self.obs.astype(np.float64) if self.soft is None else self.soft
 
 
 def _class_column(log: ObservationLog, name: str) -> np.ndarray:
@@ -131,6 +135,7 @@ def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Lay
         pr_key=None if pr_key is None else np.ascontiguousarray(pr_key, dtype=np.int64),
         seq_skill=seq_skill,
         row_start=row_start,
+        soft=None if log.score is None else np.ascontiguousarray(log.score[rows]),
     )
 
 

@@ -9,6 +9,14 @@ M-step when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < ``tol``; otherwise it stop
 ``max_iter`` M-steps. ``tol=0`` runs exactly ``max_iter`` iterations (E-step + M-step each).
 ``n_iter_`` counts M-steps; ``log_likelihood_`` is the LL of the returned parameters.
 
+Soft evidence: when the log has a ``score`` column (partial credit in [0, 1]), ``fit``,
+``predict`` and ``evaluate`` use it, never rounded: P(score | mastered) = s (1 - p_slip) +
+(1 - s) p_slip, P(score | not mastered) = s p_guess + (1 - s)(1 - p_guess) (the online
+update's evidence model), and the M-step's guess/slip counts split each state's posterior
+between a latent correct and wrong answer (``kt.bkt._kernels``). Every variant takes scores;
+``multiprior=True`` groups learners by their first *outcome* (the score rounded at 0.5).
+Without a score column the outcomes are the evidence (the same numbers as before scores).
+
 Prediction semantics (pyBKT's ``correct_predictions`` / ``state_predictions``): for each row,
 ``p_correct`` = P(correct) given the learner's earlier rows of that skill, and ``p_mastered``
 = P(mastered) before the row; ``p_mastered_after`` = P(mastered) after the row including the
@@ -413,6 +421,7 @@ class BKT(OnlineBKT):
         steps = [task_order] if progress is None else _progress_steps(
             task_order, restarts, rows_per_skill[task_skill[task_order]]
         )
+        soft = np.empty(0) if layout.soft is None else layout.soft
         done = 0
         em_seconds = 0.0
         with _threads(self.n_threads):
@@ -424,7 +433,7 @@ class BKT(OnlineBKT):
                 em_started = time.perf_counter()
                 _kernels.em_fit(
                     layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
-                    gs_local, lr_local, task_skill, order, worker_start, t_off["gs"], t_off["lr"],
+                    soft, gs_local, lr_local, task_skill, order, worker_start, t_off["gs"], t_off["lr"],
                     t_off["pr"], vals["p_guess"], vals["p_slip"], vals["p_learn"],
                     vals["p_forget"], vals["p_init"], sk_gs, sk_lr, sk_pr,
                     fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
@@ -488,9 +497,6 @@ class BKT(OnlineBKT):
         self._online_table = np.ascontiguousarray(np.stack(
             [store.p_guess, store.p_slip, store.p_learn, store.p_forget, store.p_init]
         )) if self._simple_online else None
-        self._py_params = tuple(
-            getattr(store, p).tolist() for p in ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")
-        )
 
     def _store(self) -> ParamStore:
         if not hasattr(self, "store_"):
@@ -584,6 +590,9 @@ class BKT(OnlineBKT):
 
     def evaluate(self, log: ObservationLog, metrics=("auc", "rmse"), unknown: str = "error"):
         """Metrics of ``predict(log).p_correct`` against the outcomes: {name: value}.
+
+        With a score column the predictions use the scores as soft evidence, and the metrics
+        compare them with the outcomes (the scores rounded at 0.5), so AUC stays defined.
 
         ``metrics``: names from ``kt.metrics.METRICS`` ("auc", "rmse", "accuracy",
         "log_loss"), callables ``f(y_true, p) -> float``, or one of those alone.

@@ -1,6 +1,6 @@
 """The online path of ``BKT`` (the :mod:`kt.online` contract): a learner's ``BKTState`` is a
 fold of the BKT filter over their observations, run by the Numba kernels
-``kt.bkt._kernels.replay`` / ``replay_simple`` (the one BKT filter implementation; a plain
+``kt.bkt._kernels.replay`` / ``replay_simple`` / ``filter_one`` (one BKT filter, ``_filter_step``; a plain
 scalar twin lives in the tests).
 
 Multi-skill observation (one answer tagged with several skills, or rows sharing an
@@ -209,18 +209,12 @@ class OnlineBKT:
         return new, float(pc[0])
 
     def _step_simple(self, state: BKTState, s: int, x: float) -> tuple[BKTState, float]:
-        """The scalar filter step of skill position ``s`` (model without classes); the same
-        formulas as the kernels' ``_filter_step``."""
-        guess, slip, learn, forget, prior = (t[s] for t in self._py_params)
-        p = float(state.p_mastered[s])
-        if p != p:
-            p = prior
-        p_correct = guess * (1.0 - p) + (1.0 - slip) * p
-        num = p * (x * (1.0 - slip) + (1.0 - x) * slip)
-        den = num + (1.0 - p) * (x * guess + (1.0 - x) * (1.0 - guess))
-        post = num / den if den > 0.0 else p
+        """The filter step of skill position ``s`` (model without classes) by the Numba
+        kernel ``filter_one`` (the same ``_filter_step`` as every other path)."""
         values = state.p_mastered.copy()
-        values[s] = post * (1.0 - forget) + (1.0 - post) * learn
+        p_correct, values[s] = bkt_kernels().filter_one(
+            float(values[s]), x, self._online_table, s
+        )
         last = state.last_class
         if last[s] != 0:
             last = last.copy()
@@ -430,18 +424,3 @@ def _check_params(params) -> None:
         if not isinstance(value, SkillParams):
             raise ParameterError(
                 f"params[{name!r}] is a {type(value).__name__}; give a kt.bkt.SkillParams")
-
-
-# ------------------------------------------------------------------ deprecated
-def soft_step(p: float, score: float, guess: float, slip: float, learn: float,
-              forget: float) -> tuple[float, float]:
-    """DEPRECATED (kept only until ``engine/_kt_compat.py`` is gone): use a BKT model's
-    ``update_one``. One soft-evidence filter step on plain floats; returns (P(correct) before
-    the observation, P(mastered) after it and the transition)."""
-    p_correct = guess * (1.0 - p) + (1.0 - slip) * p
-    like_m = score * (1.0 - slip) + (1.0 - score) * slip
-    like_n = score * guess + (1.0 - score) * (1.0 - guess)
-    num = p * like_m
-    den = num + (1.0 - p) * like_n
-    post = num / den if den > 0.0 else p
-    return p_correct, post * (1.0 - forget) + (1.0 - post) * learn

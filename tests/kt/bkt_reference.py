@@ -6,7 +6,8 @@ builds each 2x2 two-slice posterior explicitly, counts are dense per-class array
 
 A "skill problem" is a list of sequences; each sequence is a dict with int arrays
 ``obs`` (0/1), ``gs`` (guess/slip class per row), ``lr`` (learn class of the transition
-after each row) and an int ``prior`` (prior class). Parameters are a dict of float arrays
+after each row) and an int ``prior`` (prior class); optionally ``score`` (float, soft
+evidence in [0, 1], used instead of ``obs`` when present). Parameters are a dict of float arrays
 ``p_init`` (per prior class), ``p_learn``/``p_forget`` (per learn class), ``p_guess``/
 ``p_slip`` (per guess/slip class).
 """
@@ -26,17 +27,29 @@ def emission(guess: float, slip: float, o: int) -> np.ndarray:
     return np.array([guess, 1.0 - slip]) if o == 1 else np.array([1.0 - guess, slip])
 
 
+def soft_emission(guess: float, slip: float, s: float) -> np.ndarray:
+    """P(evidence s | state) for state 0, 1: the mixture s P(correct | .) + (1-s) P(wrong | .)."""
+    return s * emission(guess, slip, 1) + (1.0 - s) * emission(guess, slip, 0)
+
+
+def row_emission(seq: dict, params: dict, t: int) -> np.ndarray:
+    """P(row t's evidence | state) for state 0, 1 (soft when the sequence has scores)."""
+    g, sl = params["p_guess"][seq["gs"][t]], params["p_slip"][seq["gs"][t]]
+    if "score" in seq:
+        return soft_emission(g, sl, seq["score"][t])
+    return emission(g, sl, seq["obs"][t])
+
+
 def forward_backward(seq: dict, params: dict):
     """Returns (loglik, gamma (T, 2), xi (T-1, 2, 2) [next, cur], alpha (T, 2) normalised)."""
-    obs, gs, lr = seq["obs"], seq["gs"], seq["lr"]
+    obs, lr = seq["obs"], seq["lr"]
     n = len(obs)
     p1 = params["p_init"][seq["prior"]]
     pred = np.array([1.0 - p1, p1])
     alpha = np.zeros((n, 2))
     ll = 0.0
     for t in range(n):
-        b = emission(params["p_guess"][gs[t]], params["p_slip"][gs[t]], obs[t])
-        un = pred * b
+        un = pred * row_emission(seq, params, t)
         norm = un.sum()
         ll += np.log(norm)
         alpha[t] = un / norm
@@ -70,7 +83,18 @@ def e_step(sequences: list[dict], params: dict):
         ll, gamma, xi, _ = forward_backward(seq, params)
         total += ll
         for t in range(len(seq["obs"])):
-            emis[seq["gs"][t], :, seq["obs"][t]] += gamma[t]
+            if "score" not in seq:
+                emis[seq["gs"][t], :, seq["obs"][t]] += gamma[t]
+                continue
+            # soft evidence: split gamma between the latent correct and wrong outcome
+            g, sl = params["p_guess"][seq["gs"][t]], params["p_slip"][seq["gs"][t]]
+            s = seq["score"][t]
+            b = soft_emission(g, sl, s)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                right = np.nan_to_num(s * emission(g, sl, 1) / b)
+                wrong = np.nan_to_num((1.0 - s) * emission(g, sl, 0) / b)
+            emis[seq["gs"][t], :, 1] += gamma[t] * right
+            emis[seq["gs"][t], :, 0] += gamma[t] * wrong
         for t in range(len(seq["obs"]) - 1):
             trans[seq["lr"][t]] += xi[t]
         init[seq["prior"]] += gamma[0]

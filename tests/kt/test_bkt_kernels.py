@@ -66,8 +66,13 @@ def pack(problems):
     ), offs, flat
 
 
-def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0), (0.0, 1.0))):
+def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0), (0.0, 1.0)),
+           soft=False):
+    """``em_fit`` on the problems; ``soft=True`` passes the sequences' ``"score"`` arrays as
+    soft evidence."""
     arrays, offs, flat = pack(problems)
+    score = (np.concatenate([s["score"] for seqs, _ in problems for s in seqs]) if soft
+             else np.empty(0))
     n = len(problems)
     fx = {p: np.full(len(flat[p]), np.nan) for p in PARAMS}
     if not forgets:
@@ -87,7 +92,7 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
         vals[p] = np.where(np.isnan(values), vals[p], values)
     _kernels.em_fit(
         arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
-        arrays["obs"], arrays["gs"], arrays["lr"], np.arange(n, dtype=np.int64),
+        arrays["obs"], score, arrays["gs"], arrays["lr"], np.arange(n, dtype=np.int64),
         order, worker_start, offs["gs"], offs["lr"], offs["pr"],
         vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"], vals["p_init"],
         offs["gs"], offs["lr"], offs["pr"],

@@ -494,7 +494,7 @@ def test_fit_skips_vocabulary_skills_without_rows(small_log):
 
 
 def test_update_one_fast_path_equals_the_replay_kernel(small_log):
-    """``update_one`` without an item class runs plain-Python floats (``soft_step``); it must
+    """``update_one`` without an item class runs the scalar kernel ``filter_one``; it must
     give exactly what the Numba replay behind ``update_many`` and batch ``predict`` give."""
     model = BKT(forgets=True, num_fits=1, seed=3, max_iter=10).fit(small_log)
     batch = model.predict(small_log)
