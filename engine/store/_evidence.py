@@ -167,42 +167,14 @@ class EvidencePart(ModelsPart):
         read by id, is in the order of their fold). Callers (:mod:`engine.mastery`) have
         already checked ids, duplicates and conflicts.
         """
-        seqs = seqs or {}
         tenant = self.tenant_id
         now = _now()
         times = dict(times) if times is not None else {}
         for o in observations:
             if o.observation_id not in times:
                 times[o.observation_id] = format_timestamp(o.observed_at)
-        obs_rows = [
-            (
-                tenant,
-                o.observation_id,
-                o.learner_id,
-                o.activity_id,
-                o.item_id,
-                ";".join(o.skill_ids),
-                o.score,
-                times[o.observation_id],
-                o.source,
-                now,
-                seqs.get(o.observation_id, 0),
-            )
-            for o in observations
-        ]
-        history_rows = [
-            (
-                tenant,
-                c.learner_id,
-                c.skill_id,
-                c.observation_id,
-                c.before,
-                c.after,
-                c.p_correct_predicted,
-                times.get(c.observation_id) or format_timestamp(c.at),
-            )
-            for c in changes
-        ]
+        obs_rows = _observation_rows(tenant, observations, times, seqs or {}, now)
+        history_rows = _history_rows(tenant, changes, times)
         driver = self._driver
         mastery_rows = [(tenant, *row) for row in mastery]
         with driver.transaction():
@@ -369,3 +341,42 @@ class EvidencePart(ModelsPart):
                     f"({_marks(len(chunk))})",
                     (self.tenant_id, *chunk),
                 )
+
+
+def _observation_rows(tenant: str, observations: Sequence[Observation], times: Mapping[str, str],
+                      seqs: Mapping[str, int], now: str) -> list[tuple]:
+    """``observations`` table rows (columns ``_OBS_SEQ_COLUMNS``); ``times`` covers every id."""
+    return [
+        (
+            tenant,
+            o.observation_id,
+            o.learner_id,
+            o.activity_id,
+            o.item_id,
+            ";".join(o.skill_ids),
+            o.score,
+            times[o.observation_id],
+            o.source,
+            now,
+            seqs.get(o.observation_id, 0),
+        )
+        for o in observations
+    ]
+
+
+def _history_rows(tenant: str, changes: Sequence[MasteryChange],
+                  times: Mapping[str, str]) -> list[tuple]:
+    """``mastery_history`` rows (columns ``_HISTORY_COLUMNS``), in the order of ``changes``."""
+    return [
+        (
+            tenant,
+            c.learner_id,
+            c.skill_id,
+            c.observation_id,
+            c.before,
+            c.after,
+            c.p_correct_predicted,
+            times.get(c.observation_id) or format_timestamp(c.at),
+        )
+        for c in changes
+    ]
