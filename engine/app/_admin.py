@@ -109,7 +109,9 @@ class AdminUseCases:
             return secret
 
     def research_export(self, by: Caller, *, limit: int = 100_000) -> list[dict]:
-        """Every observation with learner and observation ids replaced by per-tenant pseudonyms."""
+        """Every observation with learner and observation ids replaced by per-tenant pseudonyms
+        and ``observed_at`` coarsened to the UTC day (``YYYY-MM-DD``): exact times could
+        re-identify a learner together with a timetable."""
         self.allow(by, "research:export")
         secret = self._tenant_secret()
         rows = []
@@ -117,6 +119,7 @@ class AdminUseCases:
             rec = o.to_record()
             rec["learner_id"] = pseudonymize(o.learner_id, secret)
             rec["observation_id"] = pseudonymize(o.observation_id, secret)
+            rec["observed_at"] = o.observed_at.astimezone(UTC).date().isoformat()  # day only
             rows.append(rec)
         self._audit(by, "export", "research", detail={"rows": len(rows)})
         return rows

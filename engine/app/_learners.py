@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.access import Caller
+from engine.access import Caller, pseudonymize
 from engine.app._admin import iso
 from engine.app._planstore import PLAN_KIND
 from engine.errors import NotFoundError, ValidationError
@@ -173,11 +173,15 @@ class LearnerUseCases:
         """Erase the learner in one transaction: record and profile, evidence, mastery and its
         history, the model's learner state, their playlists and xAPI statements, roster
         places, and their entries in their classes' class plans (which name every member).
-        The audit keeps only that an erasure happened (no learner id). Returns counts."""
+        The audit keeps only that an erasure happened and a keyed hash of the id (earlier audit
+        rows about the learner are rewritten to that hash). Returns counts."""
         self.allow(by, "learner:delete", learner_id=learner_id)
         class_ids = [c.id for c in self.view.classes.values() if learner_id in c.roster]
         with self.store.transaction():
-            counts = self.store.delete_learner(learner_id, actor=by.principal.key_id)
+            # the audit keeps a keyed hash of the id (HMAC with the tenant's secret): an
+            # auditor who is given the id can check it; the log alone does not reveal it
+            alias = pseudonymize(learner_id, "audit:" + self._tenant_secret())
+            counts = self.store.delete_learner(learner_id, actor=by.principal.key_id, alias=alias)
             scrubbed = 0
             for cid in class_ids:
                 for doc in self.store.list_documents(PLAN_KIND, class_id=cid, learner_id=None):
@@ -186,7 +190,7 @@ class LearnerUseCases:
                         self.store.put_document(PLAN_KIND, doc.doc_id, body)
                         scrubbed += 1
             counts["class_plans_scrubbed"] = scrubbed
-            self._audit(by, "delete", "learner", detail={"erased": True})
+            self._audit(by, "delete", "learner", detail={"erased": True, "learner": alias})
         self._invalidate()
         return counts
 

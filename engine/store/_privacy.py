@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from typing import Any
 
-from engine.errors import NotFoundError
+from engine.errors import NotFoundError, ValidationError
 from engine.store._sql import (
     TenantBase,
     _document,
@@ -69,16 +70,22 @@ class PrivacyPart(TenantBase):
             ],
         }
 
-    def delete_learner(self, learner_id: str, actor: str = "system") -> dict[str, int]:
+    def delete_learner(self, learner_id: str, actor: str = "system", *,
+                       alias: str | None = None) -> dict[str, int]:
         """Erase one learner: record and profile, observations, mastery, history, documents with
         that ``learner_id``, and their place on class rosters. One transaction.
 
-        Appends one audit row (``action="learner.delete"``, resource ``learner:<id>``) holding
-        only the counts erased. Returns those counts. :class:`NotFoundError` when nothing is
-        stored about the learner.
+        ``alias``: what replaces the learner id in the audit log (the caller's keyed hash of the
+        id, ``p_<hex>``; a random ``p_<hex>`` when not given): earlier rows about the learner (resource ``<name>:<id>``) are rewritten to
+        ``<name>:<alias>``, and one row (``action="learner.delete"``, resource
+        ``learner:<alias>``) holding only the counts erased is appended. Returns those counts.
+        :class:`NotFoundError` when nothing is stored about the learner.
         """
         driver = self._driver
         tenant = self.tenant_id
+        alias = alias or "p_" + secrets.token_hex(8)
+        if not alias.startswith("p_"):
+            raise ValidationError(f"audit alias must look like 'p_<hex>', got {alias!r}")
         counts: dict[str, int] = {}
         with driver.transaction():
             for table in ("observations", "mastery", "mastery_history", "documents", "learners"):
@@ -114,5 +121,20 @@ class PrivacyPart(TenantBase):
                     for k in classes
                 ]
                 self._put_entities("class", updated)
-            self.append_audit(actor, "learner.delete", f"learner:{learner_id}", counts)
+            counts["audit_rows_pseudonymized"] = self._pseudonymize_audit(learner_id, alias)
+            self.append_audit(actor, "learner.delete", f"learner:{alias}", counts)
         return counts
+
+    def _pseudonymize_audit(self, learner_id: str, alias: str) -> int:
+        """Rewrite audit resources ``<name>:<learner_id>`` to ``<name>:<alias>``; returns rows."""
+        pattern = "%:" + learner_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._driver.execute(
+            "SELECT id, resource FROM audit_log WHERE tenant_id = ? AND resource LIKE ? ESCAPE '\\'",
+            (self.tenant_id, pattern),
+        )
+        suffix = ":" + learner_id
+        hits = [(int(r[0]), r[1]) for r in rows if r[1].endswith(suffix)]
+        for seq, resource in hits:
+            self._driver.execute("UPDATE audit_log SET resource = ? WHERE id = ?",
+                                 (resource[: -len(suffix)] + ":" + alias, seq))
+        return len(hits)

@@ -253,16 +253,20 @@ def test_export_learner_holds_all_their_data(store, school):
     json.dumps(data)  # JSON-ready
 
 
+def driver_count(store, sql: str, params=()) -> int:
+    return int(store._driver.execute(sql, params)[0][0])
+
+
 def test_delete_learner_really_deletes(store, school):
     engine = _loaded(store, school)
     engine.ingest([_obs("o1"), _obs("o2", "L2"), _obs("o3", "L1", "A2", ("S3",), 0.4)])
     engine.store.put_document("playlist", "p1", {"learner_id": "L1"})
     engine.store.put_document("playlist", "p2", {"learner_id": "L2"})
     engine.store.append_audit("teacher:T1", "read", "learner:L1")
-    counts = engine.store.delete_learner("L1", actor="admin:1")
+    counts = engine.store.delete_learner("L1", actor="admin:1", alias="p_0123456789abcdef")
     assert counts == {
         "observations": 2, "mastery": 3, "mastery_history": 3, "documents": 1, "learners": 1,
-        "class_memberships": 1,
+        "class_memberships": 1, "audit_rows_pseudonymized": 1,
     }
     t = engine.store
     with pytest.raises(NotFoundError):
@@ -277,10 +281,12 @@ def test_delete_learner_really_deletes(store, school):
     # Other learners intact.
     assert t.count_observations() == 1 and set(t.get_mastery("L2")) == {"S1", "S2"}
     assert t.get_document("playlist", "p2").payload == {"learner_id": "L2"}
-    # The audit keeps that a deletion happened, with counts only.
-    last = t.list_audit()[-1]
-    assert (last.actor, last.action, last.resource) == ("admin:1", "learner.delete", "learner:L1")
-    assert last.detail == counts
+    # The audit keeps that a deletion happened, with counts only, and the learner's alias
+    # instead of the id -- in the deletion row and in the earlier read row.
+    *_, read, last = t.list_audit()
+    assert (last.actor, last.action, last.resource) == ("admin:1", "learner.delete", "learner:p_0123456789abcdef")
+    assert last.detail == counts and read.resource == "learner:p_0123456789abcdef"
+    assert driver_count(store, "SELECT COUNT(*) FROM audit_log WHERE resource LIKE ?", ("%L1%",)) == 0
     # Nothing of the learner is left in any table (raw check).
     driver = store._driver
     for table in ("observations", "mastery", "mastery_history", "documents", "learners"):
