@@ -42,19 +42,16 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
     """Stable sort by (learner, order) *in place*, then event ids and the repeated-key check.
 
     learner: int32 (n,) codes 0..n_learners-1; order: int64 (n,); skill: int32 (n,) codes
-    0..n_skills-1; item: int32 (n,); outcome: int8 (n,); use_item: compare items (else order
-    keys) to recognise skill copies of one answer. The five arrays are reordered in place
-    (pass arrays you own; fewer fresh pages than new sorted copies).
+    0..n_skills-1; item: int32 (n,) (all equal when the log has no items); outcome: int8 (n,);
+    use_item: key groups of one item may join one answer (see :func:`sorted_events`). The
+    five arrays are reordered in place (pass arrays you own; fewer fresh pages than new
+    sorted copies).
 
     The permutation equals ``np.lexsort((order, learner))``: a stable counting sort by
     learner, then a stable merge sort of the order keys of any learner whose rows are not
-    already in order. Row ``i`` (sorted) continues the event of row ``i-1`` when both have
-    the same learner and outcome, the same item (or order key) and row ``i``'s skill is not
-    yet in that event (``kt.log.assign_events``).
+    already in order. Event ids and ``bad`` as in :func:`sorted_events`.
 
-    Returns (perm int64 (n,): sorted row j was input row perm[j], event int64 (n,), bad int64:
-    the first sorted row whose order key repeats the previous row's within a learner while it
-    starts a new event, or -1).
+    Returns (perm int64 (n,): sorted row j was input row perm[j], event int64 (n,), bad int64).
     """
     n = learner.shape[0]
     start = np.zeros(n_learners + 1, dtype=np.int64)
@@ -112,29 +109,51 @@ def sort_events(learner, order, skill, item, outcome, n_learners, n_skills, use_
             event[j] = outcome[perm[j]]
         for j in range(n):
             outcome[j] = event[j]
-    # stamp[k] = the last event holding skill k (row j may join event e only if stamp != e)
-    stamp = np.full(n_skills, -1, dtype=np.int64)
-    e = 0
-    bad = -1
-    if n > 0:
-        stamp[skill[0]] = 0
-        event[0] = 0
-    for j in range(1, n):
-        sj = skill[j]
-        same_learner = learner[j] == learner[j - 1]
-        same_order = order[j] == order[j - 1]
-        if use_item:
-            same_answer = item[j] == item[j - 1]
-        else:
-            same_answer = same_order
-        if not (same_learner and same_answer and outcome[j] == outcome[j - 1]
-                and stamp[sj] != e):
-            e += 1
-            if bad < 0 and same_learner and same_order:
-                bad = j
-        stamp[sj] = e
-        event[j] = e
+    bad = sorted_events(learner, order, skill, item, outcome, n_skills, use_item, event)
     return perm, event, bad
+
+
+@njit(cache=True, nogil=True)
+def sorted_events(learner, order, skill, item, outcome, n_skills, use_item, event):
+    """Event ids of rows sorted by (learner, order), written into ``event`` (int64 (n,)).
+
+    Rows of one learner with one order key form a *key group*. A key group is one answer:
+    its rows share an event, except a row whose skill is already in the event, which is an
+    exact duplicate row (same learner, order key, item, outcome and skill) and starts a new
+    event. With ``use_item`` a key group also joins the previous key group's event (skill
+    copies of one answer under neighbouring order keys, as in ASSISTments 2009) when it has
+    the same learner, item and outcome and none of its skills is in that event yet; a whole
+    key group always joins or starts together. Skill codes 0..n_skills-1.
+
+    Returns bad (int64): the first row whose order key repeats the previous row's within a
+    learner with a different item or outcome (two different answers under one key), or -1.
+    """
+    n = learner.shape[0]
+    stamp = np.full(n_skills, -1, dtype=np.int64)  # last event holding each skill
+    e = -1
+    bad = -1
+    for j in range(n):
+        same_key = j > 0 and learner[j] == learner[j - 1] and order[j] == order[j - 1]
+        if same_key:
+            if item[j] != item[j - 1] or outcome[j] != outcome[j - 1]:
+                if bad < 0:
+                    bad = j
+                e += 1
+            elif stamp[skill[j]] == e:
+                e += 1  # exact duplicate row: its own event
+        else:
+            join = (use_item and j > 0 and learner[j] == learner[j - 1]
+                    and item[j] == item[j - 1] and outcome[j] == outcome[j - 1])
+            k = j
+            while join and k < n and learner[k] == learner[j] and order[k] == order[j]:
+                if stamp[skill[k]] == e:
+                    join = False
+                k += 1
+            if not join:
+                e += 1
+        stamp[skill[j]] = e
+        event[j] = e
+    return bad
 
 
 @njit(cache=True, nogil=True)

@@ -53,6 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "order": "order_id",
         "item": ("problem_id", "template_id"),
         "filter_original": True,
+        "copies_by_item": True,
     },
     "kdd": {
         "learner": "Anon Student Id",
@@ -61,6 +62,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "order": "Row",
         "item": ("Problem Name",),
         "filter_original": False,
+        "copies_by_item": False,
     },
 }
 MULTI_SKILL_SEPARATOR = "~~"
@@ -104,7 +106,7 @@ def read_log(
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         names = _header(path)
-        colmap, filter_original, label = _resolve(names, preset, columns, str(path))
+        colmap, filter_original, label, by_item = _resolve(names, preset, columns, str(path))
         wanted = sorted({*colmap.values(), *classes, *(["original"] if filter_original else [])})
         _check_present(names, colmap, classes, label)
         table = _read_file(path, wanted)
@@ -112,12 +114,20 @@ def read_log(
     else:
         table = source if isinstance(source, pa.Table) else pa.table(source)
         names = table.column_names
-        colmap, filter_original, label = _resolve(names, preset, columns, "table")
+        colmap, filter_original, label, by_item = _resolve(names, preset, columns, "table")
         _check_present(names, colmap, classes, label)
         desc = "pyarrow table"
-    return _from_table(
+    log = _from_table(
         table, colmap, list(classes), filter_original, multi_skill, missing_skill, desc
     )
+    if by_item or "item" not in colmap:
+        return log
+    # KDD layout: each Row is one step (one answer); steps of one problem stay apart
+    from dataclasses import replace
+
+    from kt.log import assign_events
+
+    return replace(log, event=assign_events(log.learner, log.skill, None, log.outcome, log.order))
 
 
 # --- header / preset resolution ------------------------------------------------------------
@@ -149,12 +159,30 @@ def _header(path: Path) -> list[str]:
 
 
 def _delimiter(header_line: str) -> str:
-    return "\t" if header_line.count("\t") > header_line.count(",") else ","
+    """The most frequent of tab, ``;`` and ``,`` in the header line (``,`` on a tie)."""
+    counts = {d: header_line.count(d) for d in (",", "\t", ";")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def _delimiter_hint(names: Sequence[str]) -> str:
+    """A hint when column names still hold a separator (the file was split on the wrong one)."""
+    for name in names:
+        for sep, label in (("\t", "tabs"), (";", "';'"), (",", "','")):
+            if sep in name:
+                return (f" The column name {name[:60]!r} holds {label}: the data looks "
+                        f"separated by {label} but was split on another delimiter; read it with "
+                        f"that delimiter (e.g. pyarrow.csv.ParseOptions(delimiter=...)) or save "
+                        f"it as a comma-separated file.")
+    return ""
 
 
 def _resolve(
     names: Sequence[str], preset: str | None, columns: Mapping[str, str] | None, label: str
-) -> tuple[dict[str, str], bool, str]:
+) -> tuple[dict[str, str], bool, str, bool]:
+    """(role -> column, filter ``original``, label, skill copies grouped by item).
+
+    Without ``preset`` the preset with the most required columns present is used (at least
+    two), so a file that lacks one column is reported as missing that column."""
     columns = dict(columns or {})
     unknown = set(columns) - set(ROLES)
     if unknown:
@@ -164,10 +192,13 @@ def _resolve(
         )
     present = set(names)
     if preset is None:
-        for candidate, spec in PRESETS.items():
-            if all(spec[r] in present or r in columns for r in REQUIRED_ROLES):
-                preset = candidate
-                break
+        hits = {
+            candidate: sum(spec[r] in present or r in columns for r in REQUIRED_ROLES)
+            for candidate, spec in PRESETS.items()
+        }
+        best = max(hits, key=lambda c: hits[c])  # first preset on a tie
+        if hits[best] >= 2:
+            preset = best
     spec = PRESETS.get(preset or "", {})
     colmap: dict[str, str] = {}
     for role in REQUIRED_ROLES:
@@ -179,7 +210,8 @@ def _resolve(
             raise LogFormatError(
                 f"{label}: no column for {role!r} and the header matches no preset; pass "
                 f"preset='assistments' or 'kdd', or columns={{'{role}': '<column name>', ...}} "
-                f"(columns present: {list(names)[:20]})"
+                f"(CLI: --preset, --column {role}=NAME; columns present: {list(names)[:20]})."
+                + _delimiter_hint(names)
             )
     if "item" in columns:
         colmap["item"] = columns["item"]
@@ -189,7 +221,7 @@ def _resolve(
                 colmap["item"] = cand
                 break
     filter_original = bool(spec.get("filter_original")) and "original" in present
-    return colmap, filter_original, label
+    return colmap, filter_original, label, bool(spec.get("copies_by_item", True))
 
 
 def _check_present(
@@ -200,7 +232,8 @@ def _check_present(
         if col not in present:
             raise LogFormatError(
                 f"{label}: column {col!r} (for {role!r}) is missing; columns present: "
-                f"{list(names)[:30]}. Rename it or pass columns={{'{role}': '<column name>'}}."
+                f"{list(names)[:30]}. Rename it or pass columns={{'{role}': '<column name>'}} "
+                f"(CLI: --column {role}=NAME)." + _delimiter_hint(names)
             )
     for col in classes:
         if col not in present:

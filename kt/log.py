@@ -34,8 +34,9 @@ class ObservationLog:
         order: int64 (n,), the source's order key (e.g. ASSISTments ``order_id``),
             strictly increasing within a learner except across skill copies of one event.
         event: int64 (n,), response-event id: rows that are skill copies of one answer
-            (consecutive rows of one learner with the same item, or without items the same
-            order key, the same outcome and distinct skills) share it; 0, 1, 2... in row order.
+            share it (rows of one learner with one order key, and, where items group copies,
+            consecutive keys with the same item and outcome and distinct skills; an exact
+            duplicate row is its own event; ``assign_events``); 0, 1, 2... in row order.
             Models follow pyBKT and treat every row as an observation of its skill; ``event``
             lets consumers count answers instead (``n_events``).
         classes: extra categorical columns (e.g. ``"template_id"``) as int32 (n,) codes.
@@ -164,10 +165,11 @@ class ObservationLog:
         integral values) defaults to the row position. ``item`` defaults to one item ``""``;
         then skill copies of one answer are recognised by an equal order key only.
 
-        Rows are stable-sorted by learner, then order. Consecutive rows of one learner with the
-        same item (or, without items, the same order key), the same outcome and distinct skills
-        are skill copies of one answer and share one ``event`` id. Two different answers of one
-        learner with the same order key raise :class:`~kt.errors.LogFormatError`.
+        Rows are stable-sorted by learner, then order. Rows of one learner with one order key,
+        and consecutive rows with the same item, outcome and distinct skills, are skill copies
+        of one answer and share one ``event`` id (``assign_events``; an exact duplicate row is
+        kept as its own event). Two rows of one learner with one order key but a different
+        item or outcome raise :class:`~kt.errors.LogFormatError`.
 
         ``score`` (optional, floats in [0, 1]): graded evidence, kept as the ``score`` column
         (partial credit is soft evidence, never rounded). ``outcome`` may then be omitted: it
@@ -466,14 +468,8 @@ def build_log(
 
     # Two different answers of one learner may not share an order key.
     if bad >= 0:
-        i = int(bad)
-        raise LogFormatError(
-            f"order column {names['order']!r} repeats key {int(order[i])} for learner "
-            f"{str(learner_ids[learner_c[i]])!r}: {_row_hint(source_row, int(perm[i]))} and row "
-            f"{int(source_row[perm[i - 1]])} are different answers (different item, outcome or "
-            "same skill) with the same order key. Order keys must be unique per learner; fix the "
-            "duplicates or map 'order' to a unique column (e.g. order_id / Row)."
-        )
+        _raise_repeated_key(int(bad), perm, learner_c, learner_ids, item_c, item_ids, outcome,
+                            order, source_row, names, has_item)
     return ObservationLog(
         learner=np.ascontiguousarray(learner_c, dtype=np.int32),
         skill=np.ascontiguousarray(skill_c, dtype=np.int32),
@@ -488,6 +484,25 @@ def build_log(
         class_vocab=class_v,
         source=source,
         score=score,
+    )
+
+
+def _raise_repeated_key(i, perm, learner, learner_ids, item, item_ids, outcome, order,
+                        source_row, names, has_item) -> None:
+    """Sorted rows ``i - 1`` and ``i`` share learner and order key but differ in item or outcome."""
+    what = []
+    if has_item and item[i] != item[i - 1]:
+        what.append(f"{names['item']!r} {str(item_ids[item[i - 1]])!r} vs "
+                    f"{str(item_ids[item[i]])!r}")
+    if outcome[i] != outcome[i - 1]:
+        what.append(f"outcome {int(outcome[i - 1])} vs {int(outcome[i])}")
+    raise LogFormatError(
+        f"order column {names['order']!r} repeats key {int(order[i])} for learner "
+        f"{str(learner_ids[learner[i]])!r}: row {int(source_row[perm[i - 1]])} and "
+        f"{_row_hint(source_row, int(perm[i]))} are different answers under one key "
+        f"({'; '.join(what)}). Give each answer its own order key (fix or drop one of the "
+        f"rows), or use an order column that is unique per answer instead of "
+        f"{names['order']!r} (columns={{'order': '<column>'}}; CLI: --column order=NAME)."
     )
 
 
@@ -507,46 +522,25 @@ def assign_events(
     outcome: np.ndarray,
     order: np.ndarray,
 ) -> np.ndarray:
-    """Event ids (int64, 0..) for rows sorted by learner then order.
+    """Event ids (int64 (n,), 0..) for rows sorted by learner then order.
 
-    Row ``i`` continues the event of row ``i-1`` when both belong to the same learner, have the
-    same outcome, the same item (or, when ``item`` is None, the same order key) and row ``i``'s
-    skill is not yet in that event. Vectorised; only runs that repeat a skill are split in a
-    short loop over those runs.
+    Rows of one learner with one order key are one answer; a repeated skill among them is
+    an exact duplicate row and gets its own event. With ``item`` (not None) consecutive order
+    keys of one learner, item and outcome with distinct skills are one answer too (skill
+    copies under neighbouring keys, as in ASSISTments 2009). One Numba pass
+    (``kt._kernels.sorted_events``); different answers under one key are not checked here.
     """
+    from kt import _kernels
+
     n = len(learner)
+    event = np.empty(n, dtype=np.int64)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    cont = np.zeros(n, dtype=bool)
-    link = (learner[1:] == learner[:-1]) & (outcome[1:] == outcome[:-1])
-    link &= (item[1:] == item[:-1]) if item is not None else (order[1:] == order[:-1])
-    link &= skill[1:] != skill[:-1]
-    cont[1:] = link
-    event = np.cumsum(~cont) - 1
-    # Runs longer than 2 may repeat a skill (A, B, A): split those at the repeat.
-    run_len = np.bincount(event)
-    long_runs = np.flatnonzero(run_len > 2)
-    if len(long_runs):
-        # only runs that really repeat a skill need the loop
-        in_long = (run_len > 2)[event]
-        key = event[in_long].astype(np.int64) * (int(skill.max()) + 1) + skill[in_long]
-        key.sort()
-        dup = key[1:] == key[:-1]
-        width = int(skill.max()) + 1
-        long_runs = np.unique(key[1:][dup] // width) if dup.any() else long_runs[:0]
-    if len(long_runs):
-        starts = np.concatenate(([0], np.cumsum(run_len)[:-1]))
-        changed = False
-        for r in long_runs.tolist():
-            s = int(starts[r])
-            seen: set[int] = set()
-            for i in range(s, s + int(run_len[r])):
-                k = int(skill[i])
-                if k in seen:
-                    cont[i] = False
-                    seen = set()
-                    changed = True
-                seen.add(k)
-        if changed:
-            event = np.cumsum(~cont) - 1
-    return event.astype(np.int64)
+        return event
+    skill = np.ascontiguousarray(skill, dtype=np.int32)
+    items = np.zeros(n, np.int32) if item is None else np.ascontiguousarray(item, np.int32)
+    _kernels.sorted_events(
+        np.ascontiguousarray(learner, dtype=np.int32), np.ascontiguousarray(order, np.int64),
+        skill, items, np.ascontiguousarray(outcome, np.int8), int(skill.max()) + 1,
+        item is not None, event,
+    )
+    return event

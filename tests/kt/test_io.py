@@ -40,7 +40,11 @@ def check_invariants(log: ObservationLog) -> None:
     same = log.learner[1:] == log.learner[:-1]
     step = np.diff(log.order)
     new_event = np.diff(log.event) != 0
-    assert np.all(step[same & new_event] > 0)
+    assert np.all(step[same] >= 0)
+    # a new event under the same key is only an exact duplicate row (same item and outcome)
+    tie = same & new_event & (step == 0)
+    assert np.all(log.item[1:][tie] == log.item[:-1][tie])
+    assert np.all(log.outcome[1:][tie] == log.outcome[:-1][tie])
     assert np.all(np.diff(log.event) >= 0)
     assert log.event[0] == 0
     assert np.all(np.diff(log.event) <= 1)
@@ -55,6 +59,56 @@ def check_invariants(log: ObservationLog) -> None:
 
 
 # --- shared files --------------------------------------------------------------------------
+
+# every log file of ../shared/data: (path, read_log kwargs, pandas read_csv kwargs, preset)
+SHARED_LOGS = [
+    (AS09, {}, {}, "assistments"),
+    (AS20, {}, {}, "assistments"),
+    ("cognitive-tutor/ct.csv", {}, {}, "kdd"),
+    ("cognitive-tutor/ct_2020_multiskill.tsv", {"missing_skill": "drop"}, {"sep": "\t"}, "kdd"),
+    ("statics-2011/statics.csv", {}, {}, "assistments"),
+]
+
+
+def _valid_rows(path, read_csv_kwargs, preset) -> tuple[int, int]:
+    """(observations, answers) a loader must keep, counted independently with pandas:
+    rows with a skill (``~~`` cells split into one row per skill), outcome not -1, and
+    ``original == 1`` where that column exists (pyBKT's rule)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, low_memory=False, **read_csv_kwargs)
+    skill = "skill_name" if preset == "assistments" else "KC(Default)"
+    outcome = "correct" if preset == "assistments" else "Correct First Attempt"
+    if "original" in frame:
+        frame = frame[frame["original"] == 1]
+    frame = frame[frame[skill].notna() & (frame[outcome] != -1)]
+    parts = frame[skill].astype(str).str.split("~~")
+    return int(parts.str.len().sum()), len(frame)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("skill_thread", ["overlap"], indirect=True)  # one path is enough
+@pytest.mark.parametrize(("relative", "kwargs", "csv_kwargs", "preset"), SHARED_LOGS,
+                         ids=[r[0].split("/")[-1] for r in SHARED_LOGS])
+def test_every_valid_row_of_every_shared_log_loads(relative, kwargs, csv_kwargs, preset,
+                                                   skill_thread):
+    path = require_shared(relative)
+    log = read_log(path, **kwargs)  # layout detected from the header, no renaming
+    check_invariants(log)
+    rows, answers = _valid_rows(path, csv_kwargs, preset)
+    assert len(log) == rows
+    if preset == "kdd":  # one answer per Row (step): steps of one problem are not merged
+        assert log.n_events == answers
+    else:  # ASSISTments copies of one answer share an event; never more events than rows
+        assert log.n_events <= answers
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("skill_thread", ["overlap"], indirect=True)
+def test_shared_ct_exact_duplicate_row_is_kept_as_its_own_answer(skill_thread):
+    log = read_log(require_shared("cognitive-tutor/ct.csv"))
+    rows = np.flatnonzero((log.order == 1978) & (log.learner_ids[log.learner] == "745Yh"))
+    assert len(rows) == 2 and log.event[rows[0]] != log.event[rows[1]]
 
 
 @pytest.mark.shared_data
@@ -156,6 +210,54 @@ def test_item_optional_copies_by_equal_order(tmp_path):
     assert log.item_ids.tolist() == [""]
 
 
+def test_kdd_steps_of_one_problem_are_separate_answers(tmp_path):
+    # ct_2020_multiskill: a '~~' step after a step of the same problem, skill and outcome
+    text = (
+        "Row\tAnon Student Id\tProblem Name\tKC(Default)\tCorrect First Attempt\n"
+        "1\ts1\tP1\tsub\t1\n"
+        "2\ts1\tP1\tadd~~sub\t1\n"
+        "3\ts1\tP1\tmul\t1\n"
+        "4\ts1\tP1\tmul\t1\n"
+    )
+    log = read_log(write(tmp_path, text, "kdd.tsv"))
+    assert log.order.tolist() == [1, 2, 2, 3, 4]
+    assert log.event.tolist() == [0, 1, 1, 2, 3]
+    check_invariants(log)
+
+
+def test_assistments_multi_skill_copy_after_a_copy_of_its_skill(tmp_path):
+    # the bug of ct_2020 in an item-grouped layout: key 2 holds skills a and b, b is open
+    text = ASSIST_HEADER + "1,u,b,1,p\n2,u,a,1,p\n2,u,b,1,p\n"
+    log = read_log(write(tmp_path, text))
+    assert log.event.tolist() == [0, 1, 1]
+
+
+def test_exact_duplicate_row_loads(tmp_path):
+    text = ASSIST_HEADER + "1,u,a,1,p\n2,u,a,0,p\n2,u,a,0,p\n"
+    log = read_log(write(tmp_path, text))
+    assert len(log) == 3 and log.event.tolist() == [0, 1, 2]
+
+
+def test_missing_correct_column_is_named(tmp_path):
+    path = write(tmp_path, "order_id,user_id,skill_name,problem_id\n1,u,a,p\n")
+    err = expect_error("'correct'", path)
+    assert "missing" in str(err) and "--column outcome=NAME" in str(err)
+    assert "no column for 'learner'" not in str(err)
+
+
+def test_semicolon_file_loads_and_a_wrongly_split_header_gets_a_hint(tmp_path):
+    text = "order_id;user_id;skill_name;correct\n1;u;a;1\n2;u;a;0\n"
+    assert read_log(write(tmp_path, text)).outcome.tolist() == [1, 0]
+    # a table read with the wrong delimiter: one column named after the whole header
+    import pyarrow.csv as pacsv
+
+    for sep, label in ((";", "';'"), ("\t", "tabs")):
+        wrong = pacsv.read_csv(write(tmp_path, text.replace(";", sep), "x.txt"),
+                               parse_options=pacsv.ParseOptions(delimiter="|"))
+        err = expect_error("no column for", wrong)
+        assert f"holds {label}" in str(err) and "delimiter" in str(err)
+
+
 def test_same_problem_answered_twice_is_two_events(tmp_path):
     # skills a,b of problem p, then the same problem again: A B A B -> two events
     text = ASSIST_HEADER + "1,u,a,1,p\n2,u,b,1,p\n3,u,a,1,p\n4,u,b,1,p\n5,u,b,0,p\n"
@@ -252,6 +354,9 @@ def test_duplicate_order_within_learner(tmp_path):
     text = ASSIST_HEADER + "1,u,a,1,p1\n2,u,a,0,p2\n2,u,a,1,p3\n"
     err = expect_error("repeats key 2", write(tmp_path, text))
     assert "'order_id'" in str(err) and "learner 'u'" in str(err) and "row 2" in str(err)
+    # says what differs, and does not offer the order column already in use as the fix
+    assert "'problem_id' 'p2' vs 'p3'" in str(err) and "outcome 0 vs 1" in str(err)
+    assert "--column order=NAME" in str(err) and "e.g. order_id" not in str(err)
     # the same key for different learners is fine; a skill copy is fine
     ok = ASSIST_HEADER + "1,u,a,1,p1\n1,v,a,0,p2\n1,v,b,0,p2\n2,v,a,0,p3\n"
     assert len(read_log(write(tmp_path, ok))) == 4

@@ -9,13 +9,39 @@ from kt import _kernels
 from kt.log import assign_events
 
 
+def events_twin(lc, sc, ic, oc, rc, use_item):
+    """Plain-Python twin of ``_kernels.sorted_events`` on sorted rows: (event, bad).
+
+    Key group = rows of one learner with one order key. A key group joins the previous
+    event only with ``use_item``, the same learner, item and outcome, and no skill of the
+    group in that event; inside a key group a repeated skill (exact duplicate) or a
+    different item/outcome (bad) starts a new event.
+    """
+    n = len(lc)
+    event = np.zeros(n, np.int64)
+    bad, e, skills = -1, -1, set()
+    for j in range(n):
+        same_key = j > 0 and lc[j] == lc[j - 1] and rc[j] == rc[j - 1]
+        if same_key:
+            new = ic[j] != ic[j - 1] or oc[j] != oc[j - 1] or sc[j] in skills
+            if (ic[j] != ic[j - 1] or oc[j] != oc[j - 1]) and bad < 0:
+                bad = j
+        else:
+            group = [k for k in range(j, n) if lc[k] == lc[j] and rc[k] == rc[j]]
+            new = not (use_item and j > 0 and lc[j] == lc[j - 1] and ic[j] == ic[j - 1]
+                       and oc[j] == oc[j - 1] and not skills & {sc[k] for k in group})
+        if new:
+            e, skills = e + 1, set()
+        skills.add(sc[j])
+        event[j] = e
+    return event, bad
+
+
 def sort_events_twin(learner, order, skill, item, outcome, use_item):
-    """NumPy twin of ``_kernels.sort_events``: lexsort, ``assign_events``, repeated keys."""
+    """Twin of ``_kernels.sort_events``: lexsort, then ``events_twin``."""
     perm = np.lexsort((order, learner))
     lc, sc, ic, oc, rc = learner[perm], skill[perm], item[perm], outcome[perm], order[perm]
-    event = assign_events(lc, sc, ic if use_item else None, oc, rc)
-    same = (lc[1:] == lc[:-1]) & (rc[1:] == rc[:-1]) & (event[1:] != event[:-1])
-    bad = int(np.flatnonzero(same)[0]) + 1 if same.any() else -1
+    event, bad = events_twin(lc, sc, ic, oc, rc, use_item)
     return perm, lc, sc, ic, oc, rc, event, bad
 
 
@@ -59,12 +85,42 @@ def test_sort_events_matches_numpy_twin(seed, use_item):
 def test_sort_events_detects_repeated_order_key():
     learner = np.array([0, 0, 1, 1], np.int32)
     order = np.array([5, 5, 1, 2], np.int64)
-    skill = np.array([0, 0, 0, 0], np.int32)  # same skill twice under key 5: two answers
-    item = np.zeros(4, np.int32)
+    skill = np.array([0, 0, 0, 0], np.int32)
+    item = np.array([3, 4, 3, 3], np.int32)  # two items under key 5: two answers
     outcome = np.ones(4, np.int8)
     _, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 2, 1, True)
     assert bad == 1
     np.testing.assert_array_equal(event, [0, 1, 2, 3])
+    item[:] = 3
+    outcome[1] = 0  # one item, two outcomes under key 5: two answers
+    _, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 2, 1, True)
+    assert bad == 1
+
+
+def test_exact_duplicate_row_is_its_own_event_not_an_error():
+    # same learner, key, item, outcome and skill twice (ct.csv has one such row)
+    learner = np.zeros(3, np.int32)
+    order = np.array([5, 5, 6], np.int64)
+    skill = np.zeros(3, np.int32)
+    item = np.zeros(3, np.int32)
+    outcome = np.ones(3, np.int8)
+    _, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 1, 1, True)
+    assert bad == -1
+    np.testing.assert_array_equal(event, [0, 1, 2])
+
+
+def test_multi_skill_step_after_a_step_of_its_skill_keeps_its_key_group_whole():
+    # ct_2020_multiskill: step (key 1, skill B), then a '~~' step (key 2, skills A and B) of
+    # the same problem and outcome. The key-2 group is one answer; B is in the open event,
+    # so the whole group starts a new event (was: A joined, B split off -> "different answers")
+    learner = np.zeros(3, np.int32)
+    order = np.array([1, 2, 2], np.int64)
+    skill = np.array([1, 0, 1], np.int32)
+    item = np.zeros(3, np.int32)
+    outcome = np.ones(3, np.int8)
+    _, event, bad = _kernels.sort_events(learner, order, skill, item, outcome, 1, 2, True)
+    assert bad == -1
+    np.testing.assert_array_equal(event, [0, 1, 1])
 
 
 def test_sort_events_splits_run_at_repeated_skill():
