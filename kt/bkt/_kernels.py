@@ -30,6 +30,8 @@ a zero probability of the whole sequence gives NaN counts and a -inf log-likelih
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -535,27 +537,95 @@ def _longest(seq_len, q_lo, q_hi):
     return longest
 
 
+class EMData(NamedTuple):
+    """The skill-grouped rows of ``em_fit`` (module docstring): int64 seq_start (S+1),
+    seq_row (Q), seq_len (Q); int32 seq_prior (Q); int8 obs (n); float64 soft (n) or (0,);
+    int32 gs (n), lr (n) (class indices local to the skill)."""
+
+    seq_start: np.ndarray
+    seq_row: np.ndarray
+    seq_len: np.ndarray
+    seq_prior: np.ndarray
+    obs: np.ndarray
+    soft: np.ndarray
+    gs: np.ndarray
+    lr: np.ndarray
+
+
+class EMTasks(NamedTuple):
+    """The (skill, restart) tasks, int64: task t fits skill ``task_skill[t]`` with its
+    parameters at ``gs_off[t]:gs_off[t+1]`` (guess/slip), ``lr_off`` (learn/forget),
+    ``pr_off`` (prior); worker w runs ``order[worker_start[w]:worker_start[w+1]]``."""
+
+    task_skill: np.ndarray
+    order: np.ndarray
+    worker_start: np.ndarray
+    gs_off: np.ndarray
+    lr_off: np.ndarray
+    pr_off: np.ndarray
+
+
+class EMParams(NamedTuple):
+    """Flat float64 parameters (per task and class): starting values in, fitted values out.
+    As ``EMFixed``'s first five fields: fixed values per skill and class (NaN = free)."""
+
+    guess: np.ndarray
+    slip: np.ndarray
+    learn: np.ndarray
+    forget: np.ndarray
+    prior: np.ndarray
+
+
+class EMFixed(NamedTuple):
+    """Fixed values per skill and class (float64, NaN = free) and the per-skill class
+    offsets (int64 (S+1)) into them."""
+
+    guess: np.ndarray
+    slip: np.ndarray
+    learn: np.ndarray
+    forget: np.ndarray
+    prior: np.ndarray
+    gs_off: np.ndarray
+    lr_off: np.ndarray
+    pr_off: np.ndarray
+
+
+class EMSettings(NamedTuple):
+    """forgets (bool: learn p_forget), guess and slip bounds (float), max_iter (int), tol."""
+
+    forgets: bool
+    g_lo: float
+    g_hi: float
+    s_lo: float
+    s_hi: float
+    max_iter: int
+    tol: float
+
+
+class EMOut(NamedTuple):
+    """Per task: ll float64 (T,) final log-likelihood, n_iter int64 (T,) M-steps done,
+    trace float64 (T, max_iter) LL of every E-step (NaN after the end)."""
+
+    ll: np.ndarray
+    n_iter: np.ndarray
+    trace: np.ndarray
+
+
 @njit(cache=True, error_model="numpy")
-def _em_task(
-    t, seq_start, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
-    task_skill, gs_off, lr_off, pr_off,
-    guess, slip, learn, forget, prior,
-    sk_gs_off, sk_lr_off, sk_pr_off,
-    fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
-    forgets, g_lo, g_hi, s_lo, s_hi, max_iter, tol,
-    out_ll, out_iter, out_trace,
-):
-    """EM of task ``t`` alone (see ``em_fit``): reads and writes only task t's slices."""
-    s = task_skill[t]
-    q_lo = seq_start[s]
-    q_hi = seq_start[s + 1]
-    w = np.empty(4 * _longest(seq_len, q_lo, q_hi))
-    g0 = gs_off[t]
-    l0 = lr_off[t]
-    p0 = pr_off[t]
-    n_gs = gs_off[t + 1] - g0
-    n_lr = lr_off[t + 1] - l0
-    n_pr = pr_off[t + 1] - p0
+def _em_task(t, data, tasks, prm, fx, cfg, out):
+    """EM of task ``t`` alone (see ``em_fit``): reads and writes only task t's slices.
+    (One loop of ~50 lines over the iteration's E-step and M-step calls; the helpers it
+    calls are inlined, so splitting it further would only move argument lists around.)"""
+    s = tasks.task_skill[t]
+    q_lo = data.seq_start[s]
+    q_hi = data.seq_start[s + 1]
+    w = np.empty(4 * _longest(data.seq_len, q_lo, q_hi))
+    g0 = tasks.gs_off[t]
+    l0 = tasks.lr_off[t]
+    p0 = tasks.pr_off[t]
+    n_gs = tasks.gs_off[t + 1] - g0
+    n_lr = tasks.lr_off[t + 1] - l0
+    n_pr = tasks.pr_off[t + 1] - p0
     cnt_e = np.zeros(n_gs * 4)
     cnt_t = np.zeros(n_lr * 4)
     cnt_i = np.zeros(n_pr * 2)
@@ -564,74 +634,61 @@ def _em_task(
     done = False
     n_iter = 0
     ll = 0.0
-    for it in range(max_iter):
+    for it in range(cfg.max_iter):
         cnt_e[:] = 0.0
         cnt_t[:] = 0.0
         cnt_i[:] = 0.0
         ll = _run_estep(
-            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
-            guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-            cnt_e, cnt_t, cnt_i, tab, w, True,
+            q_lo, q_hi, data.seq_row, data.seq_len, data.seq_prior, data.obs, data.soft,
+            data.gs, data.lr, prm.guess, prm.slip, prm.learn, prm.forget, prm.prior,
+            g0, l0, p0, n_gs, n_lr, cnt_e, cnt_t, cnt_i, tab, w, True,
         )
-        out_trace[t, it] = ll
-        if tol > 0.0 and it >= 1 and ll - prev < tol:
+        out.trace[t, it] = ll
+        if cfg.tol > 0.0 and it >= 1 and ll - prev < cfg.tol:
             done = True
             break
         _mstep(
-            cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
-            fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
-            sk_gs_off[s], sk_lr_off[s], sk_pr_off[s],
-            forgets, g_lo, g_hi, s_lo, s_hi,
+            cnt_e, cnt_t, cnt_i, prm.guess, prm.slip, prm.learn, prm.forget, prm.prior,
+            g0, l0, p0, fx.guess, fx.slip, fx.learn, fx.forget, fx.prior,
+            fx.gs_off[s], fx.lr_off[s], fx.pr_off[s],
+            cfg.forgets, cfg.g_lo, cfg.g_hi, cfg.s_lo, cfg.s_hi,
         )
         n_iter += 1
         prev = ll
     if not done:
         ll = _run_estep(
-            q_lo, q_hi, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
-            guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr,
-            cnt_e, cnt_t, cnt_i, tab, w, False,
+            q_lo, q_hi, data.seq_row, data.seq_len, data.seq_prior, data.obs, data.soft,
+            data.gs, data.lr, prm.guess, prm.slip, prm.learn, prm.forget, prm.prior,
+            g0, l0, p0, n_gs, n_lr, cnt_e, cnt_t, cnt_i, tab, w, False,
         )
-    out_ll[t] = ll
-    out_iter[t] = n_iter
+    out.ll[t] = ll
+    out.n_iter[t] = n_iter
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def em_fit(
-    seq_start, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
-    task_skill, task_order, worker_start, gs_off, lr_off, pr_off,
-    guess, slip, learn, forget, prior,
-    sk_gs_off, sk_lr_off, sk_pr_off,
-    fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
-    forgets, g_lo, g_hi, s_lo, s_hi, max_iter, tol,
-    out_ll, out_iter, out_trace,
-):
-    """Baum-Welch EM for every (skill, restart) task in parallel, in place on the parameters.
+def em_fit(data, tasks, prm, fx, cfg, out):
+    """Baum-Welch EM for every (skill, restart) task in parallel, in place on ``prm``.
 
-    Task t fits skill ``task_skill[t]`` with parameters at ``guess[gs_off[t]:gs_off[t+1]]`` etc.
-    Work is handed out as W worker lists: worker w runs the tasks
-    ``task_order[worker_start[w]:worker_start[w+1]]`` in that order, one worker per prange
-    iteration (``kt.bkt.schedule`` balances the lists by rows; Numba's own split of a prange
-    is by count, which starves a thread when tasks differ in size). Neither the lists nor
-    the thread count can change a result: each task is computed by one thread on its own
-    slices. Fixed values ``fx_*`` are per skill (offsets ``sk_*_off``), NaN = free.
+    data ``EMData`` (the rows), tasks ``EMTasks``, prm ``EMParams`` (starting values, then
+    the fitted ones), fx ``EMFixed``, cfg ``EMSettings``, out ``EMOut``.
+    Task t fits skill ``tasks.task_skill[t]`` with parameters at
+    ``prm.guess[tasks.gs_off[t]:tasks.gs_off[t+1]]`` etc. Work is handed out as W worker
+    lists: worker w runs the tasks ``tasks.order[worker_start[w]:worker_start[w+1]]`` in that
+    order, one worker per prange iteration (``kt.bkt.schedule`` balances the lists by rows;
+    Numba's own split of a prange is by count, which starves a thread when tasks differ in
+    size). Neither the lists nor the thread count can change a result: each task is computed
+    by one thread on its own slices. Fixed values ``fx`` are per skill, NaN = free.
     Iteration: E-step (log-likelihood LL_i of the current parameters); stop without an M-step
     when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < tol; else M-step. After ``max_iter``
-    M-steps one forward pass gives the final LL. ``out_ll[t]`` = LL of the returned
-    parameters, ``out_iter[t]`` = M-steps done, ``out_trace[t, i]`` = LL_i (NaN after the end).
-    Only the tasks listed in ``task_order`` run (a subset may be passed to fit in steps).
+    M-steps one forward pass gives the final LL. ``out.ll[t]`` = LL of the returned
+    parameters, ``out.n_iter[t]`` = M-steps done, ``out.trace[t, i]`` = LL_i (NaN after the
+    end). Only the tasks listed in ``tasks.order`` run (a subset may be passed to fit in
+    steps).
     """
-    n_workers = worker_start.shape[0] - 1
+    n_workers = tasks.worker_start.shape[0] - 1
     for w in prange(n_workers):
-        for j in range(worker_start[w], worker_start[w + 1]):
-            _em_task(
-                task_order[j], seq_start, seq_row, seq_len, seq_prior, obs, soft, gs, lr,
-                task_skill, gs_off, lr_off, pr_off,
-                guess, slip, learn, forget, prior,
-                sk_gs_off, sk_lr_off, sk_pr_off,
-                fx_guess, fx_slip, fx_learn, fx_forget, fx_prior,
-                forgets, g_lo, g_hi, s_lo, s_hi, max_iter, tol,
-                out_ll, out_iter, out_trace,
-            )
+        for j in range(tasks.worker_start[w], tasks.worker_start[w + 1]):
+            _em_task(tasks.order[j], data, tasks, prm, fx, cfg, out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -35,149 +35,24 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kt.bkt import layout as lay
-from kt.bkt import schedule, start
-from kt.bkt.online import UNKNOWN_MODES, OnlineBKT, bkt_kernels
+from kt.bkt import start
+from kt.bkt.online import OnlineBKT, bkt_kernels
 from kt.bkt.params import SkillParams
-from kt.bkt.store import ParamStore
+from kt.bkt.predict import Prediction
+from kt.bkt.store import ParamStore, ParamsView
 from kt.errors import (
-    LogFormatError,
     ModelFileError,
     NotFittedError,
     ParameterError,
     UnknownSkillError,
 )
 from kt.log import ObservationLog
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Per-row predictions aligned with the log's rows (float64 (n,) each)."""
-
-    p_correct: np.ndarray
-    p_mastered: np.ndarray
-    p_mastered_after: np.ndarray
-
-
-@contextmanager
-def _threads(n: int | None):
-    import numba
-
-    if n is None:
-        yield
-        return
-    if not (1 <= n <= numba.config.NUMBA_NUM_THREADS):
-        raise ParameterError(
-            f"n_threads={n!r} is outside 1..{numba.config.NUMBA_NUM_THREADS}; "
-            "pass None to use every core"
-        )
-    before = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
-def _numba_threads() -> int:
-    """Numba threads the next parallel kernel call will use."""
-    import numba
-
-    return numba.get_num_threads()
-
-
-def _rows_per_skill(layout: lay.Layout) -> np.ndarray:
-    """int64 (S,) number of rows of each layout skill."""
-    return np.diff(layout.row_start).astype(np.int64)
-
-
-PROGRESS_STEPS = 20
-
-
-def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray) -> list:
-    """``task_order`` cut at skill boundaries into up to ``PROGRESS_STEPS`` pieces of about
-    equal rows (a skill's restarts are adjacent in ``task_order``)."""
-    n_sk = len(task_order) // restarts
-    n_steps = max(1, min(PROGRESS_STEPS, n_sk))
-    skill_rows = task_rows[::restarts].astype(np.float64)
-    cum = np.cumsum(skill_rows)
-    # last skill of each step: where the running total passes k/n of all rows
-    targets = cum[-1] * np.arange(1, n_steps + 1) / n_steps
-    ends = np.unique(np.minimum(np.searchsorted(cum, targets, side="left") + 1, n_sk))
-    starts = np.concatenate([[0], ends[:-1]])
-    return [task_order[a * restarts:b * restarts] for a, b in zip(starts, ends, strict=True)
-            if b > a]
-
-
-def _labels(log: ObservationLog, column: str | None, pair: bool, codes: list) -> list:
-    """Class labels per skill (``lay.class_labels``); one shared ``["*"]`` without a column."""
-    if column is None:
-        return [[lay.DEFAULT_CLASS]] * len(codes)
-    return [lay.class_labels(log, column, pair, c) for c in codes]
-
-
-def _label_tuples(labels: list) -> tuple:
-    if labels and all(x is labels[0] for x in labels):
-        one = tuple(labels[0])
-        return (one,) * len(labels)
-    return tuple(tuple(x) for x in labels)
-
-
-def _traces(names: list[str], rows: np.ndarray) -> dict:
-    """{skill: LL of every E-step} from the (S, max_iter) trace rows of the kept restarts
-    (NaN = no such E-step)."""
-    valid = ~np.isnan(rows)
-    n_valid = valid.sum(axis=1)
-    if np.array_equal(valid, np.arange(rows.shape[1]) < n_valid[:, None]):  # NaN only at ends
-        return {n: rows[s, :k] for s, (n, k) in enumerate(zip(names, n_valid.tolist(),
-                                                                strict=True))}
-    return {n: rows[s][valid[s]] for s, n in enumerate(names)}
-
-
-class _ParamsView(Mapping):
-    """``params_``: {skill: parameter block} built from the store on first access per skill."""
-
-    def __init__(self, store: ParamStore) -> None:
-        self._store = store
-        self._blocks: dict[str, dict] = {}
-
-    def __getitem__(self, skill: str) -> dict:
-        block = self._blocks.get(skill)
-        if block is None:
-            index = self._store._index.get(skill)  # type: ignore[attr-defined]
-            if index is None:
-                raise KeyError(skill)
-            block = self._blocks[skill] = self._store.block(index)
-        return block
-
-    def __iter__(self):
-        return iter(self._store.skill_names)
-
-    def __len__(self) -> int:
-        return self._store.n_skills
-
-    def __repr__(self) -> str:
-        return repr(dict(self.items()))
-
-
-def _bounds(name: str, value) -> tuple[float, float]:
-    if value is None:
-        return 0.0, 1.0
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name}={value!r} must be a (low, high) pair") from None
-    if not (0.0 <= lo <= hi <= 1.0):
-        raise ParameterError(f"{name}={value!r} must satisfy 0 <= low <= high <= 1")
-    return lo, hi
 
 
 class BKT(OnlineBKT):
@@ -303,179 +178,27 @@ class BKT(OnlineBKT):
             return self.fit(log, skills, progress=progress)
         return self._fit(log, skills, warm=self.store_, progress=progress)
 
-    def _select_skills(self, log: ObservationLog, skills) -> np.ndarray:
-        present = (np.flatnonzero(np.bincount(log.skill, minlength=log.n_skills))
-                   if len(log) else np.empty(0, np.int64))
-        if skills is None:
-            if len(present) == 0:
-                raise LogFormatError("the log has no rows; fit needs at least one observation")
-            return present.astype(np.int32)
-        if isinstance(skills, str):
-            skills = [skills]
-        codes = []
-        have = set(present.tolist())
-        for name in skills:
-            hits = np.flatnonzero(log.skill_names == name)
-            if len(hits) == 0 or int(hits[0]) not in have:
-                raise UnknownSkillError(
-                    f"skill {name!r} has no rows in this log; pass names from log.skill_names "
-                    "(exact match, not a pattern)"
-                )
-            codes.append(int(hits[0]))
-        return np.array(codes, dtype=np.int32)
-
     def _fit(self, log: ObservationLog, skills, warm: ParamStore | None,
              progress: Callable[[int, int], object] | None = None) -> BKT:
-        _kernels = bkt_kernels()
+        from kt.bkt import em
 
         started = time.perf_counter()
         self._check_hyper()
-        variant = self._variant()
-        g_lo, g_hi = _bounds("p_guess_bounds", self.p_guess_bounds)
-        s_lo, s_hi = _bounds("p_slip_bounds", self.p_slip_bounds)
-        if skills is None and len(log):
-            # every skill of the log; the layout's row counts show which have rows
-            codes = np.arange(log.n_skills, dtype=np.int32)
-            layout = lay.build(log, codes, variant)
-            present = np.diff(layout.row_start) > 0
-            if not present.all():
-                codes = codes[present]
-                layout = lay.build(log, codes, variant)
-        else:
-            codes = self._select_skills(log, skills)
-            layout = lay.build(log, codes, variant)
-        names = [str(x) for x in log.skill_names[codes].tolist()]
-        n_sk = len(codes)
-        m, n_seq = layout.n_rows, len(layout.seq_row)
-        gs_codes, gs_local = lay.per_skill_codes(layout.row_start, layout.gs_key, n_sk, m)
-        lr_codes, lr_local = lay.per_skill_codes(layout.row_start, layout.lr_key, n_sk, m)
-        pr_codes, pr_local = lay.per_skill_codes(layout.seq_start, layout.pr_key, n_sk, n_seq)
-        gs_labels = _labels(log, variant.gs_col, False, gs_codes)
-        lr_labels = _labels(log, variant.lr_col, variant.pair, lr_codes)
-        pr_labels = _labels(log, variant.prior_col, False, pr_codes)
-        sk_gs = np.concatenate([[0], np.cumsum([len(c) for c in gs_codes])]).astype(np.int64)
-        sk_lr = np.concatenate([[0], np.cumsum([len(c) for c in lr_codes])]).astype(np.int64)
-        sk_pr = np.concatenate([[0], np.cumsum([len(c) for c in pr_codes])]).astype(np.int64)
-
-        kinds = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr",
-                 "p_init": "pr"}
-        sk_off = {"gs": sk_gs, "lr": sk_lr, "pr": sk_pr}
-        labels_of = {"gs": gs_labels, "lr": lr_labels, "pr": pr_labels}
-        fixed = start.per_skill_spec(self.fixed, names, "fixed")
-        init = start.per_skill_spec(self.init, names, "init")
-        # per skill-class values (NaN = none): fixed values, and restart-0 starting values
-        label_index = {k: {} for k in sk_off}  # per kind: {skill: label lookup}, built once
-        fx = {p: start.spec_array(fixed, names, labels_of[k], sk_off[k], p, "fixed",
-                                  label_index[k])
-              for p, k in kinds.items()}
-        if not self.forgets:
-            fx["p_forget"][np.isnan(fx["p_forget"])] = 0.0
-        start0 = {p: start.spec_array(init, names, labels_of[k], sk_off[k], p, "init",
-                                      label_index[k])
-                  for p, k in kinds.items()}
-        if warm is not None:
-            for s, name in enumerate(names):
-                if name not in warm.skill_names:
-                    continue
-                values = start.warm_values(warm, name, gs_labels[s], lr_labels[s], pr_labels[s])
-                for p, arr in values.items():
-                    sl = slice(sk_off[kinds[p]][s], sk_off[kinds[p]][s + 1])
-                    start0[p][sl] = np.where(np.isnan(start0[p][sl]), arr, start0[p][sl])
-
-        # tasks: restarts per skill; random starting values from a counter-based generator
-        # keyed by (seed, skill name, restart, parameter, class), so they do not depend on
-        # which other skills are fitted
-        restarts = 1 if warm is not None else int(self.num_fits)
-        task_skill = np.repeat(np.arange(n_sk, dtype=np.int64), restarts)
-        task_restart = np.tile(np.arange(restarts, dtype=np.int64), n_sk)
-        n_tasks = len(task_skill)
-        crc = np.array([zlib.crc32(n.encode()) for n in names], dtype=np.uint64)
-        t_off, vals, entry_task_of = {}, {}, {}
-        for kind, off in sk_off.items():
-            sizes_task = np.diff(off)[task_skill]
-            t_off[kind] = np.concatenate([[0], np.cumsum(sizes_task)]).astype(np.int64)
-            entry_task_of[kind] = np.repeat(np.arange(n_tasks, dtype=np.int64), sizes_task)
-        for p, kind in kinds.items():
-            entry_task = entry_task_of[kind]
-            cls = np.arange(len(entry_task), dtype=np.int64) - t_off[kind][entry_task]
-            sk = task_skill[entry_task]
-            skill_flat = sk_off[kind][sk] + cls
-            restart = task_restart[entry_task]
-            draw = start.uniform(int(self.seed), crc[sk], restart, start.PARAM_ID[p], cls) * start.HIGH[p]
-            if p == "p_forget" and not self.forgets:
-                draw[:] = 0.0
-            first = start0[p][skill_flat]
-            draw = np.where((restart == 0) & ~np.isnan(first), first, draw)
-            f = fx[p][skill_flat]
-            vals[p] = np.ascontiguousarray(np.where(np.isnan(f), draw, f))
-        out_ll = np.empty(n_tasks)
-        out_iter = np.empty(n_tasks, dtype=np.int64)
-        trace = np.full((n_tasks, int(self.max_iter)), np.nan)
-        # largest skills first (progress steps); each step split into balanced worker lists
-        rows_per_skill = _rows_per_skill(layout)
-        task_order = np.argsort(-rows_per_skill[task_skill], kind="stable").astype(np.int64)
-        if progress is not None and not callable(progress):
-            raise ParameterError(
-                f"progress={progress!r} must be None or a callable progress(done, total)"
-            )
-        steps = [task_order] if progress is None else _progress_steps(
-            task_order, restarts, rows_per_skill[task_skill[task_order]]
-        )
-        soft = np.empty(0) if layout.soft is None else layout.soft
-        done = 0
-        em_seconds = 0.0
-        with _threads(self.n_threads):
-            n_workers = _numba_threads()
-            for step in steps:
-                order, worker_start = schedule.balance(
-                    step, rows_per_skill[task_skill[step]], n_workers
-                )
-                em_started = time.perf_counter()
-                _kernels.em_fit(
-                    layout.seq_start, layout.seq_row, layout.seq_len, pr_local, layout.obs,
-                    soft, gs_local, lr_local, task_skill, order, worker_start, t_off["gs"], t_off["lr"],
-                    t_off["pr"], vals["p_guess"], vals["p_slip"], vals["p_learn"],
-                    vals["p_forget"], vals["p_init"], sk_gs, sk_lr, sk_pr,
-                    fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
-                    bool(self.forgets), g_lo, g_hi, s_lo, s_hi, int(self.max_iter),
-                    float(self.tol), out_ll, out_iter, trace,
-                )
-                em_seconds += time.perf_counter() - em_started
-                if progress is not None:
-                    done += len(step) // restarts
-                    progress(done, n_sk)
-        # keep the best restart per skill (ties: the lowest restart)
-        scores = np.where(np.isnan(out_ll), -np.inf, out_ll).reshape(n_sk, restarts)
-        best = np.arange(n_sk, dtype=np.int64) * restarts + np.argmax(scores, axis=1)
-        is_best = np.zeros(n_tasks, dtype=bool)
-        is_best[best] = True
-        flat = {}
-        for p, kind in kinds.items():
-            flat[p] = vals[p] if restarts == 1 else vals[p][is_best[entry_task_of[kind]]]
-        new = ParamStore(
-            skill_names=tuple(names), gs_off=sk_gs, lr_off=sk_lr, pr_off=sk_pr,
-            p_guess=flat["p_guess"], p_slip=flat["p_slip"], p_learn=flat["p_learn"],
-            p_forget=flat["p_forget"], p_init=flat["p_init"],
-            gs_labels=_label_tuples(gs_labels),
-            lr_labels=_label_tuples(lr_labels),
-            pr_labels=_label_tuples(pr_labels),
-        )
-        lls = dict(zip(names, out_ll[best].tolist(), strict=True))
-        iters = dict(zip(names, out_iter[best].tolist(), strict=True))
-        traces = _traces(names, trace[best])
+        got = em.fit(self, log, skills, warm, progress)
+        new, lls, iters, traces = got.store, got.lls, got.iters, got.traces
         if warm is not None:
             new = start.merge(warm, new)
             lls = {**self.log_likelihood_, **lls}
             iters = {**self.n_iter_, **iters}
             traces = {**self.ll_trace_, **traces}
         self._set_fitted(new, lls, iters, traces)
-        self.fit_seconds_ = {"total": time.perf_counter() - started, "em": em_seconds}
+        self.fit_seconds_ = {"total": time.perf_counter() - started, "em": got.em_seconds}
         return self
 
     def _set_fitted(self, store: ParamStore, lls, iters, traces) -> None:
         self.store_ = store
         self.skill_names_ = store.skill_names
-        self.params_ = _ParamsView(store)
+        self.params_ = ParamsView(store)
         self.log_likelihood_ = dict(lls)
         self.n_iter_ = dict(iters)
         self.ll_trace_ = dict(traces)
@@ -504,62 +227,6 @@ class BKT(OnlineBKT):
         return self.store_
 
     # ----------------------------------------------------------------- predict
-    def _map_rows(self, log: ObservationLog, unknown: str):
-        """Layout of ``log`` against the fitted model with global parameter indices."""
-        if unknown not in UNKNOWN_MODES:
-            raise ParameterError(f"unknown={unknown!r} must be one of {UNKNOWN_MODES}")
-        store = self._store()
-        variant = self._variant()
-        present = (np.flatnonzero(np.bincount(log.skill, minlength=log.n_skills))
-                   if len(log) else np.empty(0, np.int64))
-        layout = lay.build(log, present.astype(np.int32), variant)
-        n_sk = len(present)
-        model_pos = np.empty(n_sk, dtype=np.int64)
-        for j, code in enumerate(present):
-            name = str(log.skill_names[code])
-            pos = store._index.get(name, -1)  # type: ignore[attr-defined]
-            if pos < 0 and unknown == "error":
-                store.skill_index(name)  # raises UnknownSkillError
-            model_pos[j] = pos
-        n_model = store.n_skills
-        idx = {}
-        for kind, key, owner, bounds, col, pair, off in (
-            ("gs", layout.gs_key, layout.row_skill, layout.row_start, variant.gs_col, False,
-             store.gs_off),
-            ("lr", layout.lr_key, layout.row_skill, layout.row_start, variant.lr_col,
-             variant.pair, store.lr_off),
-            ("pr", layout.pr_key, layout.seq_skill, layout.seq_start, variant.prior_col, False,
-             store.pr_off),
-        ):
-            codes, local = lay.per_skill_codes(bounds, key, n_sk, len(owner))
-            total = int(off[-1])
-            glob_by_skill = []
-            for j in range(n_sk):
-                s = model_pos[j]
-                labels = lay.class_labels(log, col, pair, codes[j])
-                if s < 0:
-                    glob_by_skill.append(np.full(len(labels), total + n_model, dtype=np.int64))
-                    continue
-                g = np.empty(len(labels), dtype=np.int64)
-                for i, label in enumerate(labels):
-                    c = store.class_index(kind, s, label)
-                    if c < 0:
-                        if unknown == "error":
-                            raise UnknownSkillError(
-                                f"item class {label!r} of skill {store.skill_names[s]!r} was "
-                                f"not seen when fitting ({kind} classes); refit with it, or "
-                                "pass unknown='prior' to use the skill's class average"
-                            )
-                        g[i] = total + s
-                    else:
-                        g[i] = off[s] + c
-                glob_by_skill.append(g)
-            lookup = np.concatenate(glob_by_skill) if glob_by_skill else np.empty(0, np.int64)
-            starts = np.concatenate([[0], np.cumsum([len(c) for c in codes])]).astype(np.int64)
-            idx[kind] = lookup[starts[owner] + local].astype(np.int32) if len(owner) else \
-                np.empty(0, np.int32)
-        return layout, idx
-
     def predict(self, log: ObservationLog, unknown: str = "error") -> Prediction:
         """P(correct), P(mastered) before and after each row, aligned with ``log``'s rows.
 
@@ -568,25 +235,11 @@ class BKT(OnlineBKT):
         (mean over fitted skills of their class means) for an unknown skill and the skill's
         class average for an unknown class.
         """
-        _kernels = bkt_kernels()
+        from kt.bkt import em, predict
 
         store = self._store()
-        layout, idx = self._map_rows(log, unknown)
-        guess, slip, learn, forget, prior = store.with_fallbacks()
-        m = layout.n_rows
-        pc = np.empty(m)
-        pm = np.empty(m)
-        pn = np.empty(m)
-        with _threads(self.n_threads):
-            _kernels.predict(
-                layout.seq_row, layout.seq_len, idx["pr"], layout.score, idx["gs"], idx["lr"],
-                guess, slip, learn, forget, prior, pc, pm, pn,
-            )
-        n = len(log)
-        out = [np.empty(n), np.empty(n), np.empty(n)]
-        for arr, src in zip(out, (pc, pm, pn), strict=True):
-            arr[layout.rows] = src
-        return Prediction(*out)
+        with em.threads(self.n_threads):
+            return predict.predict(store, self._variant(), log, unknown, bkt_kernels())
 
     def evaluate(self, log: ObservationLog, metrics=("auc", "rmse"), unknown: str = "error"):
         """Metrics of ``predict(log).p_correct`` against the outcomes: {name: value}.

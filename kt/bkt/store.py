@@ -7,6 +7,7 @@ the skill), ``p_learn/p_forget[lr_off[s]:lr_off[s+1]]`` (per learn class) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,3 +121,29 @@ def from_skill_params(params) -> ParamStore:
         p_forget=column("p_forget"), p_init=column("p_init"),
         gs_labels=default, lr_labels=default, pr_labels=default,
     )
+
+
+class ParamsView(Mapping):
+    """``params_``: {skill: parameter block} built from the store on first access per skill."""
+
+    def __init__(self, store: ParamStore) -> None:
+        self._store = store
+        self._blocks: dict[str, dict] = {}
+
+    def __getitem__(self, skill: str) -> dict:
+        block = self._blocks.get(skill)
+        if block is None:
+            index = self._store._index.get(skill)  # type: ignore[attr-defined]
+            if index is None:
+                raise KeyError(skill)
+            block = self._blocks[skill] = self._store.block(index)
+        return block
+
+    def __iter__(self):
+        return iter(self._store.skill_names)
+
+    def __len__(self) -> int:
+        return self._store.n_skills
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))

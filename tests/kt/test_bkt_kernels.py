@@ -90,15 +90,17 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
         vals["p_forget"][:] = 0.0
     for p, values in (fixed or {}).items():
         vals[p] = np.where(np.isnan(values), vals[p], values)
+    K = _kernels
     _kernels.em_fit(
-        arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
-        arrays["obs"], score, arrays["gs"], arrays["lr"], np.arange(n, dtype=np.int64),
-        order, worker_start, offs["gs"], offs["lr"], offs["pr"],
-        vals["p_guess"], vals["p_slip"], vals["p_learn"], vals["p_forget"], vals["p_init"],
-        offs["gs"], offs["lr"], offs["pr"],
-        fx["p_guess"], fx["p_slip"], fx["p_learn"], fx["p_forget"], fx["p_init"],
-        forgets, bounds[0][0], bounds[0][1], bounds[1][0], bounds[1][1], max_iter, tol,
-        out_ll, out_iter, trace,
+        K.EMData(arrays["seq_start"], arrays["seq_row"], arrays["seq_len"], arrays["seq_prior"],
+                 arrays["obs"], score, arrays["gs"], arrays["lr"]),
+        K.EMTasks(np.arange(n, dtype=np.int64), order, worker_start, offs["gs"], offs["lr"],
+                  offs["pr"]),
+        K.EMParams(*(vals[p] for p in PARAMS)),
+        K.EMFixed(*(fx[p] for p in PARAMS), offs["gs"], offs["lr"], offs["pr"]),
+        K.EMSettings(forgets, float(bounds[0][0]), float(bounds[0][1]), float(bounds[1][0]),
+                     float(bounds[1][1]), max_iter, float(tol)),
+        K.EMOut(out_ll, out_iter, trace),
     )
     per_skill = []
     for k in range(n):
