@@ -136,6 +136,8 @@ def _back_step(w, t, gm0, gm1, t00, t01, t10, t11):
     return p00 + p10, p01 + p11, t00 + p00, t01 + p01, t10 + p10, t11 + p11
 
 
+# Longer than 60 lines on purpose: forward and backward passes share their loop state in
+# registers; splitting them into calls costs speed in this hot loop.
 @njit(cache=True, inline="always", error_model="numpy")
 def _estep(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs, gs, lr,
@@ -220,6 +222,8 @@ def _estep(
     return ll
 
 
+# Longer than 60 lines on purpose: forward and backward passes share their loop state in
+# registers; splitting them into calls costs speed in this hot loop.
 @njit(cache=True, inline="always", error_model="numpy")
 def _estep1(
     q_lo, q_hi, seq_row, seq_len, seq_prior, obs,
