@@ -18,9 +18,9 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.domain import _checks as c
+from engine.domain.policy import DEFAULT_POLICY
 from engine.domain.skills import Skill
 from engine.errors import GraphError, NotFoundError, ValidationError
-from engine.domain.policy import DEFAULT_POLICY
 
 #: Default "mastered" threshold of the queries: the default PlanningPolicy's (callers pass the
 #: tenant's ``PlanningPolicy.mastered_threshold``).
@@ -68,6 +68,60 @@ def _csr(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return indptr, src[order].astype(np.int32)
 
 
+def _skill_index(skills: tuple[Skill, ...]) -> dict[str, int]:
+    """Skill id -> position; GraphError for a non-Skill or duplicate ids."""
+    for s in skills:
+        if not isinstance(s, Skill):
+            raise GraphError(f"CompetencyGraph.skills holds Skill objects, got {s!r}")
+    index: dict[str, int] = {}
+    dups: list[str] = []
+    for i, s in enumerate(skills):
+        if s.id in index:
+            dups.append(s.id)
+        index[s.id] = i
+    if dups:
+        raise GraphError(
+            f"duplicate skill id(s) {sorted(set(dups))[:20]}; give every skill a unique id"
+        )
+    return index
+
+
+def _unique_edges(given: Iterable[Edge], index: Mapping[str, int]) -> list[Edge]:
+    """``given`` without repeats (related pairs are unordered); GraphError for a non-Edge
+    or edges naming skills not in ``index`` (dangling)."""
+    edges: list[Edge] = []
+    seen: set[tuple[str, str, str]] = set()
+    dangling: list[str] = []
+    for e in given:
+        if not isinstance(e, Edge):
+            raise GraphError(f"CompetencyGraph.edges holds Edge objects, got {e!r}")
+        missing = [x for x in (e.source, e.target) if x not in index]
+        if missing:
+            dangling.append(f"{e.kind} {e.source!r}->{e.target!r} (unknown {missing})")
+            continue
+        key = ((min(e.source, e.target), max(e.source, e.target), e.kind)
+               if e.kind == EdgeKind.RELATED else (e.source, e.target, e.kind))
+        if key in seen:
+            continue
+        seen.add(key)
+        edges.append(e)
+    if dangling:
+        raise GraphError(
+            f"{len(dangling)} dangling edge(s) reference skills not in the graph: "
+            + "; ".join(dangling[:10]) + ("; ..." if len(dangling) > 10 else "")
+            + " - add the skills or remove the edges"
+        )
+    return edges
+
+
+def _edge_arrays(edges: list[Edge], index: Mapping[str, int],
+                 kind: EdgeKind) -> tuple[np.ndarray, np.ndarray]:
+    """(source, target) int32 (m,) skill positions of the edges of ``kind``."""
+    pairs = [(index[e.source], index[e.target]) for e in edges if e.kind == kind]
+    a = np.array(pairs, dtype=np.int32).reshape(-1, 2)
+    return a[:, 0].copy(), a[:, 1].copy()
+
+
 @dataclass(frozen=True, slots=True)
 class CompetencyGraph:
     """An immutable, validated competency graph.
@@ -94,54 +148,15 @@ class CompetencyGraph:
 
     def __post_init__(self) -> None:
         skills = tuple(self.skills)
-        for s in skills:
-            if not isinstance(s, Skill):
-                raise GraphError(f"CompetencyGraph.skills holds Skill objects, got {s!r}")
-        index: dict[str, int] = {}
-        dups: list[str] = []
-        for i, s in enumerate(skills):
-            if s.id in index:
-                dups.append(s.id)
-            index[s.id] = i
-        if dups:
-            raise GraphError(
-                f"duplicate skill id(s) {sorted(set(dups))[:20]}; give every skill a unique id"
-            )
-        edges: list[Edge] = []
-        seen: set[tuple[str, str, str]] = set()
-        dangling: list[str] = []
-        for e in self.edges:
-            if not isinstance(e, Edge):
-                raise GraphError(f"CompetencyGraph.edges holds Edge objects, got {e!r}")
-            missing = [x for x in (e.source, e.target) if x not in index]
-            if missing:
-                dangling.append(f"{e.kind} {e.source!r}->{e.target!r} (unknown {missing})")
-                continue
-            key = ((min(e.source, e.target), max(e.source, e.target), e.kind)
-                   if e.kind == EdgeKind.RELATED else (e.source, e.target, e.kind))
-            if key in seen:
-                continue
-            seen.add(key)
-            edges.append(e)
-        if dangling:
-            raise GraphError(
-                f"{len(dangling)} dangling edge(s) reference skills not in the graph: "
-                + "; ".join(dangling[:10]) + ("; ..." if len(dangling) > 10 else "")
-                + " - add the skills or remove the edges"
-            )
+        index = _skill_index(skills)
+        edges = _unique_edges(self.edges, index)
         set_ = object.__setattr__
         set_(self, "skills", skills)
         set_(self, "edges", tuple(edges))
         set_(self, "_index", index)
         n = len(skills)
-
-        def arrays(kind: EdgeKind) -> tuple[np.ndarray, np.ndarray]:
-            pairs = [(index[e.source], index[e.target]) for e in edges if e.kind == kind]
-            a = np.array(pairs, dtype=np.int32).reshape(-1, 2)
-            return a[:, 0].copy(), a[:, 1].copy()
-
-        psrc, pdst = arrays(EdgeKind.PREREQUISITE)
-        hsrc, hdst = arrays(EdgeKind.PARENT)
+        psrc, pdst = _edge_arrays(edges, index, EdgeKind.PREREQUISITE)
+        hsrc, hdst = _edge_arrays(edges, index, EdgeKind.PARENT)
         set_(self, "_psrc", psrc)
         set_(self, "_pdst", pdst)
         set_(self, "_prereq", _csr(n, psrc, pdst))      # prerequisites of each skill
