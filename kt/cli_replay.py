@@ -113,13 +113,9 @@ def _data_description(args, raw, cleaning) -> dict:
         "preset": args.preset,
         "source": raw.source,
         "rows / questions / learners in": f"{cleaning.rows_in} / {cleaning.events_in} / {raw.n_learners}",
-        "removed": (f"{cleaning.duplicate_events_removed} duplicated questions "
-                    f"({cleaning.duplicate_rows_removed} rows), {cleaning.repeated_skill_rows_removed} "
-                    f"repeated skill rows, {cleaning.short_learner_rows_removed} rows of learners "
-                    f"under {args.min_events} answers"),
-        "kept": (f"{cleaning.rows_out} rows, {cleaning.events_out} questions, "
-                 f"{cleaning.learners_out} learners; {cleaning.multi_skill_events} multi-skill "
-                 f"questions; {cleaning.item_reattempt_events} later re-attempts of an item kept"),
+        "removed": cleaning.removed_text(),
+        "kept": cleaning.kept_text(),
+        "warnings": cleaning.warnings(),
         "cleaning": cleaning.as_dict(),
     }
 
@@ -138,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from kt.replay import protocol
-    from kt.replay.data import clean_log, read_log
+    from kt.replay.data import clean_log, read_public_log
     from kt.replay.report import write_report
 
     models = _models(args)
@@ -148,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     if args.include_pybkt:
         models = _with_pybkt(models, notes)
     t0 = time.perf_counter()
-    raw = read_log(args.log, preset=args.preset)
+    raw = read_public_log(args.log, preset=args.preset)
     log, cleaning = clean_log(raw, min_events=args.min_events)
+    print(cleaning.summary())
     config = protocol.ReplayConfig(models=models, folds=args.folds, seed=args.seed,
                                    temporal=args.temporal, n_boot=args.bootstrap)
     protocol.check_log(log)

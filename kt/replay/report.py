@@ -274,9 +274,13 @@ def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) 
     write_predictions(result, out / "predictions.parquet")
     figures = _plots(result, metrics, out)
     lines = ["# Pathwise replay report", ""]
+    # rows removed above 1 % for any reason: said before anything else
+    lines += [f"> **{w}**" for w in data_desc.get("warnings", [])]
+    lines += [""] if data_desc.get("warnings") else []
     lines += ["## Data and preprocessing", ""]
     for k, v in data_desc.items():
-        lines.append(f"- **{k}**: {v}")
+        if k != "warnings":
+            lines.append(f"- **{k}**: {v}")
     lines += ["", "## Protocol", ""]
     if cfg.temporal is None:
         lines.append(f"- {cfg.folds}-fold split **by learner** (seeded permutation, seed {cfg.seed}); "

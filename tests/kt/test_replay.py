@@ -88,18 +88,21 @@ def test_temporal_mode_scores_only_late_events(log):
     assert np.all(result.events["time"] > cut)
 
 
-def test_deduplication_reports_what_it_removed():
+def test_cleaning_keeps_repeats_and_drops_only_exact_duplicate_rows():
     log = ObservationLog.from_arrays(
-        learner=["a", "a", "a", "a", "a", "b", "b"],
-        skill=["x", "y", "x", "y", "x", "x", "x"],
-        item=["1", "1", "1", "1", "2", "1", "1"],
-        outcome=[1, 1, 1, 1, 0, 0, 0],
-        order=list(range(7)),
+        learner=["a", "a", "a", "a", "a", "a", "b", "b"],
+        skill=["x", "y", "x", "y", "x", "x", "x", "x"],
+        item=["1", "1", "1", "1", "2", "2", "1", "1"],
+        outcome=[1, 1, 1, 1, 0, 0, 0, 0],
+        order=[0, 1, 2, 3, 4, 4, 5, 6],
     )
     cleaned, rep = clean_log(log)
-    # a's second (x, y) copy block of item 1 duplicates the first; b's second row too
-    assert rep.duplicate_events_removed == 2 and rep.duplicate_rows_removed == 3
-    assert len(cleaned) == 4 and rep.rows_out == 4 and rep.multi_skill_events == 1
+    # a's second (x, y) answer to item 1 and b's second answer are real answers; only a's
+    # row under order 4 repeated verbatim is dropped
+    assert rep.removed == {"exact duplicate rows": 1}
+    assert len(cleaned) == 7 and rep.rows_out == 7 and rep.multi_skill_events == 2
+    assert rep.events_out == 5 and rep.item_reattempt_events == 2
+    assert rep.warnings() and "1 of 8 rows (12.5%)" in rep.warnings()[0]
 
 
 def test_bad_input_fails_before_work(log):

@@ -56,7 +56,7 @@ def test_assistments_2009_elo_replay_smoke():
 
     path = require_shared("assistments-2009/skill_builder_2009.csv")
     log, cleaning = clean_log(read_log(path, preset="assistments"))
-    assert cleaning.duplicate_events_removed > 0 and cleaning.multi_skill_events > 40_000
+    assert cleaning.removed["exact duplicate rows"] == 0 and cleaning.multi_skill_events > 40_000
     result = protocol.run(log, protocol.ReplayConfig(models=("elo",), folds=5, seed=0, n_boot=0))
     y = result.events["outcome"]
     assert len(y) == cleaning.events_out  # one prediction per question, none per skill copy
