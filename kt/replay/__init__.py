@@ -2,6 +2,7 @@
 
 ``kt.replay.protocol.run`` (folds by learner or temporal hold-out, one prediction per
 question), ``kt.replay.report.write_report`` (metrics.json, report.md, plots, predictions),
-``kt.replay.data`` (``read_public_log``, ``clean_log``: exact duplicates only), ``kt.replay.pybkt_peer`` (pyBKT subprocess),
+``kt.replay.data`` (``read_public_log``, ``clean_log``: exact duplicates only),
+``kt.replay.pybkt_peer`` (pyBKT subprocess),
 ``kt.replay.distributed`` (Dask). Nothing heavy is imported here.
 """
