@@ -48,6 +48,17 @@ def _simulate_learner(rng, params, names, min_answers, max_answers):
             state[k] = rng.random() < p.p_learn
 
 
+def _template_classes(rng, n: int, n_templates: int) -> tuple[dict, dict]:
+    """(classes, class_vocab) for ``ObservationLog``: a uniform ``"template_id"`` per row
+    (int32 (n,), values ``"T0"``...) when ``n_templates`` > 0, else two empty dicts."""
+    classes: dict[str, np.ndarray] = {}
+    class_vocab: dict[str, np.ndarray] = {}
+    if n_templates > 0:
+        classes["template_id"] = rng.integers(0, n_templates, size=n).astype(np.int32)
+        class_vocab["template_id"] = np.array([f"T{k}" for k in range(n_templates)], dtype=str)
+    return classes, class_vocab
+
+
 def generate(
     n_learners: int = 200,
     params: Mapping[str, SkillParams] | None = None,
@@ -88,11 +99,7 @@ def generate(
             states.append(int(mastered))
             items.append(item)
     n = len(outcomes)
-    classes: dict[str, np.ndarray] = {}
-    class_vocab: dict[str, np.ndarray] = {}
-    if n_templates > 0:
-        classes["template_id"] = rng.integers(0, n_templates, size=n).astype(np.int32)
-        class_vocab["template_id"] = np.array([f"T{k}" for k in range(n_templates)], dtype=str)
+    classes, class_vocab = _template_classes(rng, n, n_templates)
     item_codes = np.array(items, dtype=np.int64)
     uniq, inverse = np.unique(item_codes, return_inverse=True)
     item_ids = np.array(
