@@ -76,22 +76,27 @@ def apply(
     mastery = model.mastery
     update = model.update_one
     changes = result.changes
+    append = changes.append
     tallies = result.tallies
+    n = result.n
+    last_at = result.last_at
+    last_seq = result.last_seq
     for obs, seq in arrivals:
         skills = obs.skill_ids
         oid = obs.observation_id
-        if record:
-            before = [mastery(state, s) for s in skills]
-        state, p_correct = update(state, skills, obs.score, item_of(obs))
+        at = obs.observed_at
         at_text = times.get(oid)
         if at_text is None:
-            at_text = times[oid] = format_timestamp(obs.observed_at)
-        for i, skill in enumerate(skills):
-            if record:
-                changes.append(MasteryChange(
-                    obs.learner_id, skill, oid, before[i], mastery(state, skill), p_correct,
-                    obs.observed_at,
-                ))
+            at_text = times[oid] = format_timestamp(at)
+        if record:
+            before = [mastery(state, s) for s in skills]
+            state, p_correct = update(state, skills, obs.score, item_of(obs))
+            lid = obs.learner_id
+            for skill, b in zip(skills, before):
+                append(MasteryChange(lid, skill, oid, b, mastery(state, skill), p_correct, at))
+        else:
+            state, _ = update(state, skills, obs.score, item_of(obs))
+        for skill in skills:
             tally = tallies.get(skill)
             if tally is None:
                 tallies[skill] = Tally(1, at_text, oid)
@@ -99,9 +104,13 @@ def apply(
                 tally.n += 1
                 tally.at_text = at_text
                 tally.last_id = oid
-        result.n += 1
-        result.last_at = obs.observed_at
-        result.last_seq = max(result.last_seq, seq)
+        n += 1
+        last_at = at
+        if seq > last_seq:
+            last_seq = seq
+    result.n = n
+    result.last_at = last_at
+    result.last_seq = last_seq
     return state
 
 

@@ -49,8 +49,14 @@ def obs_pointers(events, m: int) -> np.ndarray:
         raise ParameterError(f"{len(ev)} events for {m} scores; give one event id per row")
     if m == 0:
         return np.zeros(1, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, ev[1:] != ev[:-1]])
-    return np.r_[starts, m].astype(np.int64)
+    new = np.empty(m, dtype=bool)
+    new[0] = True
+    np.not_equal(ev[1:], ev[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    out = np.empty(len(starts) + 1, dtype=np.int64)
+    out[:-1] = starts
+    out[-1] = m
+    return out
 
 
 def _bad_score(score: np.ndarray) -> ParameterError:
