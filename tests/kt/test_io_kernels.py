@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from kt import _kernels
-from kt.log import assign_events
 
 
 def events_twin(lc, sc, ic, oc, rc, use_item):
