@@ -73,7 +73,7 @@ def apply(
 
     ``times`` maps observation id -> formatted ``observed_at`` (filled in as needed).
     """
-    mastery = model.mastery
+    masteries = model.masteries
     update = model.update_one
     changes = result.changes
     append = changes.append
@@ -89,11 +89,11 @@ def apply(
         if at_text is None:
             at_text = times[oid] = format_timestamp(at)
         if record:
-            before = [mastery(state, s) for s in skills]
+            before = masteries(state, skills)
             state, p_correct = update(state, skills, obs.score, item_of(obs))
             lid = obs.learner_id
-            for skill, b in zip(skills, before):
-                append(MasteryChange(lid, skill, oid, b, mastery(state, skill), p_correct, at))
+            for skill, b, a in zip(skills, before, masteries(state, skills)):
+                append(MasteryChange(lid, skill, oid, b, a, p_correct, at))
         else:
             state, _ = update(state, skills, obs.score, item_of(obs))
         for skill in skills:

@@ -102,12 +102,11 @@ def _fold_fast(
     for lid, row, state, arrivals in fast:
         result = FoldResult(state, writes.history)
         final = apply(model, state, arrivals, writes.times, result)
-        for skill, tally in result.tallies.items():
+        tallies = result.tallies
+        for (skill, tally), p in zip(tallies.items(), model.masteries(final, list(tallies))):
             known = current.get((lid, skill))
             n = tally.n + (known[1] if known is not None else 0)
-            writes.rows.append(
-                (lid, skill, model.mastery(final, skill), n, tally.at_text, tally.last_id)
-            )
+            writes.rows.append((lid, skill, p, n, tally.at_text, tally.last_id))
         for skill, m in others.get(lid, {}).items():
             if skill not in result.tallies:
                 writes.rows.append((lid, skill, model.mastery(final, skill), m.n_observations,

@@ -117,6 +117,28 @@ def _mastery_reader(model: Any) -> Callable[[Any, str], float]:
     return mastery
 
 
+def _masteries_reader(model: Any) -> Callable[[Any, Sequence[str]], list[float]]:
+    """``[mastery(state, s) for s in skills]`` in one call; for a plain BKT one state check
+    and direct reads of ``p_mastered`` (the fold reads every skill before and after each
+    observation)."""
+    read = _mastery_reader(model)
+    if not _plain_bkt(model):
+        return lambda state, skills: [read(state, s) for s in skills]
+    names = model.init_state().skill_names
+    position = {name: k for k, name in enumerate(names)}
+
+    def masteries(state: Any, skills: Sequence[str]) -> list[float]:
+        if state.skill_names is names or state.skill_names == names:
+            p = state.p_mastered
+            try:
+                return [p.item(position[s]) for s in skills]
+            except KeyError:
+                pass
+        return [read(state, s) for s in skills]  # raises the model's own error
+
+    return masteries
+
+
 Update = Callable[[Any, Sequence[str], float, "str | None"], tuple[Any, float]]
 
 
@@ -244,6 +266,7 @@ class RuntimeModel:
             # Python call less per observation and per mastery read on the ingest path).
             self.mastery = self._read_primary  # type: ignore[method-assign]
             self.update_one = self._update_primary  # type: ignore[method-assign]
+            self.masteries = _masteries_reader(self.primary)  # type: ignore[method-assign]
 
     # -- kt.online calls -------------------------------------------------------------------------
     def _new_state(self) -> Any:
@@ -279,6 +302,10 @@ class RuntimeModel:
         if skill in self._covered:
             return float(self._read_primary(state[0], skill))
         return float(self._read_default(state[1], skill))
+
+    def masteries(self, state: Any, skills: Sequence[str]) -> list[float]:
+        """``[self.mastery(state, s) for s in skills]`` (one call: cheaper for a plain BKT)."""
+        return [self.mastery(state, s) for s in skills]
 
     def prior(self, skill: str) -> float:
         """Mastery of ``skill`` for a learner with no evidence (BKT: ``p_init``); cached."""
