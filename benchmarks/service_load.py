@@ -73,7 +73,14 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
 
 
 async def _post_batch(client, learners, activities, batch, now, lat, counts):
-    """POST one batch of ``batch`` random observations; record its latency and outcome."""
+    """POST one batch of ``batch`` random observations; record its latency and outcome.
+
+    ``now``: the observations' ``observed_at``; None = the time of sending (live traffic, each
+    batch newer than the last). A fixed value per client makes concurrent clients send evidence
+    older than what another client already delivered (late evidence: the engine refolds those
+    learners), which is what ``--fixed-time`` measures."""
+    if now is None:
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     obs = [{"id": uuid.uuid4().hex, "learner_id": random.choice(learners),
             "activity_id": random.choice(activities), "score": round(random.random(), 3),
             "observed_at": now} for _ in range(batch)]
@@ -87,8 +94,17 @@ async def _post_batch(client, learners, activities, batch, now, lat, counts):
         counts["errors"] += 1
 
 
+#: True (``--fixed-time``): each ingest client stamps all its observations with the time it
+#: started; False: each batch carries the time it is sent (see ``_post_batch``).
+FIXED_TIME = False
+
+
+def _client_time() -> str | None:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z") if FIXED_TIME else None
+
+
 async def _ingest_client(client, learners, activities, batch, stop_at, lat, counts, max_requests):
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    now = _client_time()
     while time.perf_counter() < stop_at and counts["requests"] < max_requests:
         await _post_batch(client, learners, activities, batch, now, lat, counts)
 
@@ -96,7 +112,7 @@ async def _ingest_client(client, learners, activities, batch, stop_at, lat, coun
 async def _paced_ingest(client, learners, activities, batch, rate, stop_at, lat, counts):
     """Open loop: send one batch every ``batch / rate`` seconds whatever the latency."""
     interval = batch / rate
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    now = _client_time()
     pending = set()
 
     next_at = time.perf_counter()
@@ -226,8 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-level", default="info", choices=["info", "warning"],
                     help="server log level (info writes one JSON access line per request)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fixed-time", action="store_true",
+                    help="stamp each client's observations with the client's start time (the "
+                         "pre-2026-12 behaviour): concurrent clients then deliver late evidence "
+                         "and the engine refolds those learners")
     args = ap.parse_args(argv)
     random.seed(args.seed)
+    global FIXED_TIME
+    FIXED_TIME = args.fixed_time
     with tempfile.TemporaryDirectory(prefix="pathwise-load-") as tmp:
         proc, base, log_path = start_server(tmp, args.log_level)
         try:
@@ -245,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.log_level == "info":
             res["server_paced"], res["server_sat"] = server_side_ms(log_path, res["paced"]["requests"])
     print()
-    print(f"service load: {args.seconds:g} s, loopback, uvicorn 1 worker, SQLite, log level {args.log_level}")
+    stamps = "each client's start time (late evidence)" if args.fixed_time else "time of sending"
+    print(f"service load: {args.seconds:g} s, loopback, uvicorn 1 worker, SQLite, log level "
+          f"{args.log_level}, observed_at = {stamps}")
     print(table(res, args.batch, args.ingest_clients, args.playlist_clients, args.rate))
     return 0
 
