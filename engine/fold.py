@@ -92,7 +92,7 @@ def apply(
             before = masteries(state, skills)
             state, p_correct = update(state, skills, obs.score, item_of(obs))
             lid = obs.learner_id
-            for skill, b, a in zip(skills, before, masteries(state, skills)):
+            for skill, b, a in zip(skills, before, masteries(state, skills), strict=True):
                 append(MasteryChange(lid, skill, oid, b, a, p_correct, at))
         else:
             state, _ = update(state, skills, obs.score, item_of(obs))

@@ -103,7 +103,8 @@ def _fold_fast(
         result = FoldResult(state, writes.history)
         final = apply(model, state, arrivals, writes.times, result)
         tallies = result.tallies
-        for (skill, tally), p in zip(tallies.items(), model.masteries(final, list(tallies))):
+        for (skill, tally), p in zip(tallies.items(), model.masteries(final, list(tallies)),
+                                    strict=True):
             known = current.get((lid, skill))
             n = tally.n + (known[1] if known is not None else 0)
             writes.rows.append((lid, skill, p, n, tally.at_text, tally.last_id))

@@ -15,6 +15,7 @@ tenant's :class:`PlanningPolicy` (mastery threshold, goal weights, struggling ru
   body and each learner's share of the session).
 """
 
+from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.planning._classplan import model_settings, plan_class_session
 from engine.planning._input import (
     DEFAULT_P_LEARN,
@@ -34,7 +35,6 @@ from engine.planning._playlist import (
     uses_own_devices,
     why_not_for,
 )
-from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 
 __all__ = [
     "DEFAULT_BUDGET_MIN",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.planning._input import PlanningInput, _value
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
@@ -13,7 +14,6 @@ from engine.planning._playlist import (
     playlist_items,
     uses_own_devices,
 )
-from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.review import PlanItem
 
 

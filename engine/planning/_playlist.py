@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from engine.planning._input import PlanningInput, _value
 from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
+from engine.planning._input import PlanningInput, _value
 from engine.review import PlanItem
 
 DEFAULT_BUDGET_MIN = 60.0
