@@ -73,32 +73,9 @@ class EvidencePart(ModelsPart):
     ) -> dict[tuple[str, str], tuple[float, int]]:
         """``(learner, skill) -> (p_mastered, n_observations)`` for the stored pairs among
         ``pairs`` (absent pairs have no evidence yet)."""
-        wanted = list(dict.fromkeys(pairs))
-        out: dict[tuple[str, str], tuple[float, int]] = {}
-        driver = self._driver
-        cache = driver.mastery_cache
-        if cache is not None and driver.in_transaction and not cache.bypass:
-            # Write-through cache (SQLite): committed values, dropped when another
-            # connection has committed since (data_version).
-            cache.validate(driver.data_version())
-            tenant = self.tenant_id
-            values = cache.values
-            misses = []
-            for pair in wanted:
-                key = (tenant, pair[0], pair[1])
-                if key in values:
-                    hit = values[key]
-                    if hit is not None:
-                        out[pair] = hit
-                else:
-                    misses.append(pair)
-            found = self._mastery_from_db(misses)
-            out.update(found)
-            staged = {(tenant, lid, sid): found.get((lid, sid)) for lid, sid in misses}
-            if staged:
-                driver.after_commit(lambda: cache.store(staged))
-            return out
-        return self._mastery_from_db(wanted)
+        tenant = self.tenant_id
+        return self._read_through(list(dict.fromkeys(pairs)),
+                                  lambda pair: (tenant, pair[0], pair[1]), self._mastery_from_db)
 
     def _mastery_from_db(
         self, wanted: Sequence[tuple[str, str]]

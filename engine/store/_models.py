@@ -158,27 +158,9 @@ class ModelsPart(TenantBase):
         (:class:`engine.store.driver.MasteryCache`, keyed ``(tenant, learner)`` for states)
         when no other connection has committed since.
         """
-        ids = list(dict.fromkeys(learner_ids))
-        driver = self._driver
-        cache = driver.mastery_cache
-        if cache is None or not driver.in_transaction or cache.bypass:
-            return self._states_from_db(ids)
-        cache.validate(driver.data_version())
-        tenant, values, out, misses = self.tenant_id, cache.values, {}, []
-        for lid in ids:
-            key = (tenant, lid)
-            if key in values:
-                hit = values[key]
-                if hit is not None:
-                    out[lid] = hit
-            else:
-                misses.append(lid)
-        found = self._states_from_db(misses)
-        out.update(found)
-        staged = {(tenant, lid): found.get(lid) for lid in misses}
-        if staged:
-            driver.after_commit(lambda: cache.store(staged))
-        return out
+        tenant = self.tenant_id
+        return self._read_through(list(dict.fromkeys(learner_ids)), lambda lid: (tenant, lid),
+                                  self._states_from_db)
 
     def _states_from_db(self, ids: Sequence[str]) -> dict[str, LearnerModelState]:
         out: dict[str, LearnerModelState] = {}

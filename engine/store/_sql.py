@@ -130,6 +130,36 @@ class TenantBase:
         with self._driver.lock:
             yield self._driver
 
+    def _read_through(self, wanted: Sequence[Any], cache_key: Any, load: Any) -> dict:
+        """Rows of ``wanted`` keys, from the driver's write-through cache where it applies.
+
+        On SQLite inside a transaction, committed rows come from
+        :class:`engine.store.driver.MasteryCache` (entries keyed ``cache_key(key)``, dropped
+        when another connection has committed since); ``load(keys) -> {key: row}`` reads the
+        misses from the database, and what it found (or its absence) is cached after commit.
+        Elsewhere every key goes to ``load``. Keys without a row are absent from the result.
+        """
+        driver = self._driver
+        cache = driver.mastery_cache
+        if cache is None or not driver.in_transaction or cache.bypass:
+            return load(wanted)
+        cache.validate(driver.data_version())
+        values, out, misses = cache.values, {}, []
+        for key in wanted:
+            ck = cache_key(key)
+            if ck in values:
+                hit = values[ck]
+                if hit is not None:
+                    out[key] = hit
+            else:
+                misses.append(key)
+        found = load(misses)
+        out.update(found)
+        staged = {cache_key(key): found.get(key) for key in misses}
+        if staged:
+            driver.after_commit(lambda: cache.store(staged))
+        return out
+
     def _q(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._driver.lock:
             return self._driver.execute(text, params)
