@@ -114,9 +114,10 @@ def test_em_matches_twin(problems, n_iter, forgets):
     check_em_against_twin(problems, n_iter, forgets)
 
 
-def check_em_against_twin(problems, n_iter, forgets):
-    """``em_fit`` for ``n_iter`` iterations equals the twin's EM: parameters, final LL, trace."""
-    got, out_ll, out_iter, trace = run_em(problems, n_iter, forgets)
+def check_em_against_twin(problems, n_iter, forgets, soft=False):
+    """``em_fit`` for ``n_iter`` iterations equals the twin's EM: parameters, final LL, trace
+    (``soft``: the problems carry scores and the soft E-/M-step runs)."""
+    got, out_ll, out_iter, trace = run_em(problems, n_iter, forgets, soft=soft)
     for k, (seqs, params) in enumerate(problems):
         start = {p: v.copy() for p, v in params.items()}
         if not forgets:

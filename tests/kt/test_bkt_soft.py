@@ -14,8 +14,7 @@ from kt.bkt import BKT
 from kt.errors import LogFormatError
 from kt.log import ObservationLog
 from kt.synthetic import generate
-from tests.kt import bkt_reference as ref
-from tests.kt.test_bkt_kernels import PARAMS, run_em, skill_problem
+from tests.kt.test_bkt_kernels import PARAMS, check_em_against_twin, run_em, skill_problem
 
 STORED = Path(__file__).parent / "data" / "bkt_stored_fits.json"
 VARIANTS = {
@@ -42,17 +41,7 @@ def with_scores(problem, scores):
        st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12))
 def test_soft_em_matches_numpy_twin(problems, n_iter, forgets, scores):
     """The soft E-step / M-step of ``em_fit`` equals the plain NumPy twin's soft EM."""
-    problems = [with_scores(p, scores) for p in problems]
-    got, out_ll, _, trace = run_em(problems, n_iter, forgets, soft=True)
-    for k, (seqs, params) in enumerate(problems):
-        start = {p: v.copy() for p, v in params.items()}
-        if not forgets:
-            start["p_forget"][:] = 0.0
-        want, final_ll, want_trace = ref.em(seqs, start, n_iter, forgets)
-        for p in PARAMS:
-            np.testing.assert_allclose(got[k][p], want[p], atol=1e-10, err_msg=p)
-        np.testing.assert_allclose(out_ll[k], final_ll, rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(trace[k], want_trace, rtol=1e-10, atol=1e-10)
+    check_em_against_twin([with_scores(p, scores) for p in problems], n_iter, forgets, soft=True)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
