@@ -10,6 +10,7 @@ from engine.domain.evidence import Observation
 from engine.engine import Engine
 from engine.errors import ConflictError, NotFoundError, ValidationError
 from engine.mastery import DEFAULT_PARAMS
+from tests.engine.concurrency import chained_history, ingest_concurrently
 
 T0 = datetime(2024, 9, 2, 14, 0, tzinfo=UTC)
 
@@ -308,36 +309,11 @@ def test_retract_then_ingest_uses_replayed_state(engine):
 
 def test_concurrent_writers_serialise_per_learner(store_url, school):
     """Two connections ingesting the same learner and skill at once lose no update."""
-    import threading
-
-    from engine.store import open_store
-
-    with open_store(store_url) as setup:
-        Engine(setup, "north").load_school(school)
-    errors = []
-
-    def writer(prefix: str) -> None:
-        try:
-            with open_store(store_url) as own:
-                engine = Engine(own, "north")
-                for i in range(40):
-                    engine.ingest([_obs(f"{prefix}{i}", skills=("S1",), score=i % 2, minutes=i)])
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(p,)) for p in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with open_store(store_url) as check:
-        engine = Engine(check, "north")
-        history = engine.history("L1", "S1")
-        assert len(history) == 80 and engine.mastery("L1")["S1"].n_observations == 80
-        for prev, nxt in zip(history, history[1:], strict=False):
-            assert nxt.before == prev.after
-        assert history[-1].after == engine.mastery("L1")["S1"].p_mastered
+    ingest_concurrently(store_url, school, {
+        p: [_obs(f"{p}{i}", skills=("S1",), score=i % 2, minutes=i) for i in range(40)]
+        for p in ("a", "b")})
+    history, stored = chained_history(store_url, "L1", "S1")
+    assert len(history) == 80 and stored.n_observations == 80
 
 
 def test_set_model_from_a_fitted_bkt(school):

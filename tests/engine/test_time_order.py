@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from engine.domain.evidence import Observation
 from engine.engine import Engine
+from tests.engine.concurrency import chained_history, ingest_concurrently
 
 T0 = datetime(2024, 9, 2, 14, 0, tzinfo=UTC)
 ACTIVITIES = {"A1": ("S1", "S2"), "A2": ("S3",), "A3": ("S4",)}
@@ -131,34 +132,9 @@ def test_new_active_version_refolds_on_next_ingest_or_recompute(school):
 def test_concurrent_late_writers_serialise(store_url, school, late_first):
     """Two connections ingest one learner at once, one of them sending old evidence: the
     result is the in-order fold of everything."""
-    import threading
-
-    from engine.store import open_store
-
-    with open_store(store_url) as setup:
-        Engine(setup, "north").load_school(school)
     minutes = {"a": range(40, 0, -1) if late_first else range(40), "b": range(40, 80)}
-    errors = []
-
-    def writer(prefix: str) -> None:
-        try:
-            with open_store(store_url) as own:
-                engine = Engine(own, "north")
-                for i, m in enumerate(minutes[prefix]):
-                    engine.ingest([_obs(f"{prefix}{i}", "L1", "A2", i % 2, m)])
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(p,)) for p in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with open_store(store_url) as check:
-        engine = Engine(check, "north")
-        history = engine.history("L1", "S3")
-        assert [c.at for c in history] == sorted(c.at for c in history) and len(history) == 80
-        for prev, nxt in zip(history, history[1:], strict=False):
-            assert nxt.before == prev.after
-        assert history[-1].after == engine.mastery("L1")["S3"].p_mastered
+    ingest_concurrently(store_url, school, {
+        p: [_obs(f"{p}{i}", "L1", "A2", i % 2, m) for i, m in enumerate(ms)]
+        for p, ms in minutes.items()})
+    history, _ = chained_history(store_url, "L1", "S3")
+    assert [c.at for c in history] == sorted(c.at for c in history) and len(history) == 80
