@@ -48,16 +48,10 @@ def outcome_to_int8(
     if values.dtype.kind == "b":
         return values.astype(np.int8)
     if values.dtype.kind not in "iuf":
-        try:
-            values = values.astype(np.float64)
-        except (TypeError, ValueError):
-            bad = _first_non_numeric(values)
-            where = _source_index(source_row, bad)
-            raise LogFormatError(
-                f"outcome column {column!r} is not numeric: row {where} (0-based data row) holds "
-                f"{_py(values[bad])!r}; outcomes must be 1 (correct), 0 (incorrect) or -1 (no "
-                "response). Map the column to 0/1 first or choose the right column."
-            ) from None
+        values = _as_float64(
+            values, "outcome", column, source_row,
+            "; outcomes must be 1 (correct), 0 (incorrect) or -1 (no response). Map the column "
+            "to 0/1 first or choose the right column.")
     if values.dtype.kind in "iu" and len(values) and -1 <= values.min() and values.max() <= 1:
         return values.astype(np.int8)  # integers in [-1, 1]: valid, no per-row masks needed
     ok = (values == 0) | (values == 1) | (values == -1)
@@ -113,6 +107,21 @@ def _py(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _as_float64(values: np.ndarray, role: str, column: str, source_row: np.ndarray | None,
+                fix: str) -> np.ndarray:
+    """``values`` as float64, else a LogFormatError naming the ``role`` column, the first
+    non-numeric row (in the source file's numbering) and ``fix``."""
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        bad = _first_non_numeric(values)
+        where = _source_index(source_row, bad)
+        raise LogFormatError(
+            f"{role} column {column!r} is not numeric: row {where} (0-based data row) holds "
+            f"{_py(values[bad])!r}{fix}"
+        ) from None
+
+
 def _first_non_numeric(values: np.ndarray) -> int:
     for i, v in enumerate(values.tolist()):
         try:
@@ -141,16 +150,10 @@ def order_to_int64(values: Any, column: str, source_row: np.ndarray | None = Non
                 "map 'order' to an integer column such as order_id / Row."
             )
         return values.astype(np.int64)
-    try:
-        out = values.astype(np.float64)
-    except (TypeError, ValueError):
-        bad = _first_non_numeric(values)
-        where = _source_index(source_row, bad)
-        raise LogFormatError(
-            f"order column {column!r} is not numeric: row {where} (0-based data row) holds "
-            f"{_py(values[bad])!r}. Map 'order' to an integer column (e.g. order_id or Row) or "
-            "convert timestamps to numbers first."
-        ) from None
+    out = _as_float64(
+        values, "order", column, source_row,
+        ". Map 'order' to an integer column (e.g. order_id or Row) or convert timestamps to "
+        "numbers first.")
     return order_to_int64(out, column, source_row)
 
 
