@@ -126,6 +126,34 @@ def _class_tables(tab, guess, slip, g0, n_gs, lrn, fgt):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _transition_table(tr, learn, forget, l0, n_lr):
+    """Fill ``tr`` (n_lr*4) per learn class k with A(0,0), A(1,0), A(0,1), A(1,1) =
+    1 - p_learn, p_learn, p_forget, 1 - p_forget of class ``l0 + k``."""
+    for k in range(n_lr):
+        lrn = learn[l0 + k]
+        fgt = forget[l0 + k]
+        tr[k * 4] = 1.0 - lrn
+        tr[k * 4 + 1] = lrn
+        tr[k * 4 + 2] = fgt
+        tr[k * 4 + 3] = 1.0 - fgt
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _back_counts(w, t, gm0, gm1, cnt_t, k):
+    """One backward step with per-class transition counts: xi_t(i, j) = w_ij gamma_{t+1}(i)
+    is added to ``cnt_t[k:k+4]``; returns gamma_t(0), gamma_t(1)."""
+    p00 = w[4 * t] * gm0
+    p01 = w[4 * t + 1] * gm0
+    p10 = w[4 * t + 2] * gm1
+    p11 = w[4 * t + 3] * gm1
+    cnt_t[k] += p00
+    cnt_t[k + 1] += p01
+    cnt_t[k + 2] += p10
+    cnt_t[k + 3] += p11
+    return p00 + p10, p01 + p11
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _back_step(w, t, gm0, gm1, t00, t01, t10, t11):
     """One backward step with scalar transition totals: xi_t(i, j) = w_ij gamma_{t+1}(i) is
     added to t_ij (next i, current j); returns gamma_t(0), gamma_t(1) and the four totals."""
@@ -169,13 +197,7 @@ def _estep(
         em[c * 4 + 2] = sl
         em[c * 4 + 3] = 1.0 - sl
     tr = tab[n_gs * 4:n_gs * 4 + n_lr * 4]  # [class]: A(0,0), A(1,0), A(0,1), A(1,1)
-    for k in range(n_lr):
-        lrn = learn[l0 + k]
-        fgt = forget[l0 + k]
-        tr[k * 4] = 1.0 - lrn
-        tr[k * 4 + 1] = lrn
-        tr[k * 4 + 2] = fgt
-        tr[k * 4 + 3] = 1.0 - fgt
+    _transition_table(tr, learn, forget, l0, n_lr)
     ll = 0.0
     for q in range(q_lo, q_hi):
         r0 = seq_row[q]
@@ -203,17 +225,7 @@ def _estep(
         cnt_e[e + 2] += gm1
         for t in range(n_t - 2, -1, -1):
             i = r0 + t
-            p00 = w[4 * t] * gm0
-            p01 = w[4 * t + 1] * gm0
-            p10 = w[4 * t + 2] * gm1
-            p11 = w[4 * t + 3] * gm1
-            k = lr[i] * 4
-            cnt_t[k] += p00
-            cnt_t[k + 1] += p01
-            cnt_t[k + 2] += p10
-            cnt_t[k + 3] += p11
-            gm0 = p00 + p10
-            gm1 = p01 + p11
+            gm0, gm1 = _back_counts(w, t, gm0, gm1, cnt_t, lr[i] * 4)
             e = gs[i] * 4 + obs[i]
             cnt_e[e] += gm0
             cnt_e[e + 2] += gm1
@@ -387,13 +399,7 @@ def _estep_soft(
     (``_soft_counts``). Same forward/backward recursion and transition counts as ``_estep``.
     """
     tr = tab[:n_lr * 4]  # [class]: A(0,0), A(1,0), A(0,1), A(1,1)
-    for k in range(n_lr):
-        lrn = learn[l0 + k]
-        fgt = forget[l0 + k]
-        tr[k * 4] = 1.0 - lrn
-        tr[k * 4 + 1] = lrn
-        tr[k * 4 + 2] = fgt
-        tr[k * 4 + 3] = 1.0 - fgt
+    _transition_table(tr, learn, forget, l0, n_lr)
     ll = 0.0
     for q in range(q_lo, q_hi):
         r0 = seq_row[q]
@@ -420,17 +426,7 @@ def _estep_soft(
         _soft_counts(cnt_e, gs[i], soft[i], guess[g0 + gs[i]], slip[g0 + gs[i]], gm0, gm1)
         for t in range(n_t - 2, -1, -1):
             i = r0 + t
-            p00 = w[4 * t] * gm0
-            p01 = w[4 * t + 1] * gm0
-            p10 = w[4 * t + 2] * gm1
-            p11 = w[4 * t + 3] * gm1
-            k = lr[i] * 4
-            cnt_t[k] += p00
-            cnt_t[k + 1] += p01
-            cnt_t[k + 2] += p10
-            cnt_t[k + 3] += p11
-            gm0 = p00 + p10
-            gm1 = p01 + p11
+            gm0, gm1 = _back_counts(w, t, gm0, gm1, cnt_t, lr[i] * 4)
             _soft_counts(cnt_e, gs[i], soft[i], guess[g0 + gs[i]], slip[g0 + gs[i]], gm0, gm1)
         cnt_i[pc * 2] += gm0
         cnt_i[pc * 2 + 1] += gm1
