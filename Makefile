@@ -4,9 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 PEER   := .peer/pybkt
+RALPH  := .peer/ralph
 STAMP  := $(VENV)/.installed
 
-.PHONY: run kt-demo test setup peer lint demo-data clean
+.PHONY: run kt-demo test setup peer ralph lint demo-data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,16 @@ $(PEER)/.installed:
 
 peer: $(PEER)/.installed
 
+# Ralph, a real xAPI LRS (FastAPI), in its own virtual environment: it pins its own FastAPI.
+# The xAPI tests start it as a process with a file-system backend.
+$(RALPH)/.installed:
+	$(PYTHON) -m venv $(RALPH)
+	$(RALPH)/bin/pip install --quiet --upgrade pip
+	$(RALPH)/bin/pip install --quiet "ralph-malph[lrs,cli]==5.1.0"
+	touch $(RALPH)/.installed
+
+ralph: $(RALPH)/.installed
+
 # The service on localhost with the bundled demo school in an embedded SQLite store.
 run: setup
 	mkdir -p var
@@ -37,7 +48,7 @@ kt-demo: setup
 
 # The whole suite; tests/test_layers.py runs lint-imports (the layering contracts in
 # pyproject.toml's [tool.importlinter]) and fails on a broken contract.
-test: setup peer
+test: setup peer ralph
 	$(PY) -m pytest
 
 demo-data: setup
