@@ -2,12 +2,17 @@
 
 Pure domain logic: nothing here touches HTTP. The service authenticates a
 request into a :class:`Principal`, then calls :func:`authorize` with the action
-and (for teachers) the :class:`TeacherScope` of the classes they teach.
+and (for the scoped roles: teacher, student, guardian) the :class:`Scope` of what
+the principal may see.
 
 Roles
 -----
 ``lms``        writes evidence and reads recommendations in its tenant.
 ``teacher``    reads and reviews only the learners of the classes they teach.
+``student``    reads their own plan and progress, makes choices, rates activities and
+               writes the profile fields a student owns (``learner_id``: themselves).
+``guardian``   reads their linked children's plan and progress and adds notes to their
+               profiles (``guardian_id``; the children come from the roster's links).
 ``researcher`` fits models and reads pseudonymized exports only.
 ``admin``      everything inside its tenant (imports, catalog, keys, export/delete).
 
@@ -30,21 +35,23 @@ from dataclasses import dataclass, field
 
 from engine.errors import AccessDenied, ValidationError
 
-ROLES = ("lms", "teacher", "researcher", "admin")
+ROLES = ("lms", "teacher", "student", "guardian", "researcher", "admin")
+# Roles whose every learner- or class-specific action is checked against a Scope.
+SCOPED_ROLES = frozenset({"teacher", "student", "guardian"})
 
 # action -> roles allowed (before any per-learner/class scope check)
 PERMISSIONS: dict[str, frozenset[str]] = {
     "evidence:write": frozenset({"lms", "teacher", "admin"}),
-    "learner:read": frozenset({"teacher", "admin"}),
+    "learner:read": frozenset({"teacher", "student", "guardian", "admin"}),
     "learner:write": frozenset({"teacher", "admin"}),
     "learner:export": frozenset({"admin"}),
     "learner:delete": frozenset({"admin"}),
-    "recommendation:read": frozenset({"lms", "teacher", "admin"}),
+    "recommendation:read": frozenset({"lms", "teacher", "student", "guardian", "admin"}),
     "plan:review": frozenset({"teacher", "admin"}),
     "class:read": frozenset({"teacher", "admin"}),
-    "graph:read": frozenset({"lms", "teacher", "researcher", "admin"}),
+    "graph:read": frozenset({"lms", "teacher", "student", "guardian", "researcher", "admin"}),
     "graph:write": frozenset({"admin"}),
-    "catalog:read": frozenset({"lms", "teacher", "researcher", "admin"}),
+    "catalog:read": frozenset({"lms", "teacher", "student", "guardian", "researcher", "admin"}),
     "catalog:write": frozenset({"admin"}),
     "model:fit": frozenset({"researcher", "admin"}),
     "model:read": frozenset({"researcher", "admin"}),
@@ -53,6 +60,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys:admin": frozenset({"admin"}),
     "policy:read": frozenset({"teacher", "admin"}),
     "policy:write": frozenset({"admin"}),
+    # the learner's own voice: picks on a choice board, "how did it go?" ratings, goals and
+    # the profile fields each role owns (which fields: the profile's ownership rule)
+    "plan:choose": frozenset({"student", "teacher", "admin"}),
+    "evidence:self-report": frozenset({"student"}),
+    "profile:write": frozenset({"student", "guardian", "teacher", "admin"}),
+    "roster:write": frozenset({"admin"}),
 }
 
 
@@ -60,8 +73,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 class Principal:
     """Who is calling: tenant (district/school), role, and the credential's id.
 
-    ``teacher_id`` is set for teachers (the id their classes list); ``name`` is
-    for display and audit only.
+    ``teacher_id`` is set for teachers (the id their classes list), ``learner_id`` for
+    students (themselves), ``guardian_id`` for guardians (their children come from the
+    roster's guardian links, see :class:`Scope`); ``name`` is for display and audit only.
     """
 
     tenant: str
@@ -69,12 +83,23 @@ class Principal:
     key_id: str
     name: str = ""
     teacher_id: str | None = None
+    learner_id: str | None = None
+    guardian_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValidationError(f"unknown role {self.role!r}; use one of {', '.join(ROLES)}")
-        if self.role == "teacher" and not self.teacher_id:
-            raise ValidationError("a teacher principal needs teacher_id (the id used in class rosters)")
+        needs = {"teacher": ("teacher_id", self.teacher_id, "the id used in class rosters"),
+                 "student": ("learner_id", self.learner_id, "the learner the student is"),
+                 "guardian": ("guardian_id", self.guardian_id, "the guardian's roster id")}
+        if self.role in needs and not needs[self.role][1]:
+            name, _, what = needs[self.role]
+            raise ValidationError(f"a {self.role} principal needs {name} ({what})")
+
+    @property
+    def subject(self) -> str | None:
+        """The person the credential belongs to: teacher, learner or guardian id (else None)."""
+        return self.teacher_id or self.learner_id or self.guardian_id
 
 
 @dataclass(frozen=True)
@@ -90,14 +115,17 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class TeacherScope:
-    """The classes a teacher teaches and the learners on those rosters."""
+class Scope:
+    """What a scoped principal may see: class ids and learner ids.
+
+    teacher: the classes they teach and the learners on those rosters; student: their own
+    classes and themselves; guardian: no class, their linked children."""
 
     class_ids: frozenset[str] = frozenset()
     learner_ids: frozenset[str] = frozenset()
 
     @classmethod
-    def from_rosters(cls, rosters: Mapping[str, Iterable[str]]) -> TeacherScope:
+    def from_rosters(cls, rosters: Mapping[str, Iterable[str]]) -> Scope:
         """``rosters``: class id -> learner ids, for the teacher's classes only."""
         learners: set[str] = set()
         for members in rosters.values():
@@ -112,12 +140,13 @@ def authorize(
     tenant: str | None = None,
     learner_id: str | None = None,
     class_id: str | None = None,
-    scope: TeacherScope | None = None,
+    scope: Scope | None = None,
 ) -> None:
     """Raise :class:`AccessDenied` unless ``principal`` may do ``action``.
 
     tenant: the tenant that owns the resource (must equal the principal's).
-    learner_id / class_id: the resource, checked against ``scope`` for teachers.
+    learner_id / class_id: the resource, checked against ``scope`` for the scoped roles
+    (teacher, student, guardian).
     """
     allowed = PERMISSIONS.get(action)
     if allowed is None:
@@ -128,18 +157,20 @@ def authorize(
         raise AccessDenied(
             f"role {principal.role!r} may not {action}; roles allowed: {', '.join(sorted(allowed))}"
         )
-    if principal.role != "teacher":
+    if principal.role not in SCOPED_ROLES:
         return
     if learner_id is None and class_id is None:
         return
     if scope is None:
-        raise AccessDenied("teacher scope unknown; cannot check class membership")
+        raise AccessDenied(f"{principal.role} scope unknown; cannot check class membership")
     if class_id is not None and class_id not in scope.class_ids:
-        raise AccessDenied(f"class {class_id!r} is not one of teacher {principal.teacher_id!r}'s classes")
+        raise AccessDenied(f"class {class_id!r} is not one of {principal.role} "
+                           f"{principal.subject!r}'s classes")
     if learner_id is not None and learner_id not in scope.learner_ids:
-        raise AccessDenied(
-            f"learner {learner_id!r} is not in a class taught by {principal.teacher_id!r}"
-        )
+        whose = {"teacher": f"in a class taught by {principal.teacher_id!r}",
+                 "student": f"the student {principal.learner_id!r}",
+                 "guardian": f"a child linked to guardian {principal.guardian_id!r}"}[principal.role]
+        raise AccessDenied(f"learner {learner_id!r} is not {whose}")
 
 
 # --------------------------------------------------------------------------- credentials

@@ -33,29 +33,37 @@ def iso(dt: datetime | None) -> str | None:
 class AdminUseCases:
     # ---------------------------------------------------------------- keys and logins
     def create_key(self, by: Caller, role: str, *, name: str = "",
-                   teacher_id: str | None = None) -> tuple[str, str]:
-        """A new key in this tenant, shown once: ``(key_id, key)``; only its hash is stored."""
+                   teacher_id: str | None = None, subject: str | None = None) -> tuple[str, str]:
+        """A new key in this tenant, shown once: ``(key_id, key)``; only its hash is stored.
+
+        ``subject``: the person a student or guardian key belongs to (learner id / guardian
+        id); ``teacher_id`` for teacher keys."""
         self.allow(by, "keys:admin")
         with self.store.transaction():
-            key_id, key = self.setup_key(role, name=name, teacher_id=teacher_id)
+            key_id, key = self.setup_key(role, name=name, teacher_id=teacher_id, subject=subject)
             self._audit(by, "write", "api_key", resource_id=key_id, detail={"role": role})
         return key_id, key
 
     def setup_key(self, role: str, *, name: str = "", teacher_id: str | None = None,
-                  key: str | None = None) -> tuple[str, str]:
+                  key: str | None = None, subject: str | None = None) -> tuple[str, str]:
         """Store a key without a caller (installation and the demo: there is no principal
         yet). ``ConflictError`` when this key already exists."""
         if role == "teacher" and not teacher_id:
             raise ValidationError("a teacher key needs teacher_id (the id used in class rosters)")
+        if role in ("student", "guardian") and not subject:
+            who = "learner id" if role == "student" else "guardian id"
+            raise ValidationError(f"a {role} key needs subject (the {who} it belongs to)")
         key = key or new_api_key(role)
         h = hash_key(key)
-        self.home.store.put_api_key(h, self.tenant, role, subject=teacher_id, label=name or None)
+        self.home.store.put_api_key(h, self.tenant, role, subject=teacher_id or subject,
+                                    label=name or None)
         return key_id_of(h), key
 
     def list_keys(self, by: Caller) -> list[dict]:
         self.allow(by, "keys:admin")
         return [{"key_id": key_id_of(k.key_hash), "role": k.role, "label": k.label,
                  "teacher_id": k.subject if k.role == "teacher" else None,
+                 "subject": k.subject,
                  "created_at": iso(k.created_at), "revoked": k.revoked_at is not None}
                 for k in self.store.list_api_keys()]
 

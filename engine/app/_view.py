@@ -28,6 +28,7 @@ class SchoolView:
     classes: dict[str, Any]
     model_params: dict[str, dict[str, float]]
     policy: PlanningPolicy = dataclasses.field(default_factory=PlanningPolicy)
+    guardians: dict[str, Any] = dataclasses.field(default_factory=dict)  # id -> domain Guardian
     planning: Any = None  # planning.PlanningInput, built lazily
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     loaded_at: float = dataclasses.field(default_factory=time.monotonic)

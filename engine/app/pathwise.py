@@ -36,6 +36,8 @@ KEY_CACHE_TTL = 1.0
 VIEW_TTL = 60.0  # seconds a tenant's cached school may lag writes made by another process
 LOGIN_KIND = "teacher_login"
 PAGE_ROLES = ("teacher", "admin")
+# Roles whose key names a person (api_keys.subject): teacher_id, learner_id (student), guardian_id.
+SUBJECT_ROLES = ("teacher", "student", "guardian")
 SYSTEM_TENANT = "pathwise.system"  # installation-wide documents (the session secret); no keys, no school
 SECRET_KIND = "secret"
 ENDED_SESSION_KIND = "ended_page_session"  # logged-out teacher-page sessions (by session id)
@@ -145,8 +147,11 @@ class Pathwise:
         rec = self.store.find_api_key(key_hash)
         if rec is None or (tenant is not None and rec.tenant_id != tenant):
             return None
+        subject = {f"{rec.role}_id": rec.subject} if rec.role in SUBJECT_ROLES else {}
+        if rec.role == "student":
+            subject = {"learner_id": rec.subject}
         return Principal(tenant=rec.tenant_id, role=rec.role, key_id=key_id_of(rec.key_hash),
-                         name=rec.label or "", teacher_id=rec.subject if rec.role == "teacher" else None)
+                         name=rec.label or "", **subject)
 
     def forget_cached_keys(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.access import Caller, TeacherScope, audit_entry, authorize
+from engine.access import Caller, Scope, audit_entry, authorize
 from engine.app._admin import AdminUseCases
 from engine.app._catalog import CatalogUseCases
 from engine.app._evidence import EvidenceUseCases
@@ -49,13 +49,21 @@ class SchoolApp(AdminUseCases, EvidenceUseCases, LearnerUseCases, CatalogUseCase
         self.home.invalidate(self.tenant)
 
     # ---------------------------------------------------------------- access and audit
-    def scope(self, by: Caller) -> TeacherScope | None:
-        """The caller's teacher scope (classes taught, learners on them); None otherwise."""
+    def scope(self, by: Caller) -> Scope | None:
+        """What a scoped caller may see (:class:`~engine.access.Scope`): a teacher's classes
+        and their rosters, a student's own classes and themselves, a guardian's linked
+        children; None for the unscoped roles (lms, researcher, admin)."""
         p = by.principal
-        if p.role != "teacher":
-            return None
-        rosters = {c.id: c.roster for c in self.view.classes.values() if p.teacher_id in c.teachers}
-        return TeacherScope.from_rosters(rosters)
+        classes = self.view.classes.values()
+        if p.role == "teacher":
+            return Scope.from_rosters({c.id: c.roster for c in classes if p.teacher_id in c.teachers})
+        if p.role == "student":
+            return Scope(frozenset(c.id for c in classes if p.learner_id in c.roster),
+                         frozenset({p.learner_id}))
+        if p.role == "guardian":
+            guardian = self.view.guardians.get(p.guardian_id)
+            return Scope(frozenset(), frozenset(guardian.learner_ids if guardian else ()))
+        return None
 
     def allow(self, by: Caller, action: str, *, learner_id: str | None = None,
               class_id: str | None = None) -> None:

@@ -22,6 +22,7 @@ from engine.domain.classes import (
     EnrichedVirtual,
     Flex,
     Flipped,
+    Guardian,
     IndividualRotation,
     LabRotation,
     SessionSlot,
@@ -45,7 +46,7 @@ from engine.domain.skills import Skill
 __all__ = [
     "ALaCarte", "Accommodation", "Activity", "ActivityCatalog", "ActivityKind", "Actor",
     "Availability", "BLENDED_MODELS", "BlendedModel", "Class", "EnrichedVirtual", "Flex",
-    "Flipped", "Format", "Grouping", "IndividualRotation", "LabRotation", "Learner",
+    "Flipped", "Format", "Grouping", "Guardian", "IndividualRotation", "LabRotation", "Learner",
     "LearnerProfile", "MAX_CLASS_SIZE", "Modality", "Place", "ProfileChange", "Provenanced",
     "SessionSlot", "Skill", "Station", "StationRotation", "Teacher", "Weekday", "from_record",
     "to_record",

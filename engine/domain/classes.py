@@ -1,4 +1,4 @@
-"""Classes, teachers and the blended-learning model each class runs.
+"""Classes, teachers, guardians and the blended-learning model each class runs.
 
 The blended model is a tagged union (``BlendedModel``); each variant carries a
 ``tag`` used by serialization. Personalized-learning classes are small:
@@ -26,6 +26,24 @@ class Teacher:
     def __post_init__(self) -> None:
         c.text("Teacher", "id", self.id)
         c.text(f"Teacher[{self.id!r}]", "name", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Guardian:
+    """A parent or guardian and the learners linked to them (the roster's guardian links).
+
+    A guardian reads their children's plans and progress and adds notes to their profiles."""
+
+    id: str
+    name: str
+    learner_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        c.text("Guardian", "id", self.id)
+        c.text(f"Guardian[{self.id!r}]", "name", self.name)
+        object.__setattr__(self, "learner_ids", tuple(self.learner_ids))
+        for lid in self.learner_ids:
+            c.text(f"Guardian[{self.id!r}]", "learner_ids[]", lid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from engine.access import (
     ROLES,
     Caller,
     Principal,
-    TeacherScope,
+    Scope,
     authorize,
     hash_key,
     hash_password,
@@ -84,7 +84,7 @@ def test_edits():
 
 
 def test_authorize_rules():
-    scope = TeacherScope.from_rosters({"c1": ["L1", "L2"]})
+    scope = Scope.from_rosters({"c1": ["L1", "L2"]})
     t = Principal("d", "teacher", "k1", teacher_id="t1")
     authorize(t, "learner:read", learner_id="L1", scope=scope)
     with pytest.raises(AccessDenied):
@@ -110,7 +110,7 @@ def test_authorize_rules():
         Principal("d", "king", "k")
     with pytest.raises(ValidationError):
         Principal("d", "teacher", "k")
-    assert set(ROLES) == {"lms", "teacher", "researcher", "admin"}
+    assert set(ROLES) == {"lms", "teacher", "student", "guardian", "researcher", "admin"}
 
 
 def test_credentials_and_pseudonyms():
@@ -237,3 +237,28 @@ def test_key_revoked_by_another_process_stops_working_within_the_cache_ttl(tmp_p
     finally:
         a.close()
         b.close()
+
+
+def test_student_and_guardian_scopes_limit_learner_reads():
+    """A student reads only themselves, a guardian only their linked children; both are
+    refused other learners and classes, with the reason in the message."""
+    from engine.access import AccessDenied, Principal, Scope, authorize
+
+    student = Principal(tenant="t", role="student", key_id="k1", learner_id="L1")
+    own = Scope(frozenset({"C1"}), frozenset({"L1"}))
+    authorize(student, "learner:read", tenant="t", learner_id="L1", scope=own)
+    with pytest.raises(AccessDenied, match="'L2' is not the student 'L1'"):
+        authorize(student, "learner:read", tenant="t", learner_id="L2", scope=own)
+    with pytest.raises(AccessDenied, match="role 'student' may not plan:review"):
+        authorize(student, "plan:review", tenant="t", learner_id="L1", scope=own)
+    guardian = Principal(tenant="t", role="guardian", key_id="k2", guardian_id="G1")
+    kids = Scope(frozenset(), frozenset({"L1", "L3"}))
+    authorize(guardian, "learner:read", tenant="t", learner_id="L3", scope=kids)
+    with pytest.raises(AccessDenied, match="'L2' is not a child linked to guardian 'G1'"):
+        authorize(guardian, "learner:read", tenant="t", learner_id="L2", scope=kids)
+    with pytest.raises(AccessDenied, match="class 'C1'"):
+        authorize(guardian, "learner:read", tenant="t", class_id="C1", scope=kids)
+    with pytest.raises(AccessDenied, match="scope unknown"):
+        authorize(guardian, "learner:read", tenant="t", learner_id="L1", scope=None)
+    with pytest.raises(ValidationError, match="needs learner_id"):
+        Principal(tenant="t", role="student", key_id="k3")
