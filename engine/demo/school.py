@@ -156,7 +156,7 @@ def build_school(graph: CompetencyGraph, rng: np.random.Generator,
                                     language="es" if rng.random() < 0.1 else "en"))
             roster.append(lid)
         classes.append(Class(spec.id, spec.name, spec.grade, spec.teachers, tuple(roster),
-                             spec.model, spec.schedule))  # type: ignore[arg-type]
+                             spec.model, spec.schedule, size_cap=20))  # type: ignore[arg-type]
     return TEACHERS, tuple(learners), tuple(classes), traits
 
 

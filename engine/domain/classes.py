@@ -2,7 +2,8 @@
 
 The blended model is a tagged union (``BlendedModel``); each variant carries a
 ``tag`` used by serialization. Personalized-learning classes are small:
-the class-size cap is at most :data:`MAX_CLASS_SIZE` (20).
+the class-size cap is at most :data:`MAX_CLASS_SIZE` (40: rostered US classes hold 30 and
+more; a class's own ``size_cap`` may be lower).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from engine.domain.catalog import ActivityKind
 from engine.domain.learners import Weekday
 from engine.errors import ValidationError
 
-MAX_CLASS_SIZE = 20
+MAX_CLASS_SIZE = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class Station:
         name: unique within the rotation.
         kind: what happens there (lesson, practice, small_group...).
         minutes: length of one rotation at this station, integer in [1, 240].
-        capacity: seats/devices, integer in [1, 20].
+        capacity: seats/devices, integer in [1, MAX_CLASS_SIZE].
         online, teacher_led, collaborative: what the station is (at most one of
             ``online`` and ``teacher_led``; none set = independent offline work).
     """
@@ -245,7 +246,7 @@ class SessionSlot:
 class Class:
     """A class: roster (learner ids), teachers (teacher ids), blended model, schedule.
 
-    ``size_cap`` <= 20 bounds the roster; ``small_group_cap`` bounds any small group.
+    ``size_cap`` <= :data:`MAX_CLASS_SIZE` (40) bounds the roster; ``small_group_cap`` bounds any small group.
     Station capacities must seat the whole roster in every rotation.
     """
 

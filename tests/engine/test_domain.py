@@ -187,10 +187,10 @@ def make_class(**kw):
 
 def test_class_caps_validated():
     make_class()
-    with pytest.raises(ValidationError, match="size_cap=25 is out of range"):
-        make_class(size_cap=25)
+    with pytest.raises(ValidationError, match="size_cap=45 is out of range"):
+        make_class(size_cap=45)
     with pytest.raises(ValidationError, match="has 21 learners, above its size cap 20"):
-        make_class(roster=tuple(f"L{i}" for i in range(21)))
+        make_class(size_cap=20, roster=tuple(f"L{i}" for i in range(21)))
     with pytest.raises(ValidationError, match="stations seat 19 learners per rotation"):
         make_class(roster=tuple(f"L{i}" for i in range(20)))
     with pytest.raises(ValidationError, match="lists 'L1' twice"):
