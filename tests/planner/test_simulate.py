@@ -157,16 +157,6 @@ def test_unknown_policy_is_an_input_error(cohort):
         run_policy(cohort, "nope")
 
 
-def test_benchmark_prints_its_table(capsys):
-    from benchmarks.planner_sim import main
-
-    main(["--students", "3", "--sessions", "1", "--minutes", "45"])
-    out = capsys.readouterr().out
-    for name in POLICIES:
-        assert f"| {name} |" in out
-    assert "pathwise constraint violations: 0" in out
-
-
 def test_mastery_threshold_reaches_the_policies():
     """The cohort's θ (the tenant's PlanningPolicy in the engine) is what every policy uses."""
     from planner.simulate.policies import request_for

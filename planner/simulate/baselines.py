@@ -1,0 +1,202 @@
+"""Fair baselines for the world family: the same catalog, the same beliefs (observed evidence
+only), the same hard filters (``planner.playlist._eligibility.hard_filter``), the same
+minute budget, item count and modality limits of the request as Pathwise.
+
+* ``random_ready``: random activities all of whose skills are mastered or ready (every
+  declared prerequisite believed mastered);
+* ``lowest_mastery_first``: the ready skill with the lowest belief, its activity with the
+  highest catalog learn probability per minute; repeat (belief advanced by the catalog rate);
+* ``greedy``: the ready activity with the highest expected gain per minute,
+  Σ_k w_k (1 − p_k) T_ak / d_a (goal weights as the planner's), then update p; repeat;
+* ``one_size_fits_all``: the class follows one fixed curriculum sequence (declared-graph
+  order, two activities per skill, skipping skills whose median pre-test belief among the
+  learners observed on them is mastered); a learner who cannot do an item gets an accommodated substitute on the same
+  skill (or skips it), never a violation;
+* ``pathwise``: ``planner.playlist.plan.plan_playlist`` — the entry point the engine calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.model import PlanActivity, PlanLearner, PlaylistRequest
+from planner.playlist._eligibility import hard_filter
+
+
+def _allowed(a: PlanActivity, learner: PlanLearner, request: PlaylistRequest) -> bool:
+    hi = request.modality_bounds.get(a.modality, (0, 10**9))[1]
+    return hi > 0 and hard_filter(a, learner, request) is None
+
+
+class _Session:
+    """Budget, length and modality bookkeeping of one session being filled."""
+
+    def __init__(self, request: PlaylistRequest) -> None:
+        self.r = request
+        self.left = request.budget_min
+        self.out: list[PlanActivity] = []
+        self.mods: dict[str, int] = {}
+
+    def fits(self, a: PlanActivity) -> bool:
+        hi = self.r.modality_bounds.get(a.modality, (0, 10**9))[1]
+        return (a.duration_min <= self.left + 1e-9 and len(self.out) < self.r.length_max
+                and self.mods.get(a.modality, 0) < hi and a not in self.out)
+
+    def add(self, a: PlanActivity) -> None:
+        self.out.append(a)
+        self.left -= a.duration_min
+        self.mods[a.modality] = self.mods.get(a.modality, 0) + 1
+
+
+def _beliefs(world, learner: PlanLearner) -> dict[str, float]:
+    return {k: learner.mastery_of(k) for k in world.graph.ids}
+
+
+def _ready(world, belief: dict[str, float], theta: float) -> set[str]:
+    g = world.graph
+    return {k for k in g.ids if belief[k] < theta
+            and all(belief[j] >= theta for j in g.prerequisites_of(k))}
+
+
+def _ok_skills(a: PlanActivity, belief, ready, theta) -> bool:
+    return all(k in ready or belief[k] >= theta for k in a.skill_ids) and any(
+        k in ready for k in a.skill_ids)
+
+
+def random_ready(world, learner, request, session, seed) -> list[PlanActivity]:
+    theta = request.mastered_threshold
+    belief = _beliefs(world, learner)
+    ready = _ready(world, belief, theta)
+    rng = np.random.default_rng(seed)
+    ses = _Session(request)
+    for i in rng.permutation(len(world.catalog)):
+        a = world.catalog[int(i)]
+        if _ok_skills(a, belief, ready, theta) and _allowed(a, learner, request) and ses.fits(a):
+            ses.add(a)
+    return ses.out
+
+
+def _advance(belief: dict[str, float], a: PlanActivity) -> None:
+    for k in a.skill_ids:
+        belief[k] += (1.0 - belief[k]) * a.learn_probability(k)
+
+
+def lowest_mastery_first(world, learner, request, session, seed) -> list[PlanActivity]:
+    theta = request.mastered_threshold
+    belief = _beliefs(world, learner)
+    ready = _ready(world, belief, theta)
+    by_skill = world.cache.get("by_skill")
+    if by_skill is None:
+        by_skill = {}
+        for a in world.catalog:
+            by_skill.setdefault(a.skill_ids[0], []).append(a)
+        for k in by_skill:
+            by_skill[k].sort(key=lambda a: -a.learn_probability(a.skill_ids[0]) / a.duration_min)
+        world.cache["by_skill"] = by_skill
+    ses = _Session(request)
+    while True:
+        pick = None
+        for k in sorted(ready, key=lambda k: (belief[k], k)):
+            for a in by_skill.get(k, ()):
+                if _ok_skills(a, belief, ready, theta) and _allowed(a, learner, request) \
+                        and ses.fits(a):
+                    pick = a
+                    break
+            if pick is not None:
+                break
+        if pick is None:
+            return ses.out
+        ses.add(pick)
+        _advance(belief, pick)
+
+
+def greedy_gain(world, learner, request, session, seed) -> list[PlanActivity]:
+    theta = request.mastered_threshold
+    belief = _beliefs(world, learner)
+    ready = _ready(world, belief, theta)
+    w0 = request.weights.default_goal_weight
+    pool = [a for a in world.catalog
+            if _ok_skills(a, belief, ready, theta) and _allowed(a, learner, request)]
+    ses = _Session(request)
+    while True:
+        best, best_v = None, 0.0
+        for a in pool:
+            if not ses.fits(a):
+                continue
+            v = sum(float(learner.goals.get(k, w0)) * (1.0 - belief[k]) * a.learn_probability(k)
+                    for k in a.skill_ids if belief[k] < theta) / a.duration_min
+            if v > best_v:
+                best, best_v = a, v
+        if best is None:
+            return ses.out
+        ses.add(best)
+        _advance(belief, best)
+
+
+def osfa_sequence(world, request) -> list[PlanActivity]:
+    """The class's fixed sequence (see module doc), cached on the world."""
+    key = ("osfa", request.budget_min)
+    seq = world.cache.get(key)
+    if seq is None:
+        g, theta = world.graph, request.mastered_threshold
+        # the median over the learners who showed evidence on the skill (a teacher paces
+        # to what the class has shown; never-observed skills count as not mastered)
+        obs = ~np.isnan(world.pre_belief)
+        med = np.array([np.median(world.pre_belief[obs[:, i], i]) if obs[:, i].any() else 0.0
+                        for i in range(len(g))])
+        seq = []
+        for k in sorted(g.ids, key=lambda k: (g.rank_of(k), k)):
+            if med[g.index[k]] >= theta:
+                continue
+            acts = [a for a in world.catalog if a.skill_ids[0] == k
+                    and request.modality_bounds.get(a.modality, (0, 1))[1] > 0]
+            acts.sort(key=lambda a: (-a.learn_probability(k), a.id))
+            seq.extend(acts[:2])
+        world.cache[key] = seq
+    return seq
+
+
+def _osfa_session(world, request, session) -> list[PlanActivity]:
+    """The class's items of ``session`` (the sequence filled session by session)."""
+    key = ("osfa_sessions", request.budget_min)
+    sessions = world.cache.get(key)
+    if sessions is None:
+        seq, pos, sessions = osfa_sequence(world, request), 0, []
+        for _ in range(world.spec.sessions):
+            ses = _Session(request)
+            while pos < len(seq) and ses.fits(seq[pos]):
+                ses.add(seq[pos])
+                pos += 1
+            sessions.append(ses.out)
+        world.cache[key] = sessions
+    return sessions[session]
+
+
+def one_size_fits_all(world, learner, request, session, seed) -> list[PlanActivity]:
+    ses = _Session(request)
+    for a in _osfa_session(world, request, session):
+        if _allowed(a, learner, request) and ses.fits(a):
+            ses.add(a)
+            continue
+        subs = [b for b in world.catalog if b.skill_ids[0] == a.skill_ids[0]
+                and _allowed(b, learner, request) and ses.fits(b)]
+        if subs:
+            ses.add(min(subs, key=lambda b: (abs(b.duration_min - a.duration_min), b.id)))
+    return ses.out
+
+
+def pathwise(world, learner, request, session, seed) -> list[PlanActivity]:
+    from planner.playlist.plan import plan_playlist
+
+    by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
+    pl = plan_playlist(world.graph, world.catalog, learner, request)
+    return [by_id[i.activity_id] for i in pl.items]
+
+
+BASELINES = {
+    "random_ready": random_ready,
+    "lowest_mastery_first": lowest_mastery_first,
+    "greedy": greedy_gain,
+    "one_size_fits_all": one_size_fits_all,
+}
+POLICIES = {**BASELINES, "pathwise": pathwise}
