@@ -32,6 +32,8 @@ class SchoolView:
     planning: Any = None  # planning.PlanningInput, built lazily
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     loaded_at: float = dataclasses.field(default_factory=time.monotonic)
+    token: str = ""  # the store's reference token when loaded (engine.app._coherence)
+    checked_at: float = dataclasses.field(default_factory=time.monotonic)
 
     def planning_input(self) -> planning.PlanningInput | None:
         """The planner's input for this school (None without a competency graph)."""
@@ -60,6 +62,7 @@ def load_view(tenant_store: Any, engine: Any) -> SchoolView:
         classes={c.id: c for c in ts.list_classes()},
         model_params=params,
         policy=load_policy(ts),
+        guardians={g.id: g for g in ts.list_guardians()},
     )
 
 

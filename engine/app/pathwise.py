@@ -25,6 +25,7 @@ from engine.access import (
     needs_rehash,
     verify_password,
 )
+from engine.app._coherence import CHECK_INTERVAL_S, bump_token, read_token
 from engine.app._view import SchoolView, load_view
 from engine.app.jobs import JobRunner
 from engine.errors import ConflictError, NotFoundError, TooManyAttempts
@@ -91,14 +92,21 @@ class Pathwise:
             return app
 
     def view(self, tenant: str) -> SchoolView:
-        """The tenant's cached school. Loaded on first use (or after a local write); once older
-        than ``VIEW_TTL`` it is refreshed in the background while requests keep the old one."""
+        """The tenant's cached school. Loaded on first use, after a local write, or when the
+        store's reference token shows a write through another process (checked at most every
+        ``CHECK_INTERVAL_S``, see :mod:`engine.app._coherence`); once older than ``VIEW_TTL``
+        it is also refreshed in the background while requests keep the old one."""
         with self._lock:
             v = self._views.get(tenant)
+            now = time.monotonic()
+            if v is not None and now - v.checked_at > CHECK_INTERVAL_S:
+                v.checked_at = now
+                if read_token(self.school(tenant).store) != v.token:
+                    v = None  # another process wrote: reload now
             if v is None:
                 v = self._load_view(tenant)
                 self._views[tenant] = v
-            elif time.monotonic() - v.loaded_at > VIEW_TTL and tenant not in self._refreshing:
+            elif now - v.loaded_at > VIEW_TTL and tenant not in self._refreshing:
                 self._refreshing.add(tenant)
                 threading.Thread(target=self._refresh, args=(tenant, v), daemon=True,
                                  name=f"pathwise-refresh-{tenant}").start()
@@ -117,13 +125,18 @@ class Pathwise:
                 self._refreshing.discard(tenant)
 
     def invalidate(self, tenant: str) -> None:
-        """Forget the tenant's cached school (after a write through this process)."""
+        """Forget the tenant's cached school after a write through this process, and tell the
+        other processes (a new reference token in the store)."""
         with self._lock:
             self._views.pop(tenant, None)
+        bump_token(self.school(tenant).store)
 
     def _load_view(self, tenant: str) -> SchoolView:
         school = self.school(tenant)
-        return load_view(school.store, school.engine)
+        token = read_token(school.store)  # before loading: a write meanwhile reloads next check
+        view = load_view(school.store, school.engine)
+        view.token = token
+        return view
 
     # ---------------------------------------------------------------- credentials
     def authenticate(self, key: str) -> Principal | None:
