@@ -24,11 +24,13 @@ from engine.app._catalog import CatalogUseCases
 from engine.app._evidence import EvidenceUseCases
 from engine.app._learners import LearnerUseCases
 from engine.app._plans import PlanUseCases
+from engine.app._roster import RosterUseCases
 from engine.app._view import SchoolView
 from engine.errors import NotFoundError
 
 
-class SchoolApp(AdminUseCases, EvidenceUseCases, LearnerUseCases, CatalogUseCases, PlanUseCases):
+class SchoolApp(AdminUseCases, EvidenceUseCases, LearnerUseCases, CatalogUseCases, PlanUseCases,
+                RosterUseCases):
     """The use cases of one tenant over the shared store (get it from
     :meth:`engine.app.Pathwise.school`). Thread-safe like the store."""
 

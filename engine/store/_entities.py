@@ -1,4 +1,5 @@
-"""Tenant store part: skills and the competency graph, activities, learners (with profiles), classes, teachers."""
+"""Tenant store part: skills and the competency graph, activities, learners (with profiles), classes, teachers,
+guardians."""
 
 from __future__ import annotations
 
@@ -286,3 +287,25 @@ class EntitiesPart(TenantBase):
 
     def list_teachers(self, ids: Sequence[str] | None = None) -> list[Any]:
         return self._list_entities("teacher", ids)
+
+    def delete_teacher(self, teacher_id: str) -> None:
+        self._delete_entity("teacher", teacher_id)
+
+    def delete_learner_record(self, learner_id: str) -> None:
+        """Delete only the learner's record (no evidence): for roster corrections of a
+        learner that has nothing else stored; erasure is :meth:`delete_learner`."""
+        self._delete_entity("learner", learner_id)
+
+    # guardians ---------------------------------------------------------------------------------
+    def put_guardians(self, guardians: Iterable[Any]) -> int:
+        """Insert or replace :class:`~engine.domain.classes.Guardian` objects (with their links)."""
+        return self._put_entities("guardian", guardians)
+
+    def get_guardian(self, guardian_id: str) -> Any:
+        return self._get_entity("guardian", guardian_id)
+
+    def list_guardians(self, ids: Sequence[str] | None = None) -> list[Any]:
+        return self._list_entities("guardian", ids)
+
+    def delete_guardian(self, guardian_id: str) -> None:
+        self._delete_entity("guardian", guardian_id)

@@ -73,7 +73,8 @@ class PrivacyPart(TenantBase):
     def delete_learner(self, learner_id: str, actor: str = "system", *,
                        alias: str | None = None) -> dict[str, int]:
         """Erase one learner: record and profile, observations, mastery, history, documents with
-        that ``learner_id``, and their place on class rosters. One transaction.
+        that ``learner_id``, their place on class rosters and their guardians' links. One
+        transaction.
 
         ``alias``: what replaces the learner id in the audit log (the caller's keyed hash of the
         id, ``p_<hex>``; a random ``p_<hex>`` when not given): earlier rows about the learner (resource ``<name>:<id>``) are rewritten to
@@ -121,9 +122,18 @@ class PrivacyPart(TenantBase):
                     for k in classes
                 ]
                 self._put_entities("class", updated)
+            counts["guardian_links"] = self._unlink_guardians(learner_id)
             counts["audit_rows_pseudonymized"] = self._pseudonymize_audit(learner_id, alias)
             self.append_audit(actor, "learner.delete", f"learner:{alias}", counts)
         return counts
+
+    def _unlink_guardians(self, learner_id: str) -> int:
+        """Drop ``learner_id`` from every guardian's links; returns how many guardians changed."""
+        linked = [g for g in self._list_entities("guardian") if learner_id in g.learner_ids]
+        self._put_entities("guardian", [
+            dataclasses.replace(g, learner_ids=tuple(i for i in g.learner_ids if i != learner_id))
+            for g in linked])
+        return len(linked)
 
     def _pseudonymize_audit(self, learner_id: str, alias: str) -> int:
         """Rewrite audit resources ``<name>:<learner_id>`` to ``<name>:<alias>``; returns rows."""

@@ -38,6 +38,7 @@ _ENTITIES: dict[str, tuple[str, str, str]] = {
     "learner": ("learners", "learner_id", "engine.domain.learners:Learner"),
     "class": ("classes", "class_id", "engine.domain.classes:Class"),
     "teacher": ("teachers", "teacher_id", "engine.domain.classes:Teacher"),
+    "guardian": ("guardians", "guardian_id", "engine.domain.classes:Guardian"),
 }
 
 
