@@ -1,9 +1,16 @@
 """Learners and their co-created, auditable learner profiles.
 
 Every profile field is a :class:`Provenanced` value: the value plus who set it
-(student, teacher, parent or system) and when. Profiles are immutable;
-:meth:`LearnerProfile.with_field` returns a new profile and keeps the superseded
-value in ``history`` so the whole story of the profile can be audited.
+(student, teacher, parent or system), their name (``author``, for "written by Ms. Ortiz")
+and when. Profiles are immutable; :meth:`LearnerProfile.with_field` returns a new profile
+and keeps the superseded value in ``history`` so the whole story of the profile can be audited.
+
+Per-field ownership (:data:`FIELD_OWNERS`, checked by :func:`check_may_write`): the student
+owns their interests, aspirations, how they learn best, their goals and preferred formats and
+groupings; the teacher owns strengths, areas of growth, accommodations, pace and goal skills;
+the parent or guardian owns the family notes and the availability at home; the system owns
+what it learns from the student's choices (``choices``: the choice counts of the choice
+boards). An admin may write any field on behalf of its owner.
 """
 
 from __future__ import annotations
@@ -55,10 +62,12 @@ class Provenanced(Generic[T]):
     value: T
     set_by: Actor
     set_at: datetime
+    author: str = ""  # display name or id of the person who wrote it ("" = unknown / system)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "set_by", c.enum("Provenanced", "set_by", self.set_by, Actor))
         object.__setattr__(self, "set_at", c.aware_datetime("Provenanced", "set_at", self.set_at))
+        c.text("Provenanced", "author", self.author, allow_empty=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +125,29 @@ _COERCE: dict[str, Any] = {
     "pace": lambda v: c.number("LearnerProfile", "pace", v, lo=0.25, hi=4.0),
     "availability": lambda v: _availability(v),
     "choices": lambda v: _pairs("LearnerProfile", "choices", v),
+    "how_i_learn": lambda v: _notes("how_i_learn", v),
+    "goals": lambda v: _notes("goals", v),
+    "family_notes": lambda v: _notes("family_notes", v),
+    "home_availability": lambda v: _notes("home_availability", v),
 }
+
+MAX_NOTE_CHARS = 500
+MAX_NOTES = 50
+
+
+def _notes(name: str, v: object) -> tuple[str, ...]:
+    """Free text in the writer's own words: a tuple of at most ``MAX_NOTES`` non-blank
+    strings of at most ``MAX_NOTE_CHARS`` characters each (surrounding blanks stripped)."""
+    if isinstance(v, str):
+        v = (v,)
+    items = tuple(t.strip() for t in c.text_tuple("LearnerProfile", name, v))
+    if len(items) > MAX_NOTES:
+        raise ValidationError(f"LearnerProfile.{name} has {len(items)} entries; keep at most {MAX_NOTES}")
+    for t in items:
+        if len(t) > MAX_NOTE_CHARS:
+            raise ValidationError(f"LearnerProfile.{name}: an entry has {len(t)} characters; "
+                                  f"keep each under {MAX_NOTE_CHARS}")
+    return items
 
 _DEFAULTS: dict[str, Any] = {
     "strengths": frozenset(),
@@ -130,7 +161,43 @@ _DEFAULTS: dict[str, Any] = {
     "pace": 1.0,
     "availability": None,
     "choices": (),
+    "how_i_learn": (),
+    "goals": (),
+    "family_notes": (),
+    "home_availability": (),
 }
+
+# Who owns which field (the only role that may write it; an admin writes on the owner's behalf).
+FIELD_OWNERS: dict[str, Actor] = {
+    "interests": Actor.STUDENT, "aspirations": Actor.STUDENT, "how_i_learn": Actor.STUDENT,
+    "goals": Actor.STUDENT, "preferred_formats": Actor.STUDENT, "preferred_groupings": Actor.STUDENT,
+    "strengths": Actor.TEACHER, "growth_areas": Actor.TEACHER, "accommodations": Actor.TEACHER,
+    "pace": Actor.TEACHER, "goal_skills": Actor.TEACHER,
+    "family_notes": Actor.PARENT, "home_availability": Actor.PARENT, "availability": Actor.PARENT,
+    "choices": Actor.SYSTEM,
+}
+
+
+def fields_of(actor: Actor | str) -> tuple[str, ...]:
+    """The profile fields ``actor`` owns, in profile order."""
+    a = c.enum("profile", "actor", actor, Actor)
+    return tuple(f for f in _COERCE if FIELD_OWNERS[f] == a)
+
+
+def check_may_write(actor: Actor | str, names: Any) -> None:
+    """Raise ValidationError for an unknown field name and :class:`engine.errors.AccessDenied`
+    when ``actor`` does not own one of ``names`` (the message names the owner and the fields
+    ``actor`` may write)."""
+    from engine.errors import AccessDenied
+
+    a = c.enum("profile", "actor", actor, Actor)
+    for name in names:
+        if name not in _COERCE:
+            raise ValidationError(f"fields.{name}: unknown profile field; use one of {', '.join(_COERCE)}")
+        owner = FIELD_OWNERS[name]
+        if owner != a:
+            raise AccessDenied(f"fields.{name}: the {owner.value} owns this field; a {a.value} may "
+                               f"write only {', '.join(fields_of(a)) or 'no field'}")
 
 
 def _availability(v: object) -> Availability:
@@ -143,6 +210,10 @@ def _availability(v: object) -> Availability:
             f"LearnerProfile.availability must be an Availability, got {type(v).__name__}"
         )
     return v
+
+
+def _unset(name: str) -> Provenanced[Any]:
+    return Provenanced(_DEFAULTS[name], Actor.SYSTEM, EPOCH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +237,10 @@ class LearnerProfile:
         accommodations: frozenset[Accommodation].
         pace: float in [0.25, 4], relative speed (1.0 typical, 0.5 needs twice the time).
         availability: Availability (when / where / devices).
-        choices: tuple[(key, value)] student choices, e.g. ``("project_topic", "space")``.
+        choices: tuple[(key, value)] student choices, e.g. ``("project_topic", "space")``, and
+            the choice-board counts (``planner.choices.learn_preferences``).
+        how_i_learn, goals: tuple[str] in the student's words ("with pictures", "read a chapter
+            book"); family_notes, home_availability: tuple[str] in the guardian's words.
         history: superseded values, oldest first.
     """
 
@@ -181,6 +255,11 @@ class LearnerProfile:
     pace: Provenanced[float]
     availability: Provenanced[Availability]
     choices: Provenanced[tuple[tuple[str, str], ...]]
+    how_i_learn: Provenanced[tuple[str, ...]] = field(default_factory=lambda: _unset("how_i_learn"))
+    goals: Provenanced[tuple[str, ...]] = field(default_factory=lambda: _unset("goals"))
+    family_notes: Provenanced[tuple[str, ...]] = field(default_factory=lambda: _unset("family_notes"))
+    home_availability: Provenanced[tuple[str, ...]] = field(
+        default_factory=lambda: _unset("home_availability"))
     history: tuple[ProfileChange, ...] = ()
 
     FIELDS = tuple(_COERCE)
@@ -226,7 +305,7 @@ class LearnerProfile:
         })
 
     def with_field(self, name: str, value: Any, set_by: Actor | str,
-                   at: datetime) -> LearnerProfile:
+                   at: datetime, author: str = "") -> LearnerProfile:
         """A new profile with field ``name`` set to ``value`` by ``set_by`` at ``at``.
 
         The superseded value is appended to ``history``. ``at`` must not be earlier
@@ -236,7 +315,7 @@ class LearnerProfile:
             raise ValidationError(
                 f"unknown LearnerProfile field {name!r}; use one of: {', '.join(_COERCE)}"
             )
-        new = Provenanced(_COERCE[name](value), set_by, at)
+        new = Provenanced(_COERCE[name](value), set_by, at, author)
         current: Provenanced[Any] = getattr(self, name)
         if new.set_at < current.set_at:
             raise ValidationError(
