@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
                    help="log level (default info)")
     p.add_argument("--no-warm", action="store_true", help="skip warming the Numba kernels at startup")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="server processes sharing the port (default 1, or PATHWISE_WORKERS); each "
+                        "has its own caches, kept coherent through the store within a second")
     p.set_defaults(handler=run)
 
 
@@ -52,6 +55,8 @@ def banner(settings, creds: dict | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from service.app import create_app
@@ -63,10 +68,43 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level.upper() if args.log_level else None,
         warm_kernels=False if args.no_warm else None,
     )
-    app = create_app(settings, on_ready=lambda a: print(banner(settings, getattr(a.state, "demo", None)),
-                                                         flush=True))
-
-    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=False,  # PATHWISE_TRUSTED_PROXIES
-                log_level=(args.log_level or "info"),
-                access_log=False)
+    workers = args.workers if args.workers is not None else int(os.environ.get("PATHWISE_WORKERS", "1"))
+    if workers < 1:
+        raise SystemExit(f"pathwise serve: --workers {workers}: use 1 or more processes")
+    common = dict(host=settings.host, port=settings.port, proxy_headers=False,  # PATHWISE_TRUSTED_PROXIES
+                  log_level=(args.log_level or "info"), access_log=False)
+    if workers == 1:
+        app = create_app(settings, on_ready=lambda a: print(banner(settings, getattr(a.state, "demo", None)),
+                                                             flush=True))
+        uvicorn.run(app, **common)
+        return 0
+    creds = _prepare_once(settings)  # the demo school and keys, before the workers start
+    print(banner(settings, creds), f"({workers} worker processes)", sep="\n", flush=True)
+    os.environ.update(_worker_env(settings))
+    uvicorn.run("service.app:create_app", factory=True, workers=workers, **common)
     return 0
+
+
+def _prepare_once(settings) -> dict | None:
+    """Open (and migrate) the store once and set up the demo school, so that the worker
+    processes start on a ready store and do not race to create it."""
+    from engine.app import Pathwise
+
+    pathwise = Pathwise.open(settings.db_url)
+    try:
+        if settings.demo:
+            from engine.app.demo import ensure_demo
+
+            return ensure_demo(pathwise, settings.tenant)
+        return None
+    finally:
+        pathwise.close()
+
+
+def _worker_env(settings) -> dict[str, str]:
+    """The settings as ``PATHWISE_*`` variables for the worker processes (they build their
+    app with ``Settings.from_env``); the demo is already set up, so they skip it."""
+    return {"PATHWISE_DB": settings.db_url, "PATHWISE_HOST": settings.host,
+            "PATHWISE_PORT": str(settings.port), "PATHWISE_TENANT": settings.tenant,
+            "PATHWISE_DEMO": "false", "PATHWISE_LOG_LEVEL": settings.log_level,
+            "PATHWISE_WARM_KERNELS": "true" if settings.warm_kernels else "false"}
