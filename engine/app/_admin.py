@@ -98,6 +98,88 @@ class AdminUseCases:
             self.store.put_document(LOGIN_KIND, username, {"password": encoded, "key_hash": hash_key(key)})
             return True
 
+    # ---------------------------------------------------------------- page logins (any role)
+    def add_login(self, by: Caller, username: str, password: str, *, role: str,
+                  person: str | None = None, name: str = "") -> dict:
+        """A page login (username + password -> a key of ``role``) for a rostered person:
+        ``person`` is the teacher id, learner id (student) or guardian id; admins need none.
+        Idempotent: the same username for the same person and role is left as it is
+        (``created`` False); a username taken by someone else is a ``ConflictError``."""
+        self.allow(by, "keys:admin")
+        who = {"teacher": self.store.list_teachers, "student": lambda: self.view.learners.values(),
+               "guardian": lambda: self.view.guardians.values()}
+        if role not in (*who, "admin"):
+            raise ValidationError(f"role {role!r} has no page login; use teacher, student, guardian or admin")
+        if role in who:
+            if not person:
+                raise ValidationError(f"a {role} login needs the rostered person's id (--person)")
+            if person not in {p.id for p in who[role]()}:
+                raise NotFoundError(f"{role} {person!r} is not on the roster of tenant {self.tenant!r}; "
+                                    "import the roster (pathwise roster import) or check the id")
+        if not username or len(username) > 128 or any(c.isspace() for c in username):
+            raise ValidationError(f"username {username!r} must be 1-128 characters without spaces")
+        try:
+            rec = self.store.get_document(LOGIN_KIND, username).payload
+        except NotFoundError:
+            rec = None
+        if rec is not None:
+            same = rec.get("person", username if "role" not in rec else None) == (person or None)
+            if rec.get("role", "teacher") == role and same:
+                return {"username": username, "role": role, "person": person, "created": False}
+            raise ConflictError(f"username {username!r} is already taken in tenant {self.tenant!r}; choose another")
+        check_new_password(password, min_length=MIN_PASSWORD_LENGTH)
+        encoded = hash_password(password, n=self.home.password_n, min_length=1)
+        with self.store.transaction():
+            key_id, key = self.setup_key(role, name=name or username, teacher_id=person if role == "teacher" else None,
+                                         subject=person if role in ("student", "guardian") else None)
+            self.store.put_document(LOGIN_KIND, username, {"password": encoded, "key_hash": hash_key(key),
+                                                           "role": role, "person": person})
+            self._audit(by, "write", "login", resource_id=username, detail={"role": role, "key_id": key_id})
+        return {"username": username, "role": role, "person": person, "created": True, "key_id": key_id}
+
+    def reset_password(self, by: Caller, username: str, password: str) -> dict:
+        """Give an existing page login a new password (>= 12 characters)."""
+        self.allow(by, "keys:admin")
+        try:
+            doc = self.store.get_document(LOGIN_KIND, username)
+        except NotFoundError:
+            raise NotFoundError(f"no page login {username!r} in tenant {self.tenant!r}; add it first "
+                                "(pathwise admin add-user)") from None
+        check_new_password(password, min_length=MIN_PASSWORD_LENGTH)
+        encoded = hash_password(password, n=self.home.password_n, min_length=1)
+        with self.store.transaction():
+            self.store.put_document(LOGIN_KIND, username, {**doc.payload, "password": encoded})
+            self._audit(by, "write", "login", resource_id=username, detail={"op": "reset_password"})
+        return {"username": username, "reset": True}
+
+    def list_logins(self, by: Caller) -> list[dict]:
+        self.allow(by, "keys:admin")
+        live = {k.key_hash for k in self.store.list_api_keys() if k.revoked_at is None}
+        return [{"username": d.doc_id, "role": d.payload.get("role", "teacher"),
+                 "person": d.payload.get("person", d.doc_id if d.payload.get("role") is None else None),
+                 "active": d.payload.get("key_hash") in live}
+                for d in self.store.list_documents(LOGIN_KIND)]
+
+    # ---------------------------------------------------------------- the whole tenant
+    def export_tenant(self, by: Caller) -> dict:
+        """Every row the tenant holds, JSON-ready (admin; secrets left out: key hashes cut to
+        key ids, password hashes and the tenant's pseudonym secret dropped)."""
+        self.allow(by, "learner:export")
+        data = self.store.export_tenant(secret_kinds=(SECRET_KIND,))
+        self._audit(by, "export", "tenant", detail={"tables": len(data["tables"])})
+        return data
+
+    def delete_tenant(self, by: Caller, *, confirm: str) -> dict[str, int]:
+        """Delete everything the tenant holds (keys, logins and audit log included); one
+        transaction. ``confirm`` must repeat the tenant id. Returns rows deleted per table."""
+        self.allow(by, "learner:delete")
+        if confirm != self.tenant:
+            raise ValidationError(f"to delete tenant {self.tenant!r} confirm with its id (got {confirm!r})")
+        counts = self.store.delete_tenant()
+        self._invalidate()
+        self.home.forget_cached_keys()
+        return counts
+
     # ---------------------------------------------------------------- audit and research
     def audit_log(self, by: Caller, *, limit: int = 200, after: int = 0) -> list[dict]:
         self.allow(by, "audit:read")

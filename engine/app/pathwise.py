@@ -26,6 +26,7 @@ from engine.access import (
     verify_password,
 )
 from engine.app._coherence import CHECK_INTERVAL_S, bump_token, read_token
+from engine.app._throttle import StoreFailureLog
 from engine.app._view import SchoolView, load_view
 from engine.app.jobs import JobRunner
 from engine.errors import ConflictError, NotFoundError, TooManyAttempts
@@ -36,7 +37,7 @@ from engine.errors import ConflictError, NotFoundError, TooManyAttempts
 KEY_CACHE_TTL = 1.0
 VIEW_TTL = 60.0  # seconds a tenant's cached school may lag writes made by another process
 LOGIN_KIND = "teacher_login"
-PAGE_ROLES = ("teacher", "admin")
+PAGE_ROLES = ("teacher", "admin", "student", "guardian")  # roles with a page login
 # Roles whose key names a person (api_keys.subject): teacher_id, learner_id (student), guardian_id.
 SUBJECT_ROLES = ("teacher", "student", "guardian")
 SYSTEM_TENANT = "pathwise.system"  # installation-wide documents (the session secret); no keys, no school
@@ -65,7 +66,8 @@ class Pathwise:
         self._schools: dict[str, Any] = {}
         self._refreshing: set[str] = set()
         self._lock = threading.RLock()
-        self.login_throttle = LoginThrottle()
+        # failed logins counted in the store: shared by every server process (--workers N)
+        self.login_throttle = LoginThrottle(log=StoreFailureLog(store.for_tenant(SYSTEM_TENANT)))
         self.password_n = SCRYPT_N  # scrypt cost of new hashes (tests lower it)
 
     @classmethod
@@ -172,8 +174,9 @@ class Pathwise:
 
     def page_login(self, tenant: str, *, username: str = "", password: str = "",
                    api_key: str = "", address: str | None = None) -> tuple[str, str] | None:
-        """``(tenant, key hash)`` of a teacher-page session: a teacher/admin API key, or a
-        teacher login's username and password in ``tenant``; None when neither is valid.
+        """``(tenant, key hash)`` of a page session: an API key of a page role
+        (:data:`PAGE_ROLES`: teacher, admin, student, guardian), or a page login's username and
+        password in ``tenant`` (``pathwise admin add-user``); None when neither is valid.
 
         ``address``: the client's address, for :class:`~engine.access.LoginThrottle`; raises
         :class:`TooManyAttempts` while the username or the address is locked out."""
@@ -239,6 +242,6 @@ class Pathwise:
         return store.get_document(SECRET_KIND, "session").payload["secret"]
 
     def page_principal(self, tenant: str, key_hash: str) -> Principal | None:
-        """The principal of a teacher-page session (a live teacher/admin key of ``tenant``)."""
+        """The principal of a page session (a live key of a page role in ``tenant``)."""
         principal = self.principal_of(key_hash, tenant)
         return principal if principal is not None and principal.role in PAGE_ROLES else None

@@ -60,7 +60,9 @@ def merge(old: Mirror, rset: RosterSet) -> Merge:
 
 
 def _live(rec: dict) -> dict:
-    return {k: v for k, v in rec.items() if k != "status"}
+    """The record as the mirror keeps it: live, so no ``status``; never a ``password`` (a SIS
+    may export one; Pathwise does not keep it)."""
+    return {k: v for k, v in rec.items() if k not in ("status", "password")}
 
 
 @dataclass

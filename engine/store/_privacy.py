@@ -1,9 +1,11 @@
-"""Tenant store part: per-learner export and deletion."""
+"""Tenant store part: per-learner export and deletion, and the whole tenant's."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from engine.errors import NotFoundError, ValidationError
@@ -148,3 +150,80 @@ class PrivacyPart(TenantBase):
             self._driver.execute("UPDATE audit_log SET resource = ? WHERE id = ?",
                                  (resource[: -len(suffix)] + ":" + alias, seq))
         return len(hits)
+
+    # -- the whole tenant ------------------------------------------------------------------------
+    def tenant_tables(self) -> list[str]:
+        """Every table with a ``tenant_id`` column (found in the schema, so tables added by
+        later migrations are included), sorted."""
+        if self.dialect == "sqlite":
+            names = [r[0] for r in self._q("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return sorted(n for n in names
+                          if any(c[1] == "tenant_id" for c in self._q(f'PRAGMA table_info("{n}")')))
+        return sorted({r[0] for r in self._q(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'tenant_id' "
+            "AND table_schema = current_schema()")} - {"tenant_deletions"})
+
+    def export_tenant(self, *, secret_kinds: Iterable[str] = ()) -> dict[str, Any]:
+        """Every row of this tenant in every table: ``{tenant_id, exported_at, tables: {name:
+        [row dicts]}}``. JSON text columns are parsed; ``api_keys.key_hash`` is cut to the
+        key id; documents of ``secret_kinds`` are left out and ``password`` fields inside
+        documents are dropped (secrets never leave the store)."""
+        out: dict[str, Any] = {"tenant_id": self.tenant_id, "exported_at": _now(), "tables": {}}
+        secret = set(secret_kinds)
+        with self._read() as driver:
+            for table in self.tenant_tables():
+                if table == "tenant_deletions":
+                    continue
+                cur = driver.execute(f"SELECT * FROM {table} WHERE tenant_id = ?", (self.tenant_id,))
+                cols = self._columns(table)
+                rows = [dict(zip(cols, r, strict=False)) for r in cur]
+                out["tables"][table] = [_exportable(table, r) for r in rows
+                                        if not (table == "documents" and r.get("kind") in secret)]
+        return out
+
+    def _columns(self, table: str) -> list[str]:
+        if self.dialect == "sqlite":
+            return [c[1] for c in self._q(f'PRAGMA table_info("{table}")')]
+        return [r[0] for r in self._q(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema() ORDER BY ordinal_position", (table,))]
+
+    def delete_tenant(self) -> dict[str, int]:
+        """Delete every row of this tenant in every table, audit log included (through the
+        ``tenant_deletions`` marker of migration 0041, removed again before commit). One
+        transaction; returns rows deleted per table."""
+        counts: dict[str, int] = {}
+        driver = self._driver
+        with driver.transaction():
+            self._invalidate_mastery_cache()
+            driver.execute("INSERT INTO tenant_deletions (tenant_id, at) VALUES (?, ?)",
+                           (self.tenant_id, _now()))
+            for table in self.tenant_tables():
+                if table == "tenant_deletions":
+                    continue
+                n = int(driver.execute(f"SELECT COUNT(*) FROM {table} WHERE tenant_id = ?",
+                                       (self.tenant_id,))[0][0])
+                if n:
+                    driver.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (self.tenant_id,))
+                    counts[table] = n
+            driver.execute("DELETE FROM tenant_deletions WHERE tenant_id = ?", (self.tenant_id,))
+        return counts
+
+
+_JSON_COLUMNS = ("record", "payload", "params", "meta", "detail", "skill_ids", "document", "statement")
+
+
+def _exportable(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in row.items():
+        if k in _JSON_COLUMNS and isinstance(v, str):
+            try:
+                v = json.loads(v)
+            except ValueError:
+                pass
+        out[k] = v
+    if table == "api_keys":
+        out["key_id"] = "key_" + str(out.pop("key_hash", ""))[:12]
+    if table == "documents" and isinstance(out.get("payload"), dict):
+        out["payload"] = {k: v for k, v in out["payload"].items() if k not in ("password", "key_hash")}
+    return out

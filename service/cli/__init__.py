@@ -25,6 +25,8 @@ REGISTRARS = (
     "planner.cli",
     "engine.cli",
     "service.cli.serve_command",
+    "service.cli.admin",
+    "service.cli.roster",
 )
 """Modules asked for sub-commands, lowest layer first; a missing one is skipped."""
 
