@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'
+	$(PY) -m kt._aot_build || echo "kt._aot_build failed: fits use the Numba JIT kernels (slower start)"
 	touch $(STAMP)
 
 setup: $(STAMP)

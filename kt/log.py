@@ -311,7 +311,9 @@ def build_log(
         class_c[name], class_v[name] = c, v
 
     # Stable sort by learner, then order; events; repeated order keys (one Numba pass).
-    from kt import _kernels
+    from kt._aot import kernels
+
+    _kernels = kernels("kt._kernels")
 
     # The kernel reorders its arguments in place: copy them unless the caller handed them over.
     learner_c = _writable(learner_c, np.int32, owned)
@@ -389,7 +391,9 @@ def assign_events(
     copies under neighbouring keys, as in ASSISTments 2009). One Numba pass
     (``kt._kernels.sorted_events``); different answers under one key are not checked here.
     """
-    from kt import _kernels
+    from kt._aot import kernels
+
+    _kernels = kernels("kt._kernels")
 
     n = len(learner)
     event = np.empty(n, dtype=np.int64)

@@ -43,11 +43,11 @@ class FitResult:
 @contextmanager
 def threads(n: int | None):
     """Run the block with ``n`` Numba threads (None = leave the setting alone)."""
-    import numba
-
-    if n is None:
+    if n is None:  # do not load Numba for nothing (the fit may run compiled kernels, kt._aot)
         yield
         return
+    import numba
+
     if not (1 <= n <= numba.config.NUMBA_NUM_THREADS):
         raise ParameterError(
             f"n_threads={n!r} is outside 1..{numba.config.NUMBA_NUM_THREADS}; "
@@ -260,9 +260,7 @@ def _run(model, layout, classes: _Classes, tasks: _Tasks, fx: dict, progress) ->
         task_order, restarts, rows[task_order])
     em_seconds, done, n_sk = 0.0, 0, n_tasks // restarts
     with threads(model.n_threads):
-        import numba
-
-        n_workers = numba.get_num_threads()
+        n_workers = k.get_num_threads()  # without loading Numba (kt._aot)
         for step in steps:
             order, worker_start = schedule.balance(step, rows[step], n_workers)
             em_task = k.EMTasks(tasks.skill, order, worker_start, tasks.offsets["gs"],

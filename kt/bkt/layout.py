@@ -95,7 +95,9 @@ def _class_column(log: ObservationLog, name: str) -> np.ndarray:
 
 def build(log: ObservationLog, skill_codes: np.ndarray, variant: Variant) -> Layout:
     """Layout of the log rows whose skill is in ``skill_codes`` (in that order)."""
-    from kt.bkt import _kernels
+    from kt.bkt.online import bkt_kernels
+
+    _kernels = bkt_kernels()  # compiled ahead of time where fresh (kt._aot)
 
     skill_codes = np.asarray(skill_codes, dtype=np.int32)
     position = np.full(max(log.n_skills, 1), -1, dtype=np.int64)
@@ -150,7 +152,9 @@ def per_skill_codes(bounds: np.ndarray, key: np.ndarray | None, n_skills: int, l
     if key is None:  # no class column: one class (code 0) per skill
         one = np.zeros(1, np.int64)
         return [one] * n_skills, np.zeros(length, np.int32)
-    from kt.bkt import _kernels
+    from kt.bkt.online import bkt_kernels
+
+    _kernels = bkt_kernels()  # compiled ahead of time where fresh (kt._aot)
 
     width = int(key.max()) + 1 if len(key) else 1
     local, codes, code_start = _kernels.code_classes(bounds, key, width)

@@ -33,9 +33,9 @@ def bkt_kernels():
     per-call online path does not pay for an import statement."""
     global _KERNELS
     if _KERNELS is None:
-        from kt.bkt import _kernels
+        from kt._aot import kernels  # compiled ahead of time where fresh (kt._aot)
 
-        _KERNELS = _kernels
+        _KERNELS = kernels("kt.bkt._kernels")
     return _KERNELS
 
 

@@ -28,9 +28,9 @@ def write(tmp_path, text: str, name: str = "log.csv", encoding: str = "utf-8"):
 def skill_thread(request, monkeypatch):
     """Run every test with the skill strings coded in a second thread (at any size) and
     without it, so results and error messages are checked on both paths."""
-    import kt.io
+    import kt._table
 
-    monkeypatch.setattr(kt.io, "_OVERLAP_ROWS", 1 if request.param == "overlap" else 10**12)
+    monkeypatch.setattr(kt._table, "_OVERLAP_ROWS", 1 if request.param == "overlap" else 10**12)
     return request.param
 
 
