@@ -257,24 +257,49 @@ def dummy_password_hash(n: int = SCRYPT_N) -> str:
     return hash_password(secrets.token_urlsafe(16), n=n)
 
 
-# Login throttling (per process): a username (per tenant) is locked after 5 failures within
-# 15 minutes, a client address after 20; a lock lasts 15 minutes from the last failure and
-# even the right password is refused meanwhile. A success clears the username's count.
+# Login throttling: a username (per tenant) is locked after 5 failures within 15 minutes, a
+# client address after 20; a lock lasts 15 minutes from the last failure and even the right
+# password is refused meanwhile. A success clears the username's count. The counts live in a
+# FailureLog: in memory for one process, or in the store (engine.app._throttle) so that every
+# server process of an installation shares them (``pathwise serve --workers N``).
 LOGIN_WINDOW_S = 15 * 60
 LOGIN_MAX_FAILURES_USER = 5
 LOGIN_MAX_FAILURES_ADDRESS = 20
 
 
+class MemoryFailureLog:
+    """Failure times (seconds) per throttle key, in this process only. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._failures: dict[tuple, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def times(self, key: tuple) -> list[float]:
+        with self._lock:
+            return list(self._failures.get(key, ()))
+
+    def add(self, key: tuple, at: float, window_s: float) -> None:
+        with self._lock:
+            if len(self._failures) > 100_000:  # bound memory under a spray of addresses
+                self._failures = {k: v for k, v in self._failures.items() if v and at - v[-1] < window_s}
+            kept = [t for t in self._failures.get(key, ()) if at - t < window_s]
+            self._failures[key] = [*kept, at]
+
+    def clear(self, key: tuple) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 class LoginThrottle:
     """Failure counts per ``("user", tenant, username)`` and ``("addr", address)``.
 
-    ``clock``: seconds (monotonic); injectable for tests. Thread-safe."""
+    ``clock``: seconds (wall clock, comparable across processes); injectable for tests.
+    ``log``: where the failures are kept (:class:`MemoryFailureLog` by default)."""
 
     def __init__(self, *, window_s: float = LOGIN_WINDOW_S, max_user: int = LOGIN_MAX_FAILURES_USER,
-                 max_address: int = LOGIN_MAX_FAILURES_ADDRESS, clock=time.monotonic) -> None:
+                 max_address: int = LOGIN_MAX_FAILURES_ADDRESS, clock=time.time, log=None) -> None:
         self.window_s, self.max_user, self.max_address, self._clock = window_s, max_user, max_address, clock
-        self._failures: dict[tuple, list[float]] = {}
-        self._lock = threading.Lock()
+        self.log = log if log is not None else MemoryFailureLog()
 
     def _keys(self, tenant: str, username: str, address: str | None) -> list[tuple[tuple, int]]:
         keys = [(("user", tenant, username.strip().lower()), self.max_user)] if username.strip() else []
@@ -285,25 +310,19 @@ class LoginThrottle:
     def retry_after(self, tenant: str, username: str, address: str | None) -> float:
         """Seconds until a login for ``username`` from ``address`` is allowed again (0: now)."""
         now, wait = self._clock(), 0.0
-        with self._lock:
-            for key, limit in self._keys(tenant, username, address):
-                times = [t for t in self._failures.get(key, ()) if now - t < self.window_s]
-                self._failures[key] = times
-                if len(times) >= limit:
-                    wait = max(wait, times[-1] + self.window_s - now)
+        for key, limit in self._keys(tenant, username, address):
+            times = [t for t in self.log.times(key) if now - t < self.window_s]
+            if len(times) >= limit:
+                wait = max(wait, max(times) + self.window_s - now)
         return wait
 
     def failed(self, tenant: str, username: str, address: str | None) -> None:
         now = self._clock()
-        with self._lock:
-            if len(self._failures) > 100_000:  # bound memory under a spray of addresses
-                self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < self.window_s}
-            for key, _ in self._keys(tenant, username, address):
-                self._failures.setdefault(key, []).append(now)
+        for key, _ in self._keys(tenant, username, address):
+            self.log.add(key, now, self.window_s)
 
     def succeeded(self, tenant: str, username: str) -> None:
-        with self._lock:
-            self._failures.pop(("user", tenant, username.strip().lower()), None)
+        self.log.clear(("user", tenant, username.strip().lower()))
 
 
 # --------------------------------------------------------------------------- privacy

@@ -26,6 +26,7 @@ from engine.access import (
     verify_password,
 )
 from engine.app._coherence import CHECK_INTERVAL_S, bump_token, read_token
+from engine.app._throttle import StoreFailureLog
 from engine.app._view import SchoolView, load_view
 from engine.app.jobs import JobRunner
 from engine.errors import ConflictError, NotFoundError, TooManyAttempts
@@ -65,7 +66,8 @@ class Pathwise:
         self._schools: dict[str, Any] = {}
         self._refreshing: set[str] = set()
         self._lock = threading.RLock()
-        self.login_throttle = LoginThrottle()
+        # failed logins counted in the store: shared by every server process (--workers N)
+        self.login_throttle = LoginThrottle(log=StoreFailureLog(store.for_tenant(SYSTEM_TENANT)))
         self.password_n = SCRYPT_N  # scrypt cost of new hashes (tests lower it)
 
     @classmethod

@@ -114,3 +114,25 @@ def test_legacy_pbkdf2_hash_verifies_and_is_upgraded_on_login(fresh_client):
     upgraded = store.get_document(LOGIN_KIND, "t-ortiz").payload["password"]
     assert upgraded.startswith("scrypt$") and verify_password("demo", upgraded)
     assert upgraded != legacy and login(c).status_code == 303
+
+
+def test_login_failures_are_shared_by_every_server_process(tmp_path):
+    """Two Pathwise instances on one store (two server processes): failures counted through
+    one lock the username in the other, so --workers N does not multiply the attempts."""
+    from engine.app import Pathwise
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = Pathwise.open(url), Pathwise.open(url)
+    try:
+        for _ in range(3):
+            first.login_throttle.failed("demo", "Alice", "10.0.0.1")
+        for _ in range(2):
+            second.login_throttle.failed("demo", "alice", "10.0.0.2")
+        assert first.login_throttle.retry_after("demo", "alice", None) > 0
+        assert second.login_throttle.retry_after("demo", "ALICE", None) > 0
+        assert second.login_throttle.retry_after("demo", "bob", "10.0.0.1") == 0
+        first.login_throttle.succeeded("demo", "alice")
+        assert second.login_throttle.retry_after("demo", "alice", None) == 0
+    finally:
+        first.close()
+        second.close()
