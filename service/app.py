@@ -86,6 +86,11 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
     for module in (admin, evidence, learners, graph, plans):
         app.include_router(module.router)
     app.include_router(pages.router)
+    from service.routes import sso
+    from service.web import oidc
+
+    oidc.install(app)  # single sign-on pages and the login page's button
+    app.include_router(sso.router)
     install_docs(app)  # before /static: its assets live under /static/swagger-ui
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     return app

@@ -25,12 +25,13 @@ from engine.app._evidence import EvidenceUseCases
 from engine.app._learners import LearnerUseCases
 from engine.app._plans import PlanUseCases
 from engine.app._roster import RosterUseCases
+from engine.app._sso import SsoUseCases
 from engine.app._view import SchoolView
 from engine.errors import NotFoundError
 
 
 class SchoolApp(AdminUseCases, EvidenceUseCases, LearnerUseCases, CatalogUseCases, PlanUseCases,
-                RosterUseCases):
+                RosterUseCases, SsoUseCases):
     """The use cases of one tenant over the shared store (get it from
     :meth:`engine.app.Pathwise.school`). Thread-safe like the store."""
 

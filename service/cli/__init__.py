@@ -27,6 +27,8 @@ REGISTRARS = (
     "service.cli.serve_command",
     "service.cli.admin",
     "service.cli.roster",
+    "service.cli.sso",
+    "service.cli.lti",
 )
 """Modules asked for sub-commands, lowest layer first; a missing one is skipped."""
 
