@@ -5,8 +5,10 @@ Re-exported by ``planner.model``. Units: minutes, item counts, probabilities in 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from planner._common import MASTERED_THRESHOLD, MODALITIES, empty_map, frozen_map
 from planner.errors import PlanInputError
@@ -28,12 +30,27 @@ class PlanWeights:
     slack_penalty: float = 100.0
 
 
+TYPICAL_ACTIVITY_MIN = 15.0
+"""Minutes of a typical activity, for the number of items a session holds."""
+
+
+def auto_format_cap(budget_min: float, length_max: int) -> int:
+    """Per-format cap from the session: half the items the session holds (at least 2), so any
+    two formats can fill it — ``max(2, ceil(min(length_max, budget / 15 min) / 2))``; 2 for an
+    hour, 5 for a 150-minute class with room for 12 items."""
+    items = min(float(length_max), float(budget_min) / TYPICAL_ACTIVITY_MIN)
+    return max(2, math.ceil(items / 2.0 - 1e-9))
+
+
 @dataclass(frozen=True)
 class PlaylistRequest:
     """Constraints of one learner's playlist (one session or one week).
 
     ``budget_min``: total minutes. ``modality_bounds``: modality -> (min, max) item counts.
-    ``format_cap``: max items per format (None = no cap); ``format_caps`` overrides per format.
+    ``format_cap``: max items per format (None = no cap; "auto", the default = from the
+    session: ``auto_format_cap(budget_min, length_max)``, so a long session can be filled
+    from a few formats); ``format_caps`` overrides per format. The cap counts an activity
+    under each of its formats, under its kind when it has none (per-kind cap).
     ``skill_cap``: max items working on one skill. ``length_min``/``length_max``: item count.
     ``pins``: activities the teacher wants in. ``removes``: activities never to plan.
     ``locks``: activity -> fixed 0-based position. ``must_cover``: skills that need >= 1 item.
@@ -48,7 +65,7 @@ class PlaylistRequest:
 
     budget_min: float = 60.0
     modality_bounds: Mapping[str, tuple[int, int]] = field(default_factory=empty_map)
-    format_cap: int | None = 2
+    format_cap: int | None | Literal["auto"] = "auto"
     format_caps: Mapping[str, int] = field(default_factory=empty_map)
     skill_cap: int = 2
     length_min: int = 1
@@ -93,8 +110,13 @@ class PlaylistRequest:
             )
         if self.skill_cap < 1:
             raise PlanInputError(f"skill_cap={self.skill_cap}; it must be >= 1")
-        if self.format_cap is not None and self.format_cap < 1:
-            raise PlanInputError(f"format_cap={self.format_cap}; use None for no cap or >= 1")
+        if self.format_cap == "auto":
+            object.__setattr__(self, "format_cap", auto_format_cap(self.budget_min,
+                                                                   self.length_max))
+        if self.format_cap is not None and (isinstance(self.format_cap, str)
+                                            or self.format_cap < 1):
+            raise PlanInputError(
+                f"format_cap={self.format_cap!r}; use None for no cap, 'auto' or an int >= 1")
         if not (0.0 < self.mastered_threshold <= 1.0):
             raise PlanInputError(
                 f"mastered_threshold={self.mastered_threshold}; it must be in (0, 1]"

@@ -53,10 +53,13 @@ class PlannedItem:
 
 @dataclass(frozen=True)
 class Conflict:
-    """A constraint that could not hold. ``amount`` = slack it needed (items or minutes).
+    """A constraint that could not hold. ``amount`` = slack it needed (items or minutes),
+    rounded to what a person reads (whole items, minutes to 0.1).
 
     ``constraint``: the request row that gave way, e.g. "pin:act-7", "modality_min:online",
-    "must_cover:frac.add", "length_min", "lock:act-3". ``blocked_by``: the hard constraints it
+    "must_cover:frac.add", "length_min", "lock:act-3", or "budget_unused" (more than a fifth of the minutes left unplanned:
+    ``amount`` = unused minutes, ``blocked_by`` = what stopped more items; advisory, it does
+    not make the status "relaxed"). ``blocked_by``: the hard constraints it
     collided with, e.g. ("budget",), ("accommodation:large-print",).
     """
 

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
     from service.docs import install_docs
     from service.http_errors import install_error_handlers, install_size_handler
     from service.middleware import RequestContextMiddleware
-    from service.routes import admin, evidence, graph, learners, plans
+    from service.routes import admin, evidence, graph, learners, plans, xapi
     from service.web import pages
 
     install_error_handlers(app)
@@ -85,7 +85,11 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
                        trusted_proxies=settings.trusted_proxies)
     for module in (admin, evidence, learners, graph, plans):
         app.include_router(module.router)
+    xapi.install(app)  # the xAPI statement resource and its version header
     app.include_router(pages.router)
+    from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
+
+    app.include_router(roster.router)
     from service.routes import sso
     from service.web import oidc
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from engine.access import Caller, Principal
 from service.http_errors import ApiError
@@ -13,6 +19,10 @@ from service.logs import actor_var, request_id_var
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API key or bearer token")
 key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+basic_scheme = HTTPBasic(auto_error=False, realm="pathwise",
+                         description="HTTP Basic, as LRS clients send it: the API key as the password "
+                                     "(the username is free, e.g. the key's id)")
+CHALLENGE = 'Bearer, Basic realm="pathwise"'
 
 
 def note_actor(principal: Principal) -> None:
@@ -26,16 +36,21 @@ async def current_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(key_scheme)],
+    basic: Annotated[HTTPBasicCredentials | None, Depends(basic_scheme)],
 ) -> Principal:
-    """Authenticate ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (401 otherwise)."""
+    """Authenticate ``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or HTTP Basic with
+    the key as the password (username free; a key sent as the username with an empty
+    password also works) — 401 otherwise."""
     key = bearer.credentials if bearer is not None else api_key
+    if not key and basic is not None:
+        key = basic.password or basic.username
     if not key:
-        raise ApiError(401, "unauthorized", "missing credentials: send 'Authorization: Bearer <key>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "unauthorized", "missing credentials: send 'Authorization: Bearer <key>' "
+                       "or HTTP Basic with the key as the password", headers={"WWW-Authenticate": CHALLENGE})
     principal = request.app.state.pathwise.authenticate(key)
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key",
-                       headers={"WWW-Authenticate": "Bearer"})
+                       headers={"WWW-Authenticate": CHALLENGE})
     note_actor(principal)
     return principal
 

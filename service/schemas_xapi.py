@@ -77,3 +77,13 @@ class XapiPendingOut(BaseModel):
 
 class XapiApplied(BaseModel):
     applied: int = Field(description="Statements applied now, in time order")
+
+
+class XapiStatementResult(BaseModel):
+    statements: list[dict[str, Any]] = Field(description="Statements, newest first unless ascending=true")
+    more: str = Field(description="Relative URL of the next page; empty when there is none")
+
+
+class XapiAbout(BaseModel):
+    version: list[str] = Field(description="xAPI versions this LRS accepts")
+    extensions: dict[str, Any] = Field(default_factory=dict)

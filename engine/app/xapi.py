@@ -29,26 +29,30 @@ learners (no guessing from an email's local part). Unknown identities: stored, n
 
 Other rules: object.id (an IRI) → activity id: the full IRI if the catalog knows it, else its
 last path segment. statement id → observation id ``xapi:<id>``; a statement without id gets a
-UUID5 of its canonical JSON. Voiding statements (verb ``.../voided``, object a StatementRef)
+fresh random UUID (so two identical statements without id are two observations, as the LRS
+assigns each its own id). Voiding statements (verb ``.../voided``, object a StatementRef)
 retract the voided statement's evidence, also when the target arrives later.
+
+Validity is :func:`engine.xapi.validate.statement_body` (what the spec requires rejecting);
+sameness of a re-sent statement is :func:`engine.xapi.compare.digest` (the spec's comparison
+rules: verb display, activity definitions, timestamp format, mbox case, contextActivities
+shape and the LRS-assigned properties do not count).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from engine.errors import ValidationError
+from engine.xapi import compare, validate
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VOIDED_VERB = ADL + "voided"
 XAPI_VERSION = "1.0.3"
 VERB_RULES = ("attempt", "graded", "ignore")
-_NS = uuid.UUID("6f1c1f7e-2b1a-4d3e-9a55-0d6a7c2b9e10")
 
 DEFAULT_VERBS: dict[str, str] = {
     ADL + "answered": "attempt", ADL + "responded": "attempt",
@@ -107,9 +111,8 @@ def observation_id(statement_id: str) -> str:
 
 
 def canonical_digest(statement: Mapping) -> str:
-    """SHA-256 of the statement without LRS-assigned fields (``stored``, ``authority``)."""
-    body = {k: v for k, v in statement.items() if k not in ("stored", "authority", "version")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 of the statement's comparison form (:func:`engine.xapi.compare.digest`)."""
+    return compare.digest(statement)
 
 
 def _parse_time(value, field: str) -> float:
@@ -231,14 +234,23 @@ def check_verb_table(table) -> dict[str, str]:
     return dict(table)
 
 
-def _statement_id(statement: Mapping, digest: str) -> str:
+def _statement_id(statement: Mapping) -> str:
     sid = statement.get("id")
     if sid is None:
-        return str(uuid.uuid5(_NS, digest))
-    try:
-        return str(uuid.UUID(str(sid)))
-    except ValueError:
-        raise StatementError("id", f"{sid!r} is not a UUID") from None
+        return str(uuid.uuid4())
+    return validate.uuid_text(sid, "id")
+
+
+def _as_stored(statement: Mapping, sid: str, now: float) -> dict:
+    """The statement as the LRS keeps it: with its id, a timestamp (the stored time when it
+    had none) and every contextActivities value as an array."""
+    out = {**statement, "id": sid}
+    if "timestamp" not in out:
+        out["timestamp"] = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    ctx = out.get("context")
+    if isinstance(ctx, Mapping) and "contextActivities" in ctx:
+        out["context"] = {**ctx, "contextActivities": compare.context_activities(ctx["contextActivities"])}
+    return out
 
 
 def _evidence(statement: Mapping, verb: str, verbs: Mapping[str, str]) -> tuple[float | None, str | None]:
@@ -263,18 +275,16 @@ def map_statement(statement, *, now: float, verbs: Mapping[str, str] = DEFAULT_V
     tenant's verb table."""
     if not isinstance(statement, Mapping):
         raise StatementError("statement", "must be a JSON object")
-    nulls = [k for k, v in statement.items() if v is None]
-    if nulls:
-        raise StatementError(nulls[0], "null is not allowed; leave the property out")
-    digest = canonical_digest({k: v for k, v in statement.items() if k != "id"})
-    sid = _statement_id(statement, digest)
     verb = statement.get("verb")
     if not isinstance(verb, Mapping) or not isinstance(verb.get("id"), str) or ":" not in verb["id"]:
         raise StatementError("verb.id", "every statement needs a verb with an IRI id")
     identity = _actor_identity(statement.get("actor"))
+    validate.statement_body(statement)
+    digest = canonical_digest(statement)
+    sid = _statement_id(statement)
     ts = statement.get("timestamp")
     when = _parse_time(ts, "timestamp") if ts is not None else now
-    stored = {**statement, "id": sid}
+    stored = _as_stored(statement, sid, now)
     if verb["id"] == VOIDED_VERB:
         obj = statement.get("object")
         if not isinstance(obj, Mapping) or obj.get("objectType") != "StatementRef":

@@ -22,6 +22,7 @@ from engine.store._evidence import EvidencePart
 from engine.store._privacy import PrivacyPart
 from engine.store._records import RecordsPart
 from engine.store._sql import _TENANT_RE, _api_key, _now
+from engine.store._xapi import XapiPart
 from engine.store.base import ApiKey
 from engine.store.driver import Driver
 from engine.store.migrate import discover
@@ -164,14 +165,15 @@ class Store:
             )
 
 
-class TenantStore(EntitiesPart, EvidencePart, RecordsPart, PrivacyPart):
+class TenantStore(XapiPart, EntitiesPart, EvidencePart, RecordsPart, PrivacyPart):
     """Every data method of the store, scoped to one tenant.
 
     Single calls are atomic. Wrap several calls in ``with tenant_store.transaction():`` to
     make them one all-or-nothing unit.
     Implemented in parts: :class:`~engine.store._entities.EntitiesPart` (skills, graph,
     activities, learners, classes, teachers), :class:`~engine.store._evidence.EvidencePart`
-    (observations, mastery, history, models), :class:`~engine.store._records.RecordsPart`
+    (observations, mastery, history, models), :class:`~engine.store._xapi.XapiPart` (the xAPI
+    statement index and LRS-sync cursors), :class:`~engine.store._records.RecordsPart`
     (documents, audit, API keys) and :class:`~engine.store._privacy.PrivacyPart`
     (export, delete).
     """

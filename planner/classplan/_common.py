@@ -154,3 +154,58 @@ def _merge(conflicts: list[Conflict]) -> list[Conflict]:
         else:
             merged[c.constraint] = c
     return list(merged.values())
+
+
+ADVISORY = ("budget_unused", "empty_rotation")
+"""Conflict names that report a shortfall of the plan, not a request that gave way: they
+are listed in ``conflicts`` but do not make the status "relaxed"."""
+
+
+def is_advisory(conflict: Conflict) -> bool:
+    """True for a shortfall conflict (``ADVISORY``), also with a "learner:" prefix."""
+    name = conflict.constraint
+    return any(name == a or name.startswith(a + ":") or name.endswith(":" + a)
+               for a in ADVISORY)
+
+
+def plan_status(conflicts: Sequence[Conflict], optimal: bool) -> str:
+    """"relaxed" when a request gave way (advisory shortfalls aside), else "optimal" or
+    "feasible" by the solve."""
+    if any(not is_advisory(c) for c in conflicts):
+        return "relaxed"
+    return "optimal" if optimal else "feasible"
+
+
+def empty_rotation_conflicts(schedules, learners, catalog) -> list[Conflict]:
+    """One "empty_rotation:<station>" conflict per station where learner-rotations were left
+    empty (no item), with the cause: an accommodation nothing of that station's kind
+    supports, or no eligible activity. ``amount`` = empty learner-rotations there."""
+    by_id = {lr.id: lr for lr in learners}
+    empty: dict[str, list] = {}
+    total: dict[str, int] = {}
+    for sched in schedules:
+        for it in sched.items:
+            total[it.station_id] = total.get(it.station_id, 0) + 1
+            if it.item is None:
+                empty.setdefault(it.station_id, []).append(it)
+    out = []
+    for sid, items in sorted(empty.items()):
+        causes: dict[str, int] = {}
+        for it in items:
+            lr = by_id.get(it.learner_id)
+            kind = it.kind
+            same = [a for a in catalog if a.modality == kind]
+            unsupported = sorted(need for need in (lr.accommodations if lr else ())
+                                 if not any(need in a.accommodations for a in same))
+            for cause in ([f"accommodation:{u}" for u in unsupported]
+                          or ["no eligible activity"]):
+                causes[cause] = causes.get(cause, 0) + 1
+        blocked = tuple(sorted(causes, key=lambda k: -causes[k]))
+        words = " and ".join(
+            f"nothing {b.partition(':')[2]!r}-accessible of this kind in the catalog"
+            if b.startswith("accommodation:") else "no eligible activity fits"
+            for b in blocked[:2])
+        out.append(Conflict(
+            f"empty_rotation:{sid}", float(len(items)), blocked,
+            f"{len(items)} of {total[sid]} learner-rotations at '{sid}' are empty: {words}"))
+    return out

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 
 from planner.classplan import _content as content
-from planner.classplan._common import validate
+from planner.classplan._common import plan_status, validate
 from planner.classplan._groups import timeline
 from planner.classplan.types import (
     ClassPlan,
@@ -42,5 +42,5 @@ def plan_a_la_carte(settings: ModelSettings, learners: Sequence[PlanLearner],
         notes = ("a la carte has no groups: keep-apart/keep-together/locks do not apply",)
     gain = sum(i.item.expected_gain for s in schedules for i in s.items if i.item)
     return ClassPlan(settings.model, (), tuple(schedules), tuple(conflicts),
-                     "relaxed" if conflicts else "feasible", float(gain), 0, False,
+                     plan_status(conflicts, False), float(gain), 0, False,
                      (time.perf_counter() - t0) * 1e3, (station,), notes)

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from planner.classplan._common import validate
+from planner.classplan._common import plan_status, validate
 from planner.classplan._groups import build_groups, solve_groups
 from planner.classplan._remote import remote_schedules
 from planner.classplan.types import ClassPlan, ClassRequests, ModelSettings, StationPlan
@@ -42,7 +42,7 @@ def plan_enriched_virtual(settings: ModelSettings, learners: Sequence[PlanLearne
                                         class_start=0.0, class_minutes=settings.session_minutes,
                                         remote_first=False)
     conflicts = gs.conflicts + extra
-    status = "relaxed" if conflicts else ("optimal" if gs.sol.optimal else "feasible")
+    status = plan_status(conflicts, gs.sol.optimal)
     return ClassPlan(settings.model, tuple(groups), tuple(schedules), tuple(conflicts), status,
                      gs.sol.objective, n_g, gs.sol.symmetry_breaking,
                      (time.perf_counter() - t0) * 1e3, stations)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from planner.classplan import _content as content
-from planner.classplan._common import validate
+from planner.classplan._common import plan_status, validate
 from planner.classplan._groups import build_groups, solve_groups, timeline
 from planner.classplan.types import (
     ClassPlan,
@@ -66,6 +66,6 @@ def plan_flex(settings: ModelSettings, learners: Sequence[PlanLearner],
         schedules.append(LearnerSchedule(lr.id, tuple(timeline(
             lr.id, own, station_id="flex", place="classroom", blocked=blocked,
             blocked_item=blocked_item))))
-    status = "relaxed" if conflicts else ("optimal" if optimal else "feasible")
+    status = plan_status(conflicts, optimal)
     return ClassPlan(settings.model, tuple(groups), tuple(schedules), tuple(conflicts), status,
                      objective, n_g, sb, (time.perf_counter() - t0) * 1e3, stations)

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from planner.classplan._common import validate
+from planner.classplan._common import plan_status, validate
 from planner.classplan._groups import build_groups, solve_groups
 from planner.classplan._remote import remote_schedules
 from planner.classplan.types import ClassPlan, ClassRequests, ModelSettings, StationPlan
@@ -43,7 +43,7 @@ def plan_flipped(settings: ModelSettings, learners: Sequence[PlanLearner],
                                         class_start=start_class, class_minutes=settings.session_minutes,
                                         remote_first=True)
     conflicts = gs.conflicts + extra
-    status = "relaxed" if conflicts else ("optimal" if gs.sol.optimal else "feasible")
+    status = plan_status(conflicts, gs.sol.optimal)
     return ClassPlan(settings.model, tuple(groups), tuple(schedules), tuple(conflicts), status,
                      gs.sol.objective, n_g, gs.sol.symmetry_breaking,
                      (time.perf_counter() - t0) * 1e3, stations)

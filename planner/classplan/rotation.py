@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from planner.classplan import _content as content
-from planner.classplan._common import group_letter, group_reason, slack_conflicts, validate
+from planner.classplan._common import (
+    empty_rotation_conflicts,
+    group_letter,
+    group_reason,
+    plan_status,
+    slack_conflicts,
+    validate,
+)
 from planner.classplan._rotation_milp import RotationProblem, RotationSolution, solve_rotation
 from planner.classplan.defaults import default_stations
 from planner.classplan.types import (
@@ -60,7 +67,8 @@ def plan_rotation(settings: ModelSettings, learners: Sequence[PlanLearner],
                                 topics, settings.g_min, settings.g_max)
     plan = _assemble(settings, learners, catalog, graph, stations, sol, topics, requests, index,
                      previous if fixed_src else None, len(fixed_src), fill)
-    status = "relaxed" if conflicts else ("optimal" if sol.optimal else "feasible")
+    conflicts += empty_rotation_conflicts(plan[1], learners, catalog)
+    status = plan_status(conflicts, sol.optimal)
     return ClassPlan(model=settings.model, groups=plan[0], schedules=plan[1],
                      conflicts=tuple(conflicts), status=status, objective=sol.objective,
                      n_slots=len(stations), symmetry_breaking=sol.symmetry_breaking,

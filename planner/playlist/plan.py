@@ -25,6 +25,7 @@ from planner.playlist.greedy import greedy_select, local_search, penalised_value
 from planner.playlist.milp import solve_milp
 from planner.playlist.order import order_selection, prerequisite_order_violations
 from planner.playlist.rows import SoftRow, hard_limits, hard_violations, soft_rows
+from planner.playlist.shortfall import person_amount, shortfall_conflict
 from planner.reasons import build_reason
 
 
@@ -157,6 +158,7 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
     conflicts = _conflicts(c, x, rows) + _excluded_requests(c) + displaced
     items = _items(c, order, x)
     objective = objective_value(c, x)
+    short = shortfall_conflict(c, x)
     if conflicts:
         status = "relaxed"
     elif solver in ("milp", "enumeration") and milp_status == "optimal":
@@ -166,7 +168,7 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
     gain = sum(i.expected_gain for i in items)
     pl = Playlist(
         learner_id=c.learner.id, items=tuple(items), objective=float(objective),
-        conflicts=tuple(conflicts), status=status,
+        conflicts=tuple(conflicts) + ((short,) if short else ()), status=status,
         total_minutes=float(c.duration[x > 0.5].sum()), expected_gain=float(gain),
         solver=solver, solve_ms=(time.perf_counter() - t0) * 1e3,
     )
@@ -310,7 +312,7 @@ def _conflicts(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow]) -> list[Co
                    f"activities fit: {_words(blocked)}")
         else:
             msg = f"only {have:g} of at least {row.rhs:g} activities fit: {_words(blocked)}"
-        out.append(Conflict(row.name, float(slack), blocked, msg))
+        out.append(Conflict(row.name, person_amount(slack), blocked, msg))
     return out
 
 

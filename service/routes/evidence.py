@@ -1,15 +1,12 @@
-"""Evidence ingest: native batches and xAPI 1.0.3 statements (every valid statement stored and
-acknowledged; evidence-bearing ones that cannot be applied are reported in the
-``X-Pathwise-Not-Applied`` header), plus the tenant's xAPI verb table and identity map."""
+"""Evidence ingest: native batches, plus the tenant's xAPI verb table, identity map and
+stored-not-applied statements (the xAPI statement resource itself: :mod:`service.routes.xapi`)."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
-from engine.app.xapi import XAPI_VERSION
 from service.deps import CtxDep
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
@@ -42,69 +39,6 @@ def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -> Inge
     _check_size(request, len(batch.observations), "observations")
     counts = ctx.school.ingest_evidence(ctx.by, [o.model_dump() for o in batch.observations])
     return IngestResponse(**counts)
-
-
-XAPI_EXAMPLE = {
-    "id": "2a3b6a1e-3f1c-4c59-9a36-5a3c8d3b9f01",
-    "actor": {"objectType": "Agent", "account": {"homePage": "https://lms.example", "name": "learner-id"}},
-    "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-    "object": {"objectType": "Activity", "id": "https://lms.example/activities/activity-id"},
-    "result": {"score": {"scaled": 0.8}, "success": True},
-    "timestamp": "2026-09-03T14:05:00Z",
-}
-
-
-@router.post("/xapi/statements", response_model=list[str], responses=ERRORS, tags=["xapi"],
-             summary="xAPI 1.0.3: store one statement or an array of statements")
-def post_statements(ctx: CtxDep,
-    request: Request,
-    response: Response,
-    body: Annotated[Any, Body(examples=[XAPI_EXAMPLE], description="A Statement or an array of Statements")],
-) -> list[str]:
-    """Returns the statement ids in order. Every valid statement is stored; only invalid xAPI
-    refuses the batch (400). Statements that carry evidence but cannot be applied (unknown
-    learner identity or activity) are listed in the ``X-Pathwise-Not-Applied`` header as JSON
-    ``[{id, note}]`` (first 20; ``X-Pathwise-Not-Applied-Count`` has the total). Same id + same
-    statement: accepted once; same id + different statement: 409. Voiding statements retract
-    the voided evidence, also before the voided statement arrives."""
-    response.headers["X-Experience-API-Version"] = XAPI_VERSION
-    stored = _store(ctx, request, body)
-    _report(response.headers, stored["not_applied"])
-    return stored["ids"]
-
-
-@router.put("/xapi/statements", status_code=204, responses=ERRORS, tags=["xapi"],
-            summary="xAPI 1.0.3: store one statement under the id given in ?statementId=")
-def put_statement(ctx: CtxDep,
-    request: Request,
-    statementId: Annotated[str, Query(description="The statement's UUID")],  # noqa: N803 (xAPI name)
-    body: Annotated[dict[str, Any], Body(examples=[XAPI_EXAMPLE], description="One Statement")],
-) -> Response:
-    """Same rules as POST; the body's ``id``, when present, must equal ``statementId``."""
-    if body.get("id") not in (None, statementId):
-        raise ApiError(409, "conflict", f"body id {body.get('id')!r} differs from statementId {statementId!r}")
-    stored = _store(ctx, request, {**body, "id": statementId})
-    out = Response(status_code=204, headers={"X-Experience-API-Version": XAPI_VERSION})
-    _report(out.headers, stored["not_applied"])
-    return out
-
-
-def _report(headers, notes: list[dict]) -> None:
-    if notes:
-        headers["X-Pathwise-Not-Applied-Count"] = str(len(notes))
-        headers["X-Pathwise-Not-Applied"] = json.dumps(notes[:20], ensure_ascii=True)
-
-
-def _store(ctx, request: Request, body) -> dict[str, list]:
-    version = request.headers.get("x-experience-api-version")
-    if version is not None and not version.startswith("1.0"):
-        raise ApiError(400, "bad_version", f"X-Experience-API-Version {version!r} unsupported; use 1.0.3")
-    statements = body if isinstance(body, list) else [body]
-    if not statements:
-        raise ApiError(400, "invalid_statement", "empty statement array",
-                       [{"loc": ["body"], "field": "body", "msg": "send at least one statement", "type": "xapi"}])
-    _check_size(request, len(statements), "statements")
-    return ctx.school.store_statements(ctx.by, statements, array=isinstance(body, list))
 
 
 @router.get("/v1/xapi/verbs", response_model=XapiVerbRule, responses=ERRORS, tags=["xapi"],

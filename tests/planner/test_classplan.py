@@ -17,6 +17,7 @@ from planner.classplan import (
     StationPlan,
     plan_class,
 )
+from planner.classplan._common import is_advisory
 from planner.errors import PlanInputError
 from planner.model import MASTERED_THRESHOLD, PlanLearner
 from planner.playlist.synthetic import synthetic_catalog, synthetic_graph, synthetic_learner
@@ -72,7 +73,8 @@ def test_every_blended_model_gives_a_valid_plan(school, model):
     plan = plan_class(settings, learners, cat, g)
     assert plan.model == model
     assert plan.status in ("optimal", "feasible")
-    assert not plan.conflicts
+    # shortfalls (empty rotations, unused minutes) are reported, never a request giving way
+    assert not [c for c in plan.conflicts if not is_advisory(c)]
     check_plan(plan, learners, cat, settings)
     n_items = sum(1 for s in plan.schedules for i in s.items if i.item is not None)
     assert n_items >= len(learners), "every learner gets content"

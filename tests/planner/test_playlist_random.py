@@ -63,4 +63,6 @@ def test_hard_constraints_never_violated(inst):
     n = len(pl.items)
     if n < req.length_min:
         assert "length_min" in reported
-    assert (pl.status == "relaxed") == bool(pl.conflicts)
+    # a shortfall ("budget_unused") is advisory: listed, but not a request that gave way
+    assert (pl.status == "relaxed") == bool(
+        [c for c in pl.conflicts if c.constraint != "budget_unused"])

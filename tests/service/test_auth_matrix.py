@@ -79,7 +79,7 @@ def call(client, name, headers, w):
             {"id": f"m-{uid}", "learner_id": L, "activity_id": "A0001", "score": 1,
              "observed_at": "2026-10-03T10:00:00Z", "source": "teacher_observation"}]})
     if name == "xapi":
-        return client.post("/xapi/statements", headers=headers, json={
+        return client.post("/xapi/statements", headers={**headers, "X-Experience-API-Version": "1.0.3"}, json={
             "id": str(uuid.uuid4()), "actor": {"account": {"homePage": "https://lms.example", "name": L}},
             "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
             "object": {"id": "https://lms.example/activities/A0001"}, "result": {"success": True}})

@@ -13,7 +13,7 @@ def test_export_then_delete_really_deletes(fresh_client):
     c = fresh_client
     learner = roster(c, "c-3-station")[0]
     sid = str(uuid.uuid4())
-    c.post("/xapi/statements", headers=LMS, json={
+    c.post("/xapi/statements", headers={**LMS, "X-Experience-API-Version": "1.0.3"}, json={
         "id": sid, "actor": {"account": {"homePage": "https://lms.example", "name": learner}},
         "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
         "object": {"id": "https://lms.example/activities/A0001"}, "result": {"success": True}})

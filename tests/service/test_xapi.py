@@ -39,7 +39,7 @@ def test_single_statement_and_array(fresh_client):
     batch = [stmt(learner, sid=str(uuid.uuid4()), result={"success": False}),
              stmt(learner, sid=str(uuid.uuid4()), result={"completion": True}, mbox=True),
              stmt(learner, sid=str(uuid.uuid4()), result={"score": {"raw": 3, "min": 0, "max": 4}})]
-    r = c.post("/xapi/statements", headers=LMS, json=batch)
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=batch)
     assert r.status_code == 200, r.text
     assert r.json() == [s["id"] for s in batch]
     assert len(history(c, learner)) > n1
@@ -57,33 +57,37 @@ def test_same_id_same_statement_once_different_409(fresh_client):
     learner = roster(c, "c-3-station")[1]
     sid = str(uuid.uuid4())
     s = stmt(learner, sid=sid)
-    assert c.post("/xapi/statements", headers=LMS, json=s).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=s).status_code == 200
     n = len(history(c, learner))
-    r = c.post("/xapi/statements", headers=LMS, json=s)
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=s)
     assert r.status_code == 200 and r.json() == [sid]
     assert len(history(c, learner)) == n  # accepted once
     changed = stmt(learner, sid=sid, result={"score": {"scaled": 0.1}})
-    r = c.post("/xapi/statements", headers=LMS, json=changed)
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=changed)
     assert r.status_code == 409
     assert sid in r.json()["error"]["message"]
     # the same id twice in one array with different content is also 409, and writes nothing
     other = str(uuid.uuid4())
-    r = c.post("/xapi/statements", headers=LMS, json=[stmt(learner, sid=other),
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=[stmt(learner, sid=other),
                                                       stmt(learner, sid=other, result={"success": False})])
     assert r.status_code == 409
     assert len(history(c, learner)) == n
 
 
-def test_statement_without_id_is_idempotent(fresh_client):
+def test_two_identical_statements_without_id_are_two_observations(fresh_client):
+    """The LRS assigns each statement without an id its own id: two sends, two observations."""
     c = fresh_client
     learner = roster(c, "c-3-station")[2]
-    s = stmt(learner)
-    r1 = c.post("/xapi/statements", headers=LMS, json=s)
+    s = {k: v for k, v in stmt(learner).items() if k != "timestamp"}
     n = len(history(c, learner))
-    r2 = c.post("/xapi/statements", headers=LMS, json=s)
+    r1 = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=s)
+    r2 = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=s)
     assert r1.status_code == r2.status_code == 200
-    assert r1.json() == r2.json()
-    assert len(history(c, learner)) == n
+    assert r1.json() != r2.json()
+    export = c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]
+    obs = {o["observation_id"] for o in export["observations"]}
+    assert {f"xapi:{r1.json()[0]}", f"xapi:{r2.json()[0]}"} <= obs
+    assert len(history(c, learner)) > n
 
 
 def test_voiding_retracts_evidence(fresh_client):
@@ -91,13 +95,13 @@ def test_voiding_retracts_evidence(fresh_client):
     learner = roster(c, "c-3-station")[3]
     before = c.get(f"/v1/learners/{learner}/mastery", headers=ADMIN).json()["skills"]
     sid = str(uuid.uuid4())
-    assert c.post("/xapi/statements", headers=LMS, json=stmt(learner, sid=sid)).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=stmt(learner, sid=sid)).status_code == 200
     obs_ids = {o["observation_id"] for o in c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]["observations"]}
     assert f"xapi:{sid}" in obs_ids
     void = {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:lms@school.example"},
             "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
             "object": {"objectType": "StatementRef", "id": sid}}
-    r = c.post("/xapi/statements", headers=LMS, json=void)
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=void)
     assert r.status_code == 200, r.text
     data = c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]
     assert f"xapi:{sid}" not in {o["observation_id"] for o in data["observations"]}
@@ -108,9 +112,9 @@ def test_voiding_retracts_evidence(fresh_client):
     # voiding a statement that has not arrived yet is accepted; the target then never counts
     late = str(uuid.uuid4())
     void2 = {**void, "id": str(uuid.uuid4()), "object": {"objectType": "StatementRef", "id": late}}
-    assert c.post("/xapi/statements", headers=LMS, json=void2).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=void2).status_code == 200
     n = len(history(c, learner))
-    r = c.post("/xapi/statements", headers=LMS, json=stmt(learner, sid=late))
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=stmt(learner, sid=late))
     assert r.status_code == 200 and r.json() == [late]
     assert "voided" in r.headers["x-pathwise-not-applied"]
     assert len(history(c, learner)) == n
@@ -133,16 +137,16 @@ def test_bad_statements_name_the_field(client):
                                      "account": {"homePage": "https://lms.example", "name": learner}}}, "actor"),
     ]
     for body, field in cases:
-        r = client.post("/xapi/statements", headers=LMS, json=body)
+        r = client.post("/xapi/statements", headers={**LMS, **VERSION}, json=body)
         assert r.status_code == 400, (field, r.text)
         assert r.json()["error"]["fields"][0]["field"] == field, r.json()
     n = len(history(client, learner))
     good = stmt(learner, sid=str(uuid.uuid4()))
-    r = client.post("/xapi/statements", headers=LMS, json=[good, {"verb": {}}])
+    r = client.post("/xapi/statements", headers={**LMS, **VERSION}, json=[good, {"verb": {}}])
     assert r.status_code == 400
     assert r.json()["error"]["fields"][0]["field"].startswith("statements[1].")
     assert len(history(client, learner)) == n  # nothing written
-    assert client.post("/xapi/statements", headers=LMS, json=[]).status_code == 400
+    assert client.post("/xapi/statements", headers={**LMS, **VERSION}, json=[]).status_code == 400
     assert client.post("/xapi/statements", headers={**LMS, "X-Experience-API-Version": "0.9"},
                        json=stmt(learner)).status_code == 400
 
@@ -156,11 +160,12 @@ def test_put_statement_with_id(fresh_client):
     assert r.status_code == 204, r.text
     assert r.headers["x-experience-api-version"] == "1.0.3"
     n = len(history(c, learner))
-    assert c.put("/xapi/statements", params={"statementId": sid}, headers=LMS, json=s).status_code == 204
+    assert c.put("/xapi/statements", params={"statementId": sid}, headers={**LMS, **VERSION}, json=s).status_code == 204
     assert len(history(c, learner)) == n
     changed = stmt(learner, result={"success": False})
-    assert c.put("/xapi/statements", params={"statementId": sid}, headers=LMS, json=changed).status_code == 409
+    assert c.put("/xapi/statements", params={"statementId": sid}, headers={**LMS, **VERSION}, json=changed).status_code == 409
     other = {**s, "id": str(uuid.uuid4())}
-    assert c.put("/xapi/statements", params={"statementId": sid}, headers=LMS, json=other).status_code == 409
-    assert c.put("/xapi/statements", params={"statementId": "nope"}, headers=LMS, json=s).status_code == 400
-    assert c.put("/xapi/statements", headers=LMS, json=s).status_code == 422
+    assert c.put("/xapi/statements", params={"statementId": sid}, headers={**LMS, **VERSION}, json=other).status_code == 409
+    assert c.put("/xapi/statements", params={"statementId": "nope"}, headers={**LMS, **VERSION}, json=s).status_code == 400
+    missing = c.put("/xapi/statements", headers={**LMS, **VERSION}, json=s)  # no statementId: 400, not 422
+    assert missing.status_code == 400 and missing.headers["x-experience-api-version"] == "1.0.3"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from tests.service.conftest import ADMIN, LMS, NGUYEN, ORTIZ, roster
-from tests.service.test_xapi import history, stmt
+from tests.service.test_xapi import VERSION, history, stmt
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 
@@ -30,18 +30,18 @@ def test_experienced_with_completion_false_does_not_move_mastery(fresh_client):
     before, n = mastery(c, learner), len(history(c, learner))
     for verb in ("experienced", "launched", "initialized", "progressed", "interacted", "terminated"):
         sid = str(uuid.uuid4())
-        r = c.post("/xapi/statements", headers=LMS,
+        r = c.post("/xapi/statements", headers={**LMS, **VERSION},
                    json=with_verb(stmt(learner, sid=sid, result={"completion": False}), verb))
         assert r.status_code == 200 and r.json() == [sid], r.text
         assert "x-pathwise-not-applied" not in r.headers  # stored as intended, nothing to report
         assert stored_doc(c, sid)["applied"] is False
     made_up = {**stmt(learner, result={"success": False}), "verb": {"id": "https://example.org/verbs/clicked"}}
-    assert c.post("/xapi/statements", headers=LMS, json=made_up).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=made_up).status_code == 200
     passed_no_result = {k: v for k, v in with_verb(stmt(learner), "passed").items() if k != "result"}
-    r = c.post("/xapi/statements", headers=LMS, json=passed_no_result)
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=passed_no_result)
     assert r.status_code == 200 and "a result is required" in r.headers["x-pathwise-not-applied"]
     assert mastery(c, learner) == before and len(history(c, learner)) == n
-    r = c.post("/xapi/statements", headers=LMS, json=with_verb(stmt(learner, result={"success": False}), "failed"))
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=with_verb(stmt(learner, result={"success": False}), "failed"))
     assert r.status_code == 200 and len(history(c, learner)) > n
 
 
@@ -50,7 +50,7 @@ def test_statements_are_stored_whole(fresh_client):
     learner = roster(c, "c-3-station")[1]
     sid = str(uuid.uuid4())
     s = stmt(learner, sid=sid)
-    assert c.post("/xapi/statements", headers=LMS, json=s).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=s).status_code == 200
     doc = stored_doc(c, sid)
     assert doc["applied"] is True and doc["learner_id"] == learner
     kept = doc["statement"]
@@ -65,7 +65,7 @@ def test_unknown_learner_or_activity_is_stored_not_applied(fresh_client):
     n = len(history(c, learner))
     good, nobody, no_act = (stmt(learner, sid=str(uuid.uuid4())), stmt("NOBODY", sid=str(uuid.uuid4())),
                             stmt(learner, sid=str(uuid.uuid4()), activity="NO-ACT"))
-    r = c.post("/xapi/statements", headers=LMS, json=[good, nobody, no_act])
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=[good, nobody, no_act])
     assert r.status_code == 200, r.text
     assert r.json() == [good["id"], nobody["id"], no_act["id"]]
     assert r.headers["x-pathwise-not-applied-count"] == "2"
@@ -75,7 +75,7 @@ def test_unknown_learner_or_activity_is_stored_not_applied(fresh_client):
     assert len(history(c, learner)) == n + 1  # the good one applied
     assert stored_doc(c, nobody["id"])["statement"]["actor"] == nobody["actor"]
     # re-sending the batch is idempotent
-    assert c.post("/xapi/statements", headers=LMS, json=[good, nobody, no_act]).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=[good, nobody, no_act]).status_code == 200
     assert len(history(c, learner)) == n + 1
 
 
@@ -86,7 +86,7 @@ def test_identity_map_no_guessing(fresh_client):
     evil = {**stmt(learner), "actor": {"mbox": f"mailto:{learner}@evil.example"}}
     other_lms = {**stmt(learner, result={"success": False}),
                  "actor": {"account": {"homePage": "https://other-lms.example", "name": learner}}}
-    r = c.post("/xapi/statements", headers=LMS, json=[evil, other_lms])
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=[evil, other_lms])
     assert r.status_code == 200 and r.headers["x-pathwise-not-applied-count"] == "2"
     assert f"unknown learner mbox:mailto:{learner.lower()}@evil.example" in r.headers["x-pathwise-not-applied"]
     assert len(history(c, learner)) == n
@@ -96,7 +96,7 @@ def test_identity_map_no_guessing(fresh_client):
     r = c.put("/v1/xapi/identities", headers=ADMIN, json=body)
     assert r.status_code == 200 and r.json() == {"mapped": 1, "removed": 0}
     jane = {**stmt(learner, ts="2026-10-05T09:00:00Z"), "actor": {"mbox": "mailto:jane.doe@district.example"}}
-    r = c.post("/xapi/statements", headers=LMS, json=jane)
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=jane)
     assert r.status_code == 200 and "x-pathwise-not-applied" not in r.headers
     assert len(history(c, learner)) == n + 1
     assert c.get("/v1/xapi/identities", headers=ORTIZ).status_code == 403
@@ -113,18 +113,18 @@ def test_teacher_voids_only_own_learners(fresh_client):
     c = fresh_client
     learner = roster(c, "c-3-station")[4]  # Ortiz's class, not Nguyen's
     sid = str(uuid.uuid4())
-    assert c.post("/xapi/statements", headers=LMS, json=stmt(learner, sid=sid)).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=stmt(learner, sid=sid)).status_code == 200
 
     def void(target):
         return {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:teacher@school.example"},
                 "verb": {"id": ADL + "voided"}, "object": {"objectType": "StatementRef", "id": target}}
 
-    r = c.post("/xapi/statements", headers=NGUYEN, json=void(sid))
+    r = c.post("/xapi/statements", headers={**NGUYEN, **VERSION}, json=void(sid))
     assert r.status_code == 403, r.text
     assert stored_doc(c, sid)["applied"] is True and not stored_doc(c, sid)["voided"]
     # nor a statement that has not arrived (its learner is unknown)
-    assert c.post("/xapi/statements", headers=NGUYEN, json=void(str(uuid.uuid4()))).status_code == 403
-    assert c.post("/xapi/statements", headers=ORTIZ, json=void(sid)).status_code == 200
+    assert c.post("/xapi/statements", headers={**NGUYEN, **VERSION}, json=void(str(uuid.uuid4()))).status_code == 403
+    assert c.post("/xapi/statements", headers={**ORTIZ, **VERSION}, json=void(sid)).status_code == 200
     assert stored_doc(c, sid)["voided"] is True
 
 
@@ -140,10 +140,10 @@ def test_verb_table_per_tenant(fresh_client):
     r = c.put("/v1/xapi/verbs", headers=ADMIN, json=body)
     assert r.status_code == 200 and r.json()["overrides"] == body["verbs"]
     n = len(history(c, learner))
-    assert c.post("/xapi/statements", headers=LMS, json=stmt(learner)).status_code == 200  # answered: ignored now
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=stmt(learner)).status_code == 200  # answered: ignored now
     assert len(history(c, learner)) == n
     exp = with_verb(stmt(learner, result={"score": {"scaled": 0.9}}), "experienced")
-    assert c.post("/xapi/statements", headers=LMS, json=exp).status_code == 200
+    assert c.post("/xapi/statements", headers={**LMS, **VERSION}, json=exp).status_code == 200
     assert len(history(c, learner)) == n + 1
 
 
@@ -155,7 +155,7 @@ def test_pending_statements_apply_when_the_activity_or_identity_appears(fresh_cl
     by_mail = {**stmt(learner, sid=str(uuid.uuid4()), ts="2026-10-04T09:00:00Z"),
                "actor": {"mbox": "mailto:sam@district.example"}}
     ignored = with_verb(stmt("NOBODY", sid=str(uuid.uuid4())), "launched")
-    r = c.post("/xapi/statements", headers=LMS, json=[late_act, by_mail, ignored])
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=[late_act, by_mail, ignored])
     assert r.status_code == 200 and r.headers["x-pathwise-not-applied-count"] == "2"
     assert c.get("/v1/xapi/pending", headers=LMS).status_code == 403
     pending = c.get("/v1/xapi/pending", headers=ADMIN).json()
@@ -185,5 +185,5 @@ def test_erasing_a_learner_drops_their_identity_map_entries(fresh_client):
     assert ts.get_document("xapi_identity", key).payload["learner_id"] == learner
     assert c.delete(f"/v1/learners/{learner}", headers=ADMIN).status_code == 200
     assert ts.list_documents("xapi_identity", learner_id=learner) == []
-    r = c.post("/xapi/statements", headers=LMS, json=stmt(learner, mbox=True))
+    r = c.post("/xapi/statements", headers={**LMS, **VERSION}, json=stmt(learner, mbox=True))
     assert r.status_code == 200 and "unknown learner" in r.headers["x-pathwise-not-applied"]
