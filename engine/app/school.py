@@ -22,17 +22,21 @@ from engine.access import Caller, Scope, audit_entry, authorize
 from engine.app._admin import AdminUseCases
 from engine.app._catalog import CatalogUseCases
 from engine.app._evidence import EvidenceUseCases
+from engine.app._family import FamilyUseCases
 from engine.app._learners import LearnerUseCases
 from engine.app._plans import PlanUseCases
+from engine.app._plp import PlpUseCases
 from engine.app._roster import RosterUseCases
 from engine.app._sso import SsoUseCases
+from engine.app._student import StudentUseCases
 from engine.app._view import SchoolView
 from engine.app._xapi_resource import XapiResourceUseCases
 from engine.errors import NotFoundError
 
 
-class SchoolApp(AdminUseCases, EvidenceUseCases, XapiResourceUseCases, LearnerUseCases, CatalogUseCases, PlanUseCases,
-                RosterUseCases, SsoUseCases):
+class SchoolApp(AdminUseCases, EvidenceUseCases, XapiResourceUseCases, LearnerUseCases, CatalogUseCases,
+                PlanUseCases, SsoUseCases, RosterUseCases,
+                StudentUseCases, FamilyUseCases, PlpUseCases):
     """The use cases of one tenant over the shared store (get it from
     :meth:`engine.app.Pathwise.school`). Thread-safe like the store."""
 

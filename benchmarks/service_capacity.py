@@ -1,0 +1,331 @@
+"""Capacity of the HTTP service under an open-loop rate ramp (issue 12 item 8).
+
+``python -m benchmarks.service_capacity [--workers 2] [--step-seconds 4] [--scenarios ...]``
+
+Starts ``pathwise serve --demo --workers N`` over a fresh SQLite file, then for each scenario
+offers requests at a fixed rate whatever the latency (open loop), raising the rate step by
+step (x1.35) until a step is not *held*, and reports the highest rate held. A step is held
+when every request succeeded, at least 95 % of the offered rate completed within the step,
+and the p99 latency -- measured from the moment each request was *due*, so queueing in the
+client counts (no coordinated omission) -- is under the scenario's bound.
+
+Scenarios and targets:
+
+=============  ==========================================  =====================  =========
+name           one request                                 unit                   target
+=============  ==========================================  =====================  =========
+single         POST /v1/evidence, 1 observation            requests/s, p99<50ms   >= 1,000
+xapi           POST /xapi/statements, 1 statement          requests/s, p99<50ms   >= 1,000
+batched        POST /v1/evidence, 500 observations         events/s, p99<50ms*    >= 20,000
+playlist       POST /v1/learners/{id}/playlist, while      playlists/s, p99<150ms >= 50
+               single-observation ingest runs at 200/s
+=============  ==========================================  =====================  =========
+
+(*) a 500-observation batch is bounded at p99 < 250 ms: a forwarder sends a batch every
+second or so, and the 50 ms bound is for one event per request.
+
+The load generator is a small asyncio HTTP/1.1 keep-alive client over raw sockets (httpx
+costs more CPU per request than the server it measures on a 2-core machine); it runs in this
+process, on the same machine, and takes CPU from the server: the figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN = "Bearer pw-demo-admin"
+LMS = "Bearer pw-demo-lms"
+GROWTH = 1.35
+MAX_CONNECTIONS = 256
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    start: float  # first offered rate, requests/s
+    events_per_request: int
+    p99_bound_s: float
+    target: float  # in the scenario's unit (events/s for batched, requests/s otherwise)
+    unit: str
+
+
+SCENARIOS = {
+    "single": Scenario("single", 100, 1, 0.050, 1000, "requests/s"),
+    "xapi": Scenario("xapi", 100, 1, 0.050, 1000, "requests/s"),
+    "batched": Scenario("batched", 4, 500, 0.250, 20000, "events/s"),
+    "playlist": Scenario("playlist", 10, 1, 0.150, 50, "playlists/s"),
+}
+
+
+# ----------------------------------------------------------------------------- server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db_dir: str, workers: int) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    log = open(Path(db_dir) / "server.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", f"sqlite:///{db_dir}/pw.db",
+         "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PATHWISE_LOG_JSON": "1"})
+    return proc, port
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server exited during start-up; see server.log")
+        try:
+            status, body = asyncio.run(_one(port, _request("GET", "/health", None, None)))
+            if status == 200 and b'"warm"' in body:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server was not ready in {timeout:.0f} s")
+
+
+# ----------------------------------------------------------------------------- raw HTTP client
+def _request(method: str, path: str, auth: str | None, body, headers: dict | None = None) -> bytes:
+    data = b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(data)}"]
+    if body is not None:
+        lines.append("Content-Type: application/json")
+    if auth:
+        lines.append(f"Authorization: {auth}")
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+async def _roundtrip(reader, writer, payload: bytes) -> tuple[int, bytes]:
+    writer.write(payload)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return status, await reader.readexactly(length) if length else b""
+
+
+async def _one(port: int, payload: bytes) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        return await _roundtrip(reader, writer, payload)
+    finally:
+        writer.close()
+
+
+class Pool:
+    """Keep-alive connections; a request takes an idle one or opens another (up to a cap)."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.idle, self.open = port, [], 0
+        self.freed = asyncio.Condition()
+
+    async def send(self, payload: bytes) -> tuple[int, bytes]:
+        async with self.freed:
+            while not self.idle and self.open >= MAX_CONNECTIONS:
+                await self.freed.wait()
+            conn = self.idle.pop() if self.idle else None
+            if conn is None:
+                self.open += 1
+        if conn is None:
+            conn = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            result = await _roundtrip(*conn, payload)
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            async with self.freed:
+                self.open -= 1
+                self.freed.notify()
+            conn[1].close()
+            return 599, b""
+        async with self.freed:
+            self.idle.append(conn)
+            self.freed.notify()
+        return result
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+
+
+# ----------------------------------------------------------------------------- request makers
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def make_requests(name: str, school: dict):
+    learners, activities = school["learners"], school["activities"]
+
+    def observation() -> dict:
+        return {"id": uuid.uuid4().hex, "learner_id": random.choice(learners),
+                "activity_id": random.choice(activities), "score": round(random.random(), 3),
+                "observed_at": _now()}
+
+    def statement() -> dict:
+        return {"id": str(uuid.uuid4()),
+                "actor": {"objectType": "Agent",
+                          "account": {"homePage": "https://lms.example", "name": random.choice(learners)}},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+                "object": {"objectType": "Activity",
+                           "id": f"https://pathwise.example/activities/{random.choice(activities)}"},
+                "result": {"success": random.random() < 0.6}, "timestamp": _now()}
+
+    if name == "single":
+        return lambda: _request("POST", "/v1/evidence", LMS, {"observations": [observation()]})
+    if name == "batched":
+        return lambda: _request("POST", "/v1/evidence", LMS,
+                                {"observations": [observation() for _ in range(500)]})
+    if name == "xapi":
+        return lambda: _request("POST", "/xapi/statements", LMS, [statement()],
+                                {"X-Experience-API-Version": "1.0.3"})
+    if name == "playlist":
+        return lambda: _request("POST", f"/v1/learners/{random.choice(learners)}/playlist", ADMIN, None)
+    raise ValueError(f"unknown scenario {name!r}; use one of {', '.join(SCENARIOS)}")
+
+
+# ----------------------------------------------------------------------------- open loop
+async def offer(pool: Pool, make, rate: float, seconds: float) -> dict:
+    """Offer ``rate`` requests/s for ``seconds``; latency from each request's due time."""
+    latencies, statuses, tasks = [], [], []
+
+    async def fire(due: float) -> None:
+        status, _ = await pool.send(make())
+        latencies.append(time.perf_counter() - due)
+        statuses.append(status)
+
+    start = time.perf_counter()
+    n = max(1, int(rate * seconds))
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(fire(due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    lat = np.asarray(latencies)
+    ok = sum(1 for s in statuses if 200 <= s < 300)
+    return {"rate": rate, "n": n, "ok": ok, "errors": n - ok, "completed_rate": ok / elapsed,
+            "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+            "statuses": sorted(set(statuses))}
+
+
+def held(step: dict, scenario: Scenario) -> bool:
+    return (step["errors"] == 0 and step["completed_rate"] >= 0.95 * step["rate"]
+            and step["p99"] < scenario.p99_bound_s)
+
+
+async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
+               max_steps: int) -> list[dict]:
+    pool = Pool(port)
+    background = None
+    if scenario.name == "playlist":  # playlists while single-observation ingest runs at 200/s
+        background = asyncio.create_task(
+            offer(Pool(port), make_requests("single", school), 200, step_seconds * max_steps))
+    steps, rate = [], scenario.start
+    make = make_requests(scenario.name, school)
+    try:
+        # warm-up, not counted: every worker loads the school and opens its connections
+        await offer(pool, make, scenario.start, min(2.0, step_seconds))
+        for _ in range(max_steps):
+            step = await offer(pool, make, rate, step_seconds)
+            step["held"] = held(step, scenario)
+            steps.append(step)
+            print(f"  {scenario.name:<9} offered {rate * scenario.events_per_request:9.0f} "
+                  f"{scenario.unit:<11} p50 {step['p50'] * 1e3:7.1f} ms  p99 {step['p99'] * 1e3:7.1f} ms  "
+                  f"errors {step['errors']}  {'held' if step['held'] else 'NOT held'}", flush=True)
+            if not step["held"]:
+                break
+            rate *= GROWTH
+    finally:
+        pool.close()
+        if background is not None:
+            background.cancel()
+    return steps
+
+
+def school_ids(port: int) -> dict:
+    async def get(path: str):
+        status, body = await _one(port, _request("GET", path, ADMIN, None))
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
+        return json.loads(body)
+
+    classes = asyncio.run(get("/v1/classes"))
+    learners = [m["id"] for c in classes for m in asyncio.run(get(f"/v1/classes/{c['id']}"))["roster"]]
+    activities = [a["id"] for a in asyncio.run(get("/v1/catalog/activities?limit=5000"))
+                  if a.get("modality") != "teacher_led"][:300]
+    return {"learners": learners, "activities": activities}
+
+
+def report(results: dict[str, list[dict]], workers: int) -> str:
+    lines = [f"Capacity, open-loop ramp, {workers} worker process(es), SQLite, one 2-core machine "
+             "(client on the same machine)", "",
+             f"{'scenario':<10} {'highest rate held':>20} {'p99 there':>10} {'target':>10}  met"]
+    for name, steps in results.items():
+        sc = SCENARIOS[name]
+        ok = [s for s in steps if s["held"]]
+        best = ok[-1] if ok else None
+        rate = best["rate"] * sc.events_per_request if best else 0.0
+        p99 = f"{best['p99'] * 1e3:.1f} ms" if best else "-"
+        lines.append(f"{name:<10} {rate:>12,.0f} {sc.unit:<7} {p99:>10} {sc.target:>10,.0f}  "
+                     f"{'yes' if rate >= sc.target else 'no'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.service_capacity",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
+    ap.add_argument("--step-seconds", type=float, default=4.0, help="seconds per rate step (default 4)")
+    ap.add_argument("--max-steps", type=int, default=14, help="most rate steps per scenario (default 14)")
+    ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS),
+                    help="which scenarios to run (default all)")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="pw-capacity-") as tmp:
+        proc, port = start_server(tmp, args.workers)
+        try:
+            wait_ready(port, proc)
+            school = school_ids(port)
+            results = {}
+            for name in args.scenarios:
+                results[name] = asyncio.run(ramp(port, SCENARIOS[name], school, args.step_seconds,
+                                                 args.max_steps))
+            print()
+            print(report(results, args.workers))
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
