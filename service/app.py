@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
     from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
 
     app.include_router(roster.router)
+    from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
+
+    app.include_router(roster.router)
     from service.routes import sso
     from service.web import oidc
 

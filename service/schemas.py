@@ -353,9 +353,11 @@ class PlanningPolicyUpdate(Strict):
 
 
 class KeyCreate(Strict):
-    role: Literal["lms", "teacher", "researcher", "admin"]
+    role: Literal["lms", "teacher", "student", "guardian", "researcher", "admin"]
     name: str = Field(default="", max_length=200)
-    teacher_id: str | None = None
+    teacher_id: str | None = Field(None, min_length=1, max_length=200)
+    subject: str | None = Field(None, min_length=1, max_length=200,
+                                description="learner id (student key) or guardian id (guardian key)")
 
 
 class KeyCreated(BaseModel):

@@ -39,6 +39,10 @@ class AdminUseCases:
         ``subject``: the person a student or guardian key belongs to (learner id / guardian
         id); ``teacher_id`` for teacher keys."""
         self.allow(by, "keys:admin")
+        known = {"student": self.view.learners, "guardian": self.view.guardians}.get(role)
+        if known is not None and subject and subject not in known:
+            raise NotFoundError(f"subject {subject!r} is not a {'learner' if role == 'student' else 'guardian'} "
+                                f"of tenant {self.tenant!r}; roster them first")
         with self.store.transaction():
             key_id, key = self.setup_key(role, name=name, teacher_id=teacher_id, subject=subject)
             self._audit(by, "write", "api_key", resource_id=key_id, detail={"role": role})

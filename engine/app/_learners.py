@@ -212,3 +212,129 @@ def scrub_class_plan(payload: dict, learner_id: str) -> dict | None:
     body["playlists"] = {k: v for k, v in (body.get("playlists") or {}).items() if k != learner_id}
     conflicts = [c for c in payload.get("conflicts", []) if learner_id not in json.dumps(c)]
     return {**payload, "body": body, "conflicts": conflicts}
+
+
+class RosterCrudUseCases:
+    """Roster CRUD through the API (admins): learners, teachers, guardians and classes, with
+    the domain's validation. A OneRoster import remains the source of names, grades and
+    memberships for the records it manages; class settings (model, caps) are kept by it."""
+
+    def put_learner(self, by: Caller, learner_id: str, *, name: str, grade: str,
+                    language: str | None = None) -> dict:
+        """Create or update a learner (profile and evidence are kept). ``created``: new?"""
+        import dataclasses
+
+        from engine.domain import Learner
+
+        self.allow(by, "roster:write")
+        cur = self.view.learners.get(learner_id)
+        new = (Learner(learner_id, name, grade, language=language or "en") if cur is None else
+               dataclasses.replace(cur, name=name, grade=grade, language=language or cur.language))
+        with self.store.transaction():
+            self.store.put_learners([new])
+            try:
+                self.store.delete_document("roster_departure", learner_id)  # back on the roster
+            except NotFoundError:
+                pass
+            self._audit(by, "write", "roster.learner", learner_id=learner_id, detail={"created": cur is None})
+        self._invalidate()
+        return {"id": new.id, "name": new.name, "grade": new.grade, "language": new.language,
+                "created": cur is None}
+
+    def remove_learner_from_roster(self, by: Caller, learner_id: str) -> dict:
+        """Take a learner off every class roster and record the departure: their data stays
+        until the tenant's retention erases it (or an admin erases it now)."""
+        import dataclasses
+
+        self.allow(by, "roster:write")
+        self._learner(learner_id)
+        classes = [dataclasses.replace(c, roster=tuple(m for m in c.roster if m != learner_id))
+                   for c in self.view.classes.values() if learner_id in c.roster]
+        with self.store.transaction():
+            self.store.put_classes(classes)
+            self.store.put_document("roster_departure", learner_id,
+                                    {"learner_id": learner_id, "left_at": iso(datetime.now(UTC))})
+            self._audit(by, "delete", "roster.learner", learner_id=learner_id)
+        self._invalidate()
+        return {"learner_id": learner_id, "classes_left": [c.id for c in classes]}
+
+    def put_teacher(self, by: Caller, teacher_id: str, *, name: str) -> dict:
+        from engine.domain import Teacher
+
+        self.allow(by, "roster:write")
+        created = teacher_id in self.store.missing_ids("teacher", [teacher_id])
+        with self.store.transaction():
+            self.store.put_teachers([Teacher(teacher_id, name)])
+            self._audit(by, "write", "roster.teacher", resource_id=teacher_id, detail={"created": created})
+        return {"id": teacher_id, "name": name, "created": created}
+
+    def guardians(self, by: Caller) -> list[dict]:
+        self.allow(by, "roster:write")
+        return [{"id": g.id, "name": g.name, "learner_ids": list(g.learner_ids)}
+                for g in sorted(self.view.guardians.values(), key=lambda g: g.id)]
+
+    def put_guardian(self, by: Caller, guardian_id: str, *, name: str, learner_ids: list[str]) -> dict:
+        """Create or update a guardian and their links (every learner id must exist)."""
+        from engine.domain.classes import Guardian
+
+        self.allow(by, "roster:write")
+        unknown = [lid for lid in learner_ids if lid not in self.view.learners]
+        if unknown:
+            raise NotFoundError(f"learner_ids: {unknown} are not learners of tenant {self.tenant!r}; "
+                                "add them first (PUT /v1/roster/learners/{id})")
+        created = guardian_id not in self.view.guardians
+        g = Guardian(guardian_id, name, tuple(dict.fromkeys(learner_ids)))
+        with self.store.transaction():
+            self.store.put_guardians([g])
+            self._audit(by, "write", "roster.guardian", resource_id=guardian_id, detail={"created": created})
+        self._invalidate()
+        return {"id": g.id, "name": g.name, "learner_ids": list(g.learner_ids), "created": created}
+
+    def delete_guardian(self, by: Caller, guardian_id: str) -> None:
+        self.allow(by, "roster:write")
+        if guardian_id not in self.view.guardians:
+            raise NotFoundError(f"guardian {guardian_id!r} is not in tenant {self.tenant!r}")
+        with self.store.transaction():
+            self.store.delete_guardian(guardian_id)
+            self._audit(by, "delete", "roster.guardian", resource_id=guardian_id)
+        self._invalidate()
+
+    def put_class(self, by: Caller, class_id: str, rec: Mapping[str, Any]) -> dict:
+        """Create or update a class: ``name``, ``grade``, ``teachers``, ``roster`` and optional
+        ``model`` (``{"type": ...}``), ``size_cap``, ``small_group_cap``; a new class without a
+        model takes the roster defaults (course ``course`` if given, else its grade)."""
+        import dataclasses
+
+        from engine.app._roster import build_model, class_settings
+        from engine.domain.classes import Class
+
+        self.allow(by, "roster:write")
+        missing = self.store.missing_ids("teacher", rec["teachers"])
+        unknown = [lid for lid in rec["roster"] if lid not in self.view.learners]
+        if missing or unknown:
+            raise NotFoundError(f"teachers {missing} / roster {unknown} are not in tenant {self.tenant!r}; "
+                                "add them first (PUT /v1/roster/teachers/{id}, /v1/roster/learners/{id})")
+        cur = self.view.classes.get(class_id)
+        base = ({k: rec.get(k) for k in ("model", "size_cap", "small_group_cap") if rec.get(k) is not None}
+                if cur is not None else class_settings(self._roster_settings()["class_defaults"],
+                                                       rec.get("course"), rec["grade"]) | {
+                    k: rec[k] for k in ("model", "size_cap", "small_group_cap") if rec.get(k) is not None})
+        fields = dict(name=rec["name"], grade=rec["grade"], teachers=tuple(rec["teachers"]),
+                      roster=tuple(rec["roster"]))
+        if "model" in base:
+            fields["model"] = build_model(base, "body")
+        fields.update({k: base[k] for k in ("size_cap", "small_group_cap") if k in base})
+        new = dataclasses.replace(cur, **fields) if cur is not None else Class(class_id, **fields)
+        with self.store.transaction():
+            self.store.put_classes([new])
+            self._audit(by, "write", "roster.class", resource_id=class_id, detail={"created": cur is None})
+        self._invalidate()
+        return {**self._class_detail(class_id), "created": cur is None}
+
+    def delete_class(self, by: Caller, class_id: str) -> None:
+        self.allow(by, "roster:write")
+        self._class(class_id)
+        with self.store.transaction():
+            self.store.delete_class(class_id)
+            self._audit(by, "delete", "roster.class", resource_id=class_id)
+        self._invalidate()

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.access import Caller
 from engine.app._admin import iso
+from engine.app._learners import RosterCrudUseCases
 from engine.errors import NotFoundError, ValidationError
 
 MIRROR_KIND = "oneroster"
@@ -54,7 +55,10 @@ def build_model(settings: Mapping[str, Any], where: str):
         raise ValidationError(f"{where}.model: {exc}") from None
 
 
-class RosterUseCases:
+class RosterUseCases(RosterCrudUseCases):
+    """OneRoster imports, class defaults and retention; with the roster CRUD of
+    :class:`~engine.app._learners.RosterCrudUseCases`."""
+
     # ---------------------------------------------------------------- OneRoster import
     def import_oneroster(self, by: Caller, source: Any, *, dry_run: bool = False) -> dict:
         """Import a OneRoster 1.2 CSV set (folder path, zip path or zip bytes); all or nothing.

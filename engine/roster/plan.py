@@ -56,7 +56,29 @@ def merge(old: Mirror, rset: RosterSet) -> Merge:
                     after[sid] = _live(rec)
         out.upserts += sum(1 for sid, rec in after.items() if before.get(sid) != rec)
         new[name] = after
+    out.removed += _cascade(new, rset)
     return out
+
+
+_DEPENDENTS = (("enrollments", "userSourcedId", "users"), ("enrollments", "classSourcedId", "classes"),
+               ("roles", "userSourcedId", "users"), ("demographics", "sourcedId", "users"),
+               ("userProfiles", "userSourcedId", "users"))
+
+
+def _cascade(m: Mirror, rset: RosterSet) -> int:
+    """Drop stored records (not sent in this set) whose user or class is gone: a delta that
+    deletes a user deletes their enrollments and roles with them. Returns how many."""
+    dropped = 0
+    for file, col, target in _DEPENDENTS:
+        if not m.get(target) and target not in rset.modes:
+            continue
+        sent = rset.records.get(file, {})
+        keep = m.get(target, {})
+        for sid, rec in list(m.get(file, {}).items()):
+            if sid not in sent and rec.get(col) not in keep:
+                del m[file][sid]
+                dropped += 1
+    return dropped
 
 
 def _live(rec: dict) -> dict:
@@ -180,8 +202,8 @@ _REFS = (  # (file, column, target file, is a list)
 
 
 def check_references(m: Mirror, rows: dict[str, dict[str, int]]) -> list[Issue]:
-    """Records that name a sourcedId the set (with the stored records) does not hold.
-    A file never imported (no records at all) is not checked against."""
+    """Rows of this set (``rows``) that name a sourcedId the set, with the stored records,
+    does not hold. A file never imported (no records at all) is not checked against."""
     issues = []
     for file, col, target, many in _REFS:
         known = m.get(target)
@@ -190,10 +212,9 @@ def check_references(m: Mirror, rows: dict[str, dict[str, int]]) -> list[Issue]:
         for sid, rec in m.get(file, {}).items():
             refs = rec.get(col) or [] if many else [rec.get(col)]
             missing = [r for r in refs if r and r not in known]
-            if missing:
-                line = rows.get(file, {}).get(sid, 0)
-                where = "" if line else f" (stored record {sid!r})"
+            line = rows.get(file, {}).get(sid, 0)
+            if missing and line:  # stored rows: their dependents cascade, stale agent links are unused
                 issues.append(Issue(f"{file}.csv", line, col,
-                                    f"names {', '.join(missing)} that {target}.csv does not hold"
-                                    f"{where}; add the {target} row or fix the id"))
+                                    f"names {', '.join(missing)} that {target}.csv does not hold; "
+                                    f"add the {target} row or fix the id"))
     return sorted(issues, key=lambda i: (i.file, i.row))

@@ -21,6 +21,7 @@ from service.schemas import (
     PlanningPolicyUpdate,
     ResearchExport,
 )
+from service.schemas_roster import TenantExport
 
 router = APIRouter(tags=["admin"])
 ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
@@ -40,7 +41,11 @@ def create_key(ctx: CtxDep, body: KeyCreate):
     if body.role == "teacher" and not body.teacher_id:
         raise ApiError(422, "invalid", "a teacher key needs teacher_id",
                        [{"loc": ["body", "teacher_id"], "field": "body.teacher_id", "msg": "required for role teacher", "type": "missing"}])
-    key_id, key = ctx.school.create_key(ctx.by, body.role, name=body.name, teacher_id=body.teacher_id)
+    if body.role in ("student", "guardian") and not body.subject:
+        raise ApiError(422, "invalid", f"a {body.role} key needs subject (the learner or guardian id)",
+                       [{"loc": ["body", "subject"], "field": "body.subject", "msg": f"required for role {body.role}", "type": "missing"}])
+    key_id, key = ctx.school.create_key(ctx.by, body.role, name=body.name, teacher_id=body.teacher_id,
+                                        subject=body.subject)
     return KeyCreated(key_id=key_id, key=key, role=body.role, tenant=ctx.principal.tenant)
 
 
@@ -54,6 +59,12 @@ def list_keys(ctx: CtxDep):
 def revoke_key(ctx: CtxDep, key_id: str):
     ctx.school.revoke_key(ctx.by, key_id)
     return Response(status_code=204)
+
+
+@router.get("/v1/admin/tenant-export", response_model=TenantExport, responses=ERRORS,
+            summary="Everything the tenant holds, every table (admin; no secrets: key ids, no password hashes)")
+def tenant_export(ctx: CtxDep):
+    return ctx.school.export_tenant(ctx.by)
 
 
 @router.get("/v1/audit", response_model=list[AuditOut], responses=ERRORS, summary="The tenant's audit log (admin)")
