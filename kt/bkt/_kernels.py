@@ -480,33 +480,69 @@ def _ratio(a, b, default):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _estimate(a, b, k, bnd, pse, default):
+    """Parameter ``k``'s M-step value from its expected counts (``a`` for the event, ``b``
+    against): the MAP estimate (a + pse[k, 0]) / (a + b + pse[k, 0] + pse[k, 1]) under a
+    Beta(pse[k, 0] + 1, pse[k, 1] + 1) prior (pseudo-counts 0: maximum likelihood, pyBKT's
+    rule, bit for bit), clipped to [bnd[k, 0], bnd[k, 1]]; ``default`` when all are 0."""
+    v = _ratio(max(a, 0.0) + pse[k, 0], max(b, 0.0) + pse[k, 1], default)
+    return min(max(v, bnd[k, 0]), bnd[k, 1])
+
+
+@njit(cache=True, error_model="numpy")
+def _log_prior(guess, slip, learn, forget, prior, g0, l0, p0, n_gs, n_lr, n_pr,
+               fx_guess, fx_slip, fx_learn, fx_forget, fx_prior, fx_g0, fx_l0, fx_p0, pse):
+    """Sum over the task's free parameters of pse[k, 0] log p + pse[k, 1] log(1 - p): the
+    log Beta prior density up to a constant (0 where a pseudo-count is 0)."""
+    total = 0.0
+    for k in range(5):
+        if k == 0:
+            arr, fxa, o, f0, n = guess, fx_guess, g0, fx_g0, n_gs
+        elif k == 1:
+            arr, fxa, o, f0, n = slip, fx_slip, g0, fx_g0, n_gs
+        elif k == 2:
+            arr, fxa, o, f0, n = learn, fx_learn, l0, fx_l0, n_lr
+        elif k == 3:
+            arr, fxa, o, f0, n = forget, fx_forget, l0, fx_l0, n_lr
+        else:
+            arr, fxa, o, f0, n = prior, fx_prior, p0, fx_p0, n_pr
+        for c in range(n):
+            if fxa[f0 + c] == fxa[f0 + c]:
+                continue  # fixed: a constant
+            v = arr[o + c]
+            if pse[k, 0] > 0.0:
+                total += pse[k, 0] * np.log(v)
+            if pse[k, 1] > 0.0:
+                total += pse[k, 1] * np.log(1.0 - v)
+    return total
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _mstep(
     cnt_e, cnt_t, cnt_i, guess, slip, learn, forget, prior, g0, l0, p0,
     fx_guess, fx_slip, fx_learn, fx_forget, fx_prior, fx_g0, fx_l0, fx_p0,
-    forgets, g_lo, g_hi, s_lo, s_hi,
+    forgets, bnd, pse,
 ):
-    """pyBKT's M-step rules; fixed values (non-NaN ``fx_*``) override, then bounds clip."""
+    """pyBKT's M-step rules, as MAP estimates when ``pse`` holds Beta pseudo-counts and
+    clipped to the bounds ``bnd`` (``_estimate``; rows guess, slip, learn, forget, prior);
+    fixed values (non-NaN ``fx_*``) override."""
     n_gs = cnt_e.shape[0] // 4
     for c in range(n_gs):
-        g = _ratio(cnt_e[c * 4 + 1], cnt_e[c * 4], 0.5)
-        sl = _ratio(cnt_e[c * 4 + 2], cnt_e[c * 4 + 3], 0.5)
+        g = _estimate(cnt_e[c * 4 + 1], cnt_e[c * 4], 0, bnd, pse, 0.5)
+        sl = _estimate(cnt_e[c * 4 + 2], cnt_e[c * 4 + 3], 1, bnd, pse, 0.5)
         fx = fx_guess[fx_g0 + c]
         if fx == fx:
             g = fx
-        else:
-            g = min(max(g, g_lo), g_hi)
         fx = fx_slip[fx_g0 + c]
         if fx == fx:
             sl = fx
-        else:
-            sl = min(max(sl, s_lo), s_hi)
         guess[g0 + c] = g
         slip[g0 + c] = sl
     n_lr = cnt_t.shape[0] // 4
     for k in range(n_lr):
         # cnt_t layout: [class, next, cur]
-        lrn = _ratio(cnt_t[k * 4 + 2], cnt_t[k * 4], 1.0)
-        fgt = _ratio(cnt_t[k * 4 + 1], cnt_t[k * 4 + 3], 0.0)
+        lrn = _estimate(cnt_t[k * 4 + 2], cnt_t[k * 4], 2, bnd, pse, 1.0)
+        fgt = _estimate(cnt_t[k * 4 + 1], cnt_t[k * 4 + 3], 3, bnd, pse, 0.0)
         fx = fx_learn[fx_l0 + k]
         if fx == fx:
             lrn = fx
@@ -523,7 +559,8 @@ def _mstep(
         if fx == fx:
             prior[p0 + c] = fx
         else:
-            prior[p0 + c] = _ratio(cnt_i[c * 2 + 1], cnt_i[c * 2], prior[p0 + c])
+            prior[p0 + c] = _estimate(cnt_i[c * 2 + 1], cnt_i[c * 2], 4, bnd, pse,
+                                      prior[p0 + c])
 
 
 @njit(cache=True)
@@ -591,20 +628,23 @@ class EMFixed(NamedTuple):
 
 
 class EMSettings(NamedTuple):
-    """forgets (bool: learn p_forget), guess and slip bounds (float), max_iter (int), tol."""
+    """forgets (bool: learn p_forget); ``bounds`` float64 (5, 2): [low, high] of every M-step's
+    guess, slip, learn, forget, prior (rows in that order; [0, 1] = unbounded); ``pseudo``
+    float64 (5, 2): Beta prior pseudo-counts (alpha - 1, beta - 1) per parameter, all 0 =
+    maximum likelihood; max_iter (int); tol, rtol (float): the stopping rule of ``em_fit``."""
 
     forgets: bool
-    g_lo: float
-    g_hi: float
-    s_lo: float
-    s_hi: float
+    bounds: np.ndarray
+    pseudo: np.ndarray
     max_iter: int
     tol: float
+    rtol: float
 
 
 class EMOut(NamedTuple):
-    """Per task: ll float64 (T,) final log-likelihood, n_iter int64 (T,) M-steps done,
-    trace float64 (T, max_iter) LL of every E-step (NaN after the end)."""
+    """Per task: ll float64 (T,) final objective (log-likelihood, plus the log prior with
+    pseudo-counts), n_iter int64 (T,) M-steps done, trace float64 (T, L) objective of the
+    first L E-steps (NaN after the end; L may be below max_iter to bound memory)."""
 
     ll: np.ndarray
     n_iter: np.ndarray
@@ -633,6 +673,11 @@ def _em_task(t, data, tasks, prm, fx, cfg, out):
     prev = -np.inf
     done = False
     n_iter = 0
+    stop = cfg.tol > 0.0 or cfg.rtol > 0.0
+    use_prior = False
+    for k in range(5):
+        if cfg.pseudo[k, 0] > 0.0 or cfg.pseudo[k, 1] > 0.0:
+            use_prior = True
     ll = 0.0
     for it in range(cfg.max_iter):
         cnt_e[:] = 0.0
@@ -643,15 +688,19 @@ def _em_task(t, data, tasks, prm, fx, cfg, out):
             data.gs, data.lr, prm.guess, prm.slip, prm.learn, prm.forget, prm.prior,
             g0, l0, p0, n_gs, n_lr, cnt_e, cnt_t, cnt_i, tab, w, True,
         )
-        out.trace[t, it] = ll
-        if cfg.tol > 0.0 and it >= 1 and ll - prev < cfg.tol:
+        if use_prior:
+            ll += _log_prior(prm.guess, prm.slip, prm.learn, prm.forget, prm.prior, g0, l0, p0,
+                             n_gs, n_lr, n_pr, fx.guess, fx.slip, fx.learn, fx.forget,
+                             fx.prior, fx.gs_off[s], fx.lr_off[s], fx.pr_off[s], cfg.pseudo)
+        if it < out.trace.shape[1]:
+            out.trace[t, it] = ll
+        if stop and it >= 1 and ll - prev <= cfg.tol + cfg.rtol * abs(prev):
             done = True
             break
         _mstep(
             cnt_e, cnt_t, cnt_i, prm.guess, prm.slip, prm.learn, prm.forget, prm.prior,
             g0, l0, p0, fx.guess, fx.slip, fx.learn, fx.forget, fx.prior,
-            fx.gs_off[s], fx.lr_off[s], fx.pr_off[s],
-            cfg.forgets, cfg.g_lo, cfg.g_hi, cfg.s_lo, cfg.s_hi,
+            fx.gs_off[s], fx.lr_off[s], fx.pr_off[s], cfg.forgets, cfg.bounds, cfg.pseudo,
         )
         n_iter += 1
         prev = ll
@@ -661,6 +710,10 @@ def _em_task(t, data, tasks, prm, fx, cfg, out):
             data.gs, data.lr, prm.guess, prm.slip, prm.learn, prm.forget, prm.prior,
             g0, l0, p0, n_gs, n_lr, cnt_e, cnt_t, cnt_i, tab, w, False,
         )
+        if use_prior:
+            ll += _log_prior(prm.guess, prm.slip, prm.learn, prm.forget, prm.prior, g0, l0, p0,
+                             n_gs, n_lr, n_pr, fx.guess, fx.slip, fx.learn, fx.forget,
+                             fx.prior, fx.gs_off[s], fx.lr_off[s], fx.pr_off[s], cfg.pseudo)
     out.ll[t] = ll
     out.n_iter[t] = n_iter
 
@@ -678,11 +731,12 @@ def em_fit(data, tasks, prm, fx, cfg, out):
     Numba's own split of a prange is by count, which starves a thread when tasks differ in
     size). Neither the lists nor the thread count can change a result: each task is computed
     by one thread on its own slices. Fixed values ``fx`` are per skill, NaN = free.
-    Iteration: E-step (log-likelihood LL_i of the current parameters); stop without an M-step
-    when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < tol; else M-step. After ``max_iter``
-    M-steps one forward pass gives the final LL. ``out.ll[t]`` = LL of the returned
-    parameters, ``out.n_iter[t]`` = M-steps done, ``out.trace[t, i]`` = LL_i (NaN after the
-    end). Only the tasks listed in ``tasks.order`` run (a subset may be passed to fit in
+    Iteration: E-step (log-likelihood LL_i of the current parameters, plus their log prior
+    when ``cfg.pseudo`` has pseudo-counts: EM then maximises the posterior); stop without an
+    M-step when ``tol > 0`` or ``rtol > 0``, i >= 1 and LL_i - LL_{i-1} <= tol + rtol |LL_{i-1}|
+    (a gain of exactly 0 stops); else M-step. After ``max_iter`` M-steps one forward pass
+    gives the final LL. ``out.ll[t]`` = LL of the returned parameters, ``out.n_iter[t]`` =
+    M-steps done, ``out.trace[t, i]`` = LL_i (NaN after the end or past the trace width). Only the tasks listed in ``tasks.order`` run (a subset may be passed to fit in
     steps).
     """
     n_workers = tasks.worker_start.shape[0] - 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kt.bkt import bounds as kbounds
 from kt.bkt import layout as lay
 from kt.bkt import schedule, start
 from kt.bkt.store import ParamStore
@@ -24,6 +25,8 @@ from kt.errors import LogFormatError, ParameterError, UnknownSkillError
 from kt.log import ObservationLog
 
 PROGRESS_STEPS = 20
+TRACE_LEN = 1000  # E-steps kept in ll_trace_ per skill (memory: tasks x TRACE_LEN floats)
+FORGET_START = 0.01  # p_forget of the forgets restart that starts at the nested fit
 KINDS = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr", "p_init": "pr"}
 PARAMS = tuple(KINDS)  # the order of ``_kernels.EMParams``
 
@@ -31,13 +34,15 @@ PARAMS = tuple(KINDS)  # the order of ``_kernels.EMParams``
 @dataclass(frozen=True)
 class FitResult:
     """What one fit produced: the store of the fitted skills and per skill its LL, EM
-    iterations and LL trace; ``em_seconds`` = wall time in the EM kernels."""
+    iterations and LL trace; ``em_seconds`` = wall time in the EM kernels; ``data``: per
+    skill (rows, correct rows, learners) of the fitted log (``kt.bkt.diagnostics``)."""
 
     store: ParamStore
     lls: dict
     iters: dict
     traces: dict
     em_seconds: float
+    data: dict = None  # type: ignore[assignment]
 
 
 @contextmanager
@@ -59,19 +64,6 @@ def threads(n: int | None):
         yield
     finally:
         numba.set_num_threads(before)
-
-
-def bounds(name: str, value) -> tuple[float, float]:
-    """A (low, high) clip of guess or slip, checked; None = (0, 1)."""
-    if value is None:
-        return 0.0, 1.0
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name}={value!r} must be a (low, high) pair") from None
-    if not (0.0 <= lo <= hi <= 1.0):
-        raise ParameterError(f"{name}={value!r} must satisfy 0 <= low <= high <= 1")
-    return lo, hi
 
 
 def select_skills(log: ObservationLog, skills) -> np.ndarray:
@@ -191,10 +183,12 @@ class _Tasks:
     values: dict
 
     @classmethod
-    def build(cls, model, names, classes: _Classes, fx: dict, first: dict, restarts: int):
+    def build(cls, model, names, classes: _Classes, fx: dict, first: dict, restarts: int,
+              last: dict | None = None):
         """Random starting values come from a counter-based generator keyed by (seed, skill
         name, restart, parameter, class), so they do not depend on which other skills are
-        fitted; restart 0 takes ``first`` where given; fixed values override."""
+        fitted; restart 0 takes ``first`` where given; the last restart takes ``last`` (flat
+        values per parameter, e.g. the nested fit's) when given; fixed values override."""
         n_sk = len(names)
         skill = np.repeat(np.arange(n_sk, dtype=np.int64), restarts)
         restart = np.tile(np.arange(restarts, dtype=np.int64), n_sk)
@@ -217,15 +211,18 @@ class _Tasks:
                 draw[:] = 0.0
             f0 = first[p][flat]
             draw = np.where((r == 0) & ~np.isnan(f0), f0, draw)
+            if last is not None:
+                draw = np.where(r == restarts - 1, last[p][flat], draw)
             values[p] = np.ascontiguousarray(np.where(np.isnan(fx[p][flat]), draw, fx[p][flat]))
         return cls(restarts, skill, offsets, entry_task, values)
 
 
-def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray) -> list:
-    """``task_order`` cut at skill boundaries into up to ``PROGRESS_STEPS`` pieces of about
-    equal rows (a skill's restarts are adjacent in ``task_order``)."""
+def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray,
+                    most: int = PROGRESS_STEPS) -> list:
+    """``task_order`` cut at skill boundaries into up to ``most`` pieces of about equal rows
+    (a skill's restarts are adjacent in ``task_order``)."""
     n_sk = len(task_order) // restarts
-    n_steps = max(1, min(PROGRESS_STEPS, n_sk))
+    n_steps = max(1, min(most, n_sk))
     skill_rows = task_rows[::restarts].astype(np.float64)
     cum = np.cumsum(skill_rows)
     # last skill of each step: where the running total passes k/n of all rows
@@ -236,28 +233,28 @@ def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray
             if b > a]
 
 
-def _run(model, layout, classes: _Classes, tasks: _Tasks, fx: dict, progress) -> tuple:
+def _run(model, layout, classes: _Classes, tasks: _Tasks, fx: dict, progress,
+         most_steps: int = PROGRESS_STEPS) -> tuple:
     """Run EM on every task (largest skills first, in progress steps, each step split into
     balanced worker lists); returns (``EMOut``, seconds in the kernels)."""
     from kt.bkt.online import bkt_kernels
 
     k = bkt_kernels()
     n_tasks, restarts = len(tasks.skill), tasks.restarts
-    g_lo, g_hi = bounds("p_guess_bounds", model.p_guess_bounds)
-    s_lo, s_hi = bounds("p_slip_bounds", model.p_slip_bounds)
     data = k.EMData(layout.seq_start, layout.seq_row, layout.seq_len, classes.local["pr"],
                     layout.obs, np.empty(0) if layout.soft is None else layout.soft,
                     classes.local["gs"], classes.local["lr"])
     prm = k.EMParams(*(tasks.values[p] for p in PARAMS))
     fixed = k.EMFixed(*(fx[p] for p in PARAMS), *(classes.offsets[c] for c in ("gs", "lr", "pr")))
-    cfg = k.EMSettings(bool(model.forgets), g_lo, g_hi, s_lo, s_hi, int(model.max_iter),
-                       float(model.tol))
+    cfg = k.EMSettings(bool(model.forgets), settings_bounds(model),
+                       kbounds.pseudo_counts(model.prior), int(model.max_iter), float(model.tol),
+                       float(model.rtol))
     out = k.EMOut(np.empty(n_tasks), np.empty(n_tasks, dtype=np.int64),
-                  np.full((n_tasks, int(model.max_iter)), np.nan))
+                  np.full((n_tasks, min(int(model.max_iter), TRACE_LEN)), np.nan))
     rows = np.diff(layout.row_start).astype(np.int64)[tasks.skill]  # rows of each task
     task_order = np.argsort(-rows, kind="stable").astype(np.int64)
     steps = [task_order] if progress is None else _progress_steps(
-        task_order, restarts, rows[task_order])
+        task_order, restarts, rows[task_order], most_steps)
     em_seconds, done, n_sk = 0.0, 0, n_tasks // restarts
     with threads(model.n_threads):
         n_workers = k.get_num_threads()  # without loading Numba (kt._aot)
@@ -309,22 +306,118 @@ def _best(names, classes: _Classes, tasks: _Tasks, out, em_seconds: float) -> Fi
     )
 
 
+def settings_bounds(model) -> np.ndarray:
+    """The (5, 2) bound table of ``model``'s ``bounds`` / ``p_guess_bounds`` / ``p_slip_bounds``."""
+    return kbounds.bounds_table(model.bounds, model.p_guess_bounds, model.p_slip_bounds)
+
+
+def _skill_data(layout, n_sk: int) -> dict:
+    """Per fitted skill: rows, correct rows (outcome 1) and learners (sequences)."""
+    rows = np.diff(layout.row_start).astype(np.int64)
+    correct = np.add.reduceat(layout.obs.astype(np.int64), layout.row_start[:-1]) if len(
+        layout.obs) else np.zeros(n_sk, np.int64)
+    correct = np.where(rows > 0, correct, 0)
+    learners = np.diff(layout.seq_start).astype(np.int64)
+    return {"rows": rows, "correct": correct, "learners": learners}
+
+
+def _nested_model(model):
+    """A copy of ``model`` with ``forgets=False`` (the nested standard model)."""
+    import copy
+
+    nested = copy.copy(model)
+    nested.forgets = False
+    return nested
+
+
+def _keep_better(res: FitResult, nested: FitResult, classes: _Classes) -> FitResult:
+    """Per skill, the nested (no-forgetting) fit where its log-likelihood is higher: a forgets
+    fit never ends below its nested standard fit."""
+    names = list(res.store.skill_names)
+    worse = [s for s, n in enumerate(names) if not res.lls[n] >= nested.lls[n]]
+    if not worse:
+        return res
+    flat = {}
+    for p, kind in KINDS.items():
+        arr = getattr(res.store, p).copy()
+        off = classes.offsets[kind]
+        for s in worse:
+            arr[off[s]:off[s + 1]] = getattr(nested.store, p)[off[s]:off[s + 1]]
+        flat[p] = arr
+    from dataclasses import replace
+
+    lls, iters, traces = dict(res.lls), dict(res.iters), dict(res.traces)
+    for s in worse:
+        n = names[s]
+        lls[n], iters[n], traces[n] = nested.lls[n], nested.iters[n], nested.traces[n]
+    return replace(res, store=replace(res.store, **flat), lls=lls, iters=iters, traces=traces)
+
+
+def _halves(progress, second: bool):
+    """``progress`` for one of two consecutive fits of the same skills (None stays None)."""
+    if progress is None:
+        return None
+
+    last = [-1]
+
+    def report(done: int, total: int) -> None:
+        now = (total * second + done) // 2
+        if now > last[0]:  # each report shows more skills done
+            last[0] = now
+            progress(now, total)
+
+    return report
+
+
 def fit(model, log: ObservationLog, skills, warm: ParamStore | None,
         progress: Callable[[int, int], object] | None) -> FitResult:
     """Fit ``model``'s hyperparameters on ``log`` (``skills``: names, or None = all with rows);
-    ``warm``: a fitted store to continue from (one restart), or None."""
+    ``warm``: a fitted store to continue from (one restart), or None.
+
+    With ``forgets`` (p_forget free) the nested standard model (``forgets=False``) is fitted
+    first; the forgets fit adds one restart starting at its parameters (p_forget
+    ``FORGET_START``) and keeps, per skill, the nested parameters where they have the higher
+    log-likelihood: a forgets fit never ends below its nested standard fit. Not with
+    ``nested_start=False`` (pyBKT's behaviour) nor in ``partial_fit`` (one restart from the
+    fitted values). Each of the two fits reports progress in half the steps."""
     if progress is not None and not callable(progress):
         raise ParameterError(
             f"progress={progress!r} must be None or a callable progress(done, total)"
         )
     variant = model._variant()
-    bounds("p_guess_bounds", model.p_guess_bounds)
-    bounds("p_slip_bounds", model.p_slip_bounds)
+    settings_bounds(model)
+    kbounds.pseudo_counts(model.prior)
     codes, layout = _skills_layout(log, skills, variant)
     names = [str(x) for x in log.skill_names[codes].tolist()]
     classes = _Classes.build(log, layout, variant)
+    data = _skill_data(layout, len(names))
+    nested = None
+    if model.forgets and warm is None and model.nested_start:
+        inner = _nested_model(model)
+        fx, first = _specs(inner, names, classes, None)
+        tasks = _Tasks.build(inner, names, classes, fx, first, int(model.num_fits))
+        out, em_seconds = _run(inner, layout, classes, tasks, fx, _halves(progress, False),
+                               PROGRESS_STEPS // 2)
+        nested = _best(names, classes, tasks, out, em_seconds)
+        progress = _halves(progress, True)
     fx, first = _specs(model, names, classes, warm)
     restarts = 1 if warm is not None else int(model.num_fits)
-    tasks = _Tasks.build(model, names, classes, fx, first, restarts)
-    out, em_seconds = _run(model, layout, classes, tasks, fx, progress)
-    return _best(names, classes, tasks, out, em_seconds)
+    last = None
+    if nested is not None:
+        restarts += 1
+        last = {p: getattr(nested.store, p).copy() for p in PARAMS}
+        last["p_forget"] = np.where(np.isnan(fx["p_forget"]), FORGET_START, fx["p_forget"])
+    tasks = _Tasks.build(model, names, classes, fx, first, restarts, last)
+    out, em_seconds = _run(model, layout, classes, tasks, fx, progress,
+                           PROGRESS_STEPS if nested is None else PROGRESS_STEPS // 2)
+    res = _best(names, classes, tasks, out, em_seconds)
+    if nested is not None:
+        res = _keep_better(res, nested, classes)
+        from dataclasses import replace
+
+        res = replace(res, em_seconds=res.em_seconds + nested.em_seconds)
+    skill_data = {n: (int(data["rows"][i]), int(data["correct"][i]), int(data["learners"][i]))
+                  for i, n in enumerate(names)}
+    from dataclasses import replace
+
+    return replace(res, data=skill_data)

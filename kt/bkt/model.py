@@ -4,10 +4,20 @@ Fitting is Baum-Welch EM with a scaled forward-backward in Numba (``kt.bkt._kern
 parallel across (skill, restart) tasks and bit-identical whatever the thread count.
 
 EM stopping rule: iteration i runs an E-step giving LL_i, the log-likelihood of the current
-parameters (a float, natural log, summed over the skill's learners). EM stops before the
-M-step when ``tol > 0``, i >= 1 and LL_i - LL_{i-1} < ``tol``; otherwise it stops after
-``max_iter`` M-steps. ``tol=0`` runs exactly ``max_iter`` iterations (E-step + M-step each).
+parameters (a float, natural log, summed over the skill's learners; plus the log prior in MAP
+mode). EM stops before the M-step when ``tol > 0`` or ``rtol > 0``, i >= 1 and
+LL_i - LL_{i-1} <= ``tol`` + ``rtol`` |LL_{i-1}|; otherwise it stops after ``max_iter``
+M-steps. The default is relative (``rtol=1e-7``, ``tol=0``) with a cap (``max_iter=5000``)
+that fewer than 1 % of skills reach on the shared public logs; ``n_at_cap_`` counts the skills
+that did (they are not converged). ``tol=rtol=0`` runs exactly ``max_iter`` iterations.
 ``n_iter_`` counts M-steps; ``log_likelihood_`` is the LL of the returned parameters.
+pyBKT's rule is ``tol=1e-3, rtol=0, max_iter=100, bounds="none"`` (see ``PYBKT_SETTINGS``).
+
+Bounds and priors (``kt.bkt.bounds``): by default every M-step clips guess to [0, 0.5], slip
+to [0, 0.45] and forget to [0, 0.25], so a wrong answer never raises P(mastered);
+``bounds="none"`` is pyBKT's unbounded fit. ``prior=True`` fits the MAP estimate under weak
+Beta priors (for skills with little data). After ``fit``, ``warnings_`` lists per-skill
+diagnostics (``kt.bkt.diagnostics``: degenerate data, parameters at a bound, cap reached).
 
 Soft evidence: when the log has a ``score`` column (partial credit in [0, 1]), ``fit``,
 ``predict`` and ``evaluate`` use it, never rounded: P(score | mastered) = s (1 - p_slip) +
@@ -54,6 +64,12 @@ from kt.errors import (
 )
 from kt.log import ObservationLog
 
+PYBKT_SETTINGS = {"max_iter": 100, "tol": 1e-3, "rtol": 0.0, "bounds": "none", "prior": None,
+                  "nested_start": False}
+"""pyBKT 1.4.2's fitting settings (``BKT(**PYBKT_SETTINGS)``): at most 100 iterations, stop
+on an absolute log-likelihood gain under 1e-3, parameters unbounded, no prior, a forgets fit
+from its random restarts only."""
+
 
 class BKT(OnlineBKT):
     """Bayesian Knowledge Tracing, one HMM per skill, fitted by EM.
@@ -68,12 +84,18 @@ class BKT(OnlineBKT):
             At most one of multilearn / multiprior / multipair.
         num_fits: random restarts per skill; the best final log-likelihood is kept.
         seed: seed of the random initial values (per skill: independent of which skills fit).
-        max_iter, tol: EM limits (module docstring).
+        max_iter, tol, rtol: EM limits (module docstring).
+        bounds: "default", "none" or {param: (low, high)} (``kt.bkt.bounds``).
+        prior: None (maximum likelihood), True (default Beta priors: MAP) or
+            {param: (alpha, beta)} (``kt.bkt.bounds``).
+        nested_start: with ``forgets``, first fit the nested standard model (forgets off),
+            add a restart starting at its parameters and keep them for a skill where the
+            forgets fit ends lower: a forgets fit never ends below its nested fit.
         fixed: {skill: {param: value}} or {param: value} for every skill; value is a float
             (every class), a sequence (one per class, in class order) or {class label: value}.
         init: initial values, same forms as ``fixed`` (or a ``SkillParams`` per skill); used in
             restart 0 of the skill instead of random values. Restarts 1.. stay random.
-        p_guess_bounds, p_slip_bounds: (low, high) clip of every M-step's guess / slip.
+        p_guess_bounds, p_slip_bounds: (low, high) of guess / slip, overriding ``bounds``.
         n_threads: Numba threads for fitting/prediction (None = all).
 
     Learned attributes (after ``fit`` / ``partial_fit`` / ``load``):
@@ -83,7 +105,10 @@ class BKT(OnlineBKT):
             the class labels}} (sparse: only classes seen with the skill).
         log_likelihood_: {skill: float} natural-log likelihood of the fitted parameters.
         n_iter_: {skill: int} EM iterations (M-steps) of the kept restart.
-        ll_trace_: {skill: float64 array} LL of every E-step of the kept restart.
+        ll_trace_: {skill: float64 array} LL of every E-step of the kept restart (the first
+            ``kt.bkt.em.TRACE_LEN``).
+        n_at_cap_: number of skills whose EM stopped at ``max_iter`` (not converged).
+        warnings_: tuple of ``kt.bkt.diagnostics.SkillWarning`` (skill, code, message).
         fit_seconds_: {"total", "em"} wall seconds of the last ``fit`` / ``partial_fit``: the
             whole call, and the EM kernels alone (the rest is preparing the arrays and the
             starting values, and any progress callbacks). Not saved with the model.
@@ -99,13 +124,17 @@ class BKT(OnlineBKT):
         multipair: str | None = None,
         num_fits: int = 1,
         seed: int = 0,
-        max_iter: int = 100,
-        tol: float = 1e-6,
+        max_iter: int = 5000,
+        tol: float = 0.0,
         fixed: Mapping | None = None,
         init: Mapping | None = None,
         p_guess_bounds: tuple[float, float] | None = None,
         p_slip_bounds: tuple[float, float] | None = None,
         n_threads: int | None = None,
+        rtol: float = 1e-7,
+        bounds: str | Mapping | None = "default",
+        prior: bool | Mapping | None = None,
+        nested_start: bool = True,
     ) -> None:
         self.forgets = forgets
         self.multigs = multigs
@@ -121,6 +150,10 @@ class BKT(OnlineBKT):
         self.p_guess_bounds = p_guess_bounds
         self.p_slip_bounds = p_slip_bounds
         self.n_threads = n_threads
+        self.rtol = rtol
+        self.bounds = bounds
+        self.prior = prior
+        self.nested_start = nested_start
 
     # ------------------------------------------------------------------ config
     def _variant(self) -> lay.Variant:
@@ -155,8 +188,16 @@ class BKT(OnlineBKT):
             raise ParameterError(f"num_fits={self.num_fits!r} must be an integer >= 1")
         if not isinstance(self.max_iter, int | np.integer) or self.max_iter < 1:
             raise ParameterError(f"max_iter={self.max_iter!r} must be an integer >= 1")
-        if not (float(self.tol) >= 0.0):
-            raise ParameterError(f"tol={self.tol!r} must be >= 0 (0 = run exactly max_iter)")
+        for name in ("tol", "rtol"):
+            value = getattr(self, name)
+            try:
+                ok = float(value) >= 0.0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ParameterError(
+                    f"{name}={value!r} must be a number >= 0 (tol = rtol = 0: run exactly "
+                    "max_iter iterations)")
 
     # --------------------------------------------------------------------- fit
     def fit(self, log: ObservationLog, skills: Sequence[str] | None = None,
@@ -186,17 +227,26 @@ class BKT(OnlineBKT):
         self._check_hyper()
         got = em.fit(self, log, skills, warm, progress)
         new, lls, iters, traces = got.store, got.lls, got.iters, got.traces
+        from kt.bkt import diagnostics
+
+        found = diagnostics.skill_warnings(self, got)
         if warm is not None:
             new = start.merge(warm, new)
             lls = {**self.log_likelihood_, **lls}
             iters = {**self.n_iter_, **iters}
             traces = {**self.ll_trace_, **traces}
-        self._set_fitted(new, lls, iters, traces)
+            refitted = set(got.lls)
+            found = tuple(w for w in self.warnings_ if w.skill not in refitted) + found
+        self._set_fitted(new, lls, iters, traces, found)
         self.fit_seconds_ = {"total": time.perf_counter() - started, "em": got.em_seconds}
         return self
 
-    def _set_fitted(self, store: ParamStore, lls, iters, traces) -> None:
+    def _set_fitted(self, store: ParamStore, lls, iters, traces, warnings=()) -> None:
         self.store_ = store
+        self.warnings_ = tuple(warnings)
+        self.n_at_cap_ = sum(
+            1 for v in iters.values() if v is not None and v >= int(self.max_iter)
+        ) if (float(self.tol) > 0 or float(self.rtol) > 0) else 0
         self.skill_names_ = store.skill_names
         self.params_ = ParamsView(store)
         self.log_likelihood_ = dict(lls)

@@ -4,9 +4,15 @@ Document (format ``"pathwise-bkt"``, version 1)::
 
     {"format": "pathwise-bkt", "version": 1, "model": "bkt" | "bkt-f" (registry name),
      "hyperparameters": {forgets, multigs, multilearn, multiprior, multipair, num_fits, seed,
-                         max_iter, tol, p_guess_bounds, p_slip_bounds},
+                         max_iter, tol, p_guess_bounds, p_slip_bounds, rtol, bounds, prior,
+                         nested_start},
      "skills": [{"name", "p_init", "init_classes", "p_learn", "p_forget", "learn_classes",
-                 "p_guess", "p_slip", "guess_slip_classes", "log_likelihood", "n_iter"}, ...]}
+                 "p_guess", "p_slip", "guess_slip_classes", "log_likelihood", "n_iter"}, ...],
+     "n_at_cap": skills whose EM stopped at max_iter,
+     "warnings": [{"skill", "code", "message"}, ...]  (``kt.bkt.diagnostics``)}
+
+Documents written before ``rtol`` / ``bounds`` existed load with ``rtol=0`` and
+``bounds="none"``, ``nested_start=False`` (how they were fitted) and no warnings.
 
 Each ``p_*`` is a list with one value per class of its ``*_classes`` list (class labels as in
 ``kt.bkt.layout``).
@@ -24,8 +30,11 @@ FORMAT = "pathwise-bkt"
 FORMAT_VERSION = 1
 HYPER = (
     "forgets", "multigs", "multilearn", "multiprior", "multipair", "num_fits", "seed",
-    "max_iter", "tol", "p_guess_bounds", "p_slip_bounds",
+    "max_iter", "tol", "p_guess_bounds", "p_slip_bounds", "rtol", "bounds", "prior",
+    "nested_start",
 )
+OLD_DEFAULTS = {"rtol": 0.0, "bounds": "none", "prior": None, "nested_start": False}
+"""Hyperparameters absent from older documents: the values those models were fitted with."""
 
 
 def to_dict(model) -> dict:
@@ -38,6 +47,11 @@ def to_dict(model) -> dict:
     for k in ("num_fits", "seed", "max_iter"):
         hyper[k] = int(hyper[k])
     hyper["tol"] = float(hyper["tol"])
+    hyper["rtol"] = float(hyper["rtol"])
+    from kt.bkt.bounds import as_json
+
+    hyper["bounds"] = as_json(hyper["bounds"])
+    hyper["prior"] = as_json(hyper["prior"])
     skills = []
     for s, name in enumerate(store.skill_names):
         b = store.block(s)
@@ -54,7 +68,9 @@ def to_dict(model) -> dict:
             "n_iter": None if n_iter is None else int(n_iter),
         })
     return {"format": FORMAT, "version": FORMAT_VERSION, "model": model.name,
-            "hyperparameters": hyper, "skills": skills}
+            "hyperparameters": hyper, "skills": skills,
+            "n_at_cap": int(getattr(model, "n_at_cap_", 0)),
+            "warnings": [w.to_dict() for w in getattr(model, "warnings_", ())]}
 
 
 def from_dict(cls, doc, source: str = "model document"):
@@ -70,7 +86,7 @@ def from_dict(cls, doc, source: str = "model document"):
             f"reads version {FORMAT_VERSION}; refit and save with this version"
         )
     try:
-        model = cls(**doc["hyperparameters"])
+        model = cls(**{**OLD_DEFAULTS, **doc["hyperparameters"]})
         if doc.get("model", model.name) != model.name:
             raise ModelFileError(
                 f"{source} names model {doc.get('model')!r} but its hyperparameters make a "
@@ -118,5 +134,12 @@ def from_dict(cls, doc, source: str = "model document"):
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{source} is inconsistent: {exc}") from None
-    model._set_fitted(store, lls, iters, {})
+    from kt.bkt.diagnostics import SkillWarning
+
+    try:
+        found = tuple(SkillWarning(str(w["skill"]), str(w["code"]), str(w["message"]))
+                      for w in doc.get("warnings") or ())
+    except (KeyError, TypeError) as exc:
+        raise ModelFileError(f"{source}: bad 'warnings' entry ({exc})") from None
+    model._set_fitted(store, lls, iters, {}, found)
     return model

@@ -101,24 +101,36 @@ def e_step(sequences: list[dict], params: dict):
     return total, emis, trans, init
 
 
+PARAM_ROWS = ("p_guess", "p_slip", "p_learn", "p_forget", "p_init")  # bound / prior rows
+
+
+def _estimate(a, b, row, bounds, pseudo, default):
+    """MAP (pseudo-counts) estimate a / (a + b), ``default`` on 0 / 0, clipped to bounds."""
+    pa, pb = (0.0, 0.0) if pseudo is None else pseudo[row]
+    d = a + pa + b + pb
+    v = (a + pa) / d if d > 0 else default
+    lo, hi = (0.0, 1.0) if bounds is None else bounds[row]
+    return float(np.clip(v, lo, hi))
+
+
 def m_step(emis, trans, init, params: dict, forgets: bool, fixed: dict | None = None,
-           guess_bounds=(0.0, 1.0), slip_bounds=(0.0, 1.0)) -> dict:
-    """pyBKT's M-step rules (zero rows/columns -> guess/slip 0.5, learn 1, forget 0)."""
+           guess_bounds=(0.0, 1.0), slip_bounds=(0.0, 1.0), bounds=None, pseudo=None) -> dict:
+    """pyBKT's M-step rules (zero rows/columns -> guess/slip 0.5, learn 1, forget 0), as MAP
+    estimates with Beta ``pseudo``-counts (5, 2) and clipped to ``bounds`` (5, 2) (rows
+    ``PARAM_ROWS``; ``guess_bounds`` / ``slip_bounds`` are the older guess/slip-only form)."""
+    if bounds is None:
+        bounds = np.array([guess_bounds, slip_bounds, (0, 1), (0, 1), (0, 1)], dtype=float)
     out = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     for c in range(emis.shape[0]):
-        d0 = emis[c, 0].sum()
-        d1 = emis[c, 1].sum()
-        out["p_guess"][c] = np.clip(emis[c, 0, 1] / d0 if d0 > 0 else 0.5, *guess_bounds)
-        out["p_slip"][c] = np.clip(emis[c, 1, 0] / d1 if d1 > 0 else 0.5, *slip_bounds)
+        out["p_guess"][c] = _estimate(emis[c, 0, 1], emis[c, 0, 0], 0, bounds, pseudo, 0.5)
+        out["p_slip"][c] = _estimate(emis[c, 1, 0], emis[c, 1, 1], 1, bounds, pseudo, 0.5)
     for k in range(trans.shape[0]):
-        d0 = trans[k, :, 0].sum()
-        d1 = trans[k, :, 1].sum()
-        out["p_learn"][k] = trans[k, 1, 0] / d0 if d0 > 0 else 1.0
-        out["p_forget"][k] = (trans[k, 0, 1] / d1 if d1 > 0 else 0.0) if forgets else 0.0
+        out["p_learn"][k] = _estimate(trans[k, 1, 0], trans[k, 0, 0], 2, bounds, pseudo, 1.0)
+        out["p_forget"][k] = (_estimate(trans[k, 0, 1], trans[k, 1, 1], 3, bounds, pseudo, 0.0)
+                              if forgets else 0.0)
     for c in range(init.shape[0]):
-        d = init[c].sum()
-        if d > 0:
-            out["p_init"][c] = init[c, 1] / d
+        out["p_init"][c] = _estimate(init[c, 1], init[c, 0], 4, bounds, pseudo,
+                                     out["p_init"][c])
     for name, values in (fixed or {}).items():
         values = np.asarray(values, dtype=np.float64)
         free = np.isnan(values)
@@ -126,16 +138,38 @@ def m_step(emis, trans, init, params: dict, forgets: bool, fixed: dict | None = 
     return out
 
 
+def log_prior(params: dict, pseudo, fixed: dict | None, forgets: bool) -> float:
+    """Sum over free parameters of pa log p + pb log(1 - p) (0 without pseudo-counts)."""
+    if pseudo is None:
+        return 0.0
+    total = 0.0
+    for row, name in enumerate(PARAM_ROWS):
+        if name == "p_forget" and not forgets:
+            continue
+        pa, pb = pseudo[row]
+        free = np.ones(len(params[name]), bool)
+        if fixed and name in fixed:
+            free = np.isnan(np.asarray(fixed[name], dtype=float))
+        v = np.asarray(params[name], dtype=float)[free]
+        if pa > 0:
+            total += pa * np.log(v).sum()
+        if pb > 0:
+            total += pb * np.log(1 - v).sum()
+    return float(total)
+
+
 def em(sequences: list[dict], params: dict, n_iter: int, forgets: bool, fixed=None,
-       guess_bounds=(0.0, 1.0), slip_bounds=(0.0, 1.0)):
-    """Exactly ``n_iter`` E+M iterations; returns (params, final loglik, trace of E-step LLs)."""
+       guess_bounds=(0.0, 1.0), slip_bounds=(0.0, 1.0), bounds=None, pseudo=None):
+    """Exactly ``n_iter`` E+M iterations; returns (params, final objective, trace of E-step
+    objectives); the objective is the log-likelihood plus ``log_prior``."""
     trace = []
     for _ in range(n_iter):
         ll, emis, trans, init = e_step(sequences, params)
-        trace.append(ll)
-        params = m_step(emis, trans, init, params, forgets, fixed, guess_bounds, slip_bounds)
+        trace.append(ll + log_prior(params, pseudo, fixed, forgets))
+        params = m_step(emis, trans, init, params, forgets, fixed, guess_bounds, slip_bounds,
+                        bounds, pseudo)
     final, *_ = e_step(sequences, params)
-    return params, final, trace
+    return params, final + log_prior(params, pseudo, fixed, forgets), trace
 
 
 def filter_sequence(scores, gs, lr, prior_class: int, params: dict):

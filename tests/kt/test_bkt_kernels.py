@@ -67,9 +67,10 @@ def pack(problems):
 
 
 def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0), (0.0, 1.0)),
-           soft=False):
+           soft=False, rtol=0.0, pseudo=None):
     """``em_fit`` on the problems; ``soft=True`` passes the sequences' ``"score"`` arrays as
-    soft evidence."""
+    soft evidence. ``bounds``: (guess, slip) pairs or a (5, 2) table (rows
+    ``ref.PARAM_ROWS``); ``pseudo``: (5, 2) Beta pseudo-counts or None."""
     arrays, offs, flat = pack(problems)
     score = (np.concatenate([s["score"] for seqs, _ in problems for s in seqs]) if soft
              else np.empty(0))
@@ -98,14 +99,22 @@ def run_em(problems, max_iter, forgets, tol=0.0, fixed=None, bounds=((0.0, 1.0),
                   offs["pr"]),
         K.EMParams(*(vals[p] for p in PARAMS)),
         K.EMFixed(*(fx[p] for p in PARAMS), offs["gs"], offs["lr"], offs["pr"]),
-        K.EMSettings(forgets, float(bounds[0][0]), float(bounds[0][1]), float(bounds[1][0]),
-                     float(bounds[1][1]), max_iter, float(tol)),
+        K.EMSettings(forgets, _table(bounds), np.zeros((5, 2)) if pseudo is None
+                     else np.ascontiguousarray(pseudo, dtype=np.float64), max_iter, float(tol),
+                     float(rtol)),
         K.EMOut(out_ll, out_iter, trace),
     )
     per_skill = []
     for k in range(n):
         per_skill.append({p: vals[p][offs[KIND[p]][k]:offs[KIND[p]][k + 1]] for p in PARAMS})
     return per_skill, out_ll, out_iter, trace
+
+
+def _table(bounds) -> np.ndarray:
+    table = np.array(bounds, dtype=np.float64)
+    if table.shape == (2, 2):  # (guess, slip) only
+        table = np.vstack([table, [[0.0, 1.0]] * 3])
+    return np.ascontiguousarray(table)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -176,6 +185,63 @@ def test_em_tolerance_stops_early_and_tol_zero_runs_max_iter():
     assert done[-1] - done[-2] < 1e-4
     _, _, iters0, _ = run_em([(seqs, params)], 7, False, tol=0.0)
     assert iters0[0] == 7
+
+
+bound_pair = st.tuples(st.floats(0.0, 0.4), st.floats(0.45, 1.0))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(skill_problem(), st.lists(bound_pair, min_size=5, max_size=5),
+       st.lists(st.tuples(st.floats(0.0, 5.0), st.floats(0.0, 5.0)), min_size=5, max_size=5),
+       st.booleans(), st.integers(1, 4))
+def test_em_bounds_on_every_parameter_and_map_priors_match_twin(problem, bounds, pseudo,
+                                                                  forgets, n_iter):
+    """Bounds on guess, slip, learn, forget, prior and Beta pseudo-counts (MAP M-step, log
+    prior in the objective) against the twin."""
+    seqs, params = problem
+    table, counts = np.array(bounds), np.array(pseudo)
+    got, out_ll, _, trace = run_em([problem], n_iter, forgets, bounds=table, pseudo=counts)
+    start = {p: v.copy() for p, v in params.items()}
+    if not forgets:
+        start["p_forget"][:] = 0.0
+    want, final, want_trace = ref.em(seqs, start, n_iter, forgets, bounds=table, pseudo=counts)
+    for p in PARAMS:
+        np.testing.assert_allclose(got[0][p], want[p], atol=1e-10, err_msg=p)
+        row = ref.PARAM_ROWS.index(p)
+        if p != "p_forget" or forgets:
+            assert np.all(got[0][p] >= table[row, 0]) and np.all(got[0][p] <= table[row, 1]), p
+    np.testing.assert_allclose(out_ll[0], final, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(trace[0], want_trace, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(skill_problem(), min_size=1, max_size=2), st.booleans())
+def test_map_em_objective_never_decreases_with_bounds(problems, forgets):
+    """MAP EM with clipped M-steps still climbs its objective (log-likelihood + log prior)."""
+    table = np.array([[0.0, 0.5], [0.0, 0.45], [0.0, 1.0], [0.0, 0.25], [0.0, 1.0]])
+    pseudo = np.array([[1.0, 3.0], [1.0, 5.0], [1.0, 5.0], [0.0, 10.0], [1.0, 1.0]])
+    _, _, _, trace = run_em(problems, 25, forgets, bounds=table, pseudo=pseudo)
+    for k in range(len(problems)):
+        assert np.all(np.diff(trace[k]) >= -1e-9 * (1 + np.abs(trace[k][1:])))
+
+
+def test_em_relative_tolerance_stops_on_the_relative_change():
+    """rtol stops at the first E-step whose gain is under rtol |LL_prev| (twin's trace)."""
+    rng = np.random.default_rng(5)
+    seqs = [{"obs": rng.integers(0, 2, 15).astype(np.int8), "gs": np.zeros(15, np.int32),
+             "lr": np.zeros(15, np.int32), "prior": 0} for _ in range(40)]
+    params = {"p_guess": np.array([0.3]), "p_slip": np.array([0.2]), "p_learn": np.array([0.2]),
+              "p_forget": np.array([0.0]), "p_init": np.array([0.4])}
+    rtol = 1e-5
+    _, _, iters, trace = run_em([(seqs, params)], 500, False, rtol=rtol)
+    start = {p: v.copy() for p, v in params.items()}
+    _, _, full = ref.em(seqs, start, 500, False)
+    full = np.array(full)
+    gains = np.diff(full)
+    stop = int(np.flatnonzero(gains <= rtol * np.abs(full[:-1]))[0]) + 1  # first E-step to stop
+    assert iters[0] == stop < 500
+    np.testing.assert_allclose(trace[0][:stop + 1], full[:stop + 1], rtol=1e-10)
+    assert np.isnan(trace[0][stop + 1:]).all()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -77,7 +77,10 @@ def test_fit_without_scores_reproduces_stored_fits_bit_for_bit():
     stored = json.loads(STORED.read_text())
     log, _ = generate(n_learners=60, seed=11, n_templates=3)
     for name, kw in VARIANTS.items():
-        model = BKT(num_fits=2, max_iter=15, seed=5, **kw).fit(log)
+        # the stored fits used the former defaults: absolute tol 1e-6, no bounds, random
+        # restarts only
+        model = BKT(num_fits=2, max_iter=15, seed=5, tol=1e-6, rtol=0.0, bounds="none",
+                    nested_start=False, **kw).fit(log)
         want = stored["fits"][name]
         got = [[r["skill"], r["param"], r["class"], float(r["value"]).hex()]
                for r in model.params()]

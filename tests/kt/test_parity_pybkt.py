@@ -18,6 +18,11 @@ import pytest
 from tests.conftest import require_shared
 from tests.kt.pybkt_peer import require_peer, run_driver
 
+# pyBKT's fitting settings (unbounded, no prior), exactly ``max_iter`` iterations: the
+# estimator's defaults (converged, bounded) differ from pyBKT's on purpose
+EXACT_ITERATIONS = {"tol": 0.0, "rtol": 0.0, "bounds": "none", "prior": None,
+                    "nested_start": False}
+
 pytestmark = [pytest.mark.pybkt, pytest.mark.shared_data, pytest.mark.slow]
 
 AS09 = "assistments-2009/skill_builder_2009.csv"
@@ -66,7 +71,8 @@ def fit_pathwise(log, init, iters: dict[str, int], forgets: bool):
     for k in sorted(set(iters.values())):
         group = [s for s, v in iters.items() if v == k]
         model = BKT(
-            forgets=forgets, max_iter=k, tol=0.0, num_fits=1, init={s: init[s] for s in group}
+            forgets=forgets, max_iter=k, num_fits=1, init={s: init[s] for s in group},
+            **EXACT_ITERATIONS,
         )
         model.fit(log, skills=group)
         for s in group:

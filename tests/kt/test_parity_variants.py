@@ -23,6 +23,11 @@ from tests.conftest import require_shared
 from tests.kt import bkt_reference as ref
 from tests.kt.pybkt_peer import require_peer, run_driver
 
+# pyBKT's fitting settings (unbounded, no prior), exactly ``max_iter`` iterations: the
+# estimator's defaults (converged, bounded) differ from pyBKT's on purpose
+EXACT_ITERATIONS = {"tol": 0.0, "rtol": 0.0, "bounds": "none", "prior": None,
+                    "nested_start": False}
+
 pytestmark = [pytest.mark.pybkt, pytest.mark.shared_data, pytest.mark.slow]
 
 AS20 = "assistments-2020-subset/as_subset.csv"
@@ -231,7 +236,7 @@ def test_pathwise_matches_reference_and_pybkt_does_not(subset, variant, skill):
     }
     start = {p: {lab: float(v) for lab, v in zip(labels[p], init[p], strict=True)} for p in labels}
     column = True if variant == "multiprior" else "template_id"
-    model = BKT(**{variant: column}, max_iter=K, tol=0.0, init={skill: start})
+    model = BKT(**{variant: column}, max_iter=K, init={skill: start}, **EXACT_ITERATIONS)
     model.fit(log, skills=[skill])
     block = model.params_[skill]
     assert block["guess_slip_classes"] == gs_labels
