@@ -12,6 +12,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 from engine.roster import binding as b
@@ -182,6 +183,14 @@ def _read_file(name: str, data: bytes, mode: str, issues: list[Issue]) -> tuple[
     return records, lines
 
 
+def _parses(parse, raw: str) -> bool:
+    try:
+        parse(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _cell(fname: str, line: int, col: str, kind: str, required: bool, raw: str, mode: str,
           issues: list[Issue]):
     """The parsed value of one cell (None when blank); appends an :class:`Issue` when bad."""
@@ -204,9 +213,9 @@ def _cell(fname: str, line: int, col: str, kind: str, required: bool, raw: str, 
         if raw not in allowed and not raw.startswith("ext:"):
             return bad(f"{raw!r} is not allowed; use one of {', '.join(allowed)} (or ext:<name>)")
         return raw
-    if kind == "date" and not _DATE.match(raw):
+    if kind == "date" and not (_DATE.match(raw) and _parses(date.fromisoformat, raw)):
         return bad(f"{raw!r} is not a date; use YYYY-MM-DD")
-    if kind == "datetime" and not _DATETIME.match(raw):
+    if kind == "datetime" and not (_DATETIME.match(raw) and _parses(datetime.fromisoformat, raw[:19])):
         return bad(f"{raw!r} is not a UTC date-time; use YYYY-MM-DDTHH:MM:SS.sssZ")
     if kind == "year" and not (raw.isdigit() and len(raw) == 4):
         return bad(f"{raw!r} is not a year; use YYYY")
