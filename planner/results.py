@@ -73,7 +73,11 @@ class Conflict:
 class Playlist:
     """A planned, ordered playlist. ``status``: "optimal" (proved within gap), "feasible"
     (time limit or greedy fallback), "relaxed" (some request rows conflicted, see
-    ``conflicts``). ``objective`` is the exact (not linearised) objective of the items."""
+    ``conflicts``). ``objective`` is the exact (not linearised) objective of the items.
+    ``gap``: relative optimality gap of the solve, (bound − value) / |bound| of the penalised
+    objective against HiGHS's bound (an upper bound on the true gap, since the bound is on the
+    outer-linearised gain); 0 when proved optimal (enumeration or HiGHS), NaN when no bound
+    exists (greedy only, or HiGHS found nothing)."""
 
     learner_id: str
     items: tuple[PlannedItem, ...]
@@ -84,6 +88,7 @@ class Playlist:
     expected_gain: float = 0.0
     solver: str = "milp"
     solve_ms: float = 0.0
+    gap: float = float("nan")
 
     @property
     def activity_ids(self) -> tuple[str, ...]:

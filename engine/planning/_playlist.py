@@ -174,7 +174,8 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     playlist = plan_playlist(inp.graph, catalog, pl_learner, request)
     items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
-            "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min}
+            "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min,
+            "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
     return items, conflicts, meta
 
 

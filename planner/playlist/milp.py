@@ -58,7 +58,8 @@ def _configs(members: np.ndarray, cap: int) -> list[tuple[int, ...]] | None:
 class MilpResult:
     """``x``: (A,) rounded selection or None; ``slack``: soft-row name -> slack;
     ``status``: "optimal", "time_limit" or "failed"; ``bound``: HiGHS's upper bound on the
-    (penalised, linearised) objective, an upper bound on the exact optimum too."""
+    (penalised, linearised) objective, an upper bound on the exact optimum too; ``gap``:
+    HiGHS's relative MIP gap of its own solution (NaN when none)."""
 
     x: np.ndarray | None
     slack: Mapping[str, float]
@@ -66,6 +67,7 @@ class MilpResult:
     rows: tuple[SoftRow, ...]
     message: str
     bound: float = float("inf")
+    gap: float = float("nan")
 
 
 class _Model:
@@ -123,7 +125,7 @@ class _Model:
 def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 1e-4,
                churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0,
                extra_forced: tuple[int, ...] = (), formulation: str = "auto",
-               incumbent: float | None = None) -> MilpResult:
+               incumbent: float | None = None, relax: bool = False) -> MilpResult:
     """Build and solve the playlist MILP; ``time_limit`` None = solve to ``mip_rel_gap``.
 
     ``formulation``: "tangent" models every skill's gain by the tangent outer approximation;
@@ -133,7 +135,8 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
     takes no MIP start, so it enters as a cutoff row (objective >= incumbent + 1e-7): nodes
     that cannot beat it are pruned, and an infeasible result proves the incumbent optimal
     (status "incumbent_optimal"). The linearised objective never under-estimates the exact
-    one, so the cutoff never removes a better solution.
+    one, so the cutoff never removes a better solution. ``relax``: solve the LP relaxation
+    only; its optimum is returned as ``bound`` (``x`` None, status "relaxation").
     """
     if formulation not in ("auto", "tangent"):
         raise ValueError(f"formulation={formulation!r}; use 'auto' or 'tangent'")
@@ -160,7 +163,11 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
     options = {"disp": False, "mip_rel_gap": mip_rel_gap}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
-    res = m.solve(slice(ox, ox + A), options)
+    res = m.solve(slice(ox, ox if relax else ox + A), options)
+    if relax:
+        ok = res.status == 0 and res.fun is not None
+        return MilpResult(None, {}, "relaxation", tuple(soft), str(res.message),
+                          -float(res.fun) if ok else float("inf"))
     bound = getattr(res, "mip_dual_bound", None)
     bound = float("inf") if bound is None or not np.isfinite(bound) else -float(bound)
     if res.x is None:
@@ -170,7 +177,9 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
     slack = {row.name: float(res.x[os_ + j]) for j, row in enumerate(soft)
              if res.x[os_ + j] > 1e-6}
     status = "optimal" if res.status == 0 else "time_limit"
-    return MilpResult(x, slack, status, tuple(soft), str(res.message), bound)
+    gap = getattr(res, "mip_gap", None)
+    gap = float("nan") if gap is None or not np.isfinite(gap) else max(0.0, float(gap))
+    return MilpResult(x, slack, status, tuple(soft), str(res.message), bound, gap)
 
 
 def _add_gain_rows(m: _Model, c: Candidates, ox: int, formulation: str) -> np.ndarray:

@@ -43,6 +43,10 @@ class Solved:
 NEAR_OPTIMAL = 2e-3
 """Relative distance to HiGHS's bound under which a time-limited solve needs no local search."""
 
+GAP_TARGET = 0.01
+"""A time-limited solve stops before the MILP when the greedy (+ local search) is within this
+relative gap of the LP relaxation's bound (issue 15 item 6: gap <= 1 %)."""
+
 
 def plan_playlist(
     graph: SkillGraph,
@@ -94,9 +98,11 @@ def solve_candidates(
     """Solve one candidate set.
 
     Tiny problems (few subsets, see ``planner.playlist.enumerate``) are solved exactly by
-    enumeration. Otherwise: greedy incumbent, then the MILP (time-limited unless ``exact``);
-    scipy's milp takes no MIP start, so when HiGHS has no proof within the limit the better
-    of the two is improved by ruin-and-recreate and swap search.
+    enumeration. Otherwise: greedy incumbent improved by ruin-and-recreate and swap search;
+    unless ``exact``, the LP relaxation bounds it and the solve stops when the gap is within
+    ``GAP_TARGET``. Else the MILP (time-limited unless ``exact``); scipy's milp takes no MIP
+    start, so when HiGHS has no proof within the limit the better of the two is improved by
+    local search again. The reported ``gap`` is against the best bound (LP or HiGHS).
     """
     t0 = time.perf_counter()
     r = c.request
@@ -107,29 +113,52 @@ def solve_candidates(
         if xe is not None:
             return finish(c, xe, solver="enumeration", milp_status="optimal", t0=t0,
                           rows=soft_rows(c, extra_forced), frozen_order=frozen_order,
-                          churn=churn, churn_penalty=churn_penalty)
+                          churn=churn, churn_penalty=churn_penalty, gap=0.0)
     xg = greedy_select(c, **kw)
     rows = soft_rows(c, extra_forced)
     vg = _penalised(c, xg, rows, churn, churn_penalty)
     x, solver, mstatus = xg, "greedy", "none"
+    bound = float("inf")
+    if c.n and not exact:
+        # cheap certificate first: local search on the greedy, then the LP relaxation's bound
+        xl = local_search(c, ruin_recreate(c, xg, **kw), **kw)
+        vl = _penalised(c, xl, rows, churn, churn_penalty)
+        if vl > vg + 1e-12:
+            x, solver, vg = xl, "greedy+local", vl
+        bound = solve_milp(c, time_limit=None, relax=True, **kw).bound
+        gap = relative_gap(vg, bound)
+        if gap <= GAP_TARGET:
+            return finish(c, x, solver=solver, milp_status="near_optimal", t0=t0, rows=rows,
+                          frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty,
+                          gap=gap)
     if c.n:
         res = solve_milp(c, time_limit=None if exact else r.time_limit_s,
                          mip_rel_gap=1e-6 if exact else 1e-3, **kw)
-        mstatus = res.status
+        mstatus, bound = res.status, min(bound, res.bound)
         if res.x is not None and not hard_violations(c, res.x):
             vm = _penalised(c, res.x, rows, churn, churn_penalty)
             if vm >= vg - 1e-12:
                 x, solver, vg = res.x, "milp", vm
-        if mstatus == "time_limit" and vg >= res.bound - NEAR_OPTIMAL * max(abs(res.bound), 1e-9):
+        if mstatus == "time_limit" and vg >= bound - NEAR_OPTIMAL * max(abs(bound), 1e-9):
             mstatus = "near_optimal"  # within NEAR_OPTIMAL of HiGHS's bound: stop here
     if mstatus not in ("optimal", "near_optimal"):
         # no proof within the time limit: improve the incumbent by local search
         xl = local_search(c, ruin_recreate(c, x, **kw), **kw)
         vl = _penalised(c, xl, rows, churn, churn_penalty)
         if vl > vg + 1e-12:
-            x, solver = xl, f"{solver}+local"
+            x, solver, vg = xl, f"{solver}+local", vl
+    gap = relative_gap(vg, bound)
+    if mstatus == "optimal" and solver == "milp":
+        gap = min(gap, res.gap) if np.isfinite(gap) else res.gap
     return finish(c, x, solver=solver, milp_status=mstatus, t0=t0, rows=rows,
-                  frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty)
+                  frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty, gap=gap)
+
+
+def relative_gap(value: float, bound: float) -> float:
+    """(bound − value) / |bound| clipped at 0; NaN when there is no finite bound."""
+    if not np.isfinite(bound):
+        return float("nan")
+    return max(0.0, (bound - value) / max(abs(bound), 1e-9))
 
 
 def _penalised(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow],
@@ -139,7 +168,8 @@ def _penalised(c: Candidates, x: np.ndarray, rows: Sequence[SoftRow],
 
 def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: float,
            rows: Sequence[SoftRow] | None = None, frozen_order: tuple[int, ...] = (),
-           churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0) -> Solved:
+           churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0,
+           gap: float = float("nan")) -> Solved:
     """Order, attribute gains, explain and report conflicts of a final selection."""
     rows = soft_rows(c) if rows is None else rows
     order = order_selection(c, x, frozen_order)
@@ -170,7 +200,7 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
         learner_id=c.learner.id, items=tuple(items), objective=float(objective),
         conflicts=tuple(conflicts) + ((short,) if short else ()), status=status,
         total_minutes=float(c.duration[x > 0.5].sum()), expected_gain=float(gain),
-        solver=solver, solve_ms=(time.perf_counter() - t0) * 1e3,
+        solver=solver, solve_ms=(time.perf_counter() - t0) * 1e3, gap=float(gap),
     )
     return Solved(c, x, tuple(order), pl, milp_status)
 
