@@ -19,7 +19,9 @@ from typing import Any
 
 from engine.domain.evidence import LearnerModelState, MasteryChange, Observation, format_timestamp
 from engine.fold import Arrival, FoldResult, apply, in_time_order, refold
+from engine.fold_rows import ROW_STATE, Work, fold_rows
 from engine.runtime import RuntimeModel
+from engine.store._history import HistoryRow
 from engine.store.sqlstore import TenantStore
 
 MasteryRow = tuple[str, str, float, int, str, str]
@@ -32,6 +34,7 @@ class _Writes:
     def __init__(self) -> None:
         self.rows: list[MasteryRow] = []
         self.history: list[MasteryChange] = []
+        self.history_rows: list[HistoryRow] = []
         self.states: list[LearnerModelState] = []
         self.times: dict[str, str] = {}
 
@@ -44,12 +47,23 @@ def _restore(model: RuntimeModel, row: LearnerModelState) -> Any | None:
         return None
 
 
+def _state_doc(model: RuntimeModel, lid: str, state: Any) -> dict[str, Any]:
+    """The learner's stored state document (:data:`ROW_STATE` when the mastery rows hold the
+    state); remembered for :meth:`RuntimeModel.restore`."""
+    if model.rows_hold_state:
+        return ROW_STATE
+    doc = model.state_to_dict(state)
+    model.remember(lid, doc, state)
+    return doc
+
+
 def fold_batch(
     store: TenantStore, model: RuntimeModel, fresh: Sequence[Observation]
 ) -> tuple[list[MasteryChange], list[str]]:
     """Fold accepted observations (batch order = arrival order) and write everything.
 
-    Returns the changes of ``fresh`` (each learner's in fold order) and the refolded learners.
+    Returns the changes of ``fresh`` (each learner's in fold order) and the refolded learners
+    (late evidence, or a state to recompute).
     """
     by_learner: dict[str, list[Observation]] = {}
     for obs in fresh:
@@ -58,35 +72,60 @@ def fold_batch(
     writes = _Writes()
     seqs: dict[str, int] = {}
     fast: list[tuple[str, LearnerModelState, Any, list[Arrival]]] = []
+    by_rows: list[Work] = []
     slow: dict[str, list[Observation]] = {}
     for lid, observations in by_learner.items():
         row = rows.get(lid)
-        base = row.last_seq if row is not None else 0
+        if row is None or row.model_key != model.key:
+            slow[lid] = observations
+            continue
+        base = row.last_seq
         arrivals = [(o, base + i + 1) for i, o in enumerate(observations)]
-        state = None
-        if (row is not None and row.model_key == model.key
-                and in_time_order(arrivals, row.last_observed_at)):
-            state = _restore(model, row)
-        if state is None:
+        if model.rows_hold_state:
+            by_rows.append((lid, row, arrivals))
+        elif in_time_order(arrivals, row.last_observed_at) and (
+                state := _restore(model, row)) is not None:
+            fast.append((lid, row, state, arrivals))
+        else:
             slow[lid] = observations
             continue
         for o, seq in arrivals:
             seqs[o.observation_id] = seq
-        fast.append((lid, row, state, arrivals))
+    stored = store.learner_observations(slow) if slow else {}
+    if model.rows_hold_state:
+        _new_learners_by_rows(model, slow, stored, by_rows, seqs)
+    changes: list[MasteryChange] = []
+    refolded: list[str] = []
+    if by_rows:
+        changes, refolded = fold_rows(store, model, by_rows, writes)
     if fast:
         _fold_fast(store, model, fast, writes)
-    refolded = sorted(slow)
     if slow:
-        stored = store.learner_observations(slow)
-        for lid in refolded:
+        for lid in sorted(slow):
             _refold_one(store, model, lid, stored.get(lid, []), slow[lid], rows.get(lid),
                         writes, seqs=seqs)
-    store.write_evidence(fresh, writes.rows, writes.history, writes.times, seqs)
+    store.write_evidence(fresh, writes.rows, writes.history, writes.times, seqs,
+                         writes.history_rows)
     store.put_learner_states(writes.states)
-    if not slow:
-        return writes.history, refolded
-    fresh_ids = {o.observation_id for o in fresh}
-    return [c for c in writes.history if c.observation_id in fresh_ids], refolded
+    if slow:
+        fresh_ids = {o.observation_id for o in fresh}
+        changes += [c for c in writes.history if c.observation_id in fresh_ids]
+        refolded = sorted([*refolded, *slow])
+    else:
+        changes += writes.history
+    return changes, refolded
+
+
+def _new_learners_by_rows(model: RuntimeModel, slow: dict[str, list[Observation]],
+                          stored: dict[str, list[Arrival]], by_rows: list[Work],
+                          seqs: dict[str, int]) -> None:
+    """Move learners without stored evidence from ``slow`` to ``by_rows`` (an empty fold)."""
+    for lid in [lid for lid in slow if lid not in stored]:
+        arrivals = [(o, i + 1) for i, o in enumerate(slow.pop(lid))]
+        by_rows.append((lid, LearnerModelState(lid, model.version, model.key, ROW_STATE, 0,
+                                               None, 0), arrivals))  # type: ignore[arg-type]
+        for o, seq in arrivals:
+            seqs[o.observation_id] = seq
 
 
 def _fold_fast(
@@ -112,8 +151,7 @@ def _fold_fast(
             if skill not in result.tallies:
                 writes.rows.append((lid, skill, model.mastery(final, skill), m.n_observations,
                                     format_timestamp(m.updated_at), m.last_observation_id))
-        doc = model.state_to_dict(final)
-        model.remember(lid, doc, final)
+        doc = _state_doc(model, lid, final)
         writes.states.append(LearnerModelState(
             lid, model.version, model.key, doc, row.n_observations + result.n, result.last_at,
             result.last_seq,
@@ -153,8 +191,7 @@ def _refold_one(
             (lid, skill, model.mastery(result.state, skill), tally.n, tally.at_text, tally.last_id)
         )
     if result.n:
-        doc = model.state_to_dict(result.state)
-        model.remember(lid, doc, result.state)
+        doc = _state_doc(model, lid, result.state)
         writes.states.append(LearnerModelState(
             lid, model.version, model.key, doc, result.n, result.last_at, result.last_seq,
         ))
@@ -190,5 +227,6 @@ def refold_learners(
         store.delete_mastery(gone_pairs)
     if gone_learners:
         store.delete_learner_states(gone_learners)
-    store.write_evidence([], writes.rows, writes.history, writes.times)
+    store.write_evidence([], writes.rows, writes.history, writes.times,
+                         history=writes.history_rows)
     store.put_learner_states(writes.states)

@@ -261,6 +261,14 @@ class RuntimeModel:
         self._update_primary = _updater(self.primary)
         self._update_default = _updater(self.default) if self.default is not None else None
         self._read_default = _mastery_reader(self.default) if self.default is not None else None
+        #: A plain BKT alone (no class variants, no default beside it): each skill's P(mastered)
+        #: is its own filter over that skill's evidence, so the mastery rows and history hold
+        #: the whole state (:mod:`engine.fold_rows`).
+        self.rows_hold_state = (self.default is None and _plain_bkt(self.primary)
+                                and bool(self.primary.per_skill_online))
+        self.positions: dict[str, int] = (
+            {name: k for k, name in enumerate(self.primary.init_state().skill_names)}
+            if self.rows_hold_state else {})
         if self.default is None:
             # One model: its reader and updater are this model's calls (same results, one
             # Python call less per observation and per mastery read on the ingest path).
@@ -295,6 +303,12 @@ class RuntimeModel:
             if p is None:
                 p = p_rest
         return (main, extra), float(p)
+
+    def update_cells(self, values: np.ndarray, skills: Any, scores: Any, cells: Any,
+                     obs_ptr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``BKT.update_cells`` of the plain BKT (only when :attr:`rows_hold_state`): the
+        filter over (learner, skill) cells; ``skills`` are positions (:attr:`positions`)."""
+        return self.primary.update_cells(values, skills, scores, cells, obs_ptr)
 
     def mastery(self, state: Any, skill: str) -> float:
         if self.default is None:

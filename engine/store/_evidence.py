@@ -14,6 +14,7 @@ from engine.domain.evidence import (
     parse_timestamp,
 )
 from engine.errors import NotFoundError
+from engine.store._history import HistoryPart, HistoryRow, history_rows
 from engine.store._models import ModelsPart
 from engine.store._sql import (
     _CHUNK,
@@ -35,7 +36,7 @@ _OBS_SELECT = (
 )
 
 
-class EvidencePart(ModelsPart):
+class EvidencePart(HistoryPart, ModelsPart):
     """Tenant store part: observations, current mastery, mastery history; model versions and
     learner model states come from :class:`~engine.store._models.ModelsPart`."""
 
@@ -74,8 +75,9 @@ class EvidencePart(ModelsPart):
         """``(learner, skill) -> (p_mastered, n_observations)`` for the stored pairs among
         ``pairs`` (absent pairs have no evidence yet)."""
         tenant = self.tenant_id
-        return self._read_through(list(dict.fromkeys(pairs)),
-                                  lambda pair: (tenant, pair[0], pair[1]), self._mastery_from_db)
+        wanted = list(dict.fromkeys(pairs))
+        return self._read_through(wanted, [(tenant, lid, sid) for lid, sid in wanted],
+                                  self._mastery_from_db)
 
     def _mastery_from_db(
         self, wanted: Sequence[tuple[str, str]]
@@ -134,13 +136,15 @@ class EvidencePart(ModelsPart):
         changes: Sequence[MasteryChange],
         times: Mapping[str, str] | None = None,
         seqs: Mapping[str, int] | None = None,
+        history: Sequence[HistoryRow] = (),
     ) -> None:
         """Write accepted observations, new mastery rows and their history in one transaction.
 
         ``mastery`` rows are ``(learner_id, skill_id, p_mastered, n_observations, updated_at
         text, last_observation_id)``; ``times`` optionally maps observation id → formatted
         ``observed_at``; ``seqs`` maps observation id → the learner's arrival sequence number
-        (0 when absent). History rows are appended in the order given (a learner's history,
+        (0 when absent); ``history`` more history rows as tuples (appended after ``changes``).
+        History rows are appended in the order given (a learner's history,
         read by id, is in the order of their fold). Callers (:mod:`engine.mastery`) have
         already checked ids, duplicates and conflicts.
         """
@@ -151,7 +155,7 @@ class EvidencePart(ModelsPart):
             if o.observation_id not in times:
                 times[o.observation_id] = format_timestamp(o.observed_at)
         obs_rows = _observation_rows(tenant, observations, times, seqs or {}, now)
-        history_rows = _history_rows(tenant, changes, times)
+        hist_rows = history_rows(tenant, changes, history, times)
         driver = self._driver
         mastery_rows = [(tenant, *row) for row in mastery]
         with driver.transaction():
@@ -169,7 +173,7 @@ class EvidencePart(ModelsPart):
                 "last_observation_id = excluded.last_observation_id",
                 mastery_rows,
             )
-            driver.insert_many("mastery_history", _HISTORY_COLUMNS, history_rows)
+            driver.insert_many("mastery_history", _HISTORY_COLUMNS, hist_rows)
 
     def _invalidate_mastery_cache(self) -> None:
         if self._driver.mastery_cache is not None:
@@ -235,22 +239,6 @@ class EvidencePart(ModelsPart):
                     )
         return out
 
-    def list_history(self, learner_id: str, skill_id: str | None = None) -> list[MasteryChange]:
-        """Every mastery change of the learner (optionally one skill) in the order applied."""
-        sql = (
-            "SELECT learner_id, skill_id, observation_id, p_before, p_after, p_correct, at "
-            "FROM mastery_history WHERE tenant_id = ? AND learner_id = ?"
-        )
-        params: list[Any] = [self.tenant_id, learner_id]
-        if skill_id is not None:
-            sql += " AND skill_id = ?"
-            params.append(skill_id)
-        sql += " ORDER BY id"
-        return [
-            MasteryChange(r[0], r[1], r[2], float(r[3]), float(r[4]), float(r[5]), parse_timestamp(r[6]))
-            for r in self._q(sql, params)
-        ]
-
     def learner_observations(
         self, learner_ids: Iterable[str]
     ) -> dict[str, list[tuple[Observation, int]]]:
@@ -269,6 +257,24 @@ class EvidencePart(ModelsPart):
                     out.setdefault(row[1], []).append((_observation(row), int(row[8])))
         return out
 
+    def learner_observations_after(
+        self, after: Mapping[str, str]
+    ) -> dict[str, list[tuple[Observation, int]]]:
+        """Each learner's stored observations with ``observed_at`` later than ``after[learner]``
+        (formatted text) and their arrival sequence numbers, in fold order."""
+        out: dict[str, list[tuple[Observation, int]]] = {}
+        with self._read() as driver:
+            for lid, at in after.items():
+                out[lid] = [
+                    (_observation(row), int(row[8]))
+                    for row in driver.execute(
+                        f"{_OBS_SELECT}, seq FROM observations WHERE tenant_id = ? AND "
+                        "learner_id = ? AND observed_at > ? ORDER BY observed_at, seq",
+                        (self.tenant_id, lid, at),
+                    )
+                ]
+        return out
+
     def evidence_learners(self) -> list[str]:
         """Ids of the learners with stored evidence, sorted."""
         return [
@@ -278,24 +284,6 @@ class EvidencePart(ModelsPart):
                 (self.tenant_id,),
             )
         ]
-
-    def delete_history(self, learner_id: str, observation_ids: Iterable[str] | None = None) -> None:
-        """Delete the learner's history rows of ``observation_ids`` (all of them when None);
-        :mod:`engine.mastery` rewrites them when it refolds the learner's evidence."""
-        driver = self._driver
-        with driver.transaction():
-            if observation_ids is None:
-                driver.execute(
-                    "DELETE FROM mastery_history WHERE tenant_id = ? AND learner_id = ?",
-                    (self.tenant_id, learner_id),
-                )
-                return
-            for chunk in _chunks(list(dict.fromkeys(observation_ids))):
-                driver.execute(
-                    "DELETE FROM mastery_history WHERE tenant_id = ? AND learner_id = ? AND "
-                    f"observation_id IN ({_marks(len(chunk))})",
-                    (self.tenant_id, learner_id, *chunk),
-                )
 
     def delete_mastery(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Delete the current-mastery rows of ``(learner, skill)`` pairs (no evidence left)."""
@@ -338,22 +326,4 @@ def _observation_rows(tenant: str, observations: Sequence[Observation], times: M
             seqs.get(o.observation_id, 0),
         )
         for o in observations
-    ]
-
-
-def _history_rows(tenant: str, changes: Sequence[MasteryChange],
-                  times: Mapping[str, str]) -> list[tuple]:
-    """``mastery_history`` rows (columns ``_HISTORY_COLUMNS``), in the order of ``changes``."""
-    return [
-        (
-            tenant,
-            c.learner_id,
-            c.skill_id,
-            c.observation_id,
-            c.before,
-            c.after,
-            c.p_correct_predicted,
-            times.get(c.observation_id) or format_timestamp(c.at),
-        )
-        for c in changes
     ]

@@ -159,8 +159,8 @@ class ModelsPart(TenantBase):
         when no other connection has committed since.
         """
         tenant = self.tenant_id
-        return self._read_through(list(dict.fromkeys(learner_ids)), lambda lid: (tenant, lid),
-                                  self._states_from_db)
+        wanted = list(dict.fromkeys(learner_ids))
+        return self._read_through(wanted, [(tenant, lid) for lid in wanted], self._states_from_db)
 
     def _states_from_db(self, ids: Sequence[str]) -> dict[str, LearnerModelState]:
         out: dict[str, LearnerModelState] = {}

@@ -131,11 +131,12 @@ class TenantBase:
         with self._driver.lock:
             yield self._driver
 
-    def _read_through(self, wanted: Sequence[Any], cache_key: Any, load: Any) -> dict:
+    def _read_through(self, wanted: Sequence[Any], cache_keys: Sequence[Any], load: Any) -> dict:
         """Rows of ``wanted`` keys, from the driver's write-through cache where it applies.
 
         On SQLite inside a transaction, committed rows come from
-        :class:`engine.store.driver.MasteryCache` (entries keyed ``cache_key(key)``, dropped
+        :class:`engine.store.driver.MasteryCache` (the entry of ``wanted[i]`` is keyed
+        ``cache_keys[i]``; dropped
         when another connection has committed since); ``load(keys) -> {key: row}`` reads the
         misses from the database, and what it found (or its absence) is cached after commit.
         Elsewhere every key goes to ``load``. Keys without a row are absent from the result.
@@ -144,19 +145,22 @@ class TenantBase:
         cache = driver.mastery_cache
         if cache is None or not driver.in_transaction or cache.bypass:
             return load(wanted)
-        cache.validate(driver.data_version())
-        values, out, misses = cache.values, {}, []
-        for key in wanted:
-            ck = cache_key(key)
-            if ck in values:
-                hit = values[ck]
-                if hit is not None:
-                    out[key] = hit
-            else:
+        if not cache.validated:  # no other connection commits while we hold the write lock
+            cache.validate(driver.data_version())
+        values, out, misses, miss_keys = cache.values, {}, [], []
+        get = values.get
+        for key, ck in zip(wanted, cache_keys, strict=True):
+            hit = get(ck, values)
+            if hit is values:
                 misses.append(key)
+                miss_keys.append(ck)
+            elif hit is not None:
+                out[key] = hit
+        if not misses:
+            return out
         found = load(misses)
         out.update(found)
-        staged = {cache_key(key): found.get(key) for key in misses}
+        staged = {ck: found.get(key) for key, ck in zip(misses, miss_keys, strict=True)}
         if staged:
             driver.after_commit(lambda: cache.store(staged))
         return out

@@ -31,17 +31,20 @@ class MasteryCache:
         self.limit = limit
         self.version: object = None
         self.bypass = False
+        self.validated = False  # validate() ran in the current transaction
 
     def validate(self, version: object) -> None:
         if version != self.version:
             self.values.clear()
             self.version = version
+        self.validated = True
 
     def invalidate(self) -> None:
         self.values.clear()
         self.bypass = True
 
     def end_transaction(self) -> None:
+        self.validated = False
         if self.bypass:
             self.values.clear()
             self.bypass = False

@@ -39,6 +39,19 @@ def bkt_kernels():
     return _KERNELS
 
 
+_ONLINE_KERNELS = None
+
+
+def online_kernels():
+    """``kt.bkt._online_kernels``, imported on first use (it loads Numba); cached."""
+    global _ONLINE_KERNELS
+    if _ONLINE_KERNELS is None:
+        from kt.bkt import _online_kernels
+
+        _ONLINE_KERNELS = _online_kernels
+    return _ONLINE_KERNELS
+
+
 def obs_pointers(events, m: int) -> np.ndarray:
     """int64 (n_obs + 1) row pointers of observations: rows sharing a consecutive ``events``
     id are one observation; ``events=None``: every row is its own observation."""
@@ -87,6 +100,21 @@ def _skill_positions(store: ParamStore, skills, m: int, unknown: str) -> np.ndar
     if len(pos) != m:
         raise ParameterError(f"{len(pos)} skills for {m} scores; give one skill per score")
     return pos
+
+
+def _bad_cell_row(bad: int, m: int, pos, cell, score, n_values: int,
+                  n_skills: int) -> ParameterError | UnknownSkillError:
+    if bad == m:
+        return ParameterError(
+            f"obs_ptr must rise strictly from 0 to {m} (the number of rows); one entry per "
+            "observation start, then the row count")
+    if not 0 <= pos[bad] < n_skills:
+        return UnknownSkillError(
+            f"skills[{bad}]={int(pos[bad])} is not a skill position; use 0..{n_skills - 1}")
+    if not 0 <= cell[bad] < n_values:
+        return ParameterError(
+            f"cells[{bad}]={int(cell[bad])} is not a cell; use 0..{n_values - 1} (one per value)")
+    return _bad_score(score)
 
 
 def class_global(store: ParamStore, kind: str, s: int, label: str | None, unknown: str) -> int:
@@ -286,6 +314,53 @@ class OnlineBKT:
                 )
             raise _bad_score(score)
         return BKTState._trusted(store.skill_names, p_state, last), out
+
+    @property
+    def per_skill_online(self) -> bool:
+        """True when every skill has one class per parameter (no class variants): then
+        :meth:`update_cells` applies."""
+        return bool(self._simple_online)
+
+    def update_cells(self, values: np.ndarray, skills, scores, cells, obs_ptr
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The online filter over many independent (learner, skill) *cells* at once, with
+        every row's P(mastered) before and after (a store's history), for a model without
+        class variants (:attr:`per_skill_online`).
+
+        values: float64 (C,) contiguous, P(mastered) of each cell (NaN = no evidence: the
+            skill's p_init), **updated in place**; skills: int (m,) positions in
+            ``skill_names_``; scores: float (m,) in [0, 1]; cells: int (m,) each row's cell;
+        obs_ptr: int (n_obs + 1,) row pointers, rows ``obs_ptr[o]:obs_ptr[o+1]`` being one
+            observation (distinct cells of one learner: predicted once, then applied in row
+            order, as ``update_many`` does with ``events``).
+        Returns ``(p_correct (n_obs,), before (m,), after (m,))``: the numbers ``update_many``
+        gives on each learner's state. Bad input raises ``ParameterError`` naming the row
+        (``values`` then unchanged).
+        """
+        if not self._simple_online:
+            raise ParameterError(
+                "update_cells needs a model without class variants (per_skill_online); use "
+                "update_many per learner"
+            )
+        if not (isinstance(values, np.ndarray) and values.dtype == np.float64
+                and values.ndim == 1 and values.flags.c_contiguous):
+            raise ParameterError("values must be a 1-d contiguous float64 array (one per cell)")
+        score = np.ascontiguousarray(scores, dtype=np.float64).reshape(-1)
+        pos = np.ascontiguousarray(skills, dtype=np.int64).reshape(-1)
+        cell = np.ascontiguousarray(cells, dtype=np.int64).reshape(-1)
+        ptr = np.ascontiguousarray(obs_ptr, dtype=np.int64).reshape(-1)
+        m = len(score)
+        if len(pos) != m or len(cell) != m:
+            raise ParameterError(
+                f"{len(pos)} skills and {len(cell)} cells for {m} scores; give one per row")
+        out = np.empty(max(len(ptr) - 1, 0))
+        before = np.empty(m)
+        after = np.empty(m)
+        bad = online_kernels().trace_cells(values, ptr, cell, pos, score, self._online_table,
+                                           out, before, after)
+        if bad >= 0:
+            raise _bad_cell_row(bad, m, pos, cell, score, len(values), self._store().n_skills)
+        return out, before, after
 
     def _item_labels(self, items, m: int) -> np.ndarray | None:
         variant = self._variant()

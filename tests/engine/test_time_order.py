@@ -138,3 +138,25 @@ def test_concurrent_late_writers_serialise(store_url, school, late_first):
         for p, ms in minutes.items()})
     history, _ = chained_history(store_url, "L1", "S3")
     assert [c.at for c in history] == sorted(c.at for c in history) and len(history) == 80
+
+
+def test_late_evidence_refolds_from_its_insertion_point_only(school, monkeypatch):
+    """A plain BKT's late evidence reads back only the evidence after its insertion point,
+    never the learner's whole history, and still ends where in-order arrival does."""
+    early = [_obs(f"e{i}", "L1", "A1" if i % 2 else "A2", i % 2, i) for i in range(6)]
+    later = [_obs(f"n{i}", "L1", "A1", (i + 1) % 2, 20 + i) for i in range(3)]
+    late = [_obs("late", "L1", "A1", 0.25, 10), _obs("late2", "L1", "A2", 1.0, 3)]
+    engine = _engine(school)
+    engine.ingest(early)
+    engine.ingest(later)
+
+    def whole_history(*_):
+        raise AssertionError("late evidence re-read the learner's whole evidence")
+
+    monkeypatch.setattr(engine.store, "learner_observations", whole_history)
+    result = engine.ingest(late)
+    assert result.refolded == ("L1",)
+    assert [c.observation_id for c in result.changes] == ["late2", "late", "late"]
+    reference = _engine(school, "ref")
+    reference.ingest(_in_order([*early, *later, *late]))
+    assert _snapshot(engine) == _snapshot(reference)

@@ -1,0 +1,79 @@
+"""Numba kernel of the BKT online path over many independent (learner, skill) *cells*.
+
+Private: called only through ``kt.bkt.online`` (``BKT.update_cells``), which validates inputs.
+Its plain NumPy twin is in ``tests/kt/test_bkt_online_cells.py``. The filter step is
+``kt.bkt._kernels._filter_step`` (the one BKT filter); the observation handling is
+``replay_simple``'s, so the numbers are bit-identical to ``update_many`` of each learner.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from kt.bkt._kernels import _filter_step
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _check_cells(n_values, obs_ptr, row_cell, row_skill, row_score, n_skills):
+    """-1 when every input of :func:`trace_cells` is valid, else the first bad row (cell
+    outside 0..n_values-1, skill outside 0..n_skills-1 or score outside [0, 1]), or
+    ``len(row_cell)`` when ``obs_ptr`` is not 0, strictly increasing, ..., len(row_cell)."""
+    m = row_cell.shape[0]
+    if obs_ptr.shape[0] < 1 or obs_ptr[0] != 0 or obs_ptr[obs_ptr.shape[0] - 1] != m:
+        return m
+    for o in range(obs_ptr.shape[0] - 1):
+        if obs_ptr[o + 1] <= obs_ptr[o]:
+            return m
+    for e in range(m):
+        c = row_cell[e]
+        k = row_skill[e]
+        if c < 0 or c >= n_values or k < 0 or k >= n_skills or not (0.0 <= row_score[e] <= 1.0):
+            return e
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def trace_cells(values, obs_ptr, row_cell, row_skill, row_score, table, out_pc, out_before,
+                out_after):
+    """Fold observations into cells and record every row's P(mastered) before and after.
+
+    values float64 (C,): P(mastered) of each cell (NaN = no evidence yet: the skill's prior),
+        updated in place; obs_ptr int64 (O+1,): rows of observation o are
+        ``obs_ptr[o]:obs_ptr[o+1]`` (one learner's distinct cells, applied in order);
+    row_cell int64 (m,) cell of each row; row_skill int64 (m,) its skill column of ``table``
+        (float64 (5, K): guess, slip, learn, forget, prior); row_score float64 (m,) in [0, 1].
+    Writes out_pc (O,) P(correct) predicted before each observation (multi-row: the mean over
+    its rows, all from the values before it) and out_before / out_after (m,) each row's cell
+    value before and after its step.
+
+    Returns -1, or without changing anything the first bad row (:func:`_check_cells`).
+    """
+    bad = _check_cells(values.shape[0], obs_ptr, row_cell, row_skill, row_score, table.shape[1])
+    if bad >= 0:
+        return bad
+    for o in range(obs_ptr.shape[0] - 1):
+        r0 = obs_ptr[o]
+        r1 = obs_ptr[o + 1]
+        if r1 - r0 > 1:
+            acc = 0.0
+            for e in range(r0, r1):
+                k = row_skill[e]
+                p = values[row_cell[e]]
+                if p != p:
+                    p = table[4, k]
+                acc += table[0, k] * (1.0 - p) + (1.0 - table[1, k]) * p
+            out_pc[o] = acc / (r1 - r0)
+        for e in range(r0, r1):
+            k = row_skill[e]
+            c = row_cell[e]
+            p = values[c]
+            if p != p:
+                p = table[4, k]
+            pc, p_next = _filter_step(p, row_score[e], table[0, k], table[1, k], table[2, k],
+                                      table[3, k])
+            if r1 - r0 == 1:
+                out_pc[o] = pc
+            out_before[e] = p
+            out_after[e] = p_next
+            values[c] = p_next
+    return -1
