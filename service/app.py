@@ -98,6 +98,11 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
 
     oidc.install(app)  # single sign-on pages and the login page's button
     app.include_router(sso.router)
+    from service.routes import students  # the learner's voice: today, choices, self-reports, PLP
+    from service.web import guardian, plp, student
+
+    for module in (students, student, guardian, plp):
+        app.include_router(module.router)
     install_docs(app)  # before /static: its assets live under /static/swagger-ui
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     return app

@@ -275,7 +275,7 @@ class LearnerProfile:
                 )
             v = _COERCE[name](p.value)
             if v is not p.value:
-                object.__setattr__(self, name, Provenanced(v, p.set_by, p.set_at))
+                object.__setattr__(self, name, Provenanced(v, p.set_by, p.set_at, p.author))
         history = []
         for ch in self.history:
             if not isinstance(ch, ProfileChange) or ch.field not in _COERCE:
@@ -285,7 +285,7 @@ class LearnerProfile:
             v = _COERCE[ch.field](ch.previous.value)
             if v is not ch.previous.value:
                 ch = ProfileChange(ch.field, Provenanced(v, ch.previous.set_by,
-                                                         ch.previous.set_at))
+                                                         ch.previous.set_at, ch.previous.author))
             history.append(ch)
         object.__setattr__(self, "history", tuple(history))
 

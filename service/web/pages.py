@@ -174,6 +174,9 @@ def logout(request: Request, csrf: str = Form("")):
 @_guard
 def classes_page(request: Request):
     ctx = _ctx(request)
+    home = {"student": "/me", "guardian": "/family"}.get(ctx.principal.role)  # their own pages
+    if home:
+        return _back(home)
     return _render(request, "classes.html", ctx, classes=ctx.school.classes(ctx.by))
 
 
