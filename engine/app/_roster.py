@@ -68,6 +68,17 @@ class RosterUseCases(RosterCrudUseCases):
         self.allow(by, "roster:write")
         return self.import_roster_set(by, read_set(source), dry_run=dry_run)
 
+    def sync_oneroster(self, by: Caller, *, base_url: str, token_url: str, client_id: str,
+                       client_secret: str, page_size: int = 100, dry_run: bool = False) -> dict:
+        """Read a SIS's OneRoster 1.2 REST service (OAuth 2 client credentials) in full and
+        import it like a bulk CSV set (:mod:`engine.roster.rest`). Returns the report."""
+        from engine.roster.rest import fetch_set
+
+        self.allow(by, "roster:write")
+        rset = fetch_set(base_url, token_url=token_url, client_id=client_id,
+                         client_secret=client_secret, page_size=page_size)
+        return self.import_roster_set(by, rset, dry_run=dry_run)
+
     def import_roster_set(self, by: Caller, rset: Any, *, dry_run: bool = False) -> dict:
         """Apply a validated :class:`~engine.roster.RosterSet` in one transaction. Report:
         ``learners``/``teachers``/``guardians``/``classes`` each ``{created, updated,

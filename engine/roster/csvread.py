@@ -43,7 +43,11 @@ class RosterSet:
 
 def read_set(source: str | Path | bytes) -> RosterSet:
     """Read a OneRoster set from a folder path, a ``.zip`` path or zip bytes."""
-    files = _load_files(source)
+    return read_files(_load_files(source))
+
+
+def read_files(files: dict[str, bytes], source: str = "csv") -> RosterSet:
+    """Validate a set given as ``{file name: CSV bytes}`` (``manifest.csv`` included)."""
     issues: list[Issue] = []
     modes = _manifest(files, issues)
     records: dict[str, dict[str, dict]] = {}
@@ -54,7 +58,7 @@ def read_set(source: str | Path | bytes) -> RosterSet:
     if issues:
         raise RosterFormatError(issues)
     ignored = tuple(sorted(n for n, m in modes.items() if n in b.OTHER_FILES))
-    return RosterSet({k: v for k, v in modes.items() if k in b.FILES}, records, rows, ignored)
+    return RosterSet({k: v for k, v in modes.items() if k in b.FILES}, records, rows, ignored, source)
 
 
 def _load_files(source: str | Path | bytes) -> dict[str, bytes]:
