@@ -13,7 +13,13 @@ from __future__ import annotations
 import argparse
 
 from kt import cli_demo, cli_replay
-from kt.cli_args import add_log_options, add_unknown_option, columns_option, positive_int
+from kt.cli_args import (
+    add_log_options,
+    add_unknown_option,
+    bounds_spec,
+    positive_int,
+    prior_spec,
+)
 
 METRIC_NAMES = ("auc", "rmse", "accuracy", "log_loss")
 
@@ -63,13 +69,37 @@ def _register_fit(subparsers) -> None:
     )
     fit.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
     fit.add_argument(
-        "--max-iter", type=positive_int, default=100, metavar="N",
-        help="maximum EM iterations per restart (default: 100)",
+        "--max-iter", type=positive_int, default=None, metavar="N",
+        help="cap on EM iterations per restart (default: 5000, which fewer than 1%% of skills "
+        "reach on the public logs tried; skills that reach it are counted and warned)",
+    )
+    fit.add_argument(
+        "--rtol", type=float, default=None, metavar="R",
+        help="stop EM when the log-likelihood gains at most R times its size (default: 1e-7)",
     )
     fit.add_argument(
         "--tol", type=float, default=None, metavar="T",
-        help="stop EM when the log-likelihood improves by less than T (default: the "
-        "estimator's default; 0 runs exactly --max-iter iterations)",
+        help="also stop when it gains at most T (absolute; default 0; --tol 0 --rtol 0 runs "
+        "exactly --max-iter iterations; pyBKT: --tol 0.001 --rtol 0 --max-iter 100)",
+    )
+    fit.add_argument(
+        "--bounds", action="append", type=bounds_spec, default=[],
+        metavar="PARAM=LOW:HIGH|none",
+        help="clip a parameter (guess, slip, learn, forget) to [LOW, HIGH]; repeatable. "
+        "Defaults: guess 0:0.5, slip 0:0.45 (so a wrong answer never raises mastery), learn "
+        "0:1, forget 0:0.25; 'none' fits every parameter in [0, 1] as pyBKT does",
+    )
+    fit.add_argument(
+        "--prior", action="append", type=prior_spec, default=[],
+        metavar="default|PARAM=ALPHA:BETA",
+        help="MAP fit with Beta priors, for skills with little data: 'default' = guess 2:4, "
+        "slip 2:6, learn 2:6, forget 1:11, init 2:2 (alpha:beta); PARAM=ALPHA:BETA replaces "
+        "one of them (PARAM: guess, slip, learn, forget, init)",
+    )
+    fit.add_argument(
+        "--no-nested-start", action="store_true",
+        help="with --forgets, do not start from (and fall back to) the fit without forgetting "
+        "(pyBKT's behaviour; by default a forgets fit never ends below it)",
     )
     fit.add_argument(
         "--out", required=True, metavar="MODEL.json", help="where to write the fitted model"
@@ -123,15 +153,9 @@ def _register_evaluate(subparsers) -> None:
 
 
 def _read(args: argparse.Namespace, classes: list[str]):
-    from kt.io import read_log
+    from kt.cli_log import read_cli_log
 
-    return read_log(
-        args.log,
-        preset=args.preset,
-        columns=columns_option(args.column),
-        classes=[c for c in dict.fromkeys(classes) if c],
-        missing_skill="drop" if args.drop_missing_skills else "error",
-    )
+    return read_cli_log(args, classes)
 
 
 def _model_class_columns(model) -> list[str]:
@@ -144,41 +168,67 @@ def _model_class_columns(model) -> list[str]:
     return cols
 
 
-def _fit(args: argparse.Namespace) -> int:
-    import math
-    import sys
-    import time
-
-    from kt.bkt import BKT
-    from kt.fitting import fit_with_progress
+def _hyperparameters(args: argparse.Namespace) -> dict:
+    """``BKT`` hyperparameters from ``pathwise fit``'s flags (unset flags: the defaults)."""
+    from kt.cli_args import bounds_value, prior_value
 
     if sum(bool(x) for x in (args.multilearn, args.multiprior, args.multipair)) > 1:
         raise ValueError(
             "choose at most one of --multilearn, --multiprior, --multipair (pyBKT's rule)"
         )
-    if args.tol is not None and args.tol < 0:
-        raise ValueError(f"--tol {args.tol}: use a tolerance >= 0")
+    for flag, value in (("--tol", args.tol), ("--rtol", args.rtol)):
+        if value is not None and not value >= 0:
+            raise ValueError(f"{flag} {value}: use a tolerance >= 0")
+    hyper = dict(forgets=args.forgets, multigs=args.multigs, multilearn=args.multilearn,
+                 multiprior=args.multiprior, multipair=args.multipair,
+                 num_fits=args.num_fits, seed=args.seed, bounds=bounds_value(args.bounds),
+                 prior=prior_value(args.prior), nested_start=not args.no_nested_start)
+    for name in ("max_iter", "tol", "rtol"):
+        if getattr(args, name) is not None:
+            hyper[name] = getattr(args, name)
+    return hyper
+
+
+def _report_fit(model, log, args, t_read: float, t_fit: float) -> None:
+    import math
+    import sys
+
+    from kt.bkt.diagnostics import counts
+
+    lls = [v for v in model.log_likelihood_.values() if v is not None and math.isfinite(v)]
+    n = len(model.skill_names_)
+    print(
+        f"fitted {n} skills on {len(log):,} observations of {log.n_learners:,} learners "
+        f"(read {t_read:.2f} s, fit {t_fit:.2f} s); summed log-likelihood {sum(lls):.1f}",
+        file=sys.stderr,
+    )
+    print(f"{model.n_at_cap_} of {n} skills stopped at the --max-iter cap of {model.max_iter}"
+          + (" (not converged; raise --max-iter)" if model.n_at_cap_ else ""), file=sys.stderr)
+    if model.warnings_:
+        summary = ", ".join(f"{k} {v}" for k, v in counts(model.warnings_).items())
+        print(f"{len(model.warnings_)} warnings ({summary}); first ones:", file=sys.stderr)
+        for w in model.warnings_[:10]:
+            print(f"  {w.skill}: {w.message}", file=sys.stderr)
+        print(f"all warnings are saved in {args.out} ('warnings')", file=sys.stderr)
+    print(f"model written to {args.out}", file=sys.stderr)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import time
+
+    from kt.bkt import BKT
+    from kt.fitting import fit_with_progress
+
+    hyper = _hyperparameters(args)
     t0 = time.perf_counter()
     log = _read(args, [args.multigs, args.multilearn, args.multipair])
     t_read = time.perf_counter() - t0
-    hyper = dict(forgets=args.forgets, multigs=args.multigs, multilearn=args.multilearn,
-                 multiprior=args.multiprior, multipair=args.multipair,
-                 num_fits=args.num_fits, seed=args.seed, max_iter=args.max_iter)
-    if args.tol is not None:
-        hyper["tol"] = args.tol
     t0 = time.perf_counter()
     model = fit_with_progress(BKT(**hyper), log, progress=not args.quiet)
     t_fit = time.perf_counter() - t0
     model.save(args.out)
     if not args.quiet:
-        lls = [v for v in model.log_likelihood_.values() if v is not None and math.isfinite(v)]
-        print(
-            f"fitted {len(model.skill_names_)} skills on {len(log):,} observations of "
-            f"{log.n_learners:,} learners (read {t_read:.2f} s, fit {t_fit:.2f} s); "
-            f"summed log-likelihood {sum(lls):.1f}",
-            file=sys.stderr,
-        )
-        print(f"model written to {args.out}", file=sys.stderr)
+        _report_fit(model, log, args, t_read, t_fit)
     return 0
 
 

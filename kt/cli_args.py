@@ -47,8 +47,74 @@ def fraction(text: str) -> float:
     return value
 
 
-def add_log_options(p: argparse.ArgumentParser) -> None:
-    """LOG and the options that say how to read it (``kt.io.read_log``)."""
+BOUND_NAMES = ("guess", "slip", "learn", "forget")
+PRIOR_NAMES = ("guess", "slip", "learn", "forget", "init")
+
+
+def _named_pair(text: str, names: tuple[str, ...], what: str) -> tuple[str, float, float]:
+    """``NAME=A:B`` -> (NAME, A, B); ``ArgumentTypeError`` saying what to write instead."""
+    name, sep, pair = text.partition("=")
+    low, colon, high = pair.partition(":")
+    if not sep or not colon or name.strip() not in names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write PARAM={what}, PARAM one of {', '.join(names)}, e.g. "
+            f"{names[0]}={'0:0.3' if what == 'LOW:HIGH' else '2:4'}")
+    try:
+        a, b = float(low), float(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {low!r} or {high!r} is not a number") from None
+    return name.strip(), a, b
+
+
+def bounds_spec(text: str):
+    """An argparse ``type`` for ``--bounds``: ``none``, ``default`` or ``PARAM=LOW:HIGH``
+    with 0 <= LOW <= HIGH <= 1."""
+    if text in ("none", "default"):
+        return text
+    name, lo, hi = _named_pair(text, BOUND_NAMES, "LOW:HIGH")
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: bounds need 0 <= LOW <= HIGH <= 1")
+    return name, lo, hi
+
+
+def prior_spec(text: str):
+    """An argparse ``type`` for ``--prior``: ``default`` or ``PARAM=ALPHA:BETA`` (>= 1)."""
+    if text == "default":
+        return text
+    name, a, b = _named_pair(text, PRIOR_NAMES, "ALPHA:BETA")
+    if not (a >= 1.0 and b >= 1.0 and a < float("inf") and b < float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: Beta(ALPHA, BETA) needs finite ALPHA, BETA >= 1")
+    return name, a, b
+
+
+def bounds_value(specs: list):
+    """``--bounds`` values as ``BKT(bounds=...)``: "default" when none are given."""
+    if not specs:
+        return "default"
+    words = [s for s in specs if isinstance(s, str)]
+    pairs = {f"p_{n}": (lo, hi) for n, lo, hi in (s for s in specs if not isinstance(s, str))}
+    if len(set(words)) > 1 or (words and pairs and words[-1] == "none"):
+        raise ValueError("--bounds: give 'none', 'default' or PARAM=LOW:HIGH entries, not "
+                         "'none' together with others")
+    return pairs or words[-1]
+
+
+def prior_value(specs: list):
+    """``--prior`` values as ``BKT(prior=...)``: None without the flag, True for ``default``;
+    PARAM=ALPHA:BETA entries replace those parameters' default priors."""
+    if not specs:
+        return None
+    pairs = {f"p_{n}": (a, b) for n, a, b in (s for s in specs if not isinstance(s, str))}
+    if not pairs:
+        return True
+    from kt.bkt.bounds import DEFAULT_PRIORS
+
+    return {**DEFAULT_PRIORS, **pairs}
+
+
+def add_log_options(p: argparse.ArgumentParser, drop_option: bool = True) -> None:
+    """LOG and the options that say how to read it (``kt.cli_log.read_cli_log``)."""
     p.add_argument("log", metavar="LOG", help=LOG_HELP)
     p.add_argument(
         "--preset", choices=("assistments", "kdd"), default=None,
@@ -59,10 +125,11 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
         help="map a role (learner, skill, item, outcome, order) to a column name; repeatable, "
         "overrides the preset, e.g. --column learner=student --column order=timestamp",
     )
-    p.add_argument(
-        "--drop-missing-skills", action="store_true",
-        help="skip rows with an empty skill cell instead of failing",
-    )
+    if drop_option:
+        p.add_argument(
+            "--drop-missing-skills", action="store_true",
+            help="skip rows with an empty skill cell instead of failing",
+        )
 
 
 def add_unknown_option(p: argparse.ArgumentParser) -> None:

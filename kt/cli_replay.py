@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from kt.cli_args import fraction, int_at_least
+from kt.cli_args import add_log_options, fraction, int_at_least
 
 MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr,r-best-lr-elo"
 
@@ -24,9 +24,7 @@ def register(subparsers) -> None:
             "predictions.parquet to --report."
         ),
     )
-    p.add_argument("log", metavar="LOG", help="CSV or Parquet log (ASSISTments or KDD Cup layout)")
-    p.add_argument("--preset", choices=("assistments", "kdd"), default="assistments",
-                   help="column layout of the log (default: assistments)")
+    add_log_options(p, drop_option=False)  # rows without a skill are skipped and counted
     p.add_argument("--models", default=MODELS_HELP, metavar="NAMES",
                    help=f"comma-separated model names from {MODELS_HELP} (default: all)")
     p.add_argument("--folds", type=int_at_least(1), default=5, metavar="K",
@@ -110,7 +108,7 @@ def _data_description(args, raw, cleaning) -> dict:
 
     return {
         "file": str(Path(args.log).resolve()),
-        "preset": args.preset,
+        "preset": args.preset or "detected from the header",
         "source": raw.source,
         "rows / questions / learners in": f"{cleaning.rows_in} / {cleaning.events_in} / {raw.n_learners}",
         "removed": cleaning.removed_text(),
@@ -133,8 +131,9 @@ def _print_table(doc: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
+    from kt.cli_log import read_cli_log
     from kt.replay import protocol
-    from kt.replay.data import clean_log, read_public_log
+    from kt.replay.data import clean_log
     from kt.replay.report import write_report
 
     models = _models(args)
@@ -144,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if args.include_pybkt:
         models = _with_pybkt(models, notes)
     t0 = time.perf_counter()
-    raw = read_public_log(args.log, preset=args.preset)
+    raw = read_cli_log(args, missing_skill="drop")
     log, cleaning = clean_log(raw, min_events=args.min_events)
     print(cleaning.summary())
     config = protocol.ReplayConfig(models=models, folds=args.folds, seed=args.seed,

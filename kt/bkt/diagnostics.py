@@ -65,7 +65,8 @@ def _data_warnings(skill: str, rows: int, correct: int, learners: int) -> list[S
                                 "slip cannot be told apart"))
     if learners < MIN_LEARNERS:
         out.append(SkillWarning(skill, "few_learners", f"only {learners} learner(s) (under "
-                                f"{MIN_LEARNERS}): parameters are noisy; a prior helps"))
+                                f"{MIN_LEARNERS}): parameters are noisy; a prior helps "
+                                "(prior=True, CLI: --prior default)"))
     return out
 
 
@@ -131,11 +132,13 @@ def skill_warnings(model, got) -> tuple[SkillWarning, ...]:
         if hit is not None:
             out.append(SkillWarning(
                 name, "wrong_raises_mastery", f"p_guess {hit[0]:.3g} + p_slip {hit[1]:.3g} > 1: "
-                "a wrong answer raises P(mastered); refit with the default bounds"))
+                "a wrong answer raises P(mastered); refit with the default bounds (CLI: without "
+                "--bounds none)"))
         n_iter = got.iters.get(name)
         if stopping and n_iter is not None and n_iter >= int(model.max_iter):
             out.append(SkillWarning(name, "at_cap", f"EM stopped at the cap of {n_iter} "
-                                    "iterations before converging; raise max_iter"))
+                                    "iterations before converging; raise max_iter (CLI: "
+                                    "--max-iter)"))
     return tuple(out)
 
 

@@ -58,8 +58,9 @@ def validate(log: ObservationLog, config: ReplayConfig) -> None:
             raise ParameterError(f"folds={config.folds!r} must be an integer >= 2")
         if config.folds > n_learners:
             raise ParameterError(
-                f"folds={config.folds} is more than the {n_learners} learners in the log; "
-                f"use --folds {max(2, min(5, n_learners))} or fewer"
+                f"{config.folds} folds are more than the {n_learners} learners in the log; "
+                f"use {max(2, min(5, n_learners))} or fewer folds (--folds "
+                f"{max(2, min(5, n_learners))})"
             )
     elif not 0.0 < float(config.temporal) < 1.0:
         raise ParameterError(f"temporal={config.temporal!r} must be a fraction in (0, 1)")

@@ -359,3 +359,125 @@ def test_prediction_table_writer_round_trips(tmp_path):
                                pred.p_mastered_after, rtol=1e-12)
     with pytest.raises(ValueError, match=".csv or .parquet"):
         table_format(tmp_path / "p.txt")
+
+
+# --- issue 11 item 2: one reader, CLI-worded errors -----------------------------------------
+
+HEADER = "order_id,user_id,skill_name,correct"
+PYTHON_SYNTAX = ("columns=", "missing_skill=", "classes=", "preset=", "={", "ParseOptions",
+                 "read_log(", "folds=")
+BAD_LOGS = [  # file text, what the error must name (column / row / value, and the flag)
+    ("order_id,user_id,skill_name\n1,u,a\n",
+     ["'correct'", "'outcome'", "--column outcome=NAME"]),
+    ("t,student,kc,ok\n1,a,k,1\n",
+     ["'learner'", "['t', 'student', 'kc', 'ok']", "--preset assistments", "--column learner=NAME"]),
+    (f"{HEADER}\n1,u,a,1\n2,u,a,5\n", ["'correct'", "row 1", "holds 5", "--column outcome=NAME"]),
+    (f"{HEADER}\n1.5,u,a,1\n2,u,a,1\n", ["'order_id'", "row 0", "1.5", "--column order=NAME"]),
+    (f"{HEADER}\n1,u,a,1\n1,u,a,0\n", ["'order_id'", "repeats key 1", "row 0", "row 1",
+                                        "--column order=NAME"]),
+    (f"{HEADER}\n1,,a,1\n", ["'user_id'", "'learner'", "row 0", "--column learner=NAME"]),
+    ("order_id;user_id;skill_name;correct,x\n1;u;a;1,2\n",
+     ["'correct'", "'correct,x'", "--column outcome=NAME", "comma-separated"]),
+]
+
+
+def _cli_error(tmp_path, capsys, argv) -> str:
+    code, _, err = run(argv, capsys)
+    assert code == 1, err
+    assert not any(s in err for s in PYTHON_SYNTAX), err
+    return err
+
+
+@pytest.mark.parametrize("text, names", BAD_LOGS)
+@pytest.mark.parametrize("command", ["fit", "predict", "evaluate"])
+def test_log_errors_name_column_row_value_and_flag(tmp_path, capsys, command, text, names):
+    log_path = tmp_path / "bad.csv"
+    log_path.write_text(text)
+    argv = [command, log_path]
+    if command == "fit":
+        argv += ["--out", tmp_path / "m.json"]
+    else:
+        model = tmp_path / "ok.json"
+        good = simulate_csv(tmp_path / "good.csv", with_template=False)
+        assert run(["fit", good, "--num-fits", 1, "--out", model, "--quiet"], capsys)[0] == 0
+        argv += ["--model", model] + (["--out", tmp_path / "p.csv"] if command == "predict"
+                                      else [])
+    err = _cli_error(tmp_path, capsys, argv)
+    for name in names:
+        assert name in err, (name, err)
+
+
+def test_other_reader_errors_are_worded_for_the_cli(tmp_path, capsys):
+    log_path = tmp_path / "log.csv"
+    log_path.write_text(f"{HEADER}\n1,u,,1\n2,u,a,1\n")
+    err = _cli_error(tmp_path, capsys, ["fit", log_path, "--out", tmp_path / "m.json"])
+    assert "'skill_name'" in err and "row 0" in err and "--drop-missing-skills" in err
+    err = _cli_error(tmp_path, capsys, ["fit", log_path, "--column", "lerner=x",
+                                        "--out", tmp_path / "m.json"])
+    assert "unknown role(s) ['lerner']" in err and "--column" in err
+    err = _cli_error(tmp_path, capsys, ["fit", log_path, "--multigs", "template_id",
+                                        "--drop-missing-skills", "--out", tmp_path / "m.json"])
+    assert "'template_id'" in err and "--multigs" in err
+
+
+# --- issue 11 items 3 and 4: converged, bounded, warned ---------------------------------------
+
+
+def test_fit_reports_cap_and_warnings_and_stores_them(tmp_path, capsys):
+    log_path = simulate_csv(tmp_path / "log.csv", n_learners=6)
+    code, _, err = run(["fit", log_path, "--num-fits", 1, "--max-iter", 2,
+                        "--out", tmp_path / "m.json"], capsys)
+    assert code == 0, err
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["n_at_cap"] == 2
+    assert "2 of 2 skills stopped at the --max-iter cap of 2" in err
+    assert "raise --max-iter" in err
+    codes = {w["code"] for w in doc["warnings"]}
+    assert {"at_cap", "few_learners"} <= codes
+    assert "few_learners" in err and "Fractions" in err
+    code, _, err = run(["fit", log_path, "--num-fits", 1, "--out", tmp_path / "m2.json"],
+                       capsys)
+    assert code == 0 and "0 of 2 skills stopped at the --max-iter cap of 5000" in err
+    assert json.loads((tmp_path / "m2.json").read_text())["n_at_cap"] == 0
+
+
+def test_bounds_and_prior_flags_reach_the_model(tmp_path, capsys):
+    from kt.bkt import BKT
+
+    log_path = simulate_csv(tmp_path / "log.csv")
+    out = tmp_path / "m.json"
+    code, _, err = run(["fit", log_path, "--num-fits", 1, "--bounds", "guess=0:0.1",
+                        "--bounds", "slip=0.05:0.1", "--prior", "default", "--prior",
+                        "learn=3:3", "--forgets", "--out", out, "--quiet"], capsys)
+    assert code == 0, err
+    model = BKT.load(out)
+    assert model.bounds == {"p_guess": [0.0, 0.1], "p_slip": [0.05, 0.1]}
+    assert model.prior["p_learn"] == [3.0, 3.0] and model.prior["p_guess"] == [2.0, 4.0]
+    for row in model.params():
+        if row["param"] == "p_guess":
+            assert row["value"] <= 0.1
+        if row["param"] == "p_slip":
+            assert 0.05 <= row["value"] <= 0.1
+    code, _, err = run(["fit", log_path, "--num-fits", 1, "--bounds", "none",
+                        "--no-nested-start", "--out", out, "--quiet"], capsys)
+    assert code == 0, err
+    model = BKT.load(out)
+    assert (model.bounds, model.prior, model.nested_start) == ("none", None, False)
+
+
+@pytest.mark.parametrize(
+    "flag, value, fix",
+    [
+        ("--bounds", "gues=0:0.3", "PARAM one of guess, slip, learn, forget"),
+        ("--bounds", "guess=0.6:0.2", "0 <= LOW <= HIGH <= 1"),
+        ("--bounds", "guess=0.3", "PARAM=LOW:HIGH"),
+        ("--prior", "slip=0.5:2", "ALPHA, BETA >= 1"),
+        ("--prior", "init=a:2", "is not a number"),
+    ],
+)
+def test_bad_bounds_and_prior_name_the_flag(flag, value, fix, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "LOG", flag, value, "--out", "m.json"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and fix in err, err

@@ -82,3 +82,70 @@ def test_log_without_order_column_is_rejected(tmp_path, capsys):
     code = main(["replay", str(path), "--models", "elo", "--report", str(tmp_path / "r")])
     assert code == 1
     assert "order" in capsys.readouterr().err
+
+
+def _kdd_csv(path, n_learners=8, per_learner=12, seed=2):
+    """A Cognitive Tutor / KDD Cup layout log (Row, Anon Student Id, KC(Default), ...)."""
+    rng = np.random.default_rng(seed)
+    lines = ["Row,Anon Student Id,Problem Name,KC(Default),Correct First Attempt"]
+    row = 0
+    for u in range(n_learners):
+        for k in range(per_learner):
+            row += 1
+            lines.append(f"{row},stu{u},P{k % 4},KC{k % 2},{int(rng.random() < 0.6)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_replay_detects_the_layout_like_fit(tmp_path, capsys):
+    """No --preset: a KDD-layout log is detected from its header, as fit does."""
+    path = _kdd_csv(tmp_path / "kdd.csv")
+    code = main(["replay", str(path), "--models", "elo", "--folds", "2", "--bootstrap", "0",
+                 "--report", str(tmp_path / "r")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    doc = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert doc["data"]["preset"] == "detected from the header"
+    assert doc["models"]["elo"]["n"] == 8 * 12
+
+
+def test_replay_takes_the_column_flag(tmp_path, capsys):
+    path = tmp_path / "custom.csv"
+    rng = np.random.default_rng(1)
+    rows = ["t,student,kc,ok"] + [f"{i},s{i % 6},k{i % 2},{int(rng.random() < 0.5)}"
+                                   for i in range(60)]
+    path.write_text("\n".join(rows) + "\n")
+    argv = ["replay", str(path), "--models", "elo", "--folds", "2", "--bootstrap", "0",
+            "--report", str(tmp_path / "r")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "--column learner=NAME" in err and "columns=" not in err
+    code = main(argv + ["--column", "order=t", "--column", "learner=student", "--column",
+                        "skill=kc", "--column", "outcome=ok"])
+    assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, names", [
+    ("order_id,user_id,skill_name,correct\n1,u,a,1\n2,u,a,5\n",
+     ["'correct'", "row 1", "holds 5", "--column outcome=NAME"]),
+    ("order_id,user_id,skill_name\n1,u,a\n", ["'correct'", "--column outcome=NAME"]),
+    ("order_id,user_id,skill_name,correct\n1,,a,1\n", ["'user_id'", "row 0",
+                                                       "--column learner=NAME"]),
+])
+def test_replay_log_errors_use_the_cli_flags(tmp_path, capsys, text, names):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    code = main(["replay", str(path), "--models", "elo", "--report", str(tmp_path / "r")])
+    assert code == 1
+    err = capsys.readouterr().err
+    for name in names:
+        assert name in err, (name, err)
+    assert not any(s in err for s in ("columns=", "missing_skill=", "preset=", "={"))
+
+
+def test_too_many_folds_names_the_flag(tmp_path, csv_log, capsys):
+    code = main(["replay", str(csv_log), "--models", "elo", "--folds", "31",
+                 "--report", str(tmp_path / "r")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "31 folds" in err and "--folds 5" in err and "folds=" not in err
