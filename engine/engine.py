@@ -172,6 +172,10 @@ class Engine:
         version are refolded on their next ingest (or by :meth:`recompute_mastery`).
         """
         fitted = _fitted_model(model)
+        if activate:
+            from engine.fitting import check_activatable  # wrong answers must not raise mastery
+
+            check_activatable(fitted)
         params = {s: p for s in model_skills(fitted) if (p := calibration(fitted, s)) is not None}
         version = self.store.put_model(
             params, meta, model=str(getattr(fitted, "name", "bkt")), document=fitted.to_dict(),
@@ -182,6 +186,10 @@ class Engine:
 
     def activate_model(self, version: int) -> None:
         """Make stored ``version`` the active model (0: none, default BKT)."""
+        if version:
+            from engine.fitting import check_activatable  # wrong answers must not raise mastery
+
+            check_activatable(_stored_model(self.store.get_model(version)))
         self.store.activate_model(version)
         self._forget_runtime()
 

@@ -129,3 +129,39 @@ def _fit(estimator: Any, log: Any, report: Progress) -> Any:
 
 def _jsonable(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float | str | list | tuple | dict)
+
+
+def inverted_skills(model: Any) -> list[tuple[str, float, float]]:
+    """(skill, p_guess, p_slip) of every skill of a fitted kt model whose p_guess + p_slip > 1
+    (a wrong answer raises P(mastered)): every item class of a ``kt.bkt.BKT``, else the
+    per-skill BKT calibration of the model (``engine.runtime.calibration``)."""
+    from kt.bkt.diagnostics import inverted_skills as bkt_inverted
+
+    store = getattr(model, "store_", None)
+    if store is not None:
+        return bkt_inverted(store)
+    from engine.runtime import calibration, model_skills
+
+    out = []
+    for skill in model_skills(model):
+        p = calibration(model, skill)
+        if p is not None and p.p_guess + p.p_slip > 1.0:
+            out.append((str(skill), float(p.p_guess), float(p.p_slip)))
+    return out
+
+
+def check_activatable(model: Any) -> None:
+    """Refuse (``ValidationError``) a model with a skill whose wrong answers raise mastery:
+    the planner would move a learner forward on wrong answers."""
+    bad = inverted_skills(model)
+    if not bad:
+        return
+    skill, guess, slip = bad[0]
+    more = f" ({len(bad)} skills like this: {', '.join(repr(b[0]) for b in bad[:5])}" + (
+        ", ...)" if len(bad) > 5 else ")")
+    raise ValidationError(
+        f"model not activated: skill {skill!r} has p_guess {guess:.3g} + p_slip {slip:.3g} "
+        f"> 1, so a wrong answer would raise its mastery{more if len(bad) > 1 else ''}. "
+        "Refit with the default bounds (p_guess <= 0.5, p_slip <= 0.45: kt.bkt.BKT() / "
+        "'pathwise fit' without '--bounds none') or fix that skill's p_guess and p_slip."
+    )

@@ -94,3 +94,63 @@ def test_fit_model_reports_progress_and_stores_a_version(school):
     assert fractions[0] == 0.0 and fractions[-1] == 1.0
     assert fractions == sorted(fractions) and len(fractions) >= 4  # skills done in between
     assert all(isinstance(m, str) and m for _, m in calls)
+
+
+# --- issue 11 item 4: the engine refuses models whose wrong answers raise mastery ----------
+
+INVERTED = {"p_init": 0.15, "p_learn": 0.1, "p_forget": 0.0, "p_guess": 0.3, "p_slip": 0.9}
+PLAIN = {"p_init": 0.15, "p_learn": 0.1, "p_forget": 0.0, "p_guess": 0.2, "p_slip": 0.1}
+
+
+def _all_wrong_rows() -> list[tuple[str, str, str, float, int]]:
+    """S1: mixed outcomes; S3: tiny and contradictory (an unbounded fit inverts it)."""
+    rows = []
+    for k, learner in enumerate(("L1", "L2", "L3")):
+        for minute in range(6):
+            rows.append((learner, "S1", "A1", float((minute + k) % 3 != 0), minute))
+    rows += [("L1", "S3", "A2", 1.0, 10), ("L1", "S3", "A2", 0.0, 11), ("L2", "S3", "A2", 1.0, 12)]
+    return rows
+
+
+def test_engine_refuses_to_activate_a_model_whose_wrong_answers_raise_mastery(school):
+    from engine.errors import ValidationError
+
+    with Engine.open("sqlite://", "inv") as engine:
+        engine.load_school(school)
+        good = engine.set_model({"S1": PLAIN, "S3": PLAIN})
+        with pytest.raises(ValidationError, match=r"skill 'S3' has p_guess 0\.3 \+ p_slip 0\.9 > 1"
+                           r".*Refit with the default bounds"):
+            engine.set_model({"S1": PLAIN, "S3": INVERTED})
+        assert engine.active_model().version == good.version
+        stored = engine.set_model({"S1": PLAIN, "S3": INVERTED}, activate=False)  # kept, inactive
+        with pytest.raises(ValidationError, match="skill 'S3'.*wrong answer would raise"):
+            engine.activate_model(stored.version)
+        assert engine.active_model().version == good.version
+        engine.activate_model(0)  # the default BKT is always allowed
+
+
+def test_engine_fit_with_unbounded_parameters_is_refused_and_default_bounds_pass(school):
+    from engine.errors import ValidationError
+    from engine.fitting import evidence_log, inverted_skills
+    from kt.bkt import BKT
+
+    with Engine.open("sqlite://", "inv-fit") as engine:
+        engine.load_school(school)
+        engine.ingest([
+            Observation(f"{lid}-{minute}", lid, item, (skill,), score,
+                        T0 + timedelta(minutes=minute))
+            for lid, skill, item, score, minute in _all_wrong_rows()
+        ])
+        hyper = {"num_fits": 2, "seed": 0, "bounds": "none"}
+        by_hand = BKT(**hyper).fit(evidence_log(engine.store.list_observations()))
+        bad = [s for s, *_ in inverted_skills(by_hand)]
+        assert bad  # the unbounded fit inverts a skill of this evidence
+        with pytest.raises(ValidationError, match=f"skill {bad[0]!r}"):
+            engine.fit_model("bkt", **hyper)
+        assert engine.active_model() is None
+        version = engine.fit_model("bkt", num_fits=2, seed=0)  # default bounds
+        assert engine.active_model().version == version.version
+        for params in version.params.values():
+            assert params["p_guess"] + params["p_slip"] < 1.0
+        codes = {w["code"] for w in version.document["warnings"]}
+        assert "few_learners" in codes
