@@ -263,10 +263,23 @@ def run_bench(spec: dict) -> dict:
     return results
 
 
+def run_fit(spec: dict) -> dict:
+    """The whole job a user runs: ``Model(...).fit(data_path=csv)`` and ``save`` (mode "fit";
+    the caller times the process)."""
+    from pyBKT.models import Model
+
+    model = Model(num_fits=int(spec["num_fits"]), seed=int(spec.get("seed", 42)),
+                  parallel=bool(spec.get("parallel", False)))
+    model.fit(data_path=spec["csv"])
+    model.save(spec["model_out"])
+    return {"skills": len(model.fit_model)}
+
+
 def main() -> None:
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
-    result = run_em(spec) if spec["mode"] == "em" else run_bench(spec)
+    modes = {"em": run_em, "bench": run_bench, "fit": run_fit}
+    result = modes[spec["mode"]](spec)
     with open(sys.argv[2], "w") as fh:
         json.dump(result, fh)
 

@@ -1,6 +1,13 @@
 """Pathwise BKT vs pyBKT 1.4.2 (C++ backend, ``parallel=False``) on ASSISTments 2009.
 
-Run: ``python -m benchmarks.kt_vs_pybkt [--quick] [--data CSV] [--repeat N]``.
+Run: ``python -m benchmarks.kt_vs_pybkt [--quick] [--data CSV] [--repeat N]
+[--parts memory,whole,scale] [--rounds N]``.
+
+Parts (default all three): ``memory`` the in-memory table below; ``whole`` whole-process
+``pathwise fit FILE`` vs pyBKT on ASSISTments 2009 and the 17k-row Cognitive Tutor file
+(``benchmarks/whole_process.py``: alternating runs, medians, peak RSS; targets >= 10x and
+>= 5x with memory <= pyBKT's); ``scale`` a synthetic 10 M-answer log fitted whole-process
+(targets < 30 s, < 2 GB).
 
 Both libraries fit the shared ``skill_builder_2009.csv`` in the same run, for standard BKT,
 forgets and multigs (``problem_id`` classes), with ``num_fits`` 1 and 5. pyBKT runs in its own
@@ -43,11 +50,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = REPO / "benchmarks" / "_pybkt_driver.py"
-DEFAULT_DATA = (
-    Path(os.environ.get("PATHWISE_SHARED_DATA", REPO.parent / "shared" / "data"))
-    / "assistments-2009"
-    / "skill_builder_2009.csv"
-)
+SHARED = Path(os.environ.get("PATHWISE_SHARED_DATA", REPO.parent / "shared" / "data"))
+DEFAULT_DATA = SHARED / "assistments-2009" / "skill_builder_2009.csv"
+CT_DATA = SHARED / "cognitive-tutor" / "ct.csv"
+WHOLE_TARGETS = {"skill_builder_2009.csv": 10.0, "ct.csv": 5.0}
 PEER = Path(os.environ.get("PATHWISE_PYBKT_PYTHON", REPO / ".peer" / "pybkt" / "bin" / "python"))
 
 VARIANTS = {
@@ -283,15 +289,46 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: standard and forgets, num_fits 1, one repeat, no file timing",
+        help="smoke run: standard and forgets, num_fits 1, one repeat, no file timing; "
+        "3 whole-process rounds; a 1 M-answer scale log",
     )
+    parser.add_argument("--parts", default="memory,whole,scale",
+                        help="comma-separated parts to run: memory, whole, scale (default all)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="alternating whole-process runs per side (default 7; --quick 3)")
     args = parser.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not parts <= {"memory", "whole", "scale"}:
+        parser.error(f"--parts {args.parts!r}: choose from memory, whole, scale")
     data = Path(args.data)
     if not data.exists():
         sys.exit(f"{data} not found; set PATHWISE_SHARED_DATA or pass --data")
     if not PEER.exists():
         sys.exit(f"pyBKT peer {PEER} not found; run `make peer`")
     import numba
+
+    print(f"data: {data}; cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}")
+    if "memory" in parts:
+        memory_part(args, data)
+    if "whole" in parts or "scale" in parts:
+        from benchmarks import whole_process as wp
+
+        print()
+        print(wp.prepare())
+    if "whole" in parts:
+        rounds = args.rounds or (3 if args.quick else 7)
+        files = [f for f in (data, CT_DATA) if f.exists()]
+        rows = [wp.compare(PEER, f, rounds) for f in files]
+        print()
+        wp.print_compare(rows, WHOLE_TARGETS)
+    if "scale" in parts:
+        print()
+        wp.print_scale(wp.scale(n_learners=2_000 if args.quick else 20_000))
+    return 0
+
+
+def memory_part(args, data: Path) -> None:
+    """The in-memory table (both libraries fit a DataFrame / Table) and the online replay."""
     import pyarrow.csv as pacsv
 
     from kt.bkt import BKT
@@ -308,10 +345,7 @@ def main(argv=None) -> int:
     warm = read_log(table.slice(0, 5000), classes=["problem_id"])
     for variant in VARIANTS.values():
         BKT(**variant, max_iter=2).fit(warm)
-    print(
-        f"data: {data} ({table.num_rows:,} rows); cores: {os.cpu_count()}, "
-        f"numba threads: {numba.get_num_threads()}, repeat: {repeat}"
-    )
+    print(f"in memory: {table.num_rows:,} rows, repeat: {repeat}")
     rows: list[dict] = []
     std_model = None
     for name, nf in configs:
@@ -331,7 +365,6 @@ def main(argv=None) -> int:
         f"update_one median {online['update_one_us_median']:.1f} us "
         f"(p99 {online['update_one_us_p99']:.1f} us)"
     )
-    return 0
 
 
 if __name__ == "__main__":

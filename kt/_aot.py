@@ -107,6 +107,40 @@ def _as_jit_tuple(jit: Any, value: Any) -> Any:
     return value
 
 
+def _run_worker_lists(fast: Any, args: tuple) -> Any:
+    """Run a compiled kernel whose task argument (a named tuple with ``order`` and
+    ``worker_start``: ``em_fit``'s ``EMTasks``) splits the work into worker lists: one thread
+    per list, each calling ``fast`` on its list alone (the compiled wrapper releases the GIL;
+    tasks write only their own slices, so the result equals one sequential call). Any other
+    kernel, or a single list, runs in this thread."""
+    pos = next((i for i, a in enumerate(args)
+                if {"order", "worker_start"} <= set(getattr(a, "_fields", ()))), None)
+    if pos is None:
+        return fast(*args)
+    tasks = args[pos]
+    starts = tasks.worker_start
+    lists = [(int(starts[w]), int(starts[w + 1])) for w in range(len(starts) - 1)
+             if starts[w + 1] > starts[w]]
+    if len(lists) < 2:
+        return fast(*args)
+    import numpy as np
+
+    def run(bounds: tuple[int, int]) -> None:
+        a, b = bounds
+        one = tasks._replace(order=tasks.order[a:b],
+                             worker_start=np.array([0, b - a], dtype=starts.dtype))
+        fast(*args[:pos], one, *args[pos + 1:])
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(lists) - 1, thread_name_prefix="kt-aot") as pool:
+        others = [pool.submit(run, bounds) for bounds in lists[1:]]
+        run(lists[0])
+        for future in others:
+            future.result()  # re-raises a worker's error
+    return None
+
+
 class Kernels:
     """Stands in for one kernel module (see the module docstring); attributes are resolved
     once and cached on the instance."""
@@ -115,6 +149,14 @@ class Kernels:
         self._module = module
         self._entry = entry or {"kernels": {}, "tuples": {}}
         self._compiled = compiled
+
+    def use_jit(self) -> None:
+        """From now on resolve every name to the Numba kernel (drops resolved attributes;
+        ``kt._aot_build`` records signatures through the JIT kernels)."""
+        for name in [n for n in vars(self) if not n.startswith("_")]:
+            delattr(self, name)
+        self._entry = {"kernels": {}, "tuples": {}}
+        self._compiled = None
 
     def jit(self) -> Any:
         """The Numba kernel module itself (imports Numba)."""
@@ -141,11 +183,13 @@ class Kernels:
             return fast
         module = self._module
 
+        threaded = bool(self._entry.get("nogil"))
+
         def call(*args):
             if "numba" in sys.modules or _big(args):
                 jit = importlib.import_module(module)
                 return getattr(jit, attr)(*(_as_jit_tuple(jit, a) for a in args))
-            return fast(*args)
+            return _run_worker_lists(fast, args) if threaded else fast(*args)
 
         call.__name__ = attr
         call.__doc__ = f"{module}.{attr}: compiled (one thread) or Numba (threads)."
@@ -172,6 +216,7 @@ def kernels(module: str) -> Kernels:
         info = manifest()
         if info is not None and module in info["modules"]:
             compiled = _compiled_module(COMPILED_DIR)
-            entry = info["modules"][module] if compiled is not None else None
+            if compiled is not None:
+                entry = dict(info["modules"][module], nogil=bool(info.get("nogil")))
         found = _SETS[module] = Kernels(module, entry, compiled)
     return found

@@ -79,7 +79,8 @@ def record_signatures(folder: Path) -> dict[str, dict[str, set]]:
     seen: dict[str, dict[str, set]] = {}
     patched = []
     _aot._MANIFEST = False  # the workload must call the Numba kernels, not a previous build
-    _aot._SETS.clear()
+    for existing in _aot._SETS.values():  # instances callers may hold (kt.bkt.online)
+        existing.use_jit()
     for name in _aot.KERNEL_MODULES:
         module = importlib.import_module(name)
         seen[name] = {}
@@ -124,10 +125,30 @@ def _trampoline(name: str, target, n_args: int):
     return scope[name]
 
 
+def _nogil_flags():
+    """numba.pycc compiles with fresh ``Flags()``; this subclass sets ``release_gil`` so every
+    exported wrapper releases the GIL while the kernel runs (``kt._aot`` then runs ``em_fit``'s
+    worker lists in threads). Used only while ``cc.compile()`` runs."""
+    from numba.core.compiler import Flags
+
+    class NoGilFlags(Flags):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release_gil = True
+
+    return NoGilFlags
+
+
 def build(out_dir: Path = _aot.COMPILED_DIR, verbose: bool = True) -> dict:
     """Record, compile and install; returns the manifest written."""
+    import warnings
+
     from numba import njit
-    from numba.pycc import CC
+
+    with warnings.catch_warnings():  # pycc is "pending deprecation" (no replacement yet)
+        warnings.simplefilter("ignore")
+        from numba.pycc import CC
+        from numba.pycc import compiler as pycc_compiler
 
     digest = _aot.source_digest()
     with tempfile.TemporaryDirectory(prefix="kt-aot-") as tmp:
@@ -160,7 +181,13 @@ def build(out_dir: Path = _aot.COMPILED_DIR, verbose: bool = True) -> dict:
                                           "signature": str(sig)}
             info["modules"][name] = entry
         started = time.perf_counter()
-        cc.compile()
+        plain_flags = pycc_compiler.Flags
+        pycc_compiler.Flags = _nogil_flags()
+        try:
+            cc.compile()
+        finally:
+            pycc_compiler.Flags = plain_flags
+        info["nogil"] = True
         info["compile_seconds"] = round(time.perf_counter() - started, 1)
         built = list((folder / "out").glob(_aot.MODULE_NAME + "*"))
         if len(built) != 1:

@@ -140,3 +140,59 @@ def to_csv(log: ObservationLog, path) -> None:
                 int(log.outcome[i]),
                 *(log.class_vocab[c][log.classes[c][i]] for c in names),
             ])
+
+
+def large_columns(
+    n_learners: int = 20_000,
+    n_skills: int = 1_000,
+    skills_per_learner: int = 50,
+    answers: tuple[int, int] = (5, 15),
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """A big synthetic log as columns (vectorised; ~10 M rows with the defaults, KDD Cup 2010
+    size), for scale benchmarks. Each learner practises ``skills_per_learner`` random skills,
+    ``answers`` (inclusive range) times each; per skill random true parameters
+    (p_init 0.1-0.5, p_learn 0.05-0.3, p_guess 0.1-0.3, p_slip 0.05-0.2, no forgetting);
+    a learner's answers to different skills are interleaved in a random order.
+
+    Returns ASSISTments-layout columns: ``order_id`` int64 (n,) 0..n-1 in (learner, time)
+    order, ``user_id`` int64, ``skill_name`` str (``"skill0001"``...), ``problem_id`` int64
+    (skill x 100 + attempt), ``correct`` int8.
+    """
+    if n_learners < 1 or not (1 <= skills_per_learner <= n_skills):
+        raise ParameterError("need n_learners >= 1 and 1 <= skills_per_learner <= n_skills")
+    if not (1 <= answers[0] <= answers[1]):
+        raise ParameterError(f"answers={answers}: need 1 <= low <= high")
+    rng = np.random.default_rng(seed)
+    p_init, p_learn = rng.uniform(0.1, 0.5, n_skills), rng.uniform(0.05, 0.3, n_skills)
+    p_guess, p_slip = rng.uniform(0.1, 0.3, n_skills), rng.uniform(0.05, 0.2, n_skills)
+    seq_learner = np.repeat(np.arange(n_learners), skills_per_learner)
+    seq_skill = np.argsort(rng.random((n_learners, n_skills)), axis=1)[
+        :, :skills_per_learner].reshape(-1)
+    seq_len = rng.integers(answers[0], answers[1] + 1, size=len(seq_skill))
+    start = np.concatenate([[0], np.cumsum(seq_len)[:-1]])
+    n = int(seq_len.sum())
+    correct = np.empty(n, dtype=np.int8)
+    attempt = np.empty(n, dtype=np.int64)
+    mastered = rng.random(len(seq_skill)) < p_init[seq_skill]
+    for t in range(answers[1]):
+        live = np.flatnonzero(seq_len > t)
+        s = seq_skill[live]
+        draw = rng.random(len(live))
+        ok = np.where(mastered[live], draw >= p_slip[s], draw < p_guess[s])
+        correct[start[live] + t] = ok
+        attempt[start[live] + t] = t
+        mastered[live] |= rng.random(len(live)) < p_learn[s]
+    row_seq = np.repeat(np.arange(len(seq_skill)), seq_len)
+    # interleave a learner's skills: sort each learner's rows by a random time, keeping the
+    # answers of one skill in attempt order (the time of attempt t grows with t)
+    time = attempt + rng.random(n)
+    perm = np.lexsort((time, seq_learner[row_seq]))
+    names = np.array([f"skill{k:04d}" for k in range(n_skills)])
+    return {
+        "order_id": np.arange(n, dtype=np.int64),
+        "user_id": seq_learner[row_seq][perm].astype(np.int64),
+        "skill_name": names[seq_skill[row_seq][perm]],
+        "problem_id": (seq_skill[row_seq] * 100 + attempt)[perm],
+        "correct": correct[perm],
+    }
