@@ -315,8 +315,12 @@ class _Plan:
         writes = sum(len(v) for v in self.put.values()) + sum(len(v) for v in self.gone.values())
         writes += len(self.returned) + mg.upserts + mg.removed
         admins = sum(1 for p in self.t.people.values() if p["kind"] == "administrator")
-        return {**self.counts, "administrators": admins, "records": {"changed": mg.upserts, "removed": mg.removed, "stale": mg.stale},
-                "ignored": dict(sorted(self.t.ignored.items())), "ignored_files": list(rset.ignored_files),
+        ignored = dict(self.t.ignored)
+        if mg.not_kept:
+            ignored["demographics and userProfiles rows (validated, not kept)"] = mg.not_kept
+        return {**self.counts, "administrators": admins,
+                "records": {"changed": mg.upserts, "removed": mg.removed, "stale": mg.stale},
+                "ignored": dict(sorted(ignored.items())), "ignored_files": list(rset.ignored_files),
                 "changes": writes}
 
     def write(self) -> None:

@@ -32,6 +32,7 @@ class Merge:
     stale: int = 0          # delta rows older than the stored record (dateLastModified)
     removed: int = 0        # records deleted (tobedeleted, or missing from a bulk file)
     upserts: int = 0        # records new or changed
+    not_kept: int = 0       # rows of files Pathwise validates but does not keep (demographics)
 
 
 def merge(old: Mirror, rset: RosterSet) -> Merge:
@@ -39,6 +40,9 @@ def merge(old: Mirror, rset: RosterSet) -> Merge:
     new: Mirror = {f: dict(recs) for f, recs in old.items()}
     out = Merge(new)
     for name, mode in rset.modes.items():
+        if name in NOT_KEPT_FILES:
+            out.not_kept += len(rset.records.get(name, {}))
+            continue
         before = old.get(name, {})
         incoming = rset.records.get(name, {})
         if mode == "bulk":
@@ -81,10 +85,15 @@ def _cascade(m: Mirror, rset: RosterSet) -> int:
     return dropped
 
 
+# Data minimisation: validated but never kept (Pathwise does not use them; docs/privacy.md)
+NOT_KEPT_FILES = ("demographics", "userProfiles")
+NOT_KEPT_COLUMNS = ("status", "password", "sms", "phone")
+
+
 def _live(rec: dict) -> dict:
-    """The record as the mirror keeps it: live, so no ``status``; never a ``password`` (a SIS
-    may export one; Pathwise does not keep it)."""
-    return {k: v for k, v in rec.items() if k not in ("status", "password")}
+    """The record as the mirror keeps it: live (no ``status``), without the columns Pathwise
+    does not keep (passwords, phone numbers)."""
+    return {k: v for k, v in rec.items() if k not in NOT_KEPT_COLUMNS}
 
 
 @dataclass
