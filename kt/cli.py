@@ -68,6 +68,16 @@ def _register_fit(subparsers) -> None:
         help="random restarts per skill; the best log-likelihood is kept (default: 5)",
     )
     fit.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    _add_em_options(fit)
+    fit.add_argument(
+        "--out", required=True, metavar="MODEL.json", help="where to write the fitted model"
+    )
+    fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    fit.set_defaults(handler=_fit)
+
+
+def _add_em_options(fit) -> None:
+    """``fit``'s EM stopping, bounds and prior options."""
     fit.add_argument(
         "--max-iter", type=positive_int, default=None, metavar="N",
         help="cap on EM iterations per restart (default: 5000, which fewer than 1%% of skills "
@@ -101,11 +111,6 @@ def _register_fit(subparsers) -> None:
         help="with --forgets, do not start from (and fall back to) the fit without forgetting "
         "(pyBKT's behaviour; by default a forgets fit never ends below it)",
     )
-    fit.add_argument(
-        "--out", required=True, metavar="MODEL.json", help="where to write the fitted model"
-    )
-    fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    fit.set_defaults(handler=_fit)
 
 
 def _register_predict(subparsers) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from kt.bkt import bounds as kbounds
 from kt.bkt import layout as lay
+from kt.bkt import nested as nested_fit
 from kt.bkt import schedule, start
 from kt.bkt.store import ParamStore
 from kt.errors import LogFormatError, ParameterError, UnknownSkillError
@@ -321,54 +322,6 @@ def _skill_data(layout, n_sk: int) -> dict:
     return {"rows": rows, "correct": correct, "learners": learners}
 
 
-def _nested_model(model):
-    """A copy of ``model`` with ``forgets=False`` (the nested standard model)."""
-    import copy
-
-    nested = copy.copy(model)
-    nested.forgets = False
-    return nested
-
-
-def _keep_better(res: FitResult, nested: FitResult, classes: _Classes) -> FitResult:
-    """Per skill, the nested (no-forgetting) fit where its log-likelihood is higher: a forgets
-    fit never ends below its nested standard fit."""
-    names = list(res.store.skill_names)
-    worse = [s for s, n in enumerate(names) if not res.lls[n] >= nested.lls[n]]
-    if not worse:
-        return res
-    flat = {}
-    for p, kind in KINDS.items():
-        arr = getattr(res.store, p).copy()
-        off = classes.offsets[kind]
-        for s in worse:
-            arr[off[s]:off[s + 1]] = getattr(nested.store, p)[off[s]:off[s + 1]]
-        flat[p] = arr
-    from dataclasses import replace
-
-    lls, iters, traces = dict(res.lls), dict(res.iters), dict(res.traces)
-    for s in worse:
-        n = names[s]
-        lls[n], iters[n], traces[n] = nested.lls[n], nested.iters[n], nested.traces[n]
-    return replace(res, store=replace(res.store, **flat), lls=lls, iters=iters, traces=traces)
-
-
-def _halves(progress, second: bool):
-    """``progress`` for one of two consecutive fits of the same skills (None stays None)."""
-    if progress is None:
-        return None
-
-    last = [-1]
-
-    def report(done: int, total: int) -> None:
-        now = (total * second + done) // 2
-        if now > last[0]:  # each report shows more skills done
-            last[0] = now
-            progress(now, total)
-
-    return report
-
-
 def fit(model, log: ObservationLog, skills, warm: ParamStore | None,
         progress: Callable[[int, int], object] | None) -> FitResult:
     """Fit ``model``'s hyperparameters on ``log`` (``skills``: names, or None = all with rows);
@@ -393,13 +346,13 @@ def fit(model, log: ObservationLog, skills, warm: ParamStore | None,
     data = _skill_data(layout, len(names))
     nested = None
     if model.forgets and warm is None and model.nested_start:
-        inner = _nested_model(model)
+        inner = nested_fit.nested_model(model)
         fx, first = _specs(inner, names, classes, None)
         tasks = _Tasks.build(inner, names, classes, fx, first, int(model.num_fits))
-        out, em_seconds = _run(inner, layout, classes, tasks, fx, _halves(progress, False),
+        out, em_seconds = _run(inner, layout, classes, tasks, fx, nested_fit.halves(progress, False),
                                PROGRESS_STEPS // 2)
         nested = _best(names, classes, tasks, out, em_seconds)
-        progress = _halves(progress, True)
+        progress = nested_fit.halves(progress, True)
     fx, first = _specs(model, names, classes, warm)
     restarts = 1 if warm is not None else int(model.num_fits)
     last = None
@@ -412,7 +365,7 @@ def fit(model, log: ObservationLog, skills, warm: ParamStore | None,
                            PROGRESS_STEPS if nested is None else PROGRESS_STEPS // 2)
     res = _best(names, classes, tasks, out, em_seconds)
     if nested is not None:
-        res = _keep_better(res, nested, classes)
+        res = nested_fit.keep_better(res, nested, classes.offsets)
         from dataclasses import replace
 
         res = replace(res, em_seconds=res.em_seconds + nested.em_seconds)
