@@ -136,7 +136,9 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
            writes) -> list[MasteryChange]:
     """History rows of every folded row; mastery rows of the cells fresh evidence touched;
     learner states; the fresh observations' changes."""
-    fresh_ids = {o.observation_id for _, _, arrivals in work for o, _ in arrivals}
+    n_fresh_obs = sum(len(arrivals) for _, _, arrivals in work)
+    all_fresh = n_fresh_obs == len(cells.observations)
+    fresh_ids = () if all_fresh else {o.observation_id for _, _, a in work for o, _ in a}
     times = writes.times
     history = writes.history_rows
     changes: list[MasteryChange] = []
@@ -152,7 +154,7 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
         if at_text is None:
             at_text = times[oid] = format_timestamp(obs.observed_at)
         p = pcs[k]
-        fresh = oid in fresh_ids
+        fresh = all_fresh or oid in fresh_ids
         for skill in obs.skill_ids:
             history.append((tenant, lid, skill, oid, bef[r], aft[r], p, at_text))
             c = row_cell[r]
