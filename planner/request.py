@@ -19,7 +19,14 @@ class PlanWeights:
     """Objective weights. Gains dominate; preference/variety terms are small tie-breakers.
 
     objective = sum_k w_k * gain_k + preference * sum_a pref_a x_a + variety * #formats used
-    where w_k = goal weight (x ``review`` for spaced review, x ``prerequisite_gap`` for gaps).
+    where w_k = goal weight (x ``review`` for spaced review, x ``prerequisite_gap`` for gaps)
+    + ``unlock`` x the goal weights of the skill's not-yet-mastered direct successors (the
+    value of what mastering it opens up in the graph; 0 = one-step gain only).
+    ``chain_residual`` in [0, 1]: how much of an activity's learning survives on a chained
+    skill while its unmet prerequisite is still unknown; a chained skill's learn probability
+    is multiplied by prod_j (q_j + (1 - q_j) chain_residual) over its unmet prerequisites j,
+    q_j = P(j known after this playlist) = p_j + (1 - p_j) max_b T_bj (1 = no risk
+    discount, the old objective). See planner/README.md.
     """
 
     default_goal_weight: float = 1.0
@@ -28,6 +35,8 @@ class PlanWeights:
     preference: float = 0.04
     variety: float = 0.01
     slack_penalty: float = 100.0
+    unlock: float = 0.3
+    chain_residual: float = 0.25
 
 
 TYPICAL_ACTIVITY_MIN = 15.0

@@ -198,7 +198,47 @@ def _skill_arrays(
             ki = skill_index.get(k)
             if ki is not None:
                 T[ai, ki] = min(a.learn_probability(k), 0.999)
+    w = w + W.unlock * unlock_values(graph, learner, request, touched)
+    _discount_chained(graph, learner, request, touched, basis, skill_index, T)
     return skills, basis, p, w, T
+
+
+def unlock_values(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,
+                  touched: Sequence[int]) -> np.ndarray:
+    """(K,) sum of the goal weights of each skill's direct successors not yet mastered
+    (skills mastering it helps open up), in goal-weighted skills."""
+    theta, W = request.mastered_threshold, request.weights
+    out = np.zeros(len(touched))
+    for n, i in enumerate(touched):
+        for j in graph._succs[i]:
+            sid = graph.ids[j]
+            if learner.mastery_of(sid) < theta:
+                out[n] += float(learner.goals.get(sid, W.default_goal_weight))
+    return out
+
+
+def _discount_chained(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,
+                      touched: Sequence[int], basis: Sequence[str],
+                      skill_index: Mapping[str, int], T: np.ndarray) -> None:
+    """Multiply the learn probabilities of chained skills (in place) by the chance their
+    unmet prerequisites are known after this playlist (see ``PlanWeights.chain_residual``)."""
+    r = request.weights.chain_residual
+    if r >= 1.0:
+        return
+    theta = request.mastered_threshold
+    for n, i in enumerate(touched):
+        if basis[n] != "chained":
+            continue
+        factor = 1.0
+        for j in graph._prereqs[i]:
+            pj = learner.mastery_of(graph.ids[j])
+            if pj >= theta:
+                continue
+            kj = skill_index.get(graph.ids[j])
+            teach = float(T[:, kj].max()) if kj is not None and T.shape[0] else 0.0
+            q = pj + (1.0 - pj) * teach
+            factor *= q + (1.0 - q) * r
+        T[:, n] *= factor
 
 
 def _preference_arrays(

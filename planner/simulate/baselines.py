@@ -193,6 +193,26 @@ def pathwise(world, learner, request, session, seed) -> list[PlanActivity]:
     return [by_id[i.activity_id] for i in pl.items]
 
 
+def pathwise_with(**weights):
+    """Pathwise with some ``PlanWeights`` changed (ablations: e.g. ``unlock=0``)."""
+    from dataclasses import replace
+
+    def policy(world, learner, request, session, seed):
+        req = replace(request, weights=replace(request.weights, **weights))
+        return pathwise(world, learner, req, session, seed)
+    return policy
+
+
+ABLATIONS = {
+    "pathwise": {},
+    "no-unlock": {"unlock": 0.0},
+    "no-chain-risk": {"chain_residual": 1.0},
+    "one-step (old)": {"unlock": 0.0, "chain_residual": 1.0},
+}
+"""Objective terms switched off one at a time (``python -m benchmarks.planner_sim
+--ablation``)."""
+
+
 BASELINES = {
     "random_ready": random_ready,
     "lowest_mastery_first": lowest_mastery_first,

@@ -1,0 +1,170 @@
+"""Learn what works, per school (issue 15 item 2): how well each activity actually moves
+mastery, and how much each learner's format preferences matter, from the evidence that
+follows each activity.
+
+Model. An activity a applied to skill k of a learner with belief p (the engine's P(L)
+before) teaches with probability m · T_ak, T_ak the catalog's learn probability and m an
+unknown multiplier. The exit ticket that follows has P(correct) = L (1 − slip) + (1 − L)
+guess with L = p + (1 − p) min(m T_ak, 0.999); a score in [0, 1] is soft evidence
+(likelihood s · P(correct) + (1 − s) · (1 − P(correct))).
+
+Hierarchy (shrinkage toward the catalog): log m_a = log m_g + e_a with the group g =
+(kind, modality) of the activity, log m_g ~ N(−``group_sd``²/2, ``group_sd``²) (mean
+multiplier 1: the catalog's own value), e_a ~ N(−``activity_sd``²/2, ``activity_sd``²). Learner-format multipliers log m_{s,f} ~
+N(μ_s,f, ``learner_sd``²) with μ = log ``declared_boost`` for a declared preferred format, 0
+otherwise, are fitted the same way from the learner's own evidence. Posteriors are on a grid
+of multipliers (``GRID``), exact for this model up to the grid. Thompson sampling draws one
+multiplier per activity from its posterior: planning with the draw explores where the
+estimate is unsure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from planner.errors import PlanInputError
+from planner.model import PlanActivity
+
+GRID = np.exp(np.linspace(np.log(0.1), np.log(5.0), 81))
+"""Multipliers the posteriors are computed on, (G,) from 0.1 to 5 (log-spaced)."""
+
+
+@dataclass
+class EffectivenessModel:
+    """Online estimate of activity (and learner-format) multipliers; see module doc.
+
+    ``guess``/``slip``: the exit ticket's, as the engine's BKT assumes. Mutable: ``observe``
+    adds evidence in place (one model per school, updated as evidence arrives)."""
+
+    guess: float = 0.2
+    slip: float = 0.1
+    group_sd: float = 0.5
+    activity_sd: float = 0.5
+    learner_sd: float = 0.4
+    declared_boost: float = 1.2
+    _act_ll: dict = field(default_factory=dict, repr=False)
+    _group_of: dict = field(default_factory=dict, repr=False)
+    _lf_ll: dict = field(default_factory=dict, repr=False)
+
+    def _loglik(self, p: float, t: float, score: float) -> np.ndarray:
+        if not (0.0 <= score <= 1.0) or not (0.0 <= p <= 1.0):
+            raise PlanInputError(f"score={score}, p_before={p}; both must be in [0, 1]")
+        learned = p + (1.0 - p) * np.minimum(GRID * t, 0.999)
+        pc = learned * (1.0 - self.slip) + (1.0 - learned) * self.guess
+        like = score * pc + (1.0 - score) * (1.0 - pc)
+        return np.log(np.maximum(like, 1e-12))
+
+    def observe(self, activity: PlanActivity, skill: str, p_before: float, score: float,
+                *, learner_id: str | None = None,
+                preferred_formats: Iterable[str] = ()) -> None:
+        """Add one exit ticket ``score`` that followed ``activity`` on ``skill`` for a learner
+        whose belief before it was ``p_before``."""
+        t = activity.learn_probability(skill)
+        if t <= 0:
+            return
+        ll = self._loglik(float(p_before), t, float(score))
+        self._act_ll[activity.id] = self._act_ll.get(activity.id, 0.0) + ll
+        self._group_of[activity.id] = (activity.kind, activity.modality)
+        if learner_id is not None:
+            declared = set(preferred_formats)
+            for f in activity.format_keys:
+                key = (learner_id, f, f in declared)
+                self._lf_ll[key] = self._lf_ll.get(key, 0.0) + ll
+
+    # ---------------------------------------------------------------- posteriors
+    def _group_prior(self, logg: np.ndarray) -> np.ndarray:
+        """log N(log m_g; −group_sd²/2, group_sd): mean multiplier 1, the catalog's."""
+        return -0.5 * ((logg + self.group_sd ** 2 / 2) / self.group_sd) ** 2
+
+    def _group_posteriors(self) -> dict[tuple[str, str], np.ndarray]:
+        """Log-posterior of each group's multiplier: its activities' likelihoods each
+        integrated over e_a, times the N(0, group_sd) prior."""
+        logg = np.log(GRID)
+        k_act = _normal_kernel(self.activity_sd)  # (G, G): m_a | m_g
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for aid, ll in self._act_ll.items():
+            g = self._group_of[aid]
+            marg = _logsumexp(ll[None, :] + np.log(k_act), axis=1)  # over m_a, per m_g
+            out[g] = out.get(g, self._group_prior(logg)) + marg
+        return out
+
+    def activity_posterior(self, activity: PlanActivity) -> np.ndarray:
+        """(G,) posterior probabilities of ``activity``'s multiplier on ``GRID`` (the group
+        prior from the other activities of its kind and modality; the catalog prior alone when
+        nothing is known)."""
+        logg = np.log(GRID)
+        groups = self._group_posteriors()
+        g = (activity.kind, activity.modality)
+        own = self._act_ll.get(activity.id, 0.0)
+        k_act = _normal_kernel(self.activity_sd)
+        if g in groups:
+            # group posterior without this activity's own evidence (leave-one-out)
+            lg = groups[g]
+            if activity.id in self._act_ll:
+                lg = lg - _logsumexp(own[None, :] + np.log(k_act), axis=1)
+        else:
+            lg = self._group_prior(logg)
+        prior = _logsumexp(lg[:, None] + np.log(k_act), axis=0)  # over m_g, per m_a
+        return _normalise(prior + own)
+
+    def multiplier(self, activity: PlanActivity) -> float:
+        """Posterior mean multiplier of ``activity`` (1 with no evidence anywhere)."""
+        return float(self.activity_posterior(activity) @ GRID)
+
+    def sample(self, activity: PlanActivity, rng: np.random.Generator) -> float:
+        """One Thompson draw of ``activity``'s multiplier."""
+        return float(rng.choice(GRID, p=self.activity_posterior(activity)))
+
+    def learner_format_multiplier(self, learner_id: str, fmt: str, declared: bool) -> float:
+        """Posterior mean of how much format ``fmt`` multiplies this learner's learning,
+        starting from ``declared_boost`` when the format is a declared preference."""
+        mu = np.log(self.declared_boost) if declared else 0.0
+        prior = -0.5 * ((np.log(GRID) - mu) / self.learner_sd) ** 2
+        ll = self._lf_ll.get((learner_id, fmt, declared), 0.0)
+        return float(_normalise(prior + ll) @ GRID)
+
+    def adjusted(self, catalog: Sequence[PlanActivity], *, rng: np.random.Generator | None = None,
+                 learner_id: str | None = None, preferred_formats: Iterable[str] = ()
+                 ) -> list[PlanActivity]:
+        """The catalog with each ``p_learn`` scaled by the activity's multiplier (posterior
+        mean, or a Thompson draw when ``rng`` is given) and, for ``learner_id``, by the
+        learner-format multiplier of its first format; capped at 0.95."""
+        declared = set(preferred_formats)
+        out = []
+        for a in catalog:
+            if a.id not in self._act_ll and (learner_id is None or not self._lf_ll):
+                out.append(a)
+                continue
+            m = self.sample(a, rng) if rng is not None else self.multiplier(a)
+            if learner_id is not None:
+                f = a.format_keys[0]
+                m *= self.learner_format_multiplier(learner_id, f, f in declared)
+            out.append(replace(a, p_learn=_scaled(a.p_learn, m)))
+        return out
+
+
+def _scaled(p_learn: float | Mapping[str, float], m: float):
+    if isinstance(p_learn, Mapping):
+        return {k: min(float(v) * m, 0.95) for k, v in p_learn.items()}
+    return min(float(p_learn) * m, 0.95)
+
+
+def _normal_kernel(sd: float) -> np.ndarray:
+    """(G, G) row-normalised N(log GRID[j]; log GRID[i] − sd²/2, sd) on the grid (the
+    activity's multiplier has mean the group's)."""
+    logg = np.log(GRID)
+    k = np.exp(-0.5 * ((logg[None, :] - logg[:, None] + sd ** 2 / 2) / sd) ** 2)
+    return k / k.sum(axis=1, keepdims=True)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    mx = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(mx, axis=axis) + np.log(np.sum(np.exp(x - mx), axis=axis))
+
+
+def _normalise(logp: np.ndarray) -> np.ndarray:
+    p = np.exp(logp - logp.max())
+    return p / p.sum()
