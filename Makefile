@@ -33,7 +33,7 @@ peer: $(PEER)/.installed
 $(RALPH)/.installed:
 	$(PYTHON) -m venv $(RALPH)
 	$(RALPH)/bin/pip install --quiet --upgrade pip
-	$(RALPH)/bin/pip install --quiet "ralph-malph[lrs,cli]==5.1.0"
+	$(RALPH)/bin/pip install --quiet "ralph-malph[lrs,cli]==5.1.0" requests  # ralph.api.auth imports requests
 	touch $(RALPH)/.installed
 
 ralph: $(RALPH)/.installed

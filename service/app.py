@@ -54,11 +54,15 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
         if settings.demo:
             pw.view(settings.tenant)  # load the school cache before the first request
         log.info("service ready", extra={"db": pw.kind, "demo": settings.demo})
+        from service.lrs_sync_job import start_lrs_sync
+
+        stop_sync = start_lrs_sync(pw, settings.tenant, log)  # PATHWISE_LRS_SYNC_URL; off by default
         if on_ready is not None:
             on_ready(app)
         try:
             yield
         finally:
+            stop_sync()
             if own:
                 pw.close()
 

@@ -5,6 +5,7 @@ part of ``SchoolApp``. Query rules: :mod:`engine.xapi.query`; storing: ``store_s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -58,50 +59,50 @@ class XapiResourceUseCases:
     def sync_statements(self, by: Caller, source: str, fetch: Fetch, *, max_pages: int | None = None,
                         on_page: Callable[[dict], None] | None = None) -> dict[str, Any]:
         """Pull statements from another LRS through ``fetch`` and store them through
-        :meth:`store_statements` (the same path as POSTed statements), resuming after the
-        tenant's stored cursor for ``source`` (the latest ``stored`` time seen) and saving it
-        after every page. Idempotent: statements already stored count as ``duplicates``.
-        A statement this LRS must refuse (invalid xAPI, or an id already stored with other
-        content) is skipped and counted in ``rejected`` (first reasons in ``errors``); the rest
-        of its page is kept. Returns counts: pages, received, stored, duplicates, rejected,
-        not_applied, cursor."""
+        :meth:`store_statements` (the same path as POSTed statements). A pass asks for
+        everything stored after the cursor (``since``) and follows ``more`` to the end; the
+        tenant's cursor for ``source`` keeps the pass's next ``more`` link after every page
+        (an interrupted pass resumes there) and, when a pass ends, the latest remote
+        ``stored`` seen (the next pass's ``since``) — so the result does not depend on the
+        order the remote LRS pages in. Idempotent: statements already stored count as
+        ``duplicates``. A statement this LRS must refuse (invalid xAPI, or an id stored with
+        other content) is counted in ``rejected`` (first reasons in ``errors``); the rest of
+        its page is kept. ``max_pages``: stop after this many pages (resumable). Returns
+        counts: pages, received, stored, duplicates, rejected, not_applied, complete, cursor."""
         self.allow(by, "evidence:write")
-        cursor = self.store.get_sync_cursor(source)
+        state = _cursor_state(self.store.get_sync_cursor(source))
         counts: dict[str, Any] = {"pages": 0, "received": 0, "stored": 0, "duplicates": 0, "rejected": 0,
-                                  "not_applied": 0, "errors": [], "cursor_before": cursor}
-        more: str | None = None
+                                  "not_applied": 0, "errors": [], "complete": False}
         while max_pages is None or counts["pages"] < max_pages:
-            statements, more = fetch(cursor if more is None else None, more)
+            statements, more = fetch(None if state["more"] else state["since"], state["more"])
             counts["pages"] += 1
             counts["received"] += len(statements)
-            cursor = self._import_page(by, statements, cursor, counts)
-            if cursor is not None:
-                self.store.put_sync_cursor(source, cursor)
+            state["latest"] = self._import_page(by, statements, state["latest"], counts)
+            if more and statements:
+                state["more"] = more
+            else:
+                state = {"since": state["latest"] or state["since"], "more": None, "latest": None}
+                counts["complete"] = True
+            self.store.put_sync_cursor(source, json.dumps(state))
             if on_page is not None:
                 on_page(dict(counts))
-            if not more or not statements:
+            if counts["complete"]:
                 break
-        counts["cursor"] = cursor
+        counts["cursor"] = state
         return counts
 
-    def _import_page(self, by: Caller, statements: Sequence[Any], cursor: str | None, counts: dict) -> str | None:
-        """Store one page; returns the new cursor (the latest remote ``stored`` seen)."""
+    def _import_page(self, by: Caller, statements: Sequence[Any], latest: str | None, counts: dict) -> str | None:
+        """Store one page; returns the latest remote ``stored`` seen (as sent by the remote)."""
         fresh = []
         for s in statements:
-            stored = s.get("stored") if isinstance(s, Mapping) else None
-            if isinstance(stored, str):
-                try:
-                    stamp = xq.utc_text(stored, "stored")
-                    cursor = stamp if cursor is None or stamp > cursor else cursor
-                except StatementError:
-                    pass
+            latest = _later(latest, s.get("stored") if isinstance(s, Mapping) else None)
             if isinstance(s, Mapping) and isinstance(s.get("id"), str) and self._statement_known(s["id"]):
                 counts["duplicates"] += 1
             else:
                 fresh.append({k: v for k, v in s.items() if k not in ("stored", "authority")}
                              if isinstance(s, Mapping) else s)
         if not fresh:
-            return cursor
+            return latest
         try:
             result = self.store_statements(by, fresh)
             counts["stored"] += len(fresh)
@@ -117,7 +118,7 @@ class XapiResourceUseCases:
                     if len(counts["errors"]) < 20:
                         sid = s.get("id") if isinstance(s, Mapping) else None
                         counts["errors"].append(f"{sid}: {exc}")
-        return cursor
+        return latest
 
     def _statement_known(self, statement_id: str) -> bool:
         try:
@@ -126,13 +127,30 @@ class XapiResourceUseCases:
             return False
         return bool(self.store.query_statements(statement_id=sid, voided=None, limit=1))
 
-    def sync_cursor(self, by: Caller, source: str) -> str | None:
-        """The stored cursor (latest remote ``stored`` time imported) of ``source``."""
+    def sync_cursor(self, by: Caller, source: str) -> dict[str, Any]:
+        """The stored cursor of ``source``: ``since`` (the latest remote ``stored`` of the last
+        complete pass), ``more`` (where an interrupted pass resumes), ``latest``."""
         self.allow(by, "evidence:write")
-        return self.store.get_sync_cursor(source)
+        return _cursor_state(self.store.get_sync_cursor(source))
 
     @staticmethod
     def consistent_through() -> str:
         """The ``X-Experience-API-Consistent-Through`` value: statements stored up to now are
         visible to queries (writes are synchronous)."""
         return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _cursor_state(text: str | None) -> dict[str, Any]:
+    state = {"since": None, "more": None, "latest": None}
+    if text:
+        state.update({k: v for k, v in json.loads(text).items() if k in state})
+    return state
+
+
+def _later(a: str | None, b) -> str | None:
+    """The later of two ``stored`` strings (compared as instants; unparsable b is ignored)."""
+    if not isinstance(b, str) or xq.compare.instant(b) is None:
+        return a
+    if a is None or xq.compare.instant(b) > xq.compare.instant(a):
+        return b
+    return a

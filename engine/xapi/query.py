@@ -64,9 +64,10 @@ def utc_text(value, param: str) -> str:
 
 
 def _bool(value: str, param: str) -> bool:
-    if value not in ("true", "false"):
+    """'true'/'false' (any case: client libraries send Python's 'True')."""
+    if value.lower() not in ("true", "false"):
         raise _error(param, f"{value!r}: use true or false")
-    return value == "true"
+    return value.lower() == "true"
 
 
 def parse_query(params: Mapping[str, str], *, max_limit: int = 500) -> StatementQuery:

@@ -25,6 +25,7 @@ REGISTRARS = (
     "planner.cli",
     "engine.cli",
     "service.cli.serve_command",
+    "service.cli.lrs_sync",
     "service.cli.admin",
     "service.cli.roster",
     "service.cli.sso",

@@ -185,9 +185,13 @@ def get_statements(ctx: CtxDep, request: Request, response: Response,
 
 
 @router.get("/xapi/about", response_model=XapiAbout, summary="xAPI: the versions this LRS speaks")
-def about() -> XapiAbout:
-    """No credentials needed (the spec's About resource)."""
-    return XapiAbout(version=ABOUT_VERSIONS, extensions={})
+def about(request: Request) -> XapiAbout:
+    """No credentials needed (the spec's About resource). A client speaking 1.0.x (its
+    ``X-Experience-API-Version`` header) is told the 1.0.x versions only: 1.0 client libraries
+    refuse an About that lists a version they do not know (TinCanPython does)."""
+    asked = request.headers.get(VERSION_HEADER, "").strip()
+    versions = ABOUT_VERSIONS if not asked.startswith("1.0") else [v for v in ABOUT_VERSIONS if v.startswith("1.0")]
+    return XapiAbout(version=versions, extensions={})
 
 
 def install(app: FastAPI) -> None:

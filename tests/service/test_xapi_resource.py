@@ -147,6 +147,9 @@ def test_about_needs_no_credentials(client):
     r = client.get("/xapi/about")
     assert r.status_code == 200 and "1.0.3" in r.json()["version"] and "2.0.0" in r.json()["version"]
     assert r.headers["x-experience-api-version"] == "1.0.3"
+    assert client.get("/xapi/about", headers=VERSION).json()["version"] == ["1.0.3", "1.0.2", "1.0.1", "1.0.0"]
+    r = client.get("/xapi/about", headers={"X-Experience-API-Version": "2.0.0"})
+    assert "2.0.0" in r.json()["version"] and r.headers["x-experience-api-version"] == "2.0.0"
 
 
 def test_filters_paging_and_formats(fresh_client):
