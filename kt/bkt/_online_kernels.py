@@ -77,3 +77,26 @@ def trace_cells(values, obs_ptr, row_cell, row_skill, row_score, table, out_pc, 
             out_after[e] = p_next
             values[c] = p_next
     return -1
+
+
+@njit(cache=True, error_model="numpy")
+def replay_rows(p_state, last_cls, ev_skill, ev_score, table, out_pc):
+    """``kt.bkt._kernels.replay_simple`` when every row is its own observation (``events``
+    None: no row pointers to build per call). p_state float64 (K,) and last_cls int32 (K,)
+    are updated in place; ev_skill int64 (m,), ev_score float64 (m,); table float64 (5, K)
+    (guess, slip, learn, forget, prior by skill column); out_pc (m,) P(correct) before each
+    row. Validates as it goes: returns -1, or the first row whose skill is outside 0..K-1 or
+    whose score is outside [0, 1] (the caller then discards ``p_state``)."""
+    n_skills = p_state.shape[0]
+    for e in range(ev_skill.shape[0]):
+        k = ev_skill[e]
+        x = ev_score[e]
+        if k < 0 or k >= n_skills or not (0.0 <= x <= 1.0):
+            return e
+        p = p_state[k]
+        if p != p:
+            p = table[4, k]
+        out_pc[e], p_state[k] = _filter_step(p, x, table[0, k], table[1, k], table[2, k],
+                                             table[3, k])
+        last_cls[k] = 0
+    return -1

@@ -8,142 +8,39 @@ Multi-skill observation (one answer tagged with several skills, or rows sharing 
 before the observation; then every skill copy is applied in row order (pyBKT's convention, and
 the replay protocol's). ``item`` is the item-class label of class variants (multigs,
 multilearn, multipair, multiprior by column); a model without class variants ignores it.
+
+Parts: input checks and kernel loading in :mod:`kt.bkt._online_input`; item-class variants in
+:mod:`kt.bkt._online_classes`; the kernels without classes (``replay_rows``: one observation
+per row, the per-learner replay; ``trace_cells``: many (learner, skill) cells with every
+row's before/after, :meth:`OnlineBKT.update_cells`) in :mod:`kt.bkt._online_kernels`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from kt.bkt import layout as lay
+from kt.bkt._online_classes import ClassRows, Rows
+from kt.bkt._online_input import (
+    UNKNOWN_MODES,
+    bad_cell_row,
+    bad_row,
+    bad_score,
+    bkt_kernels,
+    obs_pointers,
+    online_kernels,
+    skill_positions,
+)
 from kt.bkt.params import BKTState, SkillParams
 from kt.bkt.store import ParamStore
 from kt.errors import ParameterError, UnknownSkillError
 
-UNKNOWN_MODES = ("error", "prior")
-
-_KERNELS = None
+__all__ = ["UNKNOWN_MODES", "OnlineBKT", "bkt_kernels", "obs_pointers"]
 
 
-def bkt_kernels():
-    """``kt.bkt._kernels``, imported on first use (importing it loads Numba); cached so the
-    per-call online path does not pay for an import statement."""
-    global _KERNELS
-    if _KERNELS is None:
-        from kt._aot import kernels  # compiled ahead of time where fresh (kt._aot)
-
-        _KERNELS = kernels("kt.bkt._kernels")
-    return _KERNELS
-
-
-_ONLINE_KERNELS = None
-
-
-def online_kernels():
-    """``kt.bkt._online_kernels``, imported on first use (it loads Numba); cached."""
-    global _ONLINE_KERNELS
-    if _ONLINE_KERNELS is None:
-        from kt.bkt import _online_kernels
-
-        _ONLINE_KERNELS = _online_kernels
-    return _ONLINE_KERNELS
-
-
-def obs_pointers(events, m: int) -> np.ndarray:
-    """int64 (n_obs + 1) row pointers of observations: rows sharing a consecutive ``events``
-    id are one observation; ``events=None``: every row is its own observation."""
-    if events is None:
-        return np.arange(m + 1, dtype=np.int64)
-    ev = np.asarray(events).reshape(-1)
-    if len(ev) != m:
-        raise ParameterError(f"{len(ev)} events for {m} scores; give one event id per row")
-    if m == 0:
-        return np.zeros(1, dtype=np.int64)
-    new = np.empty(m, dtype=bool)
-    new[0] = True
-    np.not_equal(ev[1:], ev[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    out = np.empty(len(starts) + 1, dtype=np.int64)
-    out[:-1] = starts
-    out[-1] = m
-    return out
-
-
-def _bad_score(score: np.ndarray) -> ParameterError:
-    bad = int(np.flatnonzero(~((score >= 0.0) & (score <= 1.0)))[0])
-    return ParameterError(
-        f"scores[{bad}]={float(score[bad]):g} is outside [0, 1]; pass 0/1 or a partial score"
-    )
-
-
-def _skill_positions(store: ParamStore, skills, m: int, unknown: str) -> np.ndarray:
-    """int64 (m,) positions in ``store.skill_names`` (-1 = unknown skill, ``unknown="prior"``)."""
-    sk = np.asarray(skills)
-    if sk.dtype.kind in "iu":
-        pos = sk.astype(np.int64).reshape(-1)
-        if len(pos) and (pos.min() < 0 or pos.max() >= store.n_skills):
-            raise UnknownSkillError(
-                f"skill positions must be in 0..{store.n_skills - 1}; got "
-                f"{int(pos.min())}..{int(pos.max())}"
-            )
-    else:
-        names = sk.astype(str).reshape(-1)
-        uniq, inv = np.unique(names, return_inverse=True)
-        index = store._index  # type: ignore[attr-defined]
-        known = np.array([index.get(u, -1) for u in uniq], dtype=np.int64)
-        if unknown == "error" and np.any(known < 0):
-            store.skill_index(str(uniq[np.flatnonzero(known < 0)[0]]))  # raises
-        pos = known[inv] if len(uniq) else np.empty(0, np.int64)
-    if len(pos) != m:
-        raise ParameterError(f"{len(pos)} skills for {m} scores; give one skill per score")
-    return pos
-
-
-def _bad_cell_row(bad: int, m: int, pos, cell, score, n_values: int,
-                  n_skills: int) -> ParameterError | UnknownSkillError:
-    if bad == m:
-        return ParameterError(
-            f"obs_ptr must rise strictly from 0 to {m} (the number of rows); one entry per "
-            "observation start, then the row count")
-    if not 0 <= pos[bad] < n_skills:
-        return UnknownSkillError(
-            f"skills[{bad}]={int(pos[bad])} is not a skill position; use 0..{n_skills - 1}")
-    if not 0 <= cell[bad] < n_values:
-        return ParameterError(
-            f"cells[{bad}]={int(cell[bad])} is not a cell; use 0..{n_values - 1} (one per value)")
-    return _bad_score(score)
-
-
-def class_global(store: ParamStore, kind: str, s: int, label: str | None, unknown: str) -> int:
-    """Global parameter index of class ``label`` (kind 'gs' | 'lr' | 'pr') of skill ``s``;
-    an unseen label raises, or with ``unknown="prior"`` gives the skill's class mean."""
-    off = getattr(store, f"{kind}_off")
-    c = store.class_index(kind, s, lay.DEFAULT_CLASS if label is None else label)
-    if c >= 0:
-        return int(off[s] + c)
-    if unknown == "error":
-        raise UnknownSkillError(
-            f"item class {label!r} of skill {store.skill_names[s]!r} was not seen when "
-            "fitting; refit with it, or pass unknown='prior' for the skill's class average"
-        )
-    return int(off[-1] + s)
-
-
-class _Rows:
-    """Per-row global parameter indices of one ``update_many`` call (int32 (m,) each)."""
-
-    def __init__(self, store: ParamStore, pos: np.ndarray) -> None:
-        safe = np.where(pos >= 0, pos, 0)
-        self.gs = store.gs_off[safe].astype(np.int32)
-        self.lr = store.lr_off[safe].astype(np.int32)
-        self.pr = store.pr_off[safe].astype(np.int32)
-        self.cls = np.zeros(len(pos), np.int32)
-
-
-class OnlineBKT:
+class OnlineBKT(ClassRows):
     """Mixin of ``kt.bkt.BKT``: the :class:`kt.online.OnlineKT` methods."""
 
     @property
@@ -275,22 +172,45 @@ class OnlineBKT:
         store = self._store()
         if not (type(state) is BKTState and state.skill_names is store.skill_names):
             self._check_state(state)  # the fast test above covers states this model made
-        score = np.ascontiguousarray(scores, dtype=np.float64).reshape(-1)
+        score = np.ascontiguousarray(scores, dtype=np.float64)
+        if score.ndim != 1:
+            score = score.reshape(-1)
         m = len(score)
+        sk = np.asarray(skills)
+        if events is None and m and self._simple_online and sk.dtype.kind in "iu":
+            return self._replay_rows(store, state, sk, score)  # the per-learner replay path
         obs_ptr = obs_pointers(events, m)
         if m == 0:
             return state, np.empty(0)
-        sk = np.asarray(skills)
         if self._simple_online and sk.dtype.kind in "iu":
             return self._replay_simple(state, sk, score, obs_ptr)
         if not (score.min() >= 0.0 and score.max() <= 1.0):
-            raise _bad_score(score)
-        pos = _skill_positions(store, sk, m, unknown)
+            raise bad_score(score)
+        pos = skill_positions(store, sk, m, unknown)
         labels = self._item_labels(items, m)
-        rows = _Rows(store, pos)
+        rows = Rows(store, pos)
         last = state.last_class.copy()
         self._map_classes(store, rows, pos, labels, score, state, last, unknown)
         return self._replay(store, state, last, pos, score, rows, obs_ptr)
+
+    def _replay_rows(self, store: ParamStore, state: BKTState, sk: np.ndarray,
+                     score: np.ndarray) -> tuple[BKTState, np.ndarray]:
+        """Fast path (no classes, int positions, one observation per row): no row pointers;
+        the kernel validates skills and scores."""
+        pos = sk if sk.dtype == np.int64 and sk.flags.c_contiguous else np.ascontiguousarray(
+            sk, dtype=np.int64)
+        if pos.ndim != 1:
+            pos = pos.reshape(-1)
+        if len(pos) != len(score):
+            raise ParameterError(
+                f"{len(pos)} skills for {len(score)} scores; give one skill per score")
+        p_state = state.p_mastered.copy()
+        last = state.last_class.copy()
+        out = np.empty(len(score))
+        bad = online_kernels().replay_rows(p_state, last, pos, score, self._online_table, out)
+        if bad >= 0:
+            raise bad_row(store, pos, score, bad)
+        return BKTState._trusted(store.skill_names, p_state, last), out
 
     def _replay_simple(self, state: BKTState, sk: np.ndarray, score: np.ndarray,
                        obs_ptr: np.ndarray) -> tuple[BKTState, np.ndarray]:
@@ -307,12 +227,7 @@ class OnlineBKT:
         bad = bkt_kernels().replay_simple(p_state, last, obs_ptr, pos, score,
                                           self._online_table, out)
         if bad >= 0:
-            if not (0 <= pos[bad] < store.n_skills):
-                raise UnknownSkillError(
-                    f"skills[{bad}]={int(pos[bad])} is not a skill position; use "
-                    f"0..{store.n_skills - 1} (positions in skill_names_)"
-                )
-            raise _bad_score(score)
+            raise bad_row(store, pos, score, bad)
         return BKTState._trusted(store.skill_names, p_state, last), out
 
     @property
@@ -359,106 +274,8 @@ class OnlineBKT:
         bad = online_kernels().trace_cells(values, ptr, cell, pos, score, self._online_table,
                                            out, before, after)
         if bad >= 0:
-            raise _bad_cell_row(bad, m, pos, cell, score, len(values), self._store().n_skills)
+            raise bad_cell_row(bad, m, pos, cell, score, len(values), self._store().n_skills)
         return out, before, after
-
-    def _item_labels(self, items, m: int) -> np.ndarray | None:
-        variant = self._variant()
-        classed = bool(variant.gs_col or variant.lr_col or (
-            variant.prior_col and variant.prior_col != lay.OUTCOME))
-        if not classed:
-            return None
-        if items is None:
-            raise ParameterError(
-                "this model has class-dependent parameters; pass items (one item-class "
-                "label per row)"
-            )
-        labels = np.asarray(items).astype(str).reshape(-1)
-        if len(labels) != m:
-            raise ParameterError(f"{len(labels)} items for {m} scores; give one per row")
-        return labels
-
-    def _mapped(self, store, kind: str, pos, idx: np.ndarray, labs: np.ndarray,
-                unknown: str) -> np.ndarray:
-        """Global class index of (skill, label) for rows ``idx`` (one lookup per pair)."""
-        if len(idx) == 0:
-            return np.empty(0, np.int32)
-        uniq_lab, lab_id = np.unique(labs, return_inverse=True)
-        width = len(uniq_lab)
-        ukeys, inv = np.unique(pos[idx] * width + lab_id, return_inverse=True)
-        values = np.array(
-            [class_global(store, kind, int(k // width), str(uniq_lab[k % width]), unknown)
-             for k in ukeys], dtype=np.int32)
-        return values[inv]
-
-    def _map_classes(self, store, rows: _Rows, pos, labels, score, state, last,
-                     unknown: str) -> None:
-        """Fill ``rows`` with the class variants' global indices (in place)."""
-        variant = self._variant()
-        kn = np.flatnonzero(pos >= 0)
-        if variant.gs_col:
-            rows.gs[kn] = self._mapped(store, "gs", pos, kn, labels[kn], unknown)
-            rows.cls[kn] = rows.gs[kn] - store.gs_off[pos[kn]]
-        if variant.pair:
-            pair_labels = self._pair_labels(pos, kn, labels, last, rows)
-            rows.lr[kn] = self._mapped(store, "lr", pos, kn, pair_labels, unknown)
-        elif variant.lr_col:
-            rows.lr[kn] = self._mapped(store, "lr", pos, kn, labels[kn], unknown)
-        if variant.prior_col:
-            # the prior class is read only at a skill's first row when its state is unset
-            _, first = np.unique(pos[kn], return_index=True)
-            first = kn[first]
-            need = first[np.isnan(state.p_mastered[pos[first]])]
-            if variant.prior_col == lay.OUTCOME:
-                pr_labels = np.array([str(int(round(x))) for x in score[need]], dtype=str)
-            else:
-                pr_labels = labels[need]
-            rows.pr[need] = self._mapped(store, "pr", pos, need, pr_labels, unknown)
-
-    def _pair_labels(self, pos, kn, labels, last, rows: _Rows) -> np.ndarray:
-        """multipair learn-class labels: (previous item class, current item class) of the same
-        skill; ``rows.cls`` receives each row's item-class code (for ``last_class``)."""
-        pair_code = self.pair_vocab_index_
-        prev_label: dict[int, str | None] = {}
-        out = np.empty(len(kn), dtype=object)
-        for n, e in enumerate(kn):
-            sk = int(pos[e])
-            label = str(labels[e])
-            if sk in prev_label:
-                prev = prev_label[sk]
-            elif last[sk] >= 0:
-                prev = self.pair_vocab_[last[sk]]
-            elif last[sk] == -2:
-                prev = "\x00unknown"  # previous class was not seen in fitting
-            else:
-                prev = None
-            out[n] = lay.DEFAULT_CLASS if prev is None else json.dumps([prev, label])
-            prev_label[sk] = label
-            rows.cls[e] = pair_code.get(label, -2)
-        return out.astype(str)
-
-    def _replay(self, store, state, last, pos, score, rows: _Rows, obs_ptr):
-        """Run the kernel; unknown-skill rows get one fresh scratch slot each (NaN = prior at
-        the population average), so they are predicted and leave the state unchanged."""
-        guess, slip, learn, forget, prior = store.with_fallbacks()
-        k = store.n_skills
-        unknown_rows = np.flatnonzero(pos < 0)
-        p_state = state.p_mastered.copy()
-        last_ext = last
-        if len(unknown_rows):
-            pos = pos.copy()
-            pos[unknown_rows] = k + np.arange(len(unknown_rows))
-            rows.gs[unknown_rows] = len(guess) - 1
-            rows.lr[unknown_rows] = len(learn) - 1
-            rows.pr[unknown_rows] = len(prior) - 1
-            p_state = np.r_[p_state, np.full(len(unknown_rows), np.nan)]
-            last_ext = np.r_[last, np.zeros(len(unknown_rows), np.int32)]
-        out = np.empty(len(obs_ptr) - 1)
-        bkt_kernels().replay(p_state, last_ext, obs_ptr, pos, score, rows.gs, rows.lr,
-                             rows.pr, rows.cls, guess, slip, learn, forget, prior, out)
-        p_state = np.ascontiguousarray(p_state[:k])
-        last = np.ascontiguousarray(last_ext[:k])
-        return BKTState._trusted(store.skill_names, p_state, last), out
 
     # -------------------------------------------------------- construction
     @classmethod

@@ -113,3 +113,22 @@ def test_update_cells_bad_input_names_the_row_and_changes_nothing():
     with pytest.raises(ParameterError, match="contiguous float64"):
         model.update_cells([0.3, 0.2], [0, 1], [1.0, 1.0], [0, 1], [0, 1, 2])
     np.testing.assert_array_equal(values, kept)
+
+
+def test_update_many_without_events_matches_the_scalar_twin():
+    """The per-learner path (int positions, events None: kernel ``replay_rows``)."""
+    model = BKT.from_skill_params(P)
+    rng = np.random.default_rng(5)
+    skills = rng.integers(0, 3, 30)
+    scores = rng.choice([0.0, 1.0, 0.4], 30)
+    state, pc = model.update_many(model.init_state(), skills, scores)
+    twin_state, twin_pc = ref.replay_observations(
+        {}, [[(NAMES[k], x)] for k, x in zip(skills, scores, strict=True)], P)
+    np.testing.assert_allclose(pc, twin_pc, rtol=1e-12)
+    for k, name in enumerate(NAMES):
+        np.testing.assert_allclose(state.p_mastered[k], twin_state.get(name, P[name].p_init),
+                                   rtol=1e-12)
+    with pytest.raises(UnknownSkillError, match=r"skills\[2\]=7"):
+        model.update_many(model.init_state(), np.array([0, 1, 7]), [1.0, 0.0, 1.0])
+    with pytest.raises(ParameterError, match=r"scores\[1\]=2"):
+        model.update_many(model.init_state(), np.array([0, 1]), [1.0, 2.0])
