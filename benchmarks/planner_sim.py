@@ -38,9 +38,10 @@ def _one(args):
 
     policies = None
     if ablation:
-        from planner.simulate.baselines import ABLATIONS, pathwise_with
+        from planner.simulate.baselines import ABLATIONS, LearningPathwise, pathwise_with
 
         policies = {n: pathwise_with(**w) for n, w in ABLATIONS.items()}
+        policies["+learn (Thompson)"] = LearningPathwise()
     return spec.name, seed, run_world(spec, seed, policies)
 
 
@@ -114,7 +115,7 @@ def report_ablation(specs, out, print_=print) -> None:
     from planner.simulate.baselines import ABLATIONS
     from planner.simulate.family import mean_ci
 
-    names = list(ABLATIONS)
+    names = [*ABLATIONS, "+learn (Thompson)"]
     print_("| world | " + " | ".join(names) + " |")
     print_("|---|" + "---:|" * len(names))
     ratios: dict[str, list[float]] = {n: [] for n in names}

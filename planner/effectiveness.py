@@ -20,6 +20,7 @@ estimate is unsure.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -91,12 +92,13 @@ class EffectivenessModel:
             out[g] = out.get(g, self._group_prior(logg)) + marg
         return out
 
-    def activity_posterior(self, activity: PlanActivity) -> np.ndarray:
+    def activity_posterior(self, activity: PlanActivity, groups: Mapping | None = None
+                           ) -> np.ndarray:
         """(G,) posterior probabilities of ``activity``'s multiplier on ``GRID`` (the group
         prior from the other activities of its kind and modality; the catalog prior alone when
         nothing is known)."""
         logg = np.log(GRID)
-        groups = self._group_posteriors()
+        groups = self._group_posteriors() if groups is None else groups
         g = (activity.kind, activity.modality)
         own = self._act_ll.get(activity.id, 0.0)
         k_act = _normal_kernel(self.activity_sd)
@@ -133,12 +135,14 @@ class EffectivenessModel:
         mean, or a Thompson draw when ``rng`` is given) and, for ``learner_id``, by the
         learner-format multiplier of its first format; capped at 0.95."""
         declared = set(preferred_formats)
+        groups = self._group_posteriors()
         out = []
         for a in catalog:
-            if a.id not in self._act_ll and (learner_id is None or not self._lf_ll):
+            if (a.kind, a.modality) not in groups and (learner_id is None or not self._lf_ll):
                 out.append(a)
                 continue
-            m = self.sample(a, rng) if rng is not None else self.multiplier(a)
+            post = self.activity_posterior(a, groups)
+            m = float(rng.choice(GRID, p=post)) if rng is not None else float(post @ GRID)
             if learner_id is not None:
                 f = a.format_keys[0]
                 m *= self.learner_format_multiplier(learner_id, f, f in declared)
@@ -152,6 +156,7 @@ def _scaled(p_learn: float | Mapping[str, float], m: float):
     return min(float(p_learn) * m, 0.95)
 
 
+@functools.lru_cache(maxsize=16)
 def _normal_kernel(sd: float) -> np.ndarray:
     """(G, G) row-normalised N(log GRID[j]; log GRID[i] − sd²/2, sd) on the grid (the
     activity's multiplier has mean the group's)."""

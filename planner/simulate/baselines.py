@@ -203,6 +203,40 @@ def pathwise_with(**weights):
     return policy
 
 
+class LearningPathwise:
+    """Pathwise planning with the school's ``planner.effectiveness.EffectivenessModel``:
+    each plan uses a Thompson draw of every activity's multiplier (and the learner's format
+    multipliers); every exit ticket updates the model. One model per drawn world (a school),
+    learning across its learners in turn."""
+
+    def __init__(self, thompson: bool = True) -> None:
+        self.thompson = thompson
+        self.models: dict = {}
+
+    def _model(self, world):
+        from planner.effectiveness import EffectivenessModel
+
+        key = (world.spec.name, world.seed, id(world))
+        if key not in self.models:
+            self.models = {key: EffectivenessModel()}  # one world at a time
+        return self.models[key]
+
+    def observe(self, world, s, activity, skill, p_before, score) -> None:
+        lr = world.learners[s]
+        self._model(world).observe(activity, skill, p_before, score, learner_id=lr.id,
+                                   preferred_formats=lr.preferred_formats)
+
+    def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
+        from planner.playlist.plan import plan_playlist
+
+        rng = np.random.default_rng(seed) if self.thompson else None
+        adjusted = self._model(world).adjusted(world.catalog, rng=rng, learner_id=learner.id,
+                                               preferred_formats=learner.preferred_formats)
+        by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
+        pl = plan_playlist(world.graph, adjusted, learner, request)
+        return [by_id[i.activity_id] for i in pl.items]
+
+
 ABLATIONS = {
     "pathwise": {},
     "no-unlock": {"unlock": 0.0},

@@ -104,7 +104,9 @@ def violates(a: PlanActivity, learner: PlanLearner, request: PlaylistRequest, us
 
 
 def simulate_learner(world, s: int, policy: Policy, request: PlaylistRequest) -> LearnerOutcome:
-    """Run ``policy`` for learner ``s`` of ``world`` over the horizon (see module doc)."""
+    """Run ``policy`` for learner ``s`` of ``world`` over the horizon (see module doc). A
+    policy with an ``observe(world, s, activity, skill, p_before, score)`` method is shown
+    every exit ticket (the evidence the engine would store)."""
     import time
 
     spec, g = world.spec, world.graph
@@ -136,14 +138,14 @@ def simulate_learner(world, s: int, policy: Policy, request: PlaylistRequest) ->
             items += 1
             minutes += a.duration_min
             blind += _apply(world, s, a, aidx[a.id], true, belief, n_obs, days, attempts,
-                            reps, practised)
+                            reps, practised, getattr(policy, "observe", None))
         _between_sessions(world, s, sess, true, days, half, practised)
     gain = float(true.sum() - world.true0[s].sum())
     return LearnerOutcome(gain, items, blind, violations, minutes, plan_s, true)
 
 
 def _apply(world, s, a: PlanActivity, ai: int, true, belief, n_obs, days, attempts, reps,
-           practised) -> int:
+           practised, observe=None) -> int:
     """One activity on the true learner and its evidence; returns 1 when it worked on a
     skill whose true prerequisite the learner does not know, else 0."""
     spec, g = world.spec, world.graph
@@ -172,6 +174,8 @@ def _apply(world, s, a: PlanActivity, ai: int, true, belief, n_obs, days, attemp
             pc = 1.0 - world.slip[s] if true[i] else world.guess[s]
             score = 1.0 if world.u_obs[s, i, j] < pc else 0.0
         prior = BELIEF_PARAMS.p_init if math.isnan(belief[i]) else belief[i]
+        if observe is not None:
+            observe(world, s, a, k, float(prior), score)
         belief[i] = bkt_step(prior, score)
         n_obs[i] += 1
         days[i] = 0.0

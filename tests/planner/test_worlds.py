@@ -124,3 +124,22 @@ def test_benchmark_prints_table_and_verdicts(capsys):
     out = capsys.readouterr().out
     assert "| near-assumptions |" in out and "| a-la-carte |" in out
     assert "pathwise / lowest_mastery_first:" in out and "at least 8 worlds: MISSED" in out
+
+
+def test_learning_pathwise_sees_every_ticket_and_plans_validly():
+    from planner.simulate.baselines import LearningPathwise
+
+    pol = LearningPathwise()
+    seen = []
+    observe = pol.observe
+
+    def spy(world, s, activity, skill, p_before, score):
+        seen.append((activity.id, skill, p_before, score))
+        observe(world, s, activity, skill, p_before, score)
+
+    pol.observe = spy
+    res = run_world(replace(SMALL, p_absent=0.0), 1, {"learn": pol})
+    assert res["learn"].violations == 0
+    assert seen and all(0 <= p <= 1 and 0 <= sc <= 1 for _a, _k, p, sc in seen)
+    model = next(iter(pol.models.values()))
+    assert set(model._act_ll) == {a for a, *_ in seen}
