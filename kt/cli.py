@@ -85,7 +85,7 @@ def _add_em_options(fit) -> None:
     )
     fit.add_argument(
         "--rtol", type=float, default=None, metavar="R",
-        help="stop EM when the log-likelihood gains at most R times its size (default: 1e-7)",
+        help="stop EM when the log-likelihood gains at most R times its size (default: 1e-6)",
     )
     fit.add_argument(
         "--tol", type=float, default=None, metavar="T",

@@ -7,7 +7,7 @@ EM stopping rule: iteration i runs an E-step giving LL_i, the log-likelihood of 
 parameters (a float, natural log, summed over the skill's learners; plus the log prior in MAP
 mode). EM stops before the M-step when ``tol > 0`` or ``rtol > 0``, i >= 1 and
 LL_i - LL_{i-1} <= ``tol`` + ``rtol`` |LL_{i-1}|; otherwise it stops after ``max_iter``
-M-steps. The default is relative (``rtol=1e-7``, ``tol=0``) with a cap (``max_iter=5000``)
+M-steps. The default is relative (``rtol=1e-6``, ``tol=0``) with a cap (``max_iter=5000``)
 that fewer than 1 % of skills reach on the shared public logs; ``n_at_cap_`` counts the skills
 that did (they are not converged). ``tol=rtol=0`` runs exactly ``max_iter`` iterations.
 ``n_iter_`` counts M-steps; ``log_likelihood_`` is the LL of the returned parameters.
@@ -131,7 +131,7 @@ class BKT(OnlineBKT):
         p_guess_bounds: tuple[float, float] | None = None,
         p_slip_bounds: tuple[float, float] | None = None,
         n_threads: int | None = None,
-        rtol: float = 1e-7,
+        rtol: float = 1e-6,
         bounds: str | Mapping | None = "default",
         prior: bool | Mapping | None = None,
         nested_start: bool = True,
