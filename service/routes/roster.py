@@ -32,8 +32,9 @@ router = APIRouter(prefix="/v1/roster", tags=["roster"])
 ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse},
           404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 ZIP_BODY = {"requestBody": {"required": True, "description": "a zip of the OneRoster 1.2 CSV files "
-                            "(manifest.csv at the top)",
-                            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+                            "(manifest.csv at the top); any Content-Type (application/zip, "
+                            "application/octet-stream)",
+                            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.post("/oneroster", response_model=RosterImportReport, responses=ERRORS, openapi_extra=ZIP_BODY,
