@@ -88,74 +88,16 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         apply_forwarded(scope, self.trusted)
-        rid = ""
-        length = None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _ID_OK.match(candidate):
-                    rid = candidate
-            elif name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    length = None
-        rid = rid or uuid.uuid4().hex[:16]
+        rid, length = _request_id_and_length(scope)
         token = request_id_var.set(rid)
         actor: dict = {}
         actor_token = actor_var.set(actor)
         scope.setdefault("state", {})["request_id"] = rid
         start = time.perf_counter()
         status_holder = {"status": 0}
-        limit = self.max_body_bytes
-
-        path = scope.get("path", "")
-        # pages and API answers carry student data: never cached (static assets may be)
-        no_store = not path.startswith("/static/")
-        csp = not path.startswith("/docs")  # Swagger UI starts with an inline script
-
-        async def send_wrapper(message):
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", rid.encode()))
-                headers.extend(SECURITY_HEADERS)
-                if no_store and not any(k == b"cache-control" for k, _ in headers):
-                    headers.append(NO_STORE)
-                if csp:
-                    headers.append(CSP)
-                message = {**message, "headers": headers}
-            await send(message)
-
-        async def reject():
-            body = _too_large(limit, rid)
-            await send_wrapper({"type": "http.response.start", "status": 413,
-                                "headers": [(b"content-type", b"application/json"),
-                                            (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
+        send_wrapper = _header_sender(send, rid, scope.get("path", ""), status_holder)
         try:
-            if length is not None and length > limit:
-                await reject()
-                return
-            received = 0
-            exceeded = False
-
-            async def receive_wrapper():
-                nonlocal received, exceeded
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > limit:
-                        exceeded = True
-                        raise BodyTooLarge()
-                return message
-
-            try:
-                await self.app(scope, receive_wrapper, send_wrapper)
-            except BodyTooLarge:
-                if status_holder["status"] == 0:
-                    await reject()
+            await self._limited(scope, receive, send, send_wrapper, rid, length, status_holder)
         finally:
             elapsed = (time.perf_counter() - start) * 1000.0
             if log.isEnabledFor(20):
@@ -166,6 +108,80 @@ class RequestContextMiddleware:
                 )
             request_id_var.reset(token)
             actor_var.reset(actor_token)
+
+    async def _limited(self, scope, receive, send, send_wrapper, rid: str, length: int | None,
+                       status_holder: dict) -> None:
+        """Run the app with the body limit: 413 up front from Content-Length, or as soon as
+        the received body passes the limit (unless the response has started)."""
+        limit = self.max_body_bytes
+
+        async def reject():
+            body = _too_large(limit, rid)
+            await send_wrapper({"type": "http.response.start", "status": 413,
+                                "headers": [(b"content-type", b"application/json"),
+                                            (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        if length is not None and length > limit:
+            await reject()
+            return
+        received = 0
+
+        async def receive_wrapper():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except BodyTooLarge:
+            if status_holder["status"] == 0:
+                await reject()
+
+
+def _request_id_and_length(scope) -> tuple[str, int | None]:
+    """The request's own X-Request-ID when well-formed (else a new one) and its
+    Content-Length (``None`` when absent or not a number)."""
+    rid = ""
+    length = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _ID_OK.match(candidate):
+                rid = candidate
+        elif name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+    return rid or uuid.uuid4().hex[:16], length
+
+
+def _header_sender(send, rid: str, path: str, status_holder: dict):
+    """``send`` adding X-Request-ID, the security headers, no-store (pages and API answers
+    carry student data; static assets may be cached) and the CSP (not on /docs: Swagger UI
+    starts with an inline script) to the response start; notes the status."""
+    no_store = not path.startswith("/static/")
+    csp = not path.startswith("/docs")
+
+    async def send_wrapper(message):
+        if message["type"] == "http.response.start":
+            status_holder["status"] = message["status"]
+            headers = list(message.get("headers", ()))
+            headers.append((b"x-request-id", rid.encode()))
+            headers.extend(SECURITY_HEADERS)
+            if no_store and not any(k == b"cache-control" for k, _ in headers):
+                headers.append(NO_STORE)
+            if csp:
+                headers.append(CSP)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return send_wrapper
 
 
 class BodyTooLarge(Exception):

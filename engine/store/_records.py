@@ -37,19 +37,7 @@ class RecordsPart(TenantBase):
         A mismatch raises :class:`ConflictError`. Top-level keys in
         :data:`~engine.store.base.DOCUMENT_INDEX_KEYS` (string or null) are indexed.
         """
-        for name, value in (("kind", kind), ("doc_id", doc_id)):
-            if not isinstance(value, str) or not value:
-                raise ValidationError(f"document {name} must be a non-empty string, got {value!r}")
-        if not isinstance(payload, Mapping):
-            raise ValidationError(f"document payload must be a JSON object, got {type(payload).__name__}")
-        index = []
-        for key in DOCUMENT_INDEX_KEYS:
-            value = payload.get(key)
-            if value is not None and not isinstance(value, str):
-                raise ValidationError(
-                    f"document field {key!r} is indexed and must be a string or null, got {value!r}"
-                )
-            index.append(value)
+        index = _document_index(kind, doc_id, payload)
         body = _dumps(dict(payload))
         now = _now()
         with self._driver.transaction():
@@ -73,18 +61,22 @@ class RecordsPart(TenantBase):
                     (version, body, *index, now, self.tenant_id, kind, doc_id),
                 )
             else:
-                try:
-                    self._driver.execute(
-                        "INSERT INTO documents (tenant_id, kind, doc_id, version, payload, "
-                        "learner_id, class_id, status, parent_id, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (self.tenant_id, kind, doc_id, version, body, *index, created, now),
-                    )
-                except self._driver.integrity_errors:
-                    raise ConflictError(
-                        f"{kind} {doc_id!r} was created concurrently; reload it and retry"
-                    ) from None
+                self._insert_document(kind, doc_id, version, body, index, now)
         return Document(kind, doc_id, version, json.loads(body), parse_timestamp(created), parse_timestamp(now))
+
+    def _insert_document(self, kind: str, doc_id: str, version: int, body: str,
+                         index: list[str | None], now: str) -> None:
+        try:
+            self._driver.execute(
+                "INSERT INTO documents (tenant_id, kind, doc_id, version, payload, "
+                "learner_id, class_id, status, parent_id, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.tenant_id, kind, doc_id, version, body, *index, now, now),
+            )
+        except self._driver.integrity_errors:
+            raise ConflictError(
+                f"{kind} {doc_id!r} was created concurrently; reload it and retry"
+            ) from None
 
     def get_document(self, kind: str, doc_id: str) -> Document:
         """The document; :class:`NotFoundError` naming it when absent."""
@@ -206,3 +198,22 @@ class RecordsPart(TenantBase):
                 (self.tenant_id,),
             )
         ]
+
+
+def _document_index(kind: str, doc_id: str, payload: Any) -> list[str | None]:
+    """Checked ``kind``/``doc_id``/``payload`` of a document; its indexed column values
+    (:data:`~engine.store.base.DOCUMENT_INDEX_KEYS`, each a string or null)."""
+    for name, value in (("kind", kind), ("doc_id", doc_id)):
+        if not isinstance(value, str) or not value:
+            raise ValidationError(f"document {name} must be a non-empty string, got {value!r}")
+    if not isinstance(payload, Mapping):
+        raise ValidationError(f"document payload must be a JSON object, got {type(payload).__name__}")
+    index: list[str | None] = []
+    for key in DOCUMENT_INDEX_KEYS:
+        value = payload.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(
+                f"document field {key!r} is indexed and must be a string or null, got {value!r}"
+            )
+        index.append(value)
+    return index
