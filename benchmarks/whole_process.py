@@ -1,7 +1,8 @@
 """Whole-process fits: ``pathwise fit FILE`` vs pyBKT 1.4.2 as a user runs them (issue 11 item 5).
 
 Each side is one fresh process that reads the file, fits and writes the model: ours
-``python -m service.cli fit FILE --out M.json --quiet`` (the ``pathwise`` dispatcher); pyBKT
+``python -m service.cli fit FILE --out M.json`` (the ``pathwise`` dispatcher, with its
+progress bar and summary on stderr, as a user runs it); pyBKT
 ``Model(num_fits=1, parallel=False).fit(data_path=FILE)`` + ``save`` in its own venv
 (``benchmarks/_pybkt_driver.py`` mode "fit"; ``parallel=False`` was pyBKT's faster setting on
 both shared files here). Same settings: one restart, at most 100 EM iterations, stop when the
@@ -34,23 +35,23 @@ PEER_SETTINGS = "num_fits=1, max 100 EM iterations, tol 1e-3 on the log-likeliho
 
 def run_child(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one child process; exits on failure."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=env or os.environ.copy())
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                env=env or os.environ.copy())
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            text = err.read().decode(errors="replace")
+            sys.exit(f"{' '.join(cmd)} failed:\n{text[-3000:]}")
     return seconds, usage.ru_maxrss / 1024.0  # Linux: KB
 
 
 def _fit_flags() -> list[str]:
     """Our CLI flags for pyBKT's settings (``--rtol`` / ``--bounds`` only when they exist)."""
-    flags = ["--num-fits", "1", "--max-iter", "100", "--tol", "0.001", "--quiet"]
+    flags = ["--num-fits", "1", "--max-iter", "100", "--tol", "0.001"]
     help_text = subprocess.run([sys.executable, "-m", "service.cli", "fit", "--help"],
                                capture_output=True, text=True, cwd=REPO).stdout
     if "--rtol" in help_text:
@@ -136,7 +137,14 @@ def scale(n_learners: int = 20_000, repeat: int = 1) -> dict:
             "cores": len(os.sched_getaffinity(0)), "flags": " ".join(flags)}
 
 
+def load() -> str:
+    """The 1/5/15-minute load averages (the machine may be shared: absolute times are noisy)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f}/{five:.1f}/{fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def print_compare(rows: list[dict], targets: dict[str, float]) -> None:
+    print(f"({load()})")
     print(f"whole process, file -> fitted model file ({PEER_SETTINGS}; ours: {rows[0]['flags']}"
           f"; medians of {rows[0]['rounds']} alternating runs each):")
     print("| file | pyBKT s | Pathwise s | ratio | target | pyBKT peak MB | Pathwise peak MB | "
@@ -158,4 +166,4 @@ def print_scale(s: dict) -> None:
     print(f"scale: synthetic {s['rows']:,} answers ({s['csv_mb']:.0f} MB CSV, written in "
           f"{s['write_s']:.1f} s), pathwise fit whole process {s['seconds']:.1f} s "
           f"(target < 30 s: {ok_t}), peak {s['peak_mb']:.0f} MB (target < 2048 MB: {ok_m}) "
-          f"on {s['cores']} cores; flags: {s['flags']}")
+          f"on {s['cores']} cores; flags: {s['flags']} ({load()})")

@@ -21,18 +21,26 @@ def fit_with_progress(model: Any, log: Any, *, progress: bool = True, desc: str 
     """
     if not progress:
         return model.fit(log)
-    from tqdm import tqdm
+    import time
 
-    bar = tqdm(total=None, unit=unit, desc=desc, delay=1.0, leave=False)
+    started = time.monotonic()
+    bars: list = []  # tqdm is imported (~40 ms) only once the fit has lasted a second
 
     def report(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        if not bars:
+            if time.monotonic() - started < 1.0:
+                return
+            from tqdm import tqdm
+
+            bars.append(tqdm(total=total, unit=unit, desc=desc, leave=False))
+        bars[0].total = total
+        bars[0].update(done - bars[0].n)
 
     try:
         model.fit(log, progress=report)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     return model
 
 
