@@ -152,12 +152,15 @@ def derive(m: Mirror, rows: dict[str, dict[str, int]] | None = None) -> Target:
             t.learners[uid] = (_name(u), b.grade_label(grades[0]) if grades else "")
         elif kind == "teacher":
             t.teachers[uid] = _name(u)
+    named_by: dict[str, set[str]] = {}  # agent id -> the learners naming them as an agent
+    for lid in t.learners:
+        for agent in users[lid].get("agentSourcedIds") or []:
+            named_by.setdefault(agent, set()).add(lid)
     for uid, p in t.people.items():
         if p["kind"] != "guardian":
             continue
         kids = {a for a in users[uid].get("agentSourcedIds") or [] if a in t.learners}
-        kids |= {lid for lid in t.learners if uid in (users[lid].get("agentSourcedIds") or [])}
-        t.guardians[uid] = (p["name"], tuple(sorted(kids)))
+        t.guardians[uid] = (p["name"], tuple(sorted(kids | named_by.get(uid, set()))))
     _derive_classes(m, t, rows, issues)
     if issues:
         raise RosterFormatError(issues)

@@ -275,3 +275,10 @@ def test_retention_erases_departed_learners_after_n_days(school, tmp_path):
     assert school.import_oneroster(ADMIN, folder)["changes"] == 0
     with pytest.raises(ValueError, match="retention days must be"):
         school.set_retention(ADMIN, -1)
+
+
+def test_students_emails_map_xapi_statements_to_them(school):
+    school.import_oneroster(ADMIN, SAMPLE)
+    entries = {e["identity"]: e["learner_id"] for e in school.xapi_identities(ADMIN, limit=1000)["entries"]}
+    assert entries["mbox:mailto:liam001@students.maplegrove.example"] == "stu-001"
+    assert len([k for k in entries if k.startswith("mbox:")]) == 60
