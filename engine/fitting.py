@@ -94,7 +94,8 @@ def fit_from_store(
     **hyperparameters: Any,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit ``model`` on the tenant's stored evidence. Returns ``(fitted model, info)`` where
-    ``info`` (JSON-ready) records the method, row/observation counts and seconds.
+    ``info`` (JSON-ready) records the method, row/observation counts and seconds (a BKT also
+    the skills that stopped at the EM cap and its warnings counted by code).
     ``progress(fraction, message)`` reports 0.0 at the start, after reading the evidence and
     1.0 when fitted (a BKT fit also reports skills done, in up to 20 steps)."""
     report = progress or (lambda fraction, message: None)
@@ -113,6 +114,11 @@ def fit_from_store(
         "hyperparameters": {k: v for k, v in hyperparameters.items() if _jsonable(v)},
         "seconds": seconds,
     }
+    if hasattr(fitted, "n_at_cap_"):  # a BKT: converged? plausible? (kt.bkt.diagnostics)
+        from kt.bkt.diagnostics import counts
+
+        info["skills_at_cap"] = int(fitted.n_at_cap_)
+        info["warnings"] = counts(fitted.warnings_)
     return fitted, info
 
 

@@ -154,3 +154,5 @@ def test_engine_fit_with_unbounded_parameters_is_refused_and_default_bounds_pass
             assert params["p_guess"] + params["p_slip"] < 1.0
         codes = {w["code"] for w in version.document["warnings"]}
         assert "few_learners" in codes
+        assert version.meta["warnings"]["few_learners"] >= 1
+        assert version.meta["skills_at_cap"] == 0

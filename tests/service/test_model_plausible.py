@@ -26,6 +26,8 @@ def test_fit_job_activates_only_models_whose_wrong_answers_lower_mastery(fresh_c
     job = _wait(c, c.post("/v1/models/fit", headers=ADMIN, json={"max_iter": 200}).json())
     assert job["status"] == "done", job
     version = job["result"]["version"]
+    assert isinstance(job["result"]["skills_at_cap"], int)  # converged? told, not hidden
+    assert isinstance(job["result"]["warnings"], dict)
     params = c.get(f"/v1/models/{version}", headers=ADMIN).json()["params"]
     assert set(skills) <= set(params)
     for skill, p in params.items():
