@@ -269,6 +269,8 @@ class PlanLearner:
     ``devices``/``places``: what is available to this learner (empty = no restriction).
     ``languages``: languages the learner can work in (empty = any).
     ``days_since_practice``: skill -> days since last practice (spaced review).
+    ``half_life_days``: skill -> this learner's forgetting half-life in days (e.g. fitted by
+    ``planner.forgetting``); skills not listed use ``PlaylistRequest.review_half_life_days``.
     ``ever_mastered``: skills that once crossed the mastery threshold (review when they fell).
     ``struggling``: skills the learner is currently struggling with (adds prerequisite gaps).
     """
@@ -286,8 +288,14 @@ class PlanLearner:
     days_since_practice: Mapping[str, float] = field(default_factory=empty_map)
     ever_mastered: frozenset[str] = frozenset()
     struggling: frozenset[str] = frozenset()
+    half_life_days: Mapping[str, float] = field(default_factory=empty_map)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "half_life_days", frozen_map(self.half_life_days))
+        for k, h in self.half_life_days.items():
+            if not (float(h) > 0):
+                raise PlanInputError(
+                    f"learner {self.id!r} has half_life_days {h} on {k!r}; it must be > 0 days")
         object.__setattr__(self, "mastery", frozen_map(self.mastery))
         object.__setattr__(self, "goals", frozen_map(self.goals))
         object.__setattr__(self, "days_since_practice", frozen_map(self.days_since_practice))

@@ -17,12 +17,14 @@ from planner.model import PlanActivity, PlanLearner, PlaylistRequest, SkillGraph
 
 def effective_mastery(learner: PlanLearner, skill: str, request: PlaylistRequest) -> float:
     """Mastery after forgetting since the last practice: decays half-way toward
-    ``request.review_floor`` every ``review_half_life_days`` (only above the floor)."""
+    ``request.review_floor`` every half-life (the learner's own ``half_life_days`` of the
+    skill, else ``request.review_half_life_days``; only above the floor)."""
     p = learner.mastery_of(skill)
     days = learner.days_since_practice.get(skill)
     if days is None or days <= 0 or p <= request.review_floor:
         return p
-    factor = 0.5 ** (float(days) / request.review_half_life_days)
+    half = float(learner.half_life_days.get(skill, request.review_half_life_days))
+    factor = 0.5 ** (float(days) / half)
     return request.review_floor + (p - request.review_floor) * factor
 
 

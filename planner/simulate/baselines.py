@@ -221,7 +221,7 @@ class LearningPathwise:
             self.models = {key: EffectivenessModel()}  # one world at a time
         return self.models[key]
 
-    def observe(self, world, s, activity, skill, p_before, score) -> None:
+    def observe(self, world, s, activity, skill, p_before, score, **_kw) -> None:
         lr = world.learners[s]
         self._model(world).observe(activity, skill, p_before, score, learner_id=lr.id,
                                    preferred_formats=lr.preferred_formats)
@@ -235,6 +235,35 @@ class LearningPathwise:
         by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
         pl = plan_playlist(world.graph, adjusted, learner, request)
         return [by_id[i.activity_id] for i in pl.items]
+
+
+class SpacingPathwise:
+    """Pathwise planning with review scheduled from the school's
+    ``planner.forgetting.ForgettingModel``: a ticket on a skill believed mastered (belief >= θ)
+    some days after its previous observation is a retention check; each plan passes the
+    learner's fitted half-lives (``PlanLearner.half_life_days``)."""
+
+    def __init__(self, threshold: float = 0.95) -> None:
+        self.threshold = threshold
+        self.models: dict = {}
+
+    def _model(self, world):
+        from planner.forgetting import ForgettingModel
+
+        key = (world.spec.name, world.seed, id(world))
+        if key not in self.models:
+            self.models = {key: ForgettingModel()}
+        return self.models[key]
+
+    def observe(self, world, s, activity, skill, p_before, score, days=float("nan")) -> None:
+        if p_before >= self.threshold and days > 0:  # NaN (first observation) fails too
+            self._model(world).observe(world.learners[s].id, skill, days, score)
+
+    def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
+        from dataclasses import replace
+
+        halves = self._model(world).half_lives(learner.id, learner.days_since_practice)
+        return pathwise(world, replace(learner, half_life_days=halves), request, session, seed)
 
 
 ABLATIONS = {

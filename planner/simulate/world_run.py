@@ -105,8 +105,9 @@ def violates(a: PlanActivity, learner: PlanLearner, request: PlaylistRequest, us
 
 def simulate_learner(world, s: int, policy: Policy, request: PlaylistRequest) -> LearnerOutcome:
     """Run ``policy`` for learner ``s`` of ``world`` over the horizon (see module doc). A
-    policy with an ``observe(world, s, activity, skill, p_before, score)`` method is shown
-    every exit ticket (the evidence the engine would store)."""
+    policy with an ``observe(world, s, activity, skill, p_before, score, days=...)`` method
+    is shown every exit ticket (the evidence the engine would store; ``days`` since the
+    previous observation of the skill, NaN for the first)."""
     import time
 
     spec, g = world.spec, world.graph
@@ -175,7 +176,7 @@ def _apply(world, s, a: PlanActivity, ai: int, true, belief, n_obs, days, attemp
             score = 1.0 if world.u_obs[s, i, j] < pc else 0.0
         prior = BELIEF_PARAMS.p_init if math.isnan(belief[i]) else belief[i]
         if observe is not None:
-            observe(world, s, a, k, float(prior), score)
+            observe(world, s, a, k, float(prior), score, days=float(days[i]))
         belief[i] = bkt_step(prior, score)
         n_obs[i] += 1
         days[i] = 0.0

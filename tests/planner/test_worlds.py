@@ -133,9 +133,9 @@ def test_learning_pathwise_sees_every_ticket_and_plans_validly():
     seen = []
     observe = pol.observe
 
-    def spy(world, s, activity, skill, p_before, score):
+    def spy(world, s, activity, skill, p_before, score, days=float("nan")):
         seen.append((activity.id, skill, p_before, score))
-        observe(world, s, activity, skill, p_before, score)
+        observe(world, s, activity, skill, p_before, score, days=days)
 
     pol.observe = spy
     res = run_world(replace(SMALL, p_absent=0.0), 1, {"learn": pol})
@@ -143,3 +143,14 @@ def test_learning_pathwise_sees_every_ticket_and_plans_validly():
     assert seen and all(0 <= p <= 1 and 0 <= sc <= 1 for _a, _k, p, sc in seen)
     model = next(iter(pol.models.values()))
     assert set(model._act_ll) == {a for a, *_ in seen}
+
+
+def test_spacing_pathwise_fits_half_lives_in_a_forgetting_world():
+    from planner.simulate.baselines import SpacingPathwise
+
+    pol = SpacingPathwise()
+    spec = replace(SMALL, half_life_days=8.0, sessions=4, n_learners=6, pretest_share=1.0)
+    res = run_world(spec, 0, {"spacing": pol})
+    assert res["spacing"].violations == 0
+    model = next(iter(pol.models.values()))
+    assert model._total  # retention checks were seen and fitted

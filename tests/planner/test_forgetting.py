@@ -1,0 +1,62 @@
+"""Half-lives fitted from retention evidence where the truth is known, and review scheduled
+from them (issue 15 item 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.errors import PlanInputError
+from planner.forgetting import ForgettingModel
+from planner.model import PlanActivity, PlanLearner, PlanSkill, PlaylistRequest, SkillGraph
+from planner.playlist._eligibility import effective_mastery
+from planner.playlist.plan import plan_playlist
+
+
+def _feed(m, learner, skill, half, n, rng, days=(2, 5, 10, 20, 40)):
+    for i in range(n):
+        d = float(days[i % len(days)])
+        known = rng.random() < 0.5 ** (d / half)
+        pc = (1 - m.slip) if known else m.guess
+        m.observe(learner, skill, d, float(rng.random() < pc))
+
+
+def test_recovers_short_and_long_half_lives():
+    rng = np.random.default_rng(0)
+    m = ForgettingModel()
+    for s in range(10):
+        _feed(m, f"L{s}", "fast", 6.0, 40, rng)
+        _feed(m, f"L{s}", "slow", 200.0, 40, rng)
+    assert m.half_life("L0", "fast") == pytest.approx(6.0, rel=0.4)
+    assert m.half_life("L0", "slow") > 60
+    assert m.half_life("new", "fast") < 15  # a new learner borrows the skill's half-life
+
+
+def test_a_learner_who_forgets_faster_gets_a_shorter_half_life():
+    rng = np.random.default_rng(1)
+    m = ForgettingModel()
+    for s in range(8):
+        _feed(m, f"L{s}", "k", 30.0, 40, rng)
+    _feed(m, "quick", "k", 5.0, 80, rng)
+    assert m.half_life("quick", "k") < 0.6 * m.half_life("L0", "k")
+
+
+def test_fitted_half_life_brings_a_skill_up_for_review():
+    g = SkillGraph.from_skills([PlanSkill("k")])
+    acts = [PlanActivity("review-k", "k", (("k", 1.0),), p_learn=0.3)]
+    base = PlanLearner("x", mastery={"k": 0.99}, days_since_practice={"k": 7.0})
+    req = PlaylistRequest(budget_min=30)
+    assert effective_mastery(base, "k", req) > 0.95
+    assert plan_playlist(g, acts, base, req).items == ()
+    fitted = PlanLearner("x", mastery={"k": 0.99}, days_since_practice={"k": 7.0},
+                         half_life_days={"k": 6.0})
+    assert effective_mastery(fitted, "k", req) == pytest.approx(0.5 + 0.49 * 0.5 ** (7 / 6))
+    pl = plan_playlist(g, acts, fitted, req)
+    assert pl.activity_ids == ("review-k",) and pl.items[0].reason.basis == "review"
+
+
+def test_bad_input_is_an_error():
+    with pytest.raises(PlanInputError, match="days=-1"):
+        ForgettingModel().observe("x", "k", -1, 1.0)
+    with pytest.raises(PlanInputError, match="half_life_days"):
+        PlanLearner("x", mastery={}, half_life_days={"k": 0})
