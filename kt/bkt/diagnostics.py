@@ -55,14 +55,18 @@ def _fixed_params(fixed, skill: str) -> set[str]:
     return out
 
 
+def _all(rows: int) -> str:
+    return "its only answer is" if rows == 1 else f"all {rows} answers are"
+
+
 def _data_warnings(skill: str, rows: int, correct: int, learners: int) -> list[SkillWarning]:
     out = []
     if rows and correct == rows:
-        out.append(SkillWarning(skill, "all_correct", f"all {rows} answers are correct: guess "
-                                "and slip cannot be told apart"))
+        out.append(SkillWarning(skill, "all_correct", f"{_all(rows)} correct: guess and slip "
+                                "cannot be told apart"))
     elif rows and correct == 0:
-        out.append(SkillWarning(skill, "all_wrong", f"all {rows} answers are wrong: guess and "
-                                "slip cannot be told apart"))
+        out.append(SkillWarning(skill, "all_wrong", f"{_all(rows)} wrong: guess and slip "
+                                "cannot be told apart"))
     if learners < MIN_LEARNERS:
         out.append(SkillWarning(skill, "few_learners", f"only {learners} learner(s) (under "
                                 f"{MIN_LEARNERS}): parameters are noisy; a prior helps "
