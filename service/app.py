@@ -97,11 +97,13 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
     from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
 
     app.include_router(roster.router)
-    from service.routes import sso
+    from service.routes import lti, sso
     from service.web import oidc
 
     oidc.install(app)  # single sign-on pages and the login page's button
     app.include_router(sso.router)
+    app.include_router(lti.router)  # LTI admin API
+    app.include_router(lti.tool)  # LTI tool endpoints (/lti/{tenant}/...)
     from service.routes import students  # the learner's voice: today, choices, self-reports, PLP
     from service.web import guardian, plp, student
 

@@ -9,6 +9,7 @@ launches (:mod:`engine.lti.usecases`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,8 @@ from engine.sso.config import IdentityProvider
 from engine.sso.errors import SignInRefused
 from engine.sso.identities import IDENTITY_KIND, IdentityLink, doc_id, normalize
 
+ROSTER_SYNC_KIND = "sso_roster_sync"
+ROSTER_SYNC_EVERY_S = 60.0  # a sign-in of an unknown person re-reads the roster at most this often
 PROVIDER_KIND = "sso_provider"
 PROVIDER_ID = "oidc"
 SIGNIN_KEY_KIND = "signin_key"
@@ -109,6 +112,68 @@ class SsoUseCases:
         self._read(by, "sso_identity")
         return [d.payload for d in self.store.list_documents(IDENTITY_KIND)]
 
+    def sync_roster_identities(self, by: Caller) -> dict:
+        """Identity links from the imported OneRoster users: each student's, teacher's and
+        guardian's ``email`` (and each ``userIds`` identifier, as a ``sub``) names them. A value
+        linked to someone else is left alone (counted in ``conflicts``); roster links of people
+        who left the roster are removed. Returns the counts."""
+        self.allow(by, "roster:write")
+        wanted = self._roster_links()
+        have = {d.doc_id: d.payload for d in self.store.list_documents(IDENTITY_KIND)}
+        counts = {"linked": 0, "unchanged": 0, "conflicts": 0, "removed": 0}
+        with self.store.transaction():
+            for key, link in wanted.items():
+                old = have.get(key)
+                if old is None:
+                    self.store.put_document(IDENTITY_KIND, key, link.to_record())
+                    counts["linked"] += 1
+                else:
+                    same = (old["role"], old["person_id"]) == (link.role, link.person_id)
+                    counts["unchanged" if same else "conflicts"] += 1
+            for key, old in have.items():
+                if old.get("source") == "roster" and key not in wanted:
+                    self.store.delete_document(IDENTITY_KIND, key)
+                    counts["removed"] += 1
+            self.store.put_document(ROSTER_SYNC_KIND, "last", {"at": time.time()})
+            self._audit(by, "write", "sso_identity", detail={"op": "sync from roster", **counts})
+        return counts
+
+    def _roster_links(self) -> dict[str, IdentityLink]:
+        from engine.app._roster import MIRROR_KIND
+        from engine.roster import derive
+
+        mirror: dict[str, dict[str, dict]] = {}
+        for d in self.store.list_documents(MIRROR_KIND):
+            mirror.setdefault(d.payload["file"], {})[d.payload["record"]["sourcedId"]] = d.payload["record"]
+        if not mirror:
+            return {}
+        roles = {"student": "student", "teacher": "teacher", "guardian": "guardian"}
+        links: dict[str, IdentityLink] = {}
+        for pid, person in derive(mirror).people.items():
+            role = roles.get(person["kind"])
+            if role is None:
+                continue
+            values = [("email", person.get("email"))]
+            values += [("sub", str(u).strip("{}").split(":", 1)[-1]) for u in person.get("user_ids") or []]
+            for claim, value in values:
+                try:
+                    link = IdentityLink(claim, value or "", role, pid, "roster")
+                except ValidationError:
+                    continue
+                links.setdefault(f"{claim}:{link.value}", link)
+        return links
+
+    def _refresh_roster_links(self) -> None:
+        """On a sign-in miss: re-read the roster's identities unless done in the last minute."""
+        try:
+            last = self.store.get_document(ROSTER_SYNC_KIND, "last").payload["at"]
+        except NotFoundError:
+            last = 0.0
+        if time.time() - last < ROSTER_SYNC_EVERY_S:
+            return
+        system = Caller(Principal(self.tenant, "admin", "sso", name="single sign-on"), via="sso")
+        self.sync_roster_identities(system)
+
     def find_identity(self, claim: str, value: str) -> IdentityLink | None:
         try:
             rec = self.store.get_document(IDENTITY_KIND, doc_id(claim, value)).payload
@@ -150,10 +215,10 @@ class SsoUseCases:
             self._refused("email_not_verified")
             raise SignInRefused(f"your identity provider has not verified the email {value!r}; "
                                 "verify it there, then sign in again")
-        try:
-            link = None if not isinstance(value, str) else self.find_identity(claim, normalize(claim, value))
-        except ValidationError:
-            link = None
+        link = self._match(claim, value)
+        if link is None:
+            self._refresh_roster_links()
+            link = self._match(claim, value)
         if link is None:
             self._refused("unknown_person")
             shown = value if claim == "email" else "your account"
@@ -172,6 +237,12 @@ class SsoUseCases:
         self._audit(by, "login", "session", learner_id=link.person_id if link.role == "student" else None,
                     detail={"method": "oidc", "claim": claim})
         return self.tenant, key_hash, link.role, link.person_id
+
+    def _match(self, claim: str, value: Any) -> IdentityLink | None:
+        try:
+            return None if not isinstance(value, str) else self.find_identity(claim, normalize(claim, value))
+        except ValidationError:
+            return None
 
     def _refused(self, reason: str) -> None:
         self.store.append_audit("sso", "login_refused", "session", {"method": "oidc", "reason": reason})

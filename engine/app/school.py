@@ -32,10 +32,11 @@ from engine.app._student import StudentUseCases
 from engine.app._view import SchoolView
 from engine.app._xapi_resource import XapiResourceUseCases
 from engine.errors import NotFoundError
+from engine.lti.usecases import LtiUseCases
 
 
 class SchoolApp(AdminUseCases, EvidenceUseCases, XapiResourceUseCases, LearnerUseCases, CatalogUseCases,
-                PlanUseCases, SsoUseCases, RosterUseCases,
+                PlanUseCases, SsoUseCases, LtiUseCases, RosterUseCases,
                 StudentUseCases, FamilyUseCases, PlpUseCases):
     """The use cases of one tenant over the shared store (get it from
     :meth:`engine.app.Pathwise.school`). Thread-safe like the store."""

@@ -1,7 +1,7 @@
 """``pathwise sso``: the tenant's OpenID Connect provider and identity links, from the console.
 
-    pathwise sso set --issuer URL --client-id ID [--client-secret S] [--match-claim email|sub]
-    pathwise sso show | off
+    pathwise sso set --issuer URL --client-id ID [--client-secret-file FILE] [--match-claim email|sub]
+    pathwise sso show | off | sync-roster
     pathwise sso link --role teacher|student|guardian --person ID [--email E] [--sub S]
     pathwise sso unlink --email E | --sub S
 """
@@ -12,7 +12,7 @@ import argparse
 
 from service.cli._common import flag_error, operator, store_flags
 
-FIELDS = ("issuer", "client_id", "client_secret", "match_claim", "discovery_url", "label", "email", "sub",
+FIELDS = ("issuer", "client_id", "client_secret_file", "match_claim", "discovery_url", "label", "email", "sub",
           "person_id", "role")
 
 
@@ -25,14 +25,18 @@ def register(subparsers) -> None:
     store_flags(s)
     s.add_argument("--issuer", required=True, help="the provider's issuer URL (https://...)")
     s.add_argument("--client-id", required=True, help="Pathwise's client id at the provider")
-    s.add_argument("--client-secret", default=None, help="client secret (omit to keep the stored one)")
+    s.add_argument("--client-secret-file", default=None, metavar="FILE",
+                   help="file holding the client secret (never on the command line; omit to keep "
+                        "the stored one)")
     s.add_argument("--match-claim", choices=["email", "sub"], default="email",
                    help="verified claim that names a rostered person (default email)")
     s.add_argument("--discovery-url", default=None, help="default: ISSUER/.well-known/openid-configuration")
     s.add_argument("--label", default=None, help='button text: "Sign in with LABEL"')
     s.set_defaults(handler=_set)
     for name, helptext, fn in (("show", "print the provider (never its secret) and the links", _show),
-                               ("off", "turn single sign-on off", _off)):
+                               ("off", "turn single sign-on off", _off),
+                               ("sync-roster", "link the imported roster's emails and userIds "
+                                               "(sign-ins also do this when they miss)", _sync)):
         a = sub.add_parser(name, help=helptext)
         store_flags(a)
         a.set_defaults(handler=fn)
@@ -51,8 +55,18 @@ def register(subparsers) -> None:
     un.set_defaults(handler=_unlink)
 
 
+def _secret(path: str | None) -> str | None:
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as f:
+        secret = f.read().strip()
+    if not secret:
+        raise ValueError(f"--client-secret-file {path!r} is empty; write the client secret into it")
+    return secret
+
+
 def _set(args: argparse.Namespace) -> int:
-    rec = {"issuer": args.issuer, "client_id": args.client_id, "client_secret": args.client_secret,
+    rec = {"issuer": args.issuer, "client_id": args.client_id, "client_secret": _secret(args.client_secret_file),
            "match_claim": args.match_claim, "discovery_url": args.discovery_url, "label": args.label}
     with operator(args) as (school, by):
         try:
@@ -83,6 +97,13 @@ def _off(args: argparse.Namespace) -> int:
     with operator(args) as (school, by):
         school.delete_identity_provider(by)
     print("single sign-on is off; people sign in with user names and passwords")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    with operator(args) as (school, by):
+        counts = school.sync_roster_identities(by)
+    print(", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 

@@ -83,6 +83,19 @@ def link_identity(ctx: CtxDep, body: IdentityIn):
     return ctx.school.link_identity(ctx.by, body.role, body.person_id, email=body.email, sub=body.sub)
 
 
+class RosterSyncOut(BaseModel):
+    linked: int
+    unchanged: int
+    conflicts: int
+    removed: int
+
+
+@router.post("/v1/sso/identities/sync-roster", response_model=RosterSyncOut, responses=ERRORS,
+             summary="Link the imported roster's emails and userIds to their people")
+def sync_roster(ctx: CtxDep):
+    return ctx.school.sync_roster_identities(ctx.by)
+
+
 @router.delete("/v1/sso/identities/{claim}/{value}", status_code=204, responses=ERRORS,
                summary="Remove an identity link")
 def unlink_identity(ctx: CtxDep, claim: Literal["email", "sub"], value: str):

@@ -17,6 +17,7 @@ import secrets
 import httpx
 
 from authlib.integrations.httpx_client import OAuth2Client
+from authlib.integrations.base_client import OAuthError
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -29,7 +30,7 @@ from service.web.session import COOKIE, MAX_AGE, OIDC_COOKIE, OIDC_MAX_AGE
 router = APIRouter(include_in_schema=False)
 SCOPE = "openid email profile"
 # where each role lands after signing in (the student and guardian pages are their own home)
-HOME = {"teacher": "/", "admin": "/", "student": "/me", "guardian": "/me"}
+HOME = {"teacher": "/", "admin": "/", "student": "/me", "guardian": "/family"}
 
 
 def _refused(request: Request, message: str, status: int = 403) -> HTMLResponse:
@@ -111,9 +112,11 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
         claims = tokens.verify_id_token(token.get("id_token", ""), provider=provider, metadata=meta,
                                         nonce=flow["nonce"])
         tenant, key_hash, role, _ = school.sso_sign_in(claims)
-    except OAuth2Error as exc:
+    except (OAuth2Error, OAuthError) as exc:
+        detail = getattr(exc, "description", "") or ""
         return _refused(request, f"the identity provider refused the code exchange: {exc.error}"
-                        f"{' (' + exc.description + ')' if exc.description else ''}")
+                        f"{' (' + detail + ')' if detail else ''}; an admin checks the client id "
+                        "and secret (pathwise sso set)")
     except httpx.HTTPError as exc:
         return _refused(request, f"the identity provider could not be reached: {exc}", status=502)
     except SignInRefused as exc:

@@ -7,14 +7,19 @@ with a clear page and no account is created.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 import shutil
+import subprocess
 import sys
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import _missing
-from tests.service.oidc_helpers import ADMIN, pathwise_server, provider_process
+from tests.e2e.conftest import REPO, _missing
+from tests.service.lti_helpers import launch, platform_process
+from tests.service.oidc_helpers import ADMIN, free_port, pathwise_server, provider_process, running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -123,3 +128,59 @@ def test_wrong_issuer_is_refused(chromium, site, idp):
         assert "/login/sso" in page.url
     finally:
         api.put("/v1/sso/provider", json={"issuer": idp, "client_id": "pathwise-e2e", "label": "Springfield ID"})
+
+
+def _readme_block(marker: str) -> list[str]:
+    """The commands of a README block (backslash continuations joined, comments dropped)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(rf"<!-- {marker}:begin.*?```bash\n(.*?)```", text, re.S)
+    assert block, f"README lost its {marker} block"
+    joined = block.group(1).replace("\\\n", " ")
+    return [line.split("  #")[0].strip() for line in joined.splitlines() if line.strip()]
+
+
+def test_readme_single_sign_on_and_lms_steps(chromium, idp, tmp_path):
+    """README "Setting up your school" on an empty database: init the tenant and import the
+    sample roster (the setup block), set the identity provider and register the LMS (the
+    single sign-on block, as written but for the test's provider/LMS addresses); then the
+    rostered teacher signs in through the provider and launches Pathwise from the LMS."""
+    env = {**os.environ, "PATHWISE_DB": f"sqlite:///{tmp_path / 'school.db'}", "PATHWISE_WARM_KERNELS": "0"}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    setup = [c for c in _readme_block("setup-school") if c.startswith("pathwise ")
+             and c.split()[1:3] in (["admin", "init-tenant"], ["roster", "import"])]
+    assert len(setup) == 2
+    (tmp_path / "oidc-secret.txt").write_text("readme-secret\n")
+    with platform_process(f"{base}/lti/maple", client_id="10000000000042", deployment_id="1") as lms:
+        sso = [c.replace("https://login.maplegrove.example", idp).replace("https://lms.maplegrove.example", lms)
+               .replace("oidc-secret.txt", str(tmp_path / "oidc-secret.txt")) for c in _readme_block("setup-school-sso")]
+        assert [c.split()[1:3] for c in sso] == [["sso", "set"], ["lti", "register"]]
+        for line in setup + sso:
+            done = subprocess.run([sys.executable, "-m", "service.cli", *shlex.split(line)[1:]], cwd=REPO, env=env,
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+        assert "login URL https://pathwise.maplegrove.example/lti/maple/login" in done.stdout
+        serve = [sys.executable, "-m", "service.cli", "serve", "--tenant", "maple", "--port", str(port),
+                 "--no-warm", "--log-level", "warning"]
+        with running(serve, f"{base}/health", "pathwise serve", env=env):
+            page = chromium.new_context().new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"{base}/login")
+            page.click("#sso")
+            page.wait_for_url(f"{idp}/oauth2/authorize**")
+            page.fill("input[name=sub]", "erivera@maplegrove.example")  # the provider's own form
+            page.click("button:has-text('Authorize')")
+            page.wait_for_url(f"{base}/")
+            assert page.locator("h1").inner_text() == "My classes"
+            assert page.locator("text=Math 3 - Room 12").count() == 1
+            members = [{"user_id": "lms-rivera", "name": "Elena Rivera", "email": "erivera@maplegrove.example",
+                        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"]},
+                       {"user_id": "lms-liam", "name": "Liam Haddad", "email": "liam001@students.maplegrove.example",
+                        "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]}]
+            assert httpx.put(f"{lms}/_test/members", json=members).status_code == 200
+            browser = httpx.Client(base_url=base, timeout=30)
+            r = launch(browser, lms, user="lms-rivera")
+            assert r.status_code == 303 and r.headers["location"].startswith("/classes/lti-"), r.text
+            assert "Grade 3 Math (LMS)" in browser.get(r.headers["location"]).text
+            r = launch(httpx.Client(base_url=base, timeout=30), lms, user="lms-liam")
+            assert r.status_code == 303 and r.headers["location"] == "/me", r.text

@@ -86,7 +86,7 @@ def test_guardian_signs_in_by_sub(fresh_client, idp):
                                                            "sub": GUARDIAN["sub"]})
     assert r.status_code == 201, r.text
     done = _sign_in(c, GUARDIAN["sub"])
-    assert done.status_code == 303 and done.headers["location"] == "/me"
+    assert done.status_code == 303 and done.headers["location"] == "/family"
     principal = c.app.state.pathwise.principal_of(_session(c, done)["k"], "demo")
     assert (principal.role, principal.guardian_id) == ("guardian", "g-1")
 
@@ -165,8 +165,10 @@ def test_cli_sets_the_provider_and_links(template_db, tmp_path, capsys):
     from service.cli import main
 
     db = copy_db(template_db, tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret\n")
     assert main(["sso", "set", "--db", db, "--tenant", "demo", "--issuer", "https://idp.example",
-                 "--client-id", "pw", "--client-secret", "s", "--match-claim", "sub"]) == 0
+                 "--client-id", "pw", "--client-secret-file", str(secret), "--match-claim", "sub"]) == 0
     assert "has_client_secret: True" in capsys.readouterr().out
     assert main(["sso", "link", "--db", db, "--tenant", "demo", "--role", "teacher",
                  "--person", "t-ortiz", "--sub", "abc"]) == 0
@@ -176,3 +178,46 @@ def test_cli_sets_the_provider_and_links(template_db, tmp_path, capsys):
     assert main(["sso", "set", "--db", db, "--tenant", "demo", "--issuer", "ftp://x",
                  "--client-id", "pw"]) == 1
     assert "--issuer" in capsys.readouterr().err
+
+
+def test_rostered_people_sign_in_by_their_roster_email(template_db, tmp_path, idp):
+    """A OneRoster import names people by email: the first sign-in of a rostered teacher finds
+    them without any manual link (the roster's identities are read on a miss)."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    settings = Settings(db_url=copy_db(template_db, tmp_path), tenant="maple", warm_kernels=False,
+                        log_level="WARNING", session_secret="test-secret")
+    with TestClient(create_app(settings)) as c:
+        pw = c.app.state.pathwise
+        school = pw.school("maple")
+        _, key = school.setup_key("admin", name="maple admin")
+        admin = {"Authorization": f"Bearer {key}"}
+        r = c.post("/v1/roster/oneroster", headers={**admin, "Content-Type": "application/zip"},
+                   content=_zip(Path(__file__).resolve().parents[2] / "data" / "oneroster"))
+        assert r.status_code == 200, r.text
+        r = c.put("/v1/sso/provider", headers=admin, json={"issuer": idp, "client_id": "pw-maple"})
+        assert r.status_code == 200, r.text
+        refused = _sign_in(c, "erivera@maplegrove.example")  # the provider wants a client secret
+        assert refused.status_code == 403 and "refused the code exchange: invalid_client" in refused.text
+        r = c.put("/v1/sso/provider", headers=admin, json={"issuer": idp, "client_id": "pw-maple",
+                                                            "client_secret": "maple-secret"})
+        done = _sign_in(c, "erivera@maplegrove.example")  # the provider's email = this sub
+        assert done.status_code == 303 and done.headers["location"] == "/", done.text
+        principal = pw.principal_of(_session(c, done)["k"], "maple")
+        assert (principal.role, principal.teacher_id) == ("teacher", "tch-rivera")
+        counts = c.post("/v1/sso/identities/sync-roster", headers=admin).json()
+        assert counts["linked"] == 0 and counts["unchanged"] > 100 and counts["conflicts"] == 0
+
+
+def _zip(folder: Path) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for f in sorted(folder.glob("*.csv")):
+            z.write(f, f.name)
+    return buf.getvalue()
