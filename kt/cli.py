@@ -247,7 +247,9 @@ def _predict(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out!r}: use a .csv or .parquet file name") from None
     model = BKT.load(args.model)
     log = _read(args, _model_class_columns(model))
-    table = prediction_table(log, model.predict(log, unknown=args.unknown))
+    from kt.cli_log import scoring
+
+    table = prediction_table(log, scoring(model.predict, log, unknown=args.unknown))
     write_table(table, args.out)
     print(f"{len(log):,} predictions written to {args.out}")
     return 0
@@ -258,7 +260,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     model = BKT.load(args.model)
     log = _read(args, _model_class_columns(model))
-    scores = model.evaluate(log, metrics=list(args.metric), unknown=args.unknown)
+    from kt.cli_log import scoring
+
+    scores = scoring(model.evaluate, log, metrics=list(args.metric), unknown=args.unknown)
     width = max(len(str(k)) for k in scores)
     for name, value in scores.items():
         print(f"{str(name):<{width}}  {float(value):.6f}")

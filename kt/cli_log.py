@@ -47,6 +47,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # repeated order key (kt.log)
         (r"\(columns=\{'order': '<column>'\}; CLI: --column order=NAME\)",
          "(--column order=NAME)"),
+        # a skill or class the model was not fitted on (kt.bkt predict)
+        (r"pass unknown='prior'", "pass --unknown prior"),
         # an empty cell in a mapped column (kt._table)
         (r"column '([^']*)' \(for '(\w+)'\) is empty at row (\d+) (\(0-based data row; \d+ "
          r"empty cells\))\. Fill or drop those rows\.",
@@ -61,6 +63,17 @@ def cli_message(text: str) -> str:
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     return text
+
+
+def scoring(call, *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)`` (a model's predict / evaluate) with its ``UnknownSkillError``
+    re-worded for the command line (``--unknown prior``)."""
+    from kt.errors import UnknownSkillError
+
+    try:
+        return call(*args, **kwargs)
+    except UnknownSkillError as exc:
+        raise UnknownSkillError(cli_message(str(exc))) from None
 
 
 def read_cli_log(args: Any, classes: list[str] | tuple[str, ...] = (),

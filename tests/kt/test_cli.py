@@ -280,6 +280,9 @@ def test_unknown_skill_error_or_prior(tmp_path, capsys):
         ["predict", other, "--model", model_path, "--out", tmp_path / "p.csv"], capsys
     )
     assert code == 1 and "'Geometry'" in err
+    assert "--unknown prior" in err and "unknown=" not in err
+    code, _, err = run(["evaluate", other, "--model", model_path], capsys)
+    assert code == 1 and "'Geometry'" in err and "--unknown prior" in err
     code, _, err = run(
         [
             "predict",
