@@ -197,8 +197,7 @@ class OnlineBKT(ClassRows):
                      score: np.ndarray) -> tuple[BKTState, np.ndarray]:
         """Fast path (no classes, int positions, one observation per row): no row pointers;
         the kernel validates skills and scores."""
-        pos = sk if sk.dtype == np.int64 and sk.flags.c_contiguous else np.ascontiguousarray(
-            sk, dtype=np.int64)
+        pos = np.ascontiguousarray(sk, dtype=np.int64)
         if pos.ndim != 1:
             pos = pos.reshape(-1)
         if len(pos) != len(score):
