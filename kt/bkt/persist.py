@@ -75,6 +75,22 @@ def to_dict(model) -> dict:
 
 def from_dict(cls, doc, source: str = "model document"):
     """A fitted ``cls`` (``BKT``) from a document; ``ModelFileError`` names what is wrong."""
+    _check_format(doc, source)
+    try:
+        model = _unfitted(cls, doc, source)
+        skills = doc["skills"]
+        store = _param_store(skills, source)
+        lls = {sk["name"]: sk.get("log_likelihood") for sk in skills}
+        iters = {sk["name"]: sk.get("n_iter") for sk in skills}
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{source} is inconsistent: {exc}") from None
+    model._set_fitted(store, lls, iters, {}, _warnings(doc, source))
+    return model
+
+
+def _check_format(doc, source: str) -> None:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(
             f"{source} is not a Pathwise BKT model (format must be {FORMAT!r}); "
@@ -85,61 +101,65 @@ def from_dict(cls, doc, source: str = "model document"):
             f"{source} has model format version {doc.get('version')!r}; this Pathwise "
             f"reads version {FORMAT_VERSION}; refit and save with this version"
         )
-    try:
-        model = cls(**{**OLD_DEFAULTS, **doc["hyperparameters"]})
-        if doc.get("model", model.name) != model.name:
-            raise ModelFileError(
-                f"{source} names model {doc.get('model')!r} but its hyperparameters make a "
-                f"{model.name!r} model (forgets={model.forgets!r}); fix one of them"
-            )
-        model._check_hyper()
-        model._variant()
-        skills = doc["skills"]
-        names, blocks = [], {p: [] for p in PARAM_NAMES}
-        labels = {"gs": [], "lr": [], "pr": []}
-        for sk in skills:
-            names.append(str(sk["name"]))
-            for p in PARAM_NAMES:
-                values = [check_probability(f"{sk['name']}.{p}", v) for v in sk[p]]
-                blocks[p].append(np.array(values, dtype=np.float64))
-            labels["gs"].append(tuple(str(x) for x in sk["guess_slip_classes"]))
-            labels["lr"].append(tuple(str(x) for x in sk["learn_classes"]))
-            labels["pr"].append(tuple(str(x) for x in sk["init_classes"]))
-            if not (len(sk["p_guess"]) == len(sk["p_slip"]) == len(labels["gs"][-1]) >= 1
-                    and len(sk["p_learn"]) == len(sk["p_forget"]) == len(labels["lr"][-1]) >= 1
-                    and len(sk["p_init"]) == len(labels["pr"][-1]) >= 1):
-                raise ModelFileError(
-                    f"{source}: skill {sk['name']!r}: parameter and class counts differ"
-                )
-        if len(set(names)) != len(names):
-            raise ModelFileError(f"{source}: a skill name appears twice")
 
-        def offsets(arrs):
-            return np.concatenate([[0], np.cumsum([len(a) for a in arrs])]).astype(np.int64)
 
-        def cat(arrs):
-            return np.concatenate(arrs) if arrs else np.empty(0)
-
-        store = ParamStore(
-            skill_names=tuple(names), gs_off=offsets(blocks["p_guess"]),
-            lr_off=offsets(blocks["p_learn"]), pr_off=offsets(blocks["p_init"]),
-            p_guess=cat(blocks["p_guess"]), p_slip=cat(blocks["p_slip"]),
-            p_learn=cat(blocks["p_learn"]), p_forget=cat(blocks["p_forget"]),
-            p_init=cat(blocks["p_init"]), gs_labels=tuple(labels["gs"]),
-            lr_labels=tuple(labels["lr"]), pr_labels=tuple(labels["pr"]),
+def _unfitted(cls, doc: dict, source: str):
+    """The model of the document's hyperparameters (older documents: :data:`OLD_DEFAULTS`),
+    checked against its ``model`` name."""
+    model = cls(**{**OLD_DEFAULTS, **doc["hyperparameters"]})
+    if doc.get("model", model.name) != model.name:
+        raise ModelFileError(
+            f"{source} names model {doc.get('model')!r} but its hyperparameters make a "
+            f"{model.name!r} model (forgets={model.forgets!r}); fix one of them"
         )
-        lls = {sk["name"]: sk.get("log_likelihood") for sk in skills}
-        iters = {sk["name"]: sk.get("n_iter") for sk in skills}
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{source} is inconsistent: {exc}") from None
+    model._check_hyper()
+    model._variant()
+    return model
+
+
+def _param_store(skills, source: str) -> ParamStore:
+    """The flat parameter store of the document's ``skills`` entries."""
+    names, blocks = [], {p: [] for p in PARAM_NAMES}
+    labels = {"gs": [], "lr": [], "pr": []}
+    for sk in skills:
+        names.append(str(sk["name"]))
+        for p in PARAM_NAMES:
+            values = [check_probability(f"{sk['name']}.{p}", v) for v in sk[p]]
+            blocks[p].append(np.array(values, dtype=np.float64))
+        labels["gs"].append(tuple(str(x) for x in sk["guess_slip_classes"]))
+        labels["lr"].append(tuple(str(x) for x in sk["learn_classes"]))
+        labels["pr"].append(tuple(str(x) for x in sk["init_classes"]))
+        if not (len(sk["p_guess"]) == len(sk["p_slip"]) == len(labels["gs"][-1]) >= 1
+                and len(sk["p_learn"]) == len(sk["p_forget"]) == len(labels["lr"][-1]) >= 1
+                and len(sk["p_init"]) == len(labels["pr"][-1]) >= 1):
+            raise ModelFileError(
+                f"{source}: skill {sk['name']!r}: parameter and class counts differ"
+            )
+    if len(set(names)) != len(names):
+        raise ModelFileError(f"{source}: a skill name appears twice")
+
+    def offsets(arrs):
+        return np.concatenate([[0], np.cumsum([len(a) for a in arrs])]).astype(np.int64)
+
+    def cat(arrs):
+        return np.concatenate(arrs) if arrs else np.empty(0)
+
+    return ParamStore(
+        skill_names=tuple(names), gs_off=offsets(blocks["p_guess"]),
+        lr_off=offsets(blocks["p_learn"]), pr_off=offsets(blocks["p_init"]),
+        p_guess=cat(blocks["p_guess"]), p_slip=cat(blocks["p_slip"]),
+        p_learn=cat(blocks["p_learn"]), p_forget=cat(blocks["p_forget"]),
+        p_init=cat(blocks["p_init"]), gs_labels=tuple(labels["gs"]),
+        lr_labels=tuple(labels["lr"]), pr_labels=tuple(labels["pr"]),
+    )
+
+
+def _warnings(doc: dict, source: str) -> tuple:
+    """The document's fit warnings (``kt.bkt.diagnostics.SkillWarning``; none in older ones)."""
     from kt.bkt.diagnostics import SkillWarning
 
     try:
-        found = tuple(SkillWarning(str(w["skill"]), str(w["code"]), str(w["message"]))
-                      for w in doc.get("warnings") or ())
+        return tuple(SkillWarning(str(w["skill"]), str(w["code"]), str(w["message"]))
+                     for w in doc.get("warnings") or ())
     except (KeyError, TypeError) as exc:
         raise ModelFileError(f"{source}: bad 'warnings' entry ({exc})") from None
-    model._set_fitted(store, lls, iters, {}, found)
-    return model
