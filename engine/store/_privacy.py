@@ -124,7 +124,9 @@ class PrivacyPart(TenantBase):
                     for k in classes
                 ]
                 self._put_entities("class", updated)
-            counts["guardian_links"] = self._unlink_guardians(learner_id)
+            linked = self._unlink_guardians(learner_id)
+            if linked:
+                counts["guardian_links"] = linked
             counts["audit_rows_pseudonymized"] = self._pseudonymize_audit(learner_id, alias)
             self.append_audit(actor, "learner.delete", f"learner:{alias}", counts)
         return counts
