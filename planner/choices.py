@@ -277,3 +277,19 @@ def chosen_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner:
             pick = choose_by_preference(cs, by_id, true_formats, float(rng.random()))
             slots[pos] = (pick, slots[pos][1])
     return [by_id[aid] for aid, _k in slots if aid in by_id]
+
+
+def choosing_policy(temperature: float = 0.5):
+    """A simulator policy (``planner.simulate.world_run.Policy``): Pathwise's playlist, then
+    the simulated student picks on every slot by their true preferred formats
+    (:func:`chosen_playlist`). ``world`` needs ``graph``, ``catalog``, ``learners`` and
+    ``true_formats`` (as ``planner.simulate.worlds.World``)."""
+    from planner.playlist.plan import plan_playlist
+
+    def policy(world, learner, request, session, seed):
+        index = world.cache.setdefault("learner_index", {lr.id: n for n, lr in enumerate(world.learners)})
+        pl = plan_playlist(world.graph, world.catalog, learner, request)
+        slots = [(i.activity_id, i.target_skill) for i in pl.items]
+        return chosen_playlist(world.graph, world.catalog, learner, request, slots,
+                               world.true_formats[index[learner.id]], seed)
+    return policy
