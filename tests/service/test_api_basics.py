@@ -56,7 +56,7 @@ def test_openapi_is_complete(client):
     for path, ops in paths.items():
         for method, op in ops.items():
             assert op["responses"], (method, path)
-            if path != "/health":
+            if path not in ("/health", "/xapi/about"):  # both open, and take no input
                 assert "422" in op["responses"] or "401" in op["responses"], (method, path)
     assert "ErrorResponse" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
