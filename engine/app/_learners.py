@@ -268,6 +268,19 @@ class RosterCrudUseCases:
             self._audit(by, "write", "roster.teacher", resource_id=teacher_id, detail={"created": created})
         return {"id": teacher_id, "name": name, "created": created}
 
+    def delete_teacher(self, by: Caller, teacher_id: str) -> None:
+        """Delete a teacher who teaches no class (their keys stop working with the roster)."""
+        from engine.errors import ConflictError
+
+        self.allow(by, "roster:write")
+        teaching = sorted(c.id for c in self.view.classes.values() if teacher_id in c.teachers)
+        if teaching:
+            raise ConflictError(f"teacher {teacher_id!r} teaches {teaching}; take them off those classes first")
+        with self.store.transaction():
+            self.store.delete_teacher(teacher_id)
+            self._audit(by, "delete", "roster.teacher", resource_id=teacher_id)
+        self._revoke_subject_keys(teacher_id)
+
     def guardians(self, by: Caller) -> list[dict]:
         self.allow(by, "roster:write")
         return [{"id": g.id, "name": g.name, "learner_ids": list(g.learner_ids)}

@@ -1,6 +1,6 @@
 """``pathwise admin``: tenants, API keys and page logins from the command line, on SQLite or
-PostgreSQL (``--db`` like ``pathwise serve``). Every command is idempotent and audited as
-the CLI operator. It is also the way back in for a school that lost its last admin key:
+PostgreSQL (``--db`` like ``pathwise serve``). Commands are audited as the CLI operator;
+init-tenant, add-user, revoke-key and delete-tenant are idempotent (a second run changes nothing). It is also the way back in for a school that lost its last admin key:
 ``pathwise admin create-key --tenant T --role admin`` needs only access to the database.
 """
 

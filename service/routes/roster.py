@@ -101,6 +101,13 @@ def put_teacher(ctx: CtxDep, teacher_id: str, body: TeacherPut):
     return ctx.school.put_teacher(ctx.by, teacher_id, name=body.name)
 
 
+@router.delete("/teachers/{teacher_id}", status_code=204, responses={**ERRORS, 409: {"model": ErrorResponse}},
+               summary="Delete a teacher who teaches no class (their keys are revoked)")
+def delete_teacher(ctx: CtxDep, teacher_id: str):
+    ctx.school.delete_teacher(ctx.by, teacher_id)
+    return Response(status_code=204)
+
+
 @router.get("/guardians", response_model=list[GuardianOut], responses=ERRORS,
             summary="Guardians and the learners linked to them")
 def list_guardians(ctx: CtxDep):

@@ -88,7 +88,11 @@ def test_crud_validates_like_the_domain(fresh_client):
     assert c.get("/v1/learners/N001/profile", headers=ADMIN).status_code == 404
     assert c.get("/v1/roster/guardians", headers=ADMIN).json() == [{"id": "g-1", "name": "Pat N.",
                                                                      "learner_ids": [], "created": None}]
+    r = c.delete("/v1/roster/teachers/t-new", headers=ADMIN)
+    assert r.status_code == 409 and "c-new" in r.json()["error"]["message"]
     assert c.delete("/v1/roster/classes/c-new", headers=ADMIN).status_code == 204
+    assert c.delete("/v1/roster/teachers/t-new", headers=ADMIN).status_code == 204
+    assert c.delete("/v1/roster/teachers/t-new", headers=ADMIN).status_code == 404
     assert c.delete("/v1/roster/guardians/g-1", headers=ADMIN).status_code == 204
 
 
