@@ -111,6 +111,9 @@ def init_tenant(args: argparse.Namespace) -> int:
 
 
 def create_key(args: argparse.Namespace) -> int:
+    if args.role in ("teacher", "student", "guardian") and not args.person:
+        raise ValueError(f"--person is required for --role {args.role} (the rostered "
+                         f"{'learner' if args.role == 'student' else args.role} id the key belongs to)")
     with operator(args) as (school, by):
         key_id, key = school.create_key(by, args.role, name=args.label,
                                         teacher_id=args.person if args.role == "teacher" else None,

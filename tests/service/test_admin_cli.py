@@ -128,6 +128,8 @@ def test_help_and_flag_errors(capsys):
     with pytest.raises(SystemExit):
         main(["admin", "create-key", "--role", "admin"])
     assert "--tenant" in capsys.readouterr().err
+    code = main(["admin", "create-key", "--tenant", "x", "--db", "sqlite:///:memory:", "--role", "student"])
+    assert code == 1 and "--person is required for --role student" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["roster", "--help"])
     assert "import" in capsys.readouterr().out
