@@ -310,7 +310,8 @@ class OnlineBKT(ClassRows):
 
 
 _HYPER = ("forgets", "multigs", "multilearn", "multiprior", "multipair", "num_fits", "seed",
-          "max_iter", "tol", "fixed", "init", "p_guess_bounds", "p_slip_bounds", "n_threads")
+          "max_iter", "tol", "fixed", "init", "p_guess_bounds", "p_slip_bounds", "n_threads",
+          "rtol", "bounds", "prior", "nested_start")
 
 
 def _check_params(params) -> None:

@@ -201,3 +201,11 @@ def test_old_documents_load_with_the_settings_they_were_fitted_with(synthetic):
     old = BKT.from_dict(doc)
     assert (old.rtol, old.bounds, old.prior, old.nested_start) == (0.0, "none", None, False)
     assert old.warnings_ == ()
+
+
+def test_with_skills_keeps_the_fitting_settings(synthetic):
+    model = BKT(max_iter=7, rtol=1e-4, bounds={"p_guess": (0, 0.3)}, prior=True,
+                nested_start=False).fit(synthetic)
+    other = model.with_skills({"new": SkillParams(0.3, 0.2, 0.0, 0.2, 0.1)})
+    for key in ("max_iter", "rtol", "bounds", "prior", "nested_start"):
+        assert getattr(other, key) == getattr(model, key), key
