@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +37,11 @@ class XapiResourceUseCases:
         if by.principal.role not in READ_ROLES:
             raise AccessDenied(f"reading statements needs an {' or '.join(READ_ROLES)} key, "
                                f"not {by.principal.role}")
-        q = xq.decode_more(more) if more is not None else xq.parse_query(params or {}, max_limit=max_limit)
+        if more is not None:
+            q = xq.decode_more(more)
+            q = replace(q, limit=max(1, min(q.limit, max_limit)))
+        else:
+            q = xq.parse_query(params or {}, max_limit=max_limit)
         if q.single:
             voided = q.voided_statement_id is not None
             sid = q.voided_statement_id or q.statement_id

@@ -11,6 +11,7 @@ with the documents, so an erased learner's statements disappear with their docum
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,13 +19,12 @@ from engine.store._sql import TenantBase, _now
 from engine.store.base import Document
 
 STATEMENT_KIND = "xapi_statement"
+_BACKFILLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # driver -> tenants indexed
 VOIDED_KIND = "xapi_voided"  # a voided statement id that had not arrived yet (engine.app._evidence)
 
 
 class XapiPart(TenantBase):
     """Tenant store part: the statement index, statement queries and sync cursors."""
-
-    _xapi_backfilled = False
 
     def put_document(self, kind: str, doc_id: str, payload: Mapping[str, Any],
                      expected_version: int | None = None) -> Document:
@@ -68,8 +68,9 @@ class XapiPart(TenantBase):
                 (self.tenant_id, seq, kind, value, related))
 
     def _backfill_xapi_index(self) -> None:
-        """Index statements stored before migration 0020 (once per store object)."""
-        if self._xapi_backfilled:
+        """Index statements stored before migration 0020 (once per connection and tenant)."""
+        done = _BACKFILLED.setdefault(self._driver, set())
+        if self.tenant_id in done:
             return
         missing = self._q(
             "SELECT d.doc_id FROM documents d LEFT JOIN xapi_statements x "
@@ -80,7 +81,7 @@ class XapiPart(TenantBase):
             with self._driver.transaction():
                 for (doc_id,) in missing:
                     self._index_statement(doc_id, self.get_document(STATEMENT_KIND, doc_id).payload)  # type: ignore[attr-defined]
-        self._xapi_backfilled = True
+        done.add(self.tenant_id)
 
     def query_statements(self, *, statement_id: str | None = None, voided: bool | None = False,
                          agent: str | None = None, related_agents: bool = False, verb: str | None = None,

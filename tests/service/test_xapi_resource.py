@@ -223,3 +223,26 @@ def test_voided_statements_leave_queries_and_evidence(fresh_client):
 def observations(c, learner) -> set[str]:
     data = c.get(f"/v1/learners/{learner}/export", headers=ADMIN).json()["data"]
     return {o["observation_id"] for o in data["observations"]}
+
+
+def test_statements_stored_before_the_index_are_indexed_on_first_read(fresh_client):
+    from engine.store import _xapi
+
+    c = fresh_client
+    s = stmt("L-nobody", sid=str(uuid.uuid4()))
+    assert c.post("/xapi/statements", headers=X, json=s).status_code == 200
+    assert get(c, statementId=s["id"]).status_code == 200  # this process has read 'demo' once
+    ts = c.app.state.pathwise.store.for_tenant("demo")
+    with ts.transaction():  # as a database migrated from before 0020 would be
+        ts._driver.execute("DELETE FROM xapi_statement_refs WHERE tenant_id = 'demo'")
+        ts._driver.execute("DELETE FROM xapi_statements WHERE tenant_id = 'demo'")
+    assert get(c, statementId=s["id"]).status_code == 404  # the index is checked once per process
+    _xapi._BACKFILLED.clear()
+    assert get(c, statementId=s["id"]).json()["id"] == s["id"]
+    agent = json.dumps({"account": {"homePage": "https://lms.example", "name": "L-nobody"}})
+    assert s["id"] in {x["id"] for x in get(c, agent=agent).json()["statements"]}
+    assert c.post("/xapi/statements", headers=X, json=stmt("L-nobody")).status_code == 200
+    token = get(c, limit="1").json()["more"].split("more=")[1]
+    doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**doc, "limit": 10**9}).encode()).decode()
+    assert len(c.get("/xapi/statements", headers=X, params={"more": forged}).json()["statements"]) <= 500
