@@ -26,7 +26,7 @@ from kt.errors import LogFormatError, ParameterError, UnknownSkillError
 from kt.log import ObservationLog
 
 PROGRESS_STEPS = 20
-TRACE_LEN = 1000  # E-steps kept in ll_trace_ per skill (memory: tasks x TRACE_LEN floats)
+TRACE_LEN = 256  # E-steps kept in ll_trace_ per skill (memory: tasks x TRACE_LEN floats)
 FORGET_START = 0.01  # p_forget of the forgets restart that starts at the nested fit
 KINDS = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr", "p_init": "pr"}
 PARAMS = tuple(KINDS)  # the order of ``_kernels.EMParams``
