@@ -282,3 +282,24 @@ def test_students_emails_map_xapi_statements_to_them(school):
     entries = {e["identity"]: e["learner_id"] for e in school.xapi_identities(ADMIN, limit=1000)["entries"]}
     assert entries["mbox:mailto:liam001@students.maplegrove.example"] == "stu-001"
     assert len([k for k in entries if k.startswith("mbox:")]) == 60
+
+
+def test_dry_run_and_delta_enrollments(school, tmp_path):
+    dry = school.import_oneroster(ADMIN, SAMPLE, dry_run=True)
+    assert dry["learners"]["created"] == 60 and school.view.learners == {}
+    assert school.store.list_documents("oneroster") == []
+    school.import_oneroster(ADMIN, SAMPLE)
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    (delta / "manifest.csv").write_text("propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n"
+                                        "file.enrollments,delta\n", encoding="utf-8")
+    (delta / "enrollments.csv").write_text(
+        "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n"
+        "e-cls-m3-stu-004,tobedeleted,2026-10-02T08:00:00.000Z,cls-m3,org-maple,stu-004,student,,,\n"
+        "e-cls-m4-stu-004,active,2026-10-02T08:00:00.000Z,cls-m4,org-maple,stu-004,student,,2026-10-02,\n",
+        encoding="utf-8")
+    r = school.import_oneroster(ADMIN, delta)
+    assert r["classes"]["updated"] == 2 and r["learners"]["deactivated"] == 0
+    assert "stu-004" not in school.view.classes["cls-m3"].roster
+    assert "stu-004" in school.view.classes["cls-m4"].roster
+    assert school.import_oneroster(ADMIN, delta)["changes"] == 0
