@@ -8,12 +8,14 @@ skill's ``p_init``). So nothing is decoded and no state document is kept (the le
 ``learner_states`` row holds :data:`ROW_STATE` and the counters):
 
 * evidence no older than the learner's latest: each skill starts from its mastery row;
-* late evidence (older than the learner's latest, earliest at time ``t``): the refold starts
-  at the insertion point instead of the learner's first observation. The stored observations
-  newer than ``t`` are read back; each skill starts from ``p_before`` of its first history row
-  after ``t`` (its value just before the insertion point, :mod:`engine.store._history`), else
-  from its mastery row; the history rows after ``t`` are deleted and rewritten, with the new
-  ones, in fold order. Cost O(evidence after ``t``), not O(the learner's evidence).
+* late evidence (older than the learner's latest, earliest at time ``t``) is inserted at its
+  place in time order, and only what it changes is recomputed: the chains of the skills it
+  names after ``t``. Their stored history rows after ``t`` are read back (with the stored
+  observations they belong to), each such skill restarts from ``p_before`` of its first row
+  after ``t`` (its value at the insertion point), and those rows are updated in place; for an
+  affected observation naming other skills too, those skills' rows keep their numbers except
+  the observation's P(correct) (each starts from its own stored ``p_before``). Cost
+  O(history rows of the late evidence's skills after ``t``), not O(the learner's evidence).
 
 Final mastery rows and history equal in-order arrival's (``tests/engine/test_time_order.py``).
 All learners of a batch run through one ``update_cells`` call (the BKT filter over
@@ -23,7 +25,7 @@ All learners of a batch run through one ``update_cells`` call (the BKT filter ov
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,45 +47,52 @@ Work = tuple[str, LearnerModelState, list[Arrival]]
 
 
 @dataclass(slots=True)
+class _Late:
+    """What late evidence re-reads: per learner the affected stored observations and the
+    skills whose chains restart (``skills``: skill -> value at the insertion point); per
+    (observation id, skill) the stored row's id and ``p_before``."""
+
+    stored: dict[str, list[Arrival]] = field(default_factory=dict)
+    skills: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    rows: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _Cells:
-    """The batch laid out for ``update_cells``: one cell per (learner, skill) (``pairs``, first
-    values ``values``), one entry per observation (each learner's in fold order) and per row
-    (observation x skill). Keys and rows avoid per-row containers: a batch allocates few
+    """The batch laid out for ``update_cells``: one shared cell per (learner, skill) whose
+    chain is folded (``pairs``), one private cell per stored row kept as it is (pair
+    ``None``: starts from its own ``p_before``), one entry per observation (each learner's in
+    fold order) and per row. Keys and rows avoid per-row containers: a batch allocates few
     tracked objects, which keeps Python's cyclic collector out of the ingest path."""
 
-    index: dict[str, int]
-    pairs: list[tuple[str, str]]
-    values: list[float]
-    observations: list[Observation]
-    row_cell: list[int]
-    row_skill: list[int]
-    row_score: list[float]
-    obs_ptr: list[int]
+    index: dict[str, int] = field(default_factory=dict)
+    pairs: list[tuple[str, str] | None] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    row_cell: list[int] = field(default_factory=list)
+    row_skill: list[int] = field(default_factory=list)
+    row_score: list[float] = field(default_factory=list)
+    obs_ptr: list[int] = field(default_factory=list)
 
 
 def fold_rows(store: TenantStore, model: RuntimeModel, work: Sequence[Work], writes) -> tuple[
         list[MasteryChange], list[str]]:
     """Fold ``work`` (learners whose stored state belongs to ``model``) and stage its mastery
-    rows, history rows and learner states in ``writes`` (:class:`engine.fold_store._Writes`).
+    rows, history rows and learner states in ``writes`` (:class:`engine.fold_store._Writes`);
+    history rows late evidence changes are updated here.
 
     Returns the changes of the fresh observations (each learner's in fold order) and the
-    learners that received late evidence (refolded from their insertion point).
+    learners that received late evidence.
     """
-    late_at: dict[str, str] = {}
-    for lid, row, arrivals in work:
-        first = min(o.observed_at for o, _ in arrivals)
-        if row.last_observed_at is not None and first < row.last_observed_at:
-            late_at[lid] = format_timestamp(first)
-    suffix = store.learner_observations_after(late_at) if late_at else {}
-    starts = store.history_starts_after(late_at) if late_at else {}
-    if late_at:
-        store.delete_history_after(late_at)
-    cells = _layout(model, work, suffix)
-    current = store.mastery_values(cells.pairs)
+    late = _read_late(store, work)
+    cells = _layout(model, work, late)
+    current = store.mastery_values(p for p in cells.pairs if p is not None)
     values = cells.values
     for c, pair in enumerate(cells.pairs):
-        start = starts.get(pair[0])
-        v = start.get(pair[1]) if start is not None else None
+        if pair is None:
+            continue
+        starts = late.skills.get(pair[0]) if late.skills else None
+        v = starts.get(pair[1]) if starts is not None else None
         if v is None:
             known = current.get(pair)
             if known is not None:
@@ -93,36 +102,69 @@ def fold_rows(store: TenantStore, model: RuntimeModel, work: Sequence[Work], wri
     array = np.array(values, dtype=np.float64)
     p_correct, before, after = model.update_cells(
         array, cells.row_skill, cells.row_score, cells.row_cell, cells.obs_ptr)
-    changes = _stage(store.tenant_id, model, work, cells, array, current, p_correct, before,
-                     after, writes)
-    return changes, sorted(late_at)
+    changes, updates = _stage(store.tenant_id, model, work, cells, late, array, current,
+                              p_correct, before, after, writes)
+    if updates:
+        store.update_history(updates)
+    return changes, sorted(late.skills)
 
 
-def _layout(model: RuntimeModel, work: Sequence[Work], suffix: dict[str, list[Arrival]]
-            ) -> _Cells:
-    """Each learner's evidence to fold (fresh arrivals, plus the stored ones after a late
-    arrival's insertion point) in fold order; cells start at NaN (filled by the caller)."""
-    cells = _Cells({}, [], [], [], [], [], [], [])
+def _read_late(store: TenantStore, work: Sequence[Work]) -> _Late:
+    """The stored history rows and observations late evidence affects (module docstring)."""
+    late = _Late()
+    for lid, row, arrivals in work:
+        first = min(o.observed_at for o, _ in arrivals)
+        if row.last_observed_at is None or first >= row.last_observed_at:
+            continue
+        at = format_timestamp(first)
+        fresh_skills = {s for o, _ in arrivals for s in o.skill_ids}
+        starts: dict[str, float | None] = dict.fromkeys(fresh_skills)
+        found = store.history_after(lid, at, fresh_skills)
+        for hid, skill, oid, p_before in found:
+            if starts[skill] is None:
+                starts[skill] = p_before
+            late.rows[(oid, skill)] = (hid, p_before)
+        stored = store.observations_with_seq(dict.fromkeys(r[2] for r in found))
+        others = {s for o, _ in stored.values() for s in o.skill_ids} - fresh_skills
+        if others:
+            for hid, skill, oid, p_before in store.history_after(lid, at, others):
+                if oid in stored:
+                    late.rows[(oid, skill)] = (hid, p_before)
+        late.skills[lid] = starts
+        late.stored[lid] = list(stored.values())
+    return late
+
+
+def _layout(model: RuntimeModel, work: Sequence[Work], late: _Late) -> _Cells:
+    """Each learner's observations to fold (fresh arrivals, plus the stored ones late
+    evidence affects) in fold order; shared cells start at NaN (filled by the caller)."""
+    cells = _Cells()
     index, pairs, values, observations = cells.index, cells.pairs, cells.values, cells.observations
     row_cell, row_skill, row_score, obs_ptr = (
         cells.row_cell, cells.row_skill, cells.row_score, cells.obs_ptr)
     positions = model.positions
     nan = float("nan")
     for lid, _, arrivals in work:
-        stored = suffix.get(lid)
+        stored = late.stored.get(lid)
         merged = sorted([*stored, *arrivals] if stored else arrivals, key=fold_key)
+        folded = late.skills.get(lid)
         prefix = lid + "\x1f"
         for obs, _ in merged:
             obs_ptr.append(len(row_cell))
             observations.append(obs)
             score = obs.score
             for skill in obs.skill_ids:
-                key = prefix + skill
-                c = index.get(key)
-                if c is None:
-                    c = index[key] = len(values)
-                    pairs.append((lid, skill))
-                    values.append(nan)
+                if folded is not None and skill not in folded:  # a row kept as it is
+                    c = len(values)
+                    pairs.append(None)
+                    values.append(late.rows[(obs.observation_id, skill)][1])
+                else:
+                    key = prefix + skill
+                    c = index.get(key)
+                    if c is None:
+                        c = index[key] = len(values)
+                        pairs.append((lid, skill))
+                        values.append(nan)
                 row_cell.append(c)
                 row_skill.append(positions[skill])
                 row_score.append(score)
@@ -130,20 +172,19 @@ def _layout(model: RuntimeModel, work: Sequence[Work], suffix: dict[str, list[Ar
     return cells
 
 
-def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells,
+def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells, late: _Late,
            values: np.ndarray, current: dict[tuple[str, str], tuple[float, int]],
            p_correct: np.ndarray, before: np.ndarray, after: np.ndarray,
-           writes) -> list[MasteryChange]:
-    """History rows of every folded row; mastery rows of the cells fresh evidence touched;
-    learner states; the fresh observations' changes."""
-    n_fresh_obs = sum(len(arrivals) for _, _, arrivals in work)
-    all_fresh = n_fresh_obs == len(cells.observations)
-    fresh_ids = () if all_fresh else {o.observation_id for _, _, a in work for o, _ in a}
+           writes) -> tuple[list[MasteryChange], list[tuple[float, float, float, int]]]:
+    """History rows of the fresh observations (staged) and updates of the stored ones;
+    mastery rows of the cells fresh evidence touched; learner states; the fresh changes."""
+    stored_rows = late.rows
     times = writes.times
     history = writes.history_rows
     changes: list[MasteryChange] = []
-    n_fresh = [0] * len(values)
-    last_row = [0] * len(values)  # each cell's last row in fold order
+    updates: list[tuple[float, float, float, int]] = []
+    n = len(values)
+    n_fresh, last_at, last_id = [0] * n, [""] * n, [""] * n
     pcs, bef, aft = p_correct.tolist(), before.tolist(), after.tolist()
     row_cell = cells.row_cell
     r = 0
@@ -154,23 +195,26 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
         if at_text is None:
             at_text = times[oid] = format_timestamp(obs.observed_at)
         p = pcs[k]
-        fresh = all_fresh or oid in fresh_ids
         for skill in obs.skill_ids:
-            history.append((tenant, lid, skill, oid, bef[r], aft[r], p, at_text))
             c = row_cell[r]
-            last_row[c] = r
-            if fresh:
+            last_at[c] = at_text
+            last_id[c] = oid
+            stored = stored_rows.get((oid, skill)) if stored_rows else None
+            if stored is None:
+                history.append((tenant, lid, skill, oid, bef[r], aft[r], p, at_text))
                 n_fresh[c] += 1
                 changes.append(MasteryChange(lid, skill, oid, bef[r], aft[r], p, obs.observed_at))
+            else:
+                updates.append((bef[r], aft[r], p, stored[0]))
             r += 1
     final = values.tolist()
     rows = writes.rows
     for c, pair in enumerate(cells.pairs):
         if n_fresh[c]:
             known = current.get(pair)
-            last = history[len(history) - r + last_row[c]]
             rows.append((pair[0], pair[1], final[c],
-                         n_fresh[c] + (known[1] if known is not None else 0), last[7], last[3]))
+                         n_fresh[c] + (known[1] if known is not None else 0), last_at[c],
+                         last_id[c]))
     for lid, row, arrivals in work:
         newest = max(o.observed_at for o, _ in arrivals)
         if row.last_observed_at is not None and row.last_observed_at > newest:
@@ -178,4 +222,4 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
         writes.states.append(LearnerModelState(
             lid, model.version, model.key, ROW_STATE, row.n_observations + len(arrivals),
             newest, row.last_seq + len(arrivals)))
-    return changes
+    return changes, updates

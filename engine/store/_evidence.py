@@ -257,22 +257,18 @@ class EvidencePart(HistoryPart, ModelsPart):
                     out.setdefault(row[1], []).append((_observation(row), int(row[8])))
         return out
 
-    def learner_observations_after(
-        self, after: Mapping[str, str]
-    ) -> dict[str, list[tuple[Observation, int]]]:
-        """Each learner's stored observations with ``observed_at`` later than ``after[learner]``
-        (formatted text) and their arrival sequence numbers, in fold order."""
-        out: dict[str, list[tuple[Observation, int]]] = {}
+    def observations_with_seq(self, observation_ids: Iterable[str]) -> dict[str, tuple[Observation, int]]:
+        """``id -> (observation, arrival seq)`` of the stored ones among ``observation_ids``."""
+        ids = list(dict.fromkeys(observation_ids))
+        out: dict[str, tuple[Observation, int]] = {}
         with self._read() as driver:
-            for lid, at in after.items():
-                out[lid] = [
-                    (_observation(row), int(row[8]))
-                    for row in driver.execute(
-                        f"{_OBS_SELECT}, seq FROM observations WHERE tenant_id = ? AND "
-                        "learner_id = ? AND observed_at > ? ORDER BY observed_at, seq",
-                        (self.tenant_id, lid, at),
-                    )
-                ]
+            for chunk in _chunks(ids):
+                for row in driver.execute(
+                    f"{_OBS_SELECT}, seq FROM observations WHERE tenant_id = ? AND "
+                    f"observation_id IN ({_marks(len(chunk))})",
+                    (self.tenant_id, *chunk),
+                ):
+                    out[row[0]] = (_observation(row), int(row[8]))
         return out
 
     def evidence_learners(self) -> list[str]:

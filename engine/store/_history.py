@@ -1,11 +1,12 @@
 """Tenant store part: the mastery history (one row per observation and skill).
 
-A learner's history rows, read in ``id`` order, are in the order of their fold (time order,
-ties by arrival): ingest appends them in fold order, and a refold deletes the rows from its
-refold point on and appends their replacements. So the rows of observations newer than a
-time ``t`` are exactly the rows with ``at > t`` (``at`` is the observation's fixed-width
-``observed_at`` text), and the first such row of a skill holds, in ``p_before``, the
-skill's mastery just before ``t``'s insertion point (:mod:`engine.fold_rows`).
+A learner's history in fold order (time, ties by arrival) is its rows ordered by ``(at, id)``
+(``at`` is the observation's fixed-width ``observed_at`` text): rows are inserted in fold
+order, a row keeps its id when a late observation changes its numbers (updated in place,
+:mod:`engine.fold_rows`), and a generic refold deletes the rows from its refold point on and
+inserts their replacements in fold order. So the rows of observations newer than a time ``t``
+are the rows with ``at > t``, and the first such row of a skill holds, in ``p_before``, the
+skill's mastery just before ``t``'s insertion point.
 """
 
 from __future__ import annotations
@@ -34,38 +35,43 @@ class HistoryPart(TenantBase):
         if skill_id is not None:
             sql += " AND skill_id = ?"
             params.append(skill_id)
-        sql += " ORDER BY id"
+        sql += " ORDER BY at, id"
         return [
             MasteryChange(r[0], r[1], r[2], float(r[3]), float(r[4]), float(r[5]),
                           parse_timestamp(r[6]))
             for r in self._q(sql, params)
         ]
 
-    def history_starts_after(self, after: Mapping[str, str]) -> dict[str, dict[str, float]]:
-        """``learner -> skill -> p_before`` of the skill's first history row with ``at`` later
-        than ``after[learner]`` (formatted ``observed_at`` text): the skill's mastery just
-        before that time's insertion point. Skills without such a row are absent."""
-        out: dict[str, dict[str, float]] = {}
+    def history_after(self, learner_id: str, at: str,
+                      skill_ids: Iterable[str]) -> list[tuple[int, str, str, float]]:
+        """``(id, skill_id, observation_id, p_before)`` of the learner's history rows of
+        ``skill_ids`` with ``at`` later than ``at`` (formatted ``observed_at`` text), in fold
+        order."""
+        skills = list(dict.fromkeys(skill_ids))
+        out: list[tuple[int, str, str, float, str]] = []
         with self._read() as driver:
-            for lid, at in after.items():
-                first: dict[str, float] = {}
-                for skill, p in driver.execute(
-                    "SELECT skill_id, p_before FROM mastery_history WHERE tenant_id = ? AND "
-                    "learner_id = ? AND at > ? ORDER BY id",
-                    (self.tenant_id, lid, at),
-                ):
-                    if skill not in first:
-                        first[skill] = float(p)
-                out[lid] = first
-        return out
+            for chunk in _chunks(skills):
+                out += [
+                    (int(i), sid, oid, float(p), at_text)
+                    for i, sid, oid, p, at_text in driver.execute(
+                        "SELECT id, skill_id, observation_id, p_before, at FROM mastery_history "
+                        "WHERE tenant_id = ? AND learner_id = ? AND skill_id IN "
+                        f"({_marks(len(chunk))}) AND at > ?",
+                        (self.tenant_id, learner_id, *chunk, at),
+                    )
+                ]
+        out.sort(key=lambda r: (r[4], r[0]))
+        return [r[:4] for r in out]
 
-    def delete_history_after(self, after: Mapping[str, str]) -> None:
-        """Delete each learner's history rows with ``at`` later than ``after[learner]``."""
+    def update_history(self, rows: Sequence[tuple[float, float, float, int]]) -> None:
+        """Set ``(p_before, p_after, p_correct)`` of history rows by ``id`` (the last item of
+        each tuple): numbers a late observation changed; the rows keep their place."""
         driver = self._driver
         with driver.transaction():
             driver.executemany(
-                "DELETE FROM mastery_history WHERE tenant_id = ? AND learner_id = ? AND at > ?",
-                [(self.tenant_id, lid, at) for lid, at in after.items()],
+                "UPDATE mastery_history SET p_before = ?, p_after = ?, p_correct = ? "
+                "WHERE id = ? AND tenant_id = ?",
+                [(*r, self.tenant_id) for r in rows],
             )
 
     def delete_history(self, learner_id: str, observation_ids: Iterable[str] | None = None) -> None:

@@ -160,3 +160,35 @@ def test_late_evidence_refolds_from_its_insertion_point_only(school, monkeypatch
     reference = _engine(school, "ref")
     reference.ingest(_in_order([*early, *later, *late]))
     assert _snapshot(engine) == _snapshot(reference)
+
+
+overlapping = st.lists(
+    st.tuples(
+        st.sampled_from(["L1", "L2"]),
+        st.sampled_from([("S1", "S2"), ("S3",), ("S2", "S3"), ("S1",), ("S4", "S1", "S3")]),
+        st.sampled_from([0.0, 1.0, 0.25, 0.6]),
+        st.integers(0, 12),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=overlapping, seed=st.integers(0, 2**16), cuts=st.lists(st.integers(1, 13), max_size=3))
+def test_overlapping_skill_sets_in_any_order_equal_in_order_arrival(school, rows, seed, cuts):
+    """Late evidence on some of a stored observation's skills: the other skills' rows keep
+    their numbers, the observation's P(correct) changes; all equal in-order arrival."""
+    observations = [_obs(f"o{i}", lid, "A1", score, minute, skills)
+                    for i, (lid, skills, score, minute) in enumerate(rows)]
+    arrival = observations[:]
+    random.Random(seed).shuffle(arrival)
+    bounds = sorted({c for c in cuts if c < len(arrival)})
+    shuffled = _engine(school)
+    for a, b in zip([0, *bounds], [*bounds, len(arrival)], strict=True):
+        shuffled.ingest(arrival[a:b])
+    reference = _engine(school)
+    reference.ingest(_in_order(arrival))
+    assert _snapshot(shuffled) == _snapshot(reference)
+    shuffled.close()
+    reference.close()
