@@ -311,7 +311,9 @@ class ClassOut(ClassSummary):
 
 class FitRequest(Strict):
     skills: list[str] | None = Field(default=None, description="Fit only these skills (default all)")
-    max_iter: int = Field(default=100, ge=1, le=1000)
+    max_iter: int | None = Field(default=None, ge=1, le=5000,
+                                 description="EM iteration cap (default: the estimator's, 5000, "
+                                             "with a relative log-likelihood stopping rule)")
 
 
 class JobOut(BaseModel):

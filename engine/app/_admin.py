@@ -246,12 +246,14 @@ class AdminUseCases:
         raise NotFoundError(f"model version {version} is not stored")
 
     def start_fit(self, by: Caller, *, model: str = "bkt", skills: Sequence[str] | None = None,
-                  max_iter: int = 100) -> dict:
+                  max_iter: int | None = None) -> dict:
         """Queue a fit of ``model`` on the stored evidence (optionally some skills); the job's
-        result is a new, active model version. Returns the job's first state."""
+        result is a new, active model version. Returns the job's first state.
+
+        ``max_iter``: EM cap for BKT (None: the estimator's default, which converges)."""
         self.allow(by, "model:fit")
         actor = by.principal.key_id
-        hyper: dict[str, Any] = {"max_iter": max_iter} if model == "bkt" else {}
+        hyper: dict[str, Any] = {"max_iter": max_iter} if model == "bkt" and max_iter else {}
         if model == "bkt":
             hyper.update(num_fits=1, seed=0)
 

@@ -51,7 +51,7 @@ class BKTItem:
 
     name: ClassVar[str] = "bkt-item"
 
-    def __init__(self, forgets: bool = True, num_fits: int = 1, seed: int = 0, max_iter: int = 100,
+    def __init__(self, forgets: bool = True, num_fits: int = 1, seed: int = 0, max_iter: int = 5000,
                  l2: float = 1.0):
         self.forgets = forgets
         self.num_fits = num_fits
