@@ -89,21 +89,21 @@ class RosterUseCases(RosterCrudUseCases):
         from engine.roster.errors import RosterFormatError
 
         self.allow(by, "roster:write")
-        docs = {d.doc_id: d.payload for d in self.store.list_documents(MIRROR_KIND)}
-        old: dict[str, dict[str, dict]] = {}
-        for p in docs.values():
-            old.setdefault(p["file"], {})[p["record"]["sourcedId"]] = p["record"]
-        mg = merge(old, rset)
-        try:
-            before = derive(old)
-        except RosterFormatError:
-            before = None  # stored records predate a rule; the new set is checked in full
-        target = derive(mg.mirror, rset.rows)
-        plan = _Plan(self, target, before, rset.rows)
-        report = plan.report(mg, rset)
-        if dry_run or not report["changes"]:
-            return report
-        with self.store.transaction():
+        self.view  # noqa: B018  (load the school before the write lock is taken)
+        with self.store.transaction():  # read, compare and write as one unit: concurrent imports serialise
+            old: dict[str, dict[str, dict]] = {}
+            for d in self.store.list_documents(MIRROR_KIND):
+                old.setdefault(d.payload["file"], {})[d.payload["record"]["sourcedId"]] = d.payload["record"]
+            mg = merge(old, rset)
+            try:
+                before = derive(old)
+            except RosterFormatError:
+                before = None  # stored records predate a rule; the new set is checked in full
+            target = derive(mg.mirror, rset.rows)
+            plan = _Plan(self, target, before, rset.rows)
+            report = plan.report(mg, rset)
+            if dry_run or not report["changes"]:
+                return report
             self._write_mirror(old, mg.mirror, target)
             plan.write()
             self._audit(by, "write", "roster", detail={"op": f"import {rset.source}",
