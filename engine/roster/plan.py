@@ -100,7 +100,8 @@ def _live(rec: dict) -> dict:
 class Target:
     """The school a mirror describes. ``learners``: id -> (name, grade); ``teachers``: id ->
     name; ``guardians``: id -> (name, learner ids); ``classes``: id -> dict(name, grade,
-    course, teachers, roster); ``people``: id -> dict(kind, name, email, username, user_ids);
+    course, teachers, roster); ``people``: id -> dict(kind, name, email, username, user_ids:
+    the binding's ``{type:identifier}`` texts);
     ``ignored``: reasons -> count (users without a role Pathwise uses, classes without a
     teacher...)."""
 
@@ -146,7 +147,8 @@ def derive(m: Mirror, rows: dict[str, dict[str, int]] | None = None) -> Target:
             t.ignored["users whose role Pathwise does not use (aide, counselor, proctor...)"] += 1
             continue
         t.people[uid] = {"kind": kind, "name": _name(u), "email": u.get("email"),
-                         "username": u.get("username"), "user_ids": u.get("userIds") or []}
+                         "username": u.get("username"),
+                         "user_ids": [f"{{{i['type']}:{i['identifier']}}}" for i in u.get("userIds") or []]}
         if kind == "student":
             grades = u.get("grades") or []
             t.learners[uid] = (_name(u), b.grade_label(grades[0]) if grades else "")
