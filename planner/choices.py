@@ -263,23 +263,24 @@ def choose_by_preference(cs: ChoiceSet, catalog_by_id: Mapping[str, PlanActivity
 
 def chosen_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: PlanLearner,
                     request: PlaylistRequest, planned: Sequence[tuple[str, str]],
-                    true_formats: Iterable[str], seed: int) -> list[PlanActivity]:
+                    true_formats: Iterable[str], seed: int, *,
+                    min_gain_ratio: float = 0.5) -> list[PlanActivity]:
     """The playlist a simulated student ends up with when choosing on every slot (one pick
     per slot in order, each validated against the picks already made). ``planned``:
-    (activity id, target skill) of the assigned playlist."""
+    (activity id, target skill) of the assigned playlist; ``min_gain_ratio``: as in
+    :func:`choice_sets`."""
     rng = np.random.default_rng(seed)
     by_id = {a.id: a for a in catalog}
     slots = list(planned)
     for pos in range(len(slots)):
-        sets = choice_sets(graph, catalog, learner, request, slots)
-        cs = sets[pos]
+        cs = choice_sets(graph, catalog, learner, request, slots, min_gain_ratio=min_gain_ratio)[pos]
         if cs.has_choice:
             pick = choose_by_preference(cs, by_id, true_formats, float(rng.random()))
             slots[pos] = (pick, slots[pos][1])
     return [by_id[aid] for aid, _k in slots if aid in by_id]
 
 
-def choosing_policy(temperature: float = 0.5):
+def choosing_policy(min_gain_ratio: float = 0.5):
     """A simulator policy (``planner.simulate.world_run.Policy``): Pathwise's playlist, then
     the simulated student picks on every slot by their true preferred formats
     (:func:`chosen_playlist`). ``world`` needs ``graph``, ``catalog``, ``learners`` and
@@ -291,5 +292,5 @@ def choosing_policy(temperature: float = 0.5):
         pl = plan_playlist(world.graph, world.catalog, learner, request)
         slots = [(i.activity_id, i.target_skill) for i in pl.items]
         return chosen_playlist(world.graph, world.catalog, learner, request, slots,
-                               world.true_formats[index[learner.id]], seed)
+                               world.true_formats[index[learner.id]], seed, min_gain_ratio=min_gain_ratio)
     return policy
