@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
@@ -32,10 +32,12 @@ ABOUT_VERSIONS = ["1.0.3", "1.0.2", "1.0.1", "1.0.0", "2.0.0"]
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413)}
 
 
-def require_version(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> str:
+def require_version(
+    _: Annotated[Principal, Depends(current_principal)],
+    version: Annotated[str | None, Header(alias=VERSION_HEADER, description="xAPI version: 1.0.3 (any 1.0.x) or 2.0.0")] = None,
+) -> str:
     """The request's xAPI version (after authentication, so a request without credentials
     is 401 whatever its headers): 1.0.x or 2.0.0, else 400."""
-    version = request.headers.get(VERSION_HEADER)
     if version is None:
         raise ApiError(400, "bad_version", f"send the {VERSION_HEADER} header (e.g. '1.0.3')")
     if not ACCEPTED.match(version.strip()):
