@@ -66,3 +66,18 @@ def test_guardian_language_from_browser(chromium, family):  # noqa: F811
     assert axe_violations(page) == []
     shot(page, "guardian-phone-es")
     context.close()
+
+
+def test_guardian_with_two_children_and_refusals(chromium, family):  # noqa: F811
+    """Two linked children: a list first; another family's child and the student page are
+    refused with an accessible error page."""
+    context, page = sign_in(chromium, family["base"], "guardian2-e2e")
+    assert page.url.endswith("/family")
+    assert page.locator("ul.children li").count() == 2
+    assert axe_violations(page) == []
+    shot(page, "guardian-children-phone")
+    page.goto(f"{family['base']}/me")
+    assert page.locator("h1").inner_text() == "That did not work"
+    assert "this page is for student accounts" in page.locator("p.error").inner_text()
+    assert axe_violations(page) == []
+    context.close()

@@ -68,10 +68,13 @@ def _prepare(db: Path) -> dict:
                 break
         assert chosen, "no demo learner has a choice board"
         learner = school.view.learners[chosen]
-        school.store.put_guardians([Guardian(GUARDIAN, "Maria Family", (chosen,))])
+        sibling = next(lid for c in school.view.classes.values() for lid in c.roster if lid != chosen)
+        school.store.put_guardians([Guardian(GUARDIAN, "Maria Family", (chosen,)),
+                                    Guardian("g-e2e-2", "Sam Two", (chosen, sibling))])
         pw.invalidate("demo")
         school.add_login(admin, "student-e2e", PASSWORD, role="student", person=chosen, name=learner.name)
         school.add_login(admin, "guardian-e2e", PASSWORD, role="guardian", person=GUARDIAN, name="Maria Family")
+        school.add_login(admin, "guardian2-e2e", PASSWORD, role="guardian", person="g-e2e-2", name="Sam Two")
         return {"learner_id": chosen, "name": learner.name, "language": learner.language}
     finally:
         pw.close()
