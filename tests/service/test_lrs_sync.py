@@ -173,3 +173,15 @@ def test_lrs_sync_command_errors_name_the_fix(template_db, tmp_path):
     out = subprocess.run([sys.executable, "-m", "service.cli", "lrs-sync", f"http://127.0.0.1:{port}/xAPI/",
                           "--db", db], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "failed" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_ralph_skips_outside_ci_and_fails_under_ci(monkeypatch, tmp_path):
+    from tests.service import xapi_live
+
+    monkeypatch.setattr(xapi_live, "RALPH", tmp_path / "no-ralph" / "bin" / "ralph")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="make ralph"):
+        xapi_live.need_ralph()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="make ralph"):
+        xapi_live.need_ralph()
