@@ -7,7 +7,9 @@ an Agent/Group with zero or two identifiers (an identified Group: exactly one), 
 verbs, activity types, extension keys, malformed UUIDs, language maps that are not
 ``{tag: string}``, non-ISO 8601 durations, a SubStatement inside a SubStatement or carrying
 ``id``/``stored``/``version``/``authority``, ``context.revision``/``platform`` when the
-object is not an Activity, a ``version`` other than 1.0.x or 2.0.x.
+object is not an Activity, a ``version`` other than 1.0.x or 2.0.x. A statement of version
+2.0.x may also carry 2.0's ``contextAgents``/``contextGroups`` (where 1.0.3 and 2.0.0 agree
+the rules are the same; 2.0-only properties are not accepted in a 1.0 statement).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ DEFINITION_KEYS = frozenset({"name", "description", "type", "moreInfo", "extensi
                              "correctResponsesPattern", "choices", "scale", "source", "target", "steps"})
 CONTEXT_KEYS = frozenset({"registration", "instructor", "team", "contextActivities", "revision", "platform",
                           "language", "statement", "extensions"})
+CONTEXT_KEYS_2 = frozenset({"contextAgents", "contextGroups"})  # xAPI 2.0.0 only
 RESULT_KEYS = frozenset({"score", "success", "completion", "response", "duration", "extensions"})
 ATTACHMENT_KEYS = frozenset({"usageType", "display", "description", "contentType", "length", "sha2", "fileUrl"})
 INTERACTIONS = frozenset({"true-false", "choice", "fill-in", "long-fill-in", "matching", "performance",
@@ -159,7 +162,7 @@ def activity(value, path: str) -> None:
                     _language_map(c["description"], f"{path}.definition.{name}[{i}].description")
 
 
-def statement_object(value, path: str, *, sub: bool) -> str:
+def statement_object(value, path: str, *, sub: bool, version: str | None = None) -> str:
     """The object; returns its objectType."""
     if not isinstance(value, Mapping):
         raise _error(path, "must be an object")
@@ -172,15 +175,38 @@ def statement_object(value, path: str, *, sub: bool) -> str:
         _obj(value, path, frozenset({"objectType", "id"}))
         uuid_text(value.get("id"), f"{path}.id")
     elif kind == "SubStatement" and not sub:
-        statement_body(value, path, sub=True)
+        statement_body(value, path, sub=True, version=version)
     else:
         allowed = "Activity, Agent, Group, StatementRef" + ("" if sub else ", SubStatement")
         raise _error(f"{path}.objectType", f"{kind!r} is not allowed here; use one of {allowed}")
     return kind
 
 
-def _context(value, path: str, object_kind: str) -> None:
-    c = _obj(value, path, CONTEXT_KEYS)
+def _context_agents(c, path: str) -> None:
+    """xAPI 2.0's contextAgents / contextGroups (only in a statement of version 2.0.x)."""
+    for name, kind, member in (("contextAgents", "contextAgent", "agent"), ("contextGroups", "contextGroup", "group")):
+        if name not in c:
+            continue
+        if not isinstance(c[name], list):
+            raise _error(f"{path}.{name}", f"must be an array of {kind} objects")
+        for i, entry in enumerate(c[name]):
+            where = f"{path}.{name}[{i}]"
+            _obj(entry, where, frozenset({"objectType", member, "relevantTypes"}))
+            if entry.get("objectType") != kind:
+                raise _error(f"{where}.objectType", f"must be {kind!r}")
+            if member not in entry:
+                raise _error(where, f"a {kind} needs {member}")
+            agent(entry[member], f"{where}.{member}", group_ok=member == "group")
+            types = entry.get("relevantTypes", [])
+            if not isinstance(types, list) or (member == "agent" and "relevantTypes" in entry and not types):
+                raise _error(f"{where}.relevantTypes", "must be a non-empty array of IRIs")
+            for j, t in enumerate(types):
+                iri(t, f"{where}.relevantTypes[{j}]")
+
+
+def _context(value, path: str, object_kind: str, v2: bool = False) -> None:
+    c = _obj(value, path, CONTEXT_KEYS | (CONTEXT_KEYS_2 if v2 else frozenset()))
+    _context_agents(c, path)
     if "registration" in c:
         uuid_text(c["registration"], f"{path}.registration")
     if "instructor" in c:
@@ -239,9 +265,13 @@ def _attachments(value, path: str) -> None:
             raise _error(f"{where}.length", "must be a non-negative integer")
 
 
-def statement_body(value, path: str = "", *, sub: bool = False) -> None:
+def statement_body(value, path: str = "", *, sub: bool = False, version: str | None = None) -> None:
     """Check a Statement (or, with ``sub``, a SubStatement) against the rules in the module
-    doc. ``path``: the JSON path prefix for error fields ('' for a top-level statement)."""
+    doc. ``path``: the JSON path prefix for error fields ('' for a top-level statement).
+    version: the statement's xAPI version (default: its ``version`` property); 2.0.x also
+    allows ``context.contextAgents`` and ``context.contextGroups``."""
+    if version is None and isinstance(value, Mapping):
+        version = value.get("version")
     pre = f"{path}." if path else ""
     _obj(value, path, SUB_KEYS if sub else STATEMENT_KEYS)
     for need in ("actor", "verb", "object"):
@@ -252,11 +282,12 @@ def statement_body(value, path: str = "", *, sub: bool = False) -> None:
     iri(verb.get("id"), f"{pre}verb.id")
     if "display" in verb:
         _language_map(verb["display"], f"{pre}verb.display")
-    kind = statement_object(value["object"], f"{pre}object", sub=sub)
+    kind = statement_object(value["object"], f"{pre}object", sub=sub, version=version)
     if "result" in value:
         _result(value["result"], f"{pre}result")
     if "context" in value:
-        _context(value["context"], f"{pre}context", kind)
+        v2 = isinstance(version, str) and version.startswith("2.0")
+        _context(value["context"], f"{pre}context", kind, v2)
     if "attachments" in value:
         _attachments(value["attachments"], f"{pre}attachments")
     if sub:

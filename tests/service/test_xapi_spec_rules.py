@@ -118,3 +118,18 @@ def test_stored_form_arrays_and_timestamp():
     m = map_statement(no_ts, now=1_700_000_000.0)
     assert m.statement["timestamp"] == "2023-11-14T22:13:20.000Z"
     assert m.statement["context"]["contextActivities"]["parent"] == [BASE["context"]["contextActivities"]["parent"]]
+
+
+def test_xapi_2_context_agents_only_in_a_2_0_statement():
+    ctx_agents = [{"objectType": "contextAgent", "agent": {"mbox": "mailto:coach@example.com"},
+                   "relevantTypes": ["https://example.com/types/coach"]}]
+    ctx_groups = [{"objectType": "contextGroup", "group": {"objectType": "Group", "mbox": "mailto:team@example.com"}}]
+    two = {**variant(), "version": "2.0.0",
+           "context": {**BASE["context"], "contextAgents": ctx_agents, "contextGroups": ctx_groups}}
+    statement_body(two)
+    assert map_statement(two, now=0.0).statement["context"]["contextAgents"] == ctx_agents
+    with pytest.raises(StatementError, match="contextAgents"):
+        statement_body({**two, "version": "1.0.3"})
+    bad = {**two, "context": {**two["context"], "contextAgents": [{"objectType": "contextAgent", "agent": {"mbox": "x"}}]}}
+    with pytest.raises(StatementError, match="mbox"):
+        statement_body(bad)
