@@ -177,3 +177,28 @@ def test_progress_map_and_growth(client, family):
     g = client.get(f"/v1/learners/{lid}/growth", headers=GUARDIAN).json()
     assert g["skills"] and all(len(x["points"]) >= 2 for x in g["skills"])
     assert all(0.0 <= p["p"] <= 1.0 for x in g["skills"] for p in x["points"])
+
+
+def test_erasure_takes_the_learners_voice_too(fresh_client):
+    """Self-ratings, acknowledgements and the learner's choice switch go with the learner."""
+    from engine.access import Caller
+
+    client = fresh_client
+    pw = client.app.state.pathwise
+    school = pw.school("demo")
+    lid = roster(client, "c-3-station")[0]
+    school.setup_key("student", subject=lid, key="pw-test-erase", name="E")
+    me = auth("pw-test-erase")
+    act = next(a.id for a in school.view.activities.values() if all(k in school.view.skills for k in a.skill_ids))
+    assert client.post(f"/v1/learners/{lid}/self-reports", headers=me,
+                       json={"activity_id": act, "rating": 2, "sentence": "hard"}).status_code == 201
+    assert client.post(f"/v1/learners/{lid}/plp/acknowledgements", headers=me, json={}).status_code == 201
+    assert client.put("/v1/choice-settings", headers=ORTIZ, json={"learner_id": lid, "enabled": False}).status_code == 200
+    exported = client.get(f"/v1/learners/{lid}/export", headers=ADMIN)
+    assert exported.status_code == 200, exported.text[:300]
+    kinds = {d["kind"] for d in exported.json()["data"]["documents"]}
+    assert {"self_report", "plp_ack", "choice_setting"} <= kinds, exported.text[:300]
+    admin = Caller(pw.authenticate("pw-demo-admin"))
+    school.erase_learner(admin, lid)
+    for kind in ("self_report", "plp_ack", "choice_setting"):
+        assert school.store.list_documents(kind, learner_id=lid) == []
