@@ -125,7 +125,6 @@ class StudentUseCases:
                                   and a.id not in have)
         slots = [(i.activity_id, i.details.get("target_skill") or (i.skills[0] if i.skills else ""))
                  for i in plan.items]
-        slots = [(a, k if k in inp.graph else (inp.graph.ids[0] if inp.graph.ids else k)) for a, k in slots]
         return list(choice_sets(inp.graph, catalog, pl_learner, request, slots))
 
     def today(self, by: Caller, learner_id: str) -> dict:
