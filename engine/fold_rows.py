@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -99,10 +100,16 @@ def fold_rows(store: TenantStore, model: RuntimeModel, work: Sequence[Work], wri
                 v = known[0]
         if v is not None:
             values[c] = v
-    array = np.array(values, dtype=np.float64)
-    p_correct, before, after = model.update_cells(
-        array, cells.row_skill, cells.row_score, cells.row_cell, cells.obs_ptr)
-    changes, updates = _stage(store.tenant_id, model, work, cells, late, array, current,
+    if len(cells.row_cell) == 1:  # one answer on one skill: the scalar step, no arrays
+        pc, b, a = model.update_cell(values[0], cells.row_skill[0], cells.row_score[0])
+        values[0] = a
+        p_correct, before, after = [pc], [b], [a]
+    else:
+        array = np.array(values, dtype=np.float64)
+        p_correct, before, after = model.update_cells(
+            array, cells.row_skill, cells.row_score, cells.row_cell, cells.obs_ptr)
+        values = array.tolist()
+    changes, updates = _stage(store.tenant_id, model, work, cells, late, values, current,
                               p_correct, before, after, writes)
     if updates:
         store.update_history(updates)
@@ -173,8 +180,8 @@ def _layout(model: RuntimeModel, work: Sequence[Work], late: _Late) -> _Cells:
 
 
 def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells, late: _Late,
-           values: np.ndarray, current: dict[tuple[str, str], tuple[float, int]],
-           p_correct: np.ndarray, before: np.ndarray, after: np.ndarray,
+           final: list[float], current: dict[tuple[str, str], tuple[float, int]],
+           p_correct: Any, before: Any, after: Any,
            writes) -> tuple[list[MasteryChange], list[tuple[float, float, float, int]]]:
     """History rows of the fresh observations (staged) and updates of the stored ones;
     mastery rows of the cells fresh evidence touched; learner states; the fresh changes."""
@@ -183,9 +190,9 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
     history = writes.history_rows
     changes: list[MasteryChange] = []
     updates: list[tuple[float, float, float, int]] = []
-    n = len(values)
+    n = len(final)
     n_fresh, last_at, last_id = [0] * n, [""] * n, [""] * n
-    pcs, bef, aft = p_correct.tolist(), before.tolist(), after.tolist()
+    pcs, bef, aft = _as_list(p_correct), _as_list(before), _as_list(after)
     row_cell = cells.row_cell
     r = 0
     for k, obs in enumerate(cells.observations):
@@ -207,7 +214,6 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
             else:
                 updates.append((bef[r], aft[r], p, stored[0]))
             r += 1
-    final = values.tolist()
     rows = writes.rows
     for c, pair in enumerate(cells.pairs):
         if n_fresh[c]:
@@ -223,3 +229,7 @@ def _stage(tenant: str, model: RuntimeModel, work: Sequence[Work], cells: _Cells
             lid, model.version, model.key, ROW_STATE, row.n_observations + len(arrivals),
             newest, row.last_seq + len(arrivals)))
     return changes, updates
+
+
+def _as_list(values: Any) -> list[float]:
+    return values if isinstance(values, list) else values.tolist()

@@ -310,6 +310,10 @@ class RuntimeModel:
         filter over (learner, skill) cells; ``skills`` are positions (:attr:`positions`)."""
         return self.primary.update_cells(values, skills, scores, cells, obs_ptr)
 
+    def update_cell(self, value: float, skill: int, score: float) -> tuple[float, float, float]:
+        """``BKT.update_cell`` of the plain BKT (only when :attr:`rows_hold_state`)."""
+        return self.primary.update_cell(value, skill, score)
+
     def mastery(self, state: Any, skill: str) -> float:
         if self.default is None:
             return self._read_primary(state, skill)

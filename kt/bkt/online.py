@@ -235,6 +235,24 @@ class OnlineBKT(ClassRows):
         :meth:`update_cells` applies."""
         return bool(self._simple_online)
 
+    def update_cell(self, value: float, skill: int, score: float) -> tuple[float, float, float]:
+        """:meth:`update_cells` of one observation of one cell, without arrays (the
+        single-answer ingest path): ``value`` P(mastered) (NaN: p_init), ``skill`` a position
+        in ``skill_names_``, ``score`` in [0, 1]. Returns ``(p_correct, before, after)``."""
+        if not self._simple_online:
+            raise ParameterError(
+                "update_cell needs a model without class variants (per_skill_online); use "
+                "update_many per learner"
+            )
+        n_skills = self._store().n_skills
+        if not 0 <= skill < n_skills:
+            raise UnknownSkillError(f"skill={skill} is not a skill position; use 0..{n_skills - 1}")
+        if not 0.0 <= score <= 1.0:
+            raise ParameterError(f"score={score:g} is outside [0, 1]; pass 0/1 or a partial score")
+        table = self._online_table
+        p_correct, after = bkt_kernels().filter_one(value, score, table, skill)
+        return p_correct, (value if value == value else float(table[4, skill])), after
+
     def update_cells(self, values: np.ndarray, skills, scores, cells, obs_ptr
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The online filter over many independent (learner, skill) *cells* at once, with

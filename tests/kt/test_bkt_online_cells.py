@@ -132,3 +132,16 @@ def test_update_many_without_events_matches_the_scalar_twin():
         model.update_many(model.init_state(), np.array([0, 1, 7]), [1.0, 0.0, 1.0])
     with pytest.raises(ParameterError, match=r"scores\[1\]=2"):
         model.update_many(model.init_state(), np.array([0, 1]), [1.0, 2.0])
+
+
+def test_update_cell_is_update_cells_of_one_row():
+    model = BKT.from_skill_params(P)
+    for value in (np.nan, 0.3):
+        for k, x in ((0, 1.0), (1, 0.25), (2, 0.0)):
+            values = np.array([value])
+            pc, before, after = model.update_cells(values, [k], [x], [0], [0, 1])
+            assert model.update_cell(value, k, x) == (pc[0], before[0], after[0])
+    with pytest.raises(UnknownSkillError, match="skill=3"):
+        model.update_cell(0.2, 3, 1.0)
+    with pytest.raises(ParameterError, match="score=1.5"):
+        model.update_cell(0.2, 0, 1.5)
