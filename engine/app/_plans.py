@@ -11,7 +11,7 @@ from typing import Any
 from engine import planning, review
 from engine.access import Caller
 from engine.app._planstore import PlanStore
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import ConflictError, NotFoundError, ValidationError
 
 REVIEW_STEPS = ("approve", "reject", "activate", "complete", "edit", "regenerate")
 
@@ -40,10 +40,16 @@ class PlanUseCases(PlanStore):
             known = self.view.activities
             pins = [a for a in pins if a in known]
             removes = [a for a in removes if a in known]
+        arm = self._experiment_arm(learner_id)  # experiment hook (engine.app._experiments)
+        if arm is not None and not arm.generates:
+            raise ConflictError(f"learner {learner_id!r} is in arm {arm.name!r} of a running experiment, the "
+                                "teacher's own sequence: the engine does not generate their playlists")
         items, conflicts, meta = planning.plan_playlist_for(
             self._planning_input(), learner, self.engine.mastery(learner_id), cls, budget_min=budget_min,
-            pins=pins, removes=removes, policy=self.view.policy)
-        return items, conflicts, {"planner": meta, "class_id": cls.id if cls else None}
+            pins=pins, removes=removes, policy=self.view.policy,
+            planner=arm.planner if arm else "pathwise", weights=dict(arm.weights) if arm else None)
+        body = {"planner": meta, "class_id": cls.id if cls else None}
+        return items, conflicts, body if arm is None else {**body, "experiment_arm": arm.name}
 
     def _plan_class(self, cls, *, keep_apart=(), keep_together=(), session=None):
         """(body, conflicts, playlists) from planner.classplan for the class's blended model."""
@@ -119,6 +125,9 @@ class PlanUseCases(PlanStore):
         writes = []
         for lid, (items, confl, meta) in playlists.items():
             if not items:  # nothing fits this learner in this session: no empty plan to review
+                continue
+            arm = self._experiment_arm(lid)  # the teacher's-own-sequence arm gets no proposal
+            if arm is not None and not arm.generates:
                 continue
             pl_body = {"planner": meta, "class_id": class_id, "class_plan_id": plan.plan_id}
             current, pending = self._open_playlists(lid)

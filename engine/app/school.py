@@ -22,6 +22,7 @@ from engine.access import Caller, Scope, audit_entry, authorize
 from engine.app._admin import AdminUseCases
 from engine.app._catalog import CatalogUseCases
 from engine.app._evidence import EvidenceUseCases
+from engine.app._experiments import ExperimentUseCases
 from engine.app._family import FamilyUseCases
 from engine.app._learners import LearnerUseCases
 from engine.app._plans import PlanUseCases
@@ -37,7 +38,8 @@ from engine.lti.usecases import LtiUseCases
 
 class SchoolApp(AdminUseCases, EvidenceUseCases, XapiResourceUseCases, LearnerUseCases, CatalogUseCases,
                 PlanUseCases, SsoUseCases, LtiUseCases, RosterUseCases,
-                StudentUseCases, FamilyUseCases, PlpUseCases):
+                StudentUseCases, FamilyUseCases, PlpUseCases,
+                ExperimentUseCases):
     """The use cases of one tenant over the shared store (get it from
     :meth:`engine.app.Pathwise.school`). Thread-safe like the store."""
 

@@ -159,9 +159,16 @@ def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, s
 
 def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
                       budget_min: float | None = None, pins: Sequence[str] = (),
-                      removes: Iterable[str] = (), policy: PlanningPolicy = DEFAULT_POLICY):
-    """Run the playlist planner for one learner; returns (items, conflicts, meta)."""
-    from planner.playlist.plan import plan_playlist
+                      removes: Iterable[str] = (), policy: PlanningPolicy = DEFAULT_POLICY,
+                      planner: str = "pathwise", weights: Mapping[str, float] | None = None):
+    """Run the playlist planner for one learner; returns (items, conflicts, meta).
+
+    ``planner``/``weights``: an experiment arm's planner settings (engine.experiment):
+    ``"greedy"`` runs the planner's greedy rule instead of the MILP, ``weights`` override
+    ``PlanWeights`` fields (e.g. ``unlock=0``); the defaults plan as usual."""
+    from dataclasses import replace
+
+    from planner.playlist.plan import greedy_playlist, plan_playlist
 
     pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls),
                               policy=policy)
@@ -171,7 +178,10 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     pinned = set(pins)
     if pinned - {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
-    playlist = plan_playlist(inp.graph, catalog, pl_learner, request)
+    if weights:
+        request = replace(request, weights=replace(request.weights, **weights))
+    solve = greedy_playlist if planner == "greedy" else plan_playlist
+    playlist = solve(inp.graph, catalog, pl_learner, request)
     items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
             "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min,
