@@ -15,10 +15,13 @@ with the model it belongs to (``learner_states``); per (learner, skill) the curr
 and one history row (:class:`MasteryChange`) per (observation, skill), in fold order.
 
 Time order. Evidence no older than the learner's latest is folded onto the stored state (the
-common case: O(1) per observation). Older evidence ("late" evidence), a retraction, or a
-stored state made by another model (a new active version, or skills added to the runtime
-model) recomputes that learner from their whole evidence (O(learner's evidence)); history
-rows from the first changed position on are rewritten. So the final state, mastery rows and
+common case: O(1) per observation). Older evidence ("late" evidence) is inserted at its place:
+for a plain BKT (each skill its own filter; :mod:`engine.fold_rows`) only the chains of the
+skills it names after its time are recomputed and their history rows updated in place
+(O(those rows)); for other models the learner is refolded from the first changed position
+(:mod:`engine.fold`, O(learner's evidence)). A retraction, or a stored state made by another
+model (a new active version, or skills added to the runtime model), refolds the learner from
+their whole evidence; history rows from the first changed position on are rewritten. So the final state, mastery rows and
 history equal what in-order arrival gives, whatever order batches arrive in. For models other
 than BKT (Elo, PFA, ...) evidence on one skill can move the mastery of the learner's other
 skills; their mastery rows are recomputed from the state after every ingest, and history
