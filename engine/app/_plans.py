@@ -149,8 +149,8 @@ class PlanUseCases(PlanStore):
 
     def class_overview(self, by: Caller, class_id: str) -> dict:
         """What the teacher page shows of a class: detail, the current class plan and a pending
-        one, each learner's current playlist with any proposal waiting beside it, and the
-        catalog (for "add activity")."""
+        one, each learner's current playlist with any proposal waiting beside it (the catalog
+        is searched on demand: :meth:`search_activities`)."""
         self.allow(by, "class:read", class_id=class_id)
         cls = self._class(class_id)
         plan, pending = self._class_plan_pair(class_id)
@@ -161,8 +161,37 @@ class PlanUseCases(PlanStore):
             cards.append({"id": lid, "name": learner.name if learner else lid, "plan": current,
                           "pending": waiting})
         self._read(by, "class.page", resource_id=class_id)
-        return {"cls": self._class_detail(class_id), "plan": plan, "pending": pending, "cards": cards,
-                "activities": sorted(self.view.activities.values(), key=lambda a: a.title)}
+        return {"cls": self._class_detail(class_id), "plan": plan, "pending": pending, "cards": cards}
+
+    def approve_all(self, by: Caller, class_id: str) -> dict:
+        """Approve, in one transaction, the class's session plan and every learner's current
+        playlist that waits for review (``proposed`` or ``edited``); a proposal waiting beside
+        a playlist the teacher already decided on is left for them to compare. One audit row
+        per plan. Returns ``{"approved": [plan ids], "learners": n}``."""
+        self.allow(by, "plan:review", class_id=class_id)
+        cls = self._class(class_id)
+        todo = []
+        plan, _pending = self._class_plan_pair(class_id)
+        if plan is not None and plan.status in ("proposed", "edited"):
+            todo.append(plan)
+        for lid in cls.roster:
+            current, _waiting = self._playlist_pair(lid)
+            if current is not None and current.status in ("proposed", "edited"):
+                todo.append(current)
+        actor = by.principal.key_id
+        done, learners = [], 0
+        with self.store.transaction():
+            for p in todo:
+                fresh, version = self._plan_versioned(p.plan_id)  # the stored version, in the transaction
+                if fresh.status not in ("proposed", "edited"):
+                    continue
+                updated, event = review.approve(fresh, actor)
+                self._save_plan(updated, expected_version=version)
+                self._audit(by, "review", "plan", learner_id=_learner_of(fresh), resource_id=fresh.plan_id,
+                            detail={**event.to_record(), "batch": "approve_all", "class_id": class_id})
+                done.append(fresh.plan_id)
+                learners += fresh.kind == "playlist"
+        return {"approved": done, "learners": learners}
 
     # ---------------------------------------------------------------- reading plans
     def list_plans(self, by: Caller, *, learner_id: str | None = None, class_id: str | None = None,

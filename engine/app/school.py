@@ -30,6 +30,7 @@ from engine.app._plp import PlpUseCases
 from engine.app._roster import RosterUseCases
 from engine.app._sso import SsoUseCases
 from engine.app._student import StudentUseCases
+from engine.app._teacher_view import TeacherViewUseCases
 from engine.app._view import SchoolView
 from engine.app._xapi_resource import XapiResourceUseCases
 from engine.errors import NotFoundError
@@ -38,7 +39,7 @@ from engine.lti.usecases import LtiUseCases
 
 class SchoolApp(AdminUseCases, EvidenceUseCases, XapiResourceUseCases, LearnerUseCases, CatalogUseCases,
                 PlanUseCases, SsoUseCases, LtiUseCases, RosterUseCases,
-                StudentUseCases, FamilyUseCases, PlpUseCases,
+                StudentUseCases, FamilyUseCases, PlpUseCases, TeacherViewUseCases,
                 ExperimentUseCases):
     """The use cases of one tenant over the shared store (get it from
     :meth:`engine.app.Pathwise.school`). Thread-safe like the store."""

@@ -10,16 +10,18 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from engine.access import Principal
-from engine.errors import AccessDenied, EngineError, TooManyAttempts
+from engine.errors import AccessDenied, EngineError, TooManyAttempts, ValidationError
 from planner.errors import PlannerError
 from service.deps import Ctx, note_actor
+from service.web import teacher_view
 from service.web.session import COOKIE, LOGIN_COOKIE, MAX_AGE, SessionSigner
 
 router = APIRouter(include_in_schema=False)
@@ -31,6 +33,7 @@ def templates() -> Jinja2Templates:
     if _TEMPLATES is None:
         _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
         _TEMPLATES.env.filters["pct"] = lambda p: f"{100 * float(p or 0):.0f}%"
+        teacher_view.install(_TEMPLATES.env)
     return _TEMPLATES
 
 
@@ -182,9 +185,15 @@ def classes_page(request: Request):
 
 @router.get("/classes/{class_id}", response_class=HTMLResponse)
 @_guard
-def class_page(request: Request, class_id: str):
+def class_page(request: Request, class_id: str, add_for: str = "", find: str = "", approved: str = ""):
+    """The class page; ``add_for`` + ``find``: an activity search for one learner's card."""
     ctx = _ctx(request)
-    return _render(request, "class.html", ctx, **ctx.school.class_overview(ctx.by, class_id))
+    data = ctx.school.class_page(ctx.by, class_id)
+    found = {}
+    if add_for and find.strip():
+        found[add_for] = ctx.school.search_activities(ctx.by, find, learner_id=add_for)
+    data.update(teacher_view.class_extras(data))
+    return _render(request, "class.html", ctx, **data, found=found, find=find, add_for=add_for)
 
 
 @router.post("/classes/{class_id}/plan")
@@ -198,10 +207,53 @@ def class_generate(request: Request, class_id: str, csrf: str = Form("")):
 
 @router.get("/learners/{learner_id}", response_class=HTMLResponse)
 @_guard
-def learner_page(request: Request, learner_id: str, why_not: str = ""):
+def learner_page(request: Request, learner_id: str, why_not: str = "", find: str = ""):
+    """The learner page; ``find``: search the catalog (add to the playlist, or "why not?")."""
     ctx = _ctx(request)
-    data = ctx.school.learner_overview(ctx.by, learner_id, why_not=why_not or None)
-    return _render(request, "learner.html", ctx, **data, skill_fields=("strengths", "growth_areas", "goal_skills"))
+    data = ctx.school.learner_page(ctx.by, learner_id, why_not=why_not or None)
+    found = ctx.school.search_activities(ctx.by, find, learner_id=learner_id) if find.strip() else None
+    data.update(teacher_view.learner_extras(data))
+    return _render(request, "learner.html", ctx, **data, skill_fields=("strengths", "growth_areas", "goal_skills"), found=found, find=find)
+
+
+@router.get("/activities/search")
+@_guard
+def activity_search(request: Request, q: str = "", learner_id: str = ""):
+    """The "add activity" picker's search as JSON (at most 20 activities): id, title,
+    minutes, modality, language, skill codes."""
+    ctx = _ctx(request)
+    if learner_id:
+        ctx.school.allow(ctx.by, "learner:read", learner_id=learner_id)
+    return JSONResponse(ctx.school.search_activities(ctx.by, q, learner_id=learner_id or None))
+
+
+@router.post("/classes/{class_id}/approve-all")
+@_guard
+def class_approve_all(request: Request, class_id: str, csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    ctx = _ctx(request)
+    done = ctx.school.approve_all(ctx.by, class_id)
+    return _back(f"/classes/{class_id}?approved={len(done['approved'])}#plans")
+
+
+@router.post("/classes/{class_id}/groups")
+@_guard
+def class_form_group(request: Request, class_id: str, skill_id: str = Form(""),
+                     learner_ids: Annotated[list[str] | None, Form()] = None, reason: str = Form(""),
+                     csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    ctx = _ctx(request)
+    ctx.school.form_group(ctx.by, class_id, skill_id, learner_ids or [], reason)
+    return _back(f"/classes/{class_id}#groups")
+
+
+@router.post("/classes/{class_id}/groups/{group_id}/done")
+@_guard
+def class_close_group(request: Request, class_id: str, group_id: str, csrf: str = Form("")):
+    _check_csrf(request, csrf)
+    ctx = _ctx(request)
+    ctx.school.close_group(ctx.by, class_id, group_id)
+    return _back(f"/classes/{class_id}#groups")
 
 
 # ------------------------------------------------------------------------------ review forms
@@ -248,6 +300,11 @@ def page_regenerate(request: Request, plan_id: str, csrf: str = Form(""), back: 
 
 @router.post("/plans/{plan_id}/edit")
 @_guard
-def page_edit(request: Request, plan_id: str, op: str = Form(...), activity_id: str = Form(""),
-              csrf: str = Form(""), back: str = Form("/")):
+def page_edit(request: Request, plan_id: str, op: str = Form(""), activity_id: str = Form(""),
+              act: str = Form(""), csrf: str = Form(""), back: str = Form("/")):
+    """``op`` + ``activity_id``, or ``act`` = "<op> <activity id>" (the card's one form)."""
+    if act:
+        op, _, activity_id = act.partition(" ")
+    if not op:
+        raise ValidationError("op: say what to do (pin, unpin, remove, add, up, down)")
     return _review(request, plan_id, csrf, back, "edit", op=op, activity_id=activity_id or None)

@@ -83,7 +83,9 @@ def test_learner_page_why_not(fresh_client):
     learner = roster(c, "c-3-station")[0]
     page = c.get(f"/learners/{learner}", params={"why_not": "A0001"})
     assert page.status_code == 200
-    assert "Why not" in page.text and '<p class="reason"><strong>' in page.text
+    assert '<p class="reason" id="why-not"><strong>' in page.text  # the answer, in plain words
+    found = c.get(f"/learners/{learner}", params={"find": "A0001"}).text  # the activity search
+    assert f'/learners/{learner}?why_not=A0001#why-not' in found
     assert c.get(f"/learners/{learner}", params={"why_not": "NOPE"}).status_code == 404
 
 
