@@ -169,7 +169,9 @@ class AdminUseCases:
         """Every row the tenant holds, JSON-ready (admin; secrets left out: key hashes cut to
         key ids, password hashes and the tenant's pseudonym secret dropped)."""
         self.allow(by, "learner:export")
-        data = self.store.export_tenant(secret_kinds=(SECRET_KIND,))
+        from engine.app._sso import SECRET_KINDS as SIGN_IN_SECRETS
+
+        data = self.store.export_tenant(secret_kinds=(SECRET_KIND, *SIGN_IN_SECRETS))
         self._audit(by, "export", "tenant", detail={"tables": len(data["tables"])})
         return data
 

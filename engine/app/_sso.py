@@ -25,6 +25,9 @@ ROSTER_SYNC_EVERY_S = 60.0  # a sign-in of an unknown person re-reads the roster
 PROVIDER_KIND = "sso_provider"
 PROVIDER_ID = "oidc"
 SIGNIN_KEY_KIND = "signin_key"
+# documents a tenant export leaves out: the provider's client secret, sign-in key hashes, the LTI
+# tool's private keys and short-lived launch state (engine.lti: keys, messages, usecases)
+SECRET_KINDS = (PROVIDER_KIND, SIGNIN_KEY_KIND, "lti_tool_key", "lti_state", "lti_nonce", "lti_deep_link")
 
 
 class SsoUseCases:

@@ -92,9 +92,8 @@ def launch(request: Request, tenant: str, id_token: str = Form(""), state: str =
     else:
         target = {"student": "/me", "guardian": "/family"}[result["role"]]
     resp = RedirectResponse(target, status_code=303)
-    https = request.url.scheme == "https"  # inside an LMS iframe the cookie must be SameSite=None
     resp.set_cookie(COOKIE, signer(request).dumps(result["tenant"], result["key_hash"]), max_age=MAX_AGE,
-                    httponly=True, samesite="none" if https else "lax", secure=https)
+                    httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return resp
 
 

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ def wait_until_up(proc: subprocess.Popen, url: str, what: str, seconds: float = 
     deadline = time.monotonic() + seconds
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -42,19 +43,27 @@ def wait_until_up(proc: subprocess.Popen, url: str, what: str, seconds: float = 
 
 
 @contextlib.contextmanager
-def running(cmd: list[str], url: str, what: str, env: dict | None = None) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})})
-    try:
-        wait_until_up(proc, url, what)
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGINT)
+def running(cmd: list[str], url: str, what: str, env: dict | None = None,
+            log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Run ``cmd`` until the block ends (SIGINT, then kill); its output goes to ``log`` (else a
+    temporary file), printed when the block fails, so a failure shows the process's own log."""
+    with (open(log, "w+") if log else tempfile.TemporaryFile("w+")) as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, **(env or {})})
         try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+            wait_until_up(proc, url, what)
+            yield proc
+        except BaseException:
+            out.seek(0)
+            print(f"--- {what} output (last 6000 characters) ---\n{out.read()[-6000:]}")
+            raise
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @contextlib.contextmanager
@@ -76,5 +85,12 @@ def pathwise_server(tmp: Path, tenant: str = "demo") -> Iterator[str]:
     cmd = [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", f"sqlite:///{tmp / 'pw.db'}",
            "--port", str(port), "--log-level", "warning", "--tenant", tenant]
     base = f"http://127.0.0.1:{port}"
-    with running(cmd, f"{base}/health", "pathwise serve", env={"PATHWISE_WARM_KERNELS": "0"}):
+    with running(cmd, f"{base}/health", "pathwise serve", env={"PATHWISE_WARM_KERNELS": "0"},
+                 log=tmp / "server.log"):
         yield base
+
+
+def server_log(db_url: str) -> str:
+    """The tail of the log of the server :func:`pathwise_server` ran on ``db_url``'s folder."""
+    path = Path(db_url.removeprefix("sqlite:///")).parent / "server.log"
+    return path.read_text()[-4000:] if path.exists() else ""

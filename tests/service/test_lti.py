@@ -180,6 +180,16 @@ def test_tool_keys_rotate_and_stay_verifiable(rig):
     assert httpx.get(f"{lms}/_test/state").json()["tokens"] == tokens + 1
 
 
+def test_tenant_export_holds_no_private_key(rig):
+    pw, _, _ = rig
+    r = httpx.get(f"{pw}/v1/admin/tenant-export", headers=AUTH, timeout=60)
+    assert r.status_code == 200, r.text
+    kinds = {d["kind"] for d in r.json()["tables"]["documents"]}
+    assert "lti_platform" in kinds and "lti_person" in kinds
+    assert not kinds & {"lti_tool_key", "lti_state", "lti_nonce", "signin_key"}
+    assert "PRIVATE KEY" not in r.text
+
+
 def test_registration_is_validated(rig):
     pw, lms, _ = rig
     base = {"issuer": lms, "client_id": "other", "deployment_ids": ["d"], "jwks_url": f"{lms}/jwks",

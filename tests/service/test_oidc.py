@@ -140,6 +140,8 @@ def test_provider_settings_are_validated_and_the_secret_never_returned(fresh_cli
     assert c.put("/v1/sso/provider", headers=ORTIZ, json={"issuer": "https://i.example", "client_id": "x"}
                  ).status_code == 403
     assert "Sign in with your school account" in c.get("/login").text
+    export = c.get("/v1/admin/tenant-export", headers=ADMIN)
+    assert export.status_code == 200 and "top-secret" not in export.text
 
 
 def test_identity_links_name_rostered_people_only(fresh_client):
