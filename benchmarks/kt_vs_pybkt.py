@@ -1,7 +1,7 @@
 """Pathwise BKT vs pyBKT 1.4.2 (C++ backend, ``parallel=False``) on ASSISTments 2009.
 
-Run: ``python -m benchmarks.kt_vs_pybkt [--quick] [--data CSV] [--repeat N]
-[--parts memory,whole,scale] [--rounds N]``.
+Run: ``python -m benchmarks.kt_vs_pybkt [--quick | --full] [--data CSV] [--repeat N]
+[--parts memory,whole,scale] [--rounds N]`` (default: about 10 min on an idle 2-core machine).
 
 Parts (default all three): ``memory`` the in-memory table below; ``whole`` whole-process
 ``pathwise fit FILE`` vs pyBKT on ASSISTments 2009 and the 17k-row Cognitive Tutor file
@@ -10,8 +10,9 @@ Parts (default all three): ``memory`` the in-memory table below; ``whole`` whole
 (targets < 30 s, < 2 GB).
 
 Both libraries fit the shared ``skill_builder_2009.csv`` in the same run, for standard BKT,
-forgets and multigs (``problem_id`` classes), with ``num_fits`` 1 and 5. pyBKT runs in its own
-venv (``.peer/pybkt``, ``make peer``) through ``benchmarks/_pybkt_driver.py``.
+forgets and multigs (``problem_id`` classes), with ``num_fits`` 1 (and 5 with ``--full``).
+pyBKT runs in its own venv (``.peer/pybkt``, ``make peer``) through
+``benchmarks/_pybkt_driver.py``.
 
 Rows per configuration:
 ``default``  each library with its own stopping rule (pyBKT: integer log-likelihood change
@@ -285,7 +286,11 @@ def main(argv=None) -> int:
         prog="python -m benchmarks.kt_vs_pybkt", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="ASSISTments 2009 CSV")
-    parser.add_argument("--repeat", type=int, default=3, help="timing repeats (best kept)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="in-memory timing repeats, best kept (default 1; --full 3)")
+    parser.add_argument("--full", action="store_true",
+                        help="in-memory part: every variant with num_fits 1 and 5, 3 repeats "
+                        "(about 30 min on a busy 2-core machine; default: num_fits 1 only)")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -334,12 +339,11 @@ def memory_part(args, data: Path) -> None:
     from kt.bkt import BKT
     from kt.io import read_log
 
-    repeat = 1 if args.quick else args.repeat
-    configs = (
-        [("standard", 1), ("forgets", 1)]
-        if args.quick
-        else [(v, nf) for v in VARIANTS for nf in (1, 5)]
-    )
+    repeat = 1 if args.quick else (args.repeat or (3 if args.full else 1))
+    if args.quick:
+        configs = [("standard", 1), ("forgets", 1)]
+    else:
+        configs = [(v, nf) for v in VARIANTS for nf in ((1, 5) if args.full else (1,))]
     table = pacsv.read_csv(data)
     # warm the Numba cache (compile or load) before timing anything
     warm = read_log(table.slice(0, 5000), classes=["problem_id"])
