@@ -73,9 +73,10 @@ class ToolKeys:
         """``{"keys": [...]}``: the public JWK of the active key and of keys retired less than
         the grace period ago (newest first)."""
         now = self._clock()
-        keys = [(p["created_at"], p["public_jwk"]) for _, p in self._all()
+        keys = [(p["status"] != "active", -p["created_at"], -(p["retired_at"] or 0), p["public_jwk"])
+                for _, p in self._all()
                 if p["status"] == "active" or now - (p["retired_at"] or now) < RETIRED_GRACE_S]
-        return {"keys": [jwk for _, jwk in sorted(keys, key=lambda x: -x[0])]}
+        return {"keys": [k[-1] for k in sorted(keys, key=lambda k: k[:3])]}  # active, then newest
 
     def listing(self) -> list[dict[str, Any]]:
         """Key ids, status and dates (what an admin may see; never private material)."""
