@@ -129,3 +129,27 @@ def test_simulated_choices_stay_feasible(school, school_learners):
         assert len(acts) == len(pl.items)
         assert sum(a.duration_min for a in acts) <= request.budget_min + 1e-9
         assert len({a.id for a in acts}) == len(acts)
+
+
+def test_choosing_policy_in_a_simulated_world():
+    """The simulator hook: students choosing by their true formats never break a hard
+    constraint, and the picks follow the true formats more often than the assigned plan."""
+    from planner.choices import choosing_policy
+    from planner.simulate.baselines import pathwise
+    from planner.simulate.family import WORLDS
+    from planner.simulate.world_run import engine_request, simulate_learner
+    from planner.simulate.worlds import build_world
+
+    spec = replace(next(w for w in WORLDS if w.name == "prefs-partly"), n_learners=6, sessions=2)
+    world = build_world(spec, 0)
+    request = engine_request(spec)
+    policy = choosing_policy()
+    matched = {"assigned": 0, "choosing": 0}
+    for s in range(spec.n_learners):
+        out = simulate_learner(world, s, policy, request)
+        assert out.violations == 0 and out.items > 0
+        learner = world.learners[s]
+        for name, fn in (("assigned", pathwise), ("choosing", policy)):
+            acts = fn(world, learner, request, 0, 7)
+            matched[name] += sum(bool(set(a.format_keys) & world.true_formats[s]) for a in acts)
+    assert matched["choosing"] > matched["assigned"], matched
