@@ -109,6 +109,9 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
 
     for module in (students, student, guardian, plp):
         app.include_router(module.router)
+    from service.routes import experiments  # planner experiments a school can trust
+
+    app.include_router(experiments.router)
     install_docs(app)  # before /static: its assets live under /static/swagger-ui
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     return app

@@ -121,13 +121,17 @@ def _t_power(n1: float, n2: float, d: float, alpha: float) -> float:
     return float(stats.nct.sf(t, df, ncp) + stats.nct.cdf(-t, df, ncp))
 
 
-@functools.lru_cache(maxsize=256)
 def n_per_arm(d: float, alpha: float = 0.05, power: float = 0.8) -> int:
     """Smallest equal arm size whose two-sided t test (noncentral t) reaches ``power`` for
-    effect ``d`` (Cohen's d > 0) at level ``alpha``. d=0.5, alpha=0.05, power=0.8 -> 64."""
+    effect ``d`` (Cohen's d in [0.01, 5]) at level ``alpha``. d=0.5, alpha=0.05, power=0.8 -> 64."""
     _check_rates(alpha, power)
-    if not (d > 0):
-        raise ValidationError(f"mde={d}; the minimum detectable effect must be > 0 (Cohen's d)")
+    if not (0.01 <= d <= 5):
+        raise ValidationError(f"mde={d}; the minimum detectable effect is a Cohen's d in [0.01, 5], e.g. 0.3")
+    return _n_for(float(d), float(alpha), float(power))
+
+
+@functools.lru_cache(maxsize=256)
+def _n_for(d: float, alpha: float, power: float) -> int:
     from scipy import stats
 
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
@@ -147,7 +151,10 @@ def clusters_per_arm(d: float, icc: float, class_size: float, alpha: float = 0.0
     if not (class_size >= 1):
         raise ValidationError(f"class_size={class_size}; it must be >= 1 learner")
     d_class = d / math.sqrt(icc + (1.0 - icc) / class_size)
-    return max(2, n_per_arm(d_class, alpha, power))
+    if not (0.01 <= d <= 5):
+        raise ValidationError(f"mde={d}; the minimum detectable effect is a Cohen's d in [0.01, 5], e.g. 0.3")
+    _check_rates(alpha, power)
+    return max(2, _n_for(float(d_class), float(alpha), float(power)))
 
 
 def plan_sample(unit: str, *, alpha: float = 0.05, power: float = 0.8, mde: float | None = None,

@@ -104,7 +104,7 @@ def markdown(report: Mapping[str, Any]) -> str:
            + (f" (MDE d = {d['sample']['mde']}, alpha {d['sample']['alpha']}, power {d['sample']['power']})"
               if d["sample"]["mde"] else " (given)"),
            f"- Learners without an outcome (no evidence on the target skills in the window): "
-           f"{report['missing_outcomes']}", "", "## Results", "",
+           f"{', '.join(f'{k}: {v}' for k, v in report['missing_outcomes'].items())}", "", "## Results", "",
            f"| metric | n ({p['arms'][0]}, {p['arms'][1]}) | mean {p['arms'][0]} | mean {p['arms'][1]} | "
            f"difference | {level}% CI | p | Hedges' g |", "|---|---|---|---|---|---|---|---|"]
     for m in [p, *report["secondary"]]:

@@ -30,6 +30,7 @@ REGISTRARS = (
     "service.cli.roster",
     "service.cli.sso",
     "service.cli.lti",
+    "service.cli.experiment",
 )
 """Modules asked for sub-commands, lowest layer first; a missing one is skipped."""
 

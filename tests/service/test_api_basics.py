@@ -9,7 +9,8 @@ from tests.service.conftest import ADMIN, LMS
 PATH_PARAMS = {"learner_id": "L001", "skill_id": "3.OA.A.1", "activity_id": "A0001",
                "class_id": "c-3-station", "plan_id": "plan_x", "job_id": "job_x", "key_id": "key_x",
                "version": "1", "teacher_id": "t-ortiz", "guardian_id": "g-x",
-               "platform_id": "lti-x", "claim": "email", "value": "x@y.example"}
+               "platform_id": "lti-x", "claim": "email", "value": "x@y.example",
+               "experiment_id": "exp-x"}
 
 
 def test_health_needs_no_credentials(client):
