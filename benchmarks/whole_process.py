@@ -8,7 +8,7 @@ progress bar and summary on stderr, as a user runs it); pyBKT
 both shared files here). Same settings: one restart, at most 100 EM iterations, stop when the
 log-likelihood gains less than 1e-3 (pyBKT's rule; ours also gets ``--rtol 0 --bounds none``
 when its CLI has those flags). Runs alternate (ours, pyBKT, pyBKT, ours, ...); wall seconds
-and peak memory (max RSS of the child, ``os.wait4``) are medians. Before timing: one untimed
+and peak memory (max RSS of the child, ``os.wait4`` in a small launcher process) are medians. Before timing: one untimed
 run of each, our sources byte-compiled (as an installed package is) and the compiled fit
 kernels checked fresh (``kt._aot``; else the JIT kernels are used and this is printed).
 
@@ -33,20 +33,30 @@ DRIVER = REPO / "benchmarks" / "_pybkt_driver.py"
 PEER_SETTINGS = "num_fits=1, max 100 EM iterations, tol 1e-3 on the log-likelihood"
 
 
+# Run by a small launcher process: a child's peak RSS (ru_maxrss) includes its parent's RSS
+# at fork/exec time, so children of this (big) benchmark process would all report its size.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "wb"))
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([time.perf_counter() - started, os.waitstatus_to_exitcode(status),
+                  usage.ru_maxrss]))
+"""
+
+
 def run_child(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one child process; exits on failure."""
-    with tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
-                                env=env or os.environ.copy())
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            err.seek(0)
-            text = err.read().decode(errors="replace")
+    with tempfile.NamedTemporaryFile(suffix=".err") as err:
+        out = subprocess.run([sys.executable, "-c", _LAUNCHER, err.name, *cmd],
+                             capture_output=True, text=True, env=env or os.environ.copy())
+        if out.returncode != 0:
+            sys.exit(f"launcher failed: {out.stderr[-2000:]}")
+        seconds, code, maxrss_kb = json.loads(out.stdout)
+        if code != 0:
+            text = Path(err.name).read_text(errors="replace")
             sys.exit(f"{' '.join(cmd)} failed:\n{text[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024.0  # Linux: KB
+    return seconds, maxrss_kb / 1024.0  # Linux: KB
 
 
 def _fit_flags() -> list[str]:
