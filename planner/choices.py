@@ -6,8 +6,9 @@ it for). Its :class:`ChoiceSet` holds the planned activity first and up to ``max
 alternatives. An alternative ``b`` for the slot of ``a`` must
 
 * be a candidate of the learner's problem (``planner.playlist.candidates``: the hard filters
-  on accommodations, devices, places, language, seats and budget, and readiness), not be
-  chained on a prerequisite, and not be in the playlist already;
+  on accommodations, devices, places, language, seats and budget, and readiness), not be in
+  the playlist already, and when it is chained on a prerequisite, have that prerequisite
+  taught by an item earlier in the playlist;
 * serve the same learning target: ``b`` works on the slot's target skill with at least
   ``min_gain_ratio`` (0.5) of the planned activity's expected gain on it;
 * keep the whole playlist feasible when it replaces ``a``: the swapped selection violates no
@@ -155,8 +156,9 @@ def choice_sets(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: Pla
                "" if aid in c.index and skill in c.skill_index else "no other activity fits here")
         options: tuple[ChoiceOption, ...] = (planned,)
         if not why:
+            earlier = {c.index[a] for a, _k in slots[:pos] if a in c.index}
             options += _alternatives(c, lim, x, base, c.index[aid], skill, max_options - 1,
-                                     min_gain_ratio)
+                                     min_gain_ratio, earlier)
             if len(options) == 1:
                 why = "no other activity fits here"
         out.append(ChoiceSet(pos, aid, skill, title, options, why))
@@ -179,14 +181,20 @@ def _option(act: PlanActivity | None, aid: str, skill: str, c, *, planned: bool,
                         round(gain, 4), planned)
 
 
+def _chain_met(c, b: int, earlier: set[int]) -> bool:
+    """A chained candidate ``b`` may take the slot only when each of its unmet prerequisites
+    is taught by an item earlier in the playlist."""
+    return all(any(t in earlier for t in teachers) for a, teachers in c.chain_rows if a == b)
+
+
 def _alternatives(c, lim, x: np.ndarray, base: set[str], ai: int, skill: str, k: int,
-                  min_gain_ratio: float) -> tuple[ChoiceOption, ...]:
+                  min_gain_ratio: float, earlier: set[int]) -> tuple[ChoiceOption, ...]:
     ki = c.skill_index[skill]
     need = min_gain_ratio * _gain(c, ai, ki)
     planned = c.activities[ai]
     best: dict[str, tuple[float, int]] = {}
-    for b in np.nonzero((c.T[:, ki] > 0) & (x < 0.5) & ~c.chained)[0].tolist():
-        if _gain(c, b, ki) + 1e-12 < need:
+    for b in np.nonzero((c.T[:, ki] > 0) & (x < 0.5))[0].tolist():
+        if _gain(c, b, ki) + 1e-12 < need or (c.chained[b] and not _chain_met(c, b, earlier)):
             continue
         tag = how(c.activities[b], planned)
         if tag == "same":
