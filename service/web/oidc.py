@@ -15,9 +15,8 @@ import hmac
 import secrets
 
 import httpx
-
-from authlib.integrations.httpx_client import OAuth2Client
 from authlib.integrations.base_client import OAuthError
+from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -92,14 +91,14 @@ def oidc_start(request: Request, next: str = "/"):
 def oidc_callback(request: Request, state: str = "", code: str = "", error: str = "",
                   error_description: str = ""):
     flow = signer(request).unseal(request.cookies.get(OIDC_COOKIE))
+    if flow is not None and error:  # an error signs no one in: show it (some providers drop state)
+        return _refused(request, f"the identity provider answered {error[:100]!r}"
+                        + (f" ({error_description[:300]})" if error_description else "")
+                        + "; start again from the login page")
     if flow is None or not state or not hmac.compare_digest(state, flow["state"]):
         return _refused(request, "state mismatch: this answer does not belong to a sign-in "
                         "started in this browser (or it took more than 10 minutes); start again "
                         "from the login page", status=400)
-    if error:
-        return _refused(request, f"the identity provider answered {error!r}"
-                        + (f" ({error_description})" if error_description else "")
-                        + "; start again from the login page")
     school = request.app.state.pathwise.school(_tenant(request))
     provider = school.sign_in_provider()
     if provider is None or provider.issuer != flow["issuer"]:

@@ -72,6 +72,19 @@ def test_student_signs_in_to_their_own_session(fresh_client, idp):
     assert (principal.role, principal.learner_id) == ("student", "L001")
     again = _sign_in(c, STUDENT["sub"])  # the same person keeps one sign-in key
     assert _session(c, again)["k"] == body["k"]
+    page = c.get("/me")
+    assert page.status_code == 200 and "Hi Umar!" in page.text  # L001's own page
+
+
+def test_denied_at_the_provider_is_a_clear_page(fresh_client, idp):
+    c = fresh_client
+    _configure(c, idp)
+    start = c.get("/login/sso", follow_redirects=False)
+    answer = httpx.post(start.headers["location"], data={"action": "deny"})
+    back = urlsplit(answer.headers["location"])
+    assert "error=access_denied" in back.query
+    r = c.get(f"{back.path}?{back.query}", follow_redirects=False)
+    assert r.status_code == 403 and "the identity provider answered &#39;access_denied&#39;" in r.text
 
 
 def test_guardian_signs_in_by_sub(fresh_client, idp):
