@@ -1,5 +1,5 @@
 """Tenant store part: the xAPI statement resource's index and LRS-sync cursors
-(migration 0020).
+(migrations 0020, 0021).
 
 Statements themselves are documents of kind ``xapi_statement`` (written by
 ``engine.app._evidence``); every write of one also writes its index row (arrival ``seq``,
@@ -50,11 +50,14 @@ class XapiPart(TenantBase):
                 (self.tenant_id, VOIDED_KIND, statement_id)):
             voided = 1
         registration = (statement.get("context") or {}).get("registration")
+        obj = statement.get("object") or {}
+        target = str(obj.get("id", "")).lower() if obj.get("objectType") == "StatementRef" else None
         self._driver.execute(
-            "INSERT INTO xapi_statements (tenant_id, statement_id, stored, verb, registration, voided) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO xapi_statements (tenant_id, statement_id, stored, verb, registration, voided, target) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (self.tenant_id, statement_id, statement.get("stored") or _now(),
-             (statement.get("verb") or {}).get("id", ""), registration.lower() if registration else None, voided))
+             (statement.get("verb") or {}).get("id", ""), registration.lower() if registration else None, voided,
+             target or None))
         seq = self._driver.execute(
             "SELECT seq FROM xapi_statements WHERE tenant_id = ? AND statement_id = ?",
             (self.tenant_id, statement_id))[0][0]
@@ -90,38 +93,49 @@ class XapiPart(TenantBase):
                          ascending: bool = False, after: int | None = None,
                          limit: int = 100) -> list[tuple[int, dict]]:
         """``[(seq, stored statement)]`` in arrival order (newest first unless ``ascending``),
-        at most ``limit``. since: stored > since; until: stored <= until (fixed-width UTC text);
-        after: continue past this seq; voided: False hides voided statements, True returns
-        only voided ones, None both."""
+        at most ``limit``. The agent/verb/activity/registration filters match a statement
+        itself or, through StatementRef targets (recursively), a statement it targets — voided
+        ones included, so a voiding statement matches what its target matched. since: stored >
+        since; until: stored <= until (fixed-width UTC text); after: continue past this seq;
+        voided: False hides voided statements, True returns only voided ones, None both."""
         self._backfill_xapi_index()
-        sql = ("SELECT x.seq, d.payload FROM xapi_statements x JOIN documents d ON d.tenant_id = x.tenant_id "
-               "AND d.kind = ? AND d.doc_id = x.statement_id WHERE x.tenant_id = ?")
-        params: list[Any] = [STATEMENT_KIND, self.tenant_id]
-        for column, value in (("x.statement_id", statement_id), ("x.verb", verb),
-                              ("x.registration", registration)):
+        params: list[Any] = []
+        filters = self._match_sql(agent, related_agents, verb, activity, related_activities, registration, params)
+        sql = ""
+        if filters:
+            sql = ("WITH RECURSIVE m(sid) AS (SELECT x.statement_id FROM xapi_statements x WHERE x.tenant_id = ?"
+                   f"{filters} UNION SELECT y.statement_id FROM xapi_statements y JOIN m ON y.target = m.sid "
+                   "WHERE y.tenant_id = ?) ")
+            params = [self.tenant_id, *params, self.tenant_id]
+        sql += ("SELECT x.seq, d.payload FROM xapi_statements x JOIN documents d ON d.tenant_id = x.tenant_id "
+                "AND d.kind = ? AND d.doc_id = x.statement_id WHERE x.tenant_id = ?")
+        params += [STATEMENT_KIND, self.tenant_id]
+        if filters:
+            sql += " AND x.statement_id IN (SELECT sid FROM m)"
+        for clause, value in (("x.statement_id = ?", statement_id), ("x.voided = ?", None if voided is None else int(voided)),
+                              ("x.stored > ?", since), ("x.stored <= ?", until),
+                              ("x.seq > ?" if ascending else "x.seq < ?", after)):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        sql += f" ORDER BY x.seq {'ASC' if ascending else 'DESC'} LIMIT ?"
+        params.append(int(limit))
+        return [(int(seq), json.loads(body)["statement"]) for seq, body in self._q(sql, params)]
+
+    @staticmethod
+    def _match_sql(agent, related_agents, verb, activity, related_activities, registration, params: list) -> str:
+        """SQL conditions on ``x`` for the statement filters (appends their parameters)."""
+        sql = ""
+        for column, value in (("x.verb", verb), ("x.registration", registration)):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        if voided is not None:
-            sql += " AND x.voided = ?"
-            params.append(1 if voided else 0)
         for kind, value, related in (("agent", agent, related_agents), ("activity", activity, related_activities)):
             if value is not None:
                 sql += (" AND EXISTS (SELECT 1 FROM xapi_statement_refs r WHERE r.tenant_id = x.tenant_id "
                         "AND r.kind = ? AND r.value = ? AND r.seq = x.seq" + ("" if related else " AND r.related = 0") + ")")
                 params += [kind, value]
-        if since is not None:
-            sql += " AND x.stored > ?"
-            params.append(since)
-        if until is not None:
-            sql += " AND x.stored <= ?"
-            params.append(until)
-        if after is not None:
-            sql += " AND x.seq > ?" if ascending else " AND x.seq < ?"
-            params.append(int(after))
-        sql += f" ORDER BY x.seq {'ASC' if ascending else 'DESC'} LIMIT ?"
-        params.append(int(limit))
-        return [(int(seq), json.loads(body)["statement"]) for seq, body in self._q(sql, params)]
+        return sql
 
     def delete_learner(self, learner_id: str, *args: Any, **kwargs: Any) -> Any:
         """Erase a learner (:meth:`PrivacyPart.delete_learner`) and the index rows of their

@@ -36,7 +36,9 @@ def test_statement_resource_on_postgres(postgres_url):  # noqa: F811
         assert seen == [s["id"] for s in sent]
         void = {"actor": {"mbox": "mailto:lms@school.example"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
                 "object": {"objectType": "StatementRef", "id": sent[0]["id"]}}
-        assert c.post("/xapi/statements", headers=X, json=void).status_code == 200
+        void_id = c.post("/xapi/statements", headers=X, json=void).json()[0]
+        mine = c.get("/xapi/statements", headers=X, params={"agent": agent}).json()["statements"]
+        assert [s["id"] for s in mine][0] == void_id  # targets a statement that matches the agent
         assert c.get("/xapi/statements", headers=X, params={"statementId": sent[0]["id"]}).status_code == 404
         assert c.get("/xapi/statements", headers=X, params={"voidedStatementId": sent[0]["id"]}).status_code == 200
         assert c.delete(f"/v1/learners/{learner}", headers=ADMIN).status_code == 200

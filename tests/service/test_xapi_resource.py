@@ -217,6 +217,17 @@ def test_voided_statements_leave_queries_and_evidence(fresh_client):
     assert get(c, voidedStatementId=void["id"]).status_code == 404
     listed = {s["id"] for s in get(c, limit="0").json()["statements"]}
     assert void["id"] in listed and sid not in listed
+    # filters also return the statements that target a matching statement (1.0.3 2.1.3):
+    # the voiding statement and a comment on the voided one match the learner's agent
+    comment = {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:teacher@school.example"},
+               "verb": {"id": "http://adlnet.gov/expapi/verbs/commented"},
+               "object": {"objectType": "StatementRef", "id": void["id"]}}
+    assert c.post("/xapi/statements", headers=X, json=comment).status_code == 200
+    agent = json.dumps({"account": {"homePage": "https://lms.example", "name": learner}})
+    mine = [s["id"] for s in get(c, agent=agent, limit="0").json()["statements"]]
+    assert mine[:2] == [comment["id"], void["id"]] and sid not in mine
+    teacher = json.dumps({"mbox": "mailto:teacher@school.example"})
+    assert [s["id"] for s in get(c, agent=teacher).json()["statements"]] == [comment["id"]]
     assert f"xapi:{sid}" not in observations(c, learner)
 
 
