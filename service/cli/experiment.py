@@ -1,6 +1,7 @@
 """``pathwise experiment``: does the planner help our students? A pre-registered comparison.
 
     pathwise experiment sample-size --mde 0.3 [--alpha 0.05] [--power 0.8] [--unit class --icc 0.1 --class-size 20]
+    pathwise experiment simulate --file design.json --effect 0.3 [--icc 0.1] [--reps 200]
     pathwise experiment create --file design.json      # register (immutable from then on)
     pathwise experiment list | show ID | start ID | stop ID
     pathwise experiment assignment ID                  # learner, class, arm (CSV on stdout)
@@ -36,6 +37,14 @@ def register(subparsers) -> None:
     s.add_argument("--icc", type=float, default=0.1, help="intra-class correlation (class randomisation)")
     s.add_argument("--class-size", type=float, default=20.0, help="learners per class (class randomisation)")
     s.set_defaults(handler=_sample_size)
+    sim = sub.add_parser("simulate", help="check a design on simulated schools with a known effect "
+                                          "(rejection rate = power, or the false-positive rate at effect 0)")
+    sim.add_argument("--file", required=True, metavar="FILE", help="the design (JSON, the API body)")
+    sim.add_argument("--effect", type=float, required=True, help="true effect, Cohen's d (0 = none)")
+    sim.add_argument("--icc", type=float, default=0.0, help="true intra-class correlation in [0, 1)")
+    sim.add_argument("--reps", type=int, default=200, help="simulated experiments (default 200)")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.set_defaults(handler=_simulate)
     c = sub.add_parser("create", help="register an experiment from a JSON design file")
     store_flags(c)
     c.add_argument("--file", required=True, metavar="FILE", help="the design (JSON, the API body)")
@@ -91,15 +100,38 @@ def _sample_size(args: argparse.Namespace) -> int:
     return 0
 
 
-def _create(args: argparse.Namespace) -> int:
-    with open(args.file, encoding="utf-8") as f:
+def _design_file(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
         try:
             body = json.load(f)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"--file {args.file!r} is not JSON: {exc}") from None
+            raise ValueError(f"--file {path!r} is not JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise ValueError(f"--file {args.file!r} must hold one JSON object (the design)")
-    out = _call(args, "create_experiment", body)
+        raise ValueError(f"--file {path!r} must hold one JSON object (the design)")
+    return body
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from engine.experiment.design import design_from_dict
+    from engine.experiment.simulate import rejection_rate
+
+    if not 1 <= args.reps <= 100_000:
+        raise ValueError(f"--reps={args.reps}; simulate 1 to 100000 experiments")
+    if not 0 <= args.icc < 1:
+        raise ValueError(f"--icc={args.icc}; the true intra-class correlation must be in [0, 1)")
+    design = design_from_dict(_design_file(args.file))
+    res = rejection_rate(design, args.effect, args.icc, reps=args.reps, seed=args.seed)
+    lo, hi = res.interval()
+    what = "power" if args.effect else "false-positive rate"
+    print(f"{what}: {res.rate:.3f} (95% interval {lo:.3f}-{hi:.3f}) over {res.reps} simulated experiments "
+          f"of {res.learners} learners in {res.classes} classes, true effect d = {args.effect:g}, "
+          f"ICC {args.icc:g}; planned: power {design.sample.power} at alpha {design.sample.alpha}"
+          + (f" for d = {design.sample.mde}" if design.sample.mde else ""))
+    return 0
+
+
+def _create(args: argparse.Namespace) -> int:
+    out = _call(args, "create_experiment", _design_file(args.file))
     print(f"registered {out['id']}: {out['sample']['n_per_arm']} learners per arm planned"
           + (f", {out['sample']['clusters_per_arm']} classes" if out["unit"] == "class" else ""))
     return 0

@@ -99,3 +99,19 @@ def test_cli_registers_runs_and_refuses_an_underpowered_report(template_db, tmp_
     (tmp_path / "bad.json").write_text("[1]")
     assert main(["experiment", "create", "--file", str(tmp_path / "bad.json"), *base]) == 1
     assert "must hold one JSON object" in capsys.readouterr().err
+
+
+def test_cli_simulate_checks_a_design_before_registering(tmp_path, capsys):
+    import json
+
+    from service.cli import main
+
+    path = tmp_path / "design.json"
+    path.write_text(json.dumps(_design("s1", sample={"mde": 0.5})))  # 64 learners per arm
+    assert main(["experiment", "simulate", "--file", str(path), "--effect", "0.5", "--reps", "100"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("power: ") and "140 learners in 7 classes" in out  # 7 classes of 20 hold 2 x 64
+    rate = float(out.split()[1])
+    assert 0.65 <= rate <= 0.95  # planned 0.8; 100 replications
+    assert main(["experiment", "simulate", "--file", str(path), "--effect", "0", "--icc", "1.5"]) == 1
+    assert "--icc=1.5" in capsys.readouterr().err
