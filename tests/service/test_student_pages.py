@@ -136,3 +136,22 @@ def test_plain_words():
     assert es.accommodation("extended_time") == "tiempo adicional"
     assert en.minutes(1) == "1 minute" and es.minutes(15) == "15 minutos"
     assert i18n.negotiate("de, es;q=0.4, en;q=0.3") == "es" and i18n.negotiate("fr") is None
+
+
+def test_no_raw_decimals_on_the_pages(client, people):
+    """Plain language: no probability or duration shown as a raw decimal (0.83, 21.15)."""
+    decimal = re.compile(r"\b0\.\d|\d\.\d{2,}")
+
+    def text(html: str) -> str:
+        html = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", html, flags=re.S)
+        return re.sub(r"<[^>]+>", " ", html)
+
+    _login(client, "kid-pages")
+    kid = people["kids"][0]
+    for url in ("/me?lang=en", "/me?lang=es", f"/learners/{kid}/plp?lang=en"):
+        body = text(client.get(url).text)
+        assert not decimal.search(body), (url, decimal.search(body))
+    _login(client, "parent-pages")
+    body = text(client.get(f"/family/{kid}?lang=en").text)
+    assert "about" in body or "almost" in body or "not yet" in body
+    assert not decimal.search(body)
