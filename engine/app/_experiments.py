@@ -22,6 +22,7 @@ from engine.experiment.design import Arm, Design, design_from_dict
 from engine.experiment.outcome import Outcome, learner_values
 
 KIND, ARM_KIND = "experiment", "experiment_arm"
+_SINGULAR = {"learners": "learner", "classes": "class"}
 
 
 def _now() -> str:
@@ -135,7 +136,8 @@ class ExperimentUseCases:
         outcomes, missing = self._outcomes(design)
         short = analysis.shortfall(design, outcomes)
         if short:
-            need = "; ".join(f"arm {arm}: {n} more {what}" for arm, d in short.items() for what, n in d.items())
+            need = "; ".join(f"arm {arm}: {n} more {what if n != 1 else _SINGULAR[what]}"
+                             for arm, d in short.items() for what, n in d.items())
             raise ConflictError(f"experiment {experiment_id!r} has not reached its planned sample "
                                 f"({need} with an outcome); the report is refused until then")
         out = report.build(design, outcomes, missing=missing, status=doc["status"])
