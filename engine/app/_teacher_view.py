@@ -14,7 +14,8 @@ answers. In this order, a learner is:
   or in their last session a skill's mastery fell by :data:`FALL` or more to below
   :data:`LOW`;
 - ``stalled``: at least :data:`STALL_SESSIONS` sessions, and over the last
-  :data:`STALL_SESSIONS` no skill rose by :data:`GAIN` or more and none became mastered;
+  :data:`STALL_SESSIONS` no skill rose by :data:`GAIN` or more and none became mastered, and
+  not every skill they worked on is mastered;
 - ``ready``: the skill they worked on last (or their playlist's first target) is mastered;
 - ``not_started``: no answers yet;
 - otherwise on track (not listed).
@@ -82,6 +83,8 @@ def _stalled(rows, thr: float) -> dict | None:
         first.setdefault(r.skill_id, r.before)
     last = {r.skill_id: r.after for r in window}
     if any(last[k] - p0 >= GAIN or (last[k] >= thr > p0) for k, p0 in first.items()):
+        return None
+    if all(p >= thr for p in last.values()):  # holding mastered skills is not being stuck
         return None
     skill = window[-1].skill_id
     return {"category": "stalled", "skill_id": skill, "sessions": STALL_SESSIONS, "p": last[skill],
@@ -262,6 +265,8 @@ class TeacherViewUseCases:
             return []
         if len(query) > 100:
             raise ValidationError(f"q: {len(query)} characters; search with up to 100")
+        if learner_id:
+            self.allow(by, "learner:read", learner_id=learner_id)
         learner = self._learner(learner_id) if learner_id else None
         found = []
         for a in self.view.activities.values():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from engine import review as rv
 from service.deps import CtxDep
@@ -17,6 +20,7 @@ from service.schemas import (
     PlanOut,
     PlaylistRequestIn,
     RejectIn,
+    Strict,
     WhyNotOut,
 )
 
@@ -124,3 +128,59 @@ def edit(ctx: CtxDep, plan_id: str, body: EditIn):
              summary="Re-plan with the teacher's pins and removals kept as constraints")
 def regenerate(ctx: CtxDep, plan_id: str):
     return plan_out(ctx.school.review(ctx.by, plan_id, "regenerate"))
+
+
+# ------------------------------------------------------------------ the teacher's class overview
+
+
+class GroupIn(Strict):
+    skill_id: str = Field(min_length=1, max_length=200, description="the skill the group works on")
+    learner_ids: list[str] = Field(min_length=1, max_length=40, description="learners of the class")
+    reason: str = Field("", max_length=200, description="why (e.g. the 'who needs me' category)")
+
+
+SearchQuery = Query("", max_length=100, description="words of the title, id or skill code")
+
+
+@router.get("/classes/{class_id}/heatmap", responses=ERRORS,
+            summary="Learners x the skills of the class's grade: mastery per cell (null: no answers) "
+                    "and each learner's growth line")
+def class_heatmap(ctx: CtxDep, class_id: str) -> dict[str, Any]:
+    return ctx.school.class_heatmap(ctx.by, class_id)
+
+
+@router.get("/classes/{class_id}/needs", responses=ERRORS,
+            summary="Who needs the teacher today: struggling, stalled, ready to move on, not started, "
+                    "each with the facts of its reason")
+def who_needs_me(ctx: CtxDep, class_id: str) -> dict[str, Any]:
+    return ctx.school.who_needs_me(ctx.by, class_id)
+
+
+@router.get("/classes/{class_id}/groups", responses=ERRORS, summary="The class's open small groups")
+def class_groups(ctx: CtxDep, class_id: str) -> list[dict[str, Any]]:
+    return ctx.school.class_groups(ctx.by, class_id)
+
+
+@router.post("/classes/{class_id}/groups", status_code=201, responses=ERRORS,
+             summary="Form a small group of the class's learners for a skill (recorded and audited)")
+def form_group(ctx: CtxDep, class_id: str, body: GroupIn) -> dict[str, Any]:
+    return ctx.school.form_group(ctx.by, class_id, body.skill_id, body.learner_ids, body.reason)
+
+
+@router.post("/classes/{class_id}/groups/{group_id}/done", responses=ERRORS, summary="Close a small group")
+def close_group(ctx: CtxDep, class_id: str, group_id: str) -> dict[str, Any]:
+    return ctx.school.close_group(ctx.by, class_id, group_id)
+
+
+@router.post("/classes/{class_id}/approve-all", responses=ERRORS,
+             summary="Approve the class's session plan and every playlist waiting for review (proposed "
+                     "or edited) in one step")
+def approve_all(ctx: CtxDep, class_id: str) -> dict[str, Any]:
+    return ctx.school.approve_all(ctx.by, class_id)
+
+
+@router.get("/activities/search", responses=ERRORS,
+            summary="Activities matching every word of q (title, id, skill code), the learner's language "
+                    "and grade first; at most 20")
+def search_activities(ctx: CtxDep, q: str = SearchQuery, learner_id: str | None = None) -> list[dict[str, Any]]:
+    return ctx.school.search_activities(ctx.by, q, learner_id=learner_id)

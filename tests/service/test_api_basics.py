@@ -10,7 +10,7 @@ PATH_PARAMS = {"learner_id": "L001", "skill_id": "3.OA.A.1", "activity_id": "A00
                "class_id": "c-3-station", "plan_id": "plan_x", "job_id": "job_x", "key_id": "key_x",
                "version": "1", "teacher_id": "t-ortiz", "guardian_id": "g-x",
                "platform_id": "lti-x", "claim": "email", "value": "x@y.example",
-               "experiment_id": "exp-x"}
+               "experiment_id": "exp-x", "group_id": "g-x"}
 
 
 def test_health_needs_no_credentials(client):
