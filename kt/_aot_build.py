@@ -139,11 +139,34 @@ def _nogil_flags():
     return NoGilFlags
 
 
+def _export(cc, index: int, name: str, kernels: dict, skipped: dict) -> dict:
+    """Add module ``name``'s kernels seen with one signature to ``cc``; returns the module's
+    manifest entry (exported kernels, named-tuple fields); others are noted in ``skipped``."""
+    from numba import njit
+
+    module = importlib.import_module(name)
+    entry: dict = {"kernels": {}, "tuples": _named_tuples(module)}
+    for attr, sigs in sorted(kernels.items()):
+        if len(sigs) != 1 or None in sigs:
+            skipped[f"{name}.{attr}"] = f"{len(sigs)} signatures"
+            continue
+        sig = next(iter(sigs))
+        disp = getattr(module, attr)
+        parallel = bool(disp.targetoptions.get("parallel"))
+        target = disp
+        if parallel:  # a one-thread copy with the kernel's other options (prange -> range)
+            opts = {k: v for k, v in disp.targetoptions.items()
+                    if k not in ("parallel", "cache", "nopython", "boundscheck")}
+            target = njit(**opts)(disp.py_func)
+        export = f"m{index}_{attr}"
+        cc.export(export, sig)(_trampoline(export, target, len(sig.args)))
+        entry["kernels"][attr] = {"export": export, "parallel": parallel, "signature": str(sig)}
+    return entry
+
+
 def build(out_dir: Path = _aot.COMPILED_DIR, verbose: bool = True) -> dict:
     """Record, compile and install; returns the manifest written."""
     import warnings
-
-    from numba import njit
 
     with warnings.catch_warnings():  # pycc is "pending deprecation" (no replacement yet)
         warnings.simplefilter("ignore")
@@ -161,25 +184,7 @@ def build(out_dir: Path = _aot.COMPILED_DIR, verbose: bool = True) -> dict:
         info = {"digest": digest, "python": list(sys.version_info[:2]), "modules": {},
                 "skipped": {}}
         for i, (name, kernels) in enumerate(sorted(seen.items())):
-            module = importlib.import_module(name)
-            entry = {"kernels": {}, "tuples": _named_tuples(module)}
-            for attr, sigs in sorted(kernels.items()):
-                if len(sigs) != 1 or None in sigs:
-                    info["skipped"][f"{name}.{attr}"] = f"{len(sigs)} signatures"
-                    continue
-                sig = next(iter(sigs))
-                disp = getattr(module, attr)
-                parallel = bool(disp.targetoptions.get("parallel"))
-                target = disp
-                if parallel:
-                    opts = {k: v for k, v in disp.targetoptions.items()
-                            if k not in ("parallel", "cache", "nopython", "boundscheck")}
-                    target = njit(**opts)(disp.py_func)
-                export = f"m{i}_{attr}"
-                cc.export(export, sig)(_trampoline(export, target, len(sig.args)))
-                entry["kernels"][attr] = {"export": export, "parallel": parallel,
-                                          "signature": str(sig)}
-            info["modules"][name] = entry
+            info["modules"][name] = _export(cc, i, name, kernels, info["skipped"])
         started = time.perf_counter()
         plain_flags = pycc_compiler.Flags
         pycc_compiler.Flags = _nogil_flags()
