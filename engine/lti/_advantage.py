@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from engine.access import Caller, Principal
+from engine.domain.classes import MAX_CLASS_SIZE
 from engine.errors import NotFoundError, ValidationError
 from engine.lti import grades, messages
 from engine.lti.errors import LmsServiceError
@@ -98,17 +99,20 @@ class AdvantageUseCases:
             context, members = lms.members(rec["nrps_url"])
         by = Caller(Principal(self.tenant, "admin", f"lti:{platform.id}", name=f"LTI {platform.issuer}"),
                     via="lti")
+        active = [(m, role) for m in members if m.get("user_id") and m.get("status", "Active") == "Active"
+                  and (role := messages.pathwise_role(m.get("roles"))) in ("teacher", "student")]
+        n_learners = len({str(m["user_id"]) for m, role in active if role == "student"})
+        if not any(role == "teacher" for _, role in active):  # checked before any write
+            raise LmsServiceError(f"course {context_id!r} has no active instructor; Pathwise classes "
+                                  "need at least one teacher")
+        if n_learners > MAX_CLASS_SIZE:
+            raise LmsServiceError(f"course {context_id!r} has {n_learners} active learners; a Pathwise "
+                                  f"class holds at most {MAX_CLASS_SIZE}: split the course into sections")
         teachers, learners, created = [], [], 0
-        for m in members:
-            role = messages.pathwise_role(m.get("roles"))
-            if role not in ("teacher", "student") or m.get("status", "Active") != "Active" or not m.get("user_id"):
-                continue
+        for m, role in active:
             person, new = self._member_person(by, platform, m, role, rec["class_id"] or "", platform.default_grade)
             created += new
             (teachers if role == "teacher" else learners).append(person)
-        if not teachers:
-            raise LmsServiceError(f"course {context_id!r} has no active instructor; Pathwise classes "
-                                  "need at least one teacher")
         class_id = rec["class_id"] or f"lti-{_hid(platform.id, context_id)}"
         title = str(context.get("title") or rec.get("title") or context_id)
         cur = self.view.classes.get(class_id)

@@ -137,6 +137,11 @@ def test_roster_sync_follows_the_course(rig):
     roster = {m["name"] for m in httpx.get(f"{pw}/v1/classes/{cid}", headers=AUTH).json()["roster"]}
     assert roster == {"Umar R.", "Cleo New"}
     assert httpx.post(f"{pw}/v1/lti/classes/{cid}/sync", headers=ORTIZ).status_code == 403
+    assert httpx.put(f"{lms}/_test/members", json=new[1:]).status_code == 200  # no instructor left
+    r = httpx.post(f"{pw}/v1/lti/classes/{cid}/sync", headers=AUTH, timeout=60)
+    assert r.status_code == 502 and "has no active instructor" in r.json()["error"]["message"]
+    assert {m["name"] for m in httpx.get(f"{pw}/v1/classes/{cid}", headers=AUTH).json()["roster"]} == roster
+    assert httpx.put(f"{lms}/_test/members", json=new).status_code == 200
 
 
 @pytest.mark.parametrize("attack, message", [
