@@ -67,6 +67,7 @@ ES = {
     "My progress map": "Mi mapa de progreso",
     "My strengths": "Mis fortalezas",
     "Name": "Nombre",
+    "Now": "Ahora",
     "No child is linked to your account yet. Please ask the school.":
         "Todavía no hay ningún estudiante vinculado a su cuenta. Por favor, pregunte en la escuela.",
     "No goal set yet.": "Todavía no hay metas.",

@@ -140,6 +140,8 @@ def test_student_flow_phone(chromium, family):
     assert page.locator("h2#today-h").inner_text() == "Today"
     tasks = page.locator("li.task")
     assert tasks.count() >= 1
+    assert page.locator("li.task.now").count() == 1  # what to do now: the first not yet rated
+    assert page.locator("li.task").first.get_attribute("class") == "task now"
     assert axe_violations(page) == []
     shot(page, "student-phone", top=True)
     # make a choice: the first slot with options, pick the other option
@@ -163,6 +165,8 @@ def test_student_flow_phone(chromium, family):
     page.wait_for_load_state("load")
     assert "Thanks!" in page.locator("p.done").inner_text()
     assert "I've got it" in page.locator("li.task").first.locator("p.rated").inner_text()
+    if page.locator("li.task").count() > 1:  # "now" moved on to the next activity
+        assert page.locator("li.task").nth(1).get_attribute("class") == "task now"
     # seen in the progress: the rated activity's skill has a growth chart, "practised today"
     growth = page.locator("#growth li")
     assert growth.count() >= 1
