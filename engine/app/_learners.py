@@ -12,7 +12,7 @@ from typing import Any
 from engine.access import Caller, pseudonymize
 from engine.app._admin import iso
 from engine.app._planstore import PLAN_KIND
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import AccessDenied, NotFoundError, ValidationError
 
 
 def _value(x: Any) -> Any:
@@ -76,8 +76,18 @@ class LearnerUseCases:
                 "fields": fields, "history": history}
 
     def update_profile(self, by: Caller, learner_id: str, fields: Mapping[str, Any], set_by: str) -> dict:
-        """Set profile fields, recording who set them (``student``, ``teacher``, ``parent``)."""
+        """Set profile fields, recording who set them (``student``, ``teacher``, ``parent``).
+
+        Per-field ownership (:func:`engine.domain.learners.check_may_write`): a teacher writes
+        only the fields a teacher owns, as ``set_by="teacher"``; an admin writes any field on
+        behalf of its owner (``set_by`` must be that owner)."""
         self.allow(by, "learner:write", learner_id=learner_id)
+        from engine.domain.learners import check_may_write
+
+        check_may_write(set_by, fields)
+        if by.principal.role == "teacher" and set_by != "teacher":
+            raise AccessDenied(f"set_by={set_by!r}: a teacher writes profile fields as 'teacher'; "
+                               "the student and the family write their own fields themselves")
         learner = self._learner(learner_id)
         now = datetime.now(UTC)
         prof = learner.profile

@@ -91,7 +91,7 @@ def call(client, name, headers, w):
         return client.get(f"/v1/learners/{L}/profile", headers=headers)
     if name == "profile_write":
         return client.patch(f"/v1/learners/{L}/profile", headers=headers,
-                            json={"set_by": "teacher", "fields": {"interests": ["chess"]}})
+                            json={"set_by": "teacher", "fields": {"strengths": ["persistence"]}})
     if name == "ready":
         return client.get(f"/v1/learners/{L}/ready-to-learn", headers=headers)
     if name == "gaps":

@@ -53,8 +53,18 @@ def test_mastery_history_profile(client):
 def test_profile_update_records_who(fresh_client):
     c = fresh_client
     learner = roster(c, "c-3-station")[0]
+    # a teacher may not speak for the student (per-field ownership), an admin may on their behalf
+    claimed = c.patch(f"/v1/learners/{learner}/profile", headers=ORTIZ,
+                      json={"set_by": "student", "fields": {"interests": ["space"]}})
+    assert claimed.status_code == 403 and "set_by='student'" in claimed.json()["error"]["message"]
+    mixed = c.patch(f"/v1/learners/{learner}/profile", headers=ADMIN,
+                    json={"set_by": "student", "fields": {"interests": ["space"], "pace": 1.5}})
+    assert mixed.status_code == 403 and "fields.pace: the teacher owns" in mixed.json()["error"]["message"]
+    r = c.patch(f"/v1/learners/{learner}/profile", headers=ADMIN,
+                json={"set_by": "student", "fields": {"interests": ["space", "music"]}})
+    assert r.status_code == 200, r.text
     r = c.patch(f"/v1/learners/{learner}/profile", headers=ORTIZ,
-                json={"set_by": "student", "fields": {"interests": ["space", "music"], "pace": 1.5}})
+                json={"set_by": "teacher", "fields": {"pace": 1.5}})
     assert r.status_code == 200, r.text
     f = r.json()["fields"]
     assert sorted(f["interests"]["value"]) == ["music", "space"]
