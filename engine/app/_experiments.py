@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.access import Caller
 from engine.errors import ConflictError, NotFoundError
-from engine.experiment import analysis, assignment, report
+from engine.experiment import analysis, assignment, report, sequential
 from engine.experiment.design import Arm, Design, design_from_dict
 from engine.experiment.outcome import Outcome, learner_values
 
@@ -126,10 +126,16 @@ class ExperimentUseCases:
         self._read(by, "experiment.assignment", resource_id=experiment_id, detail={"n": len(rows)})
         return rows
 
-    def experiment_report(self, by: Caller, experiment_id: str, *, today: datetime | None = None) -> dict:
+    def experiment_report(self, by: Caller, experiment_id: str, *, interim: bool = False,
+                          today: datetime | None = None) -> dict:
         """The report (``engine.experiment.report.build`` + ``markdown``). Refused (conflict)
         before the start, while the registered window is still open and the experiment runs,
-        and until the planned sample has an outcome — naming how many more are needed."""
+        and until the planned sample has an outcome — naming how many more are needed.
+        ``interim`` (admin, running experiments): a flagged interim look instead, recorded, at
+        its alpha-spending level (:mod:`engine.experiment.sequential`); the final analysis then
+        uses the remaining alpha."""
+        if interim:
+            return self._interim_report(by, experiment_id)
         doc = self._readable(by, experiment_id)
         design = design_from_dict(doc)
         self._check_reportable(doc, design, today or datetime.now(UTC))
@@ -140,9 +146,44 @@ class ExperimentUseCases:
                              for arm, d in short.items() for what, n in d.items())
             raise ConflictError(f"experiment {experiment_id!r} has not reached its planned sample "
                                 f"({need} with an outcome); the report is refused until then")
-        out = report.build(design, outcomes, missing=missing, status=doc["status"])
+        looks = [lk["fraction"] for lk in doc.get("looks", [])]
+        seq = None
+        if looks:
+            c = sequential.boundaries([*looks, 1.0], design.sample.alpha)[-1]
+            seq = {"interim": False, "looks": len(looks), "fractions": looks, "boundary_z": round(c, 4),
+                   "nominal_alpha": sequential.level(c)}
+        out = report.build(design, outcomes, missing=missing, status=doc["status"], sequential=seq)
         out["markdown"] = report.markdown(out)
         self._read(by, "experiment.report", resource_id=experiment_id)
+        return out
+
+    def _interim_report(self, by: Caller, experiment_id: str) -> dict:
+        self.allow(by, "policy:write")  # a look spends alpha: the admin decides to take one
+        doc, version = self._experiment_doc(experiment_id)
+        design = design_from_dict(doc)
+        if doc["status"] != "running":
+            raise ConflictError(f"experiment {experiment_id!r} is {doc['status']}; interim looks are taken "
+                                "while it runs (a stopped experiment gets its final report)")
+        outcomes, missing = self._outcomes(design)
+        t = analysis.information_fraction(design, outcomes)
+        if t >= 1.0:
+            raise ConflictError(f"experiment {experiment_id!r} has its planned sample: the next report is the "
+                                "final one (stop the experiment or wait for its end)")
+        if analysis.too_few(design, outcomes):
+            raise ConflictError(f"experiment {experiment_id!r}: an interim look needs at least 2 "
+                                f"{'classes' if design.unit == 'class' else 'learners'} with an outcome per arm")
+        looks = list(doc.get("looks", []))
+        if not looks or t > looks[-1]["fraction"]:
+            looks.append({"fraction": round(t, 4), "at": _now()})
+            with self.store.transaction():
+                self.store.put_document(KIND, experiment_id, {**doc, "looks": looks}, expected_version=version)
+                self._audit(by, "write", "experiment", resource_id=experiment_id,
+                            detail={"op": "interim_look", "look": len(looks), "fraction": round(t, 4)})
+        c = sequential.boundaries([lk["fraction"] for lk in looks], design.sample.alpha)[-1]
+        seq = {"interim": True, "look": len(looks), "fraction": looks[-1]["fraction"], "boundary_z": round(c, 4),
+               "nominal_alpha": sequential.level(c)}
+        out = report.build(design, outcomes, missing=missing, status=doc["status"], sequential=seq)
+        out["markdown"] = report.markdown(out)
         return out
 
     # ---------------------------------------------------------------- the planner hook

@@ -153,3 +153,22 @@ def shortfall(design: Design, outcomes: Sequence[Outcome]) -> dict[str, dict[str
             if more > 0:
                 out[name] = {"learners": more}
     return out
+
+
+def _counts(design: Design, outcomes: Sequence[Outcome]) -> list[int]:
+    """Per arm: learners (or, by class, classes) with a primary outcome."""
+    _names, rows = _by_arm(design, outcomes, design.primary_metric)
+    if design.unit == "class":
+        return [len({o.class_id for o in r}) for r in rows]
+    return [len(r) for r in rows]
+
+
+def information_fraction(design: Design, outcomes: Sequence[Outcome]) -> float:
+    """The smaller arm's share of its planned sample (learners, or classes by class), capped at 1."""
+    planned = design.sample.clusters_per_arm if design.unit == "class" else design.sample.n_per_arm
+    return min(1.0, min(_counts(design, outcomes)) / planned)
+
+
+def too_few(design: Design, outcomes: Sequence[Outcome]) -> bool:
+    """Fewer than 2 units with an outcome in an arm (nothing to compare yet)."""
+    return min(_counts(design, outcomes)) < 2

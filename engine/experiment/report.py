@@ -5,6 +5,7 @@ significant digits)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from engine.experiment.analysis import MetricResult, compare
@@ -24,6 +25,11 @@ def _p(p: float) -> float:
     return float(f"{p:.3g}")
 
 
+def _level(alpha: float) -> str:
+    """Confidence level in percent, as a person writes it: 95, 99.4."""
+    return f"{100 * (1 - alpha):.3g}"
+
+
 def metric_dict(m: MetricResult) -> dict[str, Any]:
     t = m.test
     return {"metric": m.metric, "arms": list(m.arms), "n": list(m.n), "classes": list(m.clusters),
@@ -37,7 +43,7 @@ def summary(design: Design, primary: MetricResult) -> str:
     """A few plain sentences: what was compared, what was found, how sure, and the limits."""
     a, b = design.arms
     t, alpha = primary.test, design.sample.alpha
-    level = round(100 * (1 - alpha))
+    level = _level(alpha)
     unit = "classes" if design.unit == "class" else "learners"
     size = (f"{primary.clusters[0]} and {primary.clusters[1]} classes ({primary.n[0]} and {primary.n[1]} learners)"
             if design.unit == "class" else f"{primary.n[0]} and {primary.n[1]} learners")
@@ -50,10 +56,10 @@ def summary(design: Design, primary: MetricResult) -> str:
              f"for the difference runs from {t.ci_low:.3f} to {t.ci_high:.3f} (Hedges' g = {primary.hedges_g:.2f})."]
     if t.p_value < alpha:
         lines.append(f"This difference is statistically significant (p = {_p(t.p_value)}, below the "
-                     f"registered {alpha}): it is unlikely to be chance alone.")
+                     f"level {_p(alpha)} of this analysis): it is unlikely to be chance alone.")
     else:
-        lines.append(f"This difference is not statistically significant (p = {_p(t.p_value)}, registered level "
-                     f"{alpha}): the data are consistent with no difference"
+        lines.append(f"This difference is not statistically significant (p = {_p(t.p_value)}, level "
+                     f"{_p(alpha)} of this analysis): the data are consistent with no difference"
                      + (f", and the study was planned to detect an effect of d = {design.sample.mde} or larger."
                         if design.sample.mde else "."))
     lines.append(_size_words(primary.hedges_g))
@@ -76,8 +82,13 @@ def _size_words(g: float) -> str:
 
 
 def build(design: Design, outcomes: Sequence[Outcome], *, missing: Mapping[str, int],
-          status: str) -> dict[str, Any]:
-    """The report dict: design, counts, primary and secondary results, summary."""
+          status: str, sequential: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The report dict: design, counts, primary and secondary results, summary.
+    ``sequential``: alpha spending (``nominal_alpha`` of this analysis, ``interim``, ``look``,
+    ``fraction``, ``boundary_z``); the analysis then runs at ``nominal_alpha``."""
+    registered = design
+    if sequential:
+        design = replace(design, sample=replace(design.sample, alpha=float(sequential["nominal_alpha"])))
     primary = compare(design, outcomes, design.primary_metric)
     secondary = []
     for m in design.secondary_metrics:
@@ -85,14 +96,25 @@ def build(design: Design, outcomes: Sequence[Outcome], *, missing: Mapping[str, 
             secondary.append(metric_dict(compare(design, outcomes, m)))
         except (ValueError, ZeroDivisionError):  # too few values of this metric to compare
             continue
-    return {"experiment": design.to_dict(), "status": status, "missing_outcomes": dict(missing),
-            "primary": metric_dict(primary), "secondary": secondary, "summary": summary(design, primary)}
+    text = summary(design, primary)
+    if sequential and sequential.get("interim"):
+        text = (f"INTERIM LOOK {sequential['look']}, at {sequential['fraction']:.0%} of the planned sample: not "
+                f"the final result. To keep the registered alpha {registered.sample.alpha} over the whole "
+                f"experiment (O'Brien-Fleming-type alpha spending), this look uses the level "
+                f"{_p(design.sample.alpha)}. " + text)
+    elif sequential:
+        text += (f" After {sequential['looks']} interim look(s), the final analysis uses the level "
+                 f"{_p(design.sample.alpha)} (alpha spending) so the whole experiment keeps alpha "
+                 f"{registered.sample.alpha}.")
+    return {"experiment": registered.to_dict(), "status": status, "missing_outcomes": dict(missing),
+            "analysis_alpha": _p(design.sample.alpha), "sequential": dict(sequential) if sequential else None,
+            "primary": metric_dict(primary), "secondary": secondary, "summary": text}
 
 
 def markdown(report: Mapping[str, Any]) -> str:
     """The report as a markdown document."""
     d, p = report["experiment"], report["primary"]
-    level = round(100 * (1 - d["sample"]["alpha"]))
+    level = _level(report["analysis_alpha"])
     out = [f"# {d['title']}", "", d["question"] or "", "", "## Summary", "", report["summary"], "",
            "## Design (registered before the start)", "",
            f"- Arms: {', '.join(a['name'] + ' = ' + a['planner'] + (' ' + str(a['weights']) if a['weights'] else '') for a in d['arms'])}",

@@ -12,7 +12,7 @@ time. Deterministic in ``seed``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -87,3 +87,32 @@ def rejection_rate(design: Design, effect: float, icc: float, *, reps: int = 200
              + math.sqrt(1.0 - icc) * rng.standard_normal(len(units)) + effect * treated)
         rejections += analyse(d, units, arms, y) < design.sample.alpha
     return SimulationResult(effect, icc, reps, rejections, len(units), n_classes)
+
+
+def sequential_rejection_rate(design: Design, effect: float, fractions: Sequence[float], *, reps: int = 200,
+                              seed: int = 0, spend: bool = True) -> SimulationResult:
+    """Share of ``reps`` simulated learner-randomised experiments that reject at any of the
+    looks at information ``fractions`` (the last should be 1.0): learners arrive in a random
+    order and each look analyses those arrived so far. ``spend``: compare each look's |z| with
+    its alpha-spending boundary (:mod:`engine.experiment.sequential`); False = the plain
+    p < alpha at every look (what peeking does)."""
+    from engine.experiment.sequential import boundaries, z_from_p
+
+    units = school(design)
+    second = design.arms[1].name
+    crit = boundaries(fractions, design.sample.alpha) if spend else None
+    rng = np.random.default_rng(seed)
+    rejections = 0
+    for r in range(reps):
+        d = replace(design, seed=r)
+        arms = assign(d, units)
+        treated = np.array([arms[u.learner_id] == second for u in units])
+        y = rng.standard_normal(len(units)) + effect * treated
+        order = rng.permutation(len(units))
+        for k, t in enumerate(fractions):
+            keep = order[: int(round(t * len(units)))]
+            p = p_value(d, [units[i] for i in keep], arms, y[keep])
+            if (z_from_p(p) >= crit[k]) if crit else (p < design.sample.alpha):
+                rejections += 1
+                break
+    return SimulationResult(effect, 0.0, reps, rejections, len(units), len({u.class_id for u in units}))

@@ -5,11 +5,12 @@
     pathwise experiment create --file design.json      # register (immutable from then on)
     pathwise experiment list | show ID | start ID | stop ID
     pathwise experiment assignment ID                  # learner, class, arm (CSV on stdout)
-    pathwise experiment report ID [--out report.md] [--json]
+    pathwise experiment report ID [--out report.md] [--json] [--interim]
 
 The design file is the API body of ``POST /v1/experiments`` (see docs/experiments.md). The
 report is refused until the registered window has ended (or the experiment is stopped) and
-the planned sample has outcomes; there are no interim looks.
+the planned sample has outcomes; ``--interim`` takes a flagged, recorded interim look
+(alpha spending).
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def register(subparsers) -> None:
     r.add_argument("experiment_id", metavar="ID")
     r.add_argument("--out", metavar="FILE", default=None, help="write the markdown report here (default stdout)")
     r.add_argument("--json", action="store_true", help="print the JSON report instead of markdown")
+    r.add_argument("--interim", action="store_true",
+                   help="take a flagged interim look while it runs (recorded; the final analysis then "
+                        "uses the alpha left by O'Brien-Fleming-type spending)")
     r.set_defaults(handler=_report)
 
 
@@ -173,7 +177,13 @@ def _assignment(args) -> int:
 
 
 def _report(args) -> int:
-    out = _call(args, "experiment_report", args.experiment_id)
+    from engine.errors import ConflictError
+
+    with operator(args) as (school, by):
+        try:
+            out = school.experiment_report(by, args.experiment_id, interim=args.interim)
+        except ConflictError as exc:
+            raise ValueError(str(exc)) from None
     text = json.dumps({k: v for k, v in out.items() if k != "markdown"}, indent=2) if args.json else out["markdown"]
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

@@ -58,8 +58,10 @@ def assignment(ctx: CtxDep, experiment_id: str = ExpId):
     **ERRORS, 200: {"content": {"application/json": {}, "text/markdown": {}}}},
     summary="The report: effect size, confidence interval, p-value, summary (409 before the planned sample)")
 def get_report(ctx: CtxDep, experiment_id: str = ExpId,
-               format: Literal["json", "markdown"] = Query("json", description="markdown: the report file")):
-    out = ctx.school.experiment_report(ctx.by, experiment_id)
+               format: Literal["json", "markdown"] = Query("json", description="markdown: the report file"),
+               interim: bool = Query(False, description="admin: take a flagged interim look (recorded; "
+                                                        "O'Brien-Fleming alpha spending) while it runs")):
+    out = ctx.school.experiment_report(ctx.by, experiment_id, interim=interim)
     if format == "markdown":
         return Response(out["markdown"], media_type="text/markdown; charset=utf-8")
     return out

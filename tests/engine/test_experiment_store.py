@@ -79,3 +79,48 @@ def test_class_randomised_experiment_on_each_backend(app):
     # the same window holds outcomes in 3 classes per arm: one more class each is needed
     with pytest.raises(ConflictError, match="arm A: 1 more class; arm B: 1 more class with"):
         app.experiment_report(ADMIN, "k4")
+
+
+def _answers(rows, tag):
+    out = []
+    for r in rows:
+        good = 1.0 if r["arm"] == "B" else 0.0
+        for j in range(4):
+            at = datetime.now(UTC) - timedelta(days=6 - j)
+            out.append({"id": f"{tag}-{r['learner_id']}-{j}", "learner_id": r["learner_id"], "activity_id": "A1",
+                        "score": good if j % 2 else 0.5, "observed_at": at.isoformat()})
+    return out
+
+
+def test_interim_look_is_flagged_recorded_and_spends_alpha(app):
+    from engine.errors import AccessDenied
+    from engine.experiment.sequential import boundaries, level
+
+    body = {**_design("s1", 0), "unit": "learner", "sample": {"n_per_arm": 12}}
+    app.create_experiment(ADMIN, body)
+    app.start_experiment(ADMIN, "s1")
+    rows = app.experiment_assignment(ADMIN, "s1")
+    half = [r for r in rows if r["class_id"] in ("C0", "C1", "C2")]  # 6 learners per arm
+    app.ingest_evidence(ADMIN, _answers(half, "h"))
+    teacher = Caller(Principal("t1", "teacher", "k-t1", teacher_id="T1"))
+    with pytest.raises(AccessDenied):
+        app.experiment_report(teacher, "s1", interim=True)
+    look = app.experiment_report(ADMIN, "s1", interim=True)
+    seq = look["sequential"]
+    assert seq["interim"] and seq["look"] == 1 and seq["fraction"] == 0.5
+    assert seq["nominal_alpha"] == pytest.approx(level(boundaries([0.5], 0.05)[0]))  # about 0.0056
+    assert look["summary"].startswith("INTERIM LOOK 1, at 50% of the planned sample")
+    assert look["primary"]["n"] == [6, 6]
+    assert app.experiment_report(ADMIN, "s1", interim=True)["sequential"]["look"] == 1  # no new data: same look
+    app.ingest_evidence(ADMIN, _answers([r for r in rows if r not in half], "r"))
+    with pytest.raises(ConflictError, match="has its planned sample"):
+        app.experiment_report(ADMIN, "s1", interim=True)
+    app.stop_experiment(ADMIN, "s1")
+    with pytest.raises(ConflictError, match="interim looks are taken while it runs"):
+        app.experiment_report(ADMIN, "s1", interim=True)
+    final = app.experiment_report(ADMIN, "s1")
+    assert final["sequential"]["looks"] == 1 and not final["sequential"]["interim"]
+    assert final["analysis_alpha"] == pytest.approx(level(boundaries([0.5, 1.0], 0.05)[1]), rel=1e-2)
+    assert "After 1 interim look(s)" in final["summary"] and final["primary"]["n"] == [12, 12]
+    ops = [r.detail.get("op") for r in app.store.list_audit(resource="experiment", action="write")]
+    assert ops.count("interim_look") == 1

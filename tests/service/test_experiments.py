@@ -69,6 +69,9 @@ def test_experiment_over_http(client):
     assert client.post("/v1/evidence", headers=LMS, json=_evidence(arms, np.random.default_rng(1))).status_code == 200
     r = client.get("/v1/experiments/h1/report", headers=ADMIN)
     assert r.status_code == 409 and "runs until" in r.text
+    assert client.get("/v1/experiments/h1/report?interim=true", headers=ORTIZ).status_code == 403
+    r = client.get("/v1/experiments/h1/report?interim=true", headers=ADMIN)
+    assert r.status_code == 409 and "the next report is the final one" in r.text
     assert client.post("/v1/experiments/h1/stop", headers=ADMIN).json()["status"] == "stopped"
     rep = client.get("/v1/experiments/h1/report", headers=ORTIZ).json()
     assert rep["primary"]["n"] == [9, 9] and rep["primary"]["p_value"] < 0.05 and rep["primary"]["ci"][0] > 0
