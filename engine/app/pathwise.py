@@ -93,6 +93,18 @@ class Pathwise:
                 self._schools[tenant] = app
             return app
 
+    def existing_school(self, tenant: str):
+        """The tenant's SchoolApp when the tenant exists (it has had at least one key: made by
+        ``pathwise admin init-tenant`` or the demo); NotFoundError otherwise, without caching
+        anything for the unknown name (public, unauthenticated doors such as LTI use this)."""
+        with self._lock:
+            app = self._schools.get(tenant)
+        if app is not None:
+            return app
+        if not self.store.for_tenant(tenant).list_api_keys():
+            raise NotFoundError(f"tenant {tenant!r} does not exist on this server")
+        return self.school(tenant)
+
     def view(self, tenant: str) -> SchoolView:
         """The tenant's cached school. Loaded on first use, after a local write, or when the
         store's reference token shows a write through another process (checked at most every

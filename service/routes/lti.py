@@ -24,8 +24,8 @@ ERRORS = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"m
 
 def _school(request: Request, tenant: str):
     try:
-        return request.app.state.pathwise.school(tenant)
-    except ValidationError as exc:
+        return request.app.state.pathwise.existing_school(tenant)
+    except (ValidationError, NotFoundError) as exc:
         raise ApiError(404, "not_found", str(exc)) from None
 
 
