@@ -200,9 +200,24 @@ class LearnerUseCases:
                         self.store.put_document(PLAN_KIND, doc.doc_id, body)
                         scrubbed += 1
             counts["class_plans_scrubbed"] = scrubbed
+            counts.update(self._erase_credentials(learner_id))
             self._audit(by, "delete", "learner", detail={"erased": True, "learner": alias})
         self._invalidate()
+        self.home.forget_cached_keys()
         return counts
+
+    def _erase_credentials(self, learner_id: str) -> dict[str, int]:
+        """The learner's own sign-in: their student keys (rows deleted, they name the learner)
+        and their page logins (by username, which may be their name)."""
+        from engine.app.pathwise import LOGIN_KIND
+
+        keys = self.home.store.delete_api_keys_of(self.tenant, "student", learner_id)
+        logins = 0
+        for doc in self.store.list_documents(LOGIN_KIND):
+            if doc.payload.get("role") == "student" and doc.payload.get("person") == learner_id:
+                self.store.delete_document(LOGIN_KIND, doc.doc_id)
+                logins += 1
+        return {"student_keys": keys, "page_logins": logins}
 
 
 def scrub_class_plan(payload: dict, learner_id: str) -> dict | None:

@@ -152,6 +152,19 @@ class Store:
             )
         return _api_key(rows[0]) if rows else None
 
+    def delete_api_keys_of(self, tenant_id: str, role: str, subject: str) -> int:
+        """Delete every key (live or revoked) of ``role`` naming ``subject`` in the tenant (a
+        learner's erasure: the row would keep their id); returns how many."""
+        with self._driver.transaction():
+            n = int(self._driver.execute(
+                "SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? AND role = ? AND subject = ?",
+                (tenant_id, role, subject))[0][0])
+            if n:
+                self._driver.execute(
+                    "DELETE FROM api_keys WHERE tenant_id = ? AND role = ? AND subject = ?",
+                    (tenant_id, role, subject))
+        return n
+
     def revoke_api_key(self, key_hash: str) -> None:
         """Mark a key revoked; :meth:`find_api_key` no longer returns it."""
         with self._driver.transaction():

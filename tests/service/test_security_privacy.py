@@ -38,3 +38,25 @@ def test_erased_learner_is_a_keyed_hash_in_the_audit_log(fresh_client):
                 f"DELETE FROM audit_log WHERE id = {first}"):
         with pytest.raises(Exception, match="append-only"):
             ts._q(sql)
+
+
+def test_an_erased_student_can_no_longer_sign_in(fresh_client):
+    """Erasure removes the student's own credentials: their API key (the row names them) and
+    their page login; the key stops working at once in this process."""
+    from engine.access import Caller, Principal
+
+    c = fresh_client
+    pathwise = c.app.state.pathwise
+    school = pathwise.school("demo")
+    admin = Caller(Principal(tenant="demo", role="admin", key_id="key_test"))
+    _, key = school.create_key(admin, "student", name="Student L007", subject="L007")
+    school.add_login(admin, "l007-student", "a long enough password", role="student", person="L007")
+    me = {"Authorization": f"Bearer {key}"}
+    assert c.get("/v1/learners/L007/mastery", headers=me).status_code == 200
+    r = c.delete("/v1/learners/L007", headers=ADMIN)
+    assert r.status_code in (200, 204), r.text
+    assert c.get("/v1/learners/L007/mastery", headers=me).status_code == 401
+    keys = pathwise.store.for_tenant("demo").list_api_keys()
+    assert not any(k.subject == "L007" for k in keys)
+    assert pathwise.page_login("demo", username="l007-student",
+                               password="a long enough password") is None
