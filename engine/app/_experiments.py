@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.access import Caller
-from engine.errors import ConflictError, NotFoundError
+from engine.errors import ConflictError, NotFoundError, ValidationError
 from engine.experiment import analysis, assignment, report, sequential
 from engine.experiment.design import Arm, Design, design_from_dict
 from engine.experiment.outcome import Outcome, learner_values
@@ -185,6 +185,37 @@ class ExperimentUseCases:
         out = report.build(design, outcomes, missing=missing, status=doc["status"], sequential=seq)
         out["markdown"] = report.markdown(out)
         return out
+
+    # ---------------------------------------------------------------- the teacher's own sequence
+    def teacher_playlist(self, by: Caller, learner_id: str, activity_ids: list[str]):
+        """The teacher's own sequence for a learner (e.g. the teacher arm of an experiment,
+        where the engine does not generate): a playlist of the given catalog activities in
+        order, approved by the teacher at once, so it is what the learner follows."""
+        from engine import review
+
+        self.allow(by, "plan:review", learner_id=learner_id)
+        self._learner(learner_id)
+        if not activity_ids or len(set(activity_ids)) != len(activity_ids):
+            raise ValidationError("activity_ids: give one or more different catalog activities, in order")
+        items = []
+        for aid in activity_ids:
+            act = self._activity(aid)
+            items.append(review.PlanItem(
+                activity_id=act.id, title=act.title, minutes=float(act.duration_min), skills=tuple(act.skill_ids),
+                reason="Chosen by your teacher.", added_by="teacher",
+                details={"basis": "teacher", "modality": getattr(act.modality, "value", act.modality)}))
+        arm = self._experiment_arm(learner_id)
+        cls = self._class_of(learner_id)
+        body = {"planner": {"solver": "teacher"}, "class_id": cls.id if cls else None}
+        if arm is not None:
+            body["experiment_arm"] = arm.name
+        plan, _event = review.approve(review.new_plan("playlist", learner_id, items=items, body=body),
+                                      by.principal.key_id)
+        with self.store.transaction():
+            self._save_plan(plan, new=True)
+            self._audit(by, "write", "plan", learner_id=learner_id, resource_id=plan.plan_id,
+                        detail={"op": "teacher_sequence", "items": len(items)})
+        return plan
 
     # ---------------------------------------------------------------- the planner hook
     def _experiment_arm(self, learner_id: str) -> Arm | None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.deps import CtxDep
-from service.schemas import ErrorResponse
+from service.routes.plans import plan_out
+from service.schemas import ErrorResponse, PlanOut
 from service.schemas_experiments import AssignmentOut, ExperimentIn, ExperimentOut, ReportOut
 
 router = APIRouter(tags=["experiments"])
@@ -65,3 +67,15 @@ def get_report(ctx: CtxDep, experiment_id: str = ExpId,
     if format == "markdown":
         return Response(out["markdown"], media_type="text/markdown; charset=utf-8")
     return out
+
+
+class TeacherPlaylistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    activity_ids: list[str] = Field(min_length=1, max_length=30, description="catalog activities, in order")
+
+
+@router.post("/v1/learners/{learner_id}/teacher-playlist", response_model=PlanOut, status_code=201,
+             responses=ERRORS, summary="The teacher's own sequence for a learner (approved at once; "
+                                       "e.g. the teacher arm of an experiment)")
+def teacher_playlist(ctx: CtxDep, body: TeacherPlaylistIn, learner_id: str = Path(max_length=128)):
+    return plan_out(ctx.school.teacher_playlist(ctx.by, learner_id, body.activity_ids))

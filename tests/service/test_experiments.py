@@ -64,6 +64,18 @@ def test_experiment_over_http(client):
     teacher_arm = next(lid for lid, a in arms.items() if a == "teacher")
     r = client.post(f"/v1/learners/{teacher_arm}/playlist", headers=ADMIN, json={})
     assert r.status_code == 409 and "teacher's own sequence" in r.text
+    # the teacher enters their own sequence instead: approved at once, what the learner follows
+    url = f"/v1/learners/{teacher_arm}/teacher-playlist"
+    assert client.post(url, headers=NGUYEN, json={"activity_ids": ["A0001"]}).status_code == 403
+    r = client.post(url, headers=ORTIZ, json={"activity_ids": ["A0001", "A0001"]})
+    assert r.status_code == 422 and "activity_ids" in r.text
+    r = client.post(url, headers=ORTIZ, json={"activity_ids": ["A0001", "nope"]})
+    assert r.status_code == 404 and "nope" in r.text
+    r = client.post(url, headers=ORTIZ, json={"activity_ids": ["A0002", "A0001"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "approved" and r.json()["body"]["experiment_arm"] == "teacher"
+    current = client.get(f"/v1/learners/{teacher_arm}/playlist", headers=ORTIZ).json()
+    assert [i["activity_id"] for i in current["items"]] == ["A0002", "A0001"]
     assert client.get("/v1/experiments/h1", headers=NGUYEN).status_code == 404  # not their class
     assert client.get("/v1/experiments", headers=NGUYEN).json() == []
     assert client.post("/v1/evidence", headers=LMS, json=_evidence(arms, np.random.default_rng(1))).status_code == 200
