@@ -29,6 +29,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _reachable(design: Design, units: list) -> list[str]:
+    """Warnings when the classes cannot supply the planned sample (the report would wait)."""
+    if design.unit == "class":
+        have, need, what = len({u.class_id for u in units}), 2 * design.sample.clusters_per_arm, "classes"
+    else:
+        have, need, what = len(units), 2 * design.sample.n_per_arm, "learners"
+    if have >= need:
+        return []
+    return [f"the experiment's classes hold {have} {what} and the planned sample needs {need}: the report "
+            "will be refused until late joiners make up the difference"]
+
+
 class ExperimentUseCases:
     # ---------------------------------------------------------------- admin
     def create_experiment(self, by: Caller, body: dict) -> dict:
@@ -82,7 +94,8 @@ class ExperimentUseCases:
                                                       "class_arms": class_arms}, expected_version=version)
             self._audit(by, "write", "experiment", resource_id=design.id,
                         detail={"op": "start", "learners": len(units)})
-        return self._public(self.store.get_document(KIND, design.id).payload)
+        return {**self._public(self.store.get_document(KIND, design.id).payload),
+                "warnings": _reachable(design, units)}
 
     def stop_experiment(self, by: Caller, experiment_id: str) -> dict:
         """Stop a running experiment: the engine plans every learner as usual again."""

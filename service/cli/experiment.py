@@ -154,6 +154,8 @@ def _show(args) -> int:
 def _start(args) -> int:
     out = _call(args, "start_experiment", args.experiment_id)
     print(f"{out['id']} is running")
+    for warning in out.get("warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -60,7 +60,7 @@ def test_experiment_lifecycle_hook_and_report(school):
     with pytest.raises(NotFoundError, match="c-nope"):
         school.create_experiment(ADMIN, _body("e-x", ["c-nope"]))
     started = school.start_experiment(ADMIN, "e1")
-    assert started["status"] == "running"
+    assert started["status"] == "running" and started["warnings"] == []
     rows = school.experiment_assignment(ADMIN, "e1")
     arms = {r["learner_id"]: r["arm"] for r in rows}
     assert len(arms) == 38
@@ -95,7 +95,9 @@ def test_report_refused_until_the_planned_sample_and_teacher_scope(school):
     school.create_experiment(ADMIN, _body("e2", ["c-5-individual"], sample={"n_per_arm": 20}))
     with pytest.raises(ConflictError, match="has not started"):
         school.experiment_report(ADMIN, "e2")
-    school.start_experiment(ADMIN, "e2")
+    started = school.start_experiment(ADMIN, "e2")
+    assert started["warnings"] == ["the experiment's classes hold 16 learners and the planned sample needs 40: "
+                                   "the report will be refused until late joiners make up the difference"]
     with pytest.raises(ConflictError, match="already in running"):
         school.create_experiment(ADMIN, _body("e3", ["c-5-individual"]))
         school.start_experiment(ADMIN, "e3")
