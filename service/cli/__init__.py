@@ -35,8 +35,10 @@ REGISTRARS = (
 """Modules asked for sub-commands, lowest layer first; a missing one is skipped."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``pathwise`` parser with every registrar's sub-commands."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``pathwise`` parser with every registrar's sub-commands; with ``command``, the
+    registrars after the one that adds that command are not imported (``pathwise fit`` does
+    not pay for the service's parsers)."""
     parser = argparse.ArgumentParser(
         prog="pathwise",
         description="Pathwise adaptive-learning engine: knowledge tracing, planning, service. "
@@ -51,12 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # this package contributes no commands
         module.register(subparsers)
+        if command is not None and command in subparsers.choices:
+            break
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command, return its exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
