@@ -228,7 +228,8 @@ def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray
     cum = np.cumsum(skill_rows)
     # last skill of each step: where the running total passes k/n of all rows
     targets = cum[-1] * np.arange(1, n_steps + 1) / n_steps
-    ends = np.unique(np.minimum(np.searchsorted(cum, targets, side="left") + 1, n_sk))
+    ends = np.minimum(np.searchsorted(cum, targets, side="left") + 1, n_sk)  # nondecreasing
+    ends = ends[np.concatenate(([True], ends[1:] != ends[:-1]))]  # np.unique loads numpy.ma
     starts = np.concatenate([[0], ends[:-1]])
     return [task_order[a * restarts:b * restarts] for a, b in zip(starts, ends, strict=True)
             if b > a]
