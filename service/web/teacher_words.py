@@ -131,6 +131,16 @@ class TeacherWords(Words):
             text = pat.sub(repl, text)
         return _sentence(text)
 
+    def short_reason(self, reason: str) -> str:
+        return short_reason(self.plain_reason(reason))
+
+
+def short_reason(text: str, clauses: int = 2) -> str:
+    """The first ``clauses`` clauses (split at "; ") of a plain reason: why and the expected
+    gain, for the class page's cards (the learner page shows the whole sentence)."""
+    parts = text.rstrip(".").split("; ")
+    return _sentence("; ".join(parts[:clauses]))
+
 
 def _sentence(text: str) -> str:
     text = text.strip()
