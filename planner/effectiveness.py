@@ -37,7 +37,8 @@ GRID = np.exp(np.linspace(np.log(0.1), np.log(5.0), 81))
 class EffectivenessModel:
     """Online estimate of activity (and learner-format) multipliers; see module doc.
 
-    ``guess``/``slip``: the exit ticket's, as the engine's BKT assumes. Mutable: ``observe``
+    ``guess``/``slip``: the exit ticket's, as the engine's BKT assumes. ``relative``:
+    ``adjusted`` divides the multipliers by their geometric mean (ranking only). Mutable: ``observe``
     adds evidence in place (one model per school, updated as evidence arrives)."""
 
     guess: float = 0.2
@@ -46,6 +47,7 @@ class EffectivenessModel:
     activity_sd: float = 0.5
     learner_sd: float = 0.4
     declared_boost: float = 1.2
+    relative: bool = False
     _act_ll: dict = field(default_factory=dict, repr=False)
     _group_of: dict = field(default_factory=dict, repr=False)
     _lf_ll: dict = field(default_factory=dict, repr=False)
@@ -136,18 +138,23 @@ class EffectivenessModel:
         learner-format multiplier of its first format; capped at 0.95."""
         declared = set(preferred_formats)
         groups = self._group_posteriors()
-        out = []
+        mult: dict[str, float] = {}
         for a in catalog:
             if (a.kind, a.modality) not in groups and (learner_id is None or not self._lf_ll):
-                out.append(a)
                 continue
             post = self.activity_posterior(a, groups)
             m = float(rng.choice(GRID, p=post)) if rng is not None else float(post @ GRID)
             if learner_id is not None:
                 f = a.format_keys[0]
                 m *= self.learner_format_multiplier(learner_id, f, f in declared)
-            out.append(replace(a, p_learn=_scaled(a.p_learn, m)))
-        return out
+            mult[a.id] = m
+        if self.relative and mult:
+            # keep the ranking, not the level: beliefs that are off (a miscalibrated prior,
+            # unknown prerequisites) shift every multiplier alike
+            scale = float(np.exp(np.mean(np.log(list(mult.values())))))
+            mult = {k: v / scale for k, v in mult.items()}
+        return [replace(a, p_learn=_scaled(a.p_learn, mult[a.id])) if a.id in mult else a
+                for a in catalog]
 
 
 def _scaled(p_learn: float | Mapping[str, float], m: float):

@@ -209,8 +209,9 @@ class LearningPathwise:
     multipliers); every exit ticket updates the model. One model per drawn world (a school),
     learning across its learners in turn."""
 
-    def __init__(self, thompson: bool = True) -> None:
+    def __init__(self, thompson: bool = True, relative: bool = False) -> None:
         self.thompson = thompson
+        self.relative = relative
         self.models: dict = {}
 
     def _model(self, world):
@@ -218,7 +219,7 @@ class LearningPathwise:
 
         key = (world.spec.name, world.seed, id(world))
         if key not in self.models:
-            self.models = {key: EffectivenessModel()}  # one world at a time
+            self.models = {key: EffectivenessModel(relative=self.relative)}  # one world at a time
         return self.models[key]
 
     def observe(self, world, s, activity, skill, p_before, score, **_kw) -> None:

@@ -99,3 +99,14 @@ def test_adjusted_catalog_scales_p_learn():
 def test_bad_score_is_an_input_error():
     with pytest.raises(PlanInputError, match="score=1.5"):
         EffectivenessModel().observe(_act("a"), "k", 0.2, 1.5)
+
+
+def test_relative_keeps_the_ranking_not_the_level():
+    rng = np.random.default_rng(6)
+    m = EffectivenessModel(relative=True)
+    a, b = _act("a", p=0.2), _act("b", p=0.2)
+    _feed(m, a, 3.0, 400, rng)
+    _feed(m, b, 1.5, 400, rng)
+    out = {x.id: x.p_learn / 0.2 for x in m.adjusted([a, b])}
+    assert out["a"] > 1.0 > out["b"]
+    assert out["a"] * out["b"] == pytest.approx(1.0)
