@@ -172,6 +172,16 @@ class TeacherViewUseCases:
         self._read(by, "class.needs", resource_id=class_id)
         return out
 
+    def classes_overview(self, by: Caller) -> list[dict]:
+        """:meth:`classes` with, per class, how many learners are in each "who needs me"
+        category (``needs``: category -> count)."""
+        out = self.classes(by)
+        for c in out:
+            cls = self._class(c["id"])
+            needs = self._needs(cls, {lid: self.store.list_history(lid) for lid in cls.roster})
+            c["needs"] = {k: len(v) for k, v in needs.items()}
+        return out
+
     # ---------------------------------------------------------------- small groups
     def _groups(self, class_id: str) -> list[dict]:
         docs = self.store.list_documents(GROUP_KIND, class_id=class_id, newest_first=True)

@@ -180,7 +180,8 @@ def classes_page(request: Request):
     home = {"student": "/me", "guardian": "/family"}.get(ctx.principal.role)  # their own pages
     if home:
         return _back(home)
-    return _render(request, "classes.html", ctx, classes=ctx.school.classes(ctx.by))
+    return _render(request, "classes.html", ctx, classes=ctx.school.classes_overview(ctx.by),
+                   tw=teacher_view.TeacherWords())
 
 
 @router.get("/classes/{class_id}", response_class=HTMLResponse)

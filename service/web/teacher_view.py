@@ -10,6 +10,8 @@ from typing import Any
 from service.web.student import sparkline
 from service.web.teacher_words import LEVELS, TeacherWords
 
+__all__ = ["TeacherWords", "class_extras", "install", "learner_extras"]
+
 NEED_TITLES = {
     "struggling": ("Struggling", "Recent wrong answers or mastery falling."),
     "stalled": ("Stalled", "No progress over their last sessions."),

@@ -186,3 +186,13 @@ def test_activity_search_on_demand(fresh_client):
     items = c.get(f"/v1/plans/{plan['plan_id']}", headers=ADMIN).json()["items"]
     assert [i["pinned"] for i in items if i["activity_id"] == first] == [True]
     assert c.post(f"/plans/{plan['plan_id']}/edit", data={"csrf": token}).status_code == 422
+
+
+def test_classes_list_says_who_needs_the_teacher(fresh_client):
+    c = fresh_client
+    login(c)
+    html = c.get("/").text
+    needs = c.get("/v1/classes/c-3-station/needs", headers=ORTIZ).json()
+    n = len(needs["struggling"])
+    assert n > 0 and f"{n} struggling" in html
+    assert "station rotation" in html and "station_rotation" not in html
