@@ -8,7 +8,7 @@ Loading Numba and its cached kernels costs about half a second per process (impo
 the kernel module ``name`` (``"kt._kernels"`` or ``"kt.bkt._kernels"``):
 
 * a kernel in the compiled module is called there when the module is *fresh* (built from the
-  current sources: a SHA-256 of the kernel files is stored beside it), except a kernel that is
+  current sources: a CRC-32 of each kernel file is stored beside it), except a kernel that is
   parallel in Numba (``em_fit``) when Numba is already loaded in the process or the call is
   big (an array argument of at least ``JIT_ROWS`` entries): Numba's threads then pay;
 * any other name (and every name when the compiled module is missing or stale) is the Numba
@@ -21,7 +21,6 @@ either way (tests/kt/test_aot.py).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import sys
@@ -40,13 +39,17 @@ _MANIFEST: Any = None  # the build's manifest dict, False when unusable
 
 
 def source_digest() -> str:
-    """SHA-256 of the kernel modules' source files (what a compiled module must match)."""
+    """CRC-32 and length of each kernel module's source file (what a compiled module must
+    match; a staleness check, not a security one: zlib loads in no time, hashlib's OpenSSL
+    takes ~10 ms of every run)."""
+    import zlib
+
     root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
+    parts = []
     for name in KERNEL_MODULES:
-        h.update(name.encode())
-        h.update((root / (name.replace(".", "/") + ".py")).read_bytes())
-    return h.hexdigest()
+        data = (root / (name.replace(".", "/") + ".py")).read_bytes()
+        parts.append(f"{name}:{zlib.crc32(data):08x}:{len(data)}")
+    return ";".join(parts)
 
 
 def manifest(directory: Path | None = None) -> dict | None:

@@ -88,7 +88,7 @@ def test_stale_or_foreign_build_is_not_used(compiled, tmp_path):
     stale = tmp_path / "stale"
     stale.mkdir()
     info = json.loads((compiled / "manifest.json").read_text())
-    (stale / "manifest.json").write_text(json.dumps({**info, "digest": "0" * 64}))
+    (stale / "manifest.json").write_text(json.dumps({**info, "digest": "kt._kernels:00000000:1"}))
     assert _aot.manifest(stale) is None  # kernel sources changed since the build
     (stale / "manifest.json").write_text(json.dumps({**info, "python": [2, 7]}))
     assert _aot.manifest(stale) is None
