@@ -93,13 +93,18 @@ def _stalled(rows, thr: float) -> dict | None:
 
 class TeacherViewUseCases:
     # ---------------------------------------------------------------- heatmap and growth
-    def _class_skills(self, cls) -> list:
+    def _class_skills(self, cls, mastery: dict) -> list:
+        """The skills of the class's grade; for a grade without skills in the graph, the skills
+        its learners have answers on."""
         skills = [s for s in self.view.skills.values() if s.grade == cls.grade]
-        return sorted(skills or self.view.skills.values(), key=lambda s: (s.domain, s.code))
+        if not skills:
+            seen = {k for m in mastery.values() for k in m}
+            skills = [s for k, s in self.view.skills.items() if k in seen]
+        return sorted(skills, key=lambda s: (s.domain, s.code))
 
     def _heatmap(self, cls, histories: dict) -> dict:
-        skills = self._class_skills(cls)
         mastery = self.store.get_mastery_many(cls.roster)
+        skills = self._class_skills(cls, mastery)
         rows = []
         for lid in cls.roster:
             m = mastery.get(lid, {})

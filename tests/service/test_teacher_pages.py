@@ -196,3 +196,18 @@ def test_classes_list_says_who_needs_the_teacher(fresh_client):
     n = len(needs["struggling"])
     assert n > 0 and f"{n} struggling" in html
     assert "station rotation" in html and "station_rotation" not in html
+
+
+def test_class_of_a_grade_without_skills(fresh_client):
+    c = fresh_client
+    ids = roster(c, "c-3-station")[:3]
+    r = c.put("/v1/roster/classes/c-k", headers=ADMIN, json={"name": "Kindergarten", "grade": "K",
+                                                               "teachers": ["t-ortiz"], "roster": ids})
+    assert r.status_code in (200, 201), r.text
+    login(c)
+    html = c.get("/classes/c-k").text
+    heat = html[html.index('<table class="heat"'):]
+    heat = heat[:heat.index("</table>")]
+    # the skills its learners have answers on, not the whole graph
+    n = heat.count('<th scope="col" title=')
+    assert 0 < n < 120
