@@ -124,3 +124,27 @@ def test_interim_look_is_flagged_recorded_and_spends_alpha(app):
     assert "After 1 interim look(s)" in final["summary"] and final["primary"]["n"] == [12, 12]
     ops = [r.detail.get("op") for r in app.store.list_audit(resource="experiment", action="write")]
     assert ops.count("interim_look") == 1
+
+
+def test_planner_hook_applies_the_arm_weights(app, monkeypatch):
+    """A learner in an arm with ``weights`` is planned with those PlanWeights; the other arm
+    with the planner's defaults (the request the planner receives is recorded)."""
+    import planner.playlist.plan as plan_module
+
+    seen: dict[str, object] = {}
+    real = plan_module.plan_playlist
+
+    def spy(graph, catalog, learner, request=None):
+        seen[learner.id] = request.weights
+        return real(graph, catalog, learner, request)
+
+    monkeypatch.setattr(plan_module, "plan_playlist", spy)
+    app.create_experiment(ADMIN, {**_design("w1", 0), "unit": "learner", "sample": {"n_per_arm": 2}})
+    app.start_experiment(ADMIN, "w1")
+    arms = {r["learner_id"]: r["arm"] for r in app.experiment_assignment(ADMIN, "w1")}
+    a = next(lid for lid, arm in arms.items() if arm == "A")
+    b = next(lid for lid, arm in arms.items() if arm == "B")
+    for lid in (a, b):
+        app.generate_playlist(ADMIN, lid)
+    assert seen[b].unlock == 0.0 and seen[a].unlock > 0.0
+    assert seen[b].review == seen[a].review  # only the arm's weight changes
