@@ -2,7 +2,8 @@
 login page, the classes list, the class page (heatmap, who needs me, groups, playlists, a
 search), the learner page and the error page, at phone 390x844, tablet 820x1180 and laptop
 1366x768; a keyboard-only teacher review (sign in, open the class, generate, read a heatmap
-cell with the arrow keys, form a small group, approve all). Screenshots in
+cell with the arrow keys, remove an item and approve that playlist, form a small group,
+approve all). Screenshots in
 tests/e2e/artifacts/ (gitignored; or $PATHWISE_SCREENSHOTS)."""
 
 from __future__ import annotations
@@ -70,6 +71,19 @@ def test_teacher_review_keyboard_only(chromium, server):
     said = page.locator("#heat-say").inner_text()
     assert " · " in said and ":" in said, said
     assert any(w in said for w in ("mastered", " in 5", "nearly certain", "less than", "no answers")), said
+    # review one playlist: remove an item, then approve the edited playlist
+    _tab_to(page, 'article.learner button[value^="remove "]', limit=2000)
+    card_id = page.evaluate("() => document.activeElement.closest('article').id")
+    removed = page.evaluate("() => document.activeElement.value.split(' ')[1]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    card = page.locator(f"#{card_id}")
+    assert card.locator("span.status").inner_text().lower() == "edited"
+    assert card.locator(f'li.item[data-activity="{removed}"]').count() == 0
+    _tab_to(page, f'#{card_id} button.primary[formaction$="/approve"]', limit=2000)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(f"#{card_id} span.status").inner_text().lower() == "approved"
     # one-click small group from the first non-empty "who needs me" list
     _tab_to(page, "#needs button", limit=600)
     with page.expect_navigation():
