@@ -14,9 +14,10 @@ WeightName = Literal["review", "prerequisite_gap", "preference", "variety", "unl
 class ArmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=_ID, description="short arm id, e.g. A")
-    planner: Literal["pathwise", "greedy", "teacher"] = Field(
+    planner: Literal["pathwise", "greedy", "lowest_mastery", "teacher"] = Field(
         "pathwise", description="pathwise: the default planner; greedy: the planner's greedy gain-per-minute "
-                                "rule; teacher: the engine does not generate, the teacher's own sequence")
+                                "rule; lowest_mastery: the ready skill with the lowest mastery first; "
+                                "teacher: the engine does not generate, the teacher's own sequence")
     weights: dict[WeightName, float] = Field(default_factory=dict, description="PlanWeights overrides, each in "
                                              "[0, 100] (chain_residual in [0, 1]); e.g. {\"unlock\": 0}")
     label: str = Field("", max_length=200)

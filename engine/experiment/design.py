@@ -19,10 +19,11 @@ from typing import Any
 
 from engine.errors import ValidationError
 
-PLANNERS = ("pathwise", "greedy", "teacher")
+PLANNERS = ("pathwise", "greedy", "lowest_mastery", "teacher")
 """What makes an arm's playlists: ``pathwise`` (the default planner), ``greedy`` (the planner's
-greedy expected-gain-per-minute rule on the same candidates, no MILP), ``teacher`` (the engine
-does not generate: the learner follows the teacher's own sequence)."""
+greedy expected-gain-per-minute rule on the same candidates, no MILP), ``lowest_mastery`` (the
+ready skill with the lowest mastery first, the planner simulator's baseline), ``teacher`` (the
+engine does not generate: the learner follows the teacher's own sequence)."""
 
 WEIGHT_NAMES = ("review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual")
 """``planner.request.PlanWeights`` fields an arm may set (e.g. ``unlock: 0`` switches the

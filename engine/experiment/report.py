@@ -68,6 +68,7 @@ def summary(design: Design, primary: MetricResult) -> str:
 
 def _arm_words(arm) -> str:
     base = {"pathwise": "Pathwise's planner", "greedy": "the greedy gain-per-minute planner",
+            "lowest_mastery": "lowest-mastery-first (the weakest ready skill first)",
             "teacher": "the teacher's own sequence"}[arm.planner]
     if arm.weights:
         base += " with " + ", ".join(f"{k} = {v:g}" for k, v in arm.weights.items())

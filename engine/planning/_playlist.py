@@ -164,8 +164,10 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     """Run the playlist planner for one learner; returns (items, conflicts, meta).
 
     ``planner``/``weights``: an experiment arm's planner settings (engine.experiment):
-    ``"greedy"`` runs the planner's greedy rule instead of the MILP, ``weights`` override
-    ``PlanWeights`` fields (e.g. ``unlock=0``); the defaults plan as usual."""
+    ``"greedy"`` runs the planner's greedy rule instead of the MILP, ``"lowest_mastery"`` the
+    lowest-mastery-ready-skill-first baseline of ``planner.simulate.baselines`` (its picks,
+    locked in its order, explained by the planner), ``weights`` override ``PlanWeights``
+    fields (e.g. ``unlock=0``); the defaults plan as usual."""
     from dataclasses import replace
 
     from planner.playlist.plan import greedy_playlist, plan_playlist
@@ -180,13 +182,39 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))
+    if planner == "lowest_mastery":
+        request = _lowest_mastery_request(inp.graph, catalog, pl_learner, request)
+        if request is None:
+            return [], [], {"status": "empty", "solver": "lowest_mastery", "solve_ms": 0.0, "expected_gain": 0.0,
+                            "budget_min": 0.0, "gap": None}
     solve = greedy_playlist if planner == "greedy" else plan_playlist
     playlist = solve(inp.graph, catalog, pl_learner, request)
+    if planner == "lowest_mastery":
+        playlist = replace(playlist, solver="lowest_mastery")
     items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
             "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min,
             "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
     return items, conflicts, meta
+
+
+def _lowest_mastery_request(graph, catalog, learner, request):
+    """The request that makes the planner keep exactly the lowest-mastery-first picks, in
+    their order (pins, locks, their minutes and count), or None when it picks nothing."""
+    from types import SimpleNamespace
+
+    from planner.simulate.baselines import lowest_mastery_first
+
+    picks = lowest_mastery_first(SimpleNamespace(graph=graph, catalog=list(catalog), cache={}), learner,
+                                 request, 0, 0)
+    if not picks:
+        return None
+    from dataclasses import replace
+
+    ids = tuple(a.id for a in picks)
+    return replace(request, pins=ids, locks={a: i for i, a in enumerate(ids)}, length_min=len(ids),
+                   length_max=len(ids), budget_min=float(sum(a.duration_min for a in picks)),
+                   modality_bounds={}, format_cap=None)
 
 
 def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: str, *,

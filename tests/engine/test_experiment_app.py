@@ -113,3 +113,32 @@ def test_report_refused_until_the_planned_sample_and_teacher_scope(school):
     school.stop_experiment(ADMIN, "e2")
     with pytest.raises(ConflictError, match=r"arm A: 20 more learners; arm B: 20 more learners"):
         school.experiment_report(ADMIN, "e2")
+
+
+def test_lowest_mastery_arm_plans_only_ready_skills(school):
+    """An arm with planner 'lowest_mastery': the playlist comes from the baseline (solver
+    'lowest_mastery'), fits the session, and every item works on skills the learner has
+    mastered or is ready for (all prerequisites mastered) — unlike the default planner, which
+    may chain a new skill on a prerequisite taught earlier in the same playlist."""
+    from engine import planning
+
+    body = _body("lm", ["c-6-flipped"], arms=[{"name": "A"}, {"name": "L", "planner": "lowest_mastery"}],
+                 sample={"n_per_arm": 2})
+    school.create_experiment(ADMIN, body)
+    school.start_experiment(ADMIN, "lm")
+    arms = {r["learner_id"]: r["arm"] for r in school.experiment_assignment(ADMIN, "lm")}
+    inp = school._planning_input()
+    theta = school.view.policy.mastered_threshold
+    checked = 0
+    for lid in [k for k, a in sorted(arms.items()) if a == "L"][:4]:
+        plan = school.generate_playlist(ADMIN, lid)
+        assert plan.body["planner"]["solver"] == "lowest_mastery" and plan.body["experiment_arm"] == "L"
+        assert sum(i.minutes for i in plan.items) <= plan.body["planner"]["budget_min"] + 1e-6
+        learner = planning.plan_learner(school.view.learners[lid], school.engine.mastery(lid), inp.graph.ids)
+        for item in plan.items:
+            for k in item.skills:
+                assert learner.mastery_of(k) >= theta or all(
+                    learner.mastery_of(j) >= theta for j in inp.graph.prerequisites_of(k)), (lid, item.activity_id, k)
+            checked += 1
+    school.stop_experiment(ADMIN, "lm")
+    assert checked > 0
