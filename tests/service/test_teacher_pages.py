@@ -155,6 +155,8 @@ def test_learner_page_playlist_first_language_accommodations_growth(fresh_client
     assert "%" not in re.sub(r"<[^>]+>", "", html)
     assert text.count("no unmastered prerequisites") == 0
     assert "<option" not in html  # no catalog list on the page
+    shown = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S))
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", shown)  # no codes (project_topic, movement_breaks)
 
 
 def test_activity_search_on_demand(fresh_client):
