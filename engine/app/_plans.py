@@ -149,8 +149,8 @@ class PlanUseCases(PlanStore):
 
     def class_overview(self, by: Caller, class_id: str) -> dict:
         """What the teacher page shows of a class: detail, the current class plan and a pending
-        one, each learner's current playlist with any proposal waiting beside it (the catalog
-        is searched on demand: :meth:`search_activities`)."""
+        one, each learner's current playlist with any proposal waiting beside it, their language
+        and accommodations (the catalog is searched on demand: :meth:`search_activities`)."""
         self.allow(by, "class:read", class_id=class_id)
         cls = self._class(class_id)
         plan, pending = self._class_plan_pair(class_id)
@@ -158,8 +158,11 @@ class PlanUseCases(PlanStore):
         for lid in cls.roster:
             learner = self.view.learners.get(lid)
             current, waiting = self._playlist_pair(lid)
+            accommodations = sorted(getattr(a, "value", a) for a in learner.profile.value("accommodations")) \
+                if learner else []
             cards.append({"id": lid, "name": learner.name if learner else lid, "plan": current,
-                          "pending": waiting})
+                          "pending": waiting, "language": learner.language if learner else None,
+                          "accommodations": accommodations})
         self._read(by, "class.page", resource_id=class_id)
         return {"cls": self._class_detail(class_id), "plan": plan, "pending": pending, "cards": cards}
 

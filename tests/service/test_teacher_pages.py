@@ -82,6 +82,8 @@ def test_heatmap_who_needs_me_and_plain_words(fresh_client):
     text = _visible_text(html)
     assert not DECIMAL.search(text), DECIMAL.search(text)
     assert "100%" not in text and "movement_breaks" not in text
+    card = html[html.index('id="l-L001"'):]
+    assert "movement breaks, less screen time" in card[:card.index("</article>")]  # accommodations on the card
     assert "you are ready" not in text.lower()
 
 
