@@ -32,7 +32,6 @@ def templates() -> Jinja2Templates:
     global _TEMPLATES
     if _TEMPLATES is None:
         _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-        _TEMPLATES.env.filters["pct"] = lambda p: f"{100 * float(p or 0):.0f}%"
         teacher_view.install(_TEMPLATES.env)
     return _TEMPLATES
 
