@@ -94,9 +94,6 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
     from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
 
     app.include_router(roster.router)
-    from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
-
-    app.include_router(roster.router)
     from service.routes import lti, sso
     from service.web import oidc
 
