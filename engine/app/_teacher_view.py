@@ -19,6 +19,12 @@ answers. In this order, a learner is:
 - ``ready``: the skill they worked on last (or their playlist's first target) is mastered;
 - ``not_started``: no answers yet;
 - otherwise on track (not listed).
+
+The student's voice for the teacher: the learner page carries the learner's recent "how did
+it go?" ratings, the picks they made on choice boards (what was offered, what they chose,
+when) and the profile fields the student and family wrote (who and when); the class page
+says per card how many picks and ratings came since the card's playlist was made, and the
+class's and learners' "students choose" switches.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from datetime import UTC, datetime
 
 from engine.access import Caller
 from engine.app._admin import iso
+from engine.app._student import CHOICE_KIND
 from engine.errors import NotFoundError, ValidationError
 
 GROUP_KIND = "small_group"
@@ -41,6 +48,8 @@ GAIN = 0.05
 GROWTH_POINTS = 24  # points of a learner's growth line
 SEARCH_LIMIT = 20
 CATEGORIES = ("struggling", "stalled", "ready", "not_started")
+VOICE_RECENT = 8  # ratings and picks shown on the learner page
+VOICE_OWNERS = ("student", "parent")  # profile fields shown as the student's and family's words
 
 
 def _sessions(rows) -> list:
@@ -254,7 +263,9 @@ class TeacherViewUseCases:
         cls = self._class(class_id)
         histories = {lid: self.store.list_history(lid) for lid in cls.roster}
         out.update(heatmap=self._heatmap(cls, histories), needs=self._needs(cls, histories),
-                   groups=self._groups(class_id))
+                   groups=self._groups(class_id), choice=self._choice_switches(class_id, cls.roster))
+        for card in out["cards"]:
+            card["voice"] = self._voice_since(card["id"], card["plan"])
         return out
 
     def learner_page(self, by: Caller, learner_id: str, *, why_not: str | None = None) -> dict:
@@ -266,8 +277,60 @@ class TeacherViewUseCases:
         prof = learner.profile
         out.update(language=learner.language, pace=float(prof.value("pace")),
                    accommodations=sorted(getattr(a, "value", a) for a in prof.value("accommodations")),
-                   growth=self._growth(learner_id))
+                   growth=self._growth(learner_id), voice=self._voice(learner_id),
+                   choice={"enabled": self.choice_enabled(learner_id),
+                           "own": self._switch(f"learner:{learner_id}")})
         return out
+
+    # ---------------------------------------------------------------- the student's voice
+    def _switch(self, doc_id: str) -> bool | None:
+        """A stored "students choose" switch (``class:<id>`` or ``learner:<id>``), None if unset."""
+        try:
+            return bool(self.store.get_document(CHOICE_KIND, doc_id).payload["enabled"])
+        except NotFoundError:
+            return None
+
+    def _choice_switches(self, class_id: str, roster: Sequence[str]) -> dict:
+        """``{"class": on (default on), "learners": {learner id: on}}`` (learners with their own
+        switch only; a learner's switch wins over the class's)."""
+        own = {lid: self._switch(f"learner:{lid}") for lid in roster}
+        cls_on = self._switch(f"class:{class_id}")
+        return {"class": True if cls_on is None else cls_on,
+                "learners": {lid: v for lid, v in own.items() if v is not None}}
+
+    def _voice_since(self, learner_id: str, plan) -> dict | None:
+        """Picks on the card's playlist and ratings given since it was made: ``{"chose": n,
+        "rated": n, "last_rating": 1..4 or None}``; None without a playlist or news."""
+        if plan is None:
+            return None
+        chose = len(plan.body.get("choices", []))
+        rated = [r for r in self._self_report_rows(learner_id)
+                 if datetime.fromisoformat(r["at"]).timestamp() >= plan.created_at]
+        if not chose and not rated:
+            return None
+        return {"chose": chose, "rated": len(rated), "last_rating": rated[0]["rating"] if rated else None}
+
+    def _title(self, activity_id: str) -> str:
+        return getattr(self.view.activities.get(activity_id), "title", activity_id)
+
+    def _voice(self, learner_id: str) -> dict:
+        """The learner's voice, newest first: ``ratings`` (rating 1..4, sentence, title, at),
+        ``picks`` (chosen and the other offered titles, ``how`` in words, at) from their
+        playlists, and ``story``: the profile fields the student or family own with value,
+        who set them (role, name) and when (notes and goals one by one)."""
+        from planner.choices import how_words
+
+        picks = []
+        for plan in self._plans(learner_id=learner_id, kind="playlist"):
+            for c in plan.body.get("choices", []):
+                picks.append({"at": c.get("at"), "chosen": self._title(c["chosen"]), "how": how_words(c.get("how", "")),
+                              "others": [self._title(a) for a in c.get("offered", []) if a != c["chosen"]]})
+            if len(picks) >= VOICE_RECENT:
+                break
+        picks.sort(key=lambda c: c["at"] or "", reverse=True)
+        story = [e for e in self._profile_story(learner_id) if e["owner"] in VOICE_OWNERS]
+        return {"ratings": self._self_report_rows(learner_id)[:VOICE_RECENT], "picks": picks[:VOICE_RECENT],
+                "story": story}
 
     # ---------------------------------------------------------------- activity search
     def search_activities(self, by: Caller, query: str, *, learner_id: str | None = None,

@@ -245,6 +245,21 @@ def class_form_group(request: Request, class_id: str, skill_id: str = Form(""),
     return _back(f"/classes/{class_id}#groups")
 
 
+@router.post("/choice")
+@_guard
+def page_choice(request: Request, enabled: str = Form(""), class_id: str = Form(""), learner_id: str = Form(""),
+                csrf: str = Form(""), back: str = Form("/")):
+    """The "students choose" switch of a class or one learner (``enabled``: "on" or "off")."""
+    _check_csrf(request, csrf)
+    if enabled not in ("on", "off"):
+        raise ValidationError(f"enabled={enabled!r}: choose on or off")
+    ctx = _ctx(request)
+    ctx.school.set_choice(ctx.by, enabled=enabled == "on", class_id=class_id or None,
+                          learner_id=learner_id or None)
+    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    return _back(target)
+
+
 @router.post("/classes/{class_id}/groups/{group_id}/done")
 @_guard
 def class_close_group(request: Request, class_id: str, group_id: str, csrf: str = Form("")):

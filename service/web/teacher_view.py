@@ -58,12 +58,23 @@ def class_extras(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def learner_extras(data: dict[str, Any]) -> dict[str, Any]:
-    """``tw`` and ``growth`` (per skill: title, first/last in words, svg)."""
+    """``tw``, ``growth`` (per skill: title, first/last in words, svg) and ``profile_rows``:
+    (field, {value, set_by, set_at}) of the profile fields not shown as the student's and
+    family's words, without the learned pick counts."""
     tw = TeacherWords(data["threshold"])
     growth = [{"title": g["title"], "code": g["code"], "svg": sparkline(g["points"], width=120, height=32),
                "words": f"from {tw.chance(g['first'])} to {tw.chance(g['last'])}, last {tw.ago(g['last_at'])}"}
               for g in data.get("growth", [])]
-    return {"tw": tw, "growth": growth}
+    shown = {f["field"] for f in data.get("voice", {}).get("story", [])}
+    rows = []
+    for name, f in data["profile"]["fields"].items():
+        if name in shown:  # under "What they and their family wrote", with who and when
+            continue
+        if name == "choices":  # the learned pick counts ("pick:<tag>") are the engine's, not words
+            f = {**f, "value": [v for v in f["value"] if not str(v[0] if isinstance(v, list | tuple) else v)
+                                .startswith("pick:")]}
+        rows.append((name, f))
+    return {"tw": tw, "growth": growth, "profile_rows": rows}
 
 
 def _growth_words(tw: TeacherWords, line: list[dict]) -> str:

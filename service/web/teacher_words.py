@@ -25,6 +25,12 @@ LEVELS = {
     "near": ("h3", "◕", "nearly there"),
     "hi": ("h4", "●", "mastered"),
 }
+# the student's "how did it go?" (1..4) as they chose it on their page
+RATING_WORDS = {1: "not yet", 2: "a little", 3: "mostly", 4: "I've got it"}
+# profile fields the student or family write, as the teacher reads them
+VOICE_FIELDS = {"interests": "Interests", "aspirations": "Aspirations", "how_i_learn": "How I learn best",
+                "goals": "Goals", "family_notes": "Family notes", "home_availability": "Available at home"}
+WRITERS = {"student": "the student", "parent": "the family", "teacher": "the teacher", "system": "Pathwise"}
 NEAR = 0.7  # "nearly there" from here up to the mastery threshold
 MID = 0.4  # "developing" from here
 
@@ -133,6 +139,37 @@ class TeacherWords(Words):
 
     def short_reason(self, reason: str) -> str:
         return short_reason(self.plain_reason(reason))
+
+    # ------------------------------------------------------------------ the student's voice
+    @staticmethod
+    def rating(r: int | None) -> str:
+        """A self-rating in the student's words: '"mostly" (3 of 4)'."""
+        if r not in RATING_WORDS:
+            return "no rating"
+        return f"\u201c{RATING_WORDS[r]}\u201d ({r} of 4)"
+
+    @staticmethod
+    def field_name(name: str) -> str:
+        return VOICE_FIELDS.get(name, name.replace("_", " ").capitalize())
+
+    @staticmethod
+    def writer(set_by: str | None, author: str | None = None) -> str:
+        """"the student (Ana Diaz)", "the family (Ms. Family)"."""
+        who = WRITERS.get(set_by or "", (set_by or "someone").replace("_", " "))
+        return f"{who} ({author})" if author and author not in (set_by, "system") else who
+
+    def voice_sign(self, v: dict | None) -> str:
+        """The card's sign since the playlist was made: "made a choice · rated 2 activities, last "mostly""."""
+        if not v:
+            return ""
+        parts = []
+        if v["chose"]:
+            parts.append(f"made {v['chose']} choices" if v["chose"] > 1 else "made a choice")
+        if v["rated"]:
+            last = RATING_WORDS.get(v["last_rating"], "")
+            n = v["rated"]
+            parts.append(f"rated {n} {'activity' if n == 1 else 'activities'}" + (f", last \u201c{last}\u201d" if last else ""))
+        return " · ".join(parts)
 
 
 def short_reason(text: str, clauses: int = 2) -> str:
