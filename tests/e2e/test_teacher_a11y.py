@@ -1,6 +1,7 @@
 """The teacher pages in Chromium (issue 14 items 6-8): axe-core finds no violation on the
 login page, the classes list, the class page (heatmap, who needs me, groups, playlists, a
-search), the learner page and the error page, at phone 390x844, tablet 820x1180 and laptop
+search, the "students choose" switches), the learner page (with the student's voice section)
+and the error page, at phone 390x844, tablet 820x1180 and laptop
 1366x768; a keyboard-only teacher review (sign in, open the class, generate, read a heatmap
 cell with the arrow keys, remove an item and approve that playlist, form a small group,
 approve all). Screenshots in
@@ -28,6 +29,10 @@ def _login(page, server: str, user: str = "t-ortiz") -> None:
 def test_teacher_pages_have_no_axe_violations_at_three_sizes(chromium, server):
     httpx.post(f"{server}/v1/classes/c-3-station/plan", headers=ADMIN, timeout=120)
     learner = httpx.get(f"{server}/v1/classes/c-3-station", headers=ADMIN).json()["roster"][0]["id"]
+    # one learner with their own "students choose" switch: named in the class page's switch
+    # section and shown on their learner page (the student's voice: tests/e2e/test_teacher_voice.py)
+    assert httpx.put(f"{server}/v1/choice-settings", headers=ADMIN,
+                     json={"learner_id": learner, "enabled": False}).status_code == 200
     pages = {"login": "/login", "classes": "/", "class": "/classes/c-3-station",
              "class-search": f"/classes/c-3-station?add_for={learner}&find=fraction#playlists",
              "learner": f"/learners/{learner}?find=game#find", "error": "/classes/c-4-lab"}

@@ -58,6 +58,24 @@ def test_class_page_of_30_is_under_the_budget_and_has_no_catalog(fresh_client):
     assert page.text.count("New proposal waiting") >= 25
     print(f"... with a proposal waiting beside each: {len(page.content)} bytes")
     assert len(page.content) < BUDGET, f"class page of 30 with proposals is {len(page.content)} bytes"
+    # ... and every student rated an activity and made a choice since their playlist (the sign)
+    school = c.app.state.pathwise.school("demo")
+    for lid in roster(c, cid):
+        school.setup_key("student", subject=lid, key=f"pw-test-budget-{lid}", name=lid)
+        today = c.get(f"/v1/learners/{lid}/today", headers=ORTIZ).json()
+        if not today["items"]:
+            continue
+        slot = next((i for i in today["items"] if i["options"]), None)
+        if slot is not None:
+            assert c.post(f"/v1/learners/{lid}/choices", headers=ORTIZ,
+                          json={"plan_id": today["plan_id"], "position": slot["position"],
+                                "activity_id": slot["options"][-1]["activity_id"]}).status_code == 200
+        assert c.post(f"/v1/learners/{lid}/self-reports", headers={"Authorization": f"Bearer pw-test-budget-{lid}"},
+                      json={"activity_id": today["items"][0]["activity_id"], "rating": 4}).status_code == 201
+    page = c.get(f"/classes/{cid}")
+    assert page.text.count('class="voice-sign') >= 25
+    print(f"... and a student's voice sign on each card: {len(page.content)} bytes")
+    assert len(page.content) < BUDGET, f"class page of 30 with proposals and voice is {len(page.content)} bytes"
 
 
 def test_heatmap_who_needs_me_and_plain_words(fresh_client):
