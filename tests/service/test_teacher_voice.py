@@ -126,7 +126,7 @@ def test_students_choose_switch_per_class_and_per_learner(fresh_client):
     assert school.choice_enabled(lid) and not school.choice_enabled(other)
     name = school.view.learners[lid].name
     section = _section(c.get("/classes/c-3-station").text, 'id="choice"', "</section>")
-    assert f"Set for one student: {name} (on)." in section
+    assert f"Set per student: {name} (on)." in section
     learner = c.get(f"/learners/{lid}").text
     assert "Choice boards are <strong>on</strong>" in learner and "(the class's setting)" not in learner
     # from the learner page: off for this learner

@@ -67,3 +67,20 @@ def test_who_needs_me_reasons():
     s = tw.need({"category": "stalled", "skill_title": "Area", "sessions": 3, "p": 0.42, "last_at": at})
     assert "no progress over their last 3 sessions" in s.lower() and "about 2 in 5" in s
     assert tw.need({"category": "not_started"}) == "No answers recorded yet."
+
+
+def test_the_students_voice_in_words():
+    tw = TeacherWords(0.95, now=NOW)
+    assert [tw.rating(r) for r in (1, 2, 3, 4)] == ["\u201cnot yet\u201d (1 of 4)", "\u201ca little\u201d (2 of 4)",
+                                                   "\u201cmostly\u201d (3 of 4)", "\u201cI've got it\u201d (4 of 4)"]
+    assert tw.rating(None) == tw.rating(7) == "no rating"
+    assert tw.writer("student", "Ana D.") == "the student (Ana D.)"
+    assert tw.writer("parent", "Ms. Family") == "the family (Ms. Family)"
+    assert tw.writer("system", "system") == "Pathwise" and tw.writer("teacher", "") == "the teacher"
+    assert tw.field_name("how_i_learn") == "How I learn best" and tw.field_name("home_availability") == "Available at home"
+    assert tw.field_name("some_new_field") == "Some new field"  # no code shown for a field added later
+    assert tw.voice_sign(None) == "" and tw.voice_sign({}) == ""
+    assert tw.voice_sign({"chose": 1, "rated": 0, "last_rating": None}) == "made a choice"
+    assert tw.voice_sign({"chose": 2, "rated": 1, "last_rating": 2}) == \
+        "made 2 choices · rated 1 activity, last \u201ca little\u201d"
+    assert tw.voice_sign({"chose": 0, "rated": 3, "last_rating": 4}) == "rated 3 activities, last \u201cI've got it\u201d"
