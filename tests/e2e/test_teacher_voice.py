@@ -73,6 +73,10 @@ def test_teacher_sees_the_students_rating_and_choice(chromium, family):  # noqa:
     context = chromium.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     _login(page, base, cls["teachers"][0])
+    page.goto(f"{base}/classes/{cls['id']}")
+    page.click(f"#l-{lid} p.voice-sign a")  # the sign opens what the student said
+    page.wait_for_url(f"**/learners/{lid}#voice")
+    assert SENTENCE in page.locator("#ratings").inner_text()
     page.goto(f"{base}/classes/{cls['id']}#choice")
     page.click("#class-choice")
     page.wait_for_load_state("load")

@@ -141,5 +141,7 @@ def test_students_choose_switch_per_class_and_per_learner(fresh_client):
     assert r.status_code == 422 and "exactly one of class_id or learner_id" in r.text
     assert c.post("/choice", data={"csrf": token, "enabled": "on"}).status_code == 422
     assert c.post("/choice", data={"csrf": token, "class_id": "c-4-lab", "enabled": "off"}).status_code == 403
+    for target in ({"class_id": "c-nope"}, {"learner_id": "nobody"}):  # unknown: an error page, never a 500
+        assert c.post("/choice", data={"csrf": token, "enabled": "off", **target}).status_code in (403, 404)
     assert c.app.state.pathwise.school("demo").choice_enabled(roster(c, "c-4-lab")[0])  # t-nguyen's class
     assert not school.choice_enabled(lid) and not school.choice_enabled(other)  # nothing else changed
