@@ -4,7 +4,7 @@ teacher signs in and finds the rating (in the student's words, with the sentence
 date) and the pick on the learner page, a sign on the student's card on the class page, and
 switches "students choose" off for the class from the page. axe-core: zero violations on the
 learner page and the class page carrying the student's voice, at phone, tablet and laptop
-size. Screenshots in tests/e2e/artifacts/."""
+size, neither wider than the screen. Screenshots in tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
@@ -60,11 +60,13 @@ def test_teacher_sees_the_students_rating_and_choice(chromium, family):  # noqa:
         assert SENTENCE in ratings and "today" in ratings, ratings
         assert f"Chose {said['picked']}" in page.locator("#picks").inner_text()
         assert "Choice boards are on" in page.locator("#voice").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= w  # no sideways scroll
         found[("learner", size)] = axe_violations(page)
         shot(page, f"teacher-voice-learner-{size}")
         page.goto(f"{base}/classes/{cls['id']}#l-{lid}")
         sign = page.locator(f"#l-{lid} p.voice-sign").inner_text()
         assert "made a choice" in sign and "rated 1 activity, last \u201ca little\u201d" in sign, sign
+        assert page.evaluate("document.documentElement.scrollWidth") <= w
         found[("class", size)] = axe_violations(page)
         shot(page, f"teacher-voice-class-{size}")
         context.close()
