@@ -329,7 +329,8 @@ class TeacherViewUseCases:
                 break
         picks.sort(key=lambda c: c["at"] or "", reverse=True)
         story = [e for e in self._profile_story(learner_id) if e["owner"] in VOICE_OWNERS]
-        return {"ratings": self._self_report_rows(learner_id)[:VOICE_RECENT], "picks": picks[:VOICE_RECENT],
+        ratings = sorted(self._self_report_rows(learner_id), key=lambda r: r["at"], reverse=True)
+        return {"ratings": ratings[:VOICE_RECENT], "picks": picks[:VOICE_RECENT],
                 "story": story}
 
     # ---------------------------------------------------------------- activity search

@@ -145,3 +145,39 @@ def test_students_choose_switch_per_class_and_per_learner(fresh_client):
         assert c.post("/choice", data={"csrf": token, "enabled": "off", **target}).status_code in (403, 404)
     assert c.app.state.pathwise.school("demo").choice_enabled(roster(c, "c-4-lab")[0])  # t-nguyen's class
     assert not school.choice_enabled(lid) and not school.choice_enabled(other)  # nothing else changed
+
+
+def test_the_voice_data_of_the_use_cases(fresh_client):
+    """SchoolApp.learner_page and class_page carry the student's voice as data (numbers and
+    ids; the pages word them): ratings newest first, picks with the other offered titles,
+    the student's and family's fields only, and per card the counts since its playlist."""
+    from engine.access import Caller
+
+    c = fresh_client
+    said = _student_speaks(c)
+    lid = said["learner"]
+    pw = c.app.state.pathwise
+    school = pw.school("demo")
+    teacher = Caller(pw.authenticate("pw-demo-teacher-t-ortiz"))
+    page = school.learner_page(teacher, lid)
+    voice = page["voice"]
+    assert [(r["title"], r["rating"], r["sentence"]) for r in voice["ratings"]] == \
+        [(said["rated"], 3, "The second part was tricky")]
+    assert len(voice["picks"]) == 1 and voice["picks"][0]["chosen"] == said["chosen"]
+    assert sorted(voice["picks"][0]["others"]) == sorted(said["others"]) and voice["picks"][0]["at"].endswith("Z")
+    owners = {f["field"]: f["owner"] for f in voice["story"]}
+    assert set(owners.values()) <= {"student", "parent"} and {"goals", "family_notes", "interests"} <= set(owners)
+    assert "strengths" not in owners and "accommodations" not in owners  # the teacher's own fields stay in the profile
+    assert page["choice"] == {"enabled": True, "own": None}
+    cls = school.class_page(teacher, "c-3-station")
+    signs = {card["id"]: card["voice"] for card in cls["cards"] if card["voice"]}
+    assert signs == {lid: {"chose": 1, "rated": 1, "last_rating": 3}}
+    assert cls["choice"] == {"class": True, "learners": {}}
+    # a rating dated before the playlist was made shows on the learner page, not in the card's sign
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.fromtimestamp(page["plan"].created_at, UTC) - timedelta(days=2)
+    school.rate_activity(Caller(pw.authenticate(KEY)), lid, page["plan"].items[0].activity_id, 1, at=before)
+    assert [r["rating"] for r in school.learner_page(teacher, lid)["voice"]["ratings"]] == [3, 1]  # by date
+    card = next(x for x in school.class_page(teacher, "c-3-station")["cards"] if x["id"] == lid)
+    assert card["voice"] == {"chose": 1, "rated": 1, "last_rating": 3}
