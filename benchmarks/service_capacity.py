@@ -54,6 +54,7 @@ ADMIN = "Bearer pw-demo-admin"
 LMS = "Bearer pw-demo-lms"
 GROWTH = 1.35
 MAX_CONNECTIONS = 256
+REQUEST_TIMEOUT_S = 10.0  # a request not answered by then counts as an error (599)
 
 
 @dataclass(frozen=True)
@@ -151,13 +152,16 @@ class Pool:
             while not self.idle and self.open >= MAX_CONNECTIONS:
                 await self.freed.wait()
             conn = self.idle.pop() if self.idle else None
-            if conn is None:
-                self.open += 1
+            if conn is not None and conn[0].at_eof():  # the server closed it while idle
+                conn[1].close()
+                conn = None
+            else:
+                self.open += conn is None
         if conn is None:
             conn = await asyncio.open_connection("127.0.0.1", self.port)
         try:
-            result = await _roundtrip(*conn, payload)
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            result = await asyncio.wait_for(_roundtrip(*conn, payload), REQUEST_TIMEOUT_S)
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError, TimeoutError):
             async with self.freed:
                 self.open -= 1
                 self.freed.notify()
@@ -258,7 +262,7 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
             steps.append(step)
             print(f"  {scenario.name:<9} offered {rate * scenario.events_per_request:9.0f} "
                   f"{scenario.unit:<11} p50 {step['p50'] * 1e3:7.1f} ms  p99 {step['p99'] * 1e3:7.1f} ms  "
-                  f"errors {step['errors']}  {'held' if step['held'] else 'NOT held'}", flush=True)
+                  f"errors {step['errors']} {[x for x in step['statuses'] if not 200 <= x < 300]}  {'held' if step['held'] else 'NOT held'}", flush=True)
             if not step["held"]:
                 break
             rate *= GROWTH
