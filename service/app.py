@@ -77,11 +77,29 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
     )
     app.state.settings = settings
 
+    _install(app, settings)
+    return app
+
+
+def _install(app: FastAPI, settings: Settings) -> None:
+    """Error handlers, the request middleware, every router and the static files."""
     from service.docs import install_docs
     from service.http_errors import install_error_handlers, install_size_handler
     from service.middleware import RequestContextMiddleware
-    from service.routes import admin, evidence, graph, learners, plans, xapi
-    from service.web import pages
+    from service.routes import (
+        admin,
+        evidence,
+        experiments,
+        graph,
+        learners,
+        lti,
+        plans,
+        roster,
+        sso,
+        students,
+        xapi,
+    )
+    from service.web import guardian, oidc, pages, plp, student
 
     install_error_handlers(app)
     install_size_handler(app)
@@ -91,24 +109,13 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
         app.include_router(module.router)
     xapi.install(app)  # the xAPI statement resource and its version header
     app.include_router(pages.router)
-    from service.routes import roster  # OneRoster import, class defaults, retention, roster CRUD
-
-    app.include_router(roster.router)
-    from service.routes import lti, sso
-    from service.web import oidc
-
+    app.include_router(roster.router)  # OneRoster import, class defaults, retention, roster CRUD
     oidc.install(app)  # single sign-on pages and the login page's button
     app.include_router(sso.router)
     app.include_router(lti.router)  # LTI admin API
     app.include_router(lti.tool)  # LTI tool endpoints (/lti/{tenant}/...)
-    from service.routes import students  # the learner's voice: today, choices, self-reports, PLP
-    from service.web import guardian, plp, student
-
-    for module in (students, student, guardian, plp):
+    # the learner's voice (today, choices, self-reports, PLP), then planner experiments
+    for module in (students, student, guardian, plp, experiments):
         app.include_router(module.router)
-    from service.routes import experiments  # planner experiments a school can trust
-
-    app.include_router(experiments.router)
     install_docs(app)  # before /static: its assets live under /static/swagger-ui
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
-    return app
