@@ -27,6 +27,9 @@ def test_teacher_places_the_playlist_and_a_student_opens_it(chromium, rig):
     teacher.goto(f"{lms}/start?user=inst-1&kind=deeplink")
     teacher.wait_for_url(f"{pw}/lti/demo/deep-link?token=**")
     assert teacher.locator("h1").inner_text() == "Place Pathwise in your course"
+    from tests.e2e.test_student_page import axe_violations
+
+    assert axe_violations(teacher) == [], "the deep-linking page has accessibility violations"
     teacher.check("input[value='skill:3.G.A.1']")
     teacher.click("#place")
     teacher.wait_for_url(f"{lms}/deep_link_return")

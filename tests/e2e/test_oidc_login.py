@@ -87,6 +87,9 @@ def test_unknown_person_gets_a_clear_page_and_no_account(chromium, site):
     text = page.locator("main").inner_text()
     assert "stranger@elsewhere.example is not on the roster of this school" in text
     assert "never creates accounts" in text
+    from tests.e2e.test_student_page import axe_violations
+
+    assert axe_violations(page) == [], "the refusal page has accessibility violations"
     assert _keys(api) == before
     page.goto(f"{base}/")
     assert "/login" in page.url  # not signed in
