@@ -109,22 +109,30 @@ class Pathwise:
         """The tenant's cached school. Loaded on first use, after a local write, or when the
         store's reference token shows a write through another process (checked at most every
         ``CHECK_INTERVAL_S``, see :mod:`engine.app._coherence`); once older than ``VIEW_TTL``
-        it is also refreshed in the background while requests keep the old one."""
+        it is also refreshed in the background while requests keep the old one.
+
+        The store is never read while ``self._lock`` is held: a request inside a store
+        transaction may ask for the view, so holding the cache lock while waiting for the
+        store would deadlock the two threads."""
         with self._lock:
             v = self._views.get(tenant)
             now = time.monotonic()
-            if v is not None and now - v.checked_at > CHECK_INTERVAL_S:
+            check = v is not None and now - v.checked_at > CHECK_INTERVAL_S
+            if check:
                 v.checked_at = now
-                if read_token(self.school(tenant).store) != v.token:
-                    v = None  # another process wrote: reload now
-            if v is None:
-                v = self._load_view(tenant)
-                self._views[tenant] = v
-            elif now - v.loaded_at > VIEW_TTL and tenant not in self._refreshing:
+        if check and read_token(self.school(tenant).store) != v.token:
+            v = None  # another process wrote: reload now
+        if v is None:
+            fresh = self._load_view(tenant)
+            with self._lock:
+                self._views[tenant] = fresh
+            return fresh
+        with self._lock:
+            if now - v.loaded_at > VIEW_TTL and tenant not in self._refreshing:
                 self._refreshing.add(tenant)
                 threading.Thread(target=self._refresh, args=(tenant, v), daemon=True,
                                  name=f"pathwise-refresh-{tenant}").start()
-            return v
+        return v
 
     def _refresh(self, tenant: str, old: SchoolView) -> None:
         try:
