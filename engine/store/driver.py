@@ -68,6 +68,7 @@ class Driver:
         self.connection = connection
         self.lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # thread id holding the open transaction
         self._after_commit: list[Callable[[], None]] = []
         self._sql_cache: dict[str, str] = {}
 
@@ -114,7 +115,10 @@ class Driver:
 
     @property
     def in_transaction(self) -> bool:
-        return self._depth > 0
+        """True only in the thread that holds the open transaction: another thread's
+        transaction is invisible here (it may commit at any moment), so callers that are
+        not inside it must not join its cache or its after-commit callbacks."""
+        return self._depth > 0 and self._owner == threading.get_ident()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -129,14 +133,15 @@ class Driver:
                 return
             self._begin()
             self._depth = 1
+            self._owner = threading.get_ident()
             self._after_commit = []
             try:
                 yield
             except BaseException:
-                self._depth = 0
+                self._depth, self._owner = 0, None
                 self._end(committed=False)
                 raise
-            self._depth = 0
+            self._depth, self._owner = 0, None
             try:
                 self._commit()
             except BaseException:
@@ -160,8 +165,8 @@ class Driver:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current outermost transaction has committed."""
-        if not self._depth:
-            raise RuntimeError("after_commit needs an open transaction")
+        if not self.in_transaction:
+            raise RuntimeError("after_commit needs an open transaction in this thread")
         self._after_commit.append(callback)
 
     def close(self) -> None:
