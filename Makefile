@@ -7,12 +7,12 @@ PEER   := .peer/pybkt
 RALPH  := .peer/ralph
 STAMP  := $(VENV)/.installed
 
-.PHONY: run kt-demo test setup peer ralph lint demo-data clean
+.PHONY: run kt-demo test setup peer ralph lint demo-data clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	$(PY) -m kt._aot_build || echo "kt._aot_build failed: fits use the Numba JIT kernels (slower start)"
 	touch $(STAMP)
 
@@ -54,6 +54,11 @@ test: setup peer ralph
 
 demo-data: setup
 	$(PY) -m engine.demo.generate
+
+# Re-pin constraints.txt to what .venv has now (after an upgrade that passed make test).
+constraints: setup
+	{ sed -n '1,3p' constraints.txt; $(PIP) freeze --exclude-editable | grep -v '^pathwise'; } > constraints.tmp
+	mv constraints.tmp constraints.txt
 
 lint: setup
 	$(VENV)/bin/ruff check .
