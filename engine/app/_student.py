@@ -79,14 +79,19 @@ class StudentUseCases:
                 continue
         return True
 
-    def set_choice(self, by: Caller, *, enabled: bool, class_id: str | None = None,
+    def set_choice(self, by: Caller, *, enabled: bool | None, class_id: str | None = None,
                    learner_id: str | None = None) -> dict:
         """Switch choice boards on or off for a class or one learner (teachers of the class,
-        admins)."""
+        admins). ``enabled=None`` for a learner removes their own switch, so the class's
+        setting applies again."""
         if (class_id is None) == (learner_id is None):
             raise ValidationError("give exactly one of class_id or learner_id")
-        if not isinstance(enabled, bool):
-            raise ValidationError(f"enabled={enabled!r}: use true or false")
+        if enabled is None and class_id is not None:
+            raise ValidationError("enabled=null only resets one learner to the class's setting; "
+                                  "for a class use true or false")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ValidationError(f"enabled={enabled!r}: use true, false, or null (a learner "
+                                  "follows the class's setting)")
         self.allow(by, "plan:review", class_id=class_id, learner_id=learner_id)
         if class_id is not None:
             self._class(class_id)
@@ -97,7 +102,15 @@ class StudentUseCases:
         payload = {"enabled": enabled, "class_id": class_id, "learner_id": learner_id,
                    "set_by": by.principal.key_id, "set_at": iso(datetime.now(UTC))}
         with self.store.transaction():
-            self.store.put_document(CHOICE_KIND, doc_id, payload)
+            if enabled is None:
+                try:
+                    self.store.delete_document(CHOICE_KIND, doc_id)
+                except NotFoundError:
+                    pass  # already following the class: nothing to undo
+                payload["enabled"] = self.choice_enabled(learner_id)
+                payload["follows_class"] = True
+            else:
+                self.store.put_document(CHOICE_KIND, doc_id, payload)
             self._audit(by, "write", "choice_setting", learner_id=learner_id, resource_id=doc_id,
                         detail={"enabled": enabled})
         return payload

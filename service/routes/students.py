@@ -60,10 +60,11 @@ class AckIn(BaseModel):
 
 
 class ChoiceSettingIn(BaseModel):
-    """Switch choice boards on or off for one class or one learner (exactly one of them)."""
+    """Switch choice boards on or off for one class or one learner (exactly one of them);
+    ``enabled: null`` with a ``learner_id`` makes that learner follow the class's setting again."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: bool
+    enabled: bool | None
     class_id: str | None = Field(None, min_length=1, max_length=200)
     learner_id: str | None = Field(None, min_length=1, max_length=200)
 

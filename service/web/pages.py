@@ -249,13 +249,14 @@ def class_form_group(request: Request, class_id: str, skill_id: str = Form(""),
 @_guard
 def page_choice(request: Request, enabled: str = Form(""), class_id: str = Form(""), learner_id: str = Form(""),
                 csrf: str = Form(""), back: str = Form("/")):
-    """The "students choose" switch of a class or one learner (``enabled``: "on" or "off")."""
+    """The "students choose" switch of a class or one learner (``enabled``: "on", "off", or
+    "class": the learner follows the class's setting again)."""
     _check_csrf(request, csrf)
-    if enabled not in ("on", "off"):
-        raise ValidationError(f"enabled={enabled!r}: choose on or off")
+    if enabled not in ("on", "off", "class"):
+        raise ValidationError(f"enabled={enabled!r}: choose on, off, or class (the class's setting)")
     ctx = _ctx(request)
-    ctx.school.set_choice(ctx.by, enabled=enabled == "on", class_id=class_id or None,
-                          learner_id=learner_id or None)
+    ctx.school.set_choice(ctx.by, enabled=None if enabled == "class" else enabled == "on",
+                          class_id=class_id or None, learner_id=learner_id or None)
     target = back if back.startswith("/") and not back.startswith("//") else "/"
     return _back(target)
 

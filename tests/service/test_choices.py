@@ -129,4 +129,14 @@ def test_teacher_switches_choice_per_class_and_learner(client, chooser):
                       json={"learner_id": lid, "enabled": True}).status_code == 200
     today = client.get(f"/v1/learners/{lid}/today", headers=STUDENT).json()
     assert today["choice_enabled"] is True and any(i["options"] for i in today["items"])
+    # null removes the learner's own switch: the class's "off" applies again
+    assert client.put("/v1/choice-settings", headers=ORTIZ,
+                      json={"class_id": "c-3-station", "enabled": None}).status_code == 422
+    r = client.put("/v1/choice-settings", headers=ORTIZ, json={"learner_id": lid, "enabled": None})
+    assert r.status_code == 200 and r.json()["enabled"] is False and r.json()["follows_class"], r.text
+    assert client.get(f"/v1/learners/{lid}/today", headers=STUDENT).json()["choice_enabled"] is False
+    # resetting again changes nothing and is not an error
+    assert client.put("/v1/choice-settings", headers=ORTIZ,
+                      json={"learner_id": lid, "enabled": None}).status_code == 200
     client.put("/v1/choice-settings", headers=ORTIZ, json={"class_id": "c-3-station", "enabled": True})
+    assert client.get(f"/v1/learners/{lid}/today", headers=STUDENT).json()["choice_enabled"] is True

@@ -133,10 +133,23 @@ def test_students_choose_switch_per_class_and_per_learner(fresh_client):
     r = c.post("/choice", data={"csrf": token, "learner_id": lid, "enabled": "off", "back": f"/learners/{lid}#voice"},
                follow_redirects=False)
     assert r.status_code == 303 and not school.choice_enabled(lid)
+    # back to the class's setting: the learner's own switch is gone, the class page no longer names them
+    learner = c.get(f"/learners/{lid}").text
+    assert 'id="choice-reset"' in learner, _section(learner, 'id="voice"', "</section>")[:3000]
+    c.post("/choice", data={"csrf": token, "class_id": "c-3-station", "enabled": "on"})
+    assert not school.choice_enabled(lid)  # the learner's own "off" still wins over the class's "on"
+    r = c.post("/choice", data={"csrf": token, "learner_id": lid, "enabled": "class", "back": f"/learners/{lid}#voice"},
+               follow_redirects=False)
+    assert r.status_code == 303 and school.choice_enabled(lid)
+    learner = c.get(f"/learners/{lid}").text
+    assert "(the class's setting)" in learner and 'id="choice-reset"' not in learner
+    assert "Set per student" not in _section(c.get("/classes/c-3-station").text, 'id="choice"', "</section>")
+    c.post("/choice", data={"csrf": token, "class_id": "c-3-station", "enabled": "off"})
+    assert not school.choice_enabled(lid)  # following the class again
     # refusals: no CSRF, a bad value, both or neither target, another teacher's class
     assert c.post("/choice", data={"class_id": "c-3-station", "enabled": "on"}).status_code == 403
     r = c.post("/choice", data={"csrf": token, "class_id": "c-3-station", "enabled": "maybe"})
-    assert r.status_code == 422 and "choose on or off" in r.text
+    assert r.status_code == 422 and "choose on, off, or class" in r.text
     r = c.post("/choice", data={"csrf": token, "class_id": "c-3-station", "learner_id": lid, "enabled": "on"})
     assert r.status_code == 422 and "exactly one of class_id or learner_id" in r.text
     assert c.post("/choice", data={"csrf": token, "enabled": "on"}).status_code == 422
