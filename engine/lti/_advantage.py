@@ -108,20 +108,31 @@ class AdvantageUseCases:
         if n_learners > MAX_CLASS_SIZE:
             raise LmsServiceError(f"course {context_id!r} has {n_learners} active learners; a Pathwise "
                                   f"class holds at most {MAX_CLASS_SIZE}: split the course into sections")
-        teachers, learners, created = [], [], 0
-        for m, role in active:
-            person, new = self._member_person(by, platform, m, role, rec["class_id"] or "", platform.default_grade)
-            created += new
-            (teachers if role == "teacher" else learners).append(person)
-        class_id = rec["class_id"] or f"lti-{_hid(platform.id, context_id)}"
-        title = str(context.get("title") or rec.get("title") or context_id)
-        cur = self.view.classes.get(class_id)
-        self.put_class(by, class_id, {"name": cur.name if cur else title,
-                                      "grade": cur.grade if cur else platform.default_grade,
-                                      "teachers": list(dict.fromkeys(teachers)),
-                                      "roster": list(dict.fromkeys(learners))})
-        if rec["class_id"] != class_id:
-            self.store.put_document(CONTEXT_KIND, f"{platform.id}:{context_id}", {**rec, "class_id": class_id})
+        try:
+            return self._apply_members(by, platform, rec, context, context_id, active)
+        except BaseException:
+            self._invalidate()  # the cached school may hold what was rolled back
+            raise
+
+    def _apply_members(self, by: Caller, platform: Platform, rec: dict, context: dict, context_id: str,
+                       active: list) -> dict:
+        with self.store.transaction():  # the whole course or nothing: no half-synced class
+            teachers, learners, created = [], [], 0
+            for m, role in active:
+                person, new = self._member_person(by, platform, m, role, rec["class_id"] or "",
+                                                  platform.default_grade)
+                created += new
+                (teachers if role == "teacher" else learners).append(person)
+            class_id = rec["class_id"] or f"lti-{_hid(platform.id, context_id)}"
+            title = str(context.get("title") or rec.get("title") or context_id)
+            cur = self.view.classes.get(class_id)
+            self.put_class(by, class_id, {"name": cur.name if cur else title,
+                                          "grade": cur.grade if cur else platform.default_grade,
+                                          "teachers": list(dict.fromkeys(teachers)),
+                                          "roster": list(dict.fromkeys(learners))})
+            if rec["class_id"] != class_id:
+                self.store.put_document(CONTEXT_KIND, f"{platform.id}:{context_id}",
+                                        {**rec, "class_id": class_id})
         return {"context_id": context_id, "class_id": class_id, "teachers": len(set(teachers)),
                 "learners": len(set(learners)), "people_created": created}
 
@@ -129,8 +140,10 @@ class AdvantageUseCases:
                        grade: str) -> tuple[str, int]:
         """The person id of an NRPS member (linked, matched by email, or created) and 1 when new."""
         sub = str(m["user_id"])
-        name = str(m.get("name") or " ".join(x for x in (m.get("given_name"), m.get("family_name")) if x)
-                   or sub)
+        name = (str(m.get("name") or "").strip()
+                or " ".join(str(x).strip() for x in (m.get("given_name"), m.get("family_name"))
+                            if x and str(x).strip())
+                or sub)
         found = self._lti_person(platform, sub)
         if found is None and "@" in str(m.get("email") or ""):
             link = self.find_identity("email", str(m["email"]))

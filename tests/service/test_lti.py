@@ -128,14 +128,16 @@ def test_roster_sync_follows_the_course(rig):
            {"user_id": "stu-2", "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
             "name": "Ben LMS-only", "status": "Inactive"},
            {"user_id": "stu-3", "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
-            "name": "Cleo New"}]
+            "name": "Cleo New"},
+           {"user_id": "stu-4", "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+            "name": "   ", "given_name": "Dee", "family_name": "Blank"}]  # a blank name: given + family
     assert httpx.put(f"{lms}/_test/members", json=new).status_code == 200
     r = httpx.post(f"{pw}/v1/lti/classes/{cid}/sync", headers=AUTH, timeout=60)
     assert r.status_code == 200, r.text
     assert r.json()["courses"][0] | {} == {"context_id": "course-101", "class_id": cid, "teachers": 1,
-                                           "learners": 2, "people_created": 1}
+                                           "learners": 3, "people_created": 2}
     roster = {m["name"] for m in httpx.get(f"{pw}/v1/classes/{cid}", headers=AUTH).json()["roster"]}
-    assert roster == {"Umar R.", "Cleo New"}
+    assert roster == {"Umar R.", "Cleo New", "Dee Blank"}
     assert httpx.post(f"{pw}/v1/lti/classes/{cid}/sync", headers=ORTIZ).status_code == 403
     assert httpx.put(f"{lms}/_test/members", json=new[1:]).status_code == 200  # no instructor left
     r = httpx.post(f"{pw}/v1/lti/classes/{cid}/sync", headers=AUTH, timeout=60)
@@ -235,6 +237,6 @@ def test_command_line_registers_rotates_and_posts_grades(rig, capsys):
     listing = capsys.readouterr().out
     assert '"status": "retired"' in listing and "PRIVATE" not in listing
     assert main(["lti", "grades", *flags, _class_id(pw)]) == 0
-    assert '"scores_posted": 6' in capsys.readouterr().out
+    assert '"scores_posted": 9' in capsys.readouterr().out  # 3 learners with an LMS account x 3 line items
     assert main(["lti", "sync", *flags, "c-3-station"]) == 1
     assert "not linked to an LMS course" in capsys.readouterr().err
