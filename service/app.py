@@ -57,11 +57,15 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
         from service.lrs_sync_job import start_lrs_sync
 
         stop_sync = start_lrs_sync(pw, settings.tenant, log)  # PATHWISE_LRS_SYNC_URL; off by default
+        from service.lti_grades_job import start_lti_grades
+
+        stop_grades = start_lti_grades(pw, settings.tenant, log)  # PATHWISE_LTI_GRADES_INTERVAL (3600 s)
         if on_ready is not None:
             on_ready(app)
         try:
             yield
         finally:
+            stop_grades()
             stop_sync()
             if own:
                 pw.close()

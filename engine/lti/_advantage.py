@@ -14,6 +14,7 @@ deleted members leave the class roster (their data stays, as for any departure).
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from engine.lti.services import SCOPE_LINEITEM, SCOPE_NRPS, SCOPE_SCORE, LmsClie
 
 PERSON_KIND = "lti_person"
 CONTEXT_KIND = "lti_context"
+SCHEDULE_KIND = "lti_schedule"  # doc "grades": when the last scheduled grade pass started
 
 
 def _hid(*parts: str) -> str:
@@ -183,6 +185,36 @@ class AdvantageUseCases:
         self._audit(by, "export", "lti_grades", resource_id=class_id,
                     detail={"scores": sum(c["scores_posted"] for c in out)})
         return {"class_id": class_id, "courses": out}
+
+    def lti_post_all_grades(self, by: Caller, *, min_interval_s: float = 0.0,
+                            http: httpx.Client | None = None) -> dict:
+        """Post grades for every class linked to an LMS gradebook (admin), as
+        :meth:`lti_post_grades` does for one. A class whose LMS fails is reported with its
+        error and the others still post. With ``min_interval_s`` (seconds) the pass is skipped
+        when one started less than that long ago in any process (the service's schedule runs in
+        every worker; the store keeps when the last pass started)."""
+        self.allow(by, "keys:admin")
+        now = datetime.now(UTC)
+        with self.store.transaction():
+            try:
+                last = datetime.fromisoformat(self.store.get_document(SCHEDULE_KIND, "grades").payload["at"])
+            except NotFoundError:
+                last = None
+            if min_interval_s > 0 and last is not None and (now - last).total_seconds() < min_interval_s:
+                return {"skipped": True, "last_pass_at": last.isoformat(), "classes": [], "failed": 0}
+            self.store.put_document(SCHEDULE_KIND, "grades", {"at": now.isoformat()})
+        class_ids = sorted({c["class_id"] for c in self._all_courses()
+                            if c.get("class_id") and c.get("lineitems_url")})
+        out = []
+        for class_id in class_ids:
+            try:
+                out.append(self.lti_post_grades(by, class_id, http=http))
+            except (LmsServiceError, NotFoundError, ValidationError) as exc:
+                out.append({"class_id": class_id, "error": str(exc)})
+        return {"skipped": False, "classes": out, "failed": sum("error" in c for c in out)}
+
+    def _all_courses(self) -> list[dict]:
+        return [d.payload for d in self.store.list_documents(CONTEXT_KIND)]
 
     def _grade_scope(self, cls: Any) -> list[str]:
         """The course's skills: the skills of the class's grade, else every skill the class has

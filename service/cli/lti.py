@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from service.cli._common import flag_error, operator, store_flags
 
@@ -44,13 +45,19 @@ def register(subparsers) -> None:
         store_flags(a)
         a.set_defaults(handler=fn)
     for name, helptext, fn, arg in (("remove", "remove a platform", _remove, "platform_id"),
-                                    ("sync", "sync a class roster from its LMS course (NRPS)", _sync, "class_id"),
-                                    ("grades", "post a class's progress and mastery to the LMS (AGS)",
-                                     _grades, "class_id")):
+                                    ("sync", "sync a class roster from its LMS course (NRPS)", _sync, "class_id")):
         a = sub.add_parser(name, help=helptext)
         store_flags(a)
         a.add_argument(arg)
         a.set_defaults(handler=fn)
+    g = sub.add_parser("grades", help="post progress and mastery to the LMS gradebook (AGS)",
+                       description="Post one class's progress and mastery scores to the gradebooks of "
+                                   "its LMS courses, or every linked class's with --all (the service "
+                                   "also does this on a schedule: PATHWISE_LTI_GRADES_INTERVAL).")
+    store_flags(g)
+    g.add_argument("class_id", nargs="?", help="the class to post (omit with --all)")
+    g.add_argument("--all", action="store_true", help="every class linked to an LMS gradebook")
+    g.set_defaults(handler=_grades)
 
 
 def _print(obj) -> None:
@@ -110,6 +117,13 @@ def _sync(args) -> int:
 
 
 def _grades(args) -> int:
+    if bool(args.class_id) == bool(args.all):
+        print("pathwise lti grades: give a CLASS_ID or --all (not both)", file=sys.stderr)
+        return 2
     with operator(args) as (school, by):
+        if args.all:
+            result = school.lti_post_all_grades(by)
+            _print(result)
+            return 1 if result["failed"] else 0
         _print(school.lti_post_grades(by, args.class_id))
     return 0

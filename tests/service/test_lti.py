@@ -238,5 +238,30 @@ def test_command_line_registers_rotates_and_posts_grades(rig, capsys):
     assert '"status": "retired"' in listing and "PRIVATE" not in listing
     assert main(["lti", "grades", *flags, _class_id(pw)]) == 0
     assert '"scores_posted": 9' in capsys.readouterr().out  # 3 learners with an LMS account x 3 line items
+    assert main(["lti", "grades", *flags, "--all"]) == 0  # every linked class, as the schedule does
+    out = capsys.readouterr().out
+    assert '"scores_posted": 9' in out and '"failed": 0' in out
+    assert main(["lti", "grades", *flags]) == 2 and "give a CLASS_ID or --all" in capsys.readouterr().err
+    assert main(["lti", "grades", *flags, "--all", _class_id(pw)]) == 2
     assert main(["lti", "sync", *flags, "c-3-station"]) == 1
     assert "not linked to an LMS course" in capsys.readouterr().err
+
+
+def test_scheduled_grade_passback_posts_every_class_once_per_interval(rig):
+    from engine.app import Pathwise
+    from service.lti_grades_job import grades_interval, grades_once
+
+    pw, lms, db = rig
+    home = Pathwise.open(db)  # a second process's view of the same store
+    try:
+        first = grades_once(home, "demo")
+        assert not first["skipped"] and first["failed"] == 0
+        assert [c["class_id"] for c in first["classes"]] == [_class_id(pw)]
+        assert first["classes"][0]["courses"][0]["scores_posted"] > 0
+        again = grades_once(home, "demo", min_interval_s=3600)  # another worker, same hour
+        assert again["skipped"] and again["classes"] == []
+    finally:
+        home.close()
+    assert grades_interval({}) == 3600 and grades_interval({"PATHWISE_LTI_GRADES_INTERVAL": "0"}) == 0
+    with pytest.raises(ValueError, match="PATHWISE_LTI_GRADES_INTERVAL='hourly' must be a number of seconds"):
+        grades_interval({"PATHWISE_LTI_GRADES_INTERVAL": "hourly"})
