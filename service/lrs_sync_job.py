@@ -11,11 +11,11 @@ several server processes running it only repeat work, never double it.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine.access import Caller, Principal
+from service.schedule import start_periodic
 
 SYNC_KEY_ID = "lrs-sync"
 
@@ -67,22 +67,9 @@ def start_lrs_sync(pathwise, default_tenant: str, log, environ: Mapping[str, str
     if not settings.enabled:
         return lambda: None
     client = LrsClient(settings.url, settings.username, settings.password, page_size=settings.page_size)
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                counts = sync_once(pathwise, settings.tenant, client)
-                log.info("lrs sync pass", extra={k: counts[k] for k in ("received", "stored", "duplicates", "rejected")})
-            except Exception:  # a failed pass is logged and retried next interval
-                log.exception("lrs sync pass failed", extra={"source": client.source})
-            stop.wait(settings.interval_s)
+    def one_pass() -> None:
+        counts = sync_once(pathwise, settings.tenant, client)
+        log.info("lrs sync pass", extra={k: counts[k] for k in ("received", "stored", "duplicates", "rejected")})
 
-    thread = threading.Thread(target=loop, name="pathwise-lrs-sync", daemon=True)
-    thread.start()
-
-    def stopper() -> None:
-        stop.set()
-        thread.join(timeout=10)
-
-    return stopper
+    return start_periodic("pathwise-lrs-sync", settings.interval_s, one_pass, log)

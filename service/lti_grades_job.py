@@ -12,10 +12,10 @@ runs one interval after start-up.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 
 from engine.access import Caller, Principal
+from service.schedule import start_periodic
 
 GRADES_KEY_ID = "lti-grades"
 
@@ -55,24 +55,16 @@ def start_lti_grades(pathwise, default_tenant: str, log,
         return lambda: None
     tenants = [t.strip() for t in env.get("PATHWISE_LTI_GRADES_TENANTS", "").split(",") if t.strip()] \
         or [default_tenant]
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.wait(interval):
-            for tenant in tenants:
-                try:
-                    result = grades_once(pathwise, tenant, min_interval_s=interval * 0.9)
-                    if not result["skipped"] and result["classes"]:
-                        log.info("lti grades pass", extra={"tenant": tenant, "classes": len(result["classes"]),
-                                                           "failed": result["failed"]})
-                except Exception:  # a failed pass is logged and retried next interval
-                    log.exception("lti grades pass failed", extra={"tenant": tenant})
+    def one_pass() -> None:
+        for tenant in tenants:
+            try:
+                result = grades_once(pathwise, tenant, min_interval_s=interval * 0.9)
+            except Exception:  # one tenant's failure does not stop the others
+                log.exception("lti grades pass failed", extra={"tenant": tenant})
+                continue
+            if not result["skipped"] and result["classes"]:
+                log.info("lti grades pass", extra={"tenant": tenant, "classes": len(result["classes"]),
+                                                   "failed": result["failed"]})
 
-    thread = threading.Thread(target=loop, name="pathwise-lti-grades", daemon=True)
-    thread.start()
-
-    def stopper() -> None:
-        stop.set()
-        thread.join(timeout=10)
-
-    return stopper
+    return start_periodic("pathwise-lti-grades", interval, one_pass, log, run_first=False)
