@@ -41,6 +41,11 @@ def register(subparsers) -> None:
                         "default .peer/pybkt/bin/python); skipped with a reason when missing")
     p.add_argument("--bootstrap", type=int_at_least(0), default=200, metavar="N",
                    help="learner bootstrap resamples for AUC intervals (default 200; 0: none)")
+    p.add_argument("--protocol", choices=("every-answer", "pykt", "both"), default="every-answer",
+                   help="every-answer (default): one prediction per question, skill copies "
+                        "combined by the model; pykt: pyKT-style expanded skill rows, each "
+                        "predicted before its question, late fusion (mean) per question, "
+                        "reported as 'MODEL [pykt]'; both: the two on the same folds")
     p.add_argument("--min-events", type=int_at_least(1), default=1, metavar="N",
                    help="drop learners with fewer answers than this (default 1: keep all)")
     p.set_defaults(handler=run)
@@ -147,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     log, cleaning = clean_log(raw, min_events=args.min_events)
     print(cleaning.summary())
     config = protocol.ReplayConfig(models=models, folds=args.folds, seed=args.seed,
-                                   temporal=args.temporal, n_boot=args.bootstrap)
+                                   temporal=args.temporal, n_boot=args.bootstrap,
+                                   protocol=args.protocol)
     protocol.check_log(log)
     protocol.validate(log, config)
     n_plans = 1 if args.temporal is not None else args.folds

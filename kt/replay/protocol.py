@@ -11,6 +11,9 @@ the start (earlier events warm the state) and only events after the cut are scor
 
 One prediction per question: the skill copies of a question share an event and the model
 predicts the event once (its native multi-skill combination, see ``kt.models.base``).
+That is ``protocol="every-answer"`` (the default); ``"pykt"`` runs the pyKT-style protocol
+instead (expanded skill rows, late fusion: ``kt.replay.pykt``) and ``"both"`` runs the two
+on the same folds.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from kt.models import MODEL_NAMES, make_model
 from kt.models.base import OnlineModel, event_pointers
 
 PYBKT = "pybkt"
+EVERY_ANSWER, PYKT, BOTH = "every-answer", "pykt", "both"
+PROTOCOLS = (EVERY_ANSWER, PYKT, BOTH)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class ReplayConfig:
     n_boot: int = 200
     pybkt_python: str | None = None
     pybkt_num_fits: int = 1
+    protocol: str = EVERY_ANSWER  # or "pykt" (expanded skill rows, late fusion) or "both"
 
 
 def validate(log: ObservationLog, config: ReplayConfig) -> None:
@@ -64,6 +70,8 @@ def validate(log: ObservationLog, config: ReplayConfig) -> None:
             )
     elif not 0.0 < float(config.temporal) < 1.0:
         raise ParameterError(f"temporal={config.temporal!r} must be a fraction in (0, 1)")
+    if config.protocol not in PROTOCOLS:
+        raise ParameterError(f"protocol={config.protocol!r}; choose from {', '.join(PROTOCOLS)}")
     if config.n_boot < 0:
         raise ParameterError(f"n_boot={config.n_boot!r} must be >= 0")
 
@@ -191,7 +199,11 @@ def plans(log: ObservationLog, config: ReplayConfig) -> list[FoldPlan]:
 
 @dataclass
 class ReplayResult:
-    """Per-question predictions of every model and fold, plus bookkeeping."""
+    """Per-question predictions of every model and fold, plus bookkeeping.
+
+    ``predictions`` is keyed by model name (every-answer protocol) and, for the pyKT-style
+    protocol, by ``kt.replay.pykt.key(name)`` (late-fused per question); ``row_predictions``
+    holds those keys' per-skill-row predictions, aligned with ``skill_rows``."""
 
     config: ReplayConfig
     log: ObservationLog
@@ -202,6 +214,100 @@ class ReplayResult:
     skill_rows: dict[str, np.ndarray] = field(default_factory=dict)  # event index, skill per copy
     notes: list[str] = field(default_factory=list)
     fitted: dict[str, OnlineModel] = field(default_factory=dict)  # last fold's models
+    row_predictions: dict[str, np.ndarray] = field(default_factory=dict)  # pyKT keys -> p per row
+
+
+EVENT_COLUMNS = ("learner", "item", "time", "outcome", "first_on_skill", "opportunity")
+
+
+@dataclass
+class _Collector:
+    """The per-fold pieces of a :class:`ReplayResult`, concatenated by :meth:`result`."""
+
+    events: dict[str, list] = field(default_factory=lambda: {k: [] for k in (*EVENT_COLUMNS, "fold")})
+    predictions: dict[str, list] = field(default_factory=dict)
+    row_predictions: dict[str, list] = field(default_factory=dict)
+    fit_seconds: dict[str, list[float]] = field(default_factory=dict)
+    replay_seconds: dict[str, list[float]] = field(default_factory=dict)
+    fitted: dict[str, OnlineModel] = field(default_factory=dict)
+    skill_event: list = field(default_factory=list)
+    skill_code: list = field(default_factory=list)
+    offset: int = 0
+
+    def add_fold(self, plan: FoldPlan, table: EventTable, test: ObservationLog) -> np.ndarray:
+        """Record the scored events of one fold and their skill copies; returns the boolean
+        mask (per row of ``test``) of rows whose question is scored."""
+        mask = plan.score_mask
+        for k in EVENT_COLUMNS:
+            self.events[k].append(getattr(table, k)[mask])
+        self.events["fold"].append(np.full(int(mask.sum()), plan.fold, dtype=np.int16))
+        ev_of_row = np.repeat(np.arange(len(mask)), np.diff(table.ev_ptr))
+        new_index = np.cumsum(mask) - 1 + self.offset
+        keep_rows = mask[ev_of_row]
+        self.skill_event.append(new_index[ev_of_row[keep_rows]])
+        self.skill_code.append(test.skill[keep_rows])
+        self.offset += int(mask.sum())
+        return keep_rows
+
+    def add(self, key: str, p: np.ndarray, fit_s: float, replay_s: float, model) -> None:
+        """One model's scored predictions of one fold and its timings."""
+        self.predictions.setdefault(key, []).append(p)
+        self.fit_seconds.setdefault(key, []).append(fit_s)
+        self.replay_seconds.setdefault(key, []).append(replay_s)
+        if model is not None:
+            self.fitted[key] = model
+
+    def result(self, config: ReplayConfig, log: ObservationLog) -> ReplayResult:
+        cat = {k: np.concatenate(v) for k, v in self.predictions.items()}
+        return ReplayResult(
+            config, log, {k: np.concatenate(v) for k, v in self.events.items()}, cat,
+            fit_seconds=self.fit_seconds, replay_seconds=self.replay_seconds,
+            skill_rows={"event": np.concatenate(self.skill_event),
+                        "skill": np.concatenate(self.skill_code)},
+            fitted=self.fitted,
+            row_predictions={k: np.concatenate(v) for k, v in self.row_predictions.items()},
+        )
+
+
+def fit_replay(name: str, train: ObservationLog, test: ObservationLog, config: ReplayConfig,
+               fit_fn: Callable, replay_fn: Callable):
+    """Fit model ``name`` on ``train`` and replay ``test`` (every-answer protocol).
+
+    Returns ``(p per question of test, fit seconds, replay seconds, fitted model or None)``."""
+    import time
+
+    t0 = time.perf_counter()
+    if name == PYBKT:
+        from kt.replay.pybkt_peer import pybkt_predict
+
+        p = pybkt_predict(train, test, python=config.pybkt_python, seed=config.seed,
+                          num_fits=config.pybkt_num_fits)
+        return p, time.perf_counter() - t0, 0.0, None
+    model = fit_fn(make_model(name, seed=config.seed), train)
+    t1 = time.perf_counter()
+    p = replay_fn(model, test)
+    return p, t1 - t0, time.perf_counter() - t1, model
+
+
+def _run_fold(plan: FoldPlan, log: ObservationLog, config: ReplayConfig, acc: _Collector,
+              fit_fn: Callable, replay_fn: Callable, progress) -> None:
+    """Every model of ``config`` on one fold, under each protocol asked for."""
+    from kt.replay import pykt
+
+    train, test = log.take(plan.train_rows), log.take(plan.test_rows)
+    table = EventTable.of(test)
+    keep_rows = acc.add_fold(plan, table, test)
+    mask = plan.score_mask
+    for name in config.models:
+        if progress:
+            progress(f"fold {plan.fold} {name}")
+        if config.protocol in (EVERY_ANSWER, BOTH):
+            p, fit_s, rep_s, model = fit_replay(name, train, test, config, fit_fn, replay_fn)
+            acc.add(name, p[mask], fit_s, rep_s, model)
+        if config.protocol in (PYKT, BOTH):
+            p_rows, fit_s, rep_s, model = pykt.fit_replay(name, train, test, config, fit_fn)
+            acc.add(pykt.key(name), pykt.fuse(p_rows, table.ev_ptr)[mask], fit_s, rep_s, model)
+            acc.row_predictions.setdefault(pykt.key(name), []).append(p_rows[keep_rows])
 
 
 def run(
@@ -213,64 +319,16 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Run the protocol; ``fit_fn(model, log)`` / ``replay_fn(model, log)`` may be swapped
-    for distributed versions (``kt.replay.distributed``) with identical results."""
-    import time
-
+    for distributed versions (``kt.replay.distributed``) with identical results (the
+    pyKT-style replay always runs locally)."""
     check_log(log)
     validate(log, config)
     fit_fn = fit_fn or (lambda m, lg: m.fit(lg))
     replay_fn = replay_fn or replay_learners
-    ev_cols: dict[str, list] = {k: [] for k in (
-        "learner", "item", "time", "outcome", "first_on_skill", "opportunity", "fold")}
-    preds: dict[str, list] = {m: [] for m in config.models}
-    fit_s: dict[str, list[float]] = {m: [] for m in config.models}
-    rep_s: dict[str, list[float]] = {m: [] for m in config.models}
-    sk_ev: list[np.ndarray] = []
-    sk_sk: list[np.ndarray] = []
-    offset = 0
-    result = ReplayResult(config, log, {}, {})
+    acc = _Collector()
     for plan in plans(log, config):
-        train = log.take(plan.train_rows)
-        test = log.take(plan.test_rows)
-        table = EventTable.of(test)
-        mask = plan.score_mask
-        for k in ev_cols:
-            if k == "fold":
-                ev_cols[k].append(np.full(int(mask.sum()), plan.fold, dtype=np.int16))
-            else:
-                ev_cols[k].append(getattr(table, k)[mask])
-        # skill copies of scored events (for per-skill metrics)
-        ev_of_row = np.repeat(np.arange(len(mask)), np.diff(table.ev_ptr))
-        new_index = np.cumsum(mask) - 1 + offset
-        keep_rows = mask[ev_of_row]
-        sk_ev.append(new_index[ev_of_row[keep_rows]])
-        sk_sk.append(test.skill[keep_rows])
-        offset += int(mask.sum())
-        for name in config.models:
-            if progress:
-                progress(f"fold {plan.fold} {name}")
-            t0 = time.perf_counter()
-            if name == PYBKT:
-                from kt.replay.pybkt_peer import pybkt_predict
-
-                p = pybkt_predict(train, test, python=config.pybkt_python, seed=config.seed,
-                                  num_fits=config.pybkt_num_fits)
-                fit_s[name].append(time.perf_counter() - t0)
-                rep_s[name].append(0.0)
-            else:
-                model = fit_fn(make_model(name, seed=config.seed), train)
-                t1 = time.perf_counter()
-                p = replay_fn(model, test)
-                fit_s[name].append(t1 - t0)
-                rep_s[name].append(time.perf_counter() - t1)
-                result.fitted[name] = model
-            preds[name].append(p[mask])
-    result.events = {k: np.concatenate(v) for k, v in ev_cols.items()}
-    result.predictions = {k: np.concatenate(v) for k, v in preds.items()}
-    result.fit_seconds = fit_s
-    result.replay_seconds = rep_s
-    result.skill_rows = {"event": np.concatenate(sk_ev), "skill": np.concatenate(sk_sk)}
-    return result
+        _run_fold(plan, log, config, acc, fit_fn, replay_fn, progress)
+    return acc.result(config, log)
 
 
 def model_list(spec: str | Sequence[str]) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ Files written to the report directory:
 ``metrics.json`` (everything numeric), ``report.md`` (tables + protocol), ``predictions.parquet``
 (learner, question, time, fold, model, p_correct, outcome; one row per scored question and
 model), ``roc.png``, ``calibration.png``, ``learning_curves.png``, ``skill_auc.png``,
-``mastery_trajectories.png``.
+``mastery_trajectories.png`` (the figures: ``kt.replay.plots``).
 """
 
 from __future__ import annotations
@@ -16,70 +16,97 @@ from pathlib import Path
 import numpy as np
 
 from kt.replay import metrics as RM
+from kt.replay import plots, pykt
 from kt.replay.protocol import ReplayResult
 
 
-def compute_metrics(result: ReplayResult) -> dict:
+def _per_skill_auc(result: ReplayResult, y: np.ndarray, p: np.ndarray) -> dict:
+    """AUC per skill over every skill copy of the scored questions: plain and row-weighted
+    mean over skills, and the per-skill table."""
+    sk_ev, sk_sk = result.skill_rows["event"], result.skill_rows["skill"]
+    skill_auc = RM.grouped_auc(sk_sk, y[sk_ev], p[sk_ev])
+    sizes = np.bincount(sk_sk, minlength=result.log.n_skills)
+    vals = np.array(list(skill_auc.values()))
+    wts = np.array([sizes[k] for k in skill_auc])
+    return {
+        "mean": float(vals.mean()) if len(vals) else None,
+        "row_weighted_mean": float((vals * wts).sum() / wts.sum()) if len(vals) else None,
+        "n_skills": len(vals),
+        "by_skill": {str(result.log.skill_names[k]): v for k, v in skill_auc.items()},
+    }
+
+
+def _pybkt_style_per_skill(result: ReplayResult, y: np.ndarray, p: np.ndarray) -> tuple[dict, dict]:
+    """pyBKT ``crossvalidate``-compatible per-skill AUC and RMSE: per skill, the metric on
+    each fold, averaged over folds; then the mean over skills."""
+    sk_ev, sk_sk = result.skill_rows["event"], result.skill_rows["skill"]
+    n_skills = result.log.n_skills
+    fold_of_row = result.events["fold"][sk_ev]
+    auc_folds: dict[int, list[float]] = {}
+    rmse_folds: dict[int, list[float]] = {}
+    for f in np.unique(result.events["fold"]):
+        sel = fold_of_row == f
+        ks, ys, ps = sk_sk[sel], y[sk_ev[sel]], p[sk_ev[sel]]
+        for k, v in RM.grouped_auc(ks, ys, ps).items():
+            auc_folds.setdefault(k, []).append(v)
+        cnt = np.bincount(ks, minlength=n_skills)
+        se = np.bincount(ks, weights=(ys - ps) ** 2, minlength=n_skills)
+        for k in np.flatnonzero(cnt):
+            rmse_folds.setdefault(int(k), []).append(float(np.sqrt(se[k] / cnt[k])))
+
+    def summary(per_skill: dict[int, list[float]]) -> dict:
+        by = {str(result.log.skill_names[k]): float(np.mean(v)) for k, v in per_skill.items()}
+        return {"mean": float(np.mean(list(by.values()))) if by else None, "by_skill": by}
+
+    return summary(auc_folds), summary(rmse_folds)
+
+
+def _model_metrics(result: ReplayResult, name: str, p: np.ndarray) -> dict:
+    """Every metric of one model's per-question predictions ``p`` (see ``kt.replay.metrics``)."""
     ev = result.events
     y = ev["outcome"].astype(np.float64)
-    out: dict = {}
-    sk_ev, sk_sk = result.skill_rows["event"], result.skill_rows["skill"]
-    folds = np.unique(ev["fold"])
-    for name, p in result.predictions.items():
-        m = RM.basic(y, p)
-        per_fold = {str(int(f)): RM.basic(y[ev["fold"] == f], p[ev["fold"] == f]) for f in folds}
-        m["folds"] = per_fold
-        m["fold_mean_std"] = {k: RM.mean_std([pf[k] for pf in per_fold.values()])
-                              for k in ("auc", "rmse", "log_loss", "accuracy")}
-        m["auc_ci95"] = RM.bootstrap_auc(ev["learner"], y, p, n_boot=result.config.n_boot,
-                                         seed=result.config.seed)
-        skill_auc = RM.grouped_auc(sk_sk, y[sk_ev], p[sk_ev])
-        sizes = np.bincount(sk_sk, minlength=result.log.n_skills)
-        vals = np.array(list(skill_auc.values()))
-        wts = np.array([sizes[k] for k in skill_auc])
-        m["per_skill_auc"] = {
-            "mean": float(vals.mean()) if len(vals) else None,
-            "row_weighted_mean": float((vals * wts).sum() / wts.sum()) if len(vals) else None,
-            "n_skills": len(vals),
-            "by_skill": {str(result.log.skill_names[k]): v for k, v in skill_auc.items()},
-        }
-        # pyBKT-compatible: per skill, metric per fold, averaged over folds; then mean over skills
-        fold_of_row = ev["fold"][sk_ev]
-        per_skill_fold: dict[int, list[float]] = {}
-        per_skill_rmse: dict[int, list[float]] = {}
-        for f in folds:
-            sel = fold_of_row == f
-            for k, v in RM.grouped_auc(sk_sk[sel], y[sk_ev[sel]], p[sk_ev[sel]]).items():
-                per_skill_fold.setdefault(k, []).append(v)
-            ks, ys_, ps_ = sk_sk[sel], y[sk_ev[sel]], p[sk_ev[sel]]
-            cnt = np.bincount(ks, minlength=result.log.n_skills)
-            se = np.bincount(ks, weights=(ys_ - ps_) ** 2, minlength=result.log.n_skills)
-            for k in np.flatnonzero(cnt):
-                per_skill_rmse.setdefault(int(k), []).append(float(np.sqrt(se[k] / cnt[k])))
-        pb = {str(result.log.skill_names[k]): float(np.mean(v)) for k, v in per_skill_fold.items()}
-        m["pybkt_per_skill_auc"] = {"mean": float(np.mean(list(pb.values()))) if pb else None,
-                                   "by_skill": pb}
-        pr = {str(result.log.skill_names[k]): float(np.mean(v)) for k, v in per_skill_rmse.items()}
-        m["pybkt_per_skill_rmse"] = {"mean": float(np.mean(list(pr.values()))) if pr else None,
-                                    "by_skill": pr}
-        first = ev["first_on_skill"]
-        m["first_attempt"] = RM.basic(y[first], p[first])
-        m["later_attempts"] = RM.basic(y[~first], p[~first])
-        m["calibration"] = RM.calibration(y, p)
-        m["learning_curve"] = RM.learning_curve(ev["opportunity"], y, p)
-        m["fit_seconds"] = result.fit_seconds.get(name)
-        m["replay_seconds"] = result.replay_seconds.get(name)
-        out[name] = m
-    # paired learner-bootstrap AUC differences against the baselines present
-    ev_l = ev["learner"]
+    m = RM.basic(y, p)
+    per_fold = {str(int(f)): RM.basic(y[ev["fold"] == f], p[ev["fold"] == f])
+                for f in np.unique(ev["fold"])}
+    m["folds"] = per_fold
+    m["fold_mean_std"] = {k: RM.mean_std([pf[k] for pf in per_fold.values()])
+                          for k in ("auc", "rmse", "log_loss", "accuracy")}
+    m["auc_ci95"] = RM.bootstrap_auc(ev["learner"], y, p, n_boot=result.config.n_boot,
+                                     seed=result.config.seed)
+    m["per_skill_auc"] = _per_skill_auc(result, y, p)
+    m["pybkt_per_skill_auc"], m["pybkt_per_skill_rmse"] = _pybkt_style_per_skill(result, y, p)
+    first = ev["first_on_skill"]
+    m["first_attempt"] = RM.basic(y[first], p[first])
+    m["later_attempts"] = RM.basic(y[~first], p[~first])
+    m["calibration"] = RM.calibration(y, p)
+    m["learning_curve"] = RM.learning_curve(ev["opportunity"], y, p)
+    m["fit_seconds"] = result.fit_seconds.get(name)
+    m["replay_seconds"] = result.replay_seconds.get(name)
+    if name in result.row_predictions:
+        m["skill_rows"] = pykt.row_metrics(result, name)
+    return m
+
+
+def _paired_deltas(result: ReplayResult, name: str, names) -> dict:
+    """Paired learner-bootstrap AUC differences of ``name`` against the baselines present
+    (under the same protocol: a pyKT-style key is compared with pyKT-style baselines)."""
+    ev = result.events
+    y = ev["outcome"].astype(np.float64)
+    out = {}
+    for base in ("best-lr", "elo", "bkt", "pybkt"):
+        ref = pykt.key(base) if pykt.is_key(name) else base
+        if ref in names and ref != name:
+            out[ref] = RM.paired_bootstrap_delta(
+                ev["learner"], y, result.predictions[name], result.predictions[ref],
+                n_boot=min(result.config.n_boot, 100), seed=result.config.seed)
+    return out
+
+
+def compute_metrics(result: ReplayResult) -> dict:
+    """``{model: metrics}`` for every prediction set of ``result``."""
+    out = {name: _model_metrics(result, name, p) for name, p in result.predictions.items()}
     for name in out:
-        comp = {}
-        for ref in ("best-lr", "elo", "bkt", "pybkt"):
-            if ref in out and ref != name:
-                comp[ref] = RM.paired_bootstrap_delta(
-                    ev_l, y, result.predictions[name], result.predictions[ref],
-                    n_boot=min(result.config.n_boot, 100), seed=result.config.seed)
-        out[name]["auc_delta_vs"] = comp
+        out[name]["auc_delta_vs"] = _paired_deltas(result, name, out)
     return out
 
 
@@ -139,149 +166,50 @@ def write_predictions(result: ReplayResult, path: Path) -> None:
     pq.write_table(pa.concat_tables(tables), path)
 
 
-def _plots(result: ReplayResult, metrics: dict, out: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    y = result.events["outcome"].astype(np.float64)
-    files = []
-    # ROC
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    for name, p in result.predictions.items():
-        order = np.argsort(-p, kind="stable")
-        ys = y[order]
-        tpr = np.r_[0, np.cumsum(ys) / max(ys.sum(), 1)]
-        fpr = np.r_[0, np.cumsum(1 - ys) / max((1 - ys).sum(), 1)]
-        step = max(1, len(tpr) // 2000)
-        ax.plot(fpr[::step], tpr[::step], label=f"{name} ({metrics[name]['auc']:.3f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (pooled)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "roc.png", dpi=110)
-    plt.close(fig)
-    files.append("roc.png")
-    # calibration
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    for name in result.predictions:
-        c = metrics[name]["calibration"]
-        mp = [v for v in c["mean_p"] if v is not None]
-        ob = [o for v, o in zip(c["mean_p"], c["observed"], strict=True) if v is not None]
-        ax.plot(mp, ob, marker="o", ms=3, label=f"{name} (ECE {c['ece']:.3f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-    ax.set(xlabel="predicted P(correct)", ylabel="observed rate", title="Calibration")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "calibration.png", dpi=110)
-    plt.close(fig)
-    files.append("calibration.png")
-    # learning curves
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    first = True
-    for name in result.predictions:
-        lc = metrics[name]["learning_curve"]
-        if first:
-            ax.plot(lc["opportunity"], lc["observed_error"], "k-", lw=2, label="observed")
-            first = False
-        ax.plot(lc["opportunity"], lc["predicted_error"], "--", label=name)
-    ax.set(xlabel="opportunity on the skill (capped at 20)", ylabel="error rate",
-           title="Learning curves")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "learning_curves.png", dpi=110)
-    plt.close(fig)
-    files.append("learning_curves.png")
-    # per-skill AUC distribution
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    data = [list(metrics[n]["per_skill_auc"]["by_skill"].values()) for n in result.predictions]
-    ax.boxplot(data, tick_labels=list(result.predictions), showmeans=True)
-    ax.set(ylabel="AUC per skill", title="Per-skill AUC distribution")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "skill_auc.png", dpi=110)
-    plt.close(fig)
-    files.append("skill_auc.png")
-    # mastery trajectories
-    f = _trajectories(result, out, plt)
-    if f:
-        files.append(f)
-    return files
-
-
-def _trajectories(result: ReplayResult, out: Path, plt) -> str | None:
-    """P(mastered) per skill over a few test learners' answers (BKT-family model), else P(correct)."""
-    ev = result.events
-    counts = np.bincount(ev["learner"])
-    cand = np.flatnonzero((counts >= 20) & (counts <= 80))[:3]
-    if len(cand) == 0:
-        cand = np.argsort(-counts)[:3]
-    model = next((result.fitted[n] for n in ("bkt-f", "bkt", "bkt-item") if n in result.fitted), None)
-    fig, axes = plt.subplots(len(cand), 1, figsize=(7, 2.4 * len(cand)), squeeze=False)
-    log = result.log
-    for ax, lrn in zip(axes[:, 0], cand, strict=True):
-        rows = np.flatnonzero(log.learner == lrn)
-        sub = log.take(rows)
-        if model is not None:
-            bkt = getattr(model, "bkt_", model)  # bkt-item: its BKT part
-            mast = bkt.predict(sub, unknown="prior").p_mastered_after
-            for k in np.unique(sub.skill)[:6]:
-                sel = np.flatnonzero(sub.skill == k)
-                ax.plot(sel, mast[sel], marker=".", label=str(log.skill_names[k])[:28])
-            ax.set_ylabel("P(mastered)")
-        else:
-            name = next(iter(result.predictions))
-            sel = ev["learner"] == lrn
-            ax.plot(result.predictions[name][sel], marker=".", label=f"{name} P(correct)")
-        ok = np.flatnonzero(sub.outcome == 1)
-        ax.plot(ok, np.full(len(ok), 1.02), "g|", ms=5)
-        ax.set_title(f"learner {log.learner_ids[lrn]}", fontsize=8)
-        ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=6, loc="lower right")
-    axes[-1, 0].set_xlabel("answer (row) index; green ticks = correct")
-    fig.tight_layout()
-    fig.savefig(out / "mastery_trajectories.png", dpi=110)
-    plt.close(fig)
-    return "mastery_trajectories.png"
-
-
 def _fmt(v, nd=4) -> str:
     return "–" if v is None else f"{v:.{nd}f}"
 
 
-def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) -> dict:
-    """Write every report file into ``out_dir``; returns the metrics dict."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = compute_metrics(result)
+_UNITS = {
+    "every-answer": "one prediction per question (skill copies combined once)",
+    "pykt": "pyKT-style: expanded skill rows, each predicted from the state before its "
+            "question, late fusion (mean) per question",
+}
+
+
+def _metrics_doc(result: ReplayResult, metrics: dict, data_desc: dict) -> dict:
+    """The content of ``metrics.json``."""
     cfg = result.config
-    doc = {
+    protocols = ("every-answer", "pykt") if cfg.protocol == "both" else (cfg.protocol,)
+    return {
         "data": data_desc,
         "protocol": {
             "mode": "temporal" if cfg.temporal is not None else "k-fold by learner",
             "folds": cfg.folds if cfg.temporal is None else 1,
             "temporal_fraction": cfg.temporal,
             "seed": cfg.seed,
-            "unit": "one prediction per question (skill copies combined once)",
+            "unit": "; ".join(_UNITS[p] for p in protocols),
+            "protocols": list(protocols),
             "bootstrap": f"{cfg.n_boot} learner-cluster resamples",
         },
         "versions": _versions(with_pybkt="pybkt" in result.predictions),
         "notes": result.notes,
         "models": metrics,
     }
-    (out / "metrics.json").write_text(json.dumps(doc, indent=1, default=float))
-    write_predictions(result, out / "predictions.parquet")
-    figures = _plots(result, metrics, out)
+
+
+def _data_lines(data_desc: dict) -> list[str]:
+    """Title, the removal warnings (above 1 % for any reason: before anything else), data."""
     lines = ["# Pathwise replay report", ""]
-    # rows removed above 1 % for any reason: said before anything else
     lines += [f"> **{w}**" for w in data_desc.get("warnings", [])]
     lines += [""] if data_desc.get("warnings") else []
     lines += ["## Data and preprocessing", ""]
-    for k, v in data_desc.items():
-        if k != "warnings":
-            lines.append(f"- **{k}**: {v}")
-    lines += ["", "## Protocol", ""]
+    lines += [f"- **{k}**: {v}" for k, v in data_desc.items() if k != "warnings"]
+    return lines
+
+
+def _protocol_lines(cfg) -> list[str]:
+    lines = ["", "## Protocol", ""]
     if cfg.temporal is None:
         lines.append(f"- {cfg.folds}-fold split **by learner** (seeded permutation, seed {cfg.seed}); "
                      "every model is fitted on the other folds only.")
@@ -294,19 +222,36 @@ def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) 
         "- **one prediction per question**: skill copies share an event and are combined once "
         "(BKT: mean of per-skill P(correct); Elo: mean skill ability; logistic models: summed "
         "Q-matrix features; pyBKT: mean of its per-row predictions).",
+    ]
+    if cfg.protocol in ("pykt", "both"):
+        lines.append(
+            "- **pyKT-style** (models named `… [pykt]`): a question with k skills becomes k "
+            "single-skill rows; models are fitted on the expanded training rows; each skill row "
+            "is predicted from the learner's state before the question (its sibling rows unseen), "
+            "then the rows are applied; the question's prediction is the mean of its rows' "
+            "(late fusion). Skill-row metrics score every row.")
+    lines += [
         "- per-skill AUC: each question counts for each of its skills; pyBKT-style per-skill "
         "metrics (like pyBKT `crossvalidate`): per skill, the metric on each fold, averaged over "
         "folds, then the mean over skills (per-skill tables in metrics.json); "
         "first attempt = the learner had not practised at least one of the question's skills.",
         f"- 95 % intervals: {cfg.n_boot} bootstrap resamples of learners.",
-        "",
-        "## Results (pooled over folds)",
-        "",
+    ]
+    return lines
+
+
+def _by_auc(metrics: dict) -> list[tuple[str, dict]]:
+    return sorted(metrics.items(), key=lambda kv: -(kv[1]["auc"] or 0))
+
+
+def _results_lines(metrics: dict, n_scored: int) -> list[str]:
+    lines = [
+        "", "## Results (pooled over folds)", "",
         "| model | AUC | 95 % CI | AUC fold mean ± std | RMSE | log-loss | accuracy | per-skill AUC "
         "(mean / row-wtd) | pyBKT-style per-skill AUC | first / later AUC | ECE | fit s/fold |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, m in sorted(metrics.items(), key=lambda kv: -(kv[1]["auc"] or 0)):
+    for name, m in _by_auc(metrics):
         fm = m["fold_mean_std"]["auc"]
         ci = m["auc_ci95"]
         fit = np.mean(m["fit_seconds"]) if m["fit_seconds"] else None
@@ -318,20 +263,63 @@ def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) 
             f"{_fmt(m['first_attempt']['auc'])} / {_fmt(m['later_attempts']['auc'])} | "
             f"{_fmt(m['calibration']['ece'])} | {_fmt(fit, 2)} |"
         )
-    n = len(result.events["outcome"])
-    lines += ["", f"Scored questions: {n}.", ""]
-    lines += ["## Paired differences (learner bootstrap, same resamples for both models)", "",
-              "| model | vs | AUC difference | 95 % CI |", "|---|---|---|---|"]
-    for name, m in sorted(metrics.items(), key=lambda kv: -(kv[1]["auc"] or 0)):
+    return lines + ["", f"Scored questions: {n_scored}.", ""]
+
+
+def _mean_std(d: dict) -> str:
+    return f"{_fmt(d['mean'])} ± {_fmt(d['std'])}"
+
+
+def _protocols_lines(metrics: dict) -> list[str]:
+    """Both protocols side by side, mean ± std over folds (only when pyKT-style ran)."""
+    names = [n for n, _ in _by_auc(metrics) if not pykt.is_key(n)]
+    names += [n.removesuffix(pykt.SUFFIX) for n, _ in _by_auc(metrics)
+              if pykt.is_key(n) and n.removesuffix(pykt.SUFFIX) not in names]
+    if not any(pykt.is_key(n) for n in metrics):
+        return []
+    lines = ["## Protocols (mean ± std over folds)", "",
+             "| model | every answer: AUC | RMSE | pyKT-style late fusion: AUC | RMSE | "
+             "pyKT skill rows: AUC | RMSE |", "|---|---|---|---|---|---|---|"]
+    blank = {"auc": {"mean": None, "std": None}, "rmse": {"mean": None, "std": None}}
+    for name in names:
+        every = metrics.get(name, {}).get("fold_mean_std", blank)
+        fused = metrics.get(pykt.key(name), {}).get("fold_mean_std", blank)
+        rows = metrics.get(pykt.key(name), {}).get("skill_rows", {}).get("fold_mean_std", blank)
+        lines.append(f"| {name} | " + " | ".join(
+            _mean_std(d[k]) for d in (every, fused, rows) for k in ("auc", "rmse")) + " |")
+    return lines + [""]
+
+
+def _delta_lines(metrics: dict) -> list[str]:
+    lines = ["## Paired differences (learner bootstrap, same resamples for both models)", "",
+             "| model | vs | AUC difference | 95 % CI |", "|---|---|---|---|"]
+    for name, m in _by_auc(metrics):
         for ref, d in m["auc_delta_vs"].items():
             if d["delta"] is not None:
                 lines.append(f"| {name} | {ref} | {d['delta']:+.4f} | {d['low']:+.4f} – {d['high']:+.4f} |")
-    lines.append("")
-    if result.notes:
-        lines += ["## Notes", ""] + [f"- {x}" for x in result.notes] + [""]
+    return lines + [""]
+
+
+def _tail_lines(result: ReplayResult, figures: list[str], versions: dict) -> list[str]:
+    lines = ["## Notes", ""] + [f"- {x}" for x in result.notes] + [""] if result.notes else []
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures]
-    lines += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in doc["versions"].items()]
-    lines += ["", "Predictions: `predictions.parquet` (learner, question, time, fold, model, "
-              "p_correct, outcome)."]
+    lines += ["", "## Versions", ""] + [f"- {k}: {v}" for k, v in versions.items()]
+    return lines + ["", "Predictions: `predictions.parquet` (learner, question, time, fold, model, "
+                    "p_correct, outcome)."]
+
+
+def write_report(result: ReplayResult, out_dir: str | Path, *, data_desc: dict) -> dict:
+    """Write every report file into ``out_dir``; returns the metrics document."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = compute_metrics(result)
+    doc = _metrics_doc(result, metrics, data_desc)
+    (out / "metrics.json").write_text(json.dumps(doc, indent=1, default=float))
+    write_predictions(result, out / "predictions.parquet")
+    figures = plots.write_figures(result, metrics, out)
+    lines = (_data_lines(data_desc) + _protocol_lines(result.config)
+             + _results_lines(metrics, len(result.events["outcome"]))
+             + _protocols_lines(metrics) + _delta_lines(metrics)
+             + _tail_lines(result, figures, doc["versions"]))
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return doc
