@@ -127,9 +127,10 @@ def _print_table(doc: dict) -> None:
     def f(v, w):
         return f"{v:{w}.4f}" if v is not None else f"{'-':>{w}}"
 
-    print(f"{'model':<13} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
+    w = max([13, *(len(name) for name in doc["models"])])  # "r-best-lr-elo [pykt]" fits
+    print(f"{'model':<{w}} {'AUC':>7} {'RMSE':>7} {'logloss':>8} {'acc':>7} {'skillAUC':>8}")
     for name, m in sorted(doc["models"].items(), key=lambda kv: -(kv[1]["auc"] or 0)):
-        print(f"{name:<13} {f(m['auc'], 7)} {f(m['rmse'], 7)} {f(m['log_loss'], 8)} "
+        print(f"{name:<{w}} {f(m['auc'], 7)} {f(m['rmse'], 7)} {f(m['log_loss'], 8)} "
               f"{f(m['accuracy'], 7)} {f(m['per_skill_auc']['mean'], 8)}")
 
 

@@ -59,6 +59,30 @@ def _template_classes(rng, n: int, n_templates: int) -> tuple[dict, dict]:
     return classes, class_vocab
 
 
+def _check_arguments(n_learners: int, params: Mapping, min_answers: int, max_answers: int) -> None:
+    if n_learners < 1 or not params:
+        raise ParameterError("n_learners must be >= 1 and params must name at least one skill")
+    if not (1 <= min_answers <= max_answers):
+        raise ParameterError(
+            f"min_answers={min_answers}, max_answers={max_answers}: need 1 <= min <= max"
+        )
+
+
+def _simulate_learners(rng, n_learners: int, params: Mapping[str, SkillParams], names: list[str],
+                       min_answers: int, max_answers: int) -> tuple[list, list, list, list, list]:
+    """Rows of every learner in turn: (learner, skill code, outcome 0/1, mastered before the
+    row 0/1, item code) as five parallel lists."""
+    learners, skills, outcomes, states, items = [], [], [], [], []
+    for u in range(n_learners):
+        for k, mastered, correct, item in _simulate_learner(rng, params, names, min_answers, max_answers):
+            learners.append(u)
+            skills.append(k)
+            outcomes.append(int(correct))
+            states.append(int(mastered))
+            items.append(item)
+    return learners, skills, outcomes, states, items
+
+
 def generate(
     n_learners: int = 200,
     params: Mapping[str, SkillParams] | None = None,
@@ -82,22 +106,11 @@ def generate(
         ``"<skill>-q<k>"``, order = time step) and int8 (n,) the hidden state *before* each row.
     """
     params = dict(DEFAULT_PARAMS if params is None else params)
-    if n_learners < 1 or not params:
-        raise ParameterError("n_learners must be >= 1 and params must name at least one skill")
-    if not (1 <= min_answers <= max_answers):
-        raise ParameterError(
-            f"min_answers={min_answers}, max_answers={max_answers}: need 1 <= min <= max"
-        )
+    _check_arguments(n_learners, params, min_answers, max_answers)
     rng = np.random.default_rng(seed)
     names = list(params)
-    learners, skills, outcomes, states, items = [], [], [], [], []
-    for u in range(n_learners):
-        for k, mastered, correct, item in _simulate_learner(rng, params, names, min_answers, max_answers):
-            learners.append(u)
-            skills.append(k)
-            outcomes.append(int(correct))
-            states.append(int(mastered))
-            items.append(item)
+    learners, skills, outcomes, states, items = _simulate_learners(
+        rng, n_learners, params, names, min_answers, max_answers)
     n = len(outcomes)
     classes, class_vocab = _template_classes(rng, n, n_templates)
     item_codes = np.array(items, dtype=np.int64)

@@ -36,7 +36,13 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0].replace("``", "'"),
     )
     sub = p.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    _add_key_actions(sub)
+    _add_login_actions(sub)
+    _add_tenant_actions(sub)
 
+
+def _add_key_actions(sub) -> None:
+    """init-tenant, create-key, revoke-key, list-keys."""
     q = sub.add_parser("init-tenant", help="create a tenant's first admin key (printed once)",
                        description="Create the first admin API key of tenant NAME and print it once. "
                                    "Does nothing when the tenant already has a live admin key.")
@@ -64,6 +70,9 @@ def register(subparsers) -> None:
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(handler=_cli_errors(list_keys))
 
+
+def _add_login_actions(sub) -> None:
+    """add-user, reset-password."""
     q = sub.add_parser("add-user", help="a page login (username + password) for a rostered person",
                        description="Create a page login for a teacher, student, guardian (the person "
                                    "must be on the roster) or an admin. The password is read from "
@@ -84,6 +93,9 @@ def register(subparsers) -> None:
     q.add_argument("--password-file", metavar="FILE", help="read the password from FILE ('-' = stdin)")
     q.set_defaults(handler=_cli_errors(reset_password))
 
+
+def _add_tenant_actions(sub) -> None:
+    """export-tenant, delete-tenant."""
     q = sub.add_parser("export-tenant", help="everything the tenant holds, as JSON (no secrets)")
     add_store_flags(q)
     q.add_argument("--out", required=True, metavar="FILE", help="where to write the JSON ('-' = stdout); "
