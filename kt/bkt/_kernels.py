@@ -807,6 +807,49 @@ def replay(
             last_cls[k] = ev_cls[e]
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def observe(values, cells, skills, scores, table, r0, r1, before, after, record):
+    """One observation of the online path without classes: rows ``r0:r1`` (distinct cells of
+    one learner) of a (5, K) ``table`` (guess, slip, learn, forget, prior by skill column).
+
+    values float64 (C,): P(mastered) per cell (NaN = no evidence yet: the skill's prior),
+    updated in place; cells, skills int64 (m,): each row's cell and skill column; scores
+    float64 (m,) in [0, 1] (not checked here). P(correct) is predicted once from the values
+    before the observation (several rows: the mean of the rows'), then each row's cell takes
+    one ``_filter_step`` in row order; with ``record`` each row's value before and after is
+    written to ``before`` / ``after`` (m,). Returns the P(correct).
+
+    The one implementation behind ``replay_simple`` (cells = skills) and
+    ``kt.bkt._online_kernels`` (``trace_cells``: many learners' cells; ``replay_rows``).
+    """
+    if r1 - r0 > 1:
+        acc = 0.0
+        for e in range(r0, r1):
+            k = skills[e]
+            p = values[cells[e]]
+            if p != p:
+                p = table[4, k]
+            acc += table[0, k] * (1.0 - p) + (1.0 - table[1, k]) * p
+        p_obs = acc / (r1 - r0)
+    else:
+        p_obs = 0.0
+    for e in range(r0, r1):
+        k = skills[e]
+        c = cells[e]
+        p = values[c]
+        if p != p:
+            p = table[4, k]
+        pc, p_next = _filter_step(p, scores[e], table[0, k], table[1, k], table[2, k],
+                                  table[3, k])
+        if r1 - r0 == 1:
+            p_obs = pc
+        if record:
+            before[e] = p
+            after[e] = p_next
+        values[c] = p_next
+    return p_obs
+
+
 @njit(cache=True, error_model="numpy")
 def replay_simple(p_state, last_cls, obs_ptr, ev_skill, ev_score, table, out_pc):
     """``replay`` for a model with one class per parameter: ``table`` float64 (5, K) holds
@@ -825,26 +868,10 @@ def replay_simple(p_state, last_cls, obs_ptr, ev_skill, ev_score, table, out_pc)
             k = ev_skill[e]
             if k < 0 or k >= n_skills or not (0.0 <= ev_score[e] <= 1.0):
                 return e
-        if r1 - r0 > 1:
-            acc = 0.0
-            for e in range(r0, r1):
-                k = ev_skill[e]
-                p = p_state[k]
-                if p != p:
-                    p = table[4, k]
-                acc += table[0, k] * (1.0 - p) + (1.0 - table[1, k]) * p
-            out_pc[o] = acc / (r1 - r0)
-        for e in range(r0, r1):
-            k = ev_skill[e]
-            p = p_state[k]
-            if p != p:
-                p = table[4, k]
-            pc, p_next = _filter_step(p, ev_score[e], table[0, k], table[1, k], table[2, k],
-                                      table[3, k])
-            if r1 - r0 == 1:
-                out_pc[o] = pc
-            p_state[k] = p_next
-            last_cls[k] = 0
+            last_cls[k] = 0  # (a bad row later on discards last_cls with p_state)
+        # cells = skills; no before/after record (out_pc stands in for the unused arrays)
+        out_pc[o] = observe(p_state, ev_skill, ev_skill, ev_score, table, r0, r1, out_pc,
+                            out_pc, False)
     return -1
 
 

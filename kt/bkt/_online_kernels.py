@@ -2,15 +2,16 @@
 
 Private: called only through ``kt.bkt.online`` (``BKT.update_cells``), which validates inputs.
 Its plain NumPy twin is in ``tests/kt/test_bkt_online_cells.py``. The filter step is
-``kt.bkt._kernels._filter_step`` (the one BKT filter); the observation handling is
-``replay_simple``'s, so the numbers are bit-identical to ``update_many`` of each learner.
+``kt.bkt._kernels._filter_step`` (the one BKT filter) and the observation step is
+``kt.bkt._kernels.observe``, the same one ``replay_simple`` runs, so the numbers are
+bit-identical to ``update_many`` of each learner.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-from kt.bkt._kernels import _filter_step
+from kt.bkt._kernels import observe
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -52,30 +53,8 @@ def trace_cells(values, obs_ptr, row_cell, row_skill, row_score, table, out_pc, 
     if bad >= 0:
         return bad
     for o in range(obs_ptr.shape[0] - 1):
-        r0 = obs_ptr[o]
-        r1 = obs_ptr[o + 1]
-        if r1 - r0 > 1:
-            acc = 0.0
-            for e in range(r0, r1):
-                k = row_skill[e]
-                p = values[row_cell[e]]
-                if p != p:
-                    p = table[4, k]
-                acc += table[0, k] * (1.0 - p) + (1.0 - table[1, k]) * p
-            out_pc[o] = acc / (r1 - r0)
-        for e in range(r0, r1):
-            k = row_skill[e]
-            c = row_cell[e]
-            p = values[c]
-            if p != p:
-                p = table[4, k]
-            pc, p_next = _filter_step(p, row_score[e], table[0, k], table[1, k], table[2, k],
-                                      table[3, k])
-            if r1 - r0 == 1:
-                out_pc[o] = pc
-            out_before[e] = p
-            out_after[e] = p_next
-            values[c] = p_next
+        out_pc[o] = observe(values, row_cell, row_skill, row_score, table, obs_ptr[o],
+                            obs_ptr[o + 1], out_before, out_after, True)
     return -1
 
 
@@ -93,10 +72,7 @@ def replay_rows(p_state, last_cls, ev_skill, ev_score, table, out_pc):
         x = ev_score[e]
         if k < 0 or k >= n_skills or not (0.0 <= x <= 1.0):
             return e
-        p = p_state[k]
-        if p != p:
-            p = table[4, k]
-        out_pc[e], p_state[k] = _filter_step(p, x, table[0, k], table[1, k], table[2, k],
-                                             table[3, k])
+        out_pc[e] = observe(p_state, ev_skill, ev_skill, ev_score, table, e, e + 1, out_pc,
+                            out_pc, False)
         last_cls[k] = 0
     return -1
