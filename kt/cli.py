@@ -218,9 +218,23 @@ def _report_fit(model, log, args, t_read: float, t_fit: float) -> None:
     print(f"model written to {args.out}", file=sys.stderr)
 
 
+def _one_blas_thread() -> None:
+    """Ask OpenBLAS for one thread when NumPy is not loaded yet (a fresh ``pathwise`` process),
+    unless the user chose a count. BKT commands call no BLAS routine (their kernels are
+    compiled loops), and OpenBLAS starting its thread pool is most of ``import numpy`` here:
+    about 45 of 90 ms on the 2-core benchmark machine. A process that already has NumPy (a
+    test calling ``service.cli.main``) and its environment are left alone."""
+    import os
+    import sys
+
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def _fit(args: argparse.Namespace) -> int:
     import time
 
+    _one_blas_thread()
     from kt.bkt import BKT
     from kt.fitting import fit_with_progress
 
@@ -238,6 +252,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    _one_blas_thread()
     from kt.bkt import BKT
     from kt.predictions import prediction_table, table_format, write_table
 
@@ -256,6 +271,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    _one_blas_thread()
     from kt.bkt import BKT
 
     model = BKT.load(args.model)

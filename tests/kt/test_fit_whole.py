@@ -1,0 +1,100 @@
+"""``pathwise fit FILE`` as a whole process (issue 11 item 5): the start-up work kept out of
+the fit path must not change a single fitted number, and the path must not load Numba, SciPy,
+pandas or pyarrow.compute when the compiled fit kernels are fresh.
+
+The reference parameters (``data/cli_fit_reference.json``) were written by ``pathwise fit`` at
+commit 52b8797, before the start-up changes, on ASSISTments 2009 and ``cognitive-tutor/ct.csv``
+with the benchmark's flags (pyBKT's settings) and with the defaults; every run here must give
+the same parameters and log-likelihoods to 1e-9 (relative) and the same iteration counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import require_shared
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = json.loads((Path(__file__).parent / "data" / "cli_fit_reference.json").read_text())
+HEAVY = ("numba", "scipy", "pandas", "pyarrow.compute")
+
+# The dispatcher run as `python -m service.cli` runs it, with the compiled kernels taken from
+# a fresh build in a temporary folder (argv[1]); what it loaded is written to argv[2].
+CLI_SCRIPT = f"""
+HEAVY = {HEAVY!r}
+import json, os, sys
+from pathlib import Path
+import kt._aot as aot
+aot.COMPILED_DIR = Path(sys.argv[1])
+from service.cli import main
+code = main(sys.argv[3:])
+Path(sys.argv[2]).write_text(json.dumps({{
+    "code": code,
+    "loaded": sorted(m for m in HEAVY if m in sys.modules),
+    "compiled": aot.kernels("kt.bkt._kernels")._compiled is not None,
+    "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> Path:
+    """A fresh build of the compiled fit kernels (the working tree's build may be stale while
+    someone edits a kernel file; kt/_compiled is left alone)."""
+    from kt._aot_build import build
+
+    folder = tmp_path_factory.mktemp("aot-fit") / "compiled"
+    build(folder, verbose=False)
+    return folder
+
+
+def _run_fit(compiled: Path, data: Path, flags: list[str], tmp_path: Path) -> tuple[dict, dict]:
+    model_path, info_path = tmp_path / "model.json", tmp_path / "info.json"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    subprocess.run(
+        [sys.executable, "-c", CLI_SCRIPT, str(compiled), str(info_path),
+         "fit", str(data), "--out", str(model_path), "--quiet", *flags],
+        check=True, cwd=REPO, env=env,
+    )
+    return json.loads(model_path.read_text()), json.loads(info_path.read_text())
+
+
+@pytest.mark.parametrize("key", sorted(REFERENCE["fits"]))
+def test_cli_fit_equals_stored_reference_without_heavy_imports(key, compiled, tmp_path):
+    log, kind = key.split("|")
+    data = require_shared(log)
+    flags = REFERENCE["flags"][kind].split()
+    model, info = _run_fit(compiled, data, flags, tmp_path)
+    assert info["code"] == 0
+    assert info["compiled"] is True
+    assert info["loaded"] == []  # no Numba, SciPy, pandas or pyarrow.compute on the fit path
+    assert info["blas_threads"] == "1"  # set before NumPy loaded (no BLAS call in a fit)
+    want = REFERENCE["fits"][key]
+    got = {s["name"]: s for s in model["skills"]}
+    assert sorted(got) == sorted(want)
+    for skill, params in want.items():
+        for name, value in params.items():
+            if name == "n_iter":
+                assert got[skill][name] == value, (skill, name)
+            else:
+                np.testing.assert_allclose(got[skill][name], value, rtol=1e-9, atol=1e-12,
+                                           err_msg=f"{key}: {skill} {name}")
+
+
+def test_blas_thread_count_chosen_by_the_user_is_kept(compiled, tmp_path):
+    data = require_shared("cognitive-tutor/ct.csv")
+    info_path = tmp_path / "info.json"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    subprocess.run(
+        [sys.executable, "-c", CLI_SCRIPT, str(compiled), str(info_path), "fit", str(data),
+         "--out", str(tmp_path / "m.json"), "--quiet", "--max-iter", "5"],
+        check=True, cwd=REPO, env=env,
+    )
+    assert json.loads(info_path.read_text())["blas_threads"] == "2"
