@@ -7,16 +7,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import REPO, _free_port
+from tests._servers import REPO, Process, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "maple grove teacher 2026"
@@ -34,7 +31,7 @@ def test_setup_school_from_an_empty_database(chromium, tmp_path):
     assert commands[0].startswith("export PATHWISE_DB=")
     env = {**os.environ, "PATHWISE_DB": f"sqlite:///{tmp_path / 'school.db'}", "PYTHONUNBUFFERED": "1"}
     server = None
-    port = _free_port()
+    port = free_port()
     outputs = {}
     try:
         for line in commands[1:]:
@@ -42,9 +39,7 @@ def test_setup_school_from_an_empty_database(chromium, tmp_path):
             assert argv[0] == "pathwise", line
             cmd = [sys.executable, "-m", "service.cli", *argv[1:]]
             if argv[1] == "serve":
-                server = subprocess.Popen([*cmd, "--port", str(port), "--no-warm", "--log-level", "warning"],
-                                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                          text=True)
+                server = Process([*cmd, "--port", str(port), "--no-warm", "--log-level", "warning"], env=env)
                 continue
             stdin = None
             if argv[1:3] == ["admin", "add-user"]:
@@ -57,17 +52,7 @@ def test_setup_school_from_an_empty_database(chromium, tmp_path):
         assert "learners   created 60" in outputs["roster import"]
         assert server is not None, "the README block no longer starts the server"
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"server exited: {server.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start in 120 s"
-            time.sleep(0.25)
+        server.wait_until_up(f"{base}/health", "pathwise serve")
         page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.set_default_timeout(30_000)
         page.goto(f"{base}/")
@@ -87,9 +72,4 @@ def test_setup_school_from_an_empty_database(chromium, tmp_path):
         assert page.goto(f"{base}/classes/cls-m4").status == 403  # not her class
     finally:
         if server is not None:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.communicate()
+            server.stop()

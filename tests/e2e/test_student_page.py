@@ -9,15 +9,11 @@ Screenshots go to tests/e2e/artifacts/ (or $PATHWISE_SCREENSHOTS), one per size.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO, _free_port
+from tests._servers import REPO, pathwise_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(os.environ.get("PATHWISE_SCREENSHOTS") or REPO / "tests" / "e2e" / "artifacts")
@@ -83,37 +79,10 @@ def _prepare(db: Path) -> dict:
 @pytest.fixture(scope="module")
 def family(tmp_path_factory, chromium):
     """A served demo school prepared by :func:`_prepare`: ``base`` URL and the learner."""
-    import httpx
-
     db = tmp_path_factory.mktemp("family") / "pathwise.db"
     info = _prepare(db)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", f"sqlite:///{db}",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start in 120 s")
-            time.sleep(0.25)
-        yield {"base": base, **info}
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+    with pathwise_server(f"sqlite:///{db}") as server:
+        yield {"base": server.base, **info}
 
 
 def sign_in(chromium, base: str, username: str, size: str = "phone", lang: str = "en"):

@@ -1,69 +1,20 @@
 """Processes for the single sign-on tests: a real OpenID provider (``oidc-provider-mock``) and a
-real ``pathwise serve --demo``, each on a free loopback port, stopped by PID afterwards."""
+real ``pathwise serve --demo``, each on a free loopback port, stopped by PID afterwards
+(started by ``tests._servers``)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from tests import _servers
+from tests._servers import REPO, free_port, running
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["ADMIN", "REPO", "free_port", "pathwise_server", "provider_process", "running",
+           "server_log"]
 ADMIN = "pw-demo-admin"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(proc: subprocess.Popen, url: str, what: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start in {seconds:.0f} s")
-        time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def running(cmd: list[str], url: str, what: str, env: dict | None = None,
-            log: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Run ``cmd`` until the block ends (SIGINT, then kill); its output goes to ``log`` (else a
-    temporary file), printed when the block fails, so a failure shows the process's own log."""
-    with (open(log, "w+") if log else tempfile.TemporaryFile("w+")) as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, **(env or {})})
-        try:
-            wait_until_up(proc, url, what)
-            yield proc
-        except BaseException:
-            out.seek(0)
-            print(f"--- {what} output (last 6000 characters) ---\n{out.read()[-6000:]}")
-            raise
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @contextlib.contextmanager
@@ -80,14 +31,11 @@ def provider_process(exe: str, users: list[dict]) -> Iterator[str]:
 
 @contextlib.contextmanager
 def pathwise_server(tmp: Path, tenant: str = "demo") -> Iterator[str]:
-    """Base URL of ``pathwise serve --demo`` on a fresh SQLite file."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", f"sqlite:///{tmp / 'pw.db'}",
-           "--port", str(port), "--log-level", "warning", "--tenant", tenant]
-    base = f"http://127.0.0.1:{port}"
-    with running(cmd, f"{base}/health", "pathwise serve", env={"PATHWISE_WARM_KERNELS": "0"},
-                 log=tmp / "server.log"):
-        yield base
+    """Base URL of ``pathwise serve --demo`` on a fresh SQLite file (log in ``tmp``)."""
+    with _servers.pathwise_server(f"sqlite:///{tmp / 'pw.db'}", "--tenant", tenant,
+                                  env={"PATHWISE_WARM_KERNELS": "0"},
+                                  log=tmp / "server.log") as server:
+        yield server.base
 
 
 def server_log(db_url: str) -> str:

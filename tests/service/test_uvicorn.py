@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 
+from tests._servers import pathwise_server
 from tests.service.conftest import copy_db
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_real_uvicorn_process(template_db, tmp_path):
-    port = free_port()
     url = copy_db(template_db, tmp_path)
-    env = {**os.environ, "PATHWISE_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", url, "--port", str(port),
-         "--no-warm", "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start in 90 s"
-            time.sleep(0.2)
+    with pathwise_server(url, "--no-warm", env={"PATHWISE_LOG_LEVEL": "WARNING"},
+                         seconds=90) as server:
+        base = server.base
         with httpx.Client(base_url=base, timeout=30) as h:
             assert h.get("/v1/classes").status_code == 401
             admin = {"Authorization": "Bearer pw-demo-admin"}
@@ -60,12 +30,6 @@ def test_real_uvicorn_process(template_db, tmp_path):
             assert r.status_code == 200 and r.json()["items"]
             assert h.get("/").status_code in (200, 303, 307)
             assert "Pathwise API" in h.get("/openapi.json").text
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+    out = server.output()
     assert "Teacher page : http://127.0.0.1:" in out
     assert "API docs     :" in out

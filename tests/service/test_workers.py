@@ -3,18 +3,14 @@ port and stay coherent (issue 12 items 7 and 8)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests._servers import pathwise_server
 from tests.service.conftest import copy_db
-from tests.service.test_uvicorn import REPO, free_port
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": "Bearer pw-demo-admin"}
@@ -33,33 +29,14 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _wait_ready(proc, base: str) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        assert proc.poll() is None, proc.stdout.read()
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start in 120 s"
-        time.sleep(0.2)
-
-
 def test_two_workers_share_the_port_and_see_each_others_writes(template_db, tmp_path):
-    port = free_port()
     url = copy_db(template_db, tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", url, "--port", str(port),
-         "--no-warm", "--log-level", "warning", "--workers", "2"],
-        cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(proc, base)
+    with pathwise_server(url, "--no-warm", "--workers", "2", stop_seconds=30) as server:
+        base = server.base
         # both workers answer on the port (uvicorn's supervisor is the parent)
         deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 2:
-            assert time.monotonic() < deadline, f"expected 2 workers, found {_children(proc.pid)}"
+        while len(_children(server.pid)) < 2:
+            assert time.monotonic() < deadline, f"expected 2 workers, found {_children(server.pid)}"
             time.sleep(0.2)
         activity = {"id": "W-1", "title": "Made through one worker", "skills": [["3.OA.A.1", 1.0]],
                     "kind": "practice", "modality": "online", "place": "school",
@@ -78,11 +55,4 @@ def test_two_workers_share_the_port_and_see_each_others_writes(template_db, tmp_
             with httpx.Client(base_url=base, timeout=30) as h:
                 r = h.get("/v1/catalog/activities/W-1", headers=ADMIN)
                 assert r.status_code == 200, r.text
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-    assert "(2 worker processes)" in out
+    assert "(2 worker processes)" in server.output()
