@@ -10,7 +10,14 @@ import numpy as np
 from kt.replay.protocol import ReplayResult
 
 
-def _save(fig, out: Path, name: str, plt) -> str:
+def _finish(fig, ax, out: Path, name: str, plt, *, diagonal: bool = False, legend: bool = True,
+            **labels) -> str:
+    """Labels, legend (and the y = x line when ``diagonal``), then ``out/name`` written."""
+    if diagonal:
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set(**labels)
+    if legend:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / name, dpi=110)
     plt.close(fig)
@@ -27,10 +34,8 @@ def _plot_roc(result: ReplayResult, metrics: dict, out: Path, plt) -> str:
         fpr = np.r_[0, np.cumsum(1 - ys) / max((1 - ys).sum(), 1)]
         step = max(1, len(tpr) // 2000)
         ax.plot(fpr[::step], tpr[::step], label=f"{name} ({metrics[name]['auc']:.3f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (pooled)")
-    ax.legend(fontsize=7)
-    return _save(fig, out, "roc.png", plt)
+    return _finish(fig, ax, out, "roc.png", plt, diagonal=True, xlabel="false positive rate",
+                   ylabel="true positive rate", title="ROC (pooled)")
 
 
 def _plot_calibration(result: ReplayResult, metrics: dict, out: Path, plt) -> str:
@@ -40,10 +45,8 @@ def _plot_calibration(result: ReplayResult, metrics: dict, out: Path, plt) -> st
         mp = [v for v in c["mean_p"] if v is not None]
         ob = [o for v, o in zip(c["mean_p"], c["observed"], strict=True) if v is not None]
         ax.plot(mp, ob, marker="o", ms=3, label=f"{name} (ECE {c['ece']:.3f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-    ax.set(xlabel="predicted P(correct)", ylabel="observed rate", title="Calibration")
-    ax.legend(fontsize=7)
-    return _save(fig, out, "calibration.png", plt)
+    return _finish(fig, ax, out, "calibration.png", plt, diagonal=True,
+                   xlabel="predicted P(correct)", ylabel="observed rate", title="Calibration")
 
 
 def _plot_learning_curves(result: ReplayResult, metrics: dict, out: Path, plt) -> str:
@@ -53,19 +56,18 @@ def _plot_learning_curves(result: ReplayResult, metrics: dict, out: Path, plt) -
         if i == 0:
             ax.plot(lc["opportunity"], lc["observed_error"], "k-", lw=2, label="observed")
         ax.plot(lc["opportunity"], lc["predicted_error"], "--", label=name)
-    ax.set(xlabel="opportunity on the skill (capped at 20)", ylabel="error rate",
-           title="Learning curves")
-    ax.legend(fontsize=7)
-    return _save(fig, out, "learning_curves.png", plt)
+    return _finish(fig, ax, out, "learning_curves.png", plt,
+                   xlabel="opportunity on the skill (capped at 20)", ylabel="error rate",
+                   title="Learning curves")
 
 
 def _plot_skill_auc(result: ReplayResult, metrics: dict, out: Path, plt) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     data = [list(metrics[n]["per_skill_auc"]["by_skill"].values()) for n in result.predictions]
     ax.boxplot(data, tick_labels=list(result.predictions), showmeans=True)
-    ax.set(ylabel="AUC per skill", title="Per-skill AUC distribution")
     ax.tick_params(axis="x", labelrotation=30, labelsize=7)
-    return _save(fig, out, "skill_auc.png", plt)
+    return _finish(fig, ax, out, "skill_auc.png", plt, legend=False, ylabel="AUC per skill",
+                   title="Per-skill AUC distribution")
 
 
 def write_figures(result: ReplayResult, metrics: dict, out: Path) -> list[str]:
