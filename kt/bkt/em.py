@@ -26,6 +26,9 @@ from kt.errors import LogFormatError, ParameterError, UnknownSkillError
 from kt.log import ObservationLog
 
 PROGRESS_STEPS = 20
+QUICK_REST_SECONDS = 0.5
+"""With a progress report, the tasks after the first step run as one step when they should
+take less than this (the bar of ``kt.fitting`` shows only once a fit has lasted a second)."""
 TRACE_LEN = 256  # E-steps kept in ll_trace_ per skill (memory: tasks x TRACE_LEN floats)
 FORGET_START = 0.01  # p_forget of the forgets restart that starts at the nested fit
 KINDS = {"p_guess": "gs", "p_slip": "gs", "p_learn": "lr", "p_forget": "lr", "p_init": "pr"}
@@ -235,6 +238,20 @@ def _progress_steps(task_order: np.ndarray, restarts: int, task_rows: np.ndarray
             if b > a]
 
 
+def _merge_quick_rest(steps: list, rows: np.ndarray, first_seconds: float) -> list:
+    """``steps`` with every step after the first merged into one when, at the first step's
+    seconds per row, they should take less than ``QUICK_REST_SECONDS``: one balanced call keeps
+    both workers busy to the end instead of waiting at each step's slowest task (about 10 ms
+    of the 25 ms EM on ASSISTments 2009). Which tasks run together never changes a result."""
+    if len(steps) <= 2:
+        return steps
+    first_rows = float(rows[steps[0]].sum())
+    rest = [rows[s].sum() for s in steps[1:]]
+    if first_rows <= 0 or first_seconds / first_rows * float(sum(rest)) >= QUICK_REST_SECONDS:
+        return steps
+    return [steps[0], np.concatenate(steps[1:])]
+
+
 def _run(model, layout, classes: _Classes, tasks: _Tasks, fx: dict, progress,
          most_steps: int = PROGRESS_STEPS) -> tuple:
     """Run EM on every task (largest skills first, in progress steps, each step split into
@@ -260,7 +277,12 @@ def _run(model, layout, classes: _Classes, tasks: _Tasks, fx: dict, progress,
     em_seconds, done, n_sk = 0.0, 0, n_tasks // restarts
     with threads(model.n_threads):
         n_workers = k.get_num_threads()  # without loading Numba (kt._aot)
-        for step in steps:
+        i = 0
+        while i < len(steps):
+            if i == 1:
+                steps = _merge_quick_rest(steps, rows, em_seconds)
+            step = steps[i]
+            i += 1
             order, worker_start = schedule.balance(step, rows[step], n_workers)
             em_task = k.EMTasks(tasks.skill, order, worker_start, tasks.offsets["gs"],
                                 tasks.offsets["lr"], tasks.offsets["pr"])

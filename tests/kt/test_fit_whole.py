@@ -60,8 +60,8 @@ def _run_fit(compiled: Path, data: Path, flags: list[str], tmp_path: Path) -> tu
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     subprocess.run(
         [sys.executable, "-c", CLI_SCRIPT, str(compiled), str(info_path),
-         "fit", str(data), "--out", str(model_path), "--quiet", *flags],
-        check=True, cwd=REPO, env=env,
+         "fit", str(data), "--out", str(model_path), *flags],  # with the progress steps
+        check=True, cwd=REPO, env=env, capture_output=True,
     )
     return json.loads(model_path.read_text()), json.loads(info_path.read_text())
 
@@ -98,3 +98,39 @@ def test_blas_thread_count_chosen_by_the_user_is_kept(compiled, tmp_path):
         check=True, cwd=REPO, env=env,
     )
     assert json.loads(info_path.read_text())["blas_threads"] == "2"
+
+
+@pytest.fixture(scope="module")
+def many_skill_log():
+    from kt.bkt import SkillParams
+    from kt.synthetic import generate
+
+    rng = np.random.default_rng(3)
+    params = {f"s{k:02d}": SkillParams(p_init=float(rng.uniform(0.1, 0.6)),
+                                       p_learn=float(rng.uniform(0.05, 0.3)),
+                                       p_guess=float(rng.uniform(0.1, 0.3)),
+                                       p_slip=float(rng.uniform(0.05, 0.2)))
+              for k in range(40)}
+    log, _ = generate(40, params=params, min_answers=1, max_answers=10, seed=8)
+    return log
+
+
+@pytest.mark.parametrize("quick_rest", [0.0, float("inf")])
+def test_progress_steps_merged_or_not_fit_the_same(many_skill_log, monkeypatch, quick_rest):
+    """After the first progress step the rest runs as one step when it should be quick
+    (``QUICK_REST_SECONDS``): 0 keeps every step, inf always merges; the fit is the same."""
+    from kt.bkt import BKT, em
+
+    plain = BKT(num_fits=2, seed=4, max_iter=20, forgets=True).fit(many_skill_log)
+    monkeypatch.setattr(em, "QUICK_REST_SECONDS", quick_rest)
+    calls: list = []
+    stepped = BKT(num_fits=2, seed=4, max_iter=20, forgets=True).fit(
+        many_skill_log, progress=lambda done, total: calls.append(done))
+    # forgets: the nested fit and the forgets fit report 10 steps each, or 2 each merged
+    assert len(calls) == (4 if quick_rest else 20)
+    assert calls == sorted(calls) and calls[-1] == len(plain.skill_names_)
+    for skill in plain.skill_names_:
+        for name in ("p_init", "p_learn", "p_forget", "p_guess", "p_slip"):
+            assert np.array_equal(plain.params_[skill][name], stepped.params_[skill][name])
+        assert plain.log_likelihood_[skill] == stepped.log_likelihood_[skill]
+        assert plain.n_iter_[skill] == stepped.n_iter_[skill]
