@@ -73,7 +73,7 @@ def _register_fit(subparsers) -> None:
         "--out", required=True, metavar="MODEL.json", help="where to write the fitted model"
     )
     fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    fit.set_defaults(handler=_fit)
+    fit.set_defaults(handler=_fit, fast_exit=True)  # service.cli._exit_now
 
 
 def _add_em_options(fit) -> None:
@@ -133,7 +133,7 @@ def _register_predict(subparsers) -> None:
         help="output file; the extension (.csv, .parquet) chooses the format",
     )
     add_unknown_option(predict)
-    predict.set_defaults(handler=_predict)
+    predict.set_defaults(handler=_predict, fast_exit=True)  # service.cli._exit_now
 
 
 def _register_evaluate(subparsers) -> None:
@@ -151,7 +151,7 @@ def _register_evaluate(subparsers) -> None:
         help="metrics to print: auc rmse accuracy log_loss (default: all four)",
     )
     add_unknown_option(evaluate)
-    evaluate.set_defaults(handler=_evaluate)
+    evaluate.set_defaults(handler=_evaluate, fast_exit=True)  # service.cli._exit_now
 
 
 # --- handlers -------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command, return its exit code."""
+    from_process_entry = argv is None  # the console script and ``python -m service.cli``
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -76,6 +77,27 @@ def main(argv: list[str] | None = None) -> int:
         # Domain errors subclass these; show the message, not a traceback.
         print(f"pathwise {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    if from_process_entry and getattr(args, "fast_exit", False):
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """End this process now: flush the standard streams, run the ``atexit`` functions, skip
+    the interpreter's teardown (freeing every module and NumPy/pyarrow buffer: about 25-40 ms
+    after ``pathwise fit`` on ASSISTments 2009). Only for commands that opt in with the
+    parser default ``fast_exit=True`` (their files are closed when the handler returns), and
+    only when ``main`` runs the process (no ``argv`` given), never inside another program."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -134,3 +134,28 @@ def test_progress_steps_merged_or_not_fit_the_same(many_skill_log, monkeypatch, 
             assert np.array_equal(plain.params_[skill][name], stepped.params_[skill][name])
         assert plain.log_likelihood_[skill] == stepped.log_likelihood_[skill]
         assert plain.n_iter_[skill] == stepped.n_iter_[skill]
+
+
+def test_process_entry_exits_fast_with_complete_output(tmp_path):
+    """``python -m service.cli fit|evaluate`` end with ``os._exit`` (no interpreter teardown):
+    the model file and piped stdout are complete, the exit codes right; in-process ``main``
+    (given argv) returns instead (every other CLI test relies on that)."""
+    data = require_shared("cognitive-tutor/ct.csv")
+    model = tmp_path / "model.json"
+    fit = subprocess.run([sys.executable, "-m", "service.cli", "fit", str(data), "--out",
+                          str(model), "--num-fits", "1"], cwd=REPO, capture_output=True,
+                         text=True)
+    assert fit.returncode == 0, fit.stderr
+    assert "model written to" in fit.stderr.splitlines()[-1]
+    assert len(json.loads(model.read_text())["skills"]) == 12
+    ev = subprocess.run([sys.executable, "-m", "service.cli", "evaluate", str(data), "--model",
+                         str(model)], cwd=REPO, capture_output=True, text=True)
+    assert ev.returncode == 0, ev.stderr
+    assert [line.split()[0] for line in ev.stdout.splitlines()] == [
+        "auc", "rmse", "accuracy", "log_loss"]
+    bad = subprocess.run([sys.executable, "-m", "service.cli", "fit", str(tmp_path / "no.csv"),
+                          "--out", str(model)], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 1 and "does not exist" in bad.stderr
+    from service.cli import main
+
+    assert main(["evaluate", str(data), "--model", str(model)]) == 0  # returned, no exit
