@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         # Domain errors subclass these; show the message, not a traceback.
         print(f"pathwise {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    if from_process_entry and getattr(args, "fast_exit", False):
+    if from_process_entry and getattr(args, "fast_exit", False) and not (
+        sys.gettrace() or sys.getprofile()  # a profiler or coverage writes its data later
+    ):
         _exit_now(code)
     return code
 
