@@ -44,9 +44,13 @@ class Process:
         self.base = base
         self._file = open(log, "w+") if log else tempfile.TemporaryFile("w+")  # noqa: SIM115
         self._text: str | None = None
-        self.proc = subprocess.Popen(
-            cmd, cwd=cwd, stdout=self._file, stderr=subprocess.STDOUT, text=True,
-            env={k: v for k, v in full_env.items() if v is not None})
+        try:
+            self.proc = subprocess.Popen(
+                cmd, cwd=cwd, stdout=self._file, stderr=subprocess.STDOUT, text=True,
+                env={k: v for k, v in full_env.items() if v is not None})
+        except OSError:
+            self._file.close()
+            raise
 
     @property
     def pid(self) -> int:
