@@ -159,3 +159,9 @@ def test_process_entry_exits_fast_with_complete_output(tmp_path):
     from service.cli import main
 
     assert main(["evaluate", str(data), "--model", str(model)]) == 0  # returned, no exit
+    import gc
+
+    assert gc.isenabled()
+    assert main(["fit", str(data), "--out", str(tmp_path / "m2.json"), "--max-iter", "3",
+                 "--quiet"]) == 0
+    assert gc.isenabled()  # fit runs with the cyclic collector off and turns it back on
