@@ -12,8 +12,10 @@ from engine.errors import NotFoundError, ValidationError
 from engine.store._sql import PARAM_NAMES, TenantBase, _chunks, _dumps, _marks, _now
 from engine.store.base import ModelVersion
 
-#: The last flat state document encoded, its JSON text and a copy (to notice a mutation).
-_LAST_TEXT: list[Any] = [None, "", None]
+#: The last flat state document encoded, its JSON text and a copy (to notice a mutation). An
+#: immutable tuple rebound as a whole, so a thread reads one consistent triple (request threads
+#: share it; a list mutated in place could pair one state with another's text).
+_LAST_TEXT: tuple[Any, str, Any] = (None, "", None)
 
 _STATE_COLUMNS = (
     "tenant_id", "learner_id", "model_version", "model_key", "state", "n_observations",
@@ -198,15 +200,16 @@ class ModelsPart(TenantBase):
         if not states:
             return
         tenant = self.tenant_id
+        global _LAST_TEXT
         rows = []
         for s in states:
-            shared = _LAST_TEXT
-            if s.state is shared[0] and s.state == shared[2]:  # a shared document (e.g.
-                text = shared[1]  # engine.fold_rows.ROW_STATE) is encoded once
+            last_state, last_text, last_copy = _LAST_TEXT
+            if s.state is last_state and s.state == last_copy:  # a shared document (e.g.
+                text = last_text  # engine.fold_rows.ROW_STATE) is encoded once
             else:
                 text = _dumps(s.state)
                 if all(isinstance(v, str | int | float) for v in s.state.values()):  # flat
-                    _LAST_TEXT[:] = (s.state, text, dict(s.state))
+                    _LAST_TEXT = (s.state, text, dict(s.state))
             rows.append((tenant, s.learner_id, s.model_version, s.model_key, text,
                          s.n_observations, format_timestamp(s.last_observed_at), s.last_seq))
         driver = self._driver
