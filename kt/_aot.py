@@ -134,30 +134,13 @@ def _run_worker_lists(fast: Any, args: tuple) -> Any:
                              worker_start=np.array([0, b - a], dtype=starts.dtype))
         fast(*args[:pos], one, *args[pos + 1:])
 
-    pool = _pool(len(lists) - 1)
-    others = [pool.submit(run, bounds) for bounds in lists[1:]]
+    from kt._threads import Call
+
+    others = [Call(run, bounds, name="kt-aot") for bounds in lists[1:]]
     run(lists[0])
-    for future in others:
-        future.result()  # re-raises a worker's error
+    for call in others:
+        call.result()  # re-raises a worker's error
     return None
-
-
-_POOL: Any = None
-_POOL_KEY: tuple = ()
-
-
-def _pool(workers: int) -> Any:
-    """A thread pool of at least ``workers`` threads, kept for the process (a fit in progress
-    steps calls ``em_fit`` up to 20 times); a new one after a fork."""
-    global _POOL, _POOL_KEY
-    import os
-
-    if _POOL is None or _POOL_KEY[0] != os.getpid() or _POOL_KEY[1] < workers:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kt-aot")
-        _POOL_KEY = (os.getpid(), workers)
-    return _POOL
 
 
 class Kernels:

@@ -10,8 +10,6 @@ No pass converts the table through pandas (``kt._arrow``).
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,22 +23,6 @@ MULTI_SKILL_SEPARATOR = "~~"
 
 # tables with at least this many rows code the skill strings in a second thread
 _OVERLAP_ROWS = 50_000
-_WORKER: Any = None
-_WORKER_PID = -1
-_WORKER_LOCK = threading.Lock()
-
-
-def _worker() -> Any:
-    """The one helper thread of ``read_log`` (a 1-worker pool, started on first use in each
-    process: a forked child does not inherit the parent's thread)."""
-    global _WORKER, _WORKER_PID
-    with _WORKER_LOCK:
-        if _WORKER is None or _WORKER_PID != os.getpid():
-            from concurrent.futures import ThreadPoolExecutor
-
-            _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kt-read-log")
-            _WORKER_PID = os.getpid()
-        return _WORKER
 
 
 class _Rows:
@@ -142,7 +124,9 @@ def _skill_dictionary(rows: _Rows, colmap: Mapping[str, str]) -> tuple[Any, Any,
 
     if table.num_rows < _OVERLAP_ROWS:
         return skill_col, encode(), None
-    future = _worker().submit(encode)
+    from kt._threads import Call
+
+    future = Call(encode, name="kt-read-log")
     try:
         numeric = _numeric_columns(table, colmap, rows.source_row)
     except Exception:
