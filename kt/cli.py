@@ -216,6 +216,12 @@ def _report_fit(model, log, args, t_read: float, t_fit: float) -> None:
             print(f"  {w.skill}: {w.message}", file=sys.stderr)
         print(f"all warnings are saved in {args.out} ('warnings')", file=sys.stderr)
     print(f"model written to {args.out}", file=sys.stderr)
+    from kt import _aot
+
+    if _aot.manifest() is None:
+        print("note: the compiled fit kernels are missing or older than the kernel sources, "
+              "so Numba compiled or loaded them in this run (about 0.5 s of start-up); build "
+              "them once with 'python -m kt._aot_build' (make setup does)", file=sys.stderr)
 
 
 def _one_blas_thread() -> None:

@@ -165,3 +165,18 @@ def test_process_entry_exits_fast_with_complete_output(tmp_path):
     assert main(["fit", str(data), "--out", str(tmp_path / "m2.json"), "--max-iter", "3",
                  "--quiet"]) == 0
     assert gc.isenabled()  # fit runs with the cyclic collector off and turns it back on
+
+
+def test_fit_says_when_the_compiled_kernels_are_stale(compiled, tmp_path):
+    """Without a usable build the fit still works (Numba kernels) and says how to build."""
+    data = require_shared("cognitive-tutor/ct.csv")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    runs = {}
+    for name, folder in (("fresh", compiled), ("missing", tmp_path / "no-build")):
+        runs[name] = subprocess.run(
+            [sys.executable, "-c", CLI_SCRIPT, str(folder), str(tmp_path / f"{name}.json"),
+             "fit", str(data), "--out", str(tmp_path / f"{name}-model.json"), "--max-iter", "5"],
+            cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert "python -m kt._aot_build" in runs["missing"].stderr
+    assert "numba" in json.loads((tmp_path / "missing.json").read_text())["loaded"]
+    assert "_aot_build" not in runs["fresh"].stderr
