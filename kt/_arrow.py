@@ -128,13 +128,21 @@ def encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t)
             or pa.types.is_large_string(t) or pa.types.is_dictionary(t)):
         arr = cast_to_string(arr)
-    enc = arr if pa.types.is_dictionary(arr.type) else call("dictionary_encode", arr)
+    read_coded = pa.types.is_dictionary(arr.type)  # e.g. read as a dictionary (kt._sniff)
+    enc = arr if read_coded else call("dictionary_encode", arr)
     dict_type = enc.dictionary.type
     if pa.types.is_integer(dict_type) or pa.types.is_floating(dict_type):
         dictionary = values(enc.dictionary)
     else:
         dictionary = np.asarray(enc.dictionary.to_pylist(), dtype=str)
     indices = values(enc.indices)
+    if read_coded:  # rows may have been dropped since: keep only the values still used
+        used = np.bincount(indices, minlength=len(dictionary)) > 0
+        if not used.all():
+            keep = np.flatnonzero(used)
+            renumber = np.zeros(len(used), dtype=np.int64)
+            renumber[keep] = np.arange(len(keep))
+            dictionary, indices = dictionary[keep], renumber[indices]
     order = np.argsort(dictionary, kind="stable")
     remap = np.empty(len(order), dtype=np.int32)
     remap[order] = np.arange(len(order), dtype=np.int32)

@@ -116,6 +116,8 @@ def _skill_dictionary(rows: _Rows, colmap: Mapping[str, str]) -> tuple[Any, Any,
 
     table = rows.table
     skill_col = table.column(colmap["skill"])
+    if pa.types.is_dictionary(skill_col.type):  # coded while parsing (kt._sniff)
+        return skill_col, _arrow.combined(skill_col), None
     if not (pa.types.is_string(skill_col.type) or pa.types.is_large_string(skill_col.type)):
         skill_col = _arrow.cast_to_string(skill_col)
 
@@ -143,12 +145,12 @@ def _drop_blank_skills(rows: _Rows, colmap, skill_col, skill_enc, missing_skill:
     indices = skill_enc.indices
     has_multi = any(v is not None and MULTI_SKILL_SEPARATOR in v for v in distinct)
     if not (indices.null_count or blank[:-1].any()):
-        return skill_col.combine_chunks() if has_multi else None
+        return _strings(skill_col) if has_multi else None
     codes = np.where(_arrow.valid(indices), _arrow.values(indices), len(distinct))
     empty = blank[codes]
     n_empty = int(empty.sum())
     if not n_empty:
-        return skill_col.combine_chunks() if has_multi else None
+        return _strings(skill_col) if has_multi else None
     if missing_skill == "error":
         first = int(rows.source_row[int(np.flatnonzero(empty)[0])])
         raise LogFormatError(
@@ -158,9 +160,18 @@ def _drop_blank_skills(rows: _Rows, colmap, skill_col, skill_enc, missing_skill:
         )
     if n_empty == len(empty):
         raise LogFormatError(f"{rows.notes[0]}: no row has a skill name in {colmap['skill']!r}")
-    (skill_arr,) = rows.keep(~empty, skill_col.combine_chunks())
+    (skill_arr,) = rows.keep(~empty, _strings(skill_col))
     rows.notes.append(f"dropped {n_empty} rows without a skill name")
     return skill_arr
+
+
+def _strings(column: Any) -> Any:
+    """A string column (chunked, or read as a dictionary) as one pyarrow string Array."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(column.type):
+        column = _arrow.cast_to_string(column)
+    return _arrow.combined(column)
 
 
 def _has_multi(skill_enc: Any) -> bool:

@@ -94,7 +94,8 @@ def read_log(
         colmap, filter_original, label, by_item = resolve(names, preset, columns, str(path))
         wanted = sorted({*colmap.values(), *classes, *(["original"] if filter_original else [])})
         check_present(names, colmap, classes, label)
-        table = _read_file(path, wanted)
+        text = [colmap[r] for r in ("learner", "skill", "item") if r in colmap] + list(classes)
+        table = _read_file(path, wanted, names, text)
         desc = str(path)
     else:
         table = source if isinstance(source, pa.Table) else pa.table(source)
@@ -115,9 +116,12 @@ def read_log(
     return replace(log, event=assign_events(log.learner, log.skill, None, log.outcome, log.order))
 
 
-def _read_file(path: Path, wanted: list[str]) -> Any:
+def _read_file(path: Path, wanted: list[str], names: list[str] = (),
+               text: list[str] = ()) -> Any:
     """The ``wanted`` columns of a CSV/TSV (delimiter from the header; latin-1 when the file
-    is not UTF-8, as pyBKT reads) or Parquet file, as a pyarrow Table."""
+    is not UTF-8, as pyBKT reads) or Parquet file, as a pyarrow Table. Columns of ``text``
+    (names in the header ``names``) that ``kt._sniff`` finds to be text are read as dictionary
+    arrays (same strings, coded while parsing)."""
     import pyarrow as pa
 
     if is_parquet(path):
@@ -126,12 +130,18 @@ def _read_file(path: Path, wanted: list[str]) -> Any:
         return pq.read_table(path, columns=wanted)
     import pyarrow.csv as pacsv
 
+    from kt._sniff import NULL_CELLS, SNIFF_BYTES, text_columns
+
     with open(path, "rb") as fh:
-        delim = delimiter(fh.readline().decode("utf-8", errors="replace"))
+        head = fh.read(SNIFF_BYTES)
+    delim = delimiter(head.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
+    as_dictionary = pa.dictionary(pa.int32(), pa.string())
     convert = pacsv.ConvertOptions(
         include_columns=wanted,
-        null_values=["", "NA", "NaN", "nan", "NULL", "null"],
+        null_values=list(NULL_CELLS),
         strings_can_be_null=True,
+        column_types={c: as_dictionary for c in text_columns(head, delim, names, text)
+                      if c in wanted},
     )
     parse = pacsv.ParseOptions(delimiter=delim)
     try:
