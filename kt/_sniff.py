@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-SNIFF_BYTES = 64 * 1024
+SNIFF_BYTES = 16 * 1024  # ~400 rows of a shared log; parsing them costs ~0.5 ms (64 KiB: 2.5 ms)
 NULL_CELLS = ("", "NA", "NaN", "nan", "NULL", "null")
 """Cells read as missing (``kt.io``'s ``null_values``)."""
 
