@@ -94,8 +94,7 @@ def read_log(
         colmap, filter_original, label, by_item = resolve(names, preset, columns, str(path))
         wanted = sorted({*colmap.values(), *classes, *(["original"] if filter_original else [])})
         check_present(names, colmap, classes, label)
-        text = [colmap[r] for r in ("learner", "skill", "item") if r in colmap] + list(classes)
-        table = _read_file(path, wanted, names, text)
+        table = _read_file(path, wanted, names, _text_candidates(colmap, classes))
         desc = str(path)
     else:
         table = source if isinstance(source, pa.Table) else pa.table(source)
@@ -114,6 +113,11 @@ def read_log(
     from kt.log import assign_events
 
     return replace(log, event=assign_events(log.learner, log.skill, None, log.outcome, log.order))
+
+
+def _text_candidates(colmap: Mapping[str, str], classes: Sequence[str]) -> list[str]:
+    """Columns that may be read as dictionaries when they hold text (names, not numbers)."""
+    return [colmap[r] for r in ("learner", "skill", "item") if r in colmap] + list(classes)
 
 
 def _read_file(path: Path, wanted: list[str], names: list[str] = (),
