@@ -105,53 +105,71 @@ def solve_candidates(
     local search again. The reported ``gap`` is against the best bound (LP or HiGHS).
     """
     t0 = time.perf_counter()
-    r = c.request
-    exact = r.exact if exact is None else exact
+    exact = c.request.exact if exact is None else exact
     kw = {"churn": churn, "churn_penalty": churn_penalty, "extra_forced": extra_forced}
+    out = {"frozen_order": frozen_order, "churn": churn, "churn_penalty": churn_penalty}
+    rows = soft_rows(c, extra_forced)
     if use_enumeration:
         xe = enumerate_best(c, **kw)
         if xe is not None:
             return finish(c, xe, solver="enumeration", milp_status="optimal", t0=t0,
-                          rows=soft_rows(c, extra_forced), frozen_order=frozen_order,
-                          churn=churn, churn_penalty=churn_penalty, gap=0.0)
+                          rows=rows, gap=0.0, **out)
     xg = greedy_select(c, **kw)
-    rows = soft_rows(c, extra_forced)
-    vg = _penalised(c, xg, rows, churn, churn_penalty)
-    x, solver, mstatus = xg, "greedy", "none"
+    inc = _Incumbent(xg, "greedy", _penalised(c, xg, rows, churn, churn_penalty))
     bound = float("inf")
     if c.n and not exact:
-        # cheap certificate first: local search on the greedy, then the LP relaxation's bound
-        xl = local_search(c, ruin_recreate(c, xg, **kw), **kw)
-        vl = _penalised(c, xl, rows, churn, churn_penalty)
-        if vl > vg + 1e-12:
-            x, solver, vg = xl, "greedy+local", vl
+        _local_step(c, inc, rows, kw, suffix=False)  # cheap certificate first: the LP bound
         bound = solve_milp(c, time_limit=None, relax=True, **kw).bound
-        gap = relative_gap(vg, bound)
+        gap = relative_gap(inc.value, bound)
         if gap <= GAP_TARGET:
-            return finish(c, x, solver=solver, milp_status="near_optimal", t0=t0, rows=rows,
-                          frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty,
-                          gap=gap)
+            return finish(c, inc.x, solver=inc.solver, milp_status="near_optimal", t0=t0,
+                          rows=rows, gap=gap, **out)
+    mstatus, res_gap = "none", float("nan")
     if c.n:
-        res = solve_milp(c, time_limit=None if exact else r.time_limit_s,
-                         mip_rel_gap=1e-6 if exact else 1e-3, **kw)
-        mstatus, bound = res.status, min(bound, res.bound)
-        if res.x is not None and not hard_violations(c, res.x):
-            vm = _penalised(c, res.x, rows, churn, churn_penalty)
-            if vm >= vg - 1e-12:
-                x, solver, vg = res.x, "milp", vm
-        if mstatus == "time_limit" and vg >= bound - NEAR_OPTIMAL * max(abs(bound), 1e-9):
-            mstatus = "near_optimal"  # within NEAR_OPTIMAL of HiGHS's bound: stop here
+        mstatus, bound, res_gap = _milp_step(c, inc, rows, kw, exact, bound)
     if mstatus not in ("optimal", "near_optimal"):
-        # no proof within the time limit: improve the incumbent by local search
-        xl = local_search(c, ruin_recreate(c, x, **kw), **kw)
-        vl = _penalised(c, xl, rows, churn, churn_penalty)
-        if vl > vg + 1e-12:
-            x, solver, vg = xl, f"{solver}+local", vl
-    gap = relative_gap(vg, bound)
-    if mstatus == "optimal" and solver == "milp":
-        gap = min(gap, res.gap) if np.isfinite(gap) else res.gap
-    return finish(c, x, solver=solver, milp_status=mstatus, t0=t0, rows=rows,
-                  frozen_order=frozen_order, churn=churn, churn_penalty=churn_penalty, gap=gap)
+        _local_step(c, inc, rows, kw, suffix=True)  # no proof within the limit
+    gap = relative_gap(inc.value, bound)
+    if mstatus == "optimal" and inc.solver == "milp":
+        gap = min(gap, res_gap) if np.isfinite(gap) else res_gap
+    return finish(c, inc.x, solver=inc.solver, milp_status=mstatus, t0=t0, rows=rows,
+                  gap=gap, **out)
+
+
+@dataclass
+class _Incumbent:
+    """Best selection so far (x: shape (n,)), solver label, penalised value; scratch."""
+
+    x: np.ndarray
+    solver: str
+    value: float
+
+
+def _local_step(c: Candidates, inc: _Incumbent, rows: Sequence[SoftRow], kw: dict,
+                *, suffix: bool) -> None:
+    """Ruin-and-recreate then swap search from the incumbent; keep it when strictly better.
+    The label becomes "<solver>+local" (``suffix``) or "greedy+local"."""
+    xl = local_search(c, ruin_recreate(c, inc.x, **kw), **kw)
+    vl = _penalised(c, xl, rows, kw["churn"], kw["churn_penalty"])
+    if vl > inc.value + 1e-12:
+        inc.x, inc.value = xl, vl
+        inc.solver = f"{inc.solver}+local" if suffix else "greedy+local"
+
+
+def _milp_step(c: Candidates, inc: _Incumbent, rows: Sequence[SoftRow], kw: dict,
+               exact: bool, bound: float) -> tuple[str, float, float]:
+    """The MILP (time-limited unless ``exact``); adopts its selection when at least as good
+    and hard-feasible. Returns (milp status, best bound, HiGHS's own relative gap)."""
+    res = solve_milp(c, time_limit=None if exact else c.request.time_limit_s,
+                     mip_rel_gap=1e-6 if exact else 1e-3, **kw)
+    mstatus, bound = res.status, min(bound, res.bound)
+    if res.x is not None and not hard_violations(c, res.x):
+        vm = _penalised(c, res.x, rows, kw["churn"], kw["churn_penalty"])
+        if vm >= inc.value - 1e-12:
+            inc.x, inc.solver, inc.value = res.x, "milp", vm
+    if mstatus == "time_limit" and inc.value >= bound - NEAR_OPTIMAL * max(abs(bound), 1e-9):
+        mstatus = "near_optimal"  # within NEAR_OPTIMAL of HiGHS's bound: stop here
+    return mstatus, bound, res.gap
 
 
 def relative_gap(value: float, bound: float) -> float:
