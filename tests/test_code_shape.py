@@ -25,7 +25,6 @@ LONG_FUNCTIONS = {
     "kt/bkt/_kernels.py:_estep1": "Numba kernel: E-step hot loop, inlined, state kept in registers",
     "kt/bkt/_kernels.py:_em_task": "Numba kernel: one EM task per compiled call",
     "kt/models/_kernels.py:counters_run": "Numba kernel: all feature families updated in place per event",
-    "planner/playlist/plan.py:solve_candidates": "helper H6 splitting",
 }
 # path -> reason
 LONG_MODULES = {
