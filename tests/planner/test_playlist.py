@@ -150,6 +150,22 @@ def test_spaced_review_and_prerequisite_gap(fractions_graph, fractions_catalog):
     assert {i.reason.basis for i in pl.items} >= {"ready"}
 
 
+def small_instance(graph, catalog, seed, **request):
+    """Candidates of a synthetic learner (``100 + seed``) small enough to enumerate every
+    selection: 4-14 candidate rows from the first 60, 55, ... activities."""
+    from planner.playlist.synthetic import synthetic_learner
+
+    learner = synthetic_learner(graph, 100 + seed)
+    req = PlaylistRequest(budget_min=45, length_max=4, format_cap=2, **request)
+    size = 60
+    c = prepare(graph, catalog[:size], learner, req)
+    while c.n > 14:
+        size -= 5
+        c = prepare(graph, catalog[:size], learner, req)
+    assert c.n >= 4, "instance too small to be a real test"
+    return c
+
+
 def _brute_force(c):
     rows = soft_rows(c)
     best = -np.inf
@@ -167,17 +183,7 @@ def _brute_force(c):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_exact_milp_matches_brute_force(school, seed):
-    graph, catalog = school
-    from planner.playlist.synthetic import synthetic_learner
-
-    learner = synthetic_learner(graph, 100 + seed)
-    req = PlaylistRequest(budget_min=45, length_max=4, format_cap=2, exact=True)
-    size = 60
-    c = prepare(graph, catalog[:size], learner, req)
-    while c.n > 14:
-        size -= 5
-        c = prepare(graph, catalog[:size], learner, req)
-    assert c.n >= 4, "instance too small to be a real test"
+    c = small_instance(*school, seed, exact=True)
     best = _brute_force(c)
     milp = solve_candidates(c, use_enumeration=False).playlist
     assert milp.solver == "milp" and milp.status == "optimal"

@@ -6,23 +6,13 @@ import math
 
 import pytest
 
-from planner.model import PlaylistRequest
-from planner.playlist.plan import GAP_TARGET, prepare, solve_candidates
-from planner.playlist.synthetic import synthetic_learner
-from tests.planner.test_playlist import _brute_force
+from planner.playlist.plan import GAP_TARGET, solve_candidates
+from tests.planner.test_playlist import _brute_force, small_instance
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_reported_gap_is_honest_against_brute_force(school, seed):
-    graph, catalog = school
-    learner = synthetic_learner(graph, 100 + seed)
-    req = PlaylistRequest(budget_min=45, length_max=4, format_cap=2)
-    size = 60
-    c = prepare(graph, catalog[:size], learner, req)
-    while c.n > 14:
-        size -= 5
-        c = prepare(graph, catalog[:size], learner, req)
-    assert c.n >= 4, "instance too small to be a real test"
+    c = small_instance(*school, seed)
     best = _brute_force(c)
     enum = solve_candidates(c).playlist
     assert enum.gap == 0.0 and enum.objective == pytest.approx(best, rel=1e-6)
