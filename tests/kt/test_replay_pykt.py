@@ -13,6 +13,7 @@ from kt.log import ObservationLog
 from kt.models import make_model
 from kt.replay import protocol, pykt
 from tests.kt.test_models_data import synthetic_log
+from tests.kt.test_replay import local_and_dask
 
 # learner u: q1 = A right; q2 = A+B wrong (two skill copies, one answer); q3 = B right;
 # q4 = A+B right.  Learner v: q1 = B wrong.
@@ -171,18 +172,7 @@ def test_cli_reports_both_protocols_mean_and_std_over_folds(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_dask_fits_give_the_local_pykt_numbers():
-    from dask.distributed import Client, LocalCluster
-
-    from kt.replay.distributed import DaskRunner
-
     log = synthetic_log(n_learners=30, per_learner=20, seed=5)
     config = protocol.ReplayConfig(models=("bkt", "best-lr"), folds=3, seed=2, n_boot=0,
                                    protocol="pykt")
-    local = protocol.run(log, config)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
-        runner = DaskRunner(client, n_partitions=3)
-        dist = protocol.run(log, config, fit_fn=runner.fit, replay_fn=runner.replay)
-    for name in local.predictions:
-        np.testing.assert_allclose(dist.predictions[name], local.predictions[name], rtol=0,
-                                   atol=1e-12, err_msg=name)
+    local_and_dask(log, config)
