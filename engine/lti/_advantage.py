@@ -72,7 +72,7 @@ class AdvantageUseCases:
     def lti_courses(self, by: Caller) -> list[dict]:
         """The LMS courses Pathwise has seen, with their class and service endpoints (admin)."""
         self.allow(by, "keys:admin")
-        return [d.payload for d in self.store.list_documents(CONTEXT_KIND)]
+        return self._all_courses()
 
     def _courses_of(self, class_id: str) -> list[dict]:
         return [d.payload for d in self.store.list_documents(CONTEXT_KIND, class_id=class_id)]
