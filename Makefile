@@ -6,6 +6,7 @@ PIP    := $(VENV)/bin/pip
 PEER   := .peer/pybkt
 RALPH  := .peer/ralph
 STAMP  := $(VENV)/.installed
+AOT    := kt/_compiled/manifest.json
 
 .PHONY: run kt-demo test setup peer ralph lint demo-data clean constraints
 
@@ -13,10 +14,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
-	$(PY) -m kt._aot_build || echo "kt._aot_build failed: fits use the Numba JIT kernels (slower start)"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The ahead-of-time compiled fit kernels, rebuilt whenever a kernel source changes.
+$(AOT): $(STAMP) kt/_kernels.py kt/bkt/_kernels.py kt/_aot.py kt/_aot_build.py
+	$(PY) -m kt._aot_build || echo "kt._aot_build failed: fits use the Numba JIT kernels (slower start)"
+
+setup: $(STAMP) $(AOT)
 
 # pyBKT 1.4.2 with its C++ backend, in its own virtual environment (never the project's).
 $(PEER)/.installed:

@@ -72,6 +72,12 @@ def _named_tuples(module) -> dict[str, list[str]]:
     }
 
 
+def _use_jit() -> None:
+    """Kernel namespaces callers may hold (kt.bkt.online) resolve names to Numba anew."""
+    for existing in _aot._SETS.values():
+        existing.use_jit()
+
+
 def record_signatures(folder: Path) -> dict[str, dict[str, set]]:
     """{module: {kernel: {Signature, ...}}} of the kernels the workload calls."""
     from numba import typeof
@@ -79,8 +85,12 @@ def record_signatures(folder: Path) -> dict[str, dict[str, set]]:
     seen: dict[str, dict[str, set]] = {}
     patched = []
     _aot._MANIFEST = False  # the workload must call the Numba kernels, not a previous build
-    for existing in _aot._SETS.values():  # instances callers may hold (kt.bkt.online)
-        existing.use_jit()
+    # Compile every kernel first, unwrapped: a kernel calling another kernel resolves that
+    # global when it compiles, and with a cold Numba cache it would otherwise find the spy (a
+    # Python function) and fail to type. The recording run below then compiles nothing.
+    _use_jit()
+    _workload(folder)
+    _use_jit()  # drop the dispatchers the compile run resolved
     for name in _aot.KERNEL_MODULES:
         module = importlib.import_module(name)
         seen[name] = {}
