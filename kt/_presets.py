@@ -14,6 +14,10 @@ from typing import Any
 from kt.errors import LogFormatError
 
 ROLES = ("learner", "skill", "item", "outcome", "order")
+ITEM_STEP = "item_step"
+"""Not a role of its own: in the KDD layout the item is the step of a problem, coded from the
+problem column (role ``item``) and this one together (``Step Name``). A ``columns`` entry for
+``item`` replaces both."""
 REQUIRED_ROLES = ("learner", "skill", "outcome", "order")
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -32,6 +36,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "outcome": "Correct First Attempt",
         "order": "Row",
         "item": ("Problem Name",),
+        "item_step": "Step Name",
         "filter_original": False,
         "copies_by_item": False,
     },
@@ -126,6 +131,9 @@ def resolve(
             if cand in present:
                 colmap["item"] = cand
                 break
+        step = spec.get("item_step")
+        if "item" in colmap and step in present:  # KDD layout: the item answered is a step
+            colmap[ITEM_STEP] = step
     filter_original = bool(spec.get("filter_original")) and "original" in present
     return colmap, filter_original, label, bool(spec.get("copies_by_item", True))
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from kt import _arrow
+from kt._presets import ITEM_STEP
 from kt.errors import LogFormatError
 from kt.log import IdentityRows, ObservationLog, build_log, order_to_int64, outcome_to_int8
 
@@ -232,7 +233,38 @@ def _numeric_columns(table: Any, colmap: Mapping[str, str], source_row: Any):
     learner = _arrow.encode(_arrow.combined(table.column(colmap["learner"])))
     item = (_arrow.encode(_arrow.combined(table.column(colmap["item"])))
             if "item" in colmap else None)
+    if item is not None and ITEM_STEP in colmap:
+        item = _with_steps(item, table.column(colmap[ITEM_STEP]))
     return outcome, order, learner, item
+
+
+def _with_steps(problem: tuple[np.ndarray, np.ndarray], step_column: Any
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Item codes and names of (problem, step) pairs, ``"problem / step"`` (a row without a
+    step name keeps the problem alone): the KDD layout's answered unit is a step, and steps of
+    one problem differ in difficulty. Codes in a sorted vocabulary, as ``_arrow.encode``."""
+    codes, names = problem
+    column = _arrow.combined(step_column)
+    if column.null_count:  # rare: empty step cells, read as nulls
+        import pyarrow as pa
+
+        column = pa.array(["" if v is None else str(v) for v in column.to_pylist()],
+                          type=pa.string())
+    step_codes, step_names = _arrow.encode(column)
+    key = codes.astype(np.int64) * (len(step_names) + 1) + step_codes + 1
+    blank = np.flatnonzero(step_names == "")
+    if len(blank):
+        no_step = step_codes == blank[0]
+        key[no_step] = codes[no_step].astype(np.int64) * (len(step_names) + 1)
+    pairs, inverse = np.unique(key, return_inverse=True)
+    width = len(step_names) + 1
+    labels = [names[k // width] if k % width == 0 else f"{names[k // width]} / "
+              f"{step_names[k % width - 1]}" for k in pairs.tolist()]
+    vocab = np.asarray(labels, dtype=str)
+    order = np.argsort(vocab, kind="stable")
+    remap = np.empty(len(order), dtype=np.int32)
+    remap[order] = np.arange(len(order), dtype=np.int32)
+    return remap[inverse.reshape(-1)], vocab[order]
 
 
 def _class_codes(rows: _Rows, classes: list[str]) -> dict:

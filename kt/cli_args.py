@@ -12,7 +12,8 @@ LOG_HELP = (
     "observation log: .csv/.tsv/.txt (comma or tab separated) or .parquet. Columns are "
     "detected for the ASSISTments layout (order_id, user_id, skill_name, correct, problem_id; "
     "rows with original != 1 dropped) and the Cognitive Tutor / KDD Cup layout (Row, Anon "
-    "Student Id, KC(Default), Correct First Attempt, Problem Name; '~~'-joined skills split)"
+    "Student Id, KC(Default), Correct First Attempt, Problem Name + Step Name as the item, or "
+    "--column item=NAME for one column; '~~'-joined skills split)"
 )
 
 

@@ -9,8 +9,10 @@ column map (``columns={"learner": ..., "skill": ..., "outcome": ..., "order": ..
     column exists only rows with ``original == 1`` are kept (scaffolding removed), as pyBKT does.
 ``kdd``
     Cognitive Tutor / KDD Cup 2010: ``Row`` (order), ``Anon Student Id`` (learner),
-    ``KC(Default)`` (skill), ``Correct First Attempt`` (outcome), ``Problem Name`` (item).
-    A skill cell joining several skills with ``~~`` is split into one row per skill.
+    ``KC(Default)`` (skill), ``Correct First Attempt`` (outcome), ``Problem Name`` and
+    ``Step Name`` (item: a row answers one step of a problem, named ``"problem / step"``;
+    without a ``Step Name`` column the problem; ``columns={"item": ...}`` picks one column
+    instead). A skill cell joining several skills with ``~~`` is split into one row per skill.
 
 With ``preset=None`` and no column map the preset is detected from the header.
 
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from kt._presets import (
+    ITEM_STEP,
     PRESETS,
     REQUIRED_ROLES,
     ROLES,
@@ -117,7 +120,8 @@ def read_log(
 
 def _text_candidates(colmap: Mapping[str, str], classes: Sequence[str]) -> list[str]:
     """Columns that may be read as dictionaries when they hold text (names, not numbers)."""
-    return [colmap[r] for r in ("learner", "skill", "item") if r in colmap] + list(classes)
+    roles = ("learner", "skill", "item", ITEM_STEP)
+    return [colmap[r] for r in roles if r in colmap] + list(classes)
 
 
 def _read_file(path: Path, wanted: list[str], names: list[str] = (),

@@ -225,6 +225,28 @@ def test_kdd_steps_of_one_problem_are_separate_answers(tmp_path):
     check_invariants(log)
 
 
+def test_kdd_item_is_the_step_of_a_problem(tmp_path):
+    """A KDD row answers one step: the item is (Problem Name, Step Name), so two steps of one
+    problem are two items and a second attempt at a step is the same item; a row without a step
+    name keeps the problem; ``columns={"item": ...}`` picks one column instead."""
+    text = (
+        "Row\tAnon Student Id\tProblem Name\tStep Name\tKC(Default)\tCorrect First Attempt\n"
+        "1\ts1\tP1\tx=1\tadd\t1\n"
+        "2\ts1\tP1\ty=2\tadd\t0\n"
+        "3\ts1\tP2\tx=1\tadd\t1\n"
+        "4\ts2\tP1\ty=2\tadd\t1\n"
+        "5\ts2\tP2\t\tadd\t0\n"
+    )
+    path = write(tmp_path, text, "kdd.tsv")
+    log = read_log(path)
+    assert log.item_ids.tolist() == ["P1 / x=1", "P1 / y=2", "P2", "P2 / x=1"]
+    assert log.item_ids[log.item].tolist() == ["P1 / x=1", "P1 / y=2", "P2 / x=1", "P1 / y=2",
+                                               "P2"]
+    check_invariants(log)
+    by_problem = read_log(path, columns={"item": "Problem Name"})
+    assert by_problem.item_ids[by_problem.item].tolist() == ["P1", "P1", "P2", "P1", "P2"]
+
+
 def test_assistments_multi_skill_copy_after_a_copy_of_its_skill(tmp_path):
     # the bug of ct_2020 in an item-grouped layout: key 2 holds skills a and b, b is open
     text = ASSIST_HEADER + "1,u,b,1,p\n2,u,a,1,p\n2,u,b,1,p\n"
