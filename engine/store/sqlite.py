@@ -2,10 +2,16 @@
 
 Writes take the database write lock at ``BEGIN IMMEDIATE`` so two processes never interleave
 a read-modify-write ingest; readers are never blocked (WAL).
+
+Processes sharing a database file (``pathwise serve --workers N``) first take an exclusive
+``flock`` on ``<file>.writelock``: a writer waiting there wakes the moment the other one
+commits, where SQLite's own busy handler sleeps and retries (1, 2, 5 ... 100 ms), which made
+two workers hold fewer requests per second than one (a p99 of 100-160 ms from those sleeps).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -40,6 +46,7 @@ class SQLiteDriver(Driver):
         self.path = path
         self.mastery_cache = MasteryCache()
         self.checkpointer: WalCheckpointer | None = None
+        self._write_lock: int | None = None  # fd of <file>.writelock (see the module docstring)
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -52,11 +59,16 @@ class SQLiteDriver(Driver):
             # (see engine.store.checkpoint).
             connection.execute("PRAGMA wal_autocheckpoint=0")
             self.checkpointer = WalCheckpointer(path)
+            if os.name == "posix":
+                self._write_lock = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
 
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.close()
         super().close()
+        if self._write_lock is not None:
+            os.close(self._write_lock)
+            self._write_lock = None
 
     def execute(self, text, params=()):
         cursor = self.connection.execute(text, params)
@@ -84,4 +96,31 @@ class SQLiteDriver(Driver):
         return self.connection.execute("PRAGMA data_version").fetchone()[0]
 
     def _begin(self) -> None:
-        self.connection.execute("BEGIN IMMEDIATE")
+        self._lock_writers()
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock_writers()
+            raise
+
+    def _commit(self) -> None:
+        self.connection.execute("COMMIT")  # on failure the driver rolls back, which unlocks
+        self._unlock_writers()
+
+    def _rollback(self) -> None:
+        try:
+            self.connection.execute("ROLLBACK")
+        finally:
+            self._unlock_writers()
+
+    def _lock_writers(self) -> None:
+        if self._write_lock is not None:
+            import fcntl
+
+            fcntl.flock(self._write_lock, fcntl.LOCK_EX)
+
+    def _unlock_writers(self) -> None:
+        if self._write_lock is not None:
+            import fcntl
+
+            fcntl.flock(self._write_lock, fcntl.LOCK_UN)

@@ -45,18 +45,20 @@ def test_background_thread_copies_committed_frames(tmp_path):
     conn.close()
 
 
-def test_truncates_when_the_wal_passes_its_bound(tmp_path):
+def test_restarts_the_wal_when_it_passes_its_bound(tmp_path):
     path = str(tmp_path / "w.db")
     conn = _wal_writer(path)
-    ckpt = WalCheckpointer(path, interval_s=3600, truncate_frames=50)  # manual ticks only
+    ckpt = WalCheckpointer(path, interval_s=3600, restart_frames=50)  # manual ticks only
+    wal = tmp_path / "w.db-wal"
     try:
         _write(conn, 500)
+        busy, frames, copied = ckpt.checkpoint()
+        assert ckpt.restarts == 1 and busy == 0 and frames > 50 and copied == frames
+        size = wal.stat().st_size
+        _write(conn, 10, start=1000)  # small, and written from the WAL's beginning again
+        assert wal.stat().st_size == size
         busy, frames, _ = ckpt.checkpoint()
-        assert ckpt.truncations == 1 and busy == 0 and frames == 0  # WAL emptied
-        assert (tmp_path / "w.db-wal").stat().st_size == 0
-        _write(conn, 10, start=1000)  # small: stays under the bound
-        ckpt.checkpoint()
-        assert ckpt.truncations == 1
+        assert ckpt.restarts == 1 and frames < 50  # the log holds the new write only
     finally:
         ckpt.close()
         conn.close()
@@ -77,7 +79,7 @@ def test_memory_store_has_no_checkpointer():
     store.close()
 
 
-@pytest.mark.parametrize("kwargs", [{"interval_s": 0}, {"truncate_frames": 0}])
+@pytest.mark.parametrize("kwargs", [{"interval_s": 0}, {"restart_frames": 0}])
 def test_bad_settings_name_the_value(tmp_path, kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         WalCheckpointer(str(tmp_path / "x.db"), **kwargs)
@@ -90,3 +92,36 @@ def test_bad_mode_is_refused(tmp_path):
             ckpt.checkpoint("FULL")
     finally:
         ckpt.close()
+
+
+def test_file_store_writers_hold_the_cross_process_write_lock(tmp_path):
+    """A write transaction holds ``<file>.writelock`` (flock) from BEGIN to COMMIT or ROLLBACK:
+    another process's writer waits there and wakes at the commit, instead of SQLite's
+    sleeping busy handler."""
+    import fcntl
+    import os
+
+    path = tmp_path / "s.db"
+    store = open_store(f"sqlite:///{path}")
+    other = os.open(f"{path}.writelock", os.O_RDWR)
+
+    def held() -> bool:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return False
+
+    try:
+        assert not held()
+        with store._driver.transaction():
+            assert held()
+        assert not held()
+        with pytest.raises(RuntimeError), store._driver.transaction():
+            assert held()
+            raise RuntimeError("roll back")
+        assert not held()
+    finally:
+        os.close(other)
+        store.close()
