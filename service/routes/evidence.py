@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from service.deps import CtxDep
+from service.deps import CtxDep, run_engine
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
 from service.schemas_xapi import (
@@ -33,11 +33,12 @@ def _check_size(request: Request, n: int, what: str) -> None:
 
 @router.post("/v1/evidence", response_model=IngestResponse, responses=ERRORS,
              summary="Ingest a batch of observations (idempotent by observation id)")
-def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -> IngestResponse:
+async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -> IngestResponse:
     """All-or-nothing: a batch with one bad observation writes nothing. Re-sending an id with
     the same payload counts once; the same id with a different payload is 409."""
     _check_size(request, len(batch.observations), "observations")
-    counts = ctx.school.ingest_evidence(ctx.by, [o.model_dump() for o in batch.observations])
+    rows = [o.model_dump() for o in batch.observations]
+    counts = await run_engine(len(rows), ctx.school.ingest_evidence, ctx.by, rows)
     return IngestResponse(**counts)
 
 

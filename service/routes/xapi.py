@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 
 from engine.access import Principal
 from engine.app.xapi import XAPI_VERSION
-from service.deps import CtxDep, current_principal
+from service.deps import CtxDep, current_principal, run_engine
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse
 from service.schemas_xapi import XapiAbout, XapiStatementResult
@@ -32,7 +32,7 @@ ABOUT_VERSIONS = ["1.0.3", "1.0.2", "1.0.1", "1.0.0", "2.0.0"]
 ERRORS = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413)}
 
 
-def require_version(
+async def require_version(
     _: Annotated[Principal, Depends(current_principal)],
     version: Annotated[str | None, Header(alias=VERSION_HEADER, description="xAPI version: 1.0.3 (any 1.0.x) or 2.0.0")] = None,
 ) -> str:
@@ -112,18 +112,19 @@ def _report(headers, notes: list[dict]) -> None:
         headers["X-Pathwise-Not-Applied"] = json.dumps(notes[:20], ensure_ascii=True)
 
 
-def _store(ctx, request: Request, body) -> dict[str, list]:
+async def _store(ctx, request: Request, body) -> dict[str, list]:
     statements = body if isinstance(body, list) else [body]
     if not statements:
         raise ApiError(400, "invalid_statement", "empty statement array",
                        [{"loc": ["body"], "field": "body", "msg": "send at least one statement", "type": "xapi"}])
     _check_size(request, len(statements))
-    return ctx.school.store_statements(ctx.by, statements, array=isinstance(body, list))
+    return await run_engine(len(statements), ctx.school.store_statements, ctx.by, statements,
+                            array=isinstance(body, list))
 
 
 @router.post("/xapi/statements", response_model=list[str], responses=ERRORS, dependencies=VERSIONED,
              summary="xAPI: store one statement or an array of statements")
-def post_statements(ctx: CtxDep, request: Request, response: Response,
+async def post_statements(ctx: CtxDep, request: Request, response: Response,
                     body: Annotated[Any, Body(examples=[XAPI_EXAMPLE], description="A Statement or an array of Statements")],
                     ) -> list[str]:
     """Returns the statement ids in order (statements without an id get a new one each).
@@ -133,21 +134,21 @@ def post_statements(ctx: CtxDep, request: Request, response: Response,
     ``X-Pathwise-Not-Applied-Count`` has the total). Same id + the same statement by the
     spec's comparison rules: accepted once; same id + a different statement: 409. Voiding
     statements retract the voided evidence, also before the voided statement arrives."""
-    stored = _store(ctx, request, body)
+    stored = await _store(ctx, request, body)
     _report(response.headers, stored["not_applied"])
     return stored["ids"]
 
 
 @router.put("/xapi/statements", status_code=204, responses=ERRORS, dependencies=VERSIONED,
             summary="xAPI: store one statement under the id given in ?statementId=")
-def put_statement(ctx: CtxDep, request: Request,
+async def put_statement(ctx: CtxDep, request: Request,
                   statementId: Annotated[str, Query(description="The statement's UUID")],  # noqa: N803 (xAPI name)
                   body: Annotated[dict[str, Any], Body(examples=[XAPI_EXAMPLE], description="One Statement")],
                   ) -> Response:
     """Same rules as POST; the body's ``id``, when present, must equal ``statementId``."""
     if body.get("id") not in (None, statementId) and str(body.get("id")).lower() != statementId.lower():
         raise ApiError(409, "conflict", f"body id {body.get('id')!r} differs from statementId {statementId!r}")
-    stored = _store(ctx, request, {**body, "id": statementId})
+    stored = await _store(ctx, request, {**body, "id": statementId})
     out = Response(status_code=204)
     _report(out.headers, stored["not_applied"])
     return out
