@@ -1,0 +1,48 @@
+"""planner.lookahead: a skill that unlocks a goal two steps away outranks a dead end that
+one-step unlock cannot tell apart from it."""
+
+import numpy as np
+import pytest
+
+from planner.errors import PlanInputError
+from planner.lookahead import horizon_unlock_values
+from planner.model import PlanLearner, PlanSkill, PlaylistRequest, SkillGraph
+from planner.playlist.candidates import unlock_values
+
+
+def _case():
+    # a -> b -> c (c a goal, weight 2); d -> e (e a dead end, default weight 1)
+    g = SkillGraph.from_skills([PlanSkill("a"), PlanSkill("b", ("a",)), PlanSkill("c", ("b",)),
+                                PlanSkill("d"), PlanSkill("e", ("d",))])
+    lr = PlanLearner("s", mastery={}, goals={"c": 2.0})
+    return g, lr, PlaylistRequest()
+
+
+def test_depth_two_prefers_the_path_to_a_goal():
+    g, lr, req = _case()
+    idx = [g.index["a"], g.index["d"]]
+    one = horizon_unlock_values(g, lr, req, idx, depth=1)
+    two = horizon_unlock_values(g, lr, req, idx, depth=2, discount=0.5)
+    assert one[0] == one[1] == 1.0  # one step: b and e weigh the same
+    np.testing.assert_allclose(two, [1.0 + 0.5 * 2.0, 1.0])
+
+
+def test_depth_one_equals_the_one_step_unlock_term():
+    g, lr, req = _case()
+    idx = list(range(len(g.ids)))
+    np.testing.assert_allclose(horizon_unlock_values(g, lr, req, idx, depth=1),
+                               unlock_values(g, lr, req, idx))
+
+
+def test_mastered_successors_add_nothing():
+    g, _, req = _case()
+    lr = PlanLearner("s", mastery={"b": 0.99}, goals={"c": 2.0})
+    assert horizon_unlock_values(g, lr, req, [g.index["a"]], depth=3)[0] == 0.0
+
+
+def test_bad_depth_and_discount_are_named():
+    g, lr, req = _case()
+    with pytest.raises(PlanInputError, match="depth=0"):
+        horizon_unlock_values(g, lr, req, [0], depth=0)
+    with pytest.raises(PlanInputError, match="discount=1.5"):
+        horizon_unlock_values(g, lr, req, [0], discount=1.5)
