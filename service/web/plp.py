@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -83,8 +84,11 @@ def plp_pdf_page(request: Request, learner_id: str):
 def pdf_response(plp: dict, lang: str) -> Response:
     data = pdf_bytes(plp_html(plp, lang, for_print=True))
     name = f"plp-{plp['learner_id']}.pdf"
+    # a header is latin-1: an ASCII fallback name plus the exact one in RFC 6266 filename*
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
     return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+                    headers={"Content-Disposition": f"inline; filename=\"{plain}\"; "
+                                                    f"filename*=UTF-8''{quote(name, safe='')}"})
 
 
 @router.post("/learners/{learner_id}/plp/ack")
