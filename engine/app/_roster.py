@@ -45,7 +45,8 @@ def build_model(settings: Mapping[str, Any], where: str):
     from engine.domain.serialize import from_record
 
     rec = settings.get("model") or {}
-    cls = BLENDED_MODELS.get(rec.get("type", "") if isinstance(rec, Mapping) else "")
+    tag = rec.get("type", "") if isinstance(rec, Mapping) else ""
+    cls = BLENDED_MODELS.get(tag) if isinstance(tag, str) else None  # a list is not a tag
     if cls is None:
         raise ValidationError(f"{where}.model.type must be one of {', '.join(BLENDED_MODELS)}, "
                               f"got {rec!r}")

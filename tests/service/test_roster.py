@@ -242,6 +242,8 @@ def test_class_defaults_per_course_and_grade(school):
                              grade="4")
     with pytest.raises(ValueError, match="model.type must be one of"):
         school.set_class_default(ADMIN, {"model": {"type": "lecture"}})
+    with pytest.raises(ValueError, match="model.type must be one of"):  # was a 500 (schemathesis)
+        school.set_class_default(ADMIN, {"model": {"type": []}})
     school.import_oneroster(ADMIN, SAMPLE)
     classes = school.view.classes
     assert type(classes["cls-m3"].model).tag == "station_rotation" and classes["cls-m3"].size_cap == 30
