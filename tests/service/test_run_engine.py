@@ -16,7 +16,11 @@ def _call(n: int) -> tuple[int, int]:
         assert ran_in[1] == 3
         return loop_thread, ran_in[0]
 
-    return asyncio.run(main())
+    out: list = []  # a thread of its own: other tests may leave an event loop running here
+    worker = threading.Thread(target=lambda: out.append(asyncio.run(main())))
+    worker.start()
+    worker.join()
+    return out[0]
 
 
 def test_small_requests_run_on_the_loop_thread():
