@@ -206,15 +206,10 @@ def _skill_arrays(
 def unlock_values(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,
                   touched: Sequence[int]) -> np.ndarray:
     """(K,) sum of the goal weights of each skill's direct successors not yet mastered
-    (skills mastering it helps open up), in goal-weighted skills."""
-    theta, W = request.mastered_threshold, request.weights
-    out = np.zeros(len(touched))
-    for n, i in enumerate(touched):
-        for j in graph._succs[i]:
-            sid = graph.ids[j]
-            if learner.mastery_of(sid) < theta:
-                out[n] += float(learner.goals.get(sid, W.default_goal_weight))
-    return out
+    (skills mastering it helps open up), in goal-weighted skills: the lookahead at depth 1."""
+    from planner.lookahead import horizon_unlock_values
+
+    return horizon_unlock_values(graph, learner, request, touched, depth=1)
 
 
 def _discount_chained(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,

@@ -27,11 +27,14 @@ def test_depth_two_prefers_the_path_to_a_goal():
     np.testing.assert_allclose(two, [1.0 + 0.5 * 2.0, 1.0])
 
 
-def test_depth_one_equals_the_one_step_unlock_term():
+def test_depth_one_is_the_one_step_unlock_term():
+    """Hand-computed on the case: a opens b (1), b opens the goal c (2), d opens e (1); c and
+    e open nothing. ``unlock_values`` (the playlist's term) gives the same numbers."""
     g, lr, req = _case()
-    idx = list(range(len(g.ids)))
-    np.testing.assert_allclose(horizon_unlock_values(g, lr, req, idx, depth=1),
-                               unlock_values(g, lr, req, idx))
+    idx = [g.index[s] for s in "abcde"]
+    expected = [1.0, 2.0, 0.0, 1.0, 0.0]
+    np.testing.assert_array_equal(horizon_unlock_values(g, lr, req, idx, depth=1), expected)
+    np.testing.assert_array_equal(unlock_values(g, lr, req, idx), expected)
 
 
 def test_mastered_successors_add_nothing():
