@@ -15,6 +15,11 @@ import os
 import sqlite3
 from pathlib import Path
 
+try:
+    import fcntl  # POSIX: the cross-process write lock (module docstring)
+except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
+    fcntl = None
+
 from engine.errors import EngineError
 from engine.store.checkpoint import WalCheckpointer
 from engine.store.driver import Driver, MasteryCache
@@ -59,7 +64,7 @@ class SQLiteDriver(Driver):
             # (see engine.store.checkpoint).
             connection.execute("PRAGMA wal_autocheckpoint=0")
             self.checkpointer = WalCheckpointer(path)
-            if os.name == "posix":
+            if fcntl is not None:
                 self._write_lock = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
 
     def close(self) -> None:
@@ -115,12 +120,8 @@ class SQLiteDriver(Driver):
 
     def _lock_writers(self) -> None:
         if self._write_lock is not None:
-            import fcntl
-
             fcntl.flock(self._write_lock, fcntl.LOCK_EX)
 
     def _unlock_writers(self) -> None:
         if self._write_lock is not None:
-            import fcntl
-
             fcntl.flock(self._write_lock, fcntl.LOCK_UN)
