@@ -143,6 +143,12 @@ def encode(arr: Any) -> tuple[np.ndarray, np.ndarray]:
             renumber = np.zeros(len(used), dtype=np.int64)
             renumber[keep] = np.arange(len(keep))
             dictionary, indices = dictionary[keep], renumber[indices]
+    return sorted_codes(indices, dictionary)
+
+
+def sorted_codes(indices: np.ndarray, dictionary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, vocabulary)`` with the vocabulary sorted: ``indices`` (n,) into
+    ``dictionary`` (m,) renumbered to int32 codes into ``sorted(dictionary)`` as str."""
     order = np.argsort(dictionary, kind="stable")
     remap = np.empty(len(order), dtype=np.int32)
     remap[order] = np.arange(len(order), dtype=np.int32)

@@ -260,11 +260,7 @@ def _with_steps(problem: tuple[np.ndarray, np.ndarray], step_column: Any
     width = len(step_names) + 1
     labels = [names[k // width] if k % width == 0 else f"{names[k // width]} / "
               f"{step_names[k % width - 1]}" for k in pairs.tolist()]
-    vocab = np.asarray(labels, dtype=str)
-    order = np.argsort(vocab, kind="stable")
-    remap = np.empty(len(order), dtype=np.int32)
-    remap[order] = np.arange(len(order), dtype=np.int32)
-    return remap[inverse.reshape(-1)], vocab[order]
+    return _arrow.sorted_codes(inverse.reshape(-1), np.asarray(labels, dtype=str))
 
 
 def _class_codes(rows: _Rows, classes: list[str]) -> dict:
