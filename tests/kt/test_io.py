@@ -112,6 +112,27 @@ def test_shared_ct_exact_duplicate_row_is_kept_as_its_own_answer(skill_thread):
 
 
 @pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["cognitive-tutor/ct.csv", "cognitive-tutor/ct_2020_multiskill.tsv"])
+def test_shared_kdd_logs_item_each_row_by_its_problem_step(name):
+    """Checked against Python's csv module: one item per distinct (Problem Name, Step Name)
+    pair among the rows kept, and each row's item names its own problem and step."""
+    import csv
+
+    path = require_shared(name)
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t" if name.endswith(".tsv") else ","))
+    log = read_log(path, missing_skill="drop")
+    kept = [r for r in rows if (r["KC(Default)"] or "").strip()]
+    expected = {f"{r['Problem Name']} / {r['Step Name']}" if r["Step Name"] else r["Problem Name"]
+                for r in kept}
+    assert set(log.item_ids[np.unique(log.item)].tolist()) == expected
+    first = kept[0]
+    at = np.flatnonzero((log.order == int(first["Row"]))
+                        & (log.learner_ids[log.learner] == first["Anon Student Id"]))
+    assert log.item_ids[log.item[at[0]]] == f"{first['Problem Name']} / {first['Step Name']}"
+
+
+@pytest.mark.shared_data
 def test_assistments_2009_loads_without_renaming():
     path = require_shared(AS09)
     log = read_log(path)  # preset detected from the header
