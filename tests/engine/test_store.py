@@ -511,3 +511,46 @@ def test_migration_0003_upgrades_a_0002_database_with_data(store_url, tmp_path, 
         fresh.close()
     finally:
         store.close()
+
+
+def test_migration_0050_clusters_the_ingest_tables_and_keeps_their_rows(tmp_path, monkeypatch,
+                                                                        school):
+    """SQLite: a database with evidence at 0041 upgrades to key-clustered (WITHOUT ROWID)
+    observations, mastery and learner_states with every row kept and the engine carrying on."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    import engine.store.migrations as real
+
+    name = f"pw_0041_{uuid.uuid4().hex}"
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for path in Path(real.__file__).parent.glob("00*.sql"):
+        if int(path.name[:4]) <= 41:
+            shutil.copy(path, package / path.name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = open_store(url, migrate=False)
+    try:
+        assert store.migrate(name) == 41
+        engine = _loaded(store, school)
+        engine.ingest([_obs("o1"), _obs("o2", "L2", "A2", ("S3",), 0.0)])
+        tables = ("observations", "mastery", "learner_states", "mastery_history")
+        before = {t: sorted(store._driver.execute(f"SELECT * FROM {t}")) for t in tables}
+        assert store.migrate() >= 50
+        after = {t: sorted(store._driver.execute(f"SELECT * FROM {t}")) for t in tables}
+        assert after == before and all(after.values())
+        for table in tables[:3]:
+            (sql,) = store._driver.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0]
+            assert "WITHOUT ROWID" in sql
+        indexes = {r[0] for r in store._driver.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observations'")}
+        assert "observations_learner" in indexes
+        engine = Engine(store, "north")
+        engine.ingest_one(_obs("o3", "L2", "A2", ("S3",), 1.0))
+        assert engine.mastery("L2")["S3"].n_observations == 2
+    finally:
+        store.close()
