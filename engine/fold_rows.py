@@ -116,6 +116,34 @@ def fold_rows(store: TenantStore, model: RuntimeModel, work: Sequence[Work], wri
     return changes, sorted(late.skills)
 
 
+def fold_single(store: TenantStore, model: RuntimeModel, obs: Observation,
+                row: LearnerModelState, writes) -> tuple[list[MasteryChange], int] | None:
+    """:func:`fold_rows` of the commonest ingest — one observation of one skill, no older than
+    the learner's latest, for a learner whose stored state belongs to ``model`` — with the
+    scalar filter step and no cell layout. Stages the same rows :func:`fold_rows` would and
+    returns the change and the observation's seq; ``None`` (nothing staged) when the
+    observation is not such a case."""
+    if len(obs.skill_ids) != 1 or (
+            row.last_observed_at is not None and obs.observed_at < row.last_observed_at):
+        return None
+    lid, skill, oid = obs.learner_id, obs.skill_ids[0], obs.observation_id
+    known = store.mastery_values(((lid, skill),)).get((lid, skill))
+    p_correct, before, after = model.update_cell(
+        known[0] if known is not None else float("nan"), model.positions[skill], obs.score)
+    at_text = writes.times[oid] = format_timestamp(obs.observed_at)
+    writes.history_rows.append((store.tenant_id, lid, skill, oid, before, after, p_correct,
+                                at_text))
+    writes.rows.append((lid, skill, after, 1 + (known[1] if known is not None else 0), at_text,
+                        oid))
+    newest = row.last_observed_at
+    if newest is None or obs.observed_at > newest:
+        newest = obs.observed_at
+    seq = row.last_seq + 1
+    writes.states.append(LearnerModelState(lid, model.version, model.key, ROW_STATE,
+                                           row.n_observations + 1, newest, seq))
+    return [MasteryChange(lid, skill, oid, before, after, p_correct, obs.observed_at)], seq
+
+
 def _read_late(store: TenantStore, work: Sequence[Work]) -> _Late:
     """The stored history rows and observations late evidence affects (module docstring)."""
     late = _Late()

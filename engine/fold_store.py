@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.domain.evidence import LearnerModelState, MasteryChange, Observation, format_timestamp
 from engine.fold import Arrival, FoldResult, apply, in_time_order, refold
-from engine.fold_rows import ROW_STATE, Work, fold_rows
+from engine.fold_rows import ROW_STATE, Work, fold_rows, fold_single
 from engine.runtime import RuntimeModel
 from engine.store._history import HistoryRow
 from engine.store.sqlstore import TenantStore
@@ -68,6 +68,10 @@ def fold_batch(
     Returns the changes of ``fresh`` (each learner's in fold order) and the refolded learners
     (late evidence, or a state to recompute).
     """
+    if len(fresh) == 1 and model.rows_hold_state:
+        done = _fold_single(store, model, fresh[0])
+        if done is not None:
+            return done, []
     by_learner: dict[str, list[Observation]] = {}
     for obs in fresh:
         by_learner.setdefault(obs.learner_id, []).append(obs)
@@ -117,6 +121,24 @@ def fold_batch(
     else:
         changes += writes.history
     return changes, refolded
+
+
+def _fold_single(store: TenantStore, model: RuntimeModel, obs: Observation
+                 ) -> list[MasteryChange] | None:
+    """The one-observation path (:func:`engine.fold_rows.fold_single`); ``None`` when the
+    learner's stored state does not qualify (then :func:`fold_batch` runs as usual)."""
+    row = store.learner_states((obs.learner_id,)).get(obs.learner_id)
+    if row is None or row.model_key != model.key:
+        return None
+    writes = _Writes()
+    done = fold_single(store, model, obs, row, writes)
+    if done is None:
+        return None
+    changes, seq = done
+    store.write_evidence((obs,), writes.rows, (), writes.times, {obs.observation_id: seq},
+                         writes.history_rows)
+    store.put_learner_states(writes.states)
+    return changes
 
 
 def _new_learners_by_rows(model: RuntimeModel, slow: dict[str, list[Observation]],
