@@ -112,8 +112,7 @@ def fold_batch(
             _refold_one(store, model, lid, stored.get(lid, []), slow[lid], rows.get(lid),
                         writes, seqs=seqs)
     store.write_evidence(fresh, writes.rows, writes.history, writes.times, seqs,
-                         writes.history_rows)
-    store.put_learner_states(writes.states)
+                         writes.history_rows, writes.states)
     if slow:
         fresh_ids = {o.observation_id for o in fresh}
         changes += [c for c in writes.history if c.observation_id in fresh_ids]
@@ -136,8 +135,7 @@ def _fold_single(store: TenantStore, model: RuntimeModel, obs: Observation
         return None
     changes, seq = done
     store.write_evidence((obs,), writes.rows, (), writes.times, {obs.observation_id: seq},
-                         writes.history_rows)
-    store.put_learner_states(writes.states)
+                         writes.history_rows, writes.states)
     return changes
 
 
@@ -253,5 +251,4 @@ def refold_learners(
     if gone_learners:
         store.delete_learner_states(gone_learners)
     store.write_evidence([], writes.rows, writes.history, writes.times,
-                         history=writes.history_rows)
-    store.put_learner_states(writes.states)
+                         history=writes.history_rows, states=writes.states)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.domain.evidence import (
+    LearnerModelState,
     MasteryChange,
     Observation,
     SkillMastery,
@@ -137,8 +138,10 @@ class EvidencePart(HistoryPart, ModelsPart):
         times: Mapping[str, str] | None = None,
         seqs: Mapping[str, int] | None = None,
         history: Sequence[HistoryRow] = (),
+        states: Sequence[LearnerModelState] = (),
     ) -> None:
-        """Write accepted observations, new mastery rows and their history in one transaction.
+        """Write accepted observations, new mastery rows, their history and the learners' new
+        model ``states`` (as :meth:`put_learner_states`) in one transaction.
 
         ``mastery`` rows are ``(learner_id, skill_id, p_mastered, n_observations, updated_at
         text, last_observation_id)``; ``times`` optionally maps observation id → formatted
@@ -174,6 +177,8 @@ class EvidencePart(HistoryPart, ModelsPart):
                 mastery_rows,
             )
             driver.insert_many("mastery_history", _HISTORY_COLUMNS, hist_rows)
+            if states:
+                self._write_learner_states(states)
 
     def _invalidate_mastery_cache(self) -> None:
         if self._driver.mastery_cache is not None:

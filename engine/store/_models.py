@@ -199,6 +199,12 @@ class ModelsPart(TenantBase):
         """Insert or replace learners' model states (inside the caller's transaction)."""
         if not states:
             return
+        with self._driver.transaction():
+            self._write_learner_states(states)
+
+    def _write_learner_states(self, states: Sequence[LearnerModelState]) -> None:
+        """:meth:`put_learner_states` inside an open transaction (also called by
+        ``write_evidence``, which writes an ingest's states with its evidence)."""
         tenant = self.tenant_id
         global _LAST_TEXT
         rows = []
@@ -213,19 +219,18 @@ class ModelsPart(TenantBase):
             rows.append((tenant, s.learner_id, s.model_version, s.model_key, text,
                          s.n_observations, format_timestamp(s.last_observed_at), s.last_seq))
         driver = self._driver
-        with driver.transaction():
-            cache = driver.mastery_cache
-            if cache is not None and not cache.bypass:
-                written = {(tenant, s.learner_id): s for s in states}
-                driver.after_commit(lambda: cache.store(written))
-            driver.executemany(
-                f"INSERT INTO learner_states ({', '.join(_STATE_COLUMNS)}) VALUES "
-                f"({_marks(len(_STATE_COLUMNS))}) ON CONFLICT (tenant_id, learner_id) DO UPDATE "
-                "SET model_version = excluded.model_version, model_key = excluded.model_key, "
-                "state = excluded.state, n_observations = excluded.n_observations, "
-                "last_observed_at = excluded.last_observed_at, last_seq = excluded.last_seq",
-                rows,
-            )
+        cache = driver.mastery_cache
+        if cache is not None and not cache.bypass:
+            written = {(tenant, s.learner_id): s for s in states}
+            driver.after_commit(lambda: cache.store(written))
+        driver.executemany(
+            f"INSERT INTO learner_states ({', '.join(_STATE_COLUMNS)}) VALUES "
+            f"({_marks(len(_STATE_COLUMNS))}) ON CONFLICT (tenant_id, learner_id) DO UPDATE "
+            "SET model_version = excluded.model_version, model_key = excluded.model_key, "
+            "state = excluded.state, n_observations = excluded.n_observations, "
+            "last_observed_at = excluded.last_observed_at, last_seq = excluded.last_seq",
+            rows,
+        )
 
     def delete_learner_states(self, learner_ids: Iterable[str]) -> None:
         """Forget learners' model states (the next ingest refolds their evidence)."""
