@@ -30,6 +30,7 @@ import random
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,8 +38,10 @@ TARGET_BATCHED = 20_000.0
 TARGET_P50_MS = 1.0
 
 
-def synthesize(school, n: int, seed: int = 7, prefix: str = "B") -> list:
-    """``n`` observations over the school's learners and activities, in time order."""
+def synthesize(school, n: int, seed: int = 7, prefix: str = "B", ids: str = "sequential") -> list:
+    """``n`` observations over the school's learners and activities, in time order; ``ids``
+    ``"sequential"`` (``B0000000``, ``B0000001`` ...) or ``"uuid"`` (random UUID texts from the
+    seed, as LMSs and xAPI send: new rows land all over the id index, not at its end)."""
     from engine.domain.evidence import Observation
 
     rng = random.Random(seed)
@@ -49,9 +52,11 @@ def synthesize(school, n: int, seed: int = 7, prefix: str = "B") -> list:
     for i in range(n):
         activity, skills = activities[rng.randrange(len(activities))]
         score = float(rng.random() < 0.6) if rng.random() < 0.7 else round(rng.random(), 2)
+        oid = f"{prefix}{i:07d}" if ids == "sequential" else str(uuid.UUID(int=rng.getrandbits(128),
+                                                                           version=4))
         out.append(
             Observation(
-                f"{prefix}{i:07d}", learners[rng.randrange(len(learners))], activity, skills,
+                oid, learners[rng.randrange(len(learners))], activity, skills,
                 score, start + timedelta(seconds=i), "lms",
             )
         )
@@ -171,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run on a temporary PostgreSQL cluster (needs initdb/pg_ctl)")
     parser.add_argument("--demo", default=None,
                         help="demo school folder (default: the bundled data/demo_school)")
+    parser.add_argument("--ids", choices=("uuid", "sequential"), default="uuid",
+                        help="observation ids: random UUIDs as an LMS sends them (default), or "
+                        "sequential ones (every new id at the end of the index: fewer pages "
+                        "written per batch, a flattering case)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
     if args.n < 1 or args.batch < 1:
@@ -180,11 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     from engine.demo import load_demo_school
 
     school = load_demo_school(args.demo, with_evidence=False)
-    observations = synthesize(school, args.n)
+    observations = synthesize(school, args.n, ids=args.ids)
     print(f"demo school: {len(school.graph.skills)} skills, {len(school.catalog.activities)} "
           f"activities, {len(school.learners)} learners; {len(observations):,} synthesized "
           f"observations ({sum(len(o.skill_ids) for o in observations) / len(observations):.2f} "
-          "skills each)")
+          f"skills each, {args.ids} ids)")
     rows = []
     with tempfile.TemporaryDirectory(prefix="pathwise-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'ingest.db'}"
