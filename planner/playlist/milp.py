@@ -1,4 +1,4 @@
-"""The per-learner playlist MILP (design notes §2.1), solved with ``scipy.optimize.milp``.
+"""The per-learner playlist MILP (design notes §2.1), solved with HiGHS through ``highspy``.
 
 Variables: x_a ∈ {0,1} (A), u_k ∈ [Σ_a L_ak, 0] log non-mastery shift (K), φ_k ∈ [0, 1 − p_k]
 expected mastery *gain* (K, offset-free so the relative MIP gap is relative to the gain),
@@ -11,9 +11,10 @@ v_f ∈ [0, 1] format f used (F, variety), s_r >= 0 elastic slack of each soft r
 plus the hard and soft rows of ``planner.playlist.rows``. The tangents over-estimate the
 concave gain slightly between tangent points; callers evaluate the chosen x exactly.
 
-scipy's ``milp`` takes no MIP start, so the greedy solution cannot warm-start HiGHS: it is
-computed first and kept as the incumbent — the caller returns whichever of the two has the
-better exact objective, and the greedy alone when HiGHS finds nothing within the time limit.
+Skills with few candidate subsets are modelled exactly by configuration variables instead
+(one binary per subset, see ``_add_config_gain``). highspy (not scipy's ``milp``) because it
+takes a MIP start: the caller's greedy selection enters as HiGHS's first incumbent, so the
+search prunes against it from the root and a time-limited run never returns anything worse.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
+import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
+from scipy.sparse import csc_array
 
 from planner.model import MODALITIES
 from planner.playlist.candidates import Candidates
@@ -34,6 +35,12 @@ TANGENTS = (0.0, -0.04, -0.08, -0.12, -0.17, -0.22, -0.28, -0.35, -0.42, -0.5, -
             -0.85, -1.0, -1.2, -1.45, -1.8, -2.3, -3.0)
 """Tangent points of the outer approximation (in u = ln of the non-mastery factor)."""
 
+
+HIGHS_OPTIONS = {"presolve": "off", "mip_heuristic_run_feasibility_jump": False}
+"""HiGHS options of every playlist solve. On these small models (~100 binaries, ~250 rows)
+presolve costs more than it saves and feasibility jump finds nothing the MIP start does not
+already give: synthetic 200-activity school, MILP CPU p50 15.7 -> 8.1 ms (presolve off),
+-> 6.4 ms (feasibility jump off), same optima."""
 
 CONFIG_LIMIT = 40
 """A skill whose candidate subsets of size <= skill cap number at most this many is modelled
@@ -70,6 +77,19 @@ class MilpResult:
     gap: float = float("nan")
 
 
+@dataclass(frozen=True, eq=False)
+class _Outcome:
+    """One HiGHS run: ``x`` every variable's value (None without a solution), proof flags,
+    the dual bound and relative gap (minimisation) and HiGHS's status text."""
+
+    x: np.ndarray | None
+    optimal: bool
+    infeasible: bool
+    bound: float
+    gap: float
+    message: str
+
+
 class _Model:
     """A MILP under construction: variables (cost, bounds) and sparse rows (lo <= a·x <= hi).
 
@@ -85,6 +105,7 @@ class _Model:
         self.vals: list[np.ndarray] = []
         self.rlo: list[float] = []
         self.rhi: list[float] = []
+        self.configs: list[tuple[int, tuple[int, ...], frozenset[int]]] = []
 
     def new_vars(self, n: int, lo: float | np.ndarray, hi: float | np.ndarray,
                  obj: float | np.ndarray) -> int:
@@ -106,40 +127,74 @@ class _Model:
         self.rlo.append(lo)
         self.rhi.append(hi)
 
-    def solve(self, integer: slice, options: dict):
-        """Run HiGHS with the variables in ``integer`` binary-integral."""
+    def matrix(self) -> csc_array:
+        """The (rows, variables) constraint matrix, column-wise with sorted indices."""
+        M = csc_array((np.concatenate(self.vals),
+                       (np.concatenate(self.ri), np.concatenate(self.ci))),
+                      shape=(len(self.rlo), len(self.cost)))
+        M.sort_indices()
+        return M
+
+    def solve(self, integer: np.ndarray, *, time_limit: float | None, gap: float,
+              start: np.ndarray | None = None) -> _Outcome:
+        """Run HiGHS with the (I,) columns ``integer`` binary-integral (none: the LP
+        relaxation); ``start``: (I,) their values in a known feasible solution (MIP start)."""
         nvar = len(self.cost)
-        integrality = np.zeros(nvar)
-        integrality[integer] = 1
-        cons = []
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = nvar, len(self.rlo)
+        lp.col_cost_ = np.asarray(self.cost)
+        lp.col_lower_, lp.col_upper_ = np.asarray(self.lb), np.asarray(self.ub)
         if self.rlo:
-            M = csr_array((np.concatenate(self.vals),
-                           (np.concatenate(self.ri), np.concatenate(self.ci))),
-                          shape=(len(self.rlo), nvar))
-            cons = [LinearConstraint(M, np.array(self.rlo), np.array(self.rhi))]
-        return milp(np.array(self.cost), integrality=integrality,
-                    bounds=Bounds(np.array(self.lb), np.array(self.ub)),
-                    constraints=cons, options=options)
+            M = self.matrix()
+            lp.row_lower_, lp.row_upper_ = np.asarray(self.rlo), np.asarray(self.rhi)
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.start_, lp.a_matrix_.index_ = M.indptr, M.indices
+            lp.a_matrix_.value_ = M.data
+        mip = len(integer) > 0
+        if mip:
+            integ = [highspy.HighsVarType.kContinuous] * nvar
+            for j in integer.tolist():
+                integ[j] = highspy.HighsVarType.kInteger
+            lp.integrality_ = integ
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)  # before anything else: nothing on stdout
+        for key, value in HIGHS_OPTIONS.items():
+            h.setOptionValue(key, value)
+        h.setOptionValue("mip_rel_gap", float(gap))
+        if time_limit is not None:
+            h.setOptionValue("time_limit", float(time_limit))
+        h.passModel(lp)
+        if mip and start is not None:
+            h.setSolution(len(integer), integer.astype(np.int32), start.astype(np.float64))
+        h.run()
+        info, status = h.getInfo(), h.getModelStatus()
+        x = np.asarray(h.getSolution().col_value) if info.primal_solution_status == 2 else None
+        optimal = status == highspy.HighsModelStatus.kOptimal
+        if mip:
+            bound, mgap = float(info.mip_dual_bound), float(info.mip_gap)
+        else:
+            bound, mgap = (float(info.objective_function_value) if optimal else -np.inf), 0.0
+        return _Outcome(x, optimal, status == highspy.HighsModelStatus.kInfeasible, bound, mgap,
+                        h.modelStatusToString(status))
 
 
-def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 1e-4,
-               churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0,
-               extra_forced: tuple[int, ...] = (), formulation: str = "auto",
-               incumbent: float | None = None, relax: bool = False) -> MilpResult:
-    """Build and solve the playlist MILP; ``time_limit`` None = solve to ``mip_rel_gap``.
+@dataclass(frozen=True, eq=False)
+class Built:
+    """A built playlist MILP: ``model`` (minimisation), first column of x (``ox``, A columns)
+    and of the soft-row slacks (``os``), the soft rows, and the integer columns ``integer``
+    (x, then every configuration variable)."""
 
-    ``formulation``: "tangent" models every skill's gain by the tangent outer approximation;
-    "auto" models a skill exactly by its subset configurations when they are few
-    (``CONFIG_LIMIT``) — a much tighter LP relaxation — and by tangents otherwise.
-    ``incumbent``: exact penalised objective of a known solution (the greedy). scipy's milp
-    takes no MIP start, so it enters as a cutoff row (objective >= incumbent + 1e-7): nodes
-    that cannot beat it are pruned, and an infeasible result proves the incumbent optimal
-    (status "incumbent_optimal"). The linearised objective never under-estimates the exact
-    one, so the cutoff never removes a better solution. ``relax``: solve the LP relaxation
-    only; its optimum is returned as ``bound`` (``x`` None, status "relaxation").
-    """
-    if formulation not in ("auto", "tangent"):
-        raise ValueError(f"formulation={formulation!r}; use 'auto' or 'tangent'")
+    model: _Model
+    ox: int
+    os: int
+    soft: tuple[SoftRow, ...]
+    integer: np.ndarray
+
+
+def build_model(c: Candidates, *, churn: Mapping[int, float] | None = None,
+                churn_penalty: float = 0.0, extra_forced: tuple[int, ...] = (),
+                formulation: str = "auto", incumbent: float | None = None) -> Built:
+    """The playlist MILP of ``c`` (see ``solve_milp`` for the arguments)."""
     W = c.request.weights
     A = c.n
     soft = soft_rows(c, extra_forced)
@@ -160,26 +215,57 @@ def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 
         m.add_row(_cat(mem, os_ + j), np.ones(len(mem) + 1), row.rhs, np.inf)
     if incumbent is not None:
         m.add_row(np.arange(len(m.cost)), np.array(m.cost), -np.inf, -incumbent - 1e-7)
-    options = {"disp": False, "mip_rel_gap": mip_rel_gap}
-    if time_limit is not None:
-        options["time_limit"] = float(time_limit)
-    res = m.solve(slice(ox, ox if relax else ox + A), options)
+    integer = np.concatenate([np.arange(ox, ox + A), [j for j, _, _ in m.configs]])
+    return Built(m, ox, os_, tuple(soft), integer.astype(np.int64))
+
+
+def solve_milp(c: Candidates, *, time_limit: float | None, mip_rel_gap: float = 1e-4,
+               churn: Mapping[int, float] | None = None, churn_penalty: float = 0.0,
+               extra_forced: tuple[int, ...] = (), formulation: str = "auto",
+               incumbent: float | None = None, relax: bool = False,
+               start: np.ndarray | None = None) -> MilpResult:
+    """Build and solve the playlist MILP; ``time_limit`` None = solve to ``mip_rel_gap``.
+
+    ``formulation``: "tangent" models every skill's gain by the tangent outer approximation;
+    "auto" models a skill exactly by its subset configurations when they are few
+    (``CONFIG_LIMIT``) — a much tighter LP relaxation — and by tangents otherwise.
+    ``start``: (A,) a hard-feasible selection given to HiGHS as a MIP start (its first
+    incumbent). ``incumbent``: exact penalised objective of a known solution, as a cutoff row
+    (objective >= incumbent + 1e-7): an infeasible result proves that solution optimal (status
+    "incumbent_optimal"). The linearised objective never under-estimates the exact one, so the
+    cutoff never removes a better solution. ``relax``: solve the LP relaxation only; its
+    optimum is returned as ``bound`` (``x`` None, status "relaxation").
+    """
+    if formulation not in ("auto", "tangent"):
+        raise ValueError(f"formulation={formulation!r}; use 'auto' or 'tangent'")
+    b = build_model(c, churn=churn, churn_penalty=churn_penalty, extra_forced=extra_forced,
+                    formulation=formulation, incumbent=incumbent)
+    m, ox, os_, soft, A = b.model, b.ox, b.os, b.soft, c.n
+    # the configuration variables are integer too: branching on one fixes a skill's subset
+    integer = np.zeros(0, dtype=np.int64) if relax else b.integer
+    res = m.solve(integer, time_limit=time_limit, gap=mip_rel_gap,
+                  start=None if relax or start is None else _start_values(m, start))
     if relax:
-        ok = res.status == 0 and res.fun is not None
-        return MilpResult(None, {}, "relaxation", tuple(soft), str(res.message),
-                          -float(res.fun) if ok else float("inf"))
-    bound = getattr(res, "mip_dual_bound", None)
-    bound = float("inf") if bound is None or not np.isfinite(bound) else -float(bound)
+        return MilpResult(None, {}, "relaxation", tuple(soft), res.message,
+                          -res.bound if res.optimal else float("inf"))
+    bound = -res.bound if np.isfinite(res.bound) else float("inf")
     if res.x is None:
-        status = "incumbent_optimal" if incumbent is not None and res.status == 2 else "failed"
-        return MilpResult(None, {}, status, tuple(soft), str(res.message), bound)
+        status = "incumbent_optimal" if incumbent is not None and res.infeasible else "failed"
+        return MilpResult(None, {}, status, tuple(soft), res.message, bound)
     x = (res.x[ox:ox + A] > 0.5).astype(np.float64)
     slack = {row.name: float(res.x[os_ + j]) for j, row in enumerate(soft)
              if res.x[os_ + j] > 1e-6}
-    status = "optimal" if res.status == 0 else "time_limit"
-    gap = getattr(res, "mip_gap", None)
-    gap = float("nan") if gap is None or not np.isfinite(gap) else max(0.0, float(gap))
+    status = "optimal" if res.optimal else "time_limit"
+    gap = float("nan") if not np.isfinite(res.gap) else max(0.0, res.gap)
     return MilpResult(x, slack, status, tuple(soft), str(res.message), bound, gap)
+
+
+def _start_values(m: _Model, x: np.ndarray) -> np.ndarray:
+    """MIP start of the integer columns (x, then each configuration) for selection ``x``:
+    a skill's configuration is on when it is exactly the selected subset of its members."""
+    sel = x > 0.5
+    z = [float(frozenset(a for a in mem if sel[a]) == S) for _, mem, S in m.configs]
+    return np.concatenate([sel.astype(np.float64), np.asarray(z, dtype=np.float64)])
 
 
 def _add_gain_rows(m: _Model, c: Candidates, ox: int, formulation: str) -> np.ndarray:
@@ -217,6 +303,8 @@ def _add_config_gain(m: _Model, c: Candidates, ox: int, k: int, q: float,
             link[a].append(oz + n)
         vals_k[n] = q * (1.0 - keep)
     m.new_vars(len(confs), 0.0, 1.0, -c.w[k] * vals_k)
+    mem = tuple(int(a) for a in members)
+    m.configs.extend((oz + n, mem, frozenset(S)) for n, S in enumerate(confs))
     m.add_row(np.arange(oz, oz + len(confs)), np.ones(len(confs)), -np.inf, 1.0)
     for a, zs in link.items():
         m.add_row([*zs, ox + a], [1.0] * len(zs) + [-1.0], 0.0, 0.0)
