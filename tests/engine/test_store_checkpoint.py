@@ -125,3 +125,15 @@ def test_file_store_writers_hold_the_cross_process_write_lock(tmp_path):
     finally:
         os.close(other)
         store.close()
+
+
+def test_file_store_reads_through_a_memory_map(tmp_path):
+    """Workers sharing a file re-read pages after each other's commits: through the map
+    (engine.store.sqlite.MMAP_BYTES), not read() calls."""
+    from engine.store.sqlite import MMAP_BYTES
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        assert store._driver.connection.execute("PRAGMA mmap_size").fetchone()[0] == MMAP_BYTES
+    finally:
+        store.close()
