@@ -1,4 +1,4 @@
-"""Small sparse MILP builder on top of ``scipy.optimize.milp`` (HiGHS).
+"""Small sparse MILP builder solved by HiGHS (:func:`planner._highs.run_highs`, silent).
 
 Shared by every class-plan model. Variables are added in blocks, rows as
 sparse (columns, coefficients, lower, upper) tuples. *Elastic* rows get a pair
@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
+from scipy.sparse import csc_array
+
+from planner._highs import run_highs
 
 #: Objective penalty per unit of slack on an elastic row (benefits are <= ~1 per student).
 SLACK_PENALTY = 1000.0
@@ -33,7 +34,8 @@ class MilpResult:
     """Solution of a :class:`MilpBuilder` model.
 
     ``x`` has one value per variable (rounded for integer variables), ``status`` is
-    scipy's code (0 optimal, 1 limit reached with a feasible point), ``slack`` maps
+    scipy's ``milp`` code (0 optimal, 1 limit reached with a feasible point, 2 infeasible,
+    :mod:`planner._highs`), ``slack`` maps
     each elastic row's tag to the amount of slack it needed (only rows with > 1e-6).
     """
 
@@ -131,23 +133,17 @@ class MilpBuilder:
         lb = np.concatenate(self._lb)
         ub = np.concatenate(self._ub)
         integrality = np.concatenate(self._int)
-        constraints = []
+        matrix = None
         if self._row_lb:
-            a = csr_array(
+            matrix = csc_array(
                 (np.asarray(self._rows_v), (np.asarray(self._rows_i), np.asarray(self._rows_j))),
                 shape=(len(self._row_lb), self.n),
             )
-            constraints.append(LinearConstraint(a, np.asarray(self._row_lb), np.asarray(self._row_ub)))
-        res = milp(
-            c,
-            integrality=integrality,
-            bounds=Bounds(lb, ub),
-            constraints=constraints,
-            options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)},
-        )
+        res = run_highs(c, lb, ub, matrix, np.asarray(self._row_lb), np.asarray(self._row_ub),
+                        integrality == 1, time_limit=float(time_limit), gap=float(mip_rel_gap))
         if res.x is None:
-            return MilpResult(x=np.zeros(self.n), status=int(res.status), objective=float("nan"),
-                              optimal=False, message=str(res.message))
+            return MilpResult(x=np.zeros(self.n), status=res.status, objective=float("nan"),
+                              optimal=False, message=res.message)
         x = np.asarray(res.x, dtype=float).copy()
         ints = integrality == 1
         x[ints] = np.round(x[ints])
@@ -156,5 +152,5 @@ class MilpBuilder:
             amount = float(x[row.neg] + x[row.pos])
             if amount > 1e-6:
                 slack[row.tag] = amount
-        return MilpResult(x=x, status=int(res.status), objective=float(-res.fun),
-                          optimal=res.status == 0, slack=slack, message=str(res.message))
+        return MilpResult(x=x, status=res.status, objective=float(-(c @ x)),
+                          optimal=res.optimal, slack=slack, message=res.message)
