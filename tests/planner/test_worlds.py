@@ -124,6 +124,9 @@ def test_benchmark_prints_table_and_verdicts(capsys):
     out = capsys.readouterr().out
     assert "| near-assumptions |" in out and "| a-la-carte |" in out
     assert "pathwise / lowest_mastery_first:" in out and "at least 8 worlds: MISSED" in out
+    assert "students choosing on choice boards" in out  # every world, against assigned
+    rows = [line for line in out.splitlines() if line.startswith("| a-la-carte |")]
+    assert len(rows) == 2 and rows[1].count("|") == 5  # the world table and the choice table
 
 
 def test_learning_pathwise_sees_every_ticket_and_plans_validly():
