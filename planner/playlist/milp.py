@@ -36,11 +36,16 @@ TANGENTS = (0.0, -0.04, -0.08, -0.12, -0.17, -0.22, -0.28, -0.35, -0.42, -0.5, -
 """Tangent points of the outer approximation (in u = ln of the non-mastery factor)."""
 
 
-HIGHS_OPTIONS = {"presolve": "off", "mip_heuristic_run_feasibility_jump": False}
-"""HiGHS options of every playlist solve. On these small models (~100 binaries, ~250 rows)
-presolve costs more than it saves and feasibility jump finds nothing the MIP start does not
-already give: synthetic 200-activity school, MILP CPU p50 15.7 -> 8.1 ms (presolve off),
--> 6.4 ms (feasibility jump off), same optima."""
+HIGHS_OPTIONS = {"presolve": "off", "mip_heuristic_run_feasibility_jump": False,
+                 "mip_pool_soft_limit": 20, "mip_heuristic_run_root_reduced_cost": False}
+"""HiGHS options of every playlist solve. These models are small (~100 binaries, ~200 rows)
+and most are settled at the root: presolve costs more than it saves, feasibility jump and the
+root reduced-cost heuristic find nothing the MIP start does not give, and a small cut pool
+keeps the root LP cheap. Synthetic 200-activity school, 67 learners, CPU: the MILP alone p50
+15.7 ms with HiGHS's defaults, 8.1 ms presolve off; a whole playlist solve p50 / p99 10.4 /
+204 ms with presolve and feasibility jump off, 9.5 / 101 ms with all four; same optima
+(tests/planner/test_milp_start.py)."""
+
 
 CONFIG_LIMIT = 40
 """A skill whose candidate subsets of size <= skill cap number at most this many is modelled
