@@ -83,3 +83,16 @@ def test_mip_start_is_highs_first_incumbent(synthetic):
     best = solve_milp(c, time_limit=None, mip_rel_gap=1e-9)
     started = solve_milp(c, time_limit=None, mip_rel_gap=1.0, start=best.x)
     assert objective_value(c, started.x) == pytest.approx(objective_value(c, best.x), abs=1e-9)
+
+
+def test_highs_accepts_every_tuning_option():
+    """A misspelt or retired option is only a silent status from HiGHS: check each."""
+    import highspy
+
+    from planner.playlist.milp import HIGHS_OPTIONS
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for key, value in HIGHS_OPTIONS.items():
+        assert h.setOptionValue(key, value) == highspy.HighsStatus.kOk, key
+        assert h.getOptionValue(key)[1] == value, key
