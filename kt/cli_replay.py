@@ -9,7 +9,7 @@ import argparse
 
 from kt.cli_args import add_log_options, fraction, int_at_least
 
-MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr,r-best-lr-elo"
+MODELS_HELP = "bkt,bkt-f,bkt-item,elo,pfa,best-lr,r-best-lr,r-best-lr-elo,r-best-lr-elo-transfer"
 
 
 def register(subparsers) -> None:

@@ -8,7 +8,9 @@
 * ``pfa``: Performance Factors Analysis;
 * ``best-lr``: Best-LR counters (items, skills, log attempts/wins per skill, item, total);
 * ``r-best-lr``: Best-LR + recency-decayed win/fail counters;
-* ``r-best-lr-elo``: R-Best-LR + online Elo abilities as features (the most accurate here).
+* ``r-best-lr-elo``: R-Best-LR + online Elo abilities as features;
+* ``r-best-lr-elo-transfer``: R-Best-LR-Elo + evidence from related skills (learned skill
+  vectors; the most accurate here).
 
 Importing this package does not compile anything; kernels compile (or load from cache)
 on first use.
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODEL_NAMES = ("bkt", "bkt-f", "bkt-item", "elo", "pfa", "best-lr", "r-best-lr", "r-best-lr-elo")
+MODEL_NAMES = ("bkt", "bkt-f", "bkt-item", "elo", "pfa", "best-lr", "r-best-lr", "r-best-lr-elo",
+               "r-best-lr-elo-transfer")
 
 
 def model_class(name: str):
@@ -29,9 +32,11 @@ def model_class(name: str):
     from kt.models.bkt import BKTItem
     from kt.models.counters import PFA, BestLR, RBestLR, RBestLRElo
     from kt.models.elo import Elo
+    from kt.models.transfer import RBestLREloTransfer
 
     registry = {"bkt": BKT, "bkt-f": BKT}
-    registry.update({c.name: c for c in (BKTItem, Elo, PFA, BestLR, RBestLR, RBestLRElo)})
+    registry.update({c.name: c for c in (BKTItem, Elo, PFA, BestLR, RBestLR, RBestLRElo,
+                                         RBestLREloTransfer)})
     if name not in registry:
         from kt.errors import ParameterError
 

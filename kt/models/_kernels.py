@@ -413,3 +413,80 @@ def elo_fit_pass(
         b_item[it] -= gamma * alpha / (1.0 + beta * n_item[it]) * err
         n_item[it] += 1.0
     return loss
+
+
+# --------------------------------------------------------------------------- skill transfer
+@njit(cache=True, inline="always")
+def _mean_vector(skill, outcome, r0, r1, vectors, skill_mean, v):
+    """Mean skill vector of rows r0:r1 into ``v``; returns their mean residual y - skill_mean."""
+    nk = r1 - r0
+    for j in range(v.shape[0]):
+        v[j] = 0.0
+    res = 0.0
+    for r in range(r0, r1):
+        s = skill[r]
+        for j in range(v.shape[0]):
+            v[j] += vectors[s, j] / nk
+        res += (float(outcome[r]) - skill_mean[s]) / nk
+    return res
+
+
+@njit(cache=True)
+def transfer_run(h, skill, outcome, ev_ptr, lr_ptr, vectors, skill_mean, decays, weights,
+                 out_feat, out_p):
+    """Evidence from related skills: the learner's decayed sums of past residuals
+    ``y - skill_mean`` times the answered skill's vector, read through the vector of the
+    skill(s) now asked.
+
+    Per event (skill copies averaged: ``v`` = mean skill vector, ``res`` = mean residual), the
+    features before the answer are ``v . h_d`` for each decay ``d`` and ``v . h_all / (n + 1)``
+    (cumulative sum over ``n`` previous answers); then ``h_d <- decays[d] h_d + res v``,
+    ``h_all <- h_all + res v``, ``n <- n + 1``.
+
+    Args:
+        h: float64 ((D + 1) * k + 1,) the first learner's state (in place): D decayed vectors,
+            the cumulative vector, the answer count; reset at each later learner.
+        skill: int32 (n_rows,); outcome: int8 0/1 or float64 scores in [0, 1] (n_rows,).
+        ev_ptr, lr_ptr: event and learner boundaries (module doc).
+        vectors: float64 (n_skills, k) skill vectors; skill_mean: float64 (n_skills,) P(correct).
+        decays: float64 (D,) in (0, 1).
+        weights: float64 (D + 1,) or empty: the features' logistic weights; then
+            ``out_p[e] <- sigmoid(logit(out_p[e]) + weights . features``) in place.
+        out_feat: float64 (n_events, D + 1) features written, or shape (0, 0).
+        out_p: float64 (n_events,) (read and written only with weights).
+    """
+    k = vectors.shape[1]
+    n_dec = decays.shape[0]
+    write = out_feat.shape[0] > 0
+    has_w = weights.shape[0] > 0
+    cnt = (n_dec + 1) * k
+    v = np.empty(k)
+    for lrn in range(lr_ptr.shape[0] - 1):
+        if lrn > 0:
+            for j in range(h.shape[0]):
+                h[j] = 0.0
+        for e in range(lr_ptr[lrn], lr_ptr[lrn + 1]):
+            r0 = ev_ptr[e]
+            r1 = ev_ptr[e + 1]
+            res = _mean_vector(skill, outcome, r0, r1, vectors, skill_mean, v)
+            z = 0.0
+            for d in range(n_dec + 1):
+                f = 0.0
+                for j in range(k):
+                    f += v[j] * h[d * k + j]
+                if d == n_dec:
+                    f /= h[cnt] + 1.0
+                if write:
+                    out_feat[e, d] = f
+                if has_w:
+                    z += weights[d] * f
+            if has_w:
+                p = min(max(out_p[e], 1e-15), 1.0 - 1e-15)
+                out_p[e] = _sigmoid(np.log(p / (1.0 - p)) + z)
+            for d in range(n_dec):
+                lam = decays[d]
+                for j in range(k):
+                    h[d * k + j] = lam * h[d * k + j] + res * v[j]
+            for j in range(k):
+                h[n_dec * k + j] += res * v[j]
+            h[cnt] += 1.0

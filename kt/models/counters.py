@@ -177,11 +177,16 @@ class CounterLogisticModel(OnlineModel):
             if len(mine) == 0:
                 continue
             b = self._elo().fit(log.take(other)).b_item_ if len(other) else np.zeros(self.n_items_ + 1)
-            X, y = self.design(log.take(mine), b)
+            X, y = self._half_design(log.take(mine), log.take(other), b)
             Xs.append(X)
             ys.append(y)
         self.b_item_ = self._elo().fit(log).b_item_
         return scipy.sparse.vstack(Xs).tocsr(), np.concatenate(ys)
+
+    def _half_design(self, mine: ObservationLog, other: ObservationLog, b_item: np.ndarray):
+        """Design of ``mine`` with Elo difficulties ``b_item`` fitted on ``other`` (subclasses
+        fit their other offline parameters on ``other`` too)."""
+        return self.design(mine, b_item)
 
     def _run(self, keys, vals, totals, skill, item, outcome, ev_ptr, lr_ptr, out_p) -> int:
         empty_c = np.zeros((0, 0), dtype=np.int64)
