@@ -20,7 +20,7 @@ Targets (averaged over the worlds): >= 1.4x lowest-mastery-first, >= 1.2x greedy
 one-size-fits-all, 0 hard-constraint violations, better than every baseline in every world.
 Also printed: students choosing on choice boards by their true preferences against the
 assigned playlist, per world (paired by seed).
-Default run: 12 worlds x 3 seeds x 40 learners, a few minutes on 2 cores.
+Default run: 13 worlds x 3 seeds x 40 learners, a few minutes on 2 cores.
 """
 
 from __future__ import annotations

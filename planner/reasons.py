@@ -55,6 +55,16 @@ def _gain_words(mastery_now: float, mastery_after: float, mastered: float) -> st
     return f"little expected gain (mastery {mastery_now:.2f})"
 
 
+def _check_words(graph: SkillGraph, skill: str, after: tuple[str, ...], mastery_now: float) -> str:
+    """The diagnostic clause: what a quick check's answer decides."""
+    names = [f"'{graph.title_of(k)}'" for k in after[:3]]
+    more = f" and {len(after) - 3} more" if len(after) > 3 else ""
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return (f"a quick check: it is not clear yet whether you know '{graph.title_of(skill)}' "
+            f"(mastery {mastery_now:.2f}), and your answer decides whether to keep working on it "
+            f"or move on to {joined}{more}")
+
+
 def _preference_words(tags: Sequence[str]) -> list[str]:
     out = []
     for t in tags:
@@ -87,14 +97,19 @@ def build_reason(
     days_since_practice: float | None = None,
     struggling_with: str | None = None,
     mastered_threshold: float,
+    check_next: tuple[str, ...] = (),
 ) -> Reason:
     """Assemble a ``Reason`` and its one-sentence explanation from the planning facts.
 
-    ``mastered_threshold``: θ of the request or class settings (mastery >= θ is "mastered")."""
+    ``mastered_threshold``: θ of the request or class settings (mastery >= θ is "mastered").
+    ``check_next``: for a diagnostic check (:mod:`planner.diagnostic`), the skills whose turn
+    its answer decides."""
     head = (f"'{activity.title}' ({activity.duration_min:g} min, "
             f"{_MODALITY_WORDS.get(activity.modality, activity.modality)})")
     clauses = [_readiness(graph, basis, target_skill, prerequisites, taught_earlier_titles,
                           days_since_practice, struggling_with)]
+    if check_next:
+        clauses.append(_check_words(graph, target_skill, check_next, mastery_now))
     clauses.append(_gain_words(mastery_now, mastery_after, mastered_threshold))
     extras = []
     if is_goal:

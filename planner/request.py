@@ -26,7 +26,10 @@ class PlanWeights:
     skill while its unmet prerequisite is still unknown; a chained skill's learn probability
     is multiplied by prod_j (q_j + (1 - q_j) chain_residual) over its unmet prerequisites j,
     q_j = P(j known after this playlist) = p_j + (1 - p_j) max_b T_bj (1 = no risk
-    discount, the old objective). See planner/README.md.
+    discount, the old objective). ``diagnostic`` x the value of information of a check on a
+    skill not yet mastered is added to every assessment-kind candidate on it
+    (:mod:`planner.diagnostic`; 0 = checks earn only their own learning). See
+    planner/README.md.
     """
 
     default_goal_weight: float = 1.0
@@ -37,6 +40,7 @@ class PlanWeights:
     slack_penalty: float = 100.0
     unlock: float = 0.3
     chain_residual: float = 0.25
+    diagnostic: float = 1.0
 
 
 TYPICAL_ACTIVITY_MIN = 15.0

@@ -43,6 +43,8 @@ class Candidates:
     ``pref``: (A,) preference match in [0, 1], ``chained``: (A,) bool, ``chain_rows``: list of
     (a, (b, ...)) meaning x_a <= sum x_b, ``forced``: activity index -> "pin"/"lock"/"frozen".
     ``excluded``: activity id -> (constraint, plain explanation) for every non-candidate.
+    ``info``: (A, K) the part of ``T`` that is a check's value of information, not learning
+    (None when no check carries any).
     """
 
     learner: PlanLearner
@@ -69,6 +71,13 @@ class Candidates:
     format_members: tuple[tuple[int, ...], ...]
     catalog: Mapping[str, PlanActivity]
     cache: dict = field(default_factory=dict, repr=False)
+    info: np.ndarray | None = None
+
+    @property
+    def learn(self) -> np.ndarray:
+        """(A, K) learn probabilities alone: ``T`` minus the checks' information value
+        ``info`` (:mod:`planner.diagnostic`), for the mastery a plan is expected to reach."""
+        return self.T if self.info is None else self.T - self.info
 
     @property
     def n(self) -> int:
@@ -110,6 +119,9 @@ def build_candidates(
     index = {a.id: n for n, a in enumerate(acts)}
     chained, chain_rows, chain_skills = _chain_arrays(acts, index, chained_ok)
     skills, basis, p, w, T = _skill_arrays(graph, learner, request, acts, status, p_eff)
+    info = None
+    if request.weights.diagnostic:
+        info = _add_check_value(graph, learner, request, acts, skills, p, w, T)
     pref, tags = _preference_arrays(learner, acts)
     formats, members = _format_members(acts)
     forced_idx = {index[aid]: kind for aid, kind in forced.items() if aid in index}
@@ -120,7 +132,7 @@ def build_candidates(
         modality=np.array([MODALITIES.index(a.modality) for a in acts], dtype=np.int64),
         pref=pref, pref_tags=tags, chained=chained, chain_rows=chain_rows,
         chain_skills=chain_skills, forced=forced_idx, excluded=excluded, formats=formats,
-        format_members=members, catalog=by_id,
+        format_members=members, catalog=by_id, info=info,
     )
 
 
@@ -201,6 +213,34 @@ def _skill_arrays(
     w = w + W.unlock * unlock_values(graph, learner, request, touched)
     _discount_chained(graph, learner, request, touched, basis, skill_index, T)
     return skills, basis, p, w, T
+
+
+def _add_check_value(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,
+                     acts: Sequence[PlanActivity], skills: Sequence[str], p: np.ndarray,
+                     w: np.ndarray, T: np.ndarray) -> np.ndarray | None:
+    """Add ``diagnostic`` x VoI of a check (:mod:`planner.diagnostic`) to the learn
+    probability of every assessment-kind candidate on a skill below the threshold (in place,
+    as VoI / (w_k (1 - p_k)), capped at 0.999); returns what was added, (A, K), or None."""
+    from planner.diagnostic import CHECK_KIND, check_values
+
+    checks = [ai for ai, a in enumerate(acts) if a.kind == CHECK_KIND]
+    if not checks or not len(skills):
+        return None
+    W, theta = request.weights, request.mastered_threshold
+    succ: dict[str, list[tuple[float, float]]] = {}
+    for n, k in enumerate(skills):
+        if p[n] < theta:
+            succ[k] = [(float(learner.goals.get(j, W.default_goal_weight)), learner.mastery_of(j))
+                       for j in graph.successors_of(k) if learner.mastery_of(j) < theta]
+    voi = W.diagnostic * check_values(skills, p, w, T.max(axis=0), succ, W.chain_residual)
+    scale = w * (1.0 - p)
+    before = T.copy()
+    for n in np.flatnonzero((voi > 0) & (scale > 0)):
+        for ai in checks:
+            if T[ai, n] > 0:
+                T[ai, n] = min(T[ai, n] + voi[n] / scale[n], 0.999)
+    info = T - before
+    return info if info.any() else None
 
 
 def unlock_values(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,

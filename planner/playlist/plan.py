@@ -10,11 +10,9 @@ import numpy as np
 
 from planner.errors import NothingToPlan
 from planner.model import (
-    MODALITIES,
     Conflict,
     PlanActivity,
     PlanLearner,
-    PlannedItem,
     Playlist,
     PlaylistRequest,
     SkillGraph,
@@ -22,11 +20,11 @@ from planner.model import (
 from planner.playlist.candidates import Candidates, build_candidates, catalog_index, objective_value
 from planner.playlist.enumerate import enumerate_best
 from planner.playlist.greedy import greedy_select, local_search, penalised_value, ruin_recreate
+from planner.playlist.items import planned_items
 from planner.playlist.milp import solve_milp
 from planner.playlist.order import order_selection, prerequisite_order_violations
 from planner.playlist.rows import SoftRow, hard_limits, hard_violations, soft_rows
 from planner.playlist.shortfall import person_amount, shortfall_conflict
-from planner.reasons import build_reason
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,7 +201,7 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
         order = order_selection(c, x, frozen_order)
         bad = prerequisite_order_violations(c, order)
     conflicts = _conflicts(c, x, rows) + _excluded_requests(c) + displaced
-    items = _items(c, order, x)
+    items = planned_items(c, order, x)
     objective = objective_value(c, x)
     short = shortfall_conflict(c, x)
     if conflicts:
@@ -220,91 +218,6 @@ def finish(c: Candidates, x: np.ndarray, *, solver: str, milp_status: str, t0: f
         solver=solver, solve_ms=(time.perf_counter() - t0) * 1e3, gap=float(gap),
     )
     return Solved(c, x, tuple(order), pl, milp_status)
-
-
-def _items(c: Candidates, order: list[int], x: np.ndarray) -> list[PlannedItem]:
-    learner, graph, r = c.learner, c.graph, c.request
-    m = c.p.copy()
-    used = float(c.duration[x > 0.5].sum())
-    mod_counts = np.bincount(c.modality[x > 0.5], minlength=len(MODALITIES))
-    pos_of = {a: n for n, a in enumerate(order)}
-    fmt_counts: dict[str, int] = {}
-    for a in order:
-        for f in c.activities[a].format_keys:
-            fmt_counts[f] = fmt_counts.get(f, 0) + 1
-    items = []
-    for pos, a in enumerate(order):
-        act = c.activities[a]
-        ks = np.nonzero(c.T[a] > 0)[0]
-        if len(ks):
-            gains = (1.0 - m[ks]) * c.T[a, ks]
-            best = int(ks[np.argmax(c.w[ks] * gains + 1e-12 * gains)])
-            target = c.skills[best]
-            now = float(m[best])
-            m[ks] = m[ks] + gains
-            after = float(m[best])
-            basis = c.basis[best]
-            w = float(c.w[best])
-        else:  # forced item with no gain-bearing skill
-            target = act.skills[0][0] if act.skills else ""
-            now = after = learner.mastery_of(target) if target else 0.0
-            basis, w = "ready", 0.0
-        tsk = target if target in graph else None
-        prereqs = tuple((p, learner.mastery_of(p)) for p in graph.prerequisites_of(tsk)) if tsk else ()
-        earlier: list[int] = []
-        for (ca, bs), _ in zip(c.chain_rows, c.chain_skills, strict=True):
-            if ca == a:
-                earlier += [b for b in bs if b in pos_of and pos_of[b] < pos]
-        earlier = list(dict.fromkeys(earlier))
-        forced = c.forced.get(a)
-        cons = _constraint_words(c, a, pos, forced, mod_counts, fmt_counts, used)
-        struggling_with = None
-        if basis == "prerequisite_gap":
-            for s in sorted(learner.struggling):
-                if s in graph and target in graph.prerequisites_of(s):
-                    struggling_with = s
-                    break
-        goal = float(learner.goals.get(target, r.weights.default_goal_weight))
-        reason = build_reason(
-            graph=graph, activity=act, target_skill=target, basis=basis, forced=forced,
-            mastery_now=now, mastery_after=after, prerequisites=prereqs,
-            taught_earlier=tuple(c.activities[b].id for b in earlier),
-            taught_earlier_titles=tuple(c.activities[b].title for b in earlier),
-            goal_weight=w, is_goal=goal > r.weights.default_goal_weight,
-            preferences=c.pref_tags[a], constraints=tuple(cons),
-            days_since_practice=learner.days_since_practice.get(target),
-            struggling_with=struggling_with, mastered_threshold=r.mastered_threshold,
-        )
-        items.append(PlannedItem(act.id, pos, target, float(after - now), act.duration_min,
-                                 act.modality, reason))
-    return items
-
-
-def _constraint_words(c: Candidates, a: int, pos: int, forced: str | None,
-                      mod_counts: np.ndarray, fmt_counts: dict[str, int], used: float) -> tuple:
-    """The constraints that shaped item ``a`` at 0-based ``pos``, in plain words (for its
-    reason): teacher pins/locks, modality slots, format caps and the minute budget."""
-    act, r = c.activities[a], c.request
-    cons = []
-    if forced == "pin":
-        cons.append("pinned by your teacher")
-    elif forced == "lock":
-        cons.append(f"locked at position {pos + 1} by your teacher")
-    elif forced == "frozen":
-        cons.append("already started, so it stays")
-    lo, hi = r.modality_bounds.get(act.modality, (0, 10**9))
-    mname = act.modality.replace("_", "-")
-    if lo > 0 and mod_counts[c.modality[a]] <= lo:
-        cons.append(f"fills the required {mname} slot")
-    elif mod_counts[c.modality[a]] >= hi:
-        cons.append(f"takes the last {mname} slot the class model allows ({hi})")
-    for f in act.format_keys:
-        cap = r.cap_for_format(f)
-        if cap is not None and fmt_counts.get(f, 0) >= cap:
-            cons.append(f"one of at most {cap} {f} activities")
-            break
-    cons.append(f"fits the {r.budget_min:g}-min budget ({used:g} min planned)")
-    return tuple(cons)
 
 
 def _blockers(c: Candidates, x: np.ndarray, members: Sequence[int], lim) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The world family of the benchmark (``python -m benchmarks.planner_sim``) and its runner.
 
-Twelve worlds: one close to the planner's assumptions, one per kind of misspecification
-(made harsh), graph shapes and session lengths, the à la carte class, and all at once.
+Thirteen worlds: one close to the planner's assumptions, one per kind of misspecification
+(made harsh), graph shapes and session lengths, the à la carte class, uncertain beliefs with
+short checks available, and all at once.
 ``run_world`` runs every policy on the same drawn world (common random numbers).
 """
 
@@ -38,6 +39,8 @@ WORLDS: tuple[WorldSpec, ...] = (
               description="2 layers of 24 skills, 45-min sessions"),
     WorldSpec("a-la-carte", class_model="a_la_carte", session_minutes=150, sessions=4,
               description="150-min online-only class (engine's a la carte bounds)"),
+    WorldSpec("uncertain-checks", pretest_share=0.8, pretest_items=1, checks=True,
+              description="one pretest item per skill (uncertain beliefs); a 5-min check per skill"),
     WorldSpec("everything", missing_edges=0.2, extra_edges=0.2, gate=0.15, rate_sigma=0.5,
               guess=(0.05, 0.35), slip=(0.05, 0.25), quality_sigma=0.6, pref_accuracy=0.5,
               half_life_days=20.0, fatigue=0.7, p_rubric=0.3, p_absent=0.2,

@@ -25,6 +25,8 @@ declared learner profiles and beliefs filtered from observed evidence. The truth
   activity supports a given accommodation;
 * ``pretest_share`` / ``pretest_items``: the evidence before the first session (items on a
   share of the skills, with the learner's true guess and slip);
+* ``checks``: the catalog also has a 5-minute unit check per skill (kind "assessment",
+  learn probability 0.02): evidence that costs little time (``planner.diagnostic``);
 * ``n_skills``, ``n_layers`` (depth), ``max_prereqs``: graph shape; ``session_minutes``,
   ``sessions``, ``gap_days``: the horizon; ``class_model``: "none" or "a_la_carte"
   (online-only, as the engine's class model sets it).
@@ -88,6 +90,7 @@ class WorldSpec:
     n_learners: int = 40
     pretest_share: float = 0.6
     pretest_items: int = 3
+    checks: bool = False
     description: str = ""
 
 
@@ -184,6 +187,11 @@ def _catalog(spec: WorldSpec, true: list[list[int]], rng) -> list[PlanActivity]:
             group_min=1 if gmax == 1 else 2, group_max=gmax, formats=(fmt,),
             accommodations=frozenset(a for a in ACCOMMODATIONS if rng.random() < spec.support),
             p_learn=float(rng.uniform(0.08, 0.35))))
+    if spec.checks:  # a 5-minute unit check per skill: evidence, barely any learning
+        out += [PlanActivity(id=f"c{k:02d}", title=f"unit check on skill {k}", skills=((ids[k], 1.0),),
+                             kind="assessment", modality="online", duration_min=5.0,
+                             formats=("check",), accommodations=frozenset(ACCOMMODATIONS),
+                             p_learn=0.02) for k in range(spec.n_skills)]
     return out
 
 
