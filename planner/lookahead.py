@@ -1,4 +1,4 @@
-"""Multi-session graph lookahead for the playlist objective (issue 15 item 0; not wired in).
+"""Multi-session graph lookahead for the playlist objective (issue 15 item 0).
 
 ``horizon_unlock_values`` values a skill by what it opens up over ``depth`` steps of the
 prerequisite graph:
@@ -7,9 +7,10 @@ prerequisite graph:
 
 in goal-weighted skills (g_j = the learner's goal weight of j, else
 ``PlanWeights.default_goal_weight``); γ = ``discount`` in [0, 1] per session further away.
-``depth=1`` is the playlist's one-step ``unlock`` term
-(``planner.playlist.candidates.unlock_values`` calls it); deeper lookahead is not hooked into
-the candidates nor measured in the world family (see planner/README.md): it stays off.
+The playlist's ``unlock`` term is this value at ``PlanWeights.lookahead_depth`` (default 1,
+the direct successors; ``planner.playlist.candidates.unlock_values``); deeper lookahead is
+the ablation row "+lookahead d=3" of ``python -m benchmarks.planner_sim --ablation`` and stays
+off by default unless it pays there (see planner/README.md).
 """
 
 from __future__ import annotations

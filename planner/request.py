@@ -28,8 +28,10 @@ class PlanWeights:
     q_j = P(j known after this playlist) = p_j + (1 - p_j) max_b T_bj (1 = no risk
     discount, the old objective). ``diagnostic`` x the value of information of a check on a
     skill not yet mastered is added to every assessment-kind candidate on it
-    (:mod:`planner.diagnostic`; 0 = checks earn only their own learning). See
-    planner/README.md.
+    (:mod:`planner.diagnostic`; 0 = checks earn only their own learning).
+    ``lookahead_depth`` graph steps (>= 1) and ``lookahead_discount`` in [0, 1] per step: the
+    ``unlock`` value looks that far ahead (:func:`planner.lookahead.horizon_unlock_values`;
+    1 = the direct successors only). See planner/README.md.
     """
 
     default_goal_weight: float = 1.0
@@ -41,6 +43,8 @@ class PlanWeights:
     unlock: float = 0.3
     chain_residual: float = 0.25
     diagnostic: float = 1.0
+    lookahead_depth: int = 1
+    lookahead_discount: float = 0.5
 
 
 TYPICAL_ACTIVITY_MIN = 15.0

@@ -245,11 +245,14 @@ def _add_check_value(graph: SkillGraph, learner: PlanLearner, request: PlaylistR
 
 def unlock_values(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,
                   touched: Sequence[int]) -> np.ndarray:
-    """(K,) sum of the goal weights of each skill's direct successors not yet mastered
-    (skills mastering it helps open up), in goal-weighted skills: the lookahead at depth 1."""
+    """(K,) goal weights of what mastering each skill helps open up, in goal-weighted skills:
+    at ``lookahead_depth`` 1 (the default) the sum over its direct successors not yet
+    mastered; deeper, :func:`planner.lookahead.horizon_unlock_values`."""
     from planner.lookahead import horizon_unlock_values
 
-    return horizon_unlock_values(graph, learner, request, touched, depth=1)
+    W = request.weights
+    return horizon_unlock_values(graph, learner, request, touched, depth=W.lookahead_depth,
+                                 discount=W.lookahead_discount)
 
 
 def _discount_chained(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,

@@ -49,3 +49,15 @@ def test_bad_depth_and_discount_are_named():
         horizon_unlock_values(g, lr, req, [0], depth=0)
     with pytest.raises(PlanInputError, match="discount=1.5"):
         horizon_unlock_values(g, lr, req, [0], discount=1.5)
+
+
+def test_the_playlist_unlock_term_looks_as_far_as_the_request_says():
+    """``PlanWeights.lookahead_depth`` reaches the candidates: a at depth 2 also counts the
+    goal c behind b (discount 0.5), d does not change."""
+    from dataclasses import replace
+
+    g, lr, req = _case()
+    idx = [g.index["a"], g.index["d"]]
+    deep = replace(req, weights=replace(req.weights, lookahead_depth=2, lookahead_discount=0.5))
+    np.testing.assert_allclose(unlock_values(g, lr, req, idx), [1.0, 1.0])
+    np.testing.assert_allclose(unlock_values(g, lr, deep, idx), [1.0 + 0.5 * 2.0, 1.0])
