@@ -3,8 +3,8 @@
 A learner's answers on one skill say something about related skills (steps of one problem,
 skills taught together), which per-skill counters cannot see. Offline, every skill gets a
 vector ``skill_vectors_[s]`` (float64, (n_skills, k)) such that ``v_s . v_t`` is the
-covariance, over training learners, of the learner's mean residual ``y - skill_mean_`` on
-``s`` and on ``t`` (top-``k`` eigenpairs of that covariance, ``k = min(transfer_rank,
+correlation, over training learners, of the learner's mean residual ``y - skill_mean_`` on
+``s`` and on ``t`` (top-``k`` eigenpairs of that correlation matrix, ``k = min(transfer_rank,
 n_skills)``); ``skill_mean_`` (n_skills,) is the skill's P(correct) shrunk toward the log's
 mean by two answers. Online, the learner keeps residual-weighted sums ``h`` of the vectors
 of the skills answered, decayed per factor in ``transfer_decays`` and undecayed (averaged
@@ -31,13 +31,15 @@ from kt.models.base import event_pointers
 from kt.models.counters import RBestLRElo
 
 _DENSE_SKILLS = 3000  # above this many skills the eigenpairs come from ARPACK (eigsh)
+_FLOOR = 1e-4  # added to each skill's residual variance before scaling to correlations
 
 
 def fit_skill_vectors(log: ObservationLog, n_skills: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
     """(vectors float64 (n_skills, min(rank, n_skills)), skill_mean float64 (n_skills,)).
 
-    ``vectors @ vectors.T`` approximates the learner covariance of per-skill mean residuals
-    (each learner-skill mean shrunk toward 0 by one answer); zero vectors for an empty log.
+    ``vectors @ vectors.T`` approximates the learner correlation of per-skill mean residuals
+    (each learner-skill mean shrunk toward 0 by one answer; covariance over
+    ``sqrt((var_s + 1e-4) (var_t + 1e-4))``); zero vectors for an empty log.
     """
     k = max(1, min(int(rank), n_skills))
     y = log.outcome.astype(np.float64)
@@ -54,10 +56,12 @@ def fit_skill_vectors(log: ObservationLog, n_skills: int, rank: int) -> tuple[np
     R = scipy.sparse.csr_matrix((res_sum / (res_n + 1.0), (row, uniq % n_skills)),
                                 shape=(len(learners), n_skills))
     G = (R.T @ R) / len(learners)
+    inv_scale = scipy.sparse.diags(1.0 / np.sqrt(G.diagonal() + _FLOOR))
+    G = (inv_scale @ G @ inv_scale).tocsc()
     if n_skills <= _DENSE_SKILLS or k >= n_skills - 1:
         evals, evecs = np.linalg.eigh(G.toarray())
     else:
-        evals, evecs = scipy.sparse.linalg.eigsh(G.tocsc(), k=k)
+        evals, evecs = scipy.sparse.linalg.eigsh(G, k=k)
     top = np.argsort(evals)[::-1][:k]
     vectors = evecs[:, top] * np.sqrt(np.clip(evals[top], 0.0, None))
     return np.ascontiguousarray(vectors), skill_mean
@@ -76,7 +80,8 @@ class RBestLREloTransfer(RBestLRElo):
 
     def __init__(self, l2: float = 1.0, decays: tuple[float, ...] = (0.3, 0.7, 0.9),
                  max_iter: int = 300, elo_alpha: float = 1.0, elo_beta: float = 0.05,
-                 transfer_rank: int = 128, transfer_decays: tuple[float, ...] = (0.5, 0.9)):
+                 transfer_rank: int = 256,
+                 transfer_decays: tuple[float, ...] = (0.5, 0.9, 0.98)):
         super().__init__(l2=l2, decays=decays, max_iter=max_iter, elo_alpha=elo_alpha,
                          elo_beta=elo_beta)
         self.transfer_rank = transfer_rank

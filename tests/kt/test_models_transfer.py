@@ -78,7 +78,7 @@ def _correlated_log(n_learners=60, seed=0):
     return ObservationLog.from_arrays(learner=lrn, skill=sk, item=None, outcome=ys, order=order)
 
 
-def test_skill_vectors_factor_the_residual_covariance():
+def test_skill_vectors_factor_the_residual_correlation():
     log = _correlated_log()
     vectors, mean = fit_skill_vectors(log, log.n_skills, rank=log.n_skills)
     y = log.outcome.astype(float)
@@ -89,7 +89,9 @@ def test_skill_vectors_factor_the_residual_covariance():
         for s in range(log.n_skills):
             rows = (log.learner == u) & (log.skill == s)
             R[u, s] = (y[rows] - mean[s]).sum() / (rows.sum() + 1)
-    np.testing.assert_allclose(vectors @ vectors.T, R.T @ R / log.n_learners, atol=1e-12)
+    cov = R.T @ R / log.n_learners
+    scale = np.sqrt(np.diag(cov) + 1e-4)
+    np.testing.assert_allclose(vectors @ vectors.T, cov / np.outer(scale, scale), atol=1e-12)
     a, b, c = (int(np.flatnonzero(log.skill_names == s)[0]) for s in "abc")
     assert vectors[a] @ vectors[b] > 3 * abs(vectors[a] @ vectors[c])
 
