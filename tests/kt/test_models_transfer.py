@@ -11,7 +11,7 @@ from kt.log import ObservationLog
 from kt.models import _kernels as K
 from kt.models import make_model
 from kt.models.base import event_pointers
-from kt.models.transfer import fit_skill_vectors
+from kt.models.transfer import fit_vectors
 from tests.kt.test_models_data import synthetic_log
 
 
@@ -80,7 +80,8 @@ def _correlated_log(n_learners=60, seed=0):
 
 def test_skill_vectors_factor_the_residual_correlation():
     log = _correlated_log()
-    vectors, mean = fit_skill_vectors(log, log.n_skills, rank=log.n_skills)
+    vectors, mean = fit_vectors(log.learner, log.skill, log.outcome, log.n_skills,
+                                log.n_skills)
     y = log.outcome.astype(float)
     counts = np.bincount(log.skill)
     np.testing.assert_allclose(mean, (np.bincount(log.skill, weights=y) + 2 * y.mean()) / (counts + 2))
