@@ -62,20 +62,23 @@ def test_transfer_kernel_matches_twin(log):
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-z)), rtol=1e-12)
 
 
-def _correlated_log(n_learners=60, seed=0):
-    """Skills a and b share one ability per learner; c has its own."""
+def _correlated_log(n_learners=60, seed=0, items=False):
+    """Skills a and b share one ability per learner; c has its own. ``items``: a, b, c are
+    items of one skill instead."""
     rng = np.random.default_rng(seed)
-    lrn, sk, ys, order = [], [], [], []
+    lrn, sk, itm, ys, order = [], [], [], [], []
     for u in range(n_learners):
         ab, c = rng.normal(0, 1.5, 2)
         for t in range(30):
             s = "abc"[t % 3]
             p = 1 / (1 + np.exp(-(c if s == "c" else ab)))
             lrn.append(f"u{u}")
-            sk.append(s)
+            sk.append("s" if items else s)
+            itm.append(s)
             ys.append(int(rng.random() < p))
             order.append(len(order))
-    return ObservationLog.from_arrays(learner=lrn, skill=sk, item=None, outcome=ys, order=order)
+    return ObservationLog.from_arrays(learner=lrn, skill=sk, item=itm if items else None,
+                                      outcome=ys, order=order)
 
 
 def test_skill_vectors_factor_the_residual_correlation():
@@ -115,8 +118,23 @@ def test_online_predictions_use_the_training_features(log):
     assert model.skill_vectors_.shape == (log.n_skills, log.n_skills)  # rank capped
 
 
+def test_success_on_a_related_item_raises_the_prediction_more():
+    log = _correlated_log(n_learners=200, seed=2, items=True)
+    model = make_model("r-best-lr-elo-transfer", item_transfer_rank=2).fit(log)
+    s0 = model.init_state()
+    after, _ = model.update_many(s0, ["s"] * 3, [1, 1, 1], items=["a"] * 3)
+    gain = {i: model.update_one(after, "s", 1, i)[1] - model.update_one(s0, "s", 1, i)[1]
+            for i in "bc"}
+    assert gain["b"] > gain["c"] + 0.02, gain
+    assert model.weight_table()["item_transfer"][-1] > 0
+    assert not model.item_vectors_[-1].any()  # the unknown item carries no evidence
+    _, p = model.update_one(after, "s", 1, None)
+    assert 0 < p < 1
+
+
 @pytest.mark.parametrize("bad", [{"transfer_rank": 0}, {"transfer_rank": 2.5},
-                                 {"transfer_decays": (0.5, 1.0)}])
+                                 {"transfer_decays": (0.5, 1.0)},
+                                 {"item_transfer_rank": 0}, {"item_transfer_decays": (0.0,)}])
 def test_bad_hyperparameters_are_named(log, bad):
     with pytest.raises(ParameterError, match="transfer"):
         make_model("r-best-lr-elo-transfer", **bad).fit(log)
