@@ -138,3 +138,13 @@ def test_success_on_a_related_item_raises_the_prediction_more():
 def test_bad_hyperparameters_are_named(log, bad):
     with pytest.raises(ParameterError, match="transfer"):
         make_model("r-best-lr-elo-transfer", **bad).fit(log)
+
+
+@pytest.mark.slow
+def test_dask_replay_matches_local(log):
+    from kt.replay import protocol
+    from tests.kt.test_replay import local_and_dask
+
+    config = protocol.ReplayConfig(models=("r-best-lr-elo-transfer",), folds=3, seed=2, n_boot=0)
+    local, _ = local_and_dask(log, config)
+    assert "r-best-lr-elo-transfer" in local.predictions
