@@ -60,8 +60,8 @@ def _check_words(graph: SkillGraph, skill: str, after: tuple[str, ...], mastery_
     names = [f"'{graph.title_of(k)}'" for k in after[:3]]
     more = f" and {len(after) - 3} more" if len(after) > 3 else ""
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return (f"a quick check: it is not clear yet whether you know '{graph.title_of(skill)}' "
-            f"(mastery {mastery_now:.2f}), and your answer decides whether to keep working on it "
+    return (f"a quick check: it is not clear yet whether '{graph.title_of(skill)}' is known "
+            f"(mastery {mastery_now:.2f}), and the answer decides whether to keep working on it "
             f"or move on to {joined}{more}")
 
 

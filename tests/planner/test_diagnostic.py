@@ -92,3 +92,15 @@ def test_a_check_says_what_its_answer_decides_and_promises_no_inflated_gain():
     lesson_plan = plan_playlist(g, cat, learner, PlaylistRequest(
         budget_min=25, length_max=2, weights=replace(PlaylistRequest().weights, diagnostic=0.0)))
     assert all("quick check" not in i.reason.sentence for i in lesson_plan.items)
+
+
+def test_the_check_clause_reads_for_the_teacher_too():
+    """The teacher page rewrites the learner's sentence (service.web.teacher_words): the
+    check clause has no "you" to rewrite, and its mastery becomes a chance in words."""
+    g, cat = _school()
+    learner = PlanLearner("s", mastery={"k": 0.6}, goals={s: 2.0 for s in "abc"})
+    plan = plan_playlist(g, cat, learner, PlaylistRequest(budget_min=25, length_max=2))
+    sentence = next(i for i in plan.items if i.activity_id == "check").reason.sentence
+    clause = next(c for c in sentence.split("; ") if c.startswith("a quick check"))
+    assert " you" not in clause and "your" not in clause
+    assert "whether 'k' is known (mastery 0.60)" in clause
