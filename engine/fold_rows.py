@@ -19,7 +19,9 @@ skill's ``p_init``). So nothing is decoded and no state document is kept (the le
 
 Final mastery rows and history equal in-order arrival's (``tests/engine/test_time_order.py``).
 All learners of a batch run through one ``update_cells`` call (the BKT filter over
-(learner, skill) cells: the same numbers as ``update_one`` per observation).
+(learner, skill) cells: the same numbers as ``update_one`` per observation); a batch of one
+in-order observation of one skill takes the scalar ``update_cell`` step instead
+(:func:`fold_single`: the commonest ingest, one LMS event per request).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Called by :mod:`engine.mastery` inside its transaction, after the learner locks. Learners
 whose state belongs to a model that keeps it in the mastery rows (a plain BKT) and learners
 without evidence yet go to :mod:`engine.fold_rows` (one kernel call per batch, late evidence
-from its insertion point). Otherwise, per learner:
+from its insertion point; a batch of one in-order observation of one skill takes its scalar
+step, :func:`engine.fold_rows.fold_single`). Otherwise, per learner:
 
 * **fast path** — the stored state was made by the running model and the new observations
   are no older than the learner's latest: fold them onto the stored state and append history;
