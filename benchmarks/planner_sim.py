@@ -166,9 +166,24 @@ def report_ablation(specs, out, print_=print) -> None:
             ratios[n].append(full / m if m > 0 else float("inf"))
         print_(f"| {spec.name} | " + " | ".join(cells) + " |")
     print_("\naveraged ratio full pathwise / variant (> 1 for a switched-off term: it pays; "
-           "< 1 for a '+' variant: the added term pays)")
+           "< 1 for a '+' variant: the added term pays); ± = 95 % interval over seeds of the "
+           "per-seed ratio of world-averaged E_p (paired: same seeds, same random numbers)")
     for n in names[1:]:
-        print_(f"  pathwise / {n}: {sum(ratios[n]) / len(ratios[n]):.3f}x")
+        m, hw = mean_ci(seed_ratios(specs, out, n))
+        print_(f"  pathwise / {n}: {sum(ratios[n]) / len(ratios[n]):.3f}x; "
+               f"per seed {m:.3f}x ± {hw:.3f}")
+
+
+def seed_ratios(specs, out, variant: str, full: str = "pathwise") -> list[float]:
+    """Per seed: E_p of ``full`` averaged over the worlds ÷ that of ``variant``; shape (seeds,).
+    ``out`` is {world: {policy: [result with .mean, one per seed, in seed order]}}."""
+    n_seeds = len(out[specs[0].name][full])
+    ratios = []
+    for i in range(n_seeds):
+        a = sum(out[s.name][full][i].mean for s in specs) / len(specs)
+        b = sum(out[s.name][variant][i].mean for s in specs) / len(specs)
+        ratios.append(a / b if b > 0 else float("inf"))
+    return ratios
 
 
 def main(argv: list[str] | None = None) -> int:
