@@ -104,3 +104,13 @@ def test_the_check_clause_reads_for_the_teacher_too():
     clause = next(c for c in sentence.split("; ") if c.startswith("a quick check"))
     assert " you" not in clause and "your" not in clause
     assert "whether 'k' is known (mastery 0.60)" in clause
+
+
+@pytest.mark.parametrize("p_k, chosen", [(0.3, False), (0.5, True), (0.8, True), (0.9, False),
+                                         (0.99, False)])
+def test_a_check_only_where_its_answer_can_change_the_plan(p_k, chosen):
+    """Prerequisite k of three goal skills: at p = 0.3 teaching k wins whatever one answer
+    says (the lesson); around 0.5-0.8 a check is chosen; at 0.9 and above moving on is
+    already the better plan, so the answer decides nothing (z)."""
+    assert ("check" in _plan(p_k)) is chosen
+    assert "check" not in _plan(p_k, diagnostic=0.0)
