@@ -28,7 +28,8 @@ class PlanWeights:
     q_j = P(j known after this playlist) = p_j + (1 - p_j) max_b T_bj (1 = no risk
     discount, the old objective). ``diagnostic`` x the value of information of a check on a
     skill not yet mastered is added to every assessment-kind candidate on it
-    (:mod:`planner.diagnostic`; 0 = checks earn only their own learning).
+    (:mod:`planner.diagnostic`; 0, the default = checks earn only their own learning: the term
+    did not pay in the simulated worlds; a school can try 1 in an experiment arm).
     ``lookahead_depth`` graph steps (>= 1) and ``lookahead_discount`` in [0, 1] per step: the
     ``unlock`` value looks that far ahead (:func:`planner.lookahead.horizon_unlock_values`;
     1 = the direct successors only). See planner/README.md.
@@ -42,7 +43,7 @@ class PlanWeights:
     slack_penalty: float = 100.0
     unlock: float = 0.3
     chain_residual: float = 0.25
-    diagnostic: float = 1.0
+    diagnostic: float = 0.0
     lookahead_depth: int = 1
     lookahead_discount: float = 0.5
 

@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-WeightName = Literal["review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual"]
+WeightName = Literal["review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual",
+                     "diagnostic"]
 
 
 class ArmIn(BaseModel):

@@ -25,7 +25,8 @@ greedy expected-gain-per-minute rule on the same candidates, no MILP), ``lowest_
 ready skill with the lowest mastery first, the planner simulator's baseline), ``teacher`` (the
 engine does not generate: the learner follows the teacher's own sequence)."""
 
-WEIGHT_NAMES = ("review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual")
+WEIGHT_NAMES = ("review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual",
+                "diagnostic")
 """``planner.request.PlanWeights`` fields an arm may set (e.g. ``unlock: 0`` switches the
 look-ahead off)."""
 

@@ -272,7 +272,7 @@ ABLATIONS = {
     "no-unlock": {"unlock": 0.0},
     "no-chain-risk": {"chain_residual": 1.0},
     "one-step (old)": {"unlock": 0.0, "chain_residual": 1.0},
-    "no-diagnostic": {"diagnostic": 0.0},
+    "+diagnostic": {"diagnostic": 1.0},
     "+lookahead d=2": {"lookahead_depth": 2},
     "+lookahead d=3": {"lookahead_depth": 3},
 }

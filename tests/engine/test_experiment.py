@@ -143,3 +143,16 @@ def test_learner_values_from_history_rows():
     assert v["mastery_gain"] == pytest.approx(((0.6 - 0.4) + (0.25 - 0.3)) / 2)
     assert v["time_on_task_min"] == 35 and v["observations"] == 2
     assert learner_values(hist, obs, ["k1"], date(2026, 1, 7), date(2026, 1, 19), prior={}, minutes={}) is None
+
+
+def test_an_arm_may_switch_diagnostic_checks_on():
+    """The diagnostic-check term is off by default (it did not pay in the simulated worlds):
+    a school can try it on its own learners as one arm's weight."""
+    from dataclasses import replace
+
+    from planner.request import PlanWeights
+
+    d = _design(arms=[{"name": "A"}, {"name": "checks", "weights": {"diagnostic": 1}}])
+    assert design_from_dict(d.to_dict()) == d
+    weights = dict(d.to_dict()["arms"][1]["weights"])
+    assert replace(PlanWeights(), **weights).diagnostic == 1.0

@@ -80,10 +80,24 @@ def test_no_check_when_nothing_depends_on_it_or_it_is_known():
     assert "check" not in _plan(0.99)  # known: not a gain-bearing skill
 
 
+def _with_checks() -> PlaylistRequest:
+    req = PlaylistRequest(budget_min=25, length_max=2)
+    return replace(req, weights=replace(req.weights, diagnostic=1.0))
+
+
+def test_the_term_is_off_unless_asked_for():
+    """Default 0 (it did not pay in the worlds): no information value, plain gains."""
+    assert PlaylistRequest().weights.diagnostic == 0.0
+    g, cat = _school()
+    learner = PlanLearner("s", mastery={"k": 0.6}, goals={s: 2.0 for s in "abc"})
+    items = plan_playlist(g, cat, learner, PlaylistRequest(budget_min=25, length_max=2)).items
+    assert sorted(i.activity_id for i in items) == ["lesson"]
+
+
 def test_a_check_says_what_its_answer_decides_and_promises_no_inflated_gain():
     g, cat = _school()
     learner = PlanLearner("s", mastery={"k": 0.6}, goals={s: 2.0 for s in "abc"})
-    plan = plan_playlist(g, cat, learner, PlaylistRequest(budget_min=25, length_max=2))
+    plan = plan_playlist(g, cat, learner, _with_checks())
     check = next(i for i in plan.items if i.activity_id == "check")
     assert "a quick check" in check.reason.sentence
     assert "move on to 'a', 'b' and 'c'" in check.reason.sentence
@@ -99,7 +113,7 @@ def test_the_check_clause_reads_for_the_teacher_too():
     check clause has no "you" to rewrite, and its mastery becomes a chance in words."""
     g, cat = _school()
     learner = PlanLearner("s", mastery={"k": 0.6}, goals={s: 2.0 for s in "abc"})
-    plan = plan_playlist(g, cat, learner, PlaylistRequest(budget_min=25, length_max=2))
+    plan = plan_playlist(g, cat, learner, _with_checks())
     sentence = next(i for i in plan.items if i.activity_id == "check").reason.sentence
     clause = next(c for c in sentence.split("; ") if c.startswith("a quick check"))
     assert " you" not in clause and "your" not in clause

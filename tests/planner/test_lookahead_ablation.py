@@ -21,4 +21,4 @@ def test_per_seed_ratio_of_world_averages_by_hand():
 def test_the_ablation_measures_depth_two_and_three():
     assert ABLATIONS["+lookahead d=2"] == {"lookahead_depth": 2}
     assert ABLATIONS["+lookahead d=3"] == {"lookahead_depth": 3}
-    assert ABLATIONS["no-diagnostic"] == {"diagnostic": 0.0}
+    assert ABLATIONS["+diagnostic"] == {"diagnostic": 1.0}
