@@ -1,5 +1,5 @@
-"""One silent HiGHS run through ``highspy``: the class-plan MILPs (and any other planner model
-given as arrays).
+"""One silent HiGHS run through ``highspy``, for every planner model given as arrays: the
+playlist MILP (``planner.playlist.milp``, with a MIP start) and the class-plan MILPs.
 
 highspy rather than ``scipy.optimize.milp``: scipy's bundled HiGHS prints a debug line
 ("HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();") to standard
@@ -37,14 +37,21 @@ class HighsRun:
     def optimal(self) -> bool:
         return self.status == OPTIMAL
 
+    @property
+    def infeasible(self) -> bool:
+        return self.status == INFEASIBLE
+
 
 def run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, matrix: csc_array | None,
               row_lower: np.ndarray, row_upper: np.ndarray, integer: np.ndarray, *,
               time_limit: float | None, gap: float,
-              options: Mapping[str, Any] | None = None) -> HighsRun:
+              options: Mapping[str, Any] | None = None,
+              start: tuple[np.ndarray, np.ndarray] | None = None) -> HighsRun:
     """Minimise ``cost · x`` subject to ``lower <= x <= upper`` and ``row_lower <= matrix · x
     <= row_upper``, the columns of ``integer`` (bool mask (n,)) integral; ``time_limit`` in
-    seconds (None: none), ``gap`` the relative MIP gap at which HiGHS stops."""
+    seconds (None: none), ``gap`` the relative MIP gap at which HiGHS stops, ``options`` more
+    HiGHS options; ``start``: (column indices, values) of a known feasible point's integer
+    columns, HiGHS's first incumbent (MIP start)."""
     n = len(cost)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, len(row_lower)
@@ -70,6 +77,9 @@ def run_highs(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, matrix: cs
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
     h.passModel(lp)
+    if mip and start is not None:
+        cols, values = start
+        h.setSolution(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(values, dtype=np.float64))
     h.run()
     return _outcome(h, mip)
 
@@ -83,6 +93,6 @@ def _outcome(h: highspy.Highs, mip: bool) -> HighsRun:
     code = codes.get(status, LIMIT if x is not None else OTHER)
     if mip:
         bound, gap = float(info.mip_dual_bound), float(info.mip_gap)
-    else:
-        bound, gap = float(info.objective_function_value), 0.0
+    else:  # an LP: its optimum is the bound
+        bound, gap = (float(info.objective_function_value) if code == OPTIMAL else -np.inf), 0.0
     return HighsRun(x, code, bound, gap, h.modelStatusToString(status))

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
-import highspy
 import numpy as np
 from scipy.sparse import csc_array
 
+from planner._highs import HighsRun, run_highs
 from planner.model import MODALITIES
 from planner.playlist.candidates import Candidates
 from planner.playlist.rows import SoftRow, hard_limits, soft_rows
@@ -82,19 +82,6 @@ class MilpResult:
     gap: float = float("nan")
 
 
-@dataclass(frozen=True, eq=False)
-class _Outcome:
-    """One HiGHS run: ``x`` every variable's value (None without a solution), proof flags,
-    the dual bound and relative gap (minimisation) and HiGHS's status text."""
-
-    x: np.ndarray | None
-    optimal: bool
-    infeasible: bool
-    bound: float
-    gap: float
-    message: str
-
-
 class _Model:
     """A MILP under construction: variables (cost, bounds) and sparse rows (lo <= a·x <= hi).
 
@@ -141,46 +128,17 @@ class _Model:
         return M
 
     def solve(self, integer: np.ndarray, *, time_limit: float | None, gap: float,
-              start: np.ndarray | None = None) -> _Outcome:
-        """Run HiGHS with the (I,) columns ``integer`` binary-integral (none: the LP
-        relaxation); ``start``: (I,) their values in a known feasible solution (MIP start)."""
-        nvar = len(self.cost)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = nvar, len(self.rlo)
-        lp.col_cost_ = np.asarray(self.cost)
-        lp.col_lower_, lp.col_upper_ = np.asarray(self.lb), np.asarray(self.ub)
-        if self.rlo:
-            M = self.matrix()
-            lp.row_lower_, lp.row_upper_ = np.asarray(self.rlo), np.asarray(self.rhi)
-            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-            lp.a_matrix_.start_, lp.a_matrix_.index_ = M.indptr, M.indices
-            lp.a_matrix_.value_ = M.data
-        mip = len(integer) > 0
-        if mip:
-            integ = [highspy.HighsVarType.kContinuous] * nvar
-            for j in integer.tolist():
-                integ[j] = highspy.HighsVarType.kInteger
-            lp.integrality_ = integ
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)  # before anything else: nothing on stdout
-        for key, value in HIGHS_OPTIONS.items():
-            h.setOptionValue(key, value)
-        h.setOptionValue("mip_rel_gap", float(gap))
-        if time_limit is not None:
-            h.setOptionValue("time_limit", float(time_limit))
-        h.passModel(lp)
-        if mip and start is not None:
-            h.setSolution(len(integer), integer.astype(np.int32), start.astype(np.float64))
-        h.run()
-        info, status = h.getInfo(), h.getModelStatus()
-        x = np.asarray(h.getSolution().col_value) if info.primal_solution_status == 2 else None
-        optimal = status == highspy.HighsModelStatus.kOptimal
-        if mip:
-            bound, mgap = float(info.mip_dual_bound), float(info.mip_gap)
-        else:
-            bound, mgap = (float(info.objective_function_value) if optimal else -np.inf), 0.0
-        return _Outcome(x, optimal, status == highspy.HighsModelStatus.kInfeasible, bound, mgap,
-                        h.modelStatusToString(status))
+              start: np.ndarray | None = None) -> HighsRun:
+        """Run HiGHS (:func:`planner._highs.run_highs`, with ``HIGHS_OPTIONS``) with the (I,)
+        columns ``integer`` binary-integral (none: the LP relaxation); ``start``: (I,) their
+        values in a known feasible solution (MIP start)."""
+        mask = np.zeros(len(self.cost), dtype=bool)
+        mask[integer] = True
+        return run_highs(np.asarray(self.cost), np.asarray(self.lb), np.asarray(self.ub),
+                         self.matrix() if self.rlo else None, np.asarray(self.rlo),
+                         np.asarray(self.rhi), mask, time_limit=time_limit, gap=gap,
+                         options=HIGHS_OPTIONS,
+                         start=None if start is None or not len(integer) else (integer, start))
 
 
 @dataclass(frozen=True, eq=False)
