@@ -230,16 +230,17 @@ def _add_check_value(graph: SkillGraph, learner: PlanLearner, request: PlaylistR
     succ: dict[str, list[tuple[float, float]]] = {}
     for n, k in enumerate(skills):
         if p[n] < theta:
-            succ[k] = [(float(learner.goals.get(j, W.default_goal_weight)), learner.mastery_of(j))
-                       for j in graph.successors_of(k) if learner.mastery_of(j) < theta]
+            beliefs = ((j, learner.mastery_of(j)) for j in graph.successors_of(k))
+            succ[k] = [(float(learner.goals.get(j, W.default_goal_weight)), pj)
+                       for j, pj in beliefs if pj < theta]
     voi = W.diagnostic * check_values(skills, p, w, T.max(axis=0), succ, W.chain_residual)
     scale = w * (1.0 - p)
-    before = T.copy()
+    info = np.zeros_like(T)
     for n in np.flatnonzero((voi > 0) & (scale > 0)):
         for ai in checks:
             if T[ai, n] > 0:
-                T[ai, n] = min(T[ai, n] + voi[n] / scale[n], 0.999)
-    info = T - before
+                info[ai, n] = min(T[ai, n] + voi[n] / scale[n], 0.999) - T[ai, n]
+    T += info
     return info if info.any() else None
 
 
