@@ -120,12 +120,10 @@ class _Model:
         self.rhi.append(hi)
 
     def matrix(self) -> csc_array:
-        """The (rows, variables) constraint matrix, column-wise with sorted indices."""
-        M = csc_array((np.concatenate(self.vals),
-                       (np.concatenate(self.ri), np.concatenate(self.ci))),
-                      shape=(len(self.rlo), len(self.cost)))
-        M.sort_indices()
-        return M
+        """The (rows, variables) constraint matrix, column-wise (``run_highs`` sorts it)."""
+        return csc_array((np.concatenate(self.vals),
+                          (np.concatenate(self.ri), np.concatenate(self.ci))),
+                         shape=(len(self.rlo), len(self.cost)))
 
     def solve(self, integer: np.ndarray, *, time_limit: float | None, gap: float,
               start: np.ndarray | None = None) -> HighsRun:
