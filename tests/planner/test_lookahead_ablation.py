@@ -1,11 +1,11 @@
 """benchmarks.planner_sim.seed_ratios: the ablation's per-seed ratio of world-averaged E_p,
-against hand-worked numbers, and the '+lookahead d=2/3' rows exist."""
+against hand-worked numbers, and the printed report has a row for every ablation."""
 
 from types import SimpleNamespace as NS
 
 import pytest
 
-from benchmarks.planner_sim import seed_ratios
+from benchmarks.planner_sim import report_ablation, seed_ratios
 from planner.simulate.baselines import ABLATIONS
 
 
@@ -18,7 +18,16 @@ def test_per_seed_ratio_of_world_averages_by_hand():
     assert seed_ratios(specs, out, "v") == pytest.approx([2.0, 0.8])
 
 
-def test_the_ablation_measures_depth_two_and_three():
-    assert ABLATIONS["+lookahead d=2"] == {"lookahead_depth": 2}
-    assert ABLATIONS["+lookahead d=3"] == {"lookahead_depth": 3}
-    assert ABLATIONS["+diagnostic"] == {"diagnostic": 1.0}
+def test_the_report_prints_every_ablation_with_its_ratio():
+    specs = [NS(name="w1")]
+    names = [*ABLATIONS, "+learn (Thompson)", "+spacing (fitted)"]
+    out = {"w1": {n: [NS(mean=2.0), NS(mean=2.0)] for n in names}}
+    out["w1"]["+lookahead d=3"] = [NS(mean=1.0), NS(mean=4.0)]
+    lines: list[str] = []
+    report_ablation(specs, out, print_=lines.append)
+    text = "\n".join(lines)
+    for n in ("+diagnostic", "+lookahead d=2", "+lookahead d=3", "no-unlock"):
+        assert f"pathwise / {n}:" in text
+    # world average 2 vs 2.5 -> 0.800x; per seed 2/1 = 2 and 2/4 = 0.5 -> mean 1.250x
+    d3 = next(line for line in lines if "pathwise / +lookahead d=3:" in line)
+    assert "0.800x" in d3 and "per seed 1.250x" in d3
