@@ -163,3 +163,15 @@ def test_schemathesis_finds_no_server_error_in_the_experiment_api(template_db, t
             except Unsatisfiable:
                 assert mode == "negative"
         assert codes and max(codes) < 500
+
+
+def test_an_arm_can_switch_diagnostic_checks_on_over_http(client):
+    """The diagnostic-check term is off by default; a school registers an arm with it on."""
+    arms = [{"name": "plain"}, {"name": "checks", "weights": {"diagnostic": 1}}]
+    r = client.post("/v1/experiments", headers=ADMIN, json=_design("checks", arms=arms))
+    assert r.status_code == 201, r.text
+    got = client.get("/v1/experiments/checks", headers=ADMIN).json()
+    assert [a.get("weights") or {} for a in got["arms"]] == [{}, {"diagnostic": 1.0}]
+    bad = [{"name": "plain"}, {"name": "checks", "weights": {"diagnostics": 1}}]
+    r = client.post("/v1/experiments", headers=ADMIN, json=_design("typo", arms=bad))
+    assert r.status_code == 422 and "diagnostics" in r.text
