@@ -130,6 +130,20 @@ class EffectivenessModel:
         ll = self._lf_ll.get((learner_id, fmt, declared), 0.0)
         return float(_normalise(prior + ll) @ GRID)
 
+    @property
+    def learns_formats(self) -> bool:
+        """True once any learner-format evidence is stored (``adjusted`` then scales every
+        activity of a learner by their format multiplier)."""
+        return bool(self._lf_ll)
+
+    def mean_multipliers(self, catalog: Sequence[PlanActivity]) -> dict[str, float]:
+        """Activity id -> posterior-mean multiplier for the activities ``adjusted`` scales
+        (a kind x modality group with evidence, or every one once ``learns_formats``); the
+        activity part of ``adjusted(catalog, rng=None)``, computed once for many learners."""
+        groups = self._group_posteriors()
+        return {a.id: float(self.activity_posterior(a, groups) @ GRID) for a in catalog
+                if (a.kind, a.modality) in groups or self._lf_ll}
+
     def adjusted(self, catalog: Sequence[PlanActivity], *, rng: np.random.Generator | None = None,
                  learner_id: str | None = None, preferred_formats: Iterable[str] = ()
                  ) -> list[PlanActivity]:
@@ -153,11 +167,12 @@ class EffectivenessModel:
             # unknown prerequisites) shift every multiplier alike
             scale = float(np.exp(np.mean(np.log(list(mult.values())))))
             mult = {k: v / scale for k, v in mult.items()}
-        return [replace(a, p_learn=_scaled(a.p_learn, mult[a.id])) if a.id in mult else a
+        return [replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
                 for a in catalog]
 
 
-def _scaled(p_learn: float | Mapping[str, float], m: float):
+def scaled_p_learn(p_learn: float | Mapping[str, float], m: float):
+    """``p_learn`` (one probability or skill -> probability) times ``m``, capped at 0.95."""
     if isinstance(p_learn, Mapping):
         return {k: min(float(v) * m, 0.95) for k, v in p_learn.items()}
     return min(float(p_learn) * m, 0.95)

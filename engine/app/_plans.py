@@ -24,6 +24,18 @@ class PlanUseCases(PlanStore):
             raise NotFoundError(f"tenant {self.tenant!r} has no competency graph; import one first")
         return inp
 
+    def _learned(self, weights=None) -> planning.LearnedModels | None:
+        """The tenant's learned models (activity effectiveness, forgetting) when the policy or
+        an arm's ``weights`` switch either on, else None (nothing is read or fitted)."""
+        if not any(planning.learned_switches(self.view.policy, weights)):
+            return None
+        cache = self.__dict__.get("_learned_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_learned_cache", planning.LearnedCache())
+        prefs = {lid: [getattr(f, "value", f) for f in lr.profile.value("preferred_formats")]
+                 for lid, lr in self.view.learners.items()}
+        return cache.models(self.store, self._planning_input(), prefs, self.view.policy.mastered_threshold)
+
     def _plan_playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
                        validate: bool = True):
         """(items, conflicts, body) of one learner's playlist. ``validate``: unknown pins and
@@ -47,7 +59,8 @@ class PlanUseCases(PlanStore):
         items, conflicts, meta = planning.plan_playlist_for(
             self._planning_input(), learner, self.engine.mastery(learner_id), cls, budget_min=budget_min,
             pins=pins, removes=removes, policy=self.view.policy,
-            planner=arm.planner if arm else "pathwise", weights=dict(arm.weights) if arm else None)
+            planner=arm.planner if arm else "pathwise", weights=dict(arm.weights) if arm else None,
+            learned=self._learned(arm.weights if arm else None))
         body = {"planner": meta, "class_id": cls.id if cls else None}
         return items, conflicts, body if arm is None else {**body, "experiment_arm": arm.name}
 
@@ -57,7 +70,8 @@ class PlanUseCases(PlanStore):
         mastery = {lr.id: self.engine.mastery(lr.id) for lr in learners}
         return planning.plan_class_session(self._planning_input(), cls, learners, mastery,
                                            keep_apart=keep_apart, keep_together=keep_together,
-                                           session=session, policy=self.view.policy)
+                                           session=session, policy=self.view.policy,
+                                           learned=self._learned())
 
     # ---------------------------------------------------------------- playlists
     def generate_playlist(self, by: Caller, learner_id: str, *, budget_min: float | None = None,
@@ -109,7 +123,8 @@ class PlanUseCases(PlanStore):
         removes = [a for a in (current.removes if current else ()) if a in known and a != activity_id]
         return planning.why_not_for(self._planning_input(), learner, self.engine.mastery(learner_id),
                                     self._class_of(learner_id), activity_id, budget_min=budget_min,
-                                    pins=pins, removes=removes, policy=self.view.policy)
+                                    pins=pins, removes=removes, policy=self.view.policy,
+                                    learned=self._learned())
 
     # ---------------------------------------------------------------- class plans
     def generate_class_plan(self, by: Caller, class_id: str, *, keep_apart=(), keep_together=(),

@@ -1,4 +1,5 @@
-"""The tenant's planning policy: one mastery threshold, the goal weights and the struggling rule.
+"""The tenant's planning policy: one mastery threshold, the goal weights, the struggling rule and
+the switches of the learned models (activity effectiveness, fitted forgetting; both off by default).
 
 Stored per tenant (``engine.app``: an admin reads and sets it) and passed to every place that
 decides "mastered": the planner's settings (``PlaylistRequest.mastered_threshold``,
@@ -26,6 +27,11 @@ class PlanningPolicy:
     struggling_mastery / struggling_min_observations: a learner struggles with a skill when
         they have at least ``struggling_min_observations`` (3) observations of it and mastery
         below ``struggling_mastery`` (0.4); the planner then favours support activities.
+    learn_effectiveness: plan with each activity's learn probability scaled by the multiplier
+        learned from the tenant's exit tickets (``planner.effectiveness``, posterior mean, so
+        a plan is reproducible; :mod:`engine.planning._learned`); off by default.
+    fitted_forgetting: schedule review from half-lives fitted on the tenant's retention checks
+        (``planner.forgetting``) instead of the planner's fixed half-life; off by default.
     """
 
     mastered_threshold: float = 0.95
@@ -33,6 +39,8 @@ class PlanningPolicy:
     growth_weight: float = 1.5
     struggling_mastery: float = 0.4
     struggling_min_observations: int = 3
+    learn_effectiveness: bool = False
+    fitted_forgetting: bool = False
 
     def __post_init__(self) -> None:
         checks = (
@@ -48,6 +56,9 @@ class PlanningPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
                 raise ValidationError(f"{name}={value!r}; it must be {rule}")
+        for name in ("learn_effectiveness", "fitted_forgetting"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValidationError(f"{name}={getattr(self, name)!r}; it must be true or false")
         if not isinstance(self.struggling_min_observations, int):
             raise ValidationError(
                 f"struggling_min_observations={self.struggling_min_observations!r}; "

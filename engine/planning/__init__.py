@@ -10,6 +10,8 @@ tenant's :class:`PlanningPolicy` (mastery threshold, goal weights, struggling ru
   accommodations, devices, places, spaced review), ``playlist_request`` (the class's blended
   model's budget and modality mix, the teacher's pins and removals), ``plan_playlist_for``,
   ``why_not_for`` and ``playlist_items`` (planner Playlist → review PlanItems).
+* :mod:`engine.planning._learned` — activity effectiveness and forgetting fitted on the
+  tenant's evidence (``LearnedCache``, ``learned_switches``), opt-in by policy or arm.
 * :mod:`engine.planning._classplan` — a class: ``model_settings`` (blended model →
   ``planner.classplan.ModelSettings``) and ``plan_class_session`` (a reviewable class plan
   body and each learner's share of the session).
@@ -25,6 +27,7 @@ from engine.planning._input import (
     planning_input,
     skill_graph,
 )
+from engine.planning._learned import LearnedCache, LearnedModels, fit_learned, learned_switches
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
     class_budget,
@@ -40,9 +43,13 @@ __all__ = [
     "DEFAULT_BUDGET_MIN",
     "DEFAULT_POLICY",
     "DEFAULT_P_LEARN",
+    "LearnedCache",
+    "LearnedModels",
     "PlanningInput",
     "PlanningPolicy",
     "class_budget",
+    "fit_learned",
+    "learned_switches",
     "grade_band",
     "model_settings",
     "plan_activity",

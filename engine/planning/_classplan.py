@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.planning._input import PlanningInput, _value
+from engine.planning._learned import learned_switches
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
+    _with_learned,
     plan_learner,
     playlist_items,
     uses_own_devices,
@@ -87,13 +89,15 @@ class _OnePlaylist:
 
 def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Mapping[str, Mapping], *,
                        keep_apart=(), keep_together=(), session=None, time_limit_s: float = 2.0,
-                       policy: PlanningPolicy = DEFAULT_POLICY):
+                       policy: PlanningPolicy = DEFAULT_POLICY, learned=None):
     """Run ``planner.classplan.plan_class`` for the class's model.
 
     Returns ``(body, conflicts, playlists)``: ``body``: model, session, settings,
     (stations, groups with one-sentence reasons, schedule per rotation, each learner's
     scheduled items); ``playlists``: learner id → (PlanItems, conflicts, meta), each learner's
-    share of the session, ready to review one by one.
+    share of the session, ready to review one by one. ``learned``: the tenant's fitted models
+    (:mod:`engine.planning._learned`), used as the policy switches them on: one catalog for the
+    class with the activity multipliers (no per-learner format part), each learner's half-lives.
     """
     from engine.domain.serialize import to_record
     from planner.classplan import ClassRequests, plan_class
@@ -104,6 +108,11 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
     pl_learners = [plan_learner(lr, mastery.get(lr.id, {}), graph.ids, own_devices=own, policy=policy)
                    for lr in learners]
     catalog = inp.activities_for_grade(cls.grade)
+    eff_on, fog_on = learned_switches(policy)
+    _none, catalog, used = _with_learned(learned, (eff_on, False), None, catalog, per_learner=False)
+    if fog_on and learned is not None:
+        pl_learners = [_with_learned(learned, (False, True), p, ())[0] for p in pl_learners]
+        used = {"effectiveness": eff_on, "forgetting": True, **learned.summary()}
     ids = {lr.id for lr in learners}
     requests = ClassRequests(
         keep_apart=tuple((a, b) for a, b in keep_apart if a in ids and b in ids),
@@ -127,7 +136,7 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
         "schedule": schedule,
         "playlists": playlists_body,
         "planner": {"status": plan.status, "objective": round(plan.objective, 4), "solve_ms": round(plan.solve_ms, 1),
-                    "slots": plan.n_slots, "notes": list(plan.notes)},
+                    "slots": plan.n_slots, "notes": list(plan.notes), **({"learned": used} if used else {})},
         "grouping": "planner.classplan.plan_class",
         "class_id": cls.id,
     }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.planning._input import PlanningInput, _value
+from engine.planning._learned import learned_switches, plan_weights
 from engine.review import PlanItem
 
 DEFAULT_BUDGET_MIN = 60.0
@@ -160,14 +161,17 @@ def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, s
 def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
                       budget_min: float | None = None, pins: Sequence[str] = (),
                       removes: Iterable[str] = (), policy: PlanningPolicy = DEFAULT_POLICY,
-                      planner: str = "pathwise", weights: Mapping[str, float] | None = None):
+                      planner: str = "pathwise", weights: Mapping[str, float] | None = None,
+                      learned=None):
     """Run the playlist planner for one learner; returns (items, conflicts, meta).
 
     ``planner``/``weights``: an experiment arm's planner settings (engine.experiment):
     ``"greedy"`` runs the planner's greedy rule instead of the MILP, ``"lowest_mastery"`` the
     lowest-mastery-ready-skill-first baseline of ``planner.simulate.baselines`` (its picks,
     locked in its order, explained by the planner), ``weights`` override ``PlanWeights``
-    fields (e.g. ``unlock=0``); the defaults plan as usual."""
+    fields (e.g. ``unlock=0``); the defaults plan as usual. ``learned``: the tenant's
+    :class:`~engine.planning._learned.LearnedModels`, used where the policy or the arm's weights
+    (``learn_effectiveness``, ``fitted_forgetting``) switch them on."""
     from dataclasses import replace
 
     from planner.playlist.plan import greedy_playlist, plan_playlist
@@ -180,6 +184,8 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     pinned = set(pins)
     if pinned - {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
+    pl_learner, catalog, used = _with_learned(learned, learned_switches(policy, weights), pl_learner, catalog)
+    weights = plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))
     if planner == "lowest_mastery":
@@ -195,7 +201,27 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
             "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min,
             "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
+    if used:
+        meta["learned"] = used
     return items, conflicts, meta
+
+
+def _with_learned(learned, switches: tuple[bool, bool], pl_learner, catalog, *, per_learner: bool = True):
+    """(PlanLearner with fitted half-lives, catalog with learned learn probabilities, what was
+    used: {} or {"effectiveness": bool, "forgetting": bool, tickets, retention_checks, fit_ms})
+    under ``switches`` (effectiveness, forgetting); unchanged without ``learned``."""
+    from dataclasses import replace
+
+    eff, fog = switches
+    if learned is None or not (eff or fog):
+        return pl_learner, catalog, {}
+    if eff:
+        catalog = learned.catalog_for(catalog, pl_learner if per_learner else None)
+    if fog and pl_learner is not None:
+        halves = learned.half_lives_for(pl_learner)
+        if halves:
+            pl_learner = replace(pl_learner, half_life_days=halves)
+    return pl_learner, catalog, {"effectiveness": eff, "forgetting": fog, **learned.summary()}
 
 
 def _lowest_mastery_request(graph, catalog, learner, request):
@@ -219,7 +245,7 @@ def _lowest_mastery_request(graph, catalog, learner, request):
 
 def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: str, *,
                 budget_min: float | None = None, pins: Sequence[str] = (), removes: Iterable[str] = (),
-                policy: PlanningPolicy = DEFAULT_POLICY) -> dict:
+                policy: PlanningPolicy = DEFAULT_POLICY, learned=None) -> dict:
     """"Why not X?" for one learner: one extra solve with X forced in (planner.whynot).
 
     Returns ``activity_id, in_plan, excluded_by, objective_cost`` (None when a hard rule forbids
@@ -236,6 +262,7 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     if activity_id not in {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
+    pl_learner, catalog, _used = _with_learned(learned, learned_switches(policy), pl_learner, catalog)
     w = why_not(inp.graph, catalog, pl_learner, request, activity_id)
     cost = None if math.isinf(w.objective_cost) else round(float(w.objective_cost), 4)
     return {"activity_id": w.activity_id, "in_plan": w.in_plan, "excluded_by": list(w.excluded_by),

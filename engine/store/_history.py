@@ -63,6 +63,29 @@ class HistoryPart(TenantBase):
         out.sort(key=lambda r: (r[4], r[0]))
         return [r[:4] for r in out]
 
+    def history_marker(self) -> tuple[int, int]:
+        """``(rows, largest id)`` of the tenant's mastery history: changes whenever evidence
+        is added, refolded or erased (a cheap "has anything changed?" for fitted caches)."""
+        n, top = self._q(
+            "SELECT COUNT(*), MAX(id) FROM mastery_history WHERE tenant_id = ?", (self.tenant_id,)
+        )[0]
+        return int(n), int(top or 0)
+
+    def learning_evidence(self) -> list[tuple[str, str, str, float, float, str]]:
+        """Every history row of the tenant with its observation, for the planner's learned
+        models (:mod:`engine.planning._learned`): ``(learner_id, skill_id, activity_id,
+        score, p_before, at text)``, ordered by learner, skill and fold order (``at``, id).
+        ``p_before`` is the learner's mastery of the skill just before the observation;
+        ``score`` in [0, 1]. Read-only."""
+        rows = self._q(
+            "SELECT h.learner_id, h.skill_id, o.activity_id, o.score, h.p_before, h.at "
+            "FROM mastery_history h JOIN observations o ON o.tenant_id = h.tenant_id "
+            "AND o.observation_id = h.observation_id WHERE h.tenant_id = ? "
+            "ORDER BY h.learner_id, h.skill_id, h.at, h.id",
+            (self.tenant_id,),
+        )
+        return [(r[0], r[1], r[2] or "", float(r[3]), float(r[4]), r[5]) for r in rows]
+
     def update_history(self, rows: Sequence[tuple[float, float, float, int]]) -> None:
         """Set ``(p_before, p_after, p_correct)`` of history rows by ``id`` (the last item of
         each tuple): numbers a late observation changed; the rows keep their place."""

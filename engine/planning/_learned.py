@@ -1,0 +1,186 @@
+"""Planner inputs learned from a tenant's own evidence (issue 15 items 2 and 3).
+
+Two models of the planner are fitted on the tenant's stored history (one row per observation
+and skill, :meth:`engine.store._history.HistoryPart.learning_evidence`):
+
+* ``planner.effectiveness.EffectivenessModel`` — every observation that names a catalog
+  activity is the exit ticket of that activity: ``(activity, skill, p_before, score)`` with
+  ``p_before`` the learner's mastery of the skill just before it. The planner then sees each
+  activity's ``p_learn`` scaled by the posterior-*mean* multiplier (hierarchical over kind x
+  modality, shrunk toward the catalog's 1) times the learner's format multiplier, divided by
+  their geometric mean over the catalog (``relative``: the ranking, not the level, since the
+  catalog's ``p_learn`` is the running BKT model's, fitted on the same evidence; on the demo
+  school the absolute multipliers all sit near 0.16) — never a Thompson draw: a school's plan
+  must be reproducible.
+* ``planner.forgetting.ForgettingModel`` — a retention check is an observation of a skill the
+  learner was believed to have mastered (``p_before`` >= the policy's mastered threshold) at
+  least ``RETENTION_MIN_DAYS`` after their previous observation of it; the learner's
+  posterior-median half-life per skill goes to ``PlanLearner.half_life_days`` (skills without
+  retention checks in the tenant keep the planner's fixed ``review_half_life_days``).
+
+Both are opt-in (``PlanningPolicy.learn_effectiveness`` / ``fitted_forgetting``, or an
+experiment arm's weights of the same names, which override the policy when given). Fits are
+cached per tenant (:class:`LearnedCache`): refitted from scratch when the history changed and
+the fit is older than ``REFIT_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+REFIT_S = 60.0
+"""Seconds a fit is reused before the history marker is checked again (and, if changed,
+the models refitted)."""
+RETENTION_MIN_DAYS = 1.0
+"""Shortest gap (days) after which an observation of a mastered skill is a retention check
+(observations within one session say nothing about forgetting)."""
+SWITCHES = ("learn_effectiveness", "fitted_forgetting")
+"""Policy fields and experiment-arm weights that switch the learned models on."""
+
+
+def learned_switches(policy, weights: Mapping[str, float] | None = None) -> tuple[bool, bool]:
+    """``(effectiveness on, forgetting on)``: an arm's weight (> 0 on, 0 off) when it sets
+    one, else the tenant's policy."""
+    w = weights or {}
+    out = []
+    for name in SWITCHES:
+        out.append(float(w[name]) > 0 if name in w else bool(getattr(policy, name, False)))
+    return out[0], out[1]
+
+
+def plan_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    """An arm's weights without the learned-model switches (the ``PlanWeights`` overrides)."""
+    return {k: v for k, v in (weights or {}).items() if k not in SWITCHES}
+
+
+@dataclass(frozen=True)
+class LearnedModels:
+    """The tenant's fitted models at one moment (read-only once built).
+
+    ``multipliers``: activity id -> posterior-mean multiplier on its catalog ``p_learn``
+    (activities of a kind x modality group with evidence; with learner-format evidence, every
+    activity); ``tickets``: exit tickets used (history rows naming a catalog activity);
+    ``checks``: retention checks used; ``marker``: the history's ``(rows, max id)`` when
+    fitted; ``fitted_at``: ``time.monotonic()`` seconds; ``fit_ms``: fit time."""
+
+    effectiveness: Any
+    forgetting: Any
+    multipliers: Mapping[str, float]
+    tickets: int = 0
+    checks: int = 0
+    marker: tuple[int, int] = (0, 0)
+    fitted_at: float = 0.0
+    fit_ms: float = 0.0
+    _lf: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def multiplier(self, activity_id: str) -> float:
+        """Posterior-mean multiplier of one activity (1.0: nothing learned about it)."""
+        return float(self.multipliers.get(activity_id, 1.0))
+
+    def _format_factor(self, learner_id: str, fmt: str, declared: bool) -> float:
+        key = (learner_id, fmt, declared)
+        if key not in self._lf:
+            self._lf[key] = self.effectiveness.learner_format_multiplier(learner_id, fmt, declared)
+        return self._lf[key]
+
+    def catalog_for(self, catalog: Sequence, learner=None) -> tuple:
+        """``catalog`` (PlanActivity) with each ``p_learn`` scaled by the activity's multiplier
+        and, for ``learner`` (a PlanLearner), their multiplier of the activity's first format,
+        divided by the geometric mean over ``catalog`` (``relative``), capped at 0.95 —
+        ``EffectivenessModel(relative=True).adjusted(catalog, rng=None, ...)`` with the
+        activity part computed once per fit."""
+        from planner.effectiveness import scaled_p_learn
+
+        with_lf = learner is not None and self.effectiveness.learns_formats
+        declared = learner.preferred_formats if learner is not None else frozenset()
+        mult: dict[str, float] = {}
+        for a in catalog:
+            m = self.multipliers.get(a.id)
+            if m is None:
+                continue
+            if with_lf:
+                f = a.format_keys[0]
+                m *= self._format_factor(learner.id, f, f in declared)
+            mult[a.id] = m
+        if self.effectiveness.relative and mult:
+            scale = math.exp(sum(math.log(v) for v in mult.values()) / len(mult))
+            mult = {k: v / scale for k, v in mult.items()}
+        return tuple(replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
+                     for a in catalog)
+
+    def half_lives_for(self, learner) -> dict[str, float]:
+        """Skill -> this learner's fitted half-life (days) for the skills they have practised
+        and the tenant has retention checks of."""
+        return self.forgetting.half_lives(learner.id, learner.days_since_practice)
+
+    def summary(self) -> dict:
+        """What a plan's meta records about the fit."""
+        return {"tickets": self.tickets, "retention_checks": self.checks, "fit_ms": round(self.fit_ms, 1)}
+
+
+def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[str, Iterable[str]],
+                threshold: float, *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
+    """Fit both models on history ``rows`` ``(learner_id, skill_id, activity_id, score,
+    p_before, at text)`` ordered by learner, skill and time (the store's
+    ``learning_evidence``); ``activities``: the tenant's PlanActivity catalog;
+    ``preferred``: learner id -> declared preferred formats; ``threshold``: the policy's
+    mastered threshold (a retention check needs ``p_before`` >= it)."""
+    from engine.domain.evidence import parse_timestamp
+    from planner.effectiveness import EffectivenessModel
+    from planner.forgetting import ForgettingModel
+
+    t0 = time.perf_counter()
+    eff, fog = EffectivenessModel(relative=True), ForgettingModel()
+    by_id = {a.id: a for a in activities}
+    prefs = {k: frozenset(v) for k, v in preferred.items()}
+    tickets = checks = 0
+    prev_pair, prev_at = None, None
+    for lid, sid, aid, score, p_before, at_text in rows:
+        act = by_id.get(aid)
+        if act is not None and act.learn_probability(sid) > 0:
+            eff.observe(act, sid, p_before, score, learner_id=lid, preferred_formats=prefs.get(lid, ()))
+            tickets += 1
+        at = parse_timestamp(at_text)
+        if prev_pair == (lid, sid) and p_before >= threshold:
+            days = (at - prev_at).total_seconds() / 86400.0
+            if days >= RETENTION_MIN_DAYS:
+                fog.observe(lid, sid, days, score)
+                checks += 1
+        prev_pair, prev_at = (lid, sid), at
+    multipliers = eff.mean_multipliers(activities) if tickets else {}
+    return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
+                         (time.perf_counter() - t0) * 1e3)
+
+
+class LearnedCache:
+    """One tenant's fitted :class:`LearnedModels`, reused for ``refit_s`` seconds; then the
+    history marker (one COUNT/MAX query) decides whether to refit from scratch. A new
+    ``PlanningInput`` (catalog changed) or threshold refits at once. Thread-safe."""
+
+    def __init__(self, refit_s: float = REFIT_S) -> None:
+        self.refit_s = float(refit_s)
+        self._lock = threading.Lock()
+        self._models: LearnedModels | None = None
+        self._inp: Any = None
+        self._threshold: float | None = None
+
+    def models(self, store, inp, preferred: Mapping[str, Iterable[str]], threshold: float) -> LearnedModels:
+        """The tenant's models for planning input ``inp`` (``store``: the tenant store)."""
+        with self._lock:
+            cur, now = self._models, time.monotonic()
+            same = cur is not None and self._inp is inp and self._threshold == threshold
+            if same and now - cur.fitted_at < self.refit_s:
+                return cur
+            marker = store.history_marker()
+            if same and cur.marker == marker:
+                self._models = replace(cur, fitted_at=now, _lf=cur._lf)
+                return self._models
+            self._models = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold,
+                                       marker=marker)
+            self._inp, self._threshold = inp, threshold
+            return self._models
