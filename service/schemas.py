@@ -341,6 +341,8 @@ class PlanningPolicyOut(BaseModel):
     growth_weight: float = Field(description="Planner weight of a profile growth area (>= 1)")
     struggling_mastery: float = Field(description="Below this mastery (with enough evidence) a learner struggles")
     struggling_min_observations: int = Field(description="Observations needed before the struggling rule applies")
+    learn_effectiveness: bool = Field(False, description="Plan with activity effectiveness learned from exit tickets")
+    fitted_forgetting: bool = Field(False, description="Schedule review from half-lives fitted on retention checks")
 
 
 class PlanningPolicyUpdate(Strict):
@@ -349,6 +351,8 @@ class PlanningPolicyUpdate(Strict):
     growth_weight: float | None = Field(default=None, ge=1.0, le=10.0)
     struggling_mastery: float | None = Field(default=None, ge=0.0, lt=1.0)
     struggling_min_observations: int | None = Field(default=None, ge=1, le=1000)
+    learn_effectiveness: bool | None = None
+    fitted_forgetting: bool | None = None
 
 
 # ----------------------------------------------------------------------------- admin / privacy

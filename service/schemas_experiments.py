@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 WeightName = Literal["review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual",
-                     "diagnostic"]
+                     "diagnostic", "learn_effectiveness", "fitted_forgetting"]
 
 
 class ArmIn(BaseModel):
