@@ -22,7 +22,6 @@ from engine.app.xapi import (
 from engine.domain.evidence import Observation, score_from_rubric
 from engine.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 
-STATEMENT_KIND = "xapi_statement"  # doc id: statement id; the whole statement and how it was applied
 VOIDED_KIND = "xapi_voided"  # doc id: a voided statement id that had not arrived yet
 IDENTITY_KIND = "xapi_identity"  # doc id: identity key (engine.app.xapi.identity_key) -> learner_id
 CONFIG_KIND = "xapi_config"  # "verbs": {"verbs": {IRI: rule}}; "identity": {"roster_home_pages": [...]}
@@ -186,10 +185,7 @@ class EvidenceUseCases:
             self.allow(by, "evidence:write", learner_id=learner)
 
     def _statement(self, statement_id: str) -> dict | None:
-        try:
-            return self.store.get_document(STATEMENT_KIND, statement_id).payload
-        except NotFoundError:
-            return None
+        return self.store.get_statement(statement_id)
 
     def _voided_early(self, statement_id: str) -> bool:
         try:
@@ -224,7 +220,7 @@ class EvidenceUseCases:
                        "activity_keys": list(m.activity_keys), "outcome": m.outcome, "timestamp": m.timestamp,
                        "observation_id": m.observation_id if r["applied"] else None, "status": status,
                        "applied": r["applied"], "note": r["note"], "voided": voided, "statement": statement}
-            self.store.put_document(STATEMENT_KIND, m.statement_id, payload)
+            self.store.put_statement(m.statement_id, payload)
 
     def _void(self, m: MappedStatement) -> None:
         target = self._statement(m.voids)
@@ -238,19 +234,18 @@ class EvidenceUseCases:
             return
         if target.get("observation_id"):
             self.engine.retract([target["observation_id"]])
-        self.store.put_document(STATEMENT_KIND, m.voids, {**target, "voided": True, "voided_by": m.statement_id,
-                                                          "observation_id": None, "applied": False,
-                                                          "status": "voided"})
+        self.store.put_statement(m.voids, {**target, "voided": True, "voided_by": m.statement_id,
+                                           "observation_id": None, "applied": False, "status": "voided"})
 
     # ---------------------------------------------------------------- stored, not applied
     def pending_statements(self, by: Caller, *, limit: int = 100, offset: int = 0) -> list[dict]:
         """Admin view: evidence-bearing statements stored but not applied (oldest first):
         ``id, note, identity, activity, stored``."""
         self.allow(by, "learner:export")
-        docs = self.store.list_documents(STATEMENT_KIND, status="pending", limit=limit, offset=offset)
-        return [{"id": d.doc_id, "note": d.payload.get("note"), "identity": d.payload.get("identity"),
-                 "activity": (d.payload.get("activity_keys") or [None])[0],
-                 "stored": d.payload["statement"].get("stored")} for d in docs]
+        records = self.store.list_statements(status="pending", limit=limit, offset=offset)
+        return [{"id": sid, "note": p.get("note"), "identity": p.get("identity"),
+                 "activity": (p.get("activity_keys") or [None])[0],
+                 "stored": p["statement"].get("stored")} for sid, p in records]
 
     def apply_pending_statements(self, by: Caller | None = None) -> int:
         """Apply the stored, not-applied statements whose learner and activity are now known,
@@ -258,14 +253,13 @@ class EvidenceUseCases:
         catalog changes; ``by`` (an admin) when asked through the API. Returns how many."""
         if by is not None:
             self.allow(by, "policy:write")
-        docs = self.store.list_documents(STATEMENT_KIND, status="pending")
+        records = self.store.list_statements(status="pending")
         ready, homes = [], self._roster_home_pages()
-        for d in docs:
-            p = d.payload
+        for sid, p in records:
             learner = self._learner_for(p.get("identity"), homes)
             activity = next((k for k in p.get("activity_keys") or () if k in self.view.activities), None)
             if learner is not None and activity is not None:
-                ready.append((p["timestamp"], d.doc_id, p, learner, self._activity(activity)))
+                ready.append((p["timestamp"], sid, p, learner, self._activity(activity)))
         if not ready:
             return 0
         ready.sort(key=lambda t: (t[0], t[1]))
@@ -275,7 +269,7 @@ class EvidenceUseCases:
                 score=p["outcome"], observed_at=datetime.fromtimestamp(ts, UTC), source="lms")
                 for ts, sid, p, learner, act in ready])
             for _, sid, p, learner, act in ready:
-                self.store.put_document(STATEMENT_KIND, sid, {
+                self.store.put_statement(sid, {
                     **p, "learner_id": learner, "activity_id": act.id, "observation_id": f"xapi:{sid}",
                     "applied": True, "status": "applied", "note": None})
             if by is not None:

@@ -1,11 +1,12 @@
-"""Tenant store part: the xAPI statement resource's index and LRS-sync cursors
-(migrations 0020, 0021).
+"""Tenant store part: the xAPI statements (migrations 0020, 0021, 0060) and LRS-sync cursors.
 
-Statements themselves are documents of kind ``xapi_statement`` (written by
-``engine.app._evidence``); every write of one also writes its index row (arrival ``seq``,
-``stored``, verb, registration, voided) and the agents/activities it names
-(:func:`engine.xapi.query.statement_refs`), in the same transaction. Queries join the index
-with the documents, so an erased learner's statements disappear with their documents.
+A statement is one row of ``xapi_statements``: arrival ``seq``, ``stored``, verb,
+registration, voided, the statement it targets, the learner it was applied to, its status
+and ``payload``, the record :mod:`engine.app._evidence` keeps (the stored statement under
+``"statement"`` and how it was applied). The agents and activities it names
+(:func:`engine.xapi.query.statement_refs`) go to ``xapi_statement_refs`` in the same
+transaction. Until migration 0060 the record was a document of kind ``xapi_statement``; such
+documents left from before migration 0020 are moved into the table on the first read.
 """
 
 from __future__ import annotations
@@ -15,75 +16,94 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from engine.store._sql import TenantBase, _now
-from engine.store.base import Document
+from engine.store._sql import TenantBase, _dumps, _now
 
-STATEMENT_KIND = "xapi_statement"
-_BACKFILLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # driver -> tenants indexed
+STATEMENT_KIND = "xapi_statement"  # the document kind statements were kept as before 0060
+_BACKFILLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # driver -> tenants checked
 VOIDED_KIND = "xapi_voided"  # a voided statement id that had not arrived yet (engine.app._evidence)
 
 
 class XapiPart(TenantBase):
-    """Tenant store part: the statement index, statement queries and sync cursors."""
+    """Tenant store part: statements, statement queries and sync cursors."""
 
-    def put_document(self, kind: str, doc_id: str, payload: Mapping[str, Any],
-                     expected_version: int | None = None) -> Document:
+    def get_statement(self, statement_id: str) -> dict | None:
+        """The stored record of one statement (None when it has not arrived)."""
+        rows = self._q("SELECT payload FROM xapi_statements WHERE tenant_id = ? AND statement_id = ?",
+                       (self.tenant_id, statement_id))
+        return json.loads(rows[0][0]) if rows else None
+
+    def put_statement(self, statement_id: str, record: Mapping[str, Any]) -> None:
+        """Store a statement's record (new) or its changed application (voided, applied
+        later). ``record``: ``statement`` (the stored statement), ``learner_id``, ``status``
+        (``applied`` / ``pending`` / ``voided`` / ``stored``), ``voided`` (bool), and what else
+        the use case keeps; the statement itself never changes."""
         with self._driver.transaction():
-            doc = super().put_document(kind, doc_id, payload, expected_version)  # type: ignore[misc]
-            if kind == STATEMENT_KIND:
-                self._index_statement(doc_id, payload)
-        return doc
+            self._put_statement(statement_id, record)
 
-    def _index_statement(self, statement_id: str, payload: Mapping[str, Any]) -> None:
+    def _put_statement(self, statement_id: str, record: Mapping[str, Any]) -> None:
         from engine.xapi.query import statement_refs
 
-        statement = payload.get("statement") or {}
-        voided = 1 if payload.get("voided") else 0
+        body = _dumps(dict(record))
+        voided = 1 if record.get("voided") else 0
+        learner, status = record.get("learner_id"), record.get("status")
         rows = self._driver.execute(
             "SELECT seq FROM xapi_statements WHERE tenant_id = ? AND statement_id = ?",
             (self.tenant_id, statement_id))
-        if rows:  # a statement never changes; only its voided flag does
-            self._driver.execute("UPDATE xapi_statements SET voided = ? WHERE seq = ?", (voided, rows[0][0]))
+        if rows:
+            self._driver.execute(
+                "UPDATE xapi_statements SET voided = ?, learner_id = ?, status = ?, payload = ? WHERE seq = ?",
+                (voided, learner, status, body, rows[0][0]))
             return
         if not voided and self._driver.execute(  # voided before it arrived (a voiding statement came first)
                 "SELECT 1 FROM documents WHERE tenant_id = ? AND kind = ? AND doc_id = ?",
                 (self.tenant_id, VOIDED_KIND, statement_id)):
             voided = 1
+        statement = record.get("statement") or {}
         registration = (statement.get("context") or {}).get("registration")
         obj = statement.get("object") or {}
         target = str(obj.get("id", "")).lower() if obj.get("objectType") == "StatementRef" else None
         self._driver.execute(
-            "INSERT INTO xapi_statements (tenant_id, statement_id, stored, verb, registration, voided, target) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO xapi_statements (tenant_id, statement_id, stored, verb, registration, voided, target, "
+            "learner_id, status, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self.tenant_id, statement_id, statement.get("stored") or _now(),
              (statement.get("verb") or {}).get("id", ""), registration.lower() if registration else None, voided,
-             target or None))
+             target or None, learner, status, body))
         seq = self._driver.execute(
             "SELECT seq FROM xapi_statements WHERE tenant_id = ? AND statement_id = ?",
             (self.tenant_id, statement_id))[0][0]
-        refs = sorted(statement_refs(statement))
         best: dict[tuple[str, str], int] = {}
-        for kind, value, related in refs:
+        for kind, value, related in sorted(statement_refs(statement)):
             best[(kind, value)] = min(related, best.get((kind, value), 1))
-        for (kind, value), related in best.items():
-            self._driver.execute(
+        if best:
+            self._driver.executemany(
                 "INSERT INTO xapi_statement_refs (tenant_id, seq, kind, value, related) VALUES (?, ?, ?, ?, ?)",
-                (self.tenant_id, seq, kind, value, related))
+                [(self.tenant_id, seq, kind, value, related) for (kind, value), related in best.items()])
+
+    def list_statements(self, *, status: str, limit: int | None = None, offset: int = 0) -> list[tuple[str, dict]]:
+        """``[(statement id, record)]`` with this status, in arrival order (oldest first)."""
+        self._backfill_xapi_index()
+        sql = ("SELECT statement_id, payload FROM xapi_statements WHERE tenant_id = ? AND status = ? "
+               "ORDER BY seq LIMIT ? OFFSET ?")
+        rows = self._q(sql, (self.tenant_id, status, -1 if limit is None else int(limit), int(offset))) \
+            if self.dialect == "sqlite" or limit is not None else self._q(
+                sql.replace(" LIMIT ? OFFSET ?", " OFFSET ?"), (self.tenant_id, status, int(offset)))
+        return [(sid, json.loads(body)) for sid, body in rows]
 
     def _backfill_xapi_index(self) -> None:
-        """Index statements stored before migration 0020 (once per connection and tenant)."""
+        """Move statements kept as documents (stored before migration 0020, never indexed)
+        into ``xapi_statements`` (checked once per connection and tenant)."""
         done = _BACKFILLED.setdefault(self._driver, set())
         if self.tenant_id in done:
             return
         missing = self._q(
-            "SELECT d.doc_id FROM documents d LEFT JOIN xapi_statements x "
-            "ON x.tenant_id = d.tenant_id AND x.statement_id = d.doc_id "
-            "WHERE d.tenant_id = ? AND d.kind = ? AND x.seq IS NULL ORDER BY d.created_at, d.doc_id",
+            "SELECT doc_id, payload FROM documents WHERE tenant_id = ? AND kind = ? ORDER BY created_at, doc_id",
             (self.tenant_id, STATEMENT_KIND))
         if missing:
             with self._driver.transaction():
-                for (doc_id,) in missing:
-                    self._index_statement(doc_id, self.get_document(STATEMENT_KIND, doc_id).payload)  # type: ignore[attr-defined]
+                for doc_id, body in missing:
+                    self._put_statement(doc_id, json.loads(body))
+                    self._driver.execute("DELETE FROM documents WHERE tenant_id = ? AND kind = ? AND doc_id = ?",
+                                         (self.tenant_id, STATEMENT_KIND, doc_id))
         done.add(self.tenant_id)
 
     def query_statements(self, *, statement_id: str | None = None, voided: bool | None = False,
@@ -107,9 +127,8 @@ class XapiPart(TenantBase):
                    f"{filters} UNION SELECT y.statement_id FROM xapi_statements y JOIN m ON y.target = m.sid "
                    "WHERE y.tenant_id = ?) ")
             params = [self.tenant_id, *params, self.tenant_id]
-        sql += ("SELECT x.seq, d.payload FROM xapi_statements x JOIN documents d ON d.tenant_id = x.tenant_id "
-                "AND d.kind = ? AND d.doc_id = x.statement_id WHERE x.tenant_id = ?")
-        params += [STATEMENT_KIND, self.tenant_id]
+        sql += "SELECT x.seq, x.payload FROM xapi_statements x WHERE x.tenant_id = ?"
+        params.append(self.tenant_id)
         if filters:
             sql += " AND x.statement_id IN (SELECT sid FROM m)"
         for clause, value in (("x.statement_id = ?", statement_id), ("x.voided = ?", None if voided is None else int(voided)),
@@ -137,20 +156,32 @@ class XapiPart(TenantBase):
                 params += [kind, value]
         return sql
 
+    def export_learner(self, learner_id: str) -> dict[str, Any]:
+        """:meth:`PrivacyPart.export_learner`, with the learner's statements among its
+        ``documents`` (kind ``xapi_statement``, doc id the statement id, as before 0060)."""
+        out = super().export_learner(learner_id)  # type: ignore[misc]
+        rows = self._q("SELECT statement_id, payload FROM xapi_statements WHERE tenant_id = ? AND learner_id = ? "
+                       "ORDER BY seq", (self.tenant_id, learner_id))
+        out["documents"] += [{"kind": STATEMENT_KIND, "doc_id": sid, "version": 1, "payload": json.loads(body)}
+                             for sid, body in rows]
+        return out
+
     def delete_learner(self, learner_id: str, *args: Any, **kwargs: Any) -> Any:
-        """Erase a learner (:meth:`PrivacyPart.delete_learner`) and the index rows of their
-        statements (the identity keys in them)."""
+        """Erase a learner (:meth:`PrivacyPart.delete_learner`) and the statements applied to
+        them with their index rows (the identity keys in them); the counts gain
+        ``xapi_statements`` when there were any. (No index on the learner: erasure reads the tenant's statements.)"""
         with self._driver.transaction():
             seqs = [r[0] for r in self._driver.execute(
-                "SELECT x.seq FROM xapi_statements x JOIN documents d ON d.tenant_id = x.tenant_id "
-                "AND d.kind = ? AND d.doc_id = x.statement_id WHERE x.tenant_id = ? AND d.learner_id = ?",
-                (STATEMENT_KIND, self.tenant_id, learner_id))]
+                "SELECT seq FROM xapi_statements WHERE tenant_id = ? AND learner_id = ?",
+                (self.tenant_id, learner_id))]
             out = super().delete_learner(learner_id, *args, **kwargs)  # type: ignore[misc]
             for seq in seqs:
                 self._driver.execute("DELETE FROM xapi_statement_refs WHERE tenant_id = ? AND seq = ?",
                                      (self.tenant_id, seq))
                 self._driver.execute("DELETE FROM xapi_statements WHERE tenant_id = ? AND seq = ?",
                                      (self.tenant_id, seq))
+        if seqs and isinstance(out, dict):
+            out["xapi_statements"] = len(seqs)
         return out
 
     # ---------------------------------------------------------------- LRS sync cursors

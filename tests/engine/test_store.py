@@ -552,3 +552,53 @@ def test_migration_0050_clusters_the_ingest_tables_and_keeps_their_rows(tmp_path
         assert engine.mastery("L2")["S3"].n_observations == 2
     finally:
         store.close()
+
+
+def test_migration_0060_moves_statement_documents_into_their_rows(store_url, tmp_path, monkeypatch):
+    """A database at 0050 keeps statements as documents of kind xapi_statement beside their
+    index rows; 0060 moves each record into its xapi_statements row (learner, status,
+    payload) and deletes the document, so queries, the pending list and erasure read it."""
+    import json
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    import engine.store.migrations as real
+
+    name = f"pw_0050_{uuid.uuid4().hex}"
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for path in Path(real.__file__).parent.glob("00*.sql"):
+        if int(path.name[:4]) <= 50:
+            shutil.copy(path, package / path.name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    store = open_store(store_url, migrate=False)
+    try:
+        assert store.migrate(name) == 50
+        ts = store.for_tenant("north")
+        records = {}
+        for sid, learner, status in (("s-applied", "L1", "applied"), ("s-pending", None, "pending")):
+            statement = {"id": sid, "stored": "2026-12-05T10:00:00.000Z",
+                         "actor": {"mbox": f"mailto:{sid}@example.org"},
+                         "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+                         "object": {"id": f"https://example.org/{sid}"}}
+            records[sid] = {"statement": statement, "learner_id": learner, "status": status, "voided": False}
+            with store._driver.transaction():
+                store._driver.execute(
+                    "INSERT INTO documents (tenant_id, kind, doc_id, version, payload, learner_id, class_id, "
+                    "status, parent_id, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, NULL, ?, NULL, ?, ?)",
+                    ("north", "xapi_statement", sid, json.dumps(records[sid]), learner, status,
+                     "2026-12-05T10:00:00Z", "2026-12-05T10:00:00Z"))
+                store._driver.execute(
+                    "INSERT INTO xapi_statements (tenant_id, statement_id, stored, verb, registration, voided) "
+                    "VALUES (?, ?, ?, ?, NULL, 0)", ("north", sid, statement["stored"], statement["verb"]["id"]))
+        assert store.migrate() >= 60
+        assert ts.list_documents("xapi_statement") == []
+        assert ts.get_statement("s-applied") == records["s-applied"]
+        assert [sid for sid, _ in ts.list_statements(status="pending")] == ["s-pending"]
+        assert [s["id"] for _, s in ts.query_statements(ascending=True)] == ["s-applied", "s-pending"]
+        assert store._driver.execute(
+            "SELECT learner_id, status FROM xapi_statements WHERE statement_id = 's-applied'") == [("L1", "applied")]
+    finally:
+        store.close()

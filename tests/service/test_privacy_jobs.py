@@ -43,6 +43,8 @@ def test_export_then_delete_really_deletes(fresh_client):
     assert ts.list_history(learner) == []
     assert ts.list_documents("plan", learner_id=learner) == []
     assert ts.list_documents("xapi_statement", learner_id=learner) == []
+    assert ts.get_statement(sid) is None
+    assert ts._q("SELECT COUNT(*) FROM xapi_statements WHERE tenant_id = 'demo' AND learner_id = ?", (learner,)) == [(0,)]
     # the audit keeps that a deletion happened, and no learner data in our own row
     audit = c.get("/v1/audit", params={"limit": 5000}, headers=ADMIN).json()
     mine = [a for a in audit if a["action"] == "delete" and a["resource"] == "learner"]

@@ -21,7 +21,9 @@ def with_verb(s, verb):
 
 
 def stored_doc(c, sid):
-    return c.app.state.pathwise.store.for_tenant("demo").get_document("xapi_statement", sid).payload
+    record = c.app.state.pathwise.store.for_tenant("demo").get_statement(sid)
+    assert record is not None, f"statement {sid} is not stored"
+    return record
 
 
 def test_experienced_with_completion_false_does_not_move_mastery(fresh_client):

@@ -236,7 +236,9 @@ def observations(c, learner) -> set[str]:
     return {o["observation_id"] for o in data["observations"]}
 
 
-def test_statements_stored_before_the_index_are_indexed_on_first_read(fresh_client):
+def test_statements_stored_as_documents_are_moved_on_first_read(fresh_client):
+    """A statement kept as a document (before migration 0020, never indexed) is moved into
+    xapi_statements on the first read and then found by every query."""
     from engine.store import _xapi
 
     c = fresh_client
@@ -244,12 +246,15 @@ def test_statements_stored_before_the_index_are_indexed_on_first_read(fresh_clie
     assert c.post("/xapi/statements", headers=X, json=s).status_code == 200
     assert get(c, statementId=s["id"]).status_code == 200  # this process has read 'demo' once
     ts = c.app.state.pathwise.store.for_tenant("demo")
-    with ts.transaction():  # as a database migrated from before 0020 would be
+    record = ts.get_statement(s["id"])
+    with ts.transaction():  # as a database from before 0020 holds it
         ts._driver.execute("DELETE FROM xapi_statement_refs WHERE tenant_id = 'demo'")
         ts._driver.execute("DELETE FROM xapi_statements WHERE tenant_id = 'demo'")
-    assert get(c, statementId=s["id"]).status_code == 404  # the index is checked once per process
+        ts.put_document(_xapi.STATEMENT_KIND, s["id"], record)
+    assert get(c, statementId=s["id"]).status_code == 404  # the documents are checked once per process
     _xapi._BACKFILLED.clear()
     assert get(c, statementId=s["id"]).json()["id"] == s["id"]
+    assert ts.list_documents(_xapi.STATEMENT_KIND) == []  # moved, not copied
     agent = json.dumps({"account": {"homePage": "https://lms.example", "name": "L-nobody"}})
     assert s["id"] in {x["id"] for x in get(c, agent=agent).json()["statements"]}
     assert c.post("/xapi/statements", headers=X, json=stmt("L-nobody")).status_code == 200
