@@ -1,0 +1,214 @@
+"""Learned planning inputs through the engine (issue 15 items 2-3, engine.planning._learned):
+constructed cases on the demo school where the truth is known.
+
+* An activity whose exit tickets come from a learner model in which it teaches twice as well
+  as the catalog says gets a learn probability above its catalog value and enters the next
+  playlist when ``PlanningPolicy.learn_effectiveness`` is on, and not when it is off.
+* A learner whose retention checks on a skill show fast forgetting (every check a week after
+  mastering it fails) gets that skill due for review 13 days later with
+  ``fitted_forgetting`` on; with the fixed 120-day half-life it is not due.
+* Switches: off by default, persisted, an experiment arm's weights override the policy; the
+  fit is cached and refitted when evidence changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from engine.access import Caller, Principal
+from engine.errors import ValidationError
+
+ADMIN = Caller(Principal("demo", "admin", "k-admin"))
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture()
+def school(tmp_path):
+    from engine.app import Pathwise
+    from engine.app.demo import ensure_demo
+
+    pw = Pathwise.open(f"sqlite:///{tmp_path / 'pw.db'}")
+    ensure_demo(pw, "demo")
+    yield pw.school("demo")
+    pw.close()
+
+
+def _plan_inputs(school, lid, budget_min=None):
+    """(PlanLearner, PlaylistRequest, grade catalog) the engine builds for ``lid``."""
+    from engine import planning
+
+    inp = school._planning_input()
+    learner = school.view.learners[lid]
+    cls = school._class_of(lid)
+    pl = planning.plan_learner(learner, school.engine.mastery(lid), inp.graph.ids,
+                               own_devices=planning.uses_own_devices(cls))
+    req = planning.playlist_request(cls, budget_min=budget_min, known_activities=inp.by_id)
+    return pl, req, inp.activities_for_grade(learner.grade)
+
+
+def _set(school, **switches):
+    school.set_planning_policy(ADMIN, switches)
+
+
+def test_switches_off_by_default_persisted_and_arm_overrides(school):
+    from engine.app._view import load_policy
+    from engine.planning import PlanningPolicy, learned_switches
+    from engine.planning._learned import plan_weights
+
+    assert school.view.policy.learn_effectiveness is False and school.view.policy.fitted_forgetting is False
+    assert school._learned() is None  # nothing read or fitted while off
+    lid = sorted(school.view.learners)[0]
+    assert "learned" not in school.generate_playlist(ADMIN, lid).body["planner"]
+    _set(school, learn_effectiveness=True)
+    assert load_policy(school.store).learn_effectiveness is True  # stored, not only cached
+    assert learned_switches(school.view.policy) == (True, False)
+    # an arm's weight wins over the policy, both ways; plan weights lose the switches
+    assert learned_switches(school.view.policy, {"learn_effectiveness": 0}) == (False, False)
+    assert learned_switches(PlanningPolicy(), {"fitted_forgetting": 1}) == (False, True)
+    assert plan_weights({"unlock": 0.0, "fitted_forgetting": 1.0}) == {"unlock": 0.0}
+    with pytest.raises(ValidationError, match="learn_effectiveness"):
+        PlanningPolicy(learn_effectiveness=1)  # type: ignore[arg-type]
+
+
+def test_arm_weights_accept_the_switches():
+    from engine.experiment.design import WEIGHT_NAMES
+
+    assert {"learn_effectiveness", "fitted_forgetting"} <= set(WEIGHT_NAMES)
+
+
+def _alternative(school, lid):
+    """(X, its skill k, planned ids): an activity not in ``lid``'s playlist, feasible for them,
+    on the same single skill as a planned item (same modality, no longer), whose skill starts
+    least known (p_init)."""
+    from planner.playlist._eligibility import hard_filter
+
+    pl, req, catalog = _plan_inputs(school, lid)
+    planned = {i.activity_id for i in school.generate_playlist(ADMIN, lid).items}
+    by_id = {a.id: a for a in catalog}
+    best = None
+    for aid in planned:
+        base = by_id.get(aid)
+        if base is None or len(base.skills) != 1:
+            continue
+        k = base.skills[0][0]
+        p_init = float(school.view.model_params.get(k, {}).get("p_init", 0.2))
+        for a in catalog:
+            if (a.id not in planned and a.skills == base.skills and a.modality == base.modality
+                    and a.duration_min <= base.duration_min and hard_filter(a, pl, req) is None):
+                if best is None or p_init < best[0]:
+                    best = (p_init, a, k)
+                break
+    return (None, None, planned) if best is None else (best[1], best[2], planned)
+
+
+def _teaches_twice(school, x, k, lid, rounds=3):
+    """Exit tickets of X from every other learner, ``rounds`` days: each drawn (seed 7) from
+    the effectiveness model's likelihood with X's learn probability twice the catalog's and
+    the engine's current mastery as the belief before (guess 0.2, slip 0.1)."""
+    rng = np.random.default_rng(7)
+    others = [o for o in sorted(school.view.learners) if o != lid]
+    t = min(2.0 * x.learn_probability(k), 0.999)
+    p_init = float(school.view.model_params.get(k, {}).get("p_init", 0.2))
+    for r in range(rounds):
+        rows = []
+        for other in others:
+            st = school.engine.mastery(other).get(k)
+            p = float(st.p_mastered) if st is not None else p_init
+            learned = p + (1 - p) * t
+            correct = rng.random() < learned * 0.9 + (1 - learned) * 0.2
+            rows.append({"id": f"x2-{r}-{other}", "learner_id": other, "activity_id": x.id,
+                         "correct": bool(correct), "observed_at": (NOW - timedelta(days=rounds - r)).isoformat()})
+        school.ingest_evidence(ADMIN, rows)
+
+
+def test_an_activity_that_teaches_twice_as_well_is_preferred_only_when_on(school):
+    # a learner whose playlist has a skill nobody knows at first (p_init < 0.1: grade 8), so
+    # that tickets discriminate how much an activity teaches
+    by_grade = sorted(school.view.learners, key=lambda i: (-int(school.view.learners[i].grade), i))
+    for lid in by_grade:
+        x, k, _planned = _alternative(school, lid)
+        if x is not None and float(school.view.model_params.get(k, {}).get("p_init", 0.2)) < 0.1:
+            break
+    _teaches_twice(school, x, k, lid)
+    _set(school, learn_effectiveness=False)
+    off = school.generate_playlist(ADMIN, lid)
+    assert x.id not in {i.activity_id for i in off.items}
+    assert "learned" not in off.body["planner"]
+    _set(school, learn_effectiveness=True)
+    learned = school._learned()
+    pl, _req, catalog = _plan_inputs(school, lid)
+    adjusted = {a.id: a for a in learned.catalog_for(catalog, pl)}
+    assert learned.multiplier(x.id) > 1.0
+    assert adjusted[x.id].learn_probability(k) > 1.5 * x.learn_probability(k)
+    on = school.generate_playlist(ADMIN, lid)
+    assert x.id in {i.activity_id for i in on.items}
+    assert on.body["planner"]["learned"]["effectiveness"] is True
+    assert on.body["planner"]["learned"]["tickets"] > 0
+    # reproducible: the posterior mean, no draw
+    again = school.generate_playlist(ADMIN, lid)
+    assert [i.activity_id for i in again.items] == [i.activity_id for i in on.items]
+
+
+def _fast_forgetter(school):
+    """(learner, skill, activity): the learner masters a fresh skill four times, a week apart,
+    and fails every retention check in between (last practice 13 days ago)."""
+    from planner.playlist._eligibility import hard_filter
+
+    for lid in sorted(school.view.learners):
+        pl, req, catalog = _plan_inputs(school, lid)
+        known = school.engine.mastery(lid)
+        y = next((a for a in catalog if len(a.skills) == 1 and a.skills[0][0] not in known
+                  and hard_filter(a, pl, req) is None), None)
+        if y is not None:
+            break
+    k = y.skills[0][0]
+    rows, n = [], 0
+    for block in range(4):
+        day = NOW - timedelta(days=34 - 7 * block)
+        if block:
+            rows.append({"id": f"ff-{n}", "learner_id": lid, "activity_id": y.id, "correct": False,
+                         "observed_at": day.isoformat()})
+            n += 1
+        for j in range(8):
+            rows.append({"id": f"ff-{n}", "learner_id": lid, "activity_id": y.id, "correct": True,
+                         "observed_at": (day + timedelta(minutes=5 * (j + 1))).isoformat()})
+            n += 1
+    school.ingest_evidence(ADMIN, rows)
+    assert school.engine.mastery(lid)[k].p_mastered >= 0.95
+    return lid, k, y
+
+
+def test_fast_forgetting_brings_review_sooner_than_the_fixed_half_life(school):
+    lid, k, y = _fast_forgetter(school)
+    _set(school, fitted_forgetting=False)
+    off = school.why_not(ADMIN, lid, y.id)
+    assert off["excluded_by"] == ["mastered"], off  # 0.5 + 0.5 * 0.5 ** (13 / 120) > 0.95: not due
+    assert not [i for i in school.generate_playlist(ADMIN, lid).items if k in i.skills]
+    _set(school, fitted_forgetting=True)
+    learned = school._learned()
+    pl, _req, _cat = _plan_inputs(school, lid)
+    half = learned.half_lives_for(pl)[k]
+    assert half < 10.0 and pl.days_since_practice[k] > 12.0  # fitted: days, not the fixed 120
+    on = school.why_not(ADMIN, lid, y.id)
+    assert on["excluded_by"] == [], on  # due for review: a candidate the solver weighs
+    plan = school.generate_playlist(ADMIN, lid)
+    assert [i.details["basis"] for i in plan.items if k in i.skills] == ["review"]
+    assert plan.body["planner"]["learned"]["forgetting"] is True
+    assert plan.body["planner"]["learned"]["retention_checks"] >= 3
+
+
+def test_the_fit_is_cached_and_refitted_when_evidence_changes(school):
+    _set(school, learn_effectiveness=True)
+    first = school._learned()
+    assert school._learned() is first  # within REFIT_S: no query, no fit
+    school._learned_cache.refit_s = 0.0
+    same = school._learned()
+    assert same.marker == first.marker and same.tickets == first.tickets  # nothing changed: no refit
+    lid = sorted(school.view.learners)[0]
+    school.ingest_evidence(ADMIN, [{"id": "cache-1", "learner_id": lid, "activity_id": "A0001",
+                                    "correct": True, "observed_at": NOW.isoformat()}])
+    after = school._learned()
+    assert after.marker != first.marker and after.tickets > first.tickets
