@@ -212,3 +212,34 @@ def test_the_fit_is_cached_and_refitted_when_evidence_changes(school):
                                     "correct": True, "observed_at": NOW.isoformat()}])
     after = school._learned()
     assert after.marker != first.marker and after.tickets > first.tickets
+
+
+def test_an_experiment_arm_switches_learning_on_for_its_learners_only(school):
+    """Arm B ``weights: {learn_effectiveness: 1}``: its learners' playlists use the fit (and
+    say so in ``planner.learned``), arm A's do not; the policy stays off."""
+    today = NOW.date()
+    body = {"id": "learn", "title": "Learned effectiveness", "question": "Does it help?",
+            "arms": [{"name": "A", "planner": "pathwise"},
+                     {"name": "B", "planner": "pathwise", "weights": {"learn_effectiveness": 1}}],
+            "class_ids": ["c-3-station"], "target_skills": ["3.G.A.1"], "seed": 3,
+            "start": (today - timedelta(days=1)).isoformat(), "end": (today + timedelta(days=30)).isoformat(),
+            "sample": {"n_per_arm": 5}}
+    school.create_experiment(ADMIN, body)
+    school.start_experiment(ADMIN, "learn")
+    arms = {r["learner_id"]: r["arm"] for r in school.experiment_assignment(ADMIN, "learn")}
+    a = next(lid for lid, arm in arms.items() if arm == "A")
+    b = next(lid for lid, arm in arms.items() if arm == "B")
+    assert school.view.policy.learn_effectiveness is False
+    assert school.generate_playlist(ADMIN, b).body["planner"]["learned"]["effectiveness"] is True
+    assert "learned" not in school.generate_playlist(ADMIN, a).body["planner"]
+
+
+def test_a_class_plan_uses_the_learned_models_when_on(school):
+    cls = "c-3-station"
+    off = school.generate_class_plan(ADMIN, cls)
+    assert "learned" not in off.body["planner"]
+    _set(school, learn_effectiveness=True, fitted_forgetting=True)
+    on = school.generate_class_plan(ADMIN, cls)
+    used = on.body["planner"]["learned"]
+    assert used["effectiveness"] is True and used["forgetting"] is True and used["tickets"] > 0
+    assert on.body["groups"]  # still a plan
