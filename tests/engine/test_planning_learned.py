@@ -243,3 +243,12 @@ def test_a_class_plan_uses_the_learned_models_when_on(school):
     used = on.body["planner"]["learned"]
     assert used["effectiveness"] is True and used["forgetting"] is True and used["tickets"] > 0
     assert on.body["groups"]  # still a plan
+
+    def gains(plan):
+        return {(lid, r["activity_id"]): r["details"]["expected_gain"]
+                for lid, pl in plan.body["playlists"].items() for r in pl["items"]}
+
+    # the learn probabilities the class was planned with are the learned ones: the same item
+    # of the same learner expects a different gain (or the plan changed)
+    g_off, g_on = gains(off), gains(on)
+    assert g_off != g_on and g_on
