@@ -103,10 +103,14 @@ def _install(app: FastAPI, settings: Settings) -> None:
         students,
         xapi,
     )
+    from service.routes.xapi_fast import XapiFastPath
     from service.web import guardian, oidc, pages, plp, student
 
     install_error_handlers(app)
     install_size_handler(app)
+    # ordinary POST /xapi/statements without FastAPI's per-request machinery; inside the
+    # request middleware, so its headers and body limit apply (service.routes.xapi_fast)
+    app.add_middleware(XapiFastPath)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
                        trusted_proxies=settings.trusted_proxies)
     # The LMS's hot paths first: Starlette tries routers in order, and each router that does
