@@ -159,8 +159,9 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
 
 class LearnedCache:
     """One tenant's fitted :class:`LearnedModels`, reused for ``refit_s`` seconds; then the
-    history marker (one COUNT/MAX query) decides whether to refit from scratch. A new
-    ``PlanningInput`` (catalog changed) or threshold refits at once. Thread-safe."""
+    history marker (one COUNT/MAX query) decides whether to refit from scratch. A changed
+    catalog (``PlanningInput.activities``) or threshold refits at once; learners' declared
+    formats are read at the fit. Thread-safe."""
 
     def __init__(self, refit_s: float = REFIT_S) -> None:
         self.refit_s = float(refit_s)
@@ -173,6 +174,8 @@ class LearnedCache:
         """The tenant's models for planning input ``inp`` (``store``: the tenant store)."""
         with self._lock:
             cur, now = self._models, time.monotonic()
+            if cur is not None and self._inp is not inp and self._inp.activities == inp.activities:
+                self._inp = inp  # the school view was reloaded (any write), the catalog is the same
             same = cur is not None and self._inp is inp and self._threshold == threshold
             if same and now - cur.fitted_at < self.refit_s:
                 return cur

@@ -204,6 +204,8 @@ def test_the_fit_is_cached_and_refitted_when_evidence_changes(school):
     _set(school, learn_effectiveness=True)
     first = school._learned()
     assert school._learned() is first  # within REFIT_S: no query, no fit
+    _set(school, learn_effectiveness=True, fitted_forgetting=True)  # a write reloads the view
+    assert school._learned() is first  # same catalog: no refit
     school._learned_cache.refit_s = 0.0
     same = school._learned()
     assert same.marker == first.marker and same.tickets == first.tickets  # nothing changed: no refit
