@@ -37,6 +37,11 @@ CHOOSING = "students_choosing"
 preferred formats (``planner.choices.choosing_policy``), reported against the assigned one."""
 
 
+LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+spacing (fitted)")
+"""Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
+``LearningPathwise``), the engine's posterior-mean relative multipliers, fitted forgetting."""
+
+
 def _one(args):
     spec, seed, ablation = args
     from planner.simulate.family import run_world
@@ -52,6 +57,8 @@ def _one(args):
 
         policies = {n: pathwise_with(**w) for n, w in ABLATIONS.items()}
         policies["+learn (Thompson)"] = LearningPathwise()
+        # the engine's variant (engine.planning._learned): posterior mean, relative multipliers
+        policies["+learn (mean)"] = LearningPathwise(thompson=False, relative=True)
         policies["+spacing (fitted)"] = SpacingPathwise()
     else:
         from planner.choices import choosing_policy
@@ -152,7 +159,7 @@ def report_ablation(specs, out, print_=print) -> None:
     from planner.simulate.baselines import ABLATIONS
     from planner.simulate.family import mean_ci
 
-    names = [*ABLATIONS, "+learn (Thompson)", "+spacing (fitted)"]
+    names = [*ABLATIONS, *LEARNED_ROWS]
     print_("| world | " + " | ".join(names) + " |")
     print_("|---|" + "---:|" * len(names))
     ratios: dict[str, list[float]] = {n: [] for n in names}

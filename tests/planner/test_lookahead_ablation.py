@@ -5,7 +5,7 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from benchmarks.planner_sim import report_ablation, seed_ratios
+from benchmarks.planner_sim import LEARNED_ROWS, report_ablation, seed_ratios
 from planner.simulate.baselines import ABLATIONS
 
 
@@ -20,13 +20,13 @@ def test_per_seed_ratio_of_world_averages_by_hand():
 
 def test_the_report_prints_every_ablation_with_its_ratio():
     specs = [NS(name="w1")]
-    names = [*ABLATIONS, "+learn (Thompson)", "+spacing (fitted)"]
+    names = [*ABLATIONS, *LEARNED_ROWS]
     out = {"w1": {n: [NS(mean=2.0), NS(mean=2.0)] for n in names}}
     out["w1"]["+lookahead d=3"] = [NS(mean=1.0), NS(mean=4.0)]
     lines: list[str] = []
     report_ablation(specs, out, print_=lines.append)
     text = "\n".join(lines)
-    for n in ("+diagnostic", "+lookahead d=2", "+lookahead d=3", "no-unlock"):
+    for n in ("+diagnostic", "+lookahead d=2", "+lookahead d=3", "no-unlock", "+learn (mean)"):
         assert f"pathwise / {n}:" in text
     # world average 2 vs 2.5 -> 0.800x; per seed 2/1 = 2 and 2/4 = 0.5 -> mean 1.250x
     d3 = next(line for line in lines if "pathwise / +lookahead d=3:" in line)
