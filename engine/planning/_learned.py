@@ -141,6 +141,7 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     tickets = checks = 0
     prev_pair, prev_at = None, None
     for lid, sid, aid, score, p_before, at_text in rows:
+        score, p_before = min(max(float(score), 0.0), 1.0), min(max(float(p_before), 0.0), 1.0)
         act = by_id.get(aid)
         if act is not None and act.learn_probability(sid) > 0:
             eff.observe(act, sid, p_before, score, learner_id=lid, preferred_formats=prefs.get(lid, ()))
