@@ -2,7 +2,9 @@
 
 ``python -m benchmarks.service_capacity [--workers 2] [--step-seconds 4] [--scenarios ...]``
 
-Starts ``pathwise serve --demo --workers N`` over a fresh SQLite file, then for each scenario
+For each scenario, starts ``pathwise serve --demo --workers N`` over a fresh SQLite file (so
+one scenario's evidence neither masters the learners the next one plans for -- a learner with
+nothing left to plan is a correct 409 -- nor leaves it a WAL to checkpoint), then
 offers requests at a fixed rate whatever the latency (open loop), raising the rate step by
 step (x1.35) until a step is not *held*, and reports the highest rate held. A step is held
 when every request succeeded, at least 95 % of the offered rate completed within the step,
@@ -322,25 +324,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS),
                     help="which scenarios to run (default all)")
     args = ap.parse_args(argv)
+    results = {}
+    for name in args.scenarios:  # each on a fresh server and database (see the module doc)
+        results[name] = run_scenario(name, args)
+    print()
+    print(report(results, args.workers))
+    return 0
+
+
+def run_scenario(name: str, args) -> list[dict]:
+    """One scenario's ramp against its own ``pathwise serve --demo`` over a fresh SQLite file."""
     with tempfile.TemporaryDirectory(prefix="pw-capacity-") as tmp:
         proc, port = start_server(tmp, args.workers)
         try:
             wait_ready(port, proc)
-            school = school_ids(port)
-            results = {}
-            for name in args.scenarios:
-                results[name] = _run(ramp(port, SCENARIOS[name], school, args.step_seconds,
-                                                 args.max_steps))
-            print()
-            print(report(results, args.workers))
+            return _run(ramp(port, SCENARIOS[name], school_ids(port), args.step_seconds, args.max_steps))
         finally:
             proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -39,7 +39,8 @@ class EvidenceUseCases:
         if by.principal.role == "teacher":
             for lid in learners:
                 self.allow(by, "evidence:write", learner_id=lid)
-        observations = [self._observation(i, r) for i, r in enumerate(rows)]
+        view = self.view  # one snapshot for the batch (each read of self.view checks the cache)
+        observations = [self._observation(i, r, view) for i, r in enumerate(rows)]
         with self.store.transaction():
             result = self.engine.ingest(observations)
             self._audit(by, "write", "evidence", detail={"n": len(observations), "accepted": result.accepted,
@@ -47,11 +48,13 @@ class EvidenceUseCases:
         return {"accepted": result.accepted, "duplicates": result.duplicates,
                 "mastery_updates": len(result.changes)}
 
-    def _observation(self, i: int, r: Mapping[str, Any]) -> Observation:
+    def _observation(self, i: int, r: Mapping[str, Any], view) -> Observation:
         where = f"observations[{i}]"
-        if r["learner_id"] not in self.view.learners:
+        if r["learner_id"] not in view.learners:
             raise NotFoundError(f"{where}.learner_id: learner {r['learner_id']!r} is unknown; register the learner first")
-        act = self._activity(r["activity_id"])
+        act = view.activities.get(r["activity_id"])
+        if act is None:
+            raise NotFoundError(f"{where}.activity_id: activity {r['activity_id']!r} is not in the catalog; add it first")
         given = [r.get(k) is not None for k in ("score", "correct", "rubric_level")]
         if sum(given) != 1:
             raise ValidationError(f"{where}: give exactly one of score, correct, rubric_level")
@@ -64,7 +67,7 @@ class EvidenceUseCases:
                 raise ValidationError(f"{where}: rubric_level needs rubric_min and rubric_max")
             score = score_from_rubric(r["rubric_level"], r["rubric_min"], r["rubric_max"])
         skills = tuple(r.get("skill_ids") or act.skill_ids)
-        unknown = [s for s in skills if s not in self.view.skills]
+        unknown = [s for s in skills if s not in view.skills]
         if unknown:
             raise NotFoundError(f"{where}.skill_ids: unknown skill(s) {unknown}")
         try:

@@ -67,7 +67,9 @@ def test_outcome_rules(client):
     naive = _obs(32, learner, observed_at="2026-10-01T10:00:00")
     assert client.post("/v1/evidence", headers=LMS, json={"observations": [naive]}).status_code == 422
     unknown_act = _obs(33, learner, activity_id="NOPE")
-    assert client.post("/v1/evidence", headers=LMS, json={"observations": [unknown_act]}).status_code == 404
+    r = client.post("/v1/evidence", headers=LMS, json={"observations": [_obs(35, learner), unknown_act]})
+    assert r.status_code == 404
+    assert "observations[1].activity_id" in r.text and "'NOPE'" in r.text  # names the field and the value
     unknown_skill = _obs(34, learner, skill_ids=["no.such.skill"])
     assert client.post("/v1/evidence", headers=LMS, json={"observations": [unknown_skill]}).status_code == 404
     empty = {"observations": []}
