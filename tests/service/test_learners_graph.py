@@ -198,3 +198,23 @@ def test_planning_policy_is_per_tenant_and_sets_the_threshold(fresh_client):
     assert any(a["resource"] == "planning_policy" and a["action"] == "write" for a in audit)
     # another tenant keeps its own policy
     assert c.get("/v1/planning-policy", headers=RIVAL_ADMIN).json()["mastered_threshold"] == 0.95
+
+
+def test_learned_model_switches_are_off_by_default_and_set_over_http(fresh_client):
+    """The planning policy's learned-model switches (issue 15 items 2-3): off by default,
+    admins switch them on, a non-boolean names the field, and a playlist then records which
+    learned models it used (planner.learned)."""
+    c = fresh_client
+    learner = roster(c, "c-3-station")[0]
+    policy = c.get("/v1/planning-policy", headers=ADMIN).json()
+    assert policy["learn_effectiveness"] is False and policy["fitted_forgetting"] is False
+    off = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
+    assert "learned" not in c.get(f"/v1/plans/{off['plan_id']}", headers=ADMIN).json()["body"]["planner"]
+    bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"learn_effectiveness": "maybe"})
+    assert bad.status_code == 422 and "learn_effectiveness" in bad.text
+    r = c.patch("/v1/planning-policy", headers=ADMIN, json={"learn_effectiveness": True, "fitted_forgetting": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["learn_effectiveness"] is True and r.json()["fitted_forgetting"] is True
+    on = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
+    learned = c.get(f"/v1/plans/{on['plan_id']}", headers=ADMIN).json()["body"]["planner"]["learned"]
+    assert learned["effectiveness"] is True and learned["forgetting"] is True and learned["tickets"] > 0
