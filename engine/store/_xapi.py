@@ -82,12 +82,17 @@ class XapiPart(TenantBase):
     def list_statements(self, *, status: str, limit: int | None = None, offset: int = 0) -> list[tuple[str, dict]]:
         """``[(statement id, record)]`` with this status, in arrival order (oldest first)."""
         self._backfill_xapi_index()
-        sql = ("SELECT statement_id, payload FROM xapi_statements WHERE tenant_id = ? AND status = ? "
-               "ORDER BY seq LIMIT ? OFFSET ?")
-        rows = self._q(sql, (self.tenant_id, status, -1 if limit is None else int(limit), int(offset))) \
-            if self.dialect == "sqlite" or limit is not None else self._q(
-                sql.replace(" LIMIT ? OFFSET ?", " OFFSET ?"), (self.tenant_id, status, int(offset)))
-        return [(sid, json.loads(body)) for sid, body in rows]
+        sql = "SELECT statement_id, payload FROM xapi_statements WHERE tenant_id = ? AND status = ? ORDER BY seq"
+        params: list[Any] = [self.tenant_id, status]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        elif offset and self.dialect == "sqlite":
+            sql += " LIMIT -1"  # SQLite takes OFFSET only after a LIMIT
+        if offset:
+            sql += " OFFSET ?"
+            params.append(int(offset))
+        return [(sid, json.loads(body)) for sid, body in self._q(sql, params)]
 
     def _backfill_xapi_index(self) -> None:
         """Move statements kept as documents (stored before migration 0020, never indexed)

@@ -602,3 +602,18 @@ def test_migration_0060_moves_statement_documents_into_their_rows(store_url, tmp
             "SELECT learner_id, status FROM xapi_statements WHERE statement_id = 's-applied'") == [("L1", "applied")]
     finally:
         store.close()
+
+
+def test_pending_statements_page_in_arrival_order(store):
+    """list_statements(status=...) pages with limit and offset (offset alone too) in arrival
+    order, on both dialects."""
+    ts = store.for_tenant("north")
+    for i in range(5):
+        ts.put_statement(f"s{i}", {"statement": {"id": f"s{i}", "verb": {"id": "http://x/v"}},
+                                   "status": "pending" if i != 2 else "applied", "learner_id": None})
+    ids = lambda rows: [sid for sid, _ in rows]  # noqa: E731
+    assert ids(ts.list_statements(status="pending")) == ["s0", "s1", "s3", "s4"]
+    assert ids(ts.list_statements(status="pending", limit=2)) == ["s0", "s1"]
+    assert ids(ts.list_statements(status="pending", limit=2, offset=2)) == ["s3", "s4"]
+    assert ids(ts.list_statements(status="pending", offset=3)) == ["s4"]
+    assert ids(ts.list_statements(status="applied")) == ["s2"]

@@ -2,7 +2,7 @@
 -- how it was applied (the record engine.app._evidence writes) move from the generic documents
 -- table into xapi_statements.payload, with the learner and status beside it. A statement then
 -- writes one row and its few index entries instead of also a document row and that table's
--- six keys (docs/performance.md: 32 -> about 17 WAL pages per statement). Statements stored
+-- six keys (docs/performance.md: 32 -> 23 WAL pages per statement). Statements stored
 -- before migration 0020 without an index row stay documents until the store's first read
 -- moves them (engine.store._xapi).
 ALTER TABLE xapi_statements ADD COLUMN learner_id TEXT;
