@@ -160,9 +160,11 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
 
 class LearnedCache:
     """One tenant's fitted :class:`LearnedModels`, reused for ``refit_s`` seconds; then the
-    history marker (one COUNT/MAX query) decides whether to refit from scratch. A changed
-    catalog (``PlanningInput.activities``) or threshold refits at once; learners' declared
-    formats are read at the fit. Thread-safe."""
+    history marker (one COUNT/MAX query) decides whether to refit. A changed catalog
+    (``PlanningInput.activities``) or threshold refits at once, in the request (the plan must
+    use a fit of its catalog); new evidence refits in a background thread while requests keep
+    planning with the fit they have (a refit reads the whole history: 0.33 s on the demo
+    school, longer on a big one). Learners' declared formats are read at the fit. Thread-safe."""
 
     def __init__(self, refit_s: float = REFIT_S) -> None:
         self.refit_s = float(refit_s)
@@ -170,6 +172,7 @@ class LearnedCache:
         self._models: LearnedModels | None = None
         self._inp: Any = None
         self._threshold: float | None = None
+        self._refit: threading.Thread | None = None
 
     def models(self, store, inp, preferred: Mapping[str, Iterable[str]], threshold: float) -> LearnedModels:
         """The tenant's models for planning input ``inp`` (``store``: the tenant store)."""
@@ -184,7 +187,32 @@ class LearnedCache:
             if same and cur.marker == marker:
                 self._models = replace(cur, fitted_at=now, _lf=cur._lf)
                 return self._models
+            if same:  # new evidence: refit in the background, plan with the current fit
+                if self._refit is None or not self._refit.is_alive():
+                    self._models = replace(cur, fitted_at=now, _lf=cur._lf)  # one refit per interval
+                    self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-refit",
+                                                   args=(store, inp, dict(preferred), threshold, marker), daemon=True)
+                    self._refit.start()
+                return self._models
             self._models = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold,
                                        marker=marker)
             self._inp, self._threshold = inp, threshold
             return self._models
+
+    def _fit_in_background(self, store, inp, preferred, threshold, marker) -> None:
+        try:
+            fitted = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker)
+        except Exception:  # noqa: BLE001 - keep planning with the fit we have
+            import logging
+
+            logging.getLogger("pathwise.planning").exception("refitting the learned planner models failed")
+            return
+        with self._lock:
+            if self._inp is inp and self._threshold == threshold:
+                self._models = fitted
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a background refit to finish (tests, shutdown)."""
+        thread = self._refit
+        if thread is not None:
+            thread.join(timeout)

@@ -212,6 +212,9 @@ def test_the_fit_is_cached_and_refitted_when_evidence_changes(school):
     lid = sorted(school.view.learners)[0]
     school.ingest_evidence(ADMIN, [{"id": "cache-1", "learner_id": lid, "activity_id": "A0001",
                                     "correct": True, "observed_at": NOW.isoformat()}])
+    served = school._learned()  # new evidence: the request keeps the fit it has ...
+    assert served.tickets == first.tickets
+    school._learned_cache.wait(30)  # ... while the refit runs in the background
     after = school._learned()
     assert after.marker != first.marker and after.tickets > first.tickets
 
