@@ -28,6 +28,7 @@ class XapiPart(TenantBase):
 
     def get_statement(self, statement_id: str) -> dict | None:
         """The stored record of one statement (None when it has not arrived)."""
+        self._backfill_xapi_index()  # a statement still kept as a document is found too
         rows = self._q("SELECT payload FROM xapi_statements WHERE tenant_id = ? AND statement_id = ?",
                        (self.tenant_id, statement_id))
         return json.loads(rows[0][0]) if rows else None

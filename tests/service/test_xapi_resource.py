@@ -255,6 +255,15 @@ def test_statements_stored_as_documents_are_moved_on_first_read(fresh_client):
     _xapi._BACKFILLED.clear()
     assert get(c, statementId=s["id"]).json()["id"] == s["id"]
     assert ts.list_documents(_xapi.STATEMENT_KIND) == []  # moved, not copied
+    # a re-sent statement finds one still kept as a document: the same one, not a new row
+    with ts.transaction():
+        ts._driver.execute("DELETE FROM xapi_statement_refs WHERE tenant_id = 'demo'")
+        ts._driver.execute("DELETE FROM xapi_statements WHERE tenant_id = 'demo'")
+        ts.put_document(_xapi.STATEMENT_KIND, s["id"], record)
+    _xapi._BACKFILLED.clear()
+    assert c.post("/xapi/statements", headers=X, json=s).status_code == 200
+    assert c.post("/xapi/statements", headers=X, json={**s, "result": {"success": False}}).status_code == 409
+    assert ts.get_statement(s["id"]) == record
     agent = json.dumps({"account": {"homePage": "https://lms.example", "name": "L-nobody"}})
     assert s["id"] in {x["id"] for x in get(c, agent=agent).json()["statements"]}
     assert c.post("/xapi/statements", headers=X, json=stmt("L-nobody")).status_code == 200
