@@ -162,13 +162,20 @@ class EffectivenessModel:
                 f = a.format_keys[0]
                 m *= self.learner_format_multiplier(learner_id, f, f in declared)
             mult[a.id] = m
-        if self.relative and mult:
-            # keep the ranking, not the level: beliefs that are off (a miscalibrated prior,
-            # unknown prerequisites) shift every multiplier alike
-            scale = float(np.exp(np.mean(np.log(list(mult.values())))))
-            mult = {k: v / scale for k, v in mult.items()}
-        return [replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
-                for a in catalog]
+        return rescaled(catalog, mult, relative=self.relative)
+
+
+def rescaled(catalog: Sequence[PlanActivity], mult: Mapping[str, float], *, relative: bool
+             ) -> list[PlanActivity]:
+    """``catalog`` with each listed activity's ``p_learn`` times its multiplier in ``mult``
+    (activity id -> multiplier > 0), capped at 0.95; ``relative``: the multipliers are first
+    divided by their geometric mean (keep the ranking, not the level: beliefs that are off — a
+    miscalibrated prior, unknown prerequisites — shift every multiplier alike)."""
+    if relative and mult:
+        scale = float(np.exp(np.mean(np.log(list(mult.values())))))
+        mult = {k: v / scale for k, v in mult.items()}
+    return [replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
+            for a in catalog]
 
 
 def scaled_p_learn(p_learn: float | Mapping[str, float], m: float):

@@ -27,7 +27,7 @@ from engine.planning._input import (
     planning_input,
     skill_graph,
 )
-from engine.planning._learned import LearnedCache, LearnedModels, fit_learned, learned_switches
+from engine.planning._learned import LearnedCache, LearnedModels, learned_switches
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
     class_budget,
@@ -48,7 +48,6 @@ __all__ = [
     "PlanningInput",
     "PlanningPolicy",
     "class_budget",
-    "fit_learned",
     "learned_switches",
     "grade_band",
     "model_settings",

@@ -26,7 +26,6 @@ the fit is older than ``REFIT_S`` seconds.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -94,7 +93,7 @@ class LearnedModels:
         divided by the geometric mean over ``catalog`` (``relative``), capped at 0.95 —
         ``EffectivenessModel(relative=True).adjusted(catalog, rng=None, ...)`` with the
         activity part computed once per fit."""
-        from planner.effectiveness import scaled_p_learn
+        from planner.effectiveness import rescaled
 
         with_lf = learner is not None and self.effectiveness.learns_formats
         declared = learner.preferred_formats if learner is not None else frozenset()
@@ -107,11 +106,7 @@ class LearnedModels:
                 f = a.format_keys[0]
                 m *= self._format_factor(learner.id, f, f in declared)
             mult[a.id] = m
-        if self.effectiveness.relative and mult:
-            scale = math.exp(sum(math.log(v) for v in mult.values()) / len(mult))
-            mult = {k: v / scale for k, v in mult.items()}
-        return tuple(replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
-                     for a in catalog)
+        return tuple(rescaled(catalog, mult, relative=self.effectiveness.relative))
 
     def half_lives_for(self, learner) -> dict[str, float]:
         """Skill -> this learner's fitted half-life (days) for the skills they have practised
