@@ -32,9 +32,13 @@ class PlanUseCases(PlanStore):
         cache = self.__dict__.get("_learned_cache")
         if cache is None:
             cache = self.__dict__.setdefault("_learned_cache", planning.LearnedCache())
-        prefs = {lid: [getattr(f, "value", f) for f in lr.profile.value("preferred_formats")]
-                 for lid, lr in self.view.learners.items()}
-        return cache.models(self.store, self._planning_input(), prefs, self.view.policy.mastered_threshold)
+        view = self.view
+
+        def preferred() -> dict[str, list[str]]:  # read only when a fit runs, not per plan
+            return {lid: [getattr(f, "value", f) for f in lr.profile.value("preferred_formats")]
+                    for lid, lr in view.learners.items()}
+
+        return cache.models(self.store, self._planning_input(), preferred, view.policy.mastered_threshold)
 
     def _plan_playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
                        validate: bool = True):

@@ -109,10 +109,9 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
                    for lr in learners]
     catalog = inp.activities_for_grade(cls.grade)
     eff_on, fog_on = learned_switches(policy)
-    _none, catalog, used = _with_learned(learned, (eff_on, False), None, catalog, per_learner=False)
-    if fog_on and learned is not None:
+    _none, catalog, used = _with_learned(learned, (eff_on, fog_on), None, catalog, per_learner=False)
+    if used and fog_on:  # each learner's own half-lives
         pl_learners = [_with_learned(learned, (False, True), p, ())[0] for p in pl_learners]
-        used = {"effectiveness": eff_on, "forgetting": True, **learned.summary()}
     ids = {lr.id for lr in learners}
     requests = ClassRequests(
         keep_apart=tuple((a, b) for a, b in keep_apart if a in ids and b in ids),

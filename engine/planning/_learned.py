@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -169,8 +169,10 @@ class LearnedCache:
         self._threshold: float | None = None
         self._refit: threading.Thread | None = None
 
-    def models(self, store, inp, preferred: Mapping[str, Iterable[str]], threshold: float) -> LearnedModels:
-        """The tenant's models for planning input ``inp`` (``store``: the tenant store)."""
+    def models(self, store, inp, preferred: Callable[[], Mapping[str, Iterable[str]]],
+               threshold: float) -> LearnedModels:
+        """The tenant's models for planning input ``inp`` (``store``: the tenant store;
+        ``preferred()``: learner id -> declared preferred formats, called only when a fit runs)."""
         with self._lock:
             cur, now = self._models, time.monotonic()
             if cur is not None and self._inp is not inp and self._inp.activities == inp.activities:
@@ -186,10 +188,10 @@ class LearnedCache:
                 if self._refit is None or not self._refit.is_alive():
                     self._models = replace(cur, fitted_at=now, _lf=cur._lf)  # one refit per interval
                     self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-refit",
-                                                   args=(store, inp, dict(preferred), threshold, marker), daemon=True)
+                                                   args=(store, inp, dict(preferred()), threshold, marker), daemon=True)
                     self._refit.start()
                 return self._models
-            self._models = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold,
+            self._models = fit_learned(store.learning_evidence(), inp.activities, preferred(), threshold,
                                        marker=marker)
             self._inp, self._threshold = inp, threshold
             return self._models
