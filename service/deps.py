@@ -32,6 +32,16 @@ def note_actor(principal: Principal) -> None:
         holder.update(tenant=principal.tenant, role=principal.role, actor=principal.key_id)
 
 
+def choose_key(bearer: str | None, api_key: str | None, basic: tuple[str, str] | None) -> str | None:
+    """The API key of a request: the Bearer credentials, else ``X-API-Key``, else HTTP Basic's
+    password (or its username with an empty password). One rule for the routes
+    (:func:`current_principal`) and the xAPI fast path."""
+    key = bearer or api_key
+    if not key and basic is not None:
+        key = basic[1] or basic[0]
+    return key or None
+
+
 async def current_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -41,9 +51,8 @@ async def current_principal(
     """Authenticate ``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or HTTP Basic with
     the key as the password (username free; a key sent as the username with an empty
     password also works) — 401 otherwise."""
-    key = bearer.credentials if bearer is not None else api_key
-    if not key and basic is not None:
-        key = basic.password or basic.username
+    key = choose_key(bearer.credentials if bearer is not None else None, api_key,
+                     (basic.username, basic.password) if basic is not None else None)
     if not key:
         raise ApiError(401, "unauthorized", "missing credentials: send 'Authorization: Bearer <key>' "
                        "or HTTP Basic with the key as the password", headers={"WWW-Authenticate": CHALLENGE})

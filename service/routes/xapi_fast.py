@@ -28,7 +28,7 @@ import base64
 import binascii
 import json
 
-from service.deps import note_actor, run_engine
+from service.deps import choose_key, note_actor, run_engine
 from service.logs import request_id_var
 from service.routes.xapi import ACCEPTED
 
@@ -112,22 +112,19 @@ def _headers(scope) -> dict[bytes, bytes]:
 
 
 def _key(headers: dict[bytes, bytes]) -> str | None:
-    """The API key as :func:`service.deps.current_principal` reads it: Bearer, then
-    X-API-Key, then HTTP Basic (the password, or the username with an empty password)."""
-    auth = headers.get(b"authorization", b"").decode("latin-1")
-    scheme, _, credentials = auth.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    api_key = headers.get(b"x-api-key", b"").decode("latin-1")
-    if api_key:
-        return api_key
+    """The API key as :func:`service.deps.current_principal` reads it (:func:`choose_key`);
+    the headers are parsed as FastAPI's ``HTTPBearer`` / ``APIKeyHeader`` / ``HTTPBasic`` do.
+    An unparseable Basic header gives None (the route then answers)."""
+    scheme, _, credentials = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    bearer = credentials if scheme.lower() == "bearer" and credentials else None
+    basic = None
     if scheme.lower() == "basic" and credentials:
         try:
             user, _, password = base64.b64decode(credentials, validate=True).decode("ascii").partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
-        return password or user or None
-    return None
+        basic = (user, password)
+    return choose_key(bearer, headers.get(b"x-api-key", b"").decode("latin-1") or None, basic)
 
 
 def _replay(messages: list, receive):
