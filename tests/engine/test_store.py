@@ -431,24 +431,30 @@ def test_stale_learners_are_those_with_evidence_and_another_state(store, school)
     assert engine.store.stale_learners(key) == ["L2"]  # L3 has no evidence: never stale
 
 
-def _at_0002(store_url, tmp_path, monkeypatch):
-    """A store migrated only to 0002 (a package holding copies of migrations 1 and 2)."""
+def _store_at(version: int, store_url, tmp_path, monkeypatch):
+    """A store migrated only to ``version`` (a package holding copies of the migrations up to
+    it)."""
     import shutil
     import uuid
     from pathlib import Path
 
     import engine.store.migrations as real
 
-    name = f"pw_0002_{uuid.uuid4().hex}"
+    name = f"pw_{version:04d}_{uuid.uuid4().hex}"
     package = tmp_path / name
     package.mkdir()
     (package / "__init__.py").write_text("")
-    for path in Path(real.__file__).parent.glob("000[12]_*.sql"):
-        shutil.copy(path, package / path.name)
+    for path in Path(real.__file__).parent.glob("00*.sql"):
+        if int(path.name[:4]) <= version:
+            shutil.copy(path, package / path.name)
     monkeypatch.syspath_prepend(str(tmp_path))
     store = open_store(store_url, migrate=False)
-    assert store.migrate(name) == 2
+    assert store.migrate(name) == version
     return store
+
+
+def _at_0002(store_url, tmp_path, monkeypatch):
+    return _store_at(2, store_url, tmp_path, monkeypatch)
 
 
 def test_migration_0003_upgrades_a_0002_database_with_data(store_url, tmp_path, monkeypatch,
@@ -518,24 +524,8 @@ def test_migration_0050_clusters_the_ingest_tables_and_keeps_their_rows(tmp_path
     """SQLite: a database with evidence at 0041 upgrades to key-clustered (WITHOUT ROWID)
     mastery and learner_states with every row kept and the engine carrying on; observations
     stay a rowid table (random sender ids would scatter whole rows)."""
-    import shutil
-    import uuid
-    from pathlib import Path
-
-    import engine.store.migrations as real
-
-    name = f"pw_0041_{uuid.uuid4().hex}"
-    package = tmp_path / name
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    for path in Path(real.__file__).parent.glob("00*.sql"):
-        if int(path.name[:4]) <= 41:
-            shutil.copy(path, package / path.name)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = open_store(url, migrate=False)
+    store = _store_at(41, f"sqlite:///{tmp_path / 'old.db'}", tmp_path, monkeypatch)
     try:
-        assert store.migrate(name) == 41
         engine = _loaded(store, school)
         engine.ingest([_obs("o1"), _obs("o2", "L2", "A2", ("S3",), 0.0)])
         tables = ("observations", "mastery", "learner_states", "mastery_history")
@@ -559,23 +549,9 @@ def test_migration_0060_moves_statement_documents_into_their_rows(store_url, tmp
     index rows; 0060 moves each record into its xapi_statements row (learner, status,
     payload) and deletes the document, so queries, the pending list and erasure read it."""
     import json
-    import shutil
-    import uuid
-    from pathlib import Path
 
-    import engine.store.migrations as real
-
-    name = f"pw_0050_{uuid.uuid4().hex}"
-    package = tmp_path / name
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    for path in Path(real.__file__).parent.glob("00*.sql"):
-        if int(path.name[:4]) <= 50:
-            shutil.copy(path, package / path.name)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    store = open_store(store_url, migrate=False)
+    store = _store_at(50, store_url, tmp_path, monkeypatch)
     try:
-        assert store.migrate(name) == 50
         ts = store.for_tenant("north")
         records = {}
         for sid, learner, status in (("s-applied", "L1", "applied"), ("s-pending", None, "pending")):
