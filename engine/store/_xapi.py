@@ -63,15 +63,12 @@ class XapiPart(TenantBase):
         registration = (statement.get("context") or {}).get("registration")
         obj = statement.get("object") or {}
         target = str(obj.get("id", "")).lower() if obj.get("objectType") == "StatementRef" else None
-        self._driver.execute(
+        seq = self._driver.execute(
             "INSERT INTO xapi_statements (tenant_id, statement_id, stored, verb, registration, voided, target, "
-            "learner_id, status, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "learner_id, status, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
             (self.tenant_id, statement_id, statement.get("stored") or _now(),
              (statement.get("verb") or {}).get("id", ""), registration.lower() if registration else None, voided,
-             target or None, learner, status, body))
-        seq = self._driver.execute(
-            "SELECT seq FROM xapi_statements WHERE tenant_id = ? AND statement_id = ?",
-            (self.tenant_id, statement_id))[0][0]
+             target or None, learner, status, body))[0][0]
         best: dict[tuple[str, str], int] = {}
         for kind, value, related in sorted(statement_refs(statement)):
             best[(kind, value)] = min(related, best.get((kind, value), 1))
