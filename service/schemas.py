@@ -276,6 +276,10 @@ class WhyNotOut(BaseModel):
     dropped: list[str] = []
     added: list[str] = []
     sentence: str
+    experiment_arm: str | None = Field(default=None, description="The running experiment arm the learner is in "
+                                       "(its weights and learned-model switches shape this answer)")
+    note: str | None = Field(default=None, description="Set when the learner's playlists do not come from the "
+                             "Pathwise planner (a baseline or teacher arm): the answer is still the planner's")
 
 
 class EditIn(Strict):

@@ -125,10 +125,19 @@ class PlanUseCases(PlanStore):
         known = self.view.activities
         pins = [a for a in (current.pins if current else ()) if a in known and a != activity_id]
         removes = [a for a in (current.removes if current else ()) if a in known and a != activity_id]
-        return planning.why_not_for(self._planning_input(), learner, self.engine.mastery(learner_id),
-                                    self._class_of(learner_id), activity_id, budget_min=budget_min,
-                                    pins=pins, removes=removes, policy=self.view.policy,
-                                    learned=self._learned())
+        arm = self._experiment_arm(learner_id)  # the objective the learner's playlists use
+        weights = dict(arm.weights) if arm is not None else None
+        out = planning.why_not_for(self._planning_input(), learner, self.engine.mastery(learner_id),
+                                   self._class_of(learner_id), activity_id, budget_min=budget_min,
+                                   pins=pins, removes=removes, policy=self.view.policy,
+                                   learned=self._learned(weights), weights=weights)
+        if arm is not None:
+            out["experiment_arm"] = arm.name
+            if not arm.generates or arm.planner != "pathwise":
+                source = "the teacher's own sequence" if not arm.generates else f"the {arm.planner!r} rule"
+                out["note"] = (f"this learner is in arm {arm.name!r} of a running experiment, whose playlists "
+                               f"come from {source}; this answer is what the Pathwise planner would do")
+        return out
 
     # ---------------------------------------------------------------- class plans
     def generate_class_plan(self, by: Caller, class_id: str, *, keep_apart=(), keep_together=(),

@@ -245,13 +245,17 @@ def _lowest_mastery_request(graph, catalog, learner, request):
 
 def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: str, *,
                 budget_min: float | None = None, pins: Sequence[str] = (), removes: Iterable[str] = (),
-                policy: PlanningPolicy = DEFAULT_POLICY, learned=None) -> dict:
-    """"Why not X?" for one learner: one extra solve with X forced in (planner.whynot).
+                policy: PlanningPolicy = DEFAULT_POLICY, learned=None,
+                weights: Mapping[str, float] | None = None) -> dict:
+    """"Why not X?" for one learner: one extra solve with X forced in (planner.whynot), under
+    the same objective the learner's playlist is planned with (``weights``: an experiment
+    arm's weights, which also switch the learned models as in :func:`plan_playlist_for`).
 
     Returns ``activity_id, in_plan, excluded_by, objective_cost`` (None when a hard rule forbids
     it), ``dropped``, ``added`` and the plain ``sentence``.
     """
     import math
+    from dataclasses import replace
 
     from planner.whynot import why_not
 
@@ -262,7 +266,10 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     if activity_id not in {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
-    pl_learner, catalog, _used = _with_learned(learned, learned_switches(policy), pl_learner, catalog)
+    pl_learner, catalog, _used = _with_learned(learned, learned_switches(policy, weights), pl_learner, catalog)
+    weights = plan_weights(weights)
+    if weights:
+        request = replace(request, weights=replace(request.weights, **weights))
     w = why_not(inp.graph, catalog, pl_learner, request, activity_id)
     cost = None if math.isinf(w.objective_cost) else round(float(w.objective_cost), 4)
     return {"activity_id": w.activity_id, "in_plan": w.in_plan, "excluded_by": list(w.excluded_by),

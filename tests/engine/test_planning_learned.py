@@ -257,3 +257,31 @@ def test_a_class_plan_uses_the_learned_models_when_on(school):
     # of the same learner expects a different gain (or the plan changed)
     g_off, g_on = gains(off), gains(on)
     assert g_off != g_on and g_on
+
+
+def test_why_not_answers_with_the_objective_of_the_learners_experiment_arm(school):
+    """Why-not solves with the learner's arm weights, as the playlist does: with the policy
+    off and the learner's arm switching fitted forgetting on, the due review is a candidate
+    (``excluded_by`` empty), where the policy alone says "mastered"; a baseline arm's learner
+    is told the answer is the Pathwise planner's."""
+    lid, k, y = _fast_forgetter(school)
+    assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
+    cls = school._class_of(lid)
+    today = NOW.date()
+    body = {"id": "forget", "title": "Fitted forgetting", "question": "Does it help?",
+            "arms": [{"name": "A", "planner": "pathwise", "weights": {"fitted_forgetting": 1}},
+                     {"name": "B", "planner": "greedy", "weights": {"fitted_forgetting": 1}}],
+            "class_ids": [cls.id], "target_skills": [k], "seed": 5,
+            "start": (today - timedelta(days=1)).isoformat(), "end": (today + timedelta(days=30)).isoformat(),
+            "sample": {"n_per_arm": 2}}
+    school.create_experiment(ADMIN, body)
+    school.start_experiment(ADMIN, "forget")
+    arms = {r["learner_id"]: r["arm"] for r in school.experiment_assignment(ADMIN, "forget")}
+    assert lid in arms, arms
+    assert school.view.policy.fitted_forgetting is False
+    answer = school.why_not(ADMIN, lid, y.id)
+    assert answer["excluded_by"] == [], answer  # the arm's fitted half-life makes it due
+    assert answer["experiment_arm"] == arms[lid]
+    assert ("note" in answer) == (arms[lid] == "B")
+    if arms[lid] == "B":
+        assert "'greedy' rule" in answer["note"]
