@@ -184,6 +184,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     pinned = set(pins)
     if pinned - {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
+    given = catalog
     pl_learner, catalog, used = _with_learned(learned, learned_switches(policy, weights), pl_learner, catalog)
     weights = plan_weights(weights)
     if weights:
@@ -198,12 +199,56 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     if planner == "lowest_mastery":
         playlist = replace(playlist, solver="lowest_mastery")
     items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
+    if used.get("effectiveness"):
+        items = explain_learned(items, given, catalog)
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
             "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min,
             "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
     if used:
         meta["learned"] = used
     return items, conflicts, meta
+
+
+#: A learned multiplier is worth a sentence when it moves the learn probability by >= 10 %.
+EXPLAIN_RATIO = 1.10
+
+
+def learned_ratios(given: Sequence, learned: Sequence) -> dict[str, float]:
+    """Activity id -> learned ÷ catalog learn probability (geometric mean over its skills) for
+    the activities whose ``p_learn`` the learned models changed; ``given`` and ``learned`` are
+    the same PlanActivity catalog before and after :meth:`LearnedModels.catalog_for`."""
+    import math
+
+    out: dict[str, float] = {}
+    for before, after in zip(given, learned, strict=True):
+        if before is after:
+            continue
+        logs = [math.log(after.p_learn_for(k) / before.p_learn_for(k)) for k, _w in before.skills
+                if before.p_learn_for(k) > 0]
+        if logs:
+            out[before.id] = math.exp(sum(logs) / len(logs))
+    return out
+
+
+def explain_learned(items: list[PlanItem], given: Sequence, learned: Sequence) -> list[PlanItem]:
+    """Items whose learn probability the school's own evidence moved by >= :data:`EXPLAIN_RATIO`
+    get ``details.learned_multiplier`` and a sentence saying so (a plan made with learned
+    effectiveness says where it departs from the catalog)."""
+    from dataclasses import replace
+
+    ratios = learned_ratios(given, learned)
+    out = []
+    for item in items:
+        m = ratios.get(item.activity_id)
+        if m is None or 1 / EXPLAIN_RATIO < m < EXPLAIN_RATIO:
+            out.append(item)
+            continue
+        how = "more" if m > 1 else "less"
+        sentence = (f"This school's own evidence says learners learn {how} from it than the catalog "
+                    f"expects (about {m:.1f}× the catalog's rate, relative to the other activities).")
+        out.append(replace(item, reason=f"{item.reason} {sentence}".strip(),
+                           details={**item.details, "learned_multiplier": round(m, 3)}))
+    return out
 
 
 def _with_learned(learned, switches: tuple[bool, bool], pl_learner, catalog, *, per_learner: bool = True):

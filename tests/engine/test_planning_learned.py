@@ -147,6 +147,12 @@ def test_an_activity_that_teaches_twice_as_well_is_preferred_only_when_on(school
     assert x.id in {i.activity_id for i in on.items}
     assert on.body["planner"]["learned"]["effectiveness"] is True
     assert on.body["planner"]["learned"]["tickets"] > 0
+    # the item says it is there because of the school's own evidence, with the multiplier
+    item = next(i for i in on.items if i.activity_id == x.id)
+    ratio = adjusted[x.id].learn_probability(k) / x.learn_probability(k)
+    assert item.details["learned_multiplier"] == pytest.approx(ratio, rel=1e-3)
+    assert f"about {ratio:.1f}× the catalog's rate" in item.reason and "learn more" in item.reason
+    assert all("learned_multiplier" not in i.details for i in off.items)
     # reproducible: the posterior mean, no draw
     again = school.generate_playlist(ADMIN, lid)
     assert [i.activity_id for i in again.items] == [i.activity_id for i in on.items]
@@ -285,3 +291,23 @@ def test_why_not_answers_with_the_objective_of_the_learners_experiment_arm(schoo
     assert ("note" in answer) == (arms[lid] == "B")
     if arms[lid] == "B":
         assert "'greedy' rule" in answer["note"]
+
+
+def test_explain_learned_says_more_or_less_only_past_ten_percent():
+    from engine.planning._playlist import explain_learned
+    from engine.review import PlanItem
+    from planner.model import PlanActivity
+
+    def act(aid, p):
+        return PlanActivity(id=aid, title=aid, kind="practice", modality="online", duration_min=10.0,
+                            skills=(("k1", 1.0), ("k2", 0.5)), p_learn=p)
+
+    given = [act("a", {"k1": 0.2, "k2": 0.1}), act("b", 0.2), act("c", 0.2), act("d", 0.2)]
+    learned = [act("a", {"k1": 0.4, "k2": 0.2}), act("b", 0.21), act("c", 0.1), given[3]]
+    items = [PlanItem(activity_id=a, reason="Because.", details={"basis": "ready"}) for a in "abcd"]
+    out = {i.activity_id: i for i in explain_learned(items, given, learned)}
+    assert out["a"].details["learned_multiplier"] == pytest.approx(2.0)
+    assert "learn more" in out["a"].reason and "about 2.0×" in out["a"].reason
+    assert out["b"] == items[1] and out["d"] == items[3]  # +5 %, unchanged: no sentence
+    assert "learn less" in out["c"].reason and out["c"].details["learned_multiplier"] == pytest.approx(0.5)
+    assert out["c"].reason.startswith("Because. ")
