@@ -37,29 +37,40 @@ CHOOSING = "students_choosing"
 preferred formats (``planner.choices.choosing_policy``), reported against the assigned one."""
 
 
-LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+spacing (fitted)")
+LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+spacing (fitted)",
+                "+protect +spacing (fitted)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
-``LearningPathwise``), the engine's posterior-mean relative multipliers, fitted forgetting."""
+``LearningPathwise``), the engine's posterior-mean relative multipliers, fitted forgetting,
+fitted forgetting with what review protects (``protect`` 1)."""
+
+
+def ablation_policies(rows=None) -> dict:
+    """Name -> policy of the ablation rows (``rows``: names to keep, None = all; "pathwise"
+    is always kept)."""
+    from planner.simulate.baselines import (
+        ABLATIONS,
+        LearningPathwise,
+        SpacingPathwise,
+        pathwise_with,
+    )
+
+    makers = {n: (lambda w=w: pathwise_with(**w)) for n, w in ABLATIONS.items()}
+    makers["+learn (Thompson)"] = LearningPathwise
+    # the engine's variant (engine.planning._learned): posterior mean, relative multipliers
+    makers["+learn (mean)"] = lambda: LearningPathwise(thompson=False, relative=True)
+    makers["+spacing (fitted)"] = SpacingPathwise
+    makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)
+    keep = set(rows or makers) | {"pathwise"}
+    return {n: make() for n, make in makers.items() if n in keep}
 
 
 def _one(args):
-    spec, seed, ablation = args
+    spec, seed, ablation, rows = args
     from planner.simulate.family import run_world
 
     policies = None
     if ablation:
-        from planner.simulate.baselines import (
-            ABLATIONS,
-            LearningPathwise,
-            SpacingPathwise,
-            pathwise_with,
-        )
-
-        policies = {n: pathwise_with(**w) for n, w in ABLATIONS.items()}
-        policies["+learn (Thompson)"] = LearningPathwise()
-        # the engine's variant (engine.planning._learned): posterior mean, relative multipliers
-        policies["+learn (mean)"] = LearningPathwise(thompson=False, relative=True)
-        policies["+spacing (fitted)"] = SpacingPathwise()
+        policies = ablation_policies(rows)
     else:
         from planner.choices import choosing_policy
         from planner.simulate.baselines import POLICIES
@@ -68,9 +79,10 @@ def _one(args):
     return spec.name, seed, run_world(spec, seed, policies)
 
 
-def run(specs, seeds, jobs: int, ablation: bool = False) -> dict:
-    """{world: {policy: [WorldResult per seed]}}."""
-    tasks = [(spec, seed, ablation) for spec in specs for seed in seeds]
+def run(specs, seeds, jobs: int, ablation: bool = False, rows=None) -> dict:
+    """{world: {policy: [WorldResult per seed]}} (``rows``: ablation rows to run, None =
+    all)."""
+    tasks = [(spec, seed, ablation, rows) for spec in specs for seed in seeds]
     out: dict = {s.name: {} for s in specs}
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
@@ -159,7 +171,8 @@ def report_ablation(specs, out, print_=print) -> None:
     from planner.simulate.baselines import ABLATIONS
     from planner.simulate.family import mean_ci
 
-    names = [*ABLATIONS, *LEARNED_ROWS]
+    ran = out[specs[0].name]
+    names = [n for n in (*ABLATIONS, *LEARNED_ROWS) if n in ran]
     print_("| world | " + " | ".join(names) + " |")
     print_("|---|" + "---:|" * len(names))
     ratios: dict[str, list[float]] = {n: [] for n in names}
@@ -179,6 +192,14 @@ def report_ablation(specs, out, print_=print) -> None:
         m, hw = mean_ci(seed_ratios(specs, out, n))
         print_(f"  pathwise / {n}: {sum(ratios[n]) / len(ratios[n]):.3f}x; "
                f"per seed {m:.3f}x ± {hw:.3f}")
+    if "+spacing (fitted)" in names and "+protect +spacing (fitted)" in names:
+        m, hw = mean_ci(seed_ratios(specs, out, "+protect +spacing (fitted)",
+                                    full="+spacing (fitted)"))
+        print_(f"  +spacing (fitted) / +protect +spacing (fitted): per seed {m:.3f}x ± {hw:.3f}")
+    for spec in specs if len(specs) > 1 else ():
+        for n in names[1:]:
+            m, hw = mean_ci(seed_ratios([spec], out, n))
+            print_(f"    {spec.name:18s} pathwise / {n}: per seed {m:.3f}x ± {hw:.3f}")
 
 
 def seed_ratios(specs, out, variant: str, full: str = "pathwise") -> list[float]:
@@ -205,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--ablation", action="store_true",
                     help="compare Pathwise with each objective term switched off instead")
+    ap.add_argument("--rows", default="",
+                    help="with --ablation: comma-separated rows to run (default all), e.g. "
+                         "'+protect,+spacing (fitted),+protect +spacing (fitted)'")
     args = ap.parse_args(argv)
 
     from planner.simulate.family import WORLDS
@@ -220,7 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.sessions is not None:
         specs = [replace(s, sessions=max(1, args.sessions)) for s in specs]
     seeds = list(range(args.seed0, args.seed0 + args.seeds))
-    out = run(specs, seeds, max(1, args.jobs), args.ablation)
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()] or None
+    if rows:
+        known = ablation_policies()
+        for r in rows:
+            if r not in known:
+                ap.error(f"unknown ablation row {r!r} in --rows; choose from {', '.join(known)}")
+    out = run(specs, seeds, max(1, args.jobs), args.ablation, rows)
     print(f"\nplanner in {len(specs)} worlds: {args.learners} learners x {len(seeds)} seeds "
           "per world; E_p = skills mastered per learner beyond no instruction, "
           "mean ± 95 % CI over seeds\n")

@@ -32,7 +32,10 @@ class PlanWeights:
     did not pay in the simulated worlds; a school can try 1 in an experiment arm).
     ``lookahead_depth`` graph steps (>= 1) and ``lookahead_discount`` in [0, 1] per step: the
     ``unlock`` value looks that far ahead (:func:`planner.lookahead.horizon_unlock_values`;
-    1 = the direct successors only). See planner/README.md.
+    1 = the direct successors only). ``protect`` x what a review protects from forgetting
+    over ``protect_horizon_days`` (with ``protect_consolidation``, the half-life factor a
+    review buys) is added to every mastered skill with a known last practice
+    (:mod:`planner.protection`; 0 = off). See planner/README.md.
     """
 
     default_goal_weight: float = 1.0
@@ -46,6 +49,9 @@ class PlanWeights:
     diagnostic: float = 0.0
     lookahead_depth: int = 1
     lookahead_discount: float = 0.5
+    protect: float = 0.0
+    protect_horizon_days: float = 7.0
+    protect_consolidation: float = 1.5
 
 
 TYPICAL_ACTIVITY_MIN = 15.0

@@ -60,7 +60,10 @@ def skill_status(
     mastery: np.ndarray, mastered: np.ndarray,
 ) -> tuple[dict[int, str], dict[int, float]]:
     """Category (ready/chained/review/prerequisite_gap) and gain mastery of every
-    gain-bearing skill index; ``mastery``, ``mastered``: (n_skills,) over ``graph.ids``."""
+    gain-bearing skill index; ``mastery``, ``mastered``: (n_skills,) over ``graph.ids``.
+    With ``PlanWeights.protect`` > 0 every mastered skill with a known last practice is a
+    review skill (what a review protects, :mod:`planner.protection`), else only those whose
+    decayed mastery fell below θ."""
     ids, prereqs = graph.ids, graph._prereqs
     # skill categories (vectorised over the prerequisite edges)
     n_sk = len(ids)
@@ -78,11 +81,12 @@ def skill_status(
     for i in np.nonzero(chained)[0].tolist():
         status[i] = "chained"
         p_eff[i] = float(mastery[i])
+    protect = request.weights.protect > 0  # every mastered skill is worth protecting
     for k in learner.days_since_practice:
         i = graph.index.get(k)
         if i is not None and mastered[i]:
             pe = effective_mastery(learner, k, request)
-            if pe < request.mastered_threshold:
+            if pe < request.mastered_threshold or protect:
                 status[i] = "review"
                 p_eff[i] = pe
     for sk in learner.struggling:

@@ -44,7 +44,8 @@ class Candidates:
     (a, (b, ...)) meaning x_a <= sum x_b, ``forced``: activity index -> "pin"/"lock"/"frozen".
     ``excluded``: activity id -> (constraint, plain explanation) for every non-candidate.
     ``info``: (A, K) the part of ``T`` that is a check's value of information, not learning
-    (None when no check carries any).
+    (None when no check carries any). ``protect``: (K,) the part of ``w`` that is what a
+    review protects from forgetting (:mod:`planner.protection`; None when the term is off).
     """
 
     learner: PlanLearner
@@ -72,6 +73,12 @@ class Candidates:
     catalog: Mapping[str, PlanActivity]
     cache: dict = field(default_factory=dict, repr=False)
     info: np.ndarray | None = None
+    protect: np.ndarray | None = None
+
+    @property
+    def goal_w(self) -> np.ndarray:
+        """(K,) skill weights without the protection part (what an item's reason shows)."""
+        return self.w if self.protect is None else self.w - self.protect
 
     @property
     def learn(self) -> np.ndarray:
@@ -119,6 +126,9 @@ def build_candidates(
     index = {a.id: n for n, a in enumerate(acts)}
     chained, chain_rows, chain_skills = _chain_arrays(acts, index, chained_ok)
     skills, basis, p, w, T = _skill_arrays(graph, learner, request, acts, status, p_eff)
+    protect = None
+    if request.weights.protect:
+        protect = _add_protection(learner, request, skills, basis, p, w, T)
     info = None
     if request.weights.diagnostic:
         info = _add_check_value(graph, learner, request, acts, skills, p, w, T)
@@ -132,7 +142,7 @@ def build_candidates(
         modality=np.array([MODALITIES.index(a.modality) for a in acts], dtype=np.int64),
         pref=pref, pref_tags=tags, chained=chained, chain_rows=chain_rows,
         chain_skills=chain_skills, forced=forced_idx, excluded=excluded, formats=formats,
-        format_members=members, catalog=by_id, info=info,
+        format_members=members, catalog=by_id, info=info, protect=protect,
     )
 
 
@@ -213,6 +223,36 @@ def _skill_arrays(
     w = w + W.unlock * unlock_values(graph, learner, request, touched)
     _discount_chained(graph, learner, request, touched, basis, skill_index, T)
     return skills, basis, p, w, T
+
+
+def _add_protection(learner: PlanLearner, request: PlaylistRequest, skills: Sequence[str],
+                    basis: Sequence[str], p: np.ndarray, w: np.ndarray,
+                    T: np.ndarray) -> np.ndarray | None:
+    """Add ``protect`` x V_k / ((1 − p_k) t_k) to the weight of every review skill mastered
+    at its last practice (in place; :mod:`planner.protection`, t_k the best learn probability
+    of a candidate on k); returns what was added, (K,), or None."""
+    from planner.protection import protection_values
+
+    W, theta = request.weights, request.mastered_threshold
+    rows = [n for n, k in enumerate(skills) if basis[n] == "review"
+            and learner.mastery_of(k) >= theta and k in learner.days_since_practice]
+    if not rows or not T.shape[0]:
+        return None
+    ks = [skills[n] for n in rows]
+    value = protection_values(
+        np.array([learner.mastery_of(k) for k in ks]),
+        np.array([float(learner.days_since_practice[k]) for k in ks]),
+        np.array([float(learner.half_life_days.get(k, request.review_half_life_days))
+                  for k in ks]),
+        np.array([float(learner.goals.get(k, W.default_goal_weight)) for k in ks]),
+        floor=request.review_floor, horizon_days=W.protect_horizon_days,
+        consolidation=W.protect_consolidation)
+    scale = (1.0 - p[rows]) * T[:, rows].max(axis=0)
+    add = np.zeros_like(w)
+    ok = scale > 1e-9
+    add[np.array(rows)[ok]] = W.protect * value[ok] / scale[ok]
+    w += add
+    return add if add.any() else None
 
 
 def _add_check_value(graph: SkillGraph, learner: PlanLearner, request: PlaylistRequest,

@@ -22,6 +22,7 @@ def planned_items(c: Candidates, order: list[int], x: np.ndarray) -> list[Planne
         for f in c.activities[a].format_keys:
             fmt_counts[f] = fmt_counts.get(f, 0) + 1
     learn = c.learn  # learning only, not a check's information value
+    goal_w = c.goal_w  # without what a review protects (planner.protection)
     items = []
     for pos, a in enumerate(order):
         act = c.activities[a]
@@ -31,7 +32,7 @@ def planned_items(c: Candidates, order: list[int], x: np.ndarray) -> list[Planne
             best = int(ks[np.argmax(c.w[ks] * gains + 1e-12 * gains)])
             target, now = c.skills[best], float(m[best])
             m[ks] = m[ks] + gains
-            after, basis, w = float(m[best]), c.basis[best], float(c.w[best])
+            after, basis, w = float(m[best]), c.basis[best], float(goal_w[best])
             check = c.info is not None and c.info[a, best] > 0  # a diagnostic check
         else:  # forced item with no gain-bearing skill
             target = act.skills[0][0] if act.skills else ""

@@ -244,8 +244,9 @@ class SpacingPathwise:
     some days after its previous observation is a retention check; each plan passes the
     learner's fitted half-lives (``PlanLearner.half_life_days``)."""
 
-    def __init__(self, threshold: float = 0.95) -> None:
+    def __init__(self, threshold: float = 0.95, **weights) -> None:
         self.threshold = threshold
+        self.weights = weights  # PlanWeights overrides (e.g. protect=1)
         self.models: dict = {}
 
     def _model(self, world):
@@ -264,6 +265,8 @@ class SpacingPathwise:
         from dataclasses import replace
 
         halves = self._model(world).half_lives(learner.id, learner.days_since_practice)
+        if self.weights:
+            request = replace(request, weights=replace(request.weights, **self.weights))
         return pathwise(world, replace(learner, half_life_days=halves), request, session, seed)
 
 
@@ -275,6 +278,7 @@ ABLATIONS = {
     "+diagnostic": {"diagnostic": 1.0},
     "+lookahead d=2": {"lookahead_depth": 2},
     "+lookahead d=3": {"lookahead_depth": 3},
+    "+protect": {"protect": 1.0},
 }
 """Objective terms switched off one at a time (``python -m benchmarks.planner_sim
 --ablation``)."""
