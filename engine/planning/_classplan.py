@@ -12,6 +12,8 @@ from engine.planning._learned import learned_switches
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
     _with_learned,
+    explain_learned,
+    learned_ratios,
     plan_learner,
     playlist_items,
     uses_own_devices,
@@ -109,7 +111,9 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
                    for lr in learners]
     catalog = inp.activities_for_grade(cls.grade)
     eff_on, fog_on = learned_switches(policy)
+    given = catalog
     _none, catalog, used = _with_learned(learned, (eff_on, fog_on), None, catalog, per_learner=False)
+    ratios = learned_ratios(given, catalog) if used.get("effectiveness") else {}
     if used and fog_on:  # each learner's own half-lives
         pl_learners = [_with_learned(learned, (False, True), p, ())[0] for p in pl_learners]
     ids = {lr.id for lr in learners}
@@ -123,7 +127,7 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
                  "modality": st.kind, "place": st.place} for st in plan.stations] if rotation else []
     groups = _groups(plan, {lr.id: lr.name for lr in learners}, inp.titles, rotation)
     schedule = _schedule(plan) if stations else []
-    playlists_body, playlists = _learner_shares(plan, inp, cls.id)
+    playlists_body, playlists = _learner_shares(plan, inp, cls.id, ratios)
     conflicts = [{"constraint": c.constraint, "amount": float(c.amount), "blocked_by": list(c.blocked_by),
                   "message": c.message} for c in plan.conflicts]
     body = {
@@ -186,8 +190,11 @@ def _schedule(plan) -> list[dict]:
     return schedule
 
 
-def _learner_shares(plan, inp: PlanningInput, class_id: str) -> tuple[dict, dict]:
-    """(body records, learner id -> (PlanItems, conflicts, meta)) of each learner's share."""
+def _learner_shares(plan, inp: PlanningInput, class_id: str,
+                    ratios: Mapping[str, float]) -> tuple[dict, dict]:
+    """(body records, learner id -> (PlanItems, conflicts, meta)) of each learner's share;
+    ``ratios``: learned ÷ catalog learn probability per activity (:func:`learned_ratios`),
+    explained in the items' reasons."""
     playlists_body, playlists = {}, {}
     for s in plan.schedules:
         recs, items = [], []
@@ -196,8 +203,12 @@ def _learner_shares(plan, inp: PlanningInput, class_id: str) -> tuple[dict, dict
                 continue
             rec = _item_record(it.item, inp.by_id, inp.titles, station=it.station_id, slot=it.slot,
                                start=it.start_min)
+            item = PlanItem.from_record(rec)
+            if ratios:
+                item = explain_learned([item], ratios)[0]
+                rec = item.to_record()
             recs.append(rec)
-            items.append(PlanItem.from_record(rec))
+            items.append(item)
         meta = {"status": plan.status, "solver": "planner.classplan", "class_id": class_id}
         playlists_body[s.learner_id] = {"items": recs, "meta": meta}
         playlists[s.learner_id] = (items, [], meta)

@@ -200,7 +200,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
         playlist = replace(playlist, solver="lowest_mastery")
     items, conflicts = playlist_items(playlist, inp.by_id, inp.titles, pins)
     if used.get("effectiveness"):
-        items = explain_learned(items, given, catalog)
+        items = explain_learned(items, learned_ratios(given, catalog))
     meta = {"status": playlist.status, "solver": playlist.solver, "solve_ms": round(playlist.solve_ms, 2),
             "expected_gain": round(playlist.expected_gain, 4), "budget_min": request.budget_min,
             "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
@@ -230,13 +230,12 @@ def learned_ratios(given: Sequence, learned: Sequence) -> dict[str, float]:
     return out
 
 
-def explain_learned(items: list[PlanItem], given: Sequence, learned: Sequence) -> list[PlanItem]:
+def explain_learned(items: list[PlanItem], ratios: Mapping[str, float]) -> list[PlanItem]:
     """Items whose learn probability the school's own evidence moved by >= :data:`EXPLAIN_RATIO`
-    get ``details.learned_multiplier`` and a sentence saying so (a plan made with learned
-    effectiveness says where it departs from the catalog)."""
+    (``ratios``: :func:`learned_ratios`) get ``details.learned_multiplier`` and a sentence
+    saying so (a plan made with learned effectiveness says where it departs from the catalog)."""
     from dataclasses import replace
 
-    ratios = learned_ratios(given, learned)
     out = []
     for item in items:
         m = ratios.get(item.activity_id)

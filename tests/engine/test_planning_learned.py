@@ -263,6 +263,12 @@ def test_a_class_plan_uses_the_learned_models_when_on(school):
     # of the same learner expects a different gain (or the plan changed)
     g_off, g_on = gains(off), gains(on)
     assert g_off != g_on and g_on
+    # shares whose activity the school's evidence moved say so, as playlists do
+    explained = [r for pl in on.body["playlists"].values() for r in pl["items"]
+                 if "learned_multiplier" in r["details"]]
+    assert explained and all("school's own evidence" in r["reason"] for r in explained)
+    assert not any("learned_multiplier" in r["details"]
+                   for pl in off.body["playlists"].values() for r in pl["items"])
 
 
 def test_why_not_answers_with_the_objective_of_the_learners_experiment_arm(school):
@@ -294,7 +300,7 @@ def test_why_not_answers_with_the_objective_of_the_learners_experiment_arm(schoo
 
 
 def test_explain_learned_says_more_or_less_only_past_ten_percent():
-    from engine.planning._playlist import explain_learned
+    from engine.planning._playlist import explain_learned, learned_ratios
     from engine.review import PlanItem
     from planner.model import PlanActivity
 
@@ -305,7 +311,7 @@ def test_explain_learned_says_more_or_less_only_past_ten_percent():
     given = [act("a", {"k1": 0.2, "k2": 0.1}), act("b", 0.2), act("c", 0.2), act("d", 0.2)]
     learned = [act("a", {"k1": 0.4, "k2": 0.2}), act("b", 0.21), act("c", 0.1), given[3]]
     items = [PlanItem(activity_id=a, reason="Because.", details={"basis": "ready"}) for a in "abcd"]
-    out = {i.activity_id: i for i in explain_learned(items, given, learned)}
+    out = {i.activity_id: i for i in explain_learned(items, learned_ratios(given, learned))}
     assert out["a"].details["learned_multiplier"] == pytest.approx(2.0)
     assert "learn more" in out["a"].reason and "about 2.0×" in out["a"].reason
     assert out["b"] == items[1] and out["d"] == items[3]  # +5 %, unchanged: no sentence
