@@ -26,6 +26,12 @@ playlist       POST /v1/learners/{id}/playlist, while      playlists/s, p99<150m
 (*) a 500-observation batch is bounded at p99 < 250 ms: a forwarder sends a batch every
 second or so, and the 50 ms bound is for one event per request.
 
+Before the batched scenario, the single-writer ceiling is measured in this process
+(:func:`writer_ceiling`: 500-observation batches through the engine, no HTTP). Each ingest holds
+SQLite's one write lock for its whole transaction, so the batched scenario cannot pass it with
+any number of workers; it also tells how fast the machine is (runs on different machines differ
+by several times: compare their ceilings before their capacities).
+
 The load generator is a small asyncio HTTP/1.1 keep-alive client over raw sockets (httpx
 costs more CPU per request than the server it measures on a 2-core machine); it runs in this
 process (on uvloop when installed), on the same machine, and takes CPU from the server: the
@@ -323,13 +329,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=14, help="most rate steps per scenario (default 14)")
     ap.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS),
                     help="which scenarios to run (default all)")
+    ap.add_argument("--no-ceiling", action="store_true",
+                    help="skip the in-process single-writer ceiling measured before the batched scenario")
     args = ap.parse_args(argv)
+    ceiling = None
+    if "batched" in args.scenarios and not args.no_ceiling:
+        ceiling = writer_ceiling()
+        print(f"single-writer ceiling on this machine: {ceiling:,.0f} events/s (500-observation batches "
+              "through the engine in this process, no HTTP)", flush=True)
     results = {}
     for name in args.scenarios:  # each on a fresh server and database (see the module doc)
         results[name] = run_scenario(name, args)
     print()
     print(report(results, args.workers))
+    if ceiling is not None:
+        print(f"\nbatched: every ingest holds SQLite's one write lock for its whole transaction, so no "
+              f"number of workers passes the single-writer ceiling measured above ({ceiling:,.0f} events/s "
+              f"on this machine; target {SCENARIOS['batched'].target:,.0f})")
     return 0
+
+
+def writer_ceiling(n: int = 20_000, batch: int = 500) -> float:
+    """Observations/s of ``Engine.ingest`` in ``batch``-observation calls (random UUID ids, the
+    demo school, a fresh SQLite file, after a warm-up batch): the time one batch holds the write
+    lock, without HTTP, JSON or a second process. It bounds the batched scenario from above and
+    shows how fast this machine is (a figure to compare runs on different machines by)."""
+    from benchmarks.engine_ingest import synthesize
+    from engine.demo import load_demo_school
+    from engine.engine import Engine
+    from engine.store import open_store
+
+    school = load_demo_school(None, with_evidence=False)
+    observations = synthesize(school, n + batch, seed=11, ids="uuid")
+    with tempfile.TemporaryDirectory(prefix="pw-ceiling-") as tmp, \
+            open_store(f"sqlite:///{tmp}/ceiling.db") as store:
+        engine = Engine(store, "ceiling")
+        engine.load_school(school, with_evidence=False)
+        engine.ingest(observations[:batch])  # warm-up: kernels loaded, statements prepared
+        started = time.perf_counter()
+        for start in range(batch, n + batch, batch):
+            engine.ingest(observations[start:start + batch])
+        return n / (time.perf_counter() - started)
 
 
 def run_scenario(name: str, args) -> list[dict]:

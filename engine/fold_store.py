@@ -62,9 +62,12 @@ def _state_doc(model: RuntimeModel, lid: str, state: Any) -> dict[str, Any]:
 
 
 def fold_batch(
-    store: TenantStore, model: RuntimeModel, fresh: Sequence[Observation]
+    store: TenantStore, model: RuntimeModel, fresh: Sequence[Observation], *,
+    times: dict[str, str] | None = None,
 ) -> tuple[list[MasteryChange], list[str]]:
     """Fold accepted observations (batch order = arrival order) and write everything.
+    ``times``: observation id -> :func:`format_timestamp` of its time, when the caller made
+    them before taking the write lock (else they are made here).
 
     Returns the changes of ``fresh`` (each learner's in fold order) and the refolded learners
     (late evidence, or a state to recompute).
@@ -78,6 +81,8 @@ def fold_batch(
         by_learner.setdefault(obs.learner_id, []).append(obs)
     rows = store.learner_states(by_learner)
     writes = _Writes()
+    if times is not None:
+        writes.times = times
     seqs: dict[str, int] = {}
     fast: list[tuple[str, LearnerModelState, Any, list[Arrival]]] = []
     by_rows: list[Work] = []

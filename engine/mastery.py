@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import fold_store
-from engine.domain.evidence import MasteryChange, Observation
+from engine.domain.evidence import MasteryChange, Observation, format_timestamp
 from engine.errors import ConflictError, NotFoundError, ValidationError
 from engine.runtime import DEFAULT_PARAMS, RuntimeModel
 from engine.store.sqlstore import TenantStore
@@ -180,6 +180,8 @@ def ingest(
     if not unique:
         return IngestResult(0, len(duplicate_ids), (), (), tuple(duplicate_ids))
 
+    # pure work before the write lock: each timestamp's stored text
+    times = {oid: format_timestamp(o.observed_at) for oid, o in unique.items()}
     with store.transaction():
         store.lock_learners({o.learner_id for o in unique.values()})
         stored = store.observation_payloads(unique)
@@ -202,7 +204,7 @@ def ingest(
         refolded: list[str] = []
         if fresh:
             model = runtime({s for o in fresh for s in o.skill_ids})
-            changes, refolded = fold_store.fold_batch(store, model, fresh)
+            changes, refolded = fold_store.fold_batch(store, model, fresh, times=times)
     return IngestResult(
         accepted=len(fresh),
         duplicates=len(duplicate_ids),
