@@ -26,9 +26,9 @@ ready skill with the lowest mastery first, the planner simulator's baseline), ``
 engine does not generate: the learner follows the teacher's own sequence)."""
 
 WEIGHT_NAMES = ("review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual",
-                "diagnostic", "learn_effectiveness", "fitted_forgetting")
+                "diagnostic", "protect", "learn_effectiveness", "fitted_forgetting")
 """``planner.request.PlanWeights`` fields an arm may set (e.g. ``unlock: 0`` switches the
-look-ahead off), and the learned-model switches ``learn_effectiveness`` / ``fitted_forgetting``
+look-ahead off, ``protect: 1`` values what a review protects from forgetting), and the learned-model switches ``learn_effectiveness`` / ``fitted_forgetting``
 (> 0 on, 0 off; they override the tenant's planning policy for the arm's learners,
 :mod:`engine.planning._learned`)."""
 

@@ -156,3 +156,18 @@ def test_an_arm_may_switch_diagnostic_checks_on():
     assert design_from_dict(d.to_dict()) == d
     weights = dict(d.to_dict()["arms"][1]["weights"])
     assert replace(PlanWeights(), **weights).diagnostic == 1.0
+
+
+def test_an_arm_may_switch_forgetting_protection_on():
+    """What a review protects from forgetting (``planner.protection``) is off by default; a
+    school can try it as one arm's weight, and the arm's requests carry it."""
+    from dataclasses import replace
+
+    from engine.planning._learned import plan_weights
+    from planner.request import PlanWeights
+
+    d = _design(arms=[{"name": "A"}, {"name": "protect", "weights": {"protect": 1, "fitted_forgetting": 1}}])
+    assert design_from_dict(d.to_dict()) == d
+    weights = plan_weights(dict(d.to_dict()["arms"][1]["weights"]))
+    assert weights == {"protect": 1.0}  # the learned-model switch is not a plan weight
+    assert replace(PlanWeights(), **weights).protect == 1.0 and PlanWeights().protect == 0.0

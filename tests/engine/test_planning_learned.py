@@ -74,9 +74,17 @@ def test_switches_off_by_default_persisted_and_arm_overrides(school):
 
 
 def test_arm_weights_accept_the_switches():
-    from engine.experiment.design import WEIGHT_NAMES
+    from dataclasses import fields
 
-    assert {"learn_effectiveness", "fitted_forgetting"} <= set(WEIGHT_NAMES)
+    from engine.experiment.design import WEIGHT_NAMES
+    from planner.request import PlanWeights
+
+    switches = {"learn_effectiveness", "fitted_forgetting"}
+    assert switches <= set(WEIGHT_NAMES)
+    # every other name is a planner weight the arm's requests really set (a typo would be
+    # accepted by the design and then fail or do nothing at planning time)
+    assert set(WEIGHT_NAMES) - switches <= {f.name for f in fields(PlanWeights)}
+    assert {"diagnostic", "protect", "unlock"} <= set(WEIGHT_NAMES)  # the terms a school can test
 
 
 def _alternative(school, lid):
