@@ -86,12 +86,15 @@ class EffectivenessModel:
         """Log-posterior of each group's multiplier: its activities' likelihoods each
         integrated over e_a, times the N(0, group_sd) prior."""
         logg = np.log(GRID)
-        k_act = _normal_kernel(self.activity_sd)  # (G, G): m_a | m_g
         out: dict[tuple[str, str], np.ndarray] = {}
-        for aid, ll in self._act_ll.items():
+        if not self._act_ll:
+            return out
+        aids = list(self._act_ll)
+        ll = np.stack([self._act_ll[a] for a in aids])
+        marg = _log_matmul(ll, _normal_kernel(self.activity_sd).T)  # over m_a, per m_g
+        for aid, row in zip(aids, marg, strict=True):
             g = self._group_of[aid]
-            marg = _logsumexp(ll[None, :] + np.log(k_act), axis=1)  # over m_a, per m_g
-            out[g] = out.get(g, self._group_prior(logg)) + marg
+            out[g] = out.get(g, self._group_prior(logg)) + row
         return out
 
     def activity_posterior(self, activity: PlanActivity, groups: Mapping | None = None
@@ -136,13 +139,38 @@ class EffectivenessModel:
         activity of a learner by their format multiplier)."""
         return bool(self._lf_ll)
 
+    def posterior_matrix(self, catalog: Sequence[PlanActivity]) -> np.ndarray:
+        """(len(catalog), G) posterior probabilities of every activity's multiplier on
+        ``GRID`` (each row ``activity_posterior`` of that activity), computed at once."""
+        k_act = _normal_kernel(self.activity_sd)  # (G, G): m_a | m_g
+        groups = self._group_posteriors()
+        prior_g = self._group_prior(np.log(GRID))
+        n = len(catalog)
+        lg = np.empty((n, len(GRID)))
+        own = np.zeros((n, len(GRID)))
+        has = np.zeros(n, dtype=bool)
+        for i, a in enumerate(catalog):
+            lg[i] = groups.get((a.kind, a.modality), prior_g)
+            ll = self._act_ll.get(a.id)
+            if ll is not None and (a.kind, a.modality) in groups:
+                own[i], has[i] = ll, True
+        if has.any():  # leave-one-out: the group posterior without the activity's own evidence
+            lg[has] -= _log_matmul(own[has], k_act.T)
+        prior = _log_matmul(lg, k_act)  # over m_g, per m_a
+        post = prior + own
+        post = np.exp(post - post.max(axis=1, keepdims=True))
+        return post / post.sum(axis=1, keepdims=True)
+
     def mean_multipliers(self, catalog: Sequence[PlanActivity]) -> dict[str, float]:
         """Activity id -> posterior-mean multiplier for the activities ``adjusted`` scales
         (a kind x modality group with evidence, or every one once ``learns_formats``); the
         activity part of ``adjusted(catalog, rng=None)``, computed once for many learners."""
         groups = self._group_posteriors()
-        return {a.id: float(self.activity_posterior(a, groups) @ GRID) for a in catalog
-                if (a.kind, a.modality) in groups or self._lf_ll}
+        acts = [a for a in catalog if (a.kind, a.modality) in groups or self._lf_ll]
+        if not acts:
+            return {}
+        means = self.posterior_matrix(acts) @ GRID
+        return {a.id: float(m) for a, m in zip(acts, means, strict=True)}
 
     def adjusted(self, catalog: Sequence[PlanActivity], *, rng: np.random.Generator | None = None,
                  learner_id: str | None = None, preferred_formats: Iterable[str] = ()
@@ -152,16 +180,20 @@ class EffectivenessModel:
         learner-format multiplier of its first format; capped at 0.95."""
         declared = set(preferred_formats)
         groups = self._group_posteriors()
+        acts = [a for a in catalog
+                if (a.kind, a.modality) in groups or (learner_id is not None and self._lf_ll)]
         mult: dict[str, float] = {}
-        for a in catalog:
-            if (a.kind, a.modality) not in groups and (learner_id is None or not self._lf_ll):
-                continue
-            post = self.activity_posterior(a, groups)
-            m = float(rng.choice(GRID, p=post)) if rng is not None else float(post @ GRID)
-            if learner_id is not None:
-                f = a.format_keys[0]
-                m *= self.learner_format_multiplier(learner_id, f, f in declared)
-            mult[a.id] = m
+        if acts:
+            post = self.posterior_matrix(acts)
+            lf: dict[str, float] = {}
+            for a, row in zip(acts, post, strict=True):
+                m = float(rng.choice(GRID, p=row)) if rng is not None else float(row @ GRID)
+                if learner_id is not None:
+                    f = a.format_keys[0]
+                    if f not in lf:
+                        lf[f] = self.learner_format_multiplier(learner_id, f, f in declared)
+                    m *= lf[f]
+                mult[a.id] = m
         return rescaled(catalog, mult, relative=self.relative)
 
 
@@ -192,6 +224,12 @@ def _normal_kernel(sd: float) -> np.ndarray:
     logg = np.log(GRID)
     k = np.exp(-0.5 * ((logg[None, :] - logg[:, None] + sd ** 2 / 2) / sd) ** 2)
     return k / k.sum(axis=1, keepdims=True)
+
+
+def _log_matmul(logx: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """log(exp(logx) @ k) row by row, (n, G) @ (G, G), stable (each row scaled by its max)."""
+    mx = logx.max(axis=1, keepdims=True)
+    return mx + np.log(np.maximum(np.exp(logx - mx) @ k, 1e-300))
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
