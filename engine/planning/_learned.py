@@ -11,7 +11,10 @@ and skill, :meth:`engine.store._history.HistoryPart.learning_evidence`):
   their geometric mean over the catalog (``relative``: the ranking, not the level, since the
   catalog's ``p_learn`` is the running BKT model's, fitted on the same evidence; on the demo
   school the absolute multipliers all sit near 0.16) — never a Thompson draw: a school's plan
-  must be reproducible.
+  must be reproducible. The rows go in order per learner and skill, every observation of the
+  skill included (those naming no activity only move the model's own filter of the learner's
+  mastery, which replaces ``p_before`` after the learner's first ticket on the skill:
+  ``EffectivenessModel.refilter``).
 * ``planner.forgetting.ForgettingModel`` — a retention check is an observation of a skill the
   learner was believed to have mastered (``p_before`` >= the policy's mastered threshold) at
   least ``RETENTION_MIN_DAYS`` after their previous observation of it; the learner's
@@ -141,6 +144,8 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
         if act is not None and act.learn_probability(sid) > 0:
             eff.observe(act, sid, p_before, score, learner_id=lid, preferred_formats=prefs.get(lid, ()))
             tickets += 1
+        else:  # evidence naming no catalog activity: moves the model's filter of the learner only
+            eff.observe(None, sid, p_before, score, learner_id=lid)
         at = parse_timestamp(at_text)
         if prev_pair == (lid, sid) and p_before >= threshold:
             days = (at - prev_at).total_seconds() / 86400.0

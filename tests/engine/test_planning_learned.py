@@ -113,20 +113,23 @@ def _alternative(school, lid):
 
 
 def _teaches_twice(school, x, k, lid, rounds=3):
-    """Exit tickets of X from every other learner, ``rounds`` days: each drawn (seed 7) from
-    the effectiveness model's likelihood with X's learn probability twice the catalog's and
-    the engine's current mastery as the belief before (guess 0.2, slip 0.1)."""
+    """Exit tickets of X from every other learner, ``rounds`` days, drawn (seed 7) from learners
+    whose mastery persists: each knows k at first with the engine's current mastery as the
+    chance, X teaches it with twice the catalog's learn probability, and a ticket is correct
+    w.p. 0.9 when known, 0.2 when not (guess 0.2, slip 0.1)."""
     rng = np.random.default_rng(7)
     others = [o for o in sorted(school.view.learners) if o != lid]
     t = min(2.0 * x.learn_probability(k), 0.999)
     p_init = float(school.view.model_params.get(k, {}).get("p_init", 0.2))
+    known = {}
+    for other in others:
+        st = school.engine.mastery(other).get(k)
+        known[other] = bool(rng.random() < (float(st.p_mastered) if st is not None else p_init))
     for r in range(rounds):
         rows = []
         for other in others:
-            st = school.engine.mastery(other).get(k)
-            p = float(st.p_mastered) if st is not None else p_init
-            learned = p + (1 - p) * t
-            correct = rng.random() < learned * 0.9 + (1 - learned) * 0.2
+            known[other] = known[other] or bool(rng.random() < t)
+            correct = rng.random() < (0.9 if known[other] else 0.2)
             rows.append({"id": f"x2-{r}-{other}", "learner_id": other, "activity_id": x.id,
                          "correct": bool(correct), "observed_at": (NOW - timedelta(days=rounds - r)).isoformat()})
         school.ingest_evidence(ADMIN, rows)

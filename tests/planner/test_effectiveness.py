@@ -110,3 +110,77 @@ def test_relative_keeps_the_ranking_not_the_level():
     out = {x.id: x.p_learn / 0.2 for x in m.adjusted([a, b])}
     assert out["a"] > 1.0 > out["b"]
     assert out["a"] * out["b"] == pytest.approx(1.0)
+
+
+def _school(rng, acts, known0, learners=300, tickets=3, guess=0.2, slip=0.1):
+    """Tickets of a school whose belief is miscalibrated per skill: learner l's true mastery of
+    skill k starts known w.p. ``known0[k]`` while the engine's belief starts at p_init 0.2 and
+    follows the engine's default BKT (guess 0.2, slip 0.1, learn 0.1); each learner does
+    ``tickets`` random activities of ``acts`` ((activity, skill, true multiplier)) per skill, in
+    order. Returns the rows ``(activity, skill, p_before, score, learner)``."""
+    rows = []
+    for lrn in range(learners):
+        for k, share in known0.items():
+            on_k = [x for x in acts if x[1] == k]
+            known, p = bool(rng.random() < share), 0.2
+            for _ in range(tickets):
+                act, _k, m_true = on_k[int(rng.integers(len(on_k)))]
+                known = known or bool(rng.random() < min(m_true * act.learn_probability(k), 0.999))
+                score = float(rng.random() < ((1 - slip) if known else guess))
+                rows.append((act, k, p, score, f"l{lrn}"))
+                like_m = score * 0.9 + (1 - score) * 0.1
+                like_n = score * 0.2 + (1 - score) * 0.8
+                post = p * like_m / (p * like_m + (1 - p) * like_n)
+                p = post + (1 - post) * 0.1
+    return rows
+
+
+def _one_skill_act(aid, skill, kind="video", p=0.2):
+    return PlanActivity(aid, aid, ((skill, 1.0),), kind=kind, formats=(kind,), p_learn=p)
+
+
+def test_recovers_quality_when_the_belief_before_is_miscalibrated_per_skill():
+    """The bias found in catalog-wrong (issue 15 item 2): most learners already know the easy
+    skill though the belief says 0.2, so the easy skill's tickets are mostly correct whatever
+    its activities teach. Read with the caller's belief-before (``refilter=False``, the model
+    before the fix) that correctness is credited to the activities: the easy skill's
+    activities look better than the hard skill's equal or better ones. The model's own filter
+    (first ticket -> the skill's already-known share, later tickets -> filtered mastery)
+    recovers the truth: equal activities near equal, the 4x pair ranked right."""
+    rng = np.random.default_rng(11)
+    e1, e2 = _one_skill_act("e1", "easy"), _one_skill_act("e2", "easy", kind="game")
+    h1, h2 = _one_skill_act("h1", "hard"), _one_skill_act("h2", "hard", kind="game")
+    truth = {"e1": 1.0, "e2": 0.5, "h1": 1.0, "h2": 2.0}
+    acts = [(e1, "easy", 1.0), (e2, "easy", 0.5), (h1, "hard", 1.0), (h2, "hard", 2.0)]
+    rows = _school(rng, acts, {"easy": 0.7, "hard": 0.05}, learners=800)
+    fits = {}
+    for refilter in (False, True):
+        m = EffectivenessModel(refilter=refilter)
+        for act, k, p, score, lrn in rows:
+            m.observe(act, k, p, score, learner_id=lrn)
+        fits[refilter] = {a.id: m.multiplier(a) for a in (e1, e2, h1, h2)}
+    old, new = fits[False], fits[True]
+    # the bias: the easy skill's equal activity looks better, its worst one better than the
+    # hard skill's best (seed 11: e1 2.79, e2 2.80, h1 0.78, h2 1.85)
+    assert old["e1"] > 1.5 * old["h1"] and old["e2"] > old["h2"]
+    for aid, m_true in truth.items():  # within 1.6x of the truth (e1 1.18, e2 0.73, h1 0.97, h2 1.92)
+        assert abs(np.log(new[aid] / m_true)) < np.log(1.6), (aid, new, old)
+    assert new["e2"] < new["e1"] < new["h2"] and new["h1"] < new["h2"]
+    assert new["e1"] == pytest.approx(new["h1"], rel=0.3)
+
+
+def test_first_ticket_of_a_learner_and_skill_only_informs_the_known_share():
+    rng = np.random.default_rng(12)
+    a = _one_skill_act("a", "k")
+    m = EffectivenessModel()
+    rows = _school(rng, [(a, "k", 1.0)], {"k": 0.5}, learners=4, tickets=2)
+    for act, k, p, score, lrn in rows:
+        m.observe(act, k, p, score, learner_id=lrn)
+    q, counts = m.knowledge_before()
+    assert counts.tolist() == [False, True] * 4  # the first of each learner and skill
+    assert not np.allclose(q, [r[2] for r in rows])  # its own filter, not the caller's belief
+    plain = EffectivenessModel(refilter=False)
+    for act, k, p, score, lrn in rows:
+        plain.observe(act, k, p, score, learner_id=lrn)
+    q0, counts0 = plain.knowledge_before()
+    assert counts0.all() and np.allclose(q0, [r[2] for r in rows])
