@@ -148,31 +148,47 @@ class EffectivenessModel:
     def _refit(self) -> tuple:
         rows = self._rows
         n = len(rows)
-        aids = [r[0] for r in rows]
         p = np.array([r[2] for r in rows], dtype=float)
         t = np.array([r[3] for r in rows], dtype=float)
         sc = np.array([r[4] for r in rows], dtype=float)
-        has_act = np.array([a is not None for a in aids], dtype=bool)
+        act_ids = list(dict.fromkeys(r[0] for r in rows if r[0] is not None))
+        a_of = {a: j for j, a in enumerate(act_ids)}
+        a_idx = np.array([a_of.get(r[0], -1) for r in rows], dtype=np.int64)
         first = np.zeros(n, dtype=bool)
-        if self.refilter:
-            for idx in self._seqs.values():
-                first[idx[0]] = True
-        counts = has_act & ~first
-        q = p.copy()
-        mult: dict[str, float] = {}
+        seqs = list(self._seqs.values()) if self.refilter else []
+        for idx in seqs:
+            first[idx[0]] = True
+        counts = (a_idx >= 0) & ~first
         skills = {k: j for j, k in enumerate(sorted({r[1] for r in rows}))}
         s_idx = np.array([skills[r[1]] for r in rows], dtype=np.int64)
-        for it in range(max(1, self.iterations) if self.refilter and first.any() else 1):
-            if self.refilter and first.any():
-                m_t = np.array([t[i] * mult.get(a, 1.0) if a is not None else 0.0
-                                for i, a in enumerate(aids)])
-                q = self._filter(p, m_t, sc, first, s_idx, len(skills))
-            act_ll, lf_ll = self._accumulate(q, t, sc, counts)
-            if it + 1 < self.iterations:
-                mult = self._means(act_ll)
+        lf_keys: dict[tuple, int] = {}
+        lf_rows, lf_cols = [], []
+        for i in np.nonzero(counts)[0]:
+            for key in rows[i][6]:
+                lf_rows.append(i)
+                lf_cols.append(lf_keys.setdefault(key, len(lf_keys)))
+        # sequences as a padded (n_seq, longest) matrix of row indices, -1 past the end
+        steps = np.full((len(seqs), max((len(x) for x in seqs), default=0)), -1, dtype=np.int64)
+        for j, idx in enumerate(seqs):
+            steps[j, :len(idx)] = idx
+        q = p.copy()
+        mult = np.ones(len(act_ids))
+        rounds = max(1, self.iterations) if first.any() else 1
+        for it in range(rounds):
+            if first.any():
+                m_t = np.where(a_idx >= 0, t * mult[np.maximum(a_idx, 0)], 0.0)
+                q = self._filter(p, m_t, sc, first, s_idx, len(skills), steps)
+            act_mat, lf_mat = self._accumulate(q, t, sc, counts, a_idx, len(act_ids),
+                                               np.array(lf_rows, dtype=np.int64),
+                                               np.array(lf_cols, dtype=np.int64), len(lf_keys))
+            act_ll = dict(zip(act_ids, act_mat, strict=True))
+            if it + 1 < rounds:
+                means = self._means(act_ll)
+                mult = np.array([means[a] for a in act_ids])
+        lf_ll = dict(zip(lf_keys, lf_mat, strict=True))
         return act_ll, lf_ll, q, counts
 
-    def _filter(self, p, m_t, sc, first, s_idx, n_skills) -> np.ndarray:
+    def _filter(self, p, m_t, sc, first, s_idx, n_skills, steps) -> np.ndarray:
         """Knowledge before each ticket: first of a sequence p + (1 − p) κ_skill (κ the
         posterior mean of the skill's first tickets, prior ∝ 1 − κ), later ones the filtered
         mastery after the previous ticket of the sequence (learning ``m_t`` there)."""
@@ -188,33 +204,29 @@ class EffectivenessModel:
         kappa = (post / post.sum(axis=1, keepdims=True)) @ KAPPA
         q = p.copy()
         q[fi] = p[fi] + (1.0 - p[fi]) * kappa[s_idx[fi]]
-        like_k_1, like_k_0 = 1.0 - self.slip, self.slip
-        like_u_1, like_u_0 = self.guess, 1.0 - self.guess
-        for idx in self._seqs.values():
-            cur = q[idx[0]]
-            for i in idx:
-                q[i] = cur
-                known = cur + (1.0 - cur) * min(m_t[i], 0.999)
-                lk = sc[i] * like_k_1 + (1.0 - sc[i]) * like_k_0
-                lu = sc[i] * like_u_1 + (1.0 - sc[i]) * like_u_0
-                cur = known * lk / (known * lk + (1.0 - known) * lu)
+        cur = q[steps[:, 0]] if steps.size else np.zeros(0)
+        for j in range(steps.shape[1]):  # all sequences one step at a time
+            live = steps[:, j] >= 0
+            i = steps[live, j]
+            c = cur[live]
+            q[i] = c
+            known = c + (1.0 - c) * np.minimum(m_t[i], 0.999)
+            lk = sc[i] * (1.0 - self.slip) + (1.0 - sc[i]) * self.slip
+            lu = sc[i] * self.guess + (1.0 - sc[i]) * (1.0 - self.guess)
+            cur[live] = known * lk / (known * lk + (1.0 - known) * lu)
         return q
 
-    def _accumulate(self, q, t, sc, counts) -> tuple[dict, dict]:
-        act_ll: dict[str, np.ndarray] = {}
-        lf_ll: dict[tuple, np.ndarray] = {}
-        zero = np.zeros(len(GRID))
+    def _accumulate(self, q, t, sc, counts, a_idx, n_acts, lf_rows, lf_cols, n_lf
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n_acts, G) activity and (n_lf, G) learner-format log-likelihoods of the counted
+        tickets (every observed activity has a row; zero: no counted ticket)."""
         idx = np.nonzero(counts)[0]
         ll = self._loglik(q[idx], t[idx], sc[idx]) if len(idx) else np.zeros((0, len(GRID)))
-        for r in self._rows:  # every observed activity has an entry (zero: no counted ticket)
-            if r[0] is not None and r[0] not in act_ll:
-                act_ll[r[0]] = zero
-        for j, i in enumerate(idx):
-            aid, _k, _p, _t, _s, _seq, fkeys = self._rows[i]
-            act_ll[aid] = act_ll[aid] + ll[j]
-            for key in fkeys:
-                lf_ll[key] = lf_ll.get(key, zero) + ll[j]
-        return act_ll, lf_ll
+        pos = np.full(len(q), -1, dtype=np.int64)
+        pos[idx] = np.arange(len(idx))
+        act_mat = _sum_rows(ll, a_idx[idx], n_acts)
+        lf_mat = _sum_rows(ll[pos[lf_rows]], lf_cols, n_lf)
+        return act_mat, lf_mat
 
     def _means(self, act_ll: dict) -> dict[str, float]:
         """Posterior-mean multipliers of the observed activities given ``act_ll``."""
@@ -374,6 +386,17 @@ def _normal_kernel(sd: float) -> np.ndarray:
     logg = np.log(GRID)
     k = np.exp(-0.5 * ((logg[None, :] - logg[:, None] + sd ** 2 / 2) / sd) ** 2)
     return k / k.sum(axis=1, keepdims=True)
+
+
+def _sum_rows(x: np.ndarray, to: np.ndarray, n: int) -> np.ndarray:
+    """(n, G): row j the sum of the rows of ``x`` whose ``to`` is j (np.add.at, faster)."""
+    out = np.zeros((n, x.shape[1]))
+    if len(to):
+        order = np.argsort(to, kind="stable")
+        keys = to[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        out[keys[starts]] = np.add.reduceat(x[order], starts, axis=0)
+    return out
 
 
 def _log_matmul(logx: np.ndarray, k: np.ndarray) -> np.ndarray:
