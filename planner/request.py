@@ -35,7 +35,9 @@ class PlanWeights:
     1 = the direct successors only). ``protect`` x what a review protects from forgetting
     over ``protect_horizon_days`` (with ``protect_consolidation``, the half-life factor a
     review buys) is added to every mastered skill with a known last practice
-    (:mod:`planner.protection`; 0 = off). See planner/README.md.
+    (:mod:`planner.protection`; 0, the default = off: it paid in the forgetting worlds,
+    1.066x E_p in "forgetting", but pointed to a ~1 % loss in worlds without forgetting).
+    See planner/README.md.
     """
 
     default_goal_weight: float = 1.0
