@@ -35,12 +35,12 @@ class _Writes:
     """What one transaction writes: mastery rows, history (per learner in fold order),
     learner states."""
 
-    def __init__(self) -> None:
+    def __init__(self, times: dict[str, str] | None = None) -> None:
         self.rows: list[MasteryRow] = []
         self.history: list[MasteryChange] = []
         self.history_rows: list[HistoryRow] = []
         self.states: list[LearnerModelState] = []
-        self.times: dict[str, str] = {}
+        self.times: dict[str, str] = {} if times is None else times
 
 
 def _restore(model: RuntimeModel, row: LearnerModelState) -> Any | None:
@@ -65,13 +65,10 @@ def fold_batch(
     store: TenantStore, model: RuntimeModel, fresh: Sequence[Observation], *,
     times: dict[str, str] | None = None,
 ) -> tuple[list[MasteryChange], list[str]]:
-    """Fold accepted observations (batch order = arrival order) and write everything.
-    ``times``: observation id -> :func:`format_timestamp` of its time, when the caller made
-    them before taking the write lock (else they are made here).
-
+    """Fold accepted observations (batch order = arrival order) and write everything;
+    ``times``: id -> :func:`format_timestamp` text, made before the write lock (or here).
     Returns the changes of ``fresh`` (each learner's in fold order) and the refolded learners
-    (late evidence, or a state to recompute).
-    """
+    (late evidence, or a state to recompute)."""
     if len(fresh) == 1 and model.rows_hold_state:
         done = _fold_single(store, model, fresh[0])
         if done is not None:
@@ -80,9 +77,7 @@ def fold_batch(
     for obs in fresh:
         by_learner.setdefault(obs.learner_id, []).append(obs)
     rows = store.learner_states(by_learner)
-    writes = _Writes()
-    if times is not None:
-        writes.times = times
+    writes = _Writes(times)
     seqs: dict[str, int] = {}
     fast: list[tuple[str, LearnerModelState, Any, list[Arrival]]] = []
     by_rows: list[Work] = []
