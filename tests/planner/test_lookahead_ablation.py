@@ -31,3 +31,21 @@ def test_the_report_prints_every_ablation_with_its_ratio():
     # world average 2 vs 2.5 -> 0.800x; per seed 2/1 = 2 and 2/4 = 0.5 -> mean 1.250x
     d3 = next(line for line in lines if "pathwise / +lookahead d=3:" in line)
     assert "0.800x" in d3 and "per seed 1.250x" in d3
+
+
+def test_the_protect_rows_are_run_and_reported():
+    from benchmarks.planner_sim import ablation_policies
+
+    assert ABLATIONS["+protect"] == {"protect": 1.0}
+    assert set(ablation_policies(["+protect", "+protect +spacing (fitted)"])) == {
+        "pathwise", "+protect", "+protect +spacing (fitted)"}
+    assert ablation_policies(["+protect +spacing (fitted)"])[
+        "+protect +spacing (fitted)"].weights == {"protect": 1.0}
+    specs = [NS(name="w1"), NS(name="w2")]
+    rows = ("pathwise", "+spacing (fitted)", "+protect +spacing (fitted)")
+    out = {w: {n: [NS(mean=2.0), NS(mean=2.0)] for n in rows} for w in ("w1", "w2")}
+    lines: list[str] = []
+    report_ablation(specs, out, print_=lines.append)
+    text = "\n".join(lines)
+    assert "+spacing (fitted) / +protect +spacing (fitted): per seed 1.000x" in text
+    assert "w2" in text and "+lookahead" not in text  # only the rows that ran
