@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.experiment.design import WEIGHT_NAMES
+
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-WeightName = Literal["review", "prerequisite_gap", "preference", "variety", "unlock", "chain_residual",
-                     "diagnostic", "learn_effectiveness", "fitted_forgetting"]
+WeightName = Literal[WEIGHT_NAMES]  # the engine's list: one definition of what an arm may set
 
 
 class ArmIn(BaseModel):

@@ -175,3 +175,16 @@ def test_an_arm_can_switch_diagnostic_checks_on_over_http(client):
     bad = [{"name": "plain"}, {"name": "checks", "weights": {"diagnostics": 1}}]
     r = client.post("/v1/experiments", headers=ADMIN, json=_design("typo", arms=bad))
     assert r.status_code == 422 and "diagnostics" in r.text
+
+
+def test_every_arm_weight_the_engine_accepts_is_accepted_over_http(client):
+    """The API takes the engine's list of arm weights (the protect term was accepted by the
+    engine and refused by the API when the two lists were kept apart)."""
+    from engine.experiment.design import WEIGHT_NAMES
+
+    arms = [{"name": "plain"}, {"name": "all", "weights": {w: 1 if w != "chain_residual" else 0.5
+                                                           for w in WEIGHT_NAMES}}]
+    r = client.post("/v1/experiments", headers=ADMIN, json=_design("every-weight", arms=arms))
+    assert r.status_code == 201, r.text
+    got = client.get("/v1/experiments/every-weight", headers=ADMIN).json()
+    assert got["arms"][1]["weights"]["protect"] == 1.0
