@@ -347,6 +347,8 @@ class PlanningPolicyOut(BaseModel):
     struggling_min_observations: int = Field(description="Observations needed before the struggling rule applies")
     learn_effectiveness: bool = Field(False, description="Plan with activity effectiveness learned from exit tickets")
     fitted_forgetting: bool = Field(False, description="Schedule review from half-lives fitted on retention checks")
+    protect_from_forgetting: bool = Field(False, description="Value what a review protects from forgetting over "
+                                          "the next week (playlists and why-not)")
 
 
 class PlanningPolicyUpdate(Strict):
@@ -357,6 +359,7 @@ class PlanningPolicyUpdate(Strict):
     struggling_min_observations: int | None = Field(default=None, ge=1, le=1000)
     learn_effectiveness: bool | None = None
     fitted_forgetting: bool | None = None
+    protect_from_forgetting: bool | None = None
 
 
 # ----------------------------------------------------------------------------- admin / privacy

@@ -103,9 +103,11 @@ def class_budget(cls) -> tuple[float, dict[str, tuple[int, int]], frozenset[str]
 def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequence[str] = (),
                      removes: Iterable[str] = (), known_activities: Iterable[str] | None = None,
                      policy: PlanningPolicy = DEFAULT_POLICY):
-    """PlaylistRequest for the class's model (or the defaults) with teacher overrides and the
-    tenant's mastery threshold."""
+    """PlaylistRequest for the class's model (or the defaults) with teacher overrides, the
+    tenant's mastery threshold and, when its policy says so, the forgetting-protection weight
+    (an experiment arm's weights are applied on top by the caller)."""
     from planner.model import PlaylistRequest
+    from planner.request import PlanWeights
 
     budget, bounds, places = class_budget(cls)
     if budget_min is not None:
@@ -115,7 +117,8 @@ def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequenc
     removes = frozenset(r for r in removes if known is None or r in known)
     return PlaylistRequest(budget_min=budget, modality_bounds=bounds, pins=pins, removes=removes,
                            available_places=places, length_max=max(2, min(12, int(budget // 8) or 2)),
-                           mastered_threshold=policy.mastered_threshold)
+                           mastered_threshold=policy.mastered_threshold,
+                           weights=PlanWeights(protect=1.0 if policy.protect_from_forgetting else 0.0))
 
 
 def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, str],

@@ -218,3 +218,15 @@ def test_learned_model_switches_are_off_by_default_and_set_over_http(fresh_clien
     on = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
     learned = c.get(f"/v1/plans/{on['plan_id']}", headers=ADMIN).json()["body"]["planner"]["learned"]
     assert learned["effectiveness"] is True and learned["forgetting"] is True and learned["tickets"] > 0
+
+
+def test_the_forgetting_protection_switch_is_off_by_default_and_set_over_http(fresh_client):
+    c = fresh_client
+    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] is False
+    bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "often"})
+    assert bad.status_code == 422 and "protect_from_forgetting" in bad.text
+    r = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": True})
+    assert r.status_code == 200 and r.json()["protect_from_forgetting"] is True
+    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] is True
+    learner = roster(c, "c-3-station")[0]
+    assert c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).status_code == 200  # plans with it
