@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from planner._logmath import _log_matmul, _logsumexp, _normalise, _sum_rows
 from planner.errors import PlanInputError
 from planner.model import PlanActivity
 
@@ -386,30 +387,3 @@ def _normal_kernel(sd: float) -> np.ndarray:
     logg = np.log(GRID)
     k = np.exp(-0.5 * ((logg[None, :] - logg[:, None] + sd ** 2 / 2) / sd) ** 2)
     return k / k.sum(axis=1, keepdims=True)
-
-
-def _sum_rows(x: np.ndarray, to: np.ndarray, n: int) -> np.ndarray:
-    """(n, G): row j the sum of the rows of ``x`` whose ``to`` is j (np.add.at, faster)."""
-    out = np.zeros((n, x.shape[1]))
-    if len(to):
-        order = np.argsort(to, kind="stable")
-        keys = to[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        out[keys[starts]] = np.add.reduceat(x[order], starts, axis=0)
-    return out
-
-
-def _log_matmul(logx: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """log(exp(logx) @ k) row by row, (n, G) @ (G, G), stable (each row scaled by its max)."""
-    mx = logx.max(axis=1, keepdims=True)
-    return mx + np.log(np.maximum(np.exp(logx - mx) @ k, 1e-300))
-
-
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    mx = np.max(x, axis=axis, keepdims=True)
-    return np.squeeze(mx, axis=axis) + np.log(np.sum(np.exp(x - mx), axis=axis))
-
-
-def _normalise(logp: np.ndarray) -> np.ndarray:
-    p = np.exp(logp - logp.max())
-    return p / p.sum()
