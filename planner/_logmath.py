@@ -1,5 +1,5 @@
 """Numerically stable log-space helpers of :mod:`planner.effectiveness` (grid posteriors):
-row sums by key, log of a matrix product, log-sum-exp, normalisation. Arrays are float64;
+row sums by key, log of a matrix product, normalisation. Arrays are float64;
 shapes in each docstring."""
 
 from __future__ import annotations
@@ -22,11 +22,6 @@ def _log_matmul(logx: np.ndarray, k: np.ndarray) -> np.ndarray:
     """log(exp(logx) @ k) row by row, (n, G) @ (G, G), stable (each row scaled by its max)."""
     mx = logx.max(axis=1, keepdims=True)
     return mx + np.log(np.maximum(np.exp(logx - mx) @ k, 1e-300))
-
-
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    mx = np.max(x, axis=axis, keepdims=True)
-    return np.squeeze(mx, axis=axis) + np.log(np.sum(np.exp(x - mx), axis=axis))
 
 
 def _normalise(logp: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from planner._logmath import _log_matmul, _logsumexp, _normalise, _sum_rows
+from planner._logmath import _log_matmul, _normalise, _sum_rows
 from planner.errors import PlanInputError
 from planner.model import PlanActivity
 
@@ -231,29 +231,25 @@ class EffectivenessModel:
 
     def _means(self, act_ll: dict) -> dict[str, float]:
         """Posterior-mean multipliers of the observed activities given ``act_ll``."""
-        saved = self._fit
-        self._fit = (act_ll, {}, None, None)
-        try:
-            acts = [self._acts[a] for a in act_ll]
-            means = self.posterior_matrix(acts) @ GRID if acts else []
-            return {a.id: float(m) for a, m in zip(acts, means, strict=True)}
-        finally:
-            self._fit = saved
+        acts = [self._acts[a] for a in act_ll]
+        means = self.posterior_matrix(acts, act_ll=act_ll) @ GRID if acts else []
+        return {a.id: float(m) for a, m in zip(acts, means, strict=True)}
 
     # ---------------------------------------------------------------- posteriors
     def _group_prior(self, logg: np.ndarray) -> np.ndarray:
         """log N(log m_g; −group_sd²/2, group_sd): mean multiplier 1, the catalog's."""
         return -0.5 * ((logg + self.group_sd ** 2 / 2) / self.group_sd) ** 2
 
-    def _group_posteriors(self) -> dict[tuple[str, str], np.ndarray]:
-        """Log-posterior of each group's multiplier: its activities' likelihoods each
-        integrated over e_a, times the N(0, group_sd) prior."""
+    def _group_posteriors(self, act_ll: Mapping | None = None) -> dict[tuple[str, str], np.ndarray]:
+        """Log-posterior of each group's multiplier: its activities' likelihoods (``act_ll``,
+        default the fitted ones) each integrated over e_a, times the N(0, group_sd) prior."""
+        act_ll = self._act_ll if act_ll is None else act_ll
         logg = np.log(GRID)
         out: dict[tuple[str, str], np.ndarray] = {}
-        if not self._act_ll:
+        if not act_ll:
             return out
-        aids = list(self._act_ll)
-        ll = np.stack([self._act_ll[a] for a in aids])
+        aids = list(act_ll)
+        ll = np.stack([act_ll[a] for a in aids])
         marg = _log_matmul(ll, _normal_kernel(self.activity_sd).T)  # over m_a, per m_g
         for aid, row in zip(aids, marg, strict=True):
             g = self._group_of[aid]
@@ -264,21 +260,8 @@ class EffectivenessModel:
                            ) -> np.ndarray:
         """(G,) posterior probabilities of ``activity``'s multiplier on ``GRID`` (the group
         prior from the other activities of its kind and modality; the catalog prior alone when
-        nothing is known)."""
-        logg = np.log(GRID)
-        groups = self._group_posteriors() if groups is None else groups
-        g = (activity.kind, activity.modality)
-        own = self._act_ll.get(activity.id, 0.0)
-        k_act = _normal_kernel(self.activity_sd)
-        if g in groups:
-            # group posterior without this activity's own evidence (leave-one-out)
-            lg = groups[g]
-            if activity.id in self._act_ll:
-                lg = lg - _logsumexp(own[None, :] + np.log(k_act), axis=1)
-        else:
-            lg = self._group_prior(logg)
-        prior = _logsumexp(lg[:, None] + np.log(k_act), axis=0)  # over m_g, per m_a
-        return _normalise(prior + own)
+        nothing is known): the row of :meth:`posterior_matrix`."""
+        return self.posterior_matrix((activity,), groups=groups)[0]
 
     def multiplier(self, activity: PlanActivity) -> float:
         """Posterior mean multiplier of ``activity`` (1 with no evidence anywhere)."""
@@ -302,11 +285,16 @@ class EffectivenessModel:
         activity of a learner by their format multiplier)."""
         return bool(self._lf_ll)
 
-    def posterior_matrix(self, catalog: Sequence[PlanActivity]) -> np.ndarray:
+    def posterior_matrix(self, catalog: Sequence[PlanActivity], *, act_ll: Mapping | None = None,
+                         groups: Mapping | None = None) -> np.ndarray:
         """(len(catalog), G) posterior probabilities of every activity's multiplier on
-        ``GRID`` (each row ``activity_posterior`` of that activity), computed at once."""
+        ``GRID``, computed at once: the group prior from the other activities of its kind and
+        modality (leave-one-out), times its own likelihood. ``act_ll``: the activities'
+        likelihoods (default the fitted ones); ``groups``: their :meth:`_group_posteriors`
+        when the caller has them."""
+        act_ll = self._act_ll if act_ll is None else act_ll
         k_act = _normal_kernel(self.activity_sd)  # (G, G): m_a | m_g
-        groups = self._group_posteriors()
+        groups = self._group_posteriors(act_ll) if groups is None else groups
         prior_g = self._group_prior(np.log(GRID))
         n = len(catalog)
         lg = np.empty((n, len(GRID)))
@@ -314,7 +302,7 @@ class EffectivenessModel:
         has = np.zeros(n, dtype=bool)
         for i, a in enumerate(catalog):
             lg[i] = groups.get((a.kind, a.modality), prior_g)
-            ll = self._act_ll.get(a.id)
+            ll = act_ll.get(a.id)
             if ll is not None and (a.kind, a.modality) in groups:
                 own[i], has[i] = ll, True
         if has.any():  # leave-one-out: the group posterior without the activity's own evidence
@@ -332,7 +320,7 @@ class EffectivenessModel:
         acts = [a for a in catalog if (a.kind, a.modality) in groups or self._lf_ll]
         if not acts:
             return {}
-        means = self.posterior_matrix(acts) @ GRID
+        means = self.posterior_matrix(acts, groups=groups) @ GRID
         return {a.id: float(m) for a, m in zip(acts, means, strict=True)}
 
     def adjusted(self, catalog: Sequence[PlanActivity], *, rng: np.random.Generator | None = None,
@@ -347,7 +335,7 @@ class EffectivenessModel:
                 if (a.kind, a.modality) in groups or (learner_id is not None and self._lf_ll)]
         mult: dict[str, float] = {}
         if acts:
-            post = self.posterior_matrix(acts)
+            post = self.posterior_matrix(acts, groups=groups)
             lf: dict[str, float] = {}
             for a, row in zip(acts, post, strict=True):
                 m = float(rng.choice(GRID, p=row)) if rng is not None else float(row @ GRID)
