@@ -188,3 +188,20 @@ def test_every_arm_weight_the_engine_accepts_is_accepted_over_http(client):
     assert r.status_code == 201, r.text
     got = client.get("/v1/experiments/every-weight", headers=ADMIN).json()
     assert got["arms"][1]["weights"]["protect"] == 1.0
+
+
+def test_why_not_over_http_names_the_learners_arm(client):
+    """GET why-not carries ``experiment_arm`` (and, for the teacher's-own-sequence arm, the
+    ``note`` that the answer is the Pathwise planner's) through the response model."""
+    assert client.post("/v1/experiments", headers=ADMIN, json=_design("wn")).status_code == 201
+    assert client.post("/v1/experiments/wn/start", headers=ADMIN).json()["status"] == "running"
+    arms = {r["learner_id"]: r["arm"] for r in client.get("/v1/experiments/wn/assignment", headers=ADMIN).json()}
+    for arm in ("teacher", "pathwise"):
+        lid = next(i for i, a in arms.items() if a == arm)
+        r = client.get(f"/v1/learners/{lid}/why-not/A0001", headers=ADMIN)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["experiment_arm"] == arm
+        assert (body["note"] is not None) == (arm == "teacher")
+        if arm == "teacher":
+            assert "teacher's own sequence" in body["note"]
