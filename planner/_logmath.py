@@ -27,3 +27,15 @@ def _log_matmul(logx: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _normalise(logp: np.ndarray) -> np.ndarray:
     p = np.exp(logp - logp.max())
     return p / p.sum()
+
+
+def _lse(x: np.ndarray) -> float:
+    """log Σ exp(x) of a (G,) vector, stable."""
+    mx = float(np.max(x))
+    return mx + float(np.log(np.sum(np.exp(x - mx))))
+
+
+def _lse_rows(x: np.ndarray) -> np.ndarray:
+    """(n,) log Σ exp over the last axis of an (n, G) array, stable."""
+    mx = x.max(axis=1, keepdims=True)
+    return mx[:, 0] + np.log(np.sum(np.exp(x - mx), axis=1))

@@ -26,7 +26,15 @@ Hierarchy (shrinkage toward the catalog): log m_a = log m_g + e_a with the group
 (kind, modality) of the activity, log m_g ~ N(−``group_sd``²/2, ``group_sd``²) (mean
 multiplier 1: the catalog's own value), e_a ~ N(−``activity_sd``²/2, ``activity_sd``²). Learner-format multipliers log m_{s,f} ~
 N(μ_s,f, ``learner_sd``²) with μ = log ``declared_boost`` for a declared preferred format, 0
-otherwise, are fitted the same way from the learner's own evidence. Posteriors are on a grid
+otherwise, are fitted the same way from the learner's own evidence.
+
+Prior spreads from the school's evidence (``empirical``, on by default): ``group_sd``,
+``activity_sd`` and ``learner_sd`` are chosen on ``SD_GRID`` by the marginal likelihood of the
+tickets (type-II maximum likelihood). A school whose catalog is right gets a spread near 0
+and multipliers near 1 whatever the noise of its tickets; one whose activities really differ
+gets the spread its evidence shows. With fixed spreads (0.5), chance differences between
+activities were planned with as if real: in worlds where the catalog is right the learned
+model cost 3-4 % of E_p. Posteriors are on a grid
 of multipliers (``GRID``), exact for this model up to the grid. Thompson sampling draws one
 multiplier per activity from its posterior: planning with the draw explores where the
 estimate is unsure.
@@ -40,13 +48,22 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from planner._logmath import _log_matmul, _normalise, _sum_rows
+from planner._logmath import _lse, _lse_rows, _log_matmul, _normalise, _sum_rows
 from planner.errors import PlanInputError
 from planner.model import PlanActivity
 
 GRID = np.exp(np.linspace(np.log(0.1), np.log(5.0), 81))
 """Multipliers the posteriors are computed on, (G,) from 0.1 to 5 (log-spaced)."""
 
+
+SD_GRID = (0.03, 0.1, 0.2, 0.35, 0.5, 0.8)
+"""Prior spreads (log-multiplier sd) ``empirical`` chooses ``group_sd``, ``activity_sd`` and
+``learner_sd`` from (wider ones would be cut by ``GRID``'s ends)."""
+
+MIN_UNITS = 4
+"""A spread is chosen from the evidence only when at least this many groups (for
+``group_sd``), activities (``activity_sd``) or learner-format pairs (``learner_sd``) have
+tickets; with fewer, one spread cannot be told from chance and the field's value stays."""
 
 KAPPA = np.linspace(0.0, 0.95, 39)
 """Grid of a skill's "already known" share (``kappa``): the chance a learner whose belief
@@ -70,7 +87,11 @@ class EffectivenessModel:
     before is the filtered chance of mastery after the previous one, with the fitted
     multipliers; ``iterations`` rounds of (κ | multipliers, filter, multipliers | κ).
     Tickets without a ``learner_id`` keep the caller's belief. False: every ticket with the
-    caller's belief-before (the model before this change)."""
+    caller's belief-before (the model before this change).
+
+    ``empirical`` (default True): ``group_sd``, ``activity_sd`` and ``learner_sd`` are only
+    used with no evidence; with evidence each is chosen on ``SD_GRID`` by the marginal
+    likelihood of the tickets (:attr:`prior_sds`)."""
 
     guess: float = 0.2
     slip: float = 0.1
@@ -81,6 +102,7 @@ class EffectivenessModel:
     relative: bool = False
     refilter: bool = True
     iterations: int = 3
+    empirical: bool = True
     _group_of: dict = field(default_factory=dict, repr=False)
     _acts: dict = field(default_factory=dict, repr=False)
     _rows: list = field(default_factory=list, repr=False)
@@ -141,6 +163,14 @@ class EffectivenessModel:
         f = self._fitted()
         return f[2], f[3]
 
+    @property
+    def prior_sds(self) -> tuple[float, float, float]:
+        """(group_sd, activity_sd, learner_sd) the posteriors use: the fields, or with
+        ``empirical`` and evidence the spreads the evidence chose on ``SD_GRID``."""
+        if not self.empirical or not self._rows:
+            return (self.group_sd, self.activity_sd, self.learner_sd)
+        return self._fitted()[4]
+
     def _fitted(self) -> tuple:
         if self._fit is None:
             self._fit = self._refit()
@@ -183,11 +213,59 @@ class EffectivenessModel:
                                                np.array(lf_rows, dtype=np.int64),
                                                np.array(lf_cols, dtype=np.int64), len(lf_keys))
             act_ll = dict(zip(act_ids, act_mat, strict=True))
+            sds = self._select_sds(act_ll)
             if it + 1 < rounds:
-                means = self._means(act_ll)
+                means = self._means(act_ll, sds)
                 mult = np.array([means[a] for a in act_ids])
         lf_ll = dict(zip(lf_keys, lf_mat, strict=True))
-        return act_ll, lf_ll, q, counts
+        sds = (*sds[:2], self._select_learner_sd(lf_ll))
+        return act_ll, lf_ll, q, counts, sds
+
+    def _select_sds(self, act_ll: Mapping) -> tuple[float, float, float]:
+        """(group_sd, activity_sd, learner_sd): with ``empirical`` the pair on ``SD_GRID`` of
+        largest marginal likelihood of the activities' tickets, log Σ_g Π_groups ∫ prior(m_g)
+        Π_a ∫ N(m_a | m_g) L_a(m_a) (grid sums); else the fields."""
+        fixed = (self.group_sd, self.activity_sd, self.learner_sd)
+        if not self.empirical or not act_ll:
+            return fixed
+        aids = [a for a in act_ll if np.any(act_ll[a] != 0.0)]  # with counted tickets
+        ll = np.stack([act_ll[a] for a in aids]) if aids else None
+        g_of: dict[tuple, int] = {}
+        gi = np.array([g_of.setdefault(self._group_of[a], len(g_of)) for a in aids], dtype=np.int64)
+        a_sds = SD_GRID if len(aids) >= MIN_UNITS else (self.activity_sd,)
+        g_sds = SD_GRID if len(g_of) >= MIN_UNITS else (self.group_sd,)
+        if ll is None or (len(a_sds) == 1 and len(g_sds) == 1):
+            return fixed
+        logg = np.log(GRID)
+        best, chosen = -np.inf, fixed
+        for a_sd in a_sds:
+            marg = _log_matmul(ll, _normal_kernel(a_sd).T)  # (n_acts, G): p(D_a | m_g)
+            per_group = _sum_rows(marg, gi, len(g_of))
+            for g_sd in g_sds:
+                prior = self._group_prior(logg, g_sd)
+                prior = prior - _lse(prior)
+                total = float(np.sum(_lse_rows(per_group + prior[None, :])))
+                if total > best + 1e-9:
+                    best, chosen = total, (g_sd, a_sd, self.learner_sd)
+        return chosen
+
+    def _select_learner_sd(self, lf_ll: Mapping) -> float:
+        """``learner_sd`` (with ``empirical`` and learner-format evidence: the one on
+        ``SD_GRID`` of largest marginal likelihood of those tickets)."""
+        keys = [k for k in lf_ll if np.any(lf_ll[k] != 0.0)]
+        if not self.empirical or len(keys) < MIN_UNITS:
+            return self.learner_sd
+        ll = np.stack([lf_ll[k] for k in keys])
+        mu = np.array([np.log(self.declared_boost) if k[2] else 0.0 for k in keys])[:, None]
+        logg = np.log(GRID)[None, :]
+        best, chosen = -np.inf, self.learner_sd
+        for sd in SD_GRID:
+            prior = -0.5 * ((logg - mu) / sd) ** 2
+            prior = prior - _lse_rows(prior)[:, None]
+            total = float(np.sum(_lse_rows(prior + ll)))
+            if total > best + 1e-9:
+                best, chosen = total, sd
+        return chosen
 
     def _filter(self, p, m_t, sc, first, s_idx, n_skills, steps) -> np.ndarray:
         """Knowledge before each ticket: first of a sequence p + (1 − p) κ_skill (κ the
@@ -229,31 +307,36 @@ class EffectivenessModel:
         lf_mat = _sum_rows(ll[pos[lf_rows]], lf_cols, n_lf)
         return act_mat, lf_mat
 
-    def _means(self, act_ll: dict) -> dict[str, float]:
+    def _means(self, act_ll: dict, sds: tuple) -> dict[str, float]:
         """Posterior-mean multipliers of the observed activities given ``act_ll``."""
         acts = [self._acts[a] for a in act_ll]
-        means = self.posterior_matrix(acts, act_ll=act_ll) @ GRID if acts else []
+        means = self.posterior_matrix(acts, act_ll=act_ll, sds=sds) @ GRID if acts else []
         return {a.id: float(m) for a, m in zip(acts, means, strict=True)}
 
     # ---------------------------------------------------------------- posteriors
-    def _group_prior(self, logg: np.ndarray) -> np.ndarray:
-        """log N(log m_g; −group_sd²/2, group_sd): mean multiplier 1, the catalog's."""
-        return -0.5 * ((logg + self.group_sd ** 2 / 2) / self.group_sd) ** 2
+    @staticmethod
+    def _group_prior(logg: np.ndarray, group_sd: float) -> np.ndarray:
+        """log N(log m_g; −group_sd²/2, group_sd) up to a constant: mean multiplier 1, the
+        catalog's."""
+        return -0.5 * ((logg + group_sd ** 2 / 2) / group_sd) ** 2
 
-    def _group_posteriors(self, act_ll: Mapping | None = None) -> dict[tuple[str, str], np.ndarray]:
+    def _group_posteriors(self, act_ll: Mapping | None = None, sds: tuple | None = None
+                          ) -> dict[tuple[str, str], np.ndarray]:
         """Log-posterior of each group's multiplier: its activities' likelihoods (``act_ll``,
-        default the fitted ones) each integrated over e_a, times the N(0, group_sd) prior."""
+        default the fitted ones) each integrated over e_a, times the group prior (``sds``:
+        default :attr:`prior_sds`)."""
         act_ll = self._act_ll if act_ll is None else act_ll
+        g_sd, a_sd, _ = self.prior_sds if sds is None else sds
         logg = np.log(GRID)
         out: dict[tuple[str, str], np.ndarray] = {}
         if not act_ll:
             return out
         aids = list(act_ll)
         ll = np.stack([act_ll[a] for a in aids])
-        marg = _log_matmul(ll, _normal_kernel(self.activity_sd).T)  # over m_a, per m_g
+        marg = _log_matmul(ll, _normal_kernel(a_sd).T)  # over m_a, per m_g
         for aid, row in zip(aids, marg, strict=True):
             g = self._group_of[aid]
-            out[g] = out.get(g, self._group_prior(logg)) + row
+            out[g] = out.get(g, self._group_prior(logg, g_sd)) + row
         return out
 
     def activity_posterior(self, activity: PlanActivity, groups: Mapping | None = None
@@ -275,7 +358,7 @@ class EffectivenessModel:
         """Posterior mean of how much format ``fmt`` multiplies this learner's learning,
         starting from ``declared_boost`` when the format is a declared preference."""
         mu = np.log(self.declared_boost) if declared else 0.0
-        prior = -0.5 * ((np.log(GRID) - mu) / self.learner_sd) ** 2
+        prior = -0.5 * ((np.log(GRID) - mu) / self.prior_sds[2]) ** 2
         ll = self._lf_ll.get((learner_id, fmt, declared), 0.0)
         return float(_normalise(prior + ll) @ GRID)
 
@@ -286,16 +369,17 @@ class EffectivenessModel:
         return bool(self._lf_ll)
 
     def posterior_matrix(self, catalog: Sequence[PlanActivity], *, act_ll: Mapping | None = None,
-                         groups: Mapping | None = None) -> np.ndarray:
+                         groups: Mapping | None = None, sds: tuple | None = None) -> np.ndarray:
         """(len(catalog), G) posterior probabilities of every activity's multiplier on
         ``GRID``, computed at once: the group prior from the other activities of its kind and
         modality (leave-one-out), times its own likelihood. ``act_ll``: the activities'
         likelihoods (default the fitted ones); ``groups``: their :meth:`_group_posteriors`
-        when the caller has them."""
+        when the caller has them; ``sds``: the prior spreads (default :attr:`prior_sds`)."""
         act_ll = self._act_ll if act_ll is None else act_ll
-        k_act = _normal_kernel(self.activity_sd)  # (G, G): m_a | m_g
-        groups = self._group_posteriors(act_ll) if groups is None else groups
-        prior_g = self._group_prior(np.log(GRID))
+        sds = self.prior_sds if sds is None else sds
+        k_act = _normal_kernel(sds[1])  # (G, G): m_a | m_g
+        groups = self._group_posteriors(act_ll, sds) if groups is None else groups
+        prior_g = self._group_prior(np.log(GRID), sds[0])
         n = len(catalog)
         lg = np.empty((n, len(GRID)))
         own = np.zeros((n, len(GRID)))

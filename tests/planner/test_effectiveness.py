@@ -184,3 +184,58 @@ def test_first_ticket_of_a_learner_and_skill_only_informs_the_known_share():
         plain.observe(act, k, p, score, learner_id=lrn)
     q0, counts0 = plain.knowledge_before()
     assert counts0.all() and np.allclose(q0, [r[2] for r in rows])
+
+
+def _school_of_equals(rng, sigma, *, empirical, n=30, n_acts=40):
+    """40 activities in 5 kind groups, each taught to ``n`` learners; true multipliers
+    lognormal with log-sd ``sigma`` (0: the catalog is right). Returns the model and truth."""
+    kinds = ("video", "game", "practice", "reading", "project")
+    acts = [_act(f"a{i}", kind=kinds[i % 5]) for i in range(n_acts)]
+    truth = np.exp(rng.normal(-sigma ** 2 / 2, sigma, n_acts)) if sigma > 0 else np.ones(n_acts)
+    m = EffectivenessModel(empirical=empirical)
+    for a, t in zip(acts, truth, strict=True):
+        _feed(m, a, float(t), n, rng)
+    return m, acts, truth
+
+
+def test_a_school_whose_catalog_is_right_learns_multipliers_near_one():
+    """Chance differences between equal activities are not planned with as if real: with the
+    prior spreads chosen from the evidence the multipliers stay near 1 (log error ~0.11 over
+    5 schools), where the fixed spreads (0.5) spread them about three times as far."""
+    errs = {True: [], False: []}
+    for seed in range(5):
+        for empirical in (True, False):
+            m, acts, truth = _school_of_equals(np.random.default_rng(seed), 0.0, empirical=empirical)
+            est = np.array([m.multiplier(a) for a in acts])
+            errs[empirical].append(np.sqrt(np.mean(np.log(est / truth) ** 2)))
+            if empirical:
+                assert m.prior_sds[1] <= 0.35  # activity spread chosen small
+            else:
+                assert m.prior_sds == (0.5, 0.5, 0.4)
+    assert np.mean(errs[True]) < 0.18
+    assert np.mean(errs[True]) < 0.5 * np.mean(errs[False])
+
+
+def test_a_school_whose_activities_differ_keeps_a_wide_spread():
+    """True multipliers with log-sd 0.8: the evidence chooses a wide spread (>= 0.5 between
+    activities or groups) and the estimates rank the activities at least as well as with the
+    fixed spreads."""
+    corr = {True: [], False: []}
+    for seed in range(5):
+        for empirical in (True, False):
+            m, acts, truth = _school_of_equals(np.random.default_rng(seed), 0.8,
+                                               empirical=empirical)
+            est = np.array([m.multiplier(a) for a in acts])
+            corr[empirical].append(np.corrcoef(np.log(est), np.log(truth))[0, 1])
+            if empirical:
+                assert max(m.prior_sds[:2]) >= 0.5
+    assert np.mean(corr[True]) > 0.5
+    assert np.mean(corr[True]) >= np.mean(corr[False]) - 0.02
+
+
+def test_spreads_need_enough_groups_and_activities_to_be_chosen():
+    """One activity's evidence cannot say how much activities differ: the fields stay."""
+    rng = np.random.default_rng(4)
+    m = EffectivenessModel()
+    _feed(m, _act("only"), 1.0, 500, rng)
+    assert m.prior_sds == (0.5, 0.5, 0.4)
