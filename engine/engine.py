@@ -111,14 +111,20 @@ class Engine:
         return counts
 
     # -- evidence --------------------------------------------------------------------------------
-    def ingest(self, observations: Iterable[Observation | Mapping[str, Any]]) -> IngestResult:
+    def ingest(
+        self,
+        observations: Iterable[Observation | Mapping[str, Any]],
+        *,
+        then: Callable[[IngestResult], None] | None = None,
+    ) -> IngestResult:
         """Validate a batch and fold it into each learner's state in one transaction (see
-        :mod:`engine.mastery`: time order, idempotency, all-or-nothing).
+        :mod:`engine.mastery`: time order, idempotency, all-or-nothing); ``then(result)`` runs
+        inside that transaction (a caller's audit entry).
 
         Raises ``ValidationError`` (bad field), ``NotFoundError`` (unknown learner, skill or
         activity) or ``ConflictError`` (reused id, different payload); then nothing is written.
         """
-        return ingest(self.store, observations, self.runtime_model)
+        return ingest(self.store, observations, self.runtime_model, then=then)
 
     def ingest_one(self, observation: Observation | Mapping[str, Any]) -> IngestResult:
         """Ingest a single observation (same rules as :meth:`ingest`)."""

@@ -168,17 +168,24 @@ def ingest(
     runtime: RuntimeSource,
     *,
     check_references: bool = True,
+    then: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
     """Validate a batch and fold it into the learners' states in one transaction.
 
     See the module docstring for the model and the guarantees. ``runtime(skill_ids)`` gives
     the tenant's runtime model (called inside the transaction, after the learner locks).
     ``check_references=False`` skips the learner/skill/activity existence checks (only for
-    trusted bulk loads).
+    trusted bulk loads). ``then(result)`` runs inside the transaction after the fold (e.g. the
+    caller's audit entry: written with the evidence or not at all), so a caller need not open
+    an outer transaction — which would take the write lock before the pure work below.
     """
     unique, duplicate_ids = _unique(coerce_observations(observations))
     if not unique:
-        return IngestResult(0, len(duplicate_ids), (), (), tuple(duplicate_ids))
+        empty = IngestResult(0, len(duplicate_ids), (), (), tuple(duplicate_ids))
+        if then is not None:
+            with store.transaction():
+                then(empty)
+        return empty
 
     # pure work before the write lock: each timestamp's stored text
     times = {oid: format_timestamp(o.observed_at) for oid, o in unique.items()}
@@ -205,14 +212,17 @@ def ingest(
         if fresh:
             model = runtime({s for o in fresh for s in o.skill_ids})
             changes, refolded = fold_store.fold_batch(store, model, fresh, times=times)
-    return IngestResult(
-        accepted=len(fresh),
-        duplicates=len(duplicate_ids),
-        changes=tuple(changes),
-        accepted_ids=tuple(o.observation_id for o in fresh),
-        duplicate_ids=tuple(duplicate_ids),
-        refolded=tuple(refolded),
-    )
+        result = IngestResult(
+            accepted=len(fresh),
+            duplicates=len(duplicate_ids),
+            changes=tuple(changes),
+            accepted_ids=tuple(o.observation_id for o in fresh),
+            duplicate_ids=tuple(duplicate_ids),
+            refolded=tuple(refolded),
+        )
+        if then is not None:
+            then(result)
+    return result
 
 
 def _check_references(store: TenantStore, fresh: Sequence[Observation]) -> None:

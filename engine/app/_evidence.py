@@ -41,10 +41,13 @@ class EvidenceUseCases:
                 self.allow(by, "evidence:write", learner_id=lid)
         view = self.view  # one snapshot for the batch (each read of self.view checks the cache)
         observations = [self._observation(i, r, view) for i, r in enumerate(rows)]
-        with self.store.transaction():
-            result = self.engine.ingest(observations)
+
+        def audit(result) -> None:  # in the ingest's transaction: evidence and audit, or neither
             self._audit(by, "write", "evidence", detail={"n": len(observations), "accepted": result.accepted,
                                                           "learners": learners[:50]})
+
+        # no outer transaction here: it would take the write lock before the engine's pure work
+        result = self.engine.ingest(observations, then=audit)
         return {"accepted": result.accepted, "duplicates": result.duplicates,
                 "mastery_updates": len(result.changes)}
 

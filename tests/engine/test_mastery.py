@@ -337,3 +337,26 @@ def test_set_model_from_a_fitted_bkt(school):
         assert version.params["S1"] == fitted.skill_params("S1").as_dict()
         change = engine.ingest([_obs("o1", skills=("S1",), score=1.0)]).changes[0]
         assert change.before == fitted.skill_params("S1").p_init
+
+
+def test_then_runs_inside_the_ingest_transaction_and_its_failure_writes_nothing(engine):
+    """The caller's audit entry (``then``) is written with the evidence or not at all, and the
+    write lock is not held before the engine's own transaction starts (the service no longer
+    opens an outer one)."""
+    seen = []
+
+    def then(result):
+        seen.append((engine.store._driver.in_transaction, result.accepted))
+
+    engine.ingest([_obs("t1", skills=("S1",))], then=then)
+    assert seen == [(True, 1)]
+    before = _snapshot(engine)
+
+    def failing(result):
+        raise RuntimeError("audit store down")
+
+    with pytest.raises(RuntimeError, match="audit store down"):
+        engine.ingest([_obs("t2", skills=("S1",), minutes=1)], then=failing)
+    assert _snapshot(engine) == before
+    engine.ingest([], then=then)  # an empty batch is still audited
+    assert seen[-1] == (True, 0)
