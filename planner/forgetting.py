@@ -6,6 +6,16 @@ mastered at their previous practice of it, ``days`` earlier. With half-life h th
 still known with probability r = 0.5 ** (days / h), and the ticket is correct with
 probability r (1 − slip) + (1 − r) guess (scores in [0, 1] are soft evidence).
 
+A learner's own slip rate (``learner_slip``, on by default). A retention check fails either
+because the skill faded or because the learner slipped; read with one slip rate for
+everyone, a learner who slips often looks like one who forgets fast (in the simulator's
+learners-differ world, slips 0.03-0.3 and no forgetting at all, fitted half-lives had median
+63 days, shorter than in the world where learners do forget). Tickets on a skill believed
+mastered in the same session as its previous practice (``observe_same_day``: nothing can have
+faded) measure the slip: each learner's is the posterior mean of Beta(``slip_strength`` ·
+``slip``, ``slip_strength`` · (1 − ``slip``)) after their same-day errors, and their retention
+checks are read with it.
+
 Hierarchy: log h_k ~ N(log ``prior_days``, ``skill_sd``²) per skill; a learner's
 log h_{s,k} = log h_k + e, e ~ N(0, ``learner_sd``²). Grid posteriors (``GRID_DAYS``), as in
 ``planner.effectiveness``. ``half_lives(learner, skills)`` gives the posterior-median
@@ -28,30 +38,77 @@ GRID_DAYS = np.exp(np.linspace(np.log(1.0), np.log(2000.0), 91))
 
 @dataclass
 class ForgettingModel:
-    """Online half-life estimates; ``observe`` adds one retention check in place."""
+    """Online half-life estimates; ``observe`` adds one retention check, ``observe_same_day``
+    one same-session ticket on a mastered skill (the learner's slip), both in place; the
+    posteriors are recomputed at the next query after new evidence."""
 
     prior_days: float = 60.0
     skill_sd: float = 1.5
     learner_sd: float = 0.5
     guess: float = 0.2
     slip: float = 0.1
-    _ll: dict = field(default_factory=dict, repr=False)
-    _marg: dict = field(default_factory=dict, repr=False)  # (learner, skill) -> (H,)
-    _total: dict = field(default_factory=dict, repr=False)  # skill -> (H,) sum of _marg
+    learner_slip: bool = True
+    slip_strength: float = 10.0
+    _checks: dict = field(default_factory=dict, repr=False)  # (learner, skill) -> [(days, score)]
+    _slips: dict = field(default_factory=dict, repr=False)  # learner -> [errors, tickets]
+    _fit: tuple | None = field(default=None, repr=False)  # (_ll, _marg, _total) when fitted
 
     def observe(self, learner_id: str, skill: str, days: float, score: float) -> None:
         """A ticket ``score`` on ``skill`` ``days`` after the learner's previous practice, at
         which they were believed to have mastered it."""
         if not (days >= 0) or not (0.0 <= score <= 1.0):
             raise PlanInputError(f"days={days}, score={score}; need days >= 0, score in [0, 1]")
-        r = 0.5 ** (float(days) / GRID_DAYS)
-        pc = r * (1.0 - self.slip) + (1.0 - r) * self.guess
-        ll = np.log(np.maximum(score * pc + (1.0 - score) * (1.0 - pc), 1e-12))
-        key = (learner_id, skill)
-        self._ll[key] = self._ll.get(key, 0.0) + ll
-        marg = _lse(self._ll[key][None, :] + np.log(_kernel(self.learner_sd)), axis=1)
-        self._total[skill] = self._total.get(skill, 0.0) + marg - self._marg.get(key, 0.0)
-        self._marg[key] = marg
+        self._checks.setdefault((learner_id, skill), []).append((float(days), float(score)))
+        self._fit = None
+
+    def observe_same_day(self, learner_id: str, score: float) -> None:
+        """A ticket ``score`` on a skill the learner was believed to have mastered, in the same
+        session as their previous practice of it: an error is a slip, not forgetting."""
+        if not (0.0 <= score <= 1.0):
+            raise PlanInputError(f"score={score}; it must be in [0, 1]")
+        tally = self._slips.setdefault(learner_id, [0.0, 0])
+        tally[0] += 1.0 - float(score)
+        tally[1] += 1
+        self._fit = None
+
+    def learner_slip_rate(self, learner_id: str) -> float:
+        """The learner's slip probability: the posterior mean of their same-day errors under
+        Beta(``slip_strength`` · ``slip``, ``slip_strength`` · (1 − ``slip``)); ``slip`` when
+        ``learner_slip`` is off or they have none."""
+        errors, n = self._slips.get(learner_id, (0.0, 0))
+        if not self.learner_slip or n == 0:
+            return self.slip
+        return (self.slip_strength * self.slip + errors) / (self.slip_strength + n)
+
+    def _fitted(self) -> tuple[dict, dict, dict]:
+        """(ll, marg, total): per (learner, skill) the (H,) log-likelihood of their checks
+        and its integral over the learner's deviation, per skill the sum of the latter."""
+        if self._fit is None:
+            ll, marg, total = {}, {}, {}
+            log_k = np.log(_kernel(self.learner_sd))
+            for key, checks in self._checks.items():
+                d = np.array([c[0] for c in checks])[:, None]
+                sc = np.array([c[1] for c in checks])[:, None]
+                slip = self.learner_slip_rate(key[0])
+                r = 0.5 ** (d / GRID_DAYS[None, :])
+                pc = r * (1.0 - slip) + (1.0 - r) * self.guess
+                ll[key] = np.log(np.maximum(sc * pc + (1.0 - sc) * (1.0 - pc), 1e-12)).sum(axis=0)
+                marg[key] = _lse(ll[key][None, :] + log_k, axis=1)
+                total[key[1]] = total.get(key[1], 0.0) + marg[key]
+            self._fit = (ll, marg, total)
+        return self._fit
+
+    @property
+    def _ll(self) -> dict:
+        return self._fitted()[0]
+
+    @property
+    def _marg(self) -> dict:
+        return self._fitted()[1]
+
+    @property
+    def _total(self) -> dict:
+        return self._fitted()[2]
 
     def _skill_log_post(self, skill: str, leave_out: str | None = None) -> np.ndarray:
         """log posterior of the skill's half-life h_k from every learner but ``leave_out``

@@ -19,7 +19,9 @@ and skill, :meth:`engine.store._history.HistoryPart.learning_evidence`):
   learner was believed to have mastered (``p_before`` >= the policy's mastered threshold) at
   least ``RETENTION_MIN_DAYS`` after their previous observation of it; the learner's
   posterior-median half-life per skill goes to ``PlanLearner.half_life_days`` (skills without
-  retention checks in the tenant keep the planner's fixed ``review_half_life_days``).
+  retention checks in the tenant keep the planner's fixed ``review_half_life_days``). An
+  observation of a mastered skill within ``RETENTION_MIN_DAYS`` of the previous one measures
+  the learner's own slip rate, with which their retention checks are read.
 
 Both are opt-in (``PlanningPolicy.learn_effectiveness`` / ``fitted_forgetting``, or an
 experiment arm's weights of the same names, which override the policy when given). Fits are
@@ -152,6 +154,8 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
             if days >= RETENTION_MIN_DAYS:
                 fog.observe(lid, sid, days, score)
                 checks += 1
+            else:  # same session: nothing faded, an error is the learner's slip
+                fog.observe_same_day(lid, score)
         prev_pair, prev_at = (lid, sid), at
     multipliers = eff.mean_multipliers(activities) if tickets else {}
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),

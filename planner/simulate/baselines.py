@@ -241,7 +241,8 @@ class LearningPathwise:
 class SpacingPathwise:
     """Pathwise planning with review scheduled from the school's
     ``planner.forgetting.ForgettingModel``: a ticket on a skill believed mastered (belief >= θ)
-    some days after its previous observation is a retention check; each plan passes the
+    some days after its previous observation is a retention check, one in the same session
+    measures the learner's slip; each plan passes the
     learner's fitted half-lives (``PlanLearner.half_life_days``)."""
 
     def __init__(self, threshold: float = 0.95, **weights) -> None:
@@ -258,8 +259,12 @@ class SpacingPathwise:
         return self.models[key]
 
     def observe(self, world, s, activity, skill, p_before, score, days=float("nan")) -> None:
-        if p_before >= self.threshold and days > 0:  # NaN (first observation) fails too
+        if p_before < self.threshold:  # NaN days (first observation) fail both tests below
+            return
+        if days > 0:
             self._model(world).observe(world.learners[s].id, skill, days, score)
+        elif days == 0:  # same session as the previous practice: an error is a slip
+            self._model(world).observe_same_day(world.learners[s].id, score)
 
     def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
         from dataclasses import replace

@@ -60,3 +60,32 @@ def test_bad_input_is_an_error():
         ForgettingModel().observe("x", "k", -1, 1.0)
     with pytest.raises(PlanInputError, match="half_life_days"):
         PlanLearner("x", mastery={}, half_life_days={"k": 0})
+
+
+def test_a_learner_who_slips_is_not_read_as_one_who_forgets():
+    """No one forgets (half-life effectively infinite); half the learners slip 30 % of the
+    time. Read with one slip rate (0.1) for everyone their failed checks look like forgetting;
+    with each learner's slip measured on same-day tickets of mastered skills they do not."""
+    fits = {}
+    for learner_slip in (False, True):
+        rng = np.random.default_rng(7)
+        m = ForgettingModel(learner_slip=learner_slip)
+        for s in range(20):
+            slip = 0.3 if s % 2 else 0.05
+            for _ in range(15):  # same-day tickets on mastered skills: errors are slips
+                m.observe_same_day(f"L{s}", float(rng.random() > slip))
+            for i in range(12):
+                d = float((3, 7, 14)[i % 3])
+                m.observe(f"L{s}", "k", d, float(rng.random() > slip))
+        fits[learner_slip] = (m.half_life("L1", "k"), m.half_life("L0", "k"),
+                              m.learner_slip_rate("L1"), m.learner_slip_rate("L0"))
+    plain, own = fits[False], fits[True]
+    assert plain[0] < 70  # slips read as forgetting (seed 7: 58 days for both learners)
+    assert own[0] > 1.8 * plain[0] and own[1] > 1.8 * plain[1]  # (123 and 113 days)
+    assert own[2] > 0.2 and own[3] < 0.1  # slips recovered (truth 0.3, 0.05)
+    assert plain[2] == plain[3] == 0.1
+
+
+def test_same_day_ticket_score_is_checked():
+    with pytest.raises(PlanInputError, match="score=2"):
+        ForgettingModel().observe_same_day("x", 2.0)
