@@ -80,6 +80,12 @@ class ForgettingModel:
             return self.slip
         return (self.slip_strength * self.slip + errors) / (self.slip_strength + n)
 
+    def fit(self) -> ForgettingModel:
+        """Compute the posteriors now (else at the first query after new evidence): call it
+        before the model is shared between threads, so that no request pays the fit."""
+        self._fitted()
+        return self
+
     def _fitted(self) -> tuple[dict, dict, dict]:
         """(ll, marg, total): per (learner, skill) the (H,) log-likelihood of their checks
         and its integral over the learner's deviation, per skill the sum of the latter."""

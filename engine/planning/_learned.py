@@ -158,6 +158,7 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
                 fog.observe_same_day(lid, score)
         prev_pair, prev_at = (lid, sid), at
     multipliers = eff.mean_multipliers(activities) if tickets else {}
+    fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
                          (time.perf_counter() - t0) * 1e3)
 
