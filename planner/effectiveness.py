@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from planner._logmath import _lse, _lse_rows, _log_matmul, _normalise, _sum_rows
+from planner._logmath import _log_matmul, _lse, _lse_rows, _normalise, _sum_rows
 from planner.errors import PlanInputError
 from planner.model import PlanActivity
 
