@@ -175,9 +175,8 @@ def ingest(
     See the module docstring for the model and the guarantees. ``runtime(skill_ids)`` gives
     the tenant's runtime model (called inside the transaction, after the learner locks).
     ``check_references=False`` skips the learner/skill/activity existence checks (only for
-    trusted bulk loads). ``then(result)`` runs inside the transaction after the fold (e.g. the
-    caller's audit entry: written with the evidence or not at all), so a caller need not open
-    an outer transaction — which would take the write lock before the pure work below.
+    trusted bulk loads). ``then(result)`` runs in the transaction after the fold (a caller's
+    audit entry), so callers need no outer transaction taking the lock before the pure work.
     """
     unique, duplicate_ids = _unique(coerce_observations(observations))
     if not unique:

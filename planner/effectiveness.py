@@ -28,42 +28,32 @@ multiplier 1: the catalog's own value), e_a ~ N(−``activity_sd``²/2, ``activi
 N(μ_s,f, ``learner_sd``²) with μ = log ``declared_boost`` for a declared preferred format, 0
 otherwise, are fitted the same way from the learner's own evidence.
 
-Prior spreads from the school's evidence (``empirical``, on by default): ``group_sd``,
-``activity_sd`` and ``learner_sd`` are chosen on ``SD_GRID`` by the marginal likelihood of the
-tickets (type-II maximum likelihood). A school whose catalog is right gets a spread near 0
-and multipliers near 1 whatever the noise of its tickets; one whose activities really differ
-gets the spread its evidence shows. With fixed spreads (0.5), chance differences between
-activities were planned with as if real: in worlds where the catalog is right the learned
-model cost 3-4 % of E_p. Posteriors are on a grid
-of multipliers (``GRID``), exact for this model up to the grid. Thompson sampling draws one
-multiplier per activity from its posterior: planning with the draw explores where the
-estimate is unsure.
+Prior spreads (``empirical``, default on): ``group_sd``, ``activity_sd`` and ``learner_sd``
+are chosen by the marginal likelihood of the tickets (:mod:`planner._spreads`): a school whose
+catalog is right gets spreads near 0 and multipliers near 1, one whose activities differ the
+spread its evidence shows (fixed 0.5 spreads planned with chance differences as if real).
+Posteriors are on a grid of multipliers (``GRID``), exact for this model up to the grid.
+Thompson sampling draws one multiplier per activity from its posterior: planning with the
+draw explores where the estimate is unsure.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner._logmath import _log_matmul, _lse, _lse_rows, _normalise, _sum_rows
+from planner._logmath import _log_matmul, _normalise, _sum_rows
+from planner._rescale import rescaled
+from planner._spreads import activity_spreads, learner_spread
 from planner.errors import PlanInputError
 from planner.model import PlanActivity
 
 GRID = np.exp(np.linspace(np.log(0.1), np.log(5.0), 81))
 """Multipliers the posteriors are computed on, (G,) from 0.1 to 5 (log-spaced)."""
 
-
-SD_GRID = (0.03, 0.1, 0.2, 0.35, 0.5, 0.8)
-"""Prior spreads (log-multiplier sd) ``empirical`` chooses ``group_sd``, ``activity_sd`` and
-``learner_sd`` from (wider ones would be cut by ``GRID``'s ends)."""
-
-MIN_UNITS = 4
-"""A spread is chosen from the evidence only when at least this many groups (for
-``group_sd``), activities (``activity_sd``) or learner-format pairs (``learner_sd``) have
-tickets; with fewer, one spread cannot be told from chance and the field's value stays."""
 
 KAPPA = np.linspace(0.0, 0.95, 39)
 """Grid of a skill's "already known" share (``kappa``): the chance a learner whose belief
@@ -89,9 +79,7 @@ class EffectivenessModel:
     Tickets without a ``learner_id`` keep the caller's belief. False: every ticket with the
     caller's belief-before (the model before this change).
 
-    ``empirical`` (default True): ``group_sd``, ``activity_sd`` and ``learner_sd`` are only
-    used with no evidence; with evidence each is chosen on ``SD_GRID`` by the marginal
-    likelihood of the tickets (:attr:`prior_sds`)."""
+    ``empirical`` (default True): spreads chosen from the evidence (:attr:`prior_sds`)."""
 
     guess: float = 0.2
     slip: float = 0.1
@@ -166,7 +154,7 @@ class EffectivenessModel:
     @property
     def prior_sds(self) -> tuple[float, float, float]:
         """(group_sd, activity_sd, learner_sd) the posteriors use: the fields, or with
-        ``empirical`` and evidence the spreads the evidence chose on ``SD_GRID``."""
+        ``empirical`` and evidence the spreads the evidence chose."""
         if not self.empirical or not self._rows:
             return (self.group_sd, self.activity_sd, self.learner_sd)
         return self._fitted()[4]
@@ -222,50 +210,21 @@ class EffectivenessModel:
         return act_ll, lf_ll, q, counts, sds
 
     def _select_sds(self, act_ll: Mapping) -> tuple[float, float, float]:
-        """(group_sd, activity_sd, learner_sd): with ``empirical`` the pair on ``SD_GRID`` of
-        largest marginal likelihood of the activities' tickets, log Σ_g Π_groups ∫ prior(m_g)
-        Π_a ∫ N(m_a | m_g) L_a(m_a) (grid sums); else the fields."""
+        """(group_sd, activity_sd, learner_sd): with ``empirical`` the group and activity
+        spreads of largest marginal likelihood (:func:`planner._spreads.activity_spreads`);
+        else the fields."""
         fixed = (self.group_sd, self.activity_sd, self.learner_sd)
         if not self.empirical or not act_ll:
             return fixed
-        aids = [a for a in act_ll if np.any(act_ll[a] != 0.0)]  # with counted tickets
-        ll = np.stack([act_ll[a] for a in aids]) if aids else None
-        g_of: dict[tuple, int] = {}
-        gi = np.array([g_of.setdefault(self._group_of[a], len(g_of)) for a in aids], dtype=np.int64)
-        a_sds = SD_GRID if len(aids) >= MIN_UNITS else (self.activity_sd,)
-        g_sds = SD_GRID if len(g_of) >= MIN_UNITS else (self.group_sd,)
-        if ll is None or (len(a_sds) == 1 and len(g_sds) == 1):
-            return fixed
-        logg = np.log(GRID)
-        best, chosen = -np.inf, fixed
-        for a_sd in a_sds:
-            marg = _log_matmul(ll, _normal_kernel(a_sd).T)  # (n_acts, G): p(D_a | m_g)
-            per_group = _sum_rows(marg, gi, len(g_of))
-            for g_sd in g_sds:
-                prior = self._group_prior(logg, g_sd)
-                prior = prior - _lse(prior)
-                total = float(np.sum(_lse_rows(per_group + prior[None, :])))
-                if total > best + 1e-9:
-                    best, chosen = total, (g_sd, a_sd, self.learner_sd)
-        return chosen
+        g_sd, a_sd = activity_spreads(act_ll, self._group_of, (self.group_sd, self.activity_sd),
+                                      GRID, _normal_kernel, self._group_prior)
+        return (g_sd, a_sd, self.learner_sd)
 
     def _select_learner_sd(self, lf_ll: Mapping) -> float:
-        """``learner_sd`` (with ``empirical`` and learner-format evidence: the one on
-        ``SD_GRID`` of largest marginal likelihood of those tickets)."""
-        keys = [k for k in lf_ll if np.any(lf_ll[k] != 0.0)]
-        if not self.empirical or len(keys) < MIN_UNITS:
+        """``learner_sd`` (with ``empirical``: :func:`planner._spreads.learner_spread`)."""
+        if not self.empirical:
             return self.learner_sd
-        ll = np.stack([lf_ll[k] for k in keys])
-        mu = np.array([np.log(self.declared_boost) if k[2] else 0.0 for k in keys])[:, None]
-        logg = np.log(GRID)[None, :]
-        best, chosen = -np.inf, self.learner_sd
-        for sd in SD_GRID:
-            prior = -0.5 * ((logg - mu) / sd) ** 2
-            prior = prior - _lse_rows(prior)[:, None]
-            total = float(np.sum(_lse_rows(prior + ll)))
-            if total > best + 1e-9:
-                best, chosen = total, sd
-        return chosen
+        return learner_spread(lf_ll, np.log(self.declared_boost), self.learner_sd, GRID)
 
     def _filter(self, p, m_t, sc, first, s_idx, n_skills, steps) -> np.ndarray:
         """Knowledge before each ticket: first of a sequence p + (1 − p) κ_skill (κ the
@@ -430,26 +389,6 @@ class EffectivenessModel:
                     m *= lf[f]
                 mult[a.id] = m
         return rescaled(catalog, mult, relative=self.relative)
-
-
-def rescaled(catalog: Sequence[PlanActivity], mult: Mapping[str, float], *, relative: bool
-             ) -> list[PlanActivity]:
-    """``catalog`` with each listed activity's ``p_learn`` times its multiplier in ``mult``
-    (activity id -> multiplier > 0), capped at 0.95; ``relative``: the multipliers are first
-    divided by their geometric mean (keep the ranking, not the level: beliefs that are off — a
-    miscalibrated prior, unknown prerequisites — shift every multiplier alike)."""
-    if relative and mult:
-        scale = float(np.exp(np.mean(np.log(list(mult.values())))))
-        mult = {k: v / scale for k, v in mult.items()}
-    return [replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
-            for a in catalog]
-
-
-def scaled_p_learn(p_learn: float | Mapping[str, float], m: float):
-    """``p_learn`` (one probability or skill -> probability) times ``m``, capped at 0.95."""
-    if isinstance(p_learn, Mapping):
-        return {k: min(float(v) * m, 0.95) for k, v in p_learn.items()}
-    return min(float(p_learn) * m, 0.95)
 
 
 @functools.lru_cache(maxsize=16)
