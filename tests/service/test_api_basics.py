@@ -155,3 +155,30 @@ def test_access_log_is_json_with_request_id_and_actor(client):
     row = next(r for r in rows if r["request_id"] == "log-test-1")
     assert row["path"] == "/v1/classes" and row["status"] == 200 and row["ms"] >= 0
     assert row["tenant"] == "demo" and row["role"] == "admin" and row["actor"].startswith("key_")
+
+
+def test_an_evidence_batch_and_its_audit_entry_are_written_together(fresh_client):
+    """The use case's audit entry runs inside the ingest's own transaction (no outer one): a
+    stored batch has its entry, a batch refused inside the ingest (409: a reused id with a
+    new payload) leaves neither evidence nor an entry."""
+    c = fresh_client
+
+    def evidence_entries():
+        rows = c.get("/v1/audit", headers=ADMIN, params={"limit": 5000}).json()
+        return [r for r in rows if r["action"] == "write" and r["resource"] == "evidence"]
+
+    before = len(evidence_entries())
+    ok = {"id": "audit-1", "learner_id": "L001", "activity_id": "A0001", "score": 1,
+          "observed_at": "2026-10-01T10:00:00Z"}
+    r = c.post("/v1/evidence", headers=LMS, json={"observations": [ok]})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    entries = evidence_entries()
+    assert len(entries) == before + 1
+    assert entries[-1]["detail"]["accepted"] == 1 and entries[-1]["detail"]["learners"] == ["L001"]
+    fresh = {**ok, "id": "audit-2", "observed_at": "2026-10-01T10:05:00Z"}
+    changed = {**ok, "score": 0}
+    r = c.post("/v1/evidence", headers=LMS, json={"observations": [fresh, changed]})
+    assert r.status_code == 409
+    assert len(evidence_entries()) == before + 1
+    again = c.post("/v1/evidence", headers=LMS, json={"observations": [fresh]})
+    assert again.json()["accepted"] == 1  # audit-2 was not stored by the refused batch
