@@ -1,5 +1,6 @@
-"""Numerically stable log-space helpers of :mod:`planner.effectiveness` (grid posteriors):
-row sums by key, log of a matrix product, normalisation. Arrays are float64;
+"""Numerically stable log-space helpers of the grid posteriors (:mod:`planner.effectiveness`,
+:mod:`planner._spreads`, :mod:`planner.forgetting`): row sums by key, log of a matrix product,
+log-sum-exp, normalisation. Arrays are float64;
 shapes in each docstring."""
 
 from __future__ import annotations
@@ -29,13 +30,7 @@ def _normalise(logp: np.ndarray) -> np.ndarray:
     return p / p.sum()
 
 
-def _lse(x: np.ndarray) -> float:
-    """log Σ exp(x) of a (G,) vector, stable."""
-    mx = float(np.max(x))
-    return mx + float(np.log(np.sum(np.exp(x - mx))))
-
-
-def _lse_rows(x: np.ndarray) -> np.ndarray:
-    """(n,) log Σ exp over the last axis of an (n, G) array, stable."""
-    mx = x.max(axis=1, keepdims=True)
-    return mx[:, 0] + np.log(np.sum(np.exp(x - mx), axis=1))
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    """log Σ exp(x) along ``axis``, stable (the axis removed)."""
+    mx = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(mx, axis=axis) + np.log(np.sum(np.exp(x - mx), axis=axis))

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from planner._logmath import _log_matmul, _lse, _lse_rows, _sum_rows
+from planner._logmath import _log_matmul, _logsumexp, _sum_rows
 
 SD_GRID = (0.03, 0.1, 0.2, 0.35, 0.5, 0.8)
 """Prior spreads (log-multiplier sd) chosen from for ``group_sd``, ``activity_sd`` and
@@ -49,8 +49,8 @@ def activity_spreads(act_ll: Mapping, group_of: Mapping, fixed: tuple[float, flo
         per_group = _sum_rows(marg, gi, len(g_of))
         for g_sd in g_sds:
             prior = group_prior(logg, g_sd)
-            prior = prior - _lse(prior)
-            total = float(np.sum(_lse_rows(per_group + prior[None, :])))
+            prior = prior - _logsumexp(prior, axis=0)
+            total = float(np.sum(_logsumexp(per_group + prior[None, :], axis=1)))
             if total > best + 1e-9:
                 best, chosen = total, (g_sd, a_sd)
     return chosen
@@ -70,8 +70,8 @@ def learner_spread(lf_ll: Mapping, log_boost: float, fixed: float, grid: np.ndar
     best, chosen = -np.inf, fixed
     for sd in SD_GRID:
         prior = -0.5 * ((logg - mu) / sd) ** 2
-        prior = prior - _lse_rows(prior)[:, None]
-        total = float(np.sum(_lse_rows(prior + ll)))
+        prior = prior - _logsumexp(prior, axis=1)[:, None]
+        total = float(np.sum(_logsumexp(prior + ll, axis=1)))
         if total > best + 1e-9:
             best, chosen = total, sd
     return chosen

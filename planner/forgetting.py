@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner._logmath import _logsumexp, _normalise
 from planner.errors import PlanInputError
 
 GRID_DAYS = np.exp(np.linspace(np.log(1.0), np.log(2000.0), 91))
@@ -40,7 +41,8 @@ GRID_DAYS = np.exp(np.linspace(np.log(1.0), np.log(2000.0), 91))
 class ForgettingModel:
     """Online half-life estimates; ``observe`` adds one retention check, ``observe_same_day``
     one same-session ticket on a mastered skill (the learner's slip), both in place; the
-    posteriors are recomputed at the next query after new evidence."""
+    likelihoods they change (that check's learner and skill; every check of that learner) are
+    recomputed at the next query."""
 
     prior_days: float = 60.0
     skill_sd: float = 1.5
@@ -51,7 +53,11 @@ class ForgettingModel:
     slip_strength: float = 10.0
     _checks: dict = field(default_factory=dict, repr=False)  # (learner, skill) -> [(days, score)]
     _slips: dict = field(default_factory=dict, repr=False)  # learner -> [errors, tickets]
-    _fit: tuple | None = field(default=None, repr=False)  # (_ll, _marg, _total) when fitted
+    _skills_of: dict = field(default_factory=dict, repr=False)  # learner -> skills with checks
+    _dirty: set = field(default_factory=set, repr=False)  # (learner, skill) to recompute
+    _ll: dict = field(default_factory=dict, repr=False)  # (learner, skill) -> (H,)
+    _marg: dict = field(default_factory=dict, repr=False)  # ... integrated over the learner
+    _total: dict = field(default_factory=dict, repr=False)  # skill -> (H,) sum of _marg
 
     def observe(self, learner_id: str, skill: str, days: float, score: float) -> None:
         """A ticket ``score`` on ``skill`` ``days`` after the learner's previous practice, at
@@ -59,7 +65,8 @@ class ForgettingModel:
         if not (days >= 0) or not (0.0 <= score <= 1.0):
             raise PlanInputError(f"days={days}, score={score}; need days >= 0, score in [0, 1]")
         self._checks.setdefault((learner_id, skill), []).append((float(days), float(score)))
-        self._fit = None
+        self._skills_of.setdefault(learner_id, set()).add(skill)
+        self._dirty.add((learner_id, skill))
 
     def observe_same_day(self, learner_id: str, score: float) -> None:
         """A ticket ``score`` on a skill the learner was believed to have mastered, in the same
@@ -69,7 +76,7 @@ class ForgettingModel:
         tally = self._slips.setdefault(learner_id, [0.0, 0])
         tally[0] += 1.0 - float(score)
         tally[1] += 1
-        self._fit = None
+        self._dirty.update((learner_id, k) for k in self._skills_of.get(learner_id, ()))
 
     def learner_slip_rate(self, learner_id: str) -> float:
         """The learner's slip probability: the posterior mean of their same-day errors under
@@ -81,40 +88,22 @@ class ForgettingModel:
         return (self.slip_strength * self.slip + errors) / (self.slip_strength + n)
 
     def fit(self) -> ForgettingModel:
-        """Compute the posteriors now (else at the first query after new evidence): call it
-        before the model is shared between threads, so that no request pays the fit."""
-        self._fitted()
+        """Recompute what new evidence changed now (else at the next query): call it before the
+        model is shared between threads, so that no request pays the fit."""
+        log_k = np.log(_kernel(self.learner_sd))
+        for key in self._dirty:
+            checks = self._checks[key]
+            d = np.array([c[0] for c in checks])[:, None]
+            sc = np.array([c[1] for c in checks])[:, None]
+            slip = self.learner_slip_rate(key[0])
+            r = 0.5 ** (d / GRID_DAYS[None, :])
+            pc = r * (1.0 - slip) + (1.0 - r) * self.guess
+            self._ll[key] = np.log(np.maximum(sc * pc + (1.0 - sc) * (1.0 - pc), 1e-12)).sum(axis=0)
+            marg = _logsumexp(self._ll[key][None, :] + log_k, axis=1)
+            self._total[key[1]] = self._total.get(key[1], 0.0) + marg - self._marg.get(key, 0.0)
+            self._marg[key] = marg
+        self._dirty.clear()
         return self
-
-    def _fitted(self) -> tuple[dict, dict, dict]:
-        """(ll, marg, total): per (learner, skill) the (H,) log-likelihood of their checks
-        and its integral over the learner's deviation, per skill the sum of the latter."""
-        if self._fit is None:
-            ll, marg, total = {}, {}, {}
-            log_k = np.log(_kernel(self.learner_sd))
-            for key, checks in self._checks.items():
-                d = np.array([c[0] for c in checks])[:, None]
-                sc = np.array([c[1] for c in checks])[:, None]
-                slip = self.learner_slip_rate(key[0])
-                r = 0.5 ** (d / GRID_DAYS[None, :])
-                pc = r * (1.0 - slip) + (1.0 - r) * self.guess
-                ll[key] = np.log(np.maximum(sc * pc + (1.0 - sc) * (1.0 - pc), 1e-12)).sum(axis=0)
-                marg[key] = _lse(ll[key][None, :] + log_k, axis=1)
-                total[key[1]] = total.get(key[1], 0.0) + marg[key]
-            self._fit = (ll, marg, total)
-        return self._fit
-
-    @property
-    def _ll(self) -> dict:
-        return self._fitted()[0]
-
-    @property
-    def _marg(self) -> dict:
-        return self._fitted()[1]
-
-    @property
-    def _total(self) -> dict:
-        return self._fitted()[2]
 
     def _skill_log_post(self, skill: str, leave_out: str | None = None) -> np.ndarray:
         """log posterior of the skill's half-life h_k from every learner but ``leave_out``
@@ -126,11 +115,10 @@ class ForgettingModel:
 
     def posterior(self, learner_id: str, skill: str) -> np.ndarray:
         """(H,) posterior of this learner's half-life on ``skill`` over ``GRID_DAYS``."""
+        self.fit()
         lp = self._skill_log_post(skill, leave_out=learner_id)
-        prior = _lse(lp[:, None] + np.log(_kernel(self.learner_sd)), axis=0)
-        post = prior + self._ll.get((learner_id, skill), 0.0)
-        p = np.exp(post - post.max())
-        return p / p.sum()
+        prior = _logsumexp(lp[:, None] + np.log(_kernel(self.learner_sd)), axis=0)
+        return _normalise(prior + self._ll.get((learner_id, skill), 0.0))
 
     def half_life(self, learner_id: str, skill: str) -> float:
         """Posterior median half-life in days."""
@@ -139,6 +127,7 @@ class ForgettingModel:
 
     def half_lives(self, learner_id: str, skills: Iterable[str]) -> dict[str, float]:
         """Skill -> half-life (days) for the skills with retention evidence in the tenant."""
+        self.fit()
         return {k: self.half_life(learner_id, k) for k in skills if k in self._total}
 
 
@@ -147,8 +136,3 @@ def _kernel(sd: float) -> np.ndarray:
     logh = np.log(GRID_DAYS)
     k = np.exp(-0.5 * ((logh[None, :] - logh[:, None]) / sd) ** 2)
     return k / k.sum(axis=1, keepdims=True)
-
-
-def _lse(x: np.ndarray, axis: int) -> np.ndarray:
-    mx = np.max(x, axis=axis, keepdims=True)
-    return np.squeeze(mx, axis=axis) + np.log(np.sum(np.exp(x - mx), axis=axis))

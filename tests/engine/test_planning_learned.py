@@ -348,7 +348,7 @@ def test_same_day_tickets_on_mastered_skills_measure_the_learners_slip():
         rows.append((lid, "k", None, 0.0, 0.97, (t0 + timedelta(days=10)).isoformat()))
     fitted = fit_learned(rows, [], {}, 0.95)
     fog = fitted.forgetting
-    assert fog._fit is not None  # fitted before it is shared, not in a request
+    assert not fog._dirty  # fitted before it is shared, not in a request
     assert fitted.checks == 2
     assert fog.learner_slip_rate("slippy") > 0.25 > 0.1 > fog.learner_slip_rate("careful")
     # the same failed check: read as forgetting for the careful learner more than the slippy one
