@@ -39,7 +39,6 @@ draw explores where the estimate is unsure.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -47,13 +46,9 @@ import numpy as np
 
 from planner._logmath import _log_matmul, _normalise, _sum_rows
 from planner._rescale import rescaled
-from planner._spreads import activity_spreads, learner_spread
+from planner._spreads import GRID, activity_spreads, group_log_prior, learner_spread, normal_kernel
 from planner.errors import PlanInputError
 from planner.model import PlanActivity
-
-GRID = np.exp(np.linspace(np.log(0.1), np.log(5.0), 81))
-"""Multipliers the posteriors are computed on, (G,) from 0.1 to 5 (log-spaced)."""
-
 
 KAPPA = np.linspace(0.0, 0.95, 39)
 """Grid of a skill's "already known" share (``kappa``): the chance a learner whose belief
@@ -216,15 +211,14 @@ class EffectivenessModel:
         fixed = (self.group_sd, self.activity_sd, self.learner_sd)
         if not self.empirical or not act_ll:
             return fixed
-        g_sd, a_sd = activity_spreads(act_ll, self._group_of, (self.group_sd, self.activity_sd),
-                                      GRID, _normal_kernel, self._group_prior)
+        g_sd, a_sd = activity_spreads(act_ll, self._group_of, (self.group_sd, self.activity_sd))
         return (g_sd, a_sd, self.learner_sd)
 
     def _select_learner_sd(self, lf_ll: Mapping) -> float:
         """``learner_sd`` (with ``empirical``: :func:`planner._spreads.learner_spread`)."""
         if not self.empirical:
             return self.learner_sd
-        return learner_spread(lf_ll, np.log(self.declared_boost), self.learner_sd, GRID)
+        return learner_spread(lf_ll, np.log(self.declared_boost), self.learner_sd)
 
     def _filter(self, p, m_t, sc, first, s_idx, n_skills, steps) -> np.ndarray:
         """Knowledge before each ticket: first of a sequence p + (1 − p) κ_skill (κ the
@@ -273,12 +267,6 @@ class EffectivenessModel:
         return {a.id: float(m) for a, m in zip(acts, means, strict=True)}
 
     # ---------------------------------------------------------------- posteriors
-    @staticmethod
-    def _group_prior(logg: np.ndarray, group_sd: float) -> np.ndarray:
-        """log N(log m_g; −group_sd²/2, group_sd) up to a constant: mean multiplier 1, the
-        catalog's."""
-        return -0.5 * ((logg + group_sd ** 2 / 2) / group_sd) ** 2
-
     def _group_posteriors(self, act_ll: Mapping | None = None, sds: tuple | None = None
                           ) -> dict[tuple[str, str], np.ndarray]:
         """Log-posterior of each group's multiplier: its activities' likelihoods (``act_ll``,
@@ -292,10 +280,10 @@ class EffectivenessModel:
             return out
         aids = list(act_ll)
         ll = np.stack([act_ll[a] for a in aids])
-        marg = _log_matmul(ll, _normal_kernel(a_sd).T)  # over m_a, per m_g
+        marg = _log_matmul(ll, normal_kernel(a_sd).T)  # over m_a, per m_g
         for aid, row in zip(aids, marg, strict=True):
             g = self._group_of[aid]
-            out[g] = out.get(g, self._group_prior(logg, g_sd)) + row
+            out[g] = out.get(g, group_log_prior(logg, g_sd)) + row
         return out
 
     def activity_posterior(self, activity: PlanActivity, groups: Mapping | None = None
@@ -336,9 +324,9 @@ class EffectivenessModel:
         when the caller has them; ``sds``: the prior spreads (default :attr:`prior_sds`)."""
         act_ll = self._act_ll if act_ll is None else act_ll
         sds = self.prior_sds if sds is None else sds
-        k_act = _normal_kernel(sds[1])  # (G, G): m_a | m_g
+        k_act = normal_kernel(sds[1])  # (G, G): m_a | m_g
         groups = self._group_posteriors(act_ll, sds) if groups is None else groups
-        prior_g = self._group_prior(np.log(GRID), sds[0])
+        prior_g = group_log_prior(np.log(GRID), sds[0])
         n = len(catalog)
         lg = np.empty((n, len(GRID)))
         own = np.zeros((n, len(GRID)))
@@ -389,12 +377,3 @@ class EffectivenessModel:
                     m *= lf[f]
                 mult[a.id] = m
         return rescaled(catalog, mult, relative=self.relative)
-
-
-@functools.lru_cache(maxsize=16)
-def _normal_kernel(sd: float) -> np.ndarray:
-    """(G, G) row-normalised N(log GRID[j]; log GRID[i] − sd²/2, sd) on the grid (the
-    activity's multiplier has mean the group's)."""
-    logg = np.log(GRID)
-    k = np.exp(-0.5 * ((logg[None, :] - logg[:, None] + sd ** 2 / 2) / sd) ** 2)
-    return k / k.sum(axis=1, keepdims=True)
