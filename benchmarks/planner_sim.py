@@ -37,11 +37,12 @@ CHOOSING = "students_choosing"
 preferred formats (``planner.choices.choosing_policy``), reported against the assigned one."""
 
 
-LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+spacing (fitted)",
-                "+protect +spacing (fitted)")
+LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean, no formats)",
+                "+spacing (fitted)", "+protect +spacing (fitted)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
-``LearningPathwise``), the engine's posterior-mean relative multipliers, fitted forgetting,
-fitted forgetting with what review protects (``protect`` 1)."""
+``LearningPathwise``), the engine's posterior-mean relative multipliers (with the learners'
+format multipliers, and without them), fitted forgetting, fitted forgetting with what review
+protects (``protect`` 1)."""
 
 
 def ablation_policies(rows=None) -> dict:
@@ -58,6 +59,8 @@ def ablation_policies(rows=None) -> dict:
     makers["+learn (Thompson)"] = LearningPathwise
     # the engine's variant (engine.planning._learned): posterior mean, relative multipliers
     makers["+learn (mean)"] = lambda: LearningPathwise(thompson=False, relative=True)
+    makers["+learn (mean, no formats)"] = lambda: LearningPathwise(thompson=False, relative=True,
+                                                                   formats=False)
     makers["+spacing (fitted)"] = SpacingPathwise
     makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)
     keep = set(rows or makers) | {"pathwise"}

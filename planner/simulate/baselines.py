@@ -209,9 +209,10 @@ class LearningPathwise:
     multipliers); every exit ticket updates the model. One model per drawn world (a school),
     learning across its learners in turn."""
 
-    def __init__(self, thompson: bool = True, relative: bool = False) -> None:
+    def __init__(self, thompson: bool = True, relative: bool = False, formats: bool = True) -> None:
         self.thompson = thompson
         self.relative = relative
+        self.formats = formats  # False: activity multipliers only, no learner-format ones
         self.models: dict = {}
 
     def _model(self, world):
@@ -231,8 +232,9 @@ class LearningPathwise:
         from planner.playlist.plan import plan_playlist
 
         rng = np.random.default_rng(seed) if self.thompson else None
-        adjusted = self._model(world).adjusted(world.catalog, rng=rng, learner_id=learner.id,
-                                               preferred_formats=learner.preferred_formats)
+        adjusted = self._model(world).adjusted(
+            world.catalog, rng=rng, learner_id=learner.id if self.formats else None,
+            preferred_formats=learner.preferred_formats)
         by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
         pl = plan_playlist(world.graph, adjusted, learner, request)
         return [by_id[i.activity_id] for i in pl.items]
