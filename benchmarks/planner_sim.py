@@ -37,7 +37,7 @@ CHOOSING = "students_choosing"
 preferred formats (``planner.choices.choosing_policy``), reported against the assigned one."""
 
 
-LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean, no formats)",
+LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
                 "+spacing (fitted)", "+protect +spacing (fitted)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
 ``LearningPathwise``), the engine's posterior-mean relative multipliers (with the learners'
@@ -59,7 +59,7 @@ def ablation_policies(rows=None) -> dict:
     makers["+learn (Thompson)"] = LearningPathwise
     # the engine's variant (engine.planning._learned): posterior mean, relative multipliers
     makers["+learn (mean)"] = lambda: LearningPathwise(thompson=False, relative=True)
-    makers["+learn (mean, no formats)"] = lambda: LearningPathwise(thompson=False, relative=True,
+    makers["+learn (mean) no formats"] = lambda: LearningPathwise(thompson=False, relative=True,
                                                                    formats=False)
     makers["+spacing (fitted)"] = SpacingPathwise
     makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)
