@@ -38,11 +38,14 @@ preferred formats (``planner.choices.choosing_policy``), reported against the as
 
 
 LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
-                "+spacing (fitted)", "+protect +spacing (fitted)")
+                "+spacing (fitted)", "+protect +spacing (fitted)", "+protect (school forgets)",
+                "+protect +spacing (school forgets)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
 ``LearningPathwise``), the engine's posterior-mean relative multipliers (with the learners'
 format multipliers, and without them), fitted forgetting, fitted forgetting with what review
-protects (``protect`` 1)."""
+protects (``protect`` 1); the same two gated by the school's forgetting test
+(``ForgettingModel.forgets``: plain pathwise until the school's checks show forgetting; the
+fitted half-lives then centred on the school's own)."""
 
 
 def ablation_policies(rows=None) -> dict:
@@ -63,6 +66,9 @@ def ablation_policies(rows=None) -> dict:
                                                                    formats=False)
     makers["+spacing (fitted)"] = SpacingPathwise
     makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)
+    makers["+protect (school forgets)"] = lambda: SpacingPathwise(gate=True, fitted=False,
+                                                                  protect=1.0)
+    makers["+protect +spacing (school forgets)"] = lambda: SpacingPathwise(gate=True, protect=1.0)
     keep = set(rows or makers) | {"pathwise"}
     return {n: make() for n, make in makers.items() if n in keep}
 

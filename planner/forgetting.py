@@ -16,6 +16,17 @@ faded) measure the slip: each learner's is the posterior mean of Beta(``slip_str
 ``slip``, ``slip_strength`` · (1 − ``slip``)) after their same-day errors, and their retention
 checks are read with it.
 
+Does this school forget at all? (``forgetting_evidence``, ``forgets``.) Read one check at a
+time, a hierarchical fit cannot say "nothing fades": with few checks per skill its half-lives
+stay near the prior (60 days), short enough to make review look worth protecting in a school
+whose learners forget nothing (the simulator's learners-differ world: fitted median 63 days).
+So the model also keeps a school-level likelihood of every check over one half-life for the
+whole school (``GRID_DAYS`` and infinity) and one slip (``SLIP_GRID``), and its statistic
+2 (max log L − max log L at h = ∞) against "nothing fades". ``forgets()`` is True when it
+reaches ``forgets_lr`` (2.71: the 5 % level of the boundary test, ½χ²₀ + ½χ²₁). With
+``school_prior`` the per-skill prior is centred on the school's own half-life
+(``school_half_life``, the profile maximum) instead of ``prior_days`` once the school forgets.
+
 Hierarchy: log h_k ~ N(log ``prior_days``, ``skill_sd``²) per skill; a learner's
 log h_{s,k} = log h_k + e, e ~ N(0, ``learner_sd``²). Grid posteriors (``GRID_DAYS``), as in
 ``planner.effectiveness``. ``half_lives(learner, skills)`` gives the posterior-median
@@ -35,6 +46,13 @@ from planner.errors import PlanInputError
 
 GRID_DAYS = np.exp(np.linspace(np.log(1.0), np.log(2000.0), 91))
 """Half-lives (days) the posteriors are computed on, (H,) log-spaced 1 to 2000."""
+SCHOOL_DAYS = np.append(GRID_DAYS, np.inf)
+"""(H + 1,) the school-level test's half-lives: ``GRID_DAYS`` and ∞ (nothing fades)."""
+SLIP_GRID = np.linspace(0.01, 0.5, 50)
+"""(L,) the school-level test's slip probabilities."""
+FORGETS_LR = 2.71
+"""Likelihood-ratio statistic against "nothing fades" at which a school forgets: the 5 % level
+of the boundary test (½χ²₀ + ½χ²₁)."""
 
 
 @dataclass
@@ -51,6 +69,10 @@ class ForgettingModel:
     slip: float = 0.1
     learner_slip: bool = True
     slip_strength: float = 10.0
+    forgets_lr: float = FORGETS_LR
+    school_prior: bool = False
+    _school: np.ndarray = field(default_factory=lambda: np.zeros((len(SCHOOL_DAYS), len(SLIP_GRID))),
+                                repr=False)  # (H + 1, L) school-level log-likelihood
     _checks: dict = field(default_factory=dict, repr=False)  # (learner, skill) -> [(days, score)]
     _slips: dict = field(default_factory=dict, repr=False)  # learner -> [errors, tickets]
     _skills_of: dict = field(default_factory=dict, repr=False)  # learner -> skills with checks
@@ -65,6 +87,9 @@ class ForgettingModel:
         if not (days >= 0) or not (0.0 <= score <= 1.0):
             raise PlanInputError(f"days={days}, score={score}; need days >= 0, score in [0, 1]")
         self._checks.setdefault((learner_id, skill), []).append((float(days), float(score)))
+        r = 0.5 ** (float(days) / SCHOOL_DAYS)[:, None]
+        pc = r * (1.0 - SLIP_GRID[None, :]) + (1.0 - r) * self.guess
+        self._school += np.log(np.maximum(score * pc + (1.0 - score) * (1.0 - pc), 1e-12))
         self._skills_of.setdefault(learner_id, set()).add(skill)
         self._dirty.add((learner_id, skill))
 
@@ -86,6 +111,28 @@ class ForgettingModel:
         if not self.learner_slip or n == 0:
             return self.slip
         return (self.slip_strength * self.slip + errors) / (self.slip_strength + n)
+
+    def forgetting_evidence(self) -> float:
+        """2 (max log L − max log L with nothing fading) of the school-level fit, >= 0; 0
+        without checks."""
+        return float(2.0 * (self._school.max() - self._school[-1].max()))
+
+    def forgets(self) -> bool:
+        """Whether the school's retention checks show forgetting (statistic >= ``forgets_lr``)."""
+        return self.forgetting_evidence() >= self.forgets_lr
+
+    def school_half_life(self) -> float:
+        """The school-level half-life (days) of the best fit; ∞ when nothing fading fits best
+        (or there are no checks)."""
+        best = self._school.max(axis=1)
+        if best[-1] >= best.max():
+            return float("inf")
+        return float(SCHOOL_DAYS[int(np.argmax(best))])
+
+    def _prior_days(self) -> float:
+        if self.school_prior and self.forgets():
+            return min(max(self.school_half_life(), GRID_DAYS[0]), GRID_DAYS[-1])
+        return self.prior_days
 
     def fit(self) -> ForgettingModel:
         """Recompute what new evidence changed now (else at the next query): call it before the
@@ -109,7 +156,7 @@ class ForgettingModel:
         """log posterior of the skill's half-life h_k from every learner but ``leave_out``
         (each learner's evidence integrated over their own deviation)."""
         logh = np.log(GRID_DAYS)
-        lp = -0.5 * ((logh - np.log(self.prior_days)) / self.skill_sd) ** 2
+        lp = -0.5 * ((logh - np.log(self._prior_days())) / self.skill_sd) ** 2
         lp = lp + self._total.get(skill, 0.0)
         return lp - self._marg.get((leave_out, skill), 0.0)
 

@@ -245,10 +245,15 @@ class SpacingPathwise:
     ``planner.forgetting.ForgettingModel``: a ticket on a skill believed mastered (belief >= θ)
     some days after its previous observation is a retention check, one in the same session
     measures the learner's slip; each plan passes the
-    learner's fitted half-lives (``PlanLearner.half_life_days``)."""
+    learner's fitted half-lives (``PlanLearner.half_life_days``). With ``gate`` it plans as
+    plain ``pathwise`` until the school's checks show forgetting (``ForgettingModel.forgets``),
+    then with the weights (and, with ``fitted``, half-lives centred on the school's own)."""
 
-    def __init__(self, threshold: float = 0.95, **weights) -> None:
+    def __init__(self, threshold: float = 0.95, *, gate: bool = False, fitted: bool = True,
+                 **weights) -> None:
         self.threshold = threshold
+        self.gate = gate  # plan as plain pathwise until the school's checks show forgetting
+        self.fitted = fitted  # False: keep the request's fixed half-life (the gate only)
         self.weights = weights  # PlanWeights overrides (e.g. protect=1)
         self.models: dict = {}
 
@@ -257,7 +262,7 @@ class SpacingPathwise:
 
         key = (world.spec.name, world.seed, id(world))
         if key not in self.models:
-            self.models = {key: ForgettingModel()}
+            self.models = {key: ForgettingModel(school_prior=self.gate)}
         return self.models[key]
 
     def observe(self, world, s, activity, skill, p_before, score, days=float("nan")) -> None:
@@ -271,10 +276,15 @@ class SpacingPathwise:
     def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
         from dataclasses import replace
 
-        halves = self._model(world).half_lives(learner.id, learner.days_since_practice)
+        model = self._model(world)
+        if self.gate and not model.forgets():
+            return pathwise(world, learner, request, session, seed)
+        if self.fitted:
+            learner = replace(learner, half_life_days=model.half_lives(learner.id,
+                                                                       learner.days_since_practice))
         if self.weights:
             request = replace(request, weights=replace(request.weights, **self.weights))
-        return pathwise(world, replace(learner, half_life_days=halves), request, session, seed)
+        return pathwise(world, learner, request, session, seed)
 
 
 ABLATIONS = {
