@@ -347,8 +347,9 @@ class PlanningPolicyOut(BaseModel):
     struggling_min_observations: int = Field(description="Observations needed before the struggling rule applies")
     learn_effectiveness: bool = Field(False, description="Plan with activity effectiveness learned from exit tickets")
     fitted_forgetting: bool = Field(False, description="Schedule review from half-lives fitted on retention checks")
-    protect_from_forgetting: bool = Field(False, description="Value what a review protects from forgetting over "
-                                          "the next week (playlists and why-not)")
+    protect_from_forgetting: Literal["off", "when_shown", "on"] = Field(
+        "off", description="Value what a review protects from forgetting over the next week (playlists and "
+        "why-not): off, on, or when_shown (only while the school's own retention checks show forgetting)")
 
 
 class PlanningPolicyUpdate(Strict):
@@ -359,7 +360,8 @@ class PlanningPolicyUpdate(Strict):
     struggling_min_observations: int | None = Field(default=None, ge=1, le=1000)
     learn_effectiveness: bool | None = None
     fitted_forgetting: bool | None = None
-    protect_from_forgetting: bool | None = None
+    protect_from_forgetting: Literal["off", "when_shown", "on"] | bool | None = Field(
+        default=None, description="off, when_shown or on (true/false mean on/off)")
 
 
 # ----------------------------------------------------------------------------- admin / privacy

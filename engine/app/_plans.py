@@ -26,8 +26,11 @@ class PlanUseCases(PlanStore):
 
     def _learned(self, weights=None) -> planning.LearnedModels | None:
         """The tenant's learned models (activity effectiveness, forgetting) when the policy or
-        an arm's ``weights`` switch either on, else None (nothing is read or fitted)."""
-        if not any(planning.learned_switches(self.view.policy, weights)):
+        an arm's ``weights`` switch either on, or the policy protects from forgetting
+        ``"when_shown"`` (the forgetting model's test decides), else None (nothing is read or
+        fitted)."""
+        eff, fog = planning.learned_switches(self.view.policy, weights)
+        if not (eff or fog or planning.protect_when_shown(self.view.policy, weights)):
             return None
         cache = self.__dict__.get("_learned_cache")
         if cache is None:
@@ -38,7 +41,8 @@ class PlanUseCases(PlanStore):
             return {lid: [getattr(f, "value", f) for f in lr.profile.value("preferred_formats")]
                     for lid, lr in view.learners.items()}
 
-        return cache.models(self.store, self._planning_input(), preferred, view.policy.mastered_threshold)
+        return cache.models(self.store, self._planning_input(), preferred, view.policy.mastered_threshold,
+                            effectiveness=eff)
 
     def _plan_playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
                        validate: bool = True):

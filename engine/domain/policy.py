@@ -16,6 +16,9 @@ from typing import Any
 
 from engine.errors import ValidationError
 
+PROTECT_MODES = ("off", "when_shown", "on")
+"""Values of ``PlanningPolicy.protect_from_forgetting``."""
+
 
 @dataclass(frozen=True)
 class PlanningPolicy:
@@ -33,11 +36,13 @@ class PlanningPolicy:
         a plan is reproducible; :mod:`engine.planning._learned`); off by default.
     fitted_forgetting: schedule review from half-lives fitted on the tenant's retention checks
         (``planner.forgetting``) instead of the planner's fixed half-life; off by default.
-    protect_from_forgetting: value what a review protects from forgetting over the next week
-        (``planner.protection``: weight ``PlanWeights.protect`` 1 in playlists and why-not;
-        class plans keep the default weights); off by default: over 13 simulated worlds it
-        paid where learners forget (+8 % learning) and cost up to 3 % where nothing is
-        forgotten, 1.001x on average (planner/README.md).
+    protect_from_forgetting: whether playlists and why-not value what a review protects from
+        forgetting over the next week (``planner.protection``: weight ``PlanWeights.protect``
+        1; class plans keep the default weights): ``"off"``; ``"on"``; or ``"when_shown"``,
+        on only while the tenant's own retention checks show that its learners forget
+        (``planner.forgetting.ForgettingModel.forgets``, a likelihood-ratio test at the 5 %
+        level). ``true``/``false`` are read as ``"on"``/``"off"``. Default ``"off"``
+        (planner/README.md gives the 13-world measurements).
     """
 
     mastered_threshold: float = 0.95
@@ -47,7 +52,7 @@ class PlanningPolicy:
     struggling_min_observations: int = 3
     learn_effectiveness: bool = False
     fitted_forgetting: bool = False
-    protect_from_forgetting: bool = False
+    protect_from_forgetting: str = "off"
 
     def __post_init__(self) -> None:
         checks = (
@@ -63,7 +68,13 @@ class PlanningPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
                 raise ValidationError(f"{name}={value!r}; it must be {rule}")
-        for name in ("learn_effectiveness", "fitted_forgetting", "protect_from_forgetting"):
+        protect = self.protect_from_forgetting
+        if isinstance(protect, bool):
+            object.__setattr__(self, "protect_from_forgetting", "on" if protect else "off")
+        elif protect not in PROTECT_MODES:
+            raise ValidationError(f"protect_from_forgetting={protect!r}; it must be one of "
+                                  f"{', '.join(map(repr, PROTECT_MODES))} (true/false mean 'on'/'off')")
+        for name in ("learn_effectiveness", "fitted_forgetting"):
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError(f"{name}={getattr(self, name)!r}; it must be true or false")
         if not isinstance(self.struggling_min_observations, int):

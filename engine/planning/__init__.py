@@ -27,7 +27,12 @@ from engine.planning._input import (
     planning_input,
     skill_graph,
 )
-from engine.planning._learned import LearnedCache, LearnedModels, learned_switches
+from engine.planning._learned import (
+    LearnedCache,
+    LearnedModels,
+    learned_switches,
+    protect_when_shown,
+)
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
     class_budget,
@@ -49,6 +54,7 @@ __all__ = [
     "PlanningPolicy",
     "class_budget",
     "learned_switches",
+    "protect_when_shown",
     "grade_band",
     "model_settings",
     "plan_activity",

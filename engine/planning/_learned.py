@@ -24,9 +24,12 @@ and skill, :meth:`engine.store._history.HistoryPart.learning_evidence`):
   the learner's own slip rate, with which their retention checks are read.
 
 Both are opt-in (``PlanningPolicy.learn_effectiveness`` / ``fitted_forgetting``, or an
-experiment arm's weights of the same names, which override the policy when given). Fits are
-cached per tenant (:class:`LearnedCache`): refitted from scratch when the history changed and
-the fit is older than ``REFIT_S`` seconds.
+experiment arm's weights of the same names, which override the policy when given). The
+forgetting model is also fitted when the policy protects from forgetting ``"when_shown"``
+(:func:`protect_when_shown`): its school-level test (``ForgettingModel.forgets``) decides
+whether the protection term is on; such a fit skips the effectiveness model
+(``effectiveness=False``). Fits are cached per tenant (:class:`LearnedCache`): refitted from
+scratch when the history changed and the fit is older than ``REFIT_S`` seconds.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ def learned_switches(policy, weights: Mapping[str, float] | None = None) -> tupl
     return out[0], out[1]
 
 
+def protect_when_shown(policy, weights: Mapping[str, float] | None = None) -> bool:
+    """Whether the protection term waits for the tenant's forgetting test: the policy says
+    ``"when_shown"`` and the arm's ``weights`` do not set ``protect`` themselves."""
+    return "protect" not in (weights or {}) and getattr(policy, "protect_from_forgetting", "off") == "when_shown"
+
+
 def plan_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     """An arm's weights without the learned-model switches (the ``PlanWeights`` overrides)."""
     return {k: v for k, v in (weights or {}).items() if k not in SWITCHES}
@@ -80,6 +89,7 @@ class LearnedModels:
     marker: tuple[int, int] = (0, 0)
     fitted_at: float = 0.0
     fit_ms: float = 0.0
+    with_effectiveness: bool = True
     _lf: dict = field(default_factory=dict, compare=False, repr=False)
 
     def multiplier(self, activity_id: str) -> float:
@@ -122,14 +132,26 @@ class LearnedModels:
         """What a plan's meta records about the fit."""
         return {"tickets": self.tickets, "retention_checks": self.checks, "fit_ms": round(self.fit_ms, 1)}
 
+    def forgetting_test(self) -> dict:
+        """The school-level forgetting test a plan's meta records: ``forgets``, the likelihood-
+        ratio statistic ``evidence`` against nothing fading, the school's ``half_life_days``
+        (None when nothing fading fits best) and the ``retention_checks`` behind it."""
+        import math
+
+        f = self.forgetting
+        h = f.school_half_life()
+        return {"forgets": f.forgets(), "evidence": round(f.forgetting_evidence(), 2),
+                "half_life_days": None if math.isinf(h) else round(h, 1), "retention_checks": self.checks}
+
 
 def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[str, Iterable[str]],
-                threshold: float, *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
+                threshold: float, *, marker: tuple[int, int] = (0, 0), effectiveness: bool = True) -> LearnedModels:
     """Fit both models on history ``rows`` ``(learner_id, skill_id, activity_id, score,
     p_before, at text)`` ordered by learner, skill and time (the store's
     ``learning_evidence``); ``activities``: the tenant's PlanActivity catalog;
     ``preferred``: learner id -> declared preferred formats; ``threshold``: the policy's
-    mastered threshold (a retention check needs ``p_before`` >= it)."""
+    mastered threshold (a retention check needs ``p_before`` >= it); ``effectiveness`` False
+    fits the forgetting model only (the effectiveness model stays empty)."""
     from engine.domain.evidence import parse_timestamp
     from planner.effectiveness import EffectivenessModel
     from planner.forgetting import ForgettingModel
@@ -142,12 +164,8 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     prev_pair, prev_at = None, None
     for lid, sid, aid, score, p_before, at_text in rows:
         score, p_before = min(max(float(score), 0.0), 1.0), min(max(float(p_before), 0.0), 1.0)
-        act = by_id.get(aid)
-        if act is not None and act.learn_probability(sid) > 0:
-            eff.observe(act, sid, p_before, score, learner_id=lid, preferred_formats=prefs.get(lid, ()))
-            tickets += 1
-        else:  # evidence naming no catalog activity: moves the model's filter of the learner only
-            eff.observe(None, sid, p_before, score, learner_id=lid)
+        if effectiveness:
+            tickets += _observe_ticket(eff, by_id.get(aid), lid, sid, p_before, score, prefs)
         at = parse_timestamp(at_text)
         if prev_pair == (lid, sid) and p_before >= threshold:
             days = (at - prev_at).total_seconds() / 86400.0
@@ -160,7 +178,17 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     multipliers = eff.mean_multipliers(activities) if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
-                         (time.perf_counter() - t0) * 1e3)
+                         (time.perf_counter() - t0) * 1e3, with_effectiveness=effectiveness)
+
+
+def _observe_ticket(eff, act, lid: str, sid: str, p_before: float, score: float, prefs) -> int:
+    """One history row into the effectiveness model; 1 when it is an exit ticket of a catalog
+    activity, 0 when it names none (it then moves the model's filter of the learner only)."""
+    if act is not None and act.learn_probability(sid) > 0:
+        eff.observe(act, sid, p_before, score, learner_id=lid, preferred_formats=prefs.get(lid, ()))
+        return 1
+    eff.observe(None, sid, p_before, score, learner_id=lid)
+    return 0
 
 
 class LearnedCache:
@@ -181,14 +209,16 @@ class LearnedCache:
         self._refit: threading.Thread | None = None
 
     def models(self, store, inp, preferred: Callable[[], Mapping[str, Iterable[str]]],
-               threshold: float) -> LearnedModels:
+               threshold: float, *, effectiveness: bool = True) -> LearnedModels:
         """The tenant's models for planning input ``inp`` (``store``: the tenant store;
-        ``preferred()``: learner id -> declared preferred formats, called only when a fit runs)."""
+        ``preferred()``: learner id -> declared preferred formats, called only when a fit runs;
+        ``effectiveness`` False: the forgetting model is enough, a fit skips the other)."""
         with self._lock:
             cur, now = self._models, time.monotonic()
             if cur is not None and self._inp is not inp and self._inp.activities == inp.activities:
                 self._inp = inp  # the school view was reloaded (any write), the catalog is the same
-            same = cur is not None and self._inp is inp and self._threshold == threshold
+            same = (cur is not None and self._inp is inp and self._threshold == threshold
+                    and (cur.with_effectiveness or not effectiveness))
             if same and now - cur.fitted_at < self.refit_s:
                 return cur
             marker = store.history_marker()
@@ -199,17 +229,19 @@ class LearnedCache:
                 if self._refit is None or not self._refit.is_alive():
                     self._models = replace(cur, fitted_at=now, _lf=cur._lf)  # one refit per interval
                     self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-refit",
-                                                   args=(store, inp, dict(preferred()), threshold, marker), daemon=True)
+                                                   args=(store, inp, dict(preferred()), threshold, marker,
+                                                         cur.with_effectiveness), daemon=True)
                     self._refit.start()
                 return self._models
             self._models = fit_learned(store.learning_evidence(), inp.activities, preferred(), threshold,
-                                       marker=marker)
+                                       marker=marker, effectiveness=effectiveness)
             self._inp, self._threshold = inp, threshold
             return self._models
 
-    def _fit_in_background(self, store, inp, preferred, threshold, marker) -> None:
+    def _fit_in_background(self, store, inp, preferred, threshold, marker, effectiveness) -> None:
         try:
-            fitted = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker)
+            fitted = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker,
+                                 effectiveness=effectiveness)
         except Exception:  # noqa: BLE001 - keep planning with the fit we have
             import logging
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.planning._input import PlanningInput, _value
-from engine.planning._learned import learned_switches, plan_weights
+from engine.planning._learned import learned_switches, plan_weights, protect_when_shown
 from engine.review import PlanItem
 
 DEFAULT_BUDGET_MIN = 60.0
@@ -102,10 +102,12 @@ def class_budget(cls) -> tuple[float, dict[str, tuple[int, int]], frozenset[str]
 
 def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequence[str] = (),
                      removes: Iterable[str] = (), known_activities: Iterable[str] | None = None,
-                     policy: PlanningPolicy = DEFAULT_POLICY):
+                     policy: PlanningPolicy = DEFAULT_POLICY, forgets: bool = False):
     """PlaylistRequest for the class's model (or the defaults) with teacher overrides, the
-    tenant's mastery threshold and, when its policy says so, the forgetting-protection weight
-    (an experiment arm's weights are applied on top by the caller)."""
+    tenant's mastery threshold and, when its policy says so, the forgetting-protection weight:
+    ``protect_from_forgetting`` "on", or "when_shown" and ``forgets`` (the tenant's forgetting
+    test, :meth:`LearnedModels.forgetting_test`). An experiment arm's weights are applied on
+    top by the caller."""
     from planner.model import PlaylistRequest
     from planner.request import PlanWeights
 
@@ -118,7 +120,21 @@ def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequenc
     return PlaylistRequest(budget_min=budget, modality_bounds=bounds, pins=pins, removes=removes,
                            available_places=places, length_max=max(2, min(12, int(budget // 8) or 2)),
                            mastered_threshold=policy.mastered_threshold,
-                           weights=PlanWeights(protect=1.0 if policy.protect_from_forgetting else 0.0))
+                           weights=PlanWeights(protect=1.0 if _protects(policy, forgets) else 0.0))
+
+
+def _protects(policy: PlanningPolicy, forgets: bool) -> bool:
+    mode = policy.protect_from_forgetting
+    return mode == "on" or (mode == "when_shown" and bool(forgets))
+
+
+def _forgets(learned, policy: PlanningPolicy, weights) -> tuple[bool, dict]:
+    """(whether the tenant's forgetting test fires, what a plan's meta says about it) when the
+    policy protects ``"when_shown"`` and the arm does not set ``protect``; else (False, {})."""
+    if learned is None or not protect_when_shown(policy, weights):
+        return False, {}
+    test = learned.forgetting_test()
+    return test["forgets"], {"protect_from_forgetting": {"mode": "when_shown", **test}}
 
 
 def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, str],
@@ -174,15 +190,18 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     locked in its order, explained by the planner), ``weights`` override ``PlanWeights``
     fields (e.g. ``unlock=0``); the defaults plan as usual. ``learned``: the tenant's
     :class:`~engine.planning._learned.LearnedModels`, used where the policy or the arm's weights
-    (``learn_effectiveness``, ``fitted_forgetting``) switch them on."""
+    (``learn_effectiveness``, ``fitted_forgetting``) switch them on, and for the forgetting
+    test when the policy protects ``"when_shown"`` (meta ``protect_from_forgetting`` says what
+    the test found)."""
     from dataclasses import replace
 
     from planner.playlist.plan import greedy_playlist, plan_playlist
 
     pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls),
                               policy=policy)
+    forgets, protect_meta = _forgets(learned, policy, weights)
     request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
-                               known_activities=inp.by_id, policy=policy)
+                               known_activities=inp.by_id, policy=policy, forgets=forgets)
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     pinned = set(pins)
     if pinned - {a.id for a in catalog}:
@@ -209,7 +228,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
             "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
     if used:
         meta["learned"] = used
-    return items, conflicts, meta
+    return items, conflicts, {**meta, **protect_meta}
 
 
 #: A learned multiplier is worth a sentence when it moves the learn probability by >= 10 %.
@@ -309,7 +328,8 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
     pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls),
                               policy=policy)
     request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
-                               known_activities=inp.by_id, policy=policy)
+                               known_activities=inp.by_id, policy=policy,
+                               forgets=_forgets(learned, policy, weights)[0])
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     if activity_id not in {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)

@@ -1,26 +1,42 @@
 """The tenant's switch for the forgetting-protection term (``PlanningPolicy.
-protect_from_forgetting``, issue 15 item 0): off by default, stored, it reaches the planner's
-request as ``PlanWeights.protect``, an experiment arm's weight overrides it, and with it a
-mastered skill practised long ago becomes a review candidate (why-not stops answering
-"mastered")."""
+protect_from_forgetting``, issue 15 item 0): "off", "on" or "when_shown"; stored; it reaches
+the planner's request as ``PlanWeights.protect``, an experiment arm's weight overrides it, and
+with it a mastered skill practised long ago becomes a review candidate (why-not stops answering
+"mastered"). With "when_shown" the school's own retention checks decide: on in a school whose
+learners fail checks a week after mastering, off in the demo school, whose learners forget
+nothing."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
 from engine.errors import ValidationError
-from tests.engine.test_planning_learned import ADMIN, _fast_forgetter, school  # noqa: F401 (fixture)
+from tests.engine.test_planning_learned import (  # noqa: F401 (fixture)
+    ADMIN,
+    NOW,
+    _fast_forgetter,
+    _plan_inputs,
+    school,
+)
 
 
 def test_the_switch_reaches_the_request_and_an_arm_overrides_it():
     from engine.domain.policy import PlanningPolicy
     from engine.planning import playlist_request
 
-    assert PlanningPolicy().protect_from_forgetting is False
+    assert PlanningPolicy().protect_from_forgetting == "off"
     assert playlist_request().weights.protect == 0.0
     assert playlist_request(policy=PlanningPolicy(protect_from_forgetting=True)).weights.protect == 1.0
-    with pytest.raises(ValidationError, match="protect_from_forgetting"):
-        PlanningPolicy(protect_from_forgetting="yes")  # type: ignore[arg-type]
+    assert PlanningPolicy(protect_from_forgetting=True).protect_from_forgetting == "on"
+    assert PlanningPolicy(protect_from_forgetting=False).protect_from_forgetting == "off"
+    shown = PlanningPolicy(protect_from_forgetting="when_shown")
+    assert playlist_request(policy=shown).weights.protect == 0.0
+    assert playlist_request(policy=shown, forgets=True).weights.protect == 1.0
+    assert playlist_request(policy=PlanningPolicy(), forgets=True).weights.protect == 0.0
+    with pytest.raises(ValidationError, match="protect_from_forgetting='yes'.*'when_shown'"):
+        PlanningPolicy(protect_from_forgetting="yes")
 
 
 def test_with_the_switch_a_long_unpractised_mastered_skill_is_a_review_candidate(school):  # noqa: F811
@@ -29,7 +45,7 @@ def test_with_the_switch_a_long_unpractised_mastered_skill_is_a_review_candidate
     lid, _k, y = _fast_forgetter(school)  # mastered, last practised 13 days ago
     assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
     school.set_planning_policy(ADMIN, {"protect_from_forgetting": True})
-    assert load_policy(school.store).protect_from_forgetting is True  # stored
+    assert load_policy(school.store).protect_from_forgetting == "on"  # stored
     answer = school.why_not(ADMIN, lid, y.id)
     # no longer ruled out as mastered: a candidate the solver weighs (here it loses on the
     # session's minutes, at a finite cost in the objective)
@@ -37,3 +53,90 @@ def test_with_the_switch_a_long_unpractised_mastered_skill_is_a_review_candidate
     assert answer["objective_cost"] is not None, answer
     school.set_planning_policy(ADMIN, {"protect_from_forgetting": False})
     assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
+
+
+@pytest.fixture()
+def quiet_school(tmp_path):
+    """The demo school without its evidence (no retention checks at all)."""
+    from engine.app import Pathwise
+    from engine.app.demo import load_school
+
+    pw = Pathwise.open(f"sqlite:///{tmp_path / 'quiet.db'}")
+    pw.school("demo").engine.load_school(load_school(with_evidence=False))
+    pw.invalidate("demo")
+    yield pw.school("demo")
+    pw.close()
+
+
+def _forgetful_learners(school, n: int) -> list[tuple[str, str]]:  # noqa: F811
+    """(learner, activity) for ``n`` learners who each master a fresh skill, pass a check 2
+    days later, fail one 14 days after that, and so on three times (each check followed by
+    eight correct answers): checks fail more the longer the gap, as when learners forget."""
+    from planner.playlist._eligibility import hard_filter
+
+    out, rows = [], []
+    for lid in sorted(school.view.learners):
+        pl, req, catalog = _plan_inputs(school, lid)
+        known = school.engine.mastery(lid)
+        y = next((a for a in catalog if len(a.skills) == 1 and a.skills[0][0] not in known
+                  and hard_filter(a, pl, req) is None), None)
+        if y is None:
+            continue
+        day = NOW - timedelta(days=60)
+        for block in range(7):
+            if block:
+                day += timedelta(days=2 if block % 2 else 14)
+                rows.append({"learner_id": lid, "activity_id": y.id, "correct": bool(block % 2),
+                             "observed_at": day})
+            rows += [{"learner_id": lid, "activity_id": y.id, "correct": True,
+                      "observed_at": day + timedelta(minutes=5 * (j + 1))} for j in range(8)]
+        out.append((lid, y.id))
+        if len(out) == n:
+            break
+    school.ingest_evidence(ADMIN, [{**r, "id": f"fl-{i}", "observed_at": r["observed_at"].isoformat()}
+                                   for i, r in enumerate(rows)])
+    return out
+
+
+def test_when_shown_stays_off_in_a_school_that_forgets_nothing(school):  # noqa: F811
+    """The demo school: ~1,150 retention checks failing 8-20 % at every gap. One learner's
+    three failed checks a week after mastering do not make the school forget."""
+    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
+    lid, _k, y = _fast_forgetter(school)
+    test = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
+    assert test["mode"] == "when_shown" and test["forgets"] is False, test
+    assert test["retention_checks"] > 1000 and test["evidence"] < 2.71
+    assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
+
+
+def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
+    school = quiet_school  # noqa: F811
+    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
+    lid = sorted(school.view.learners)[0]
+    none = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
+    assert none["forgets"] is False and none["evidence"] == 0.0 and none["retention_checks"] == 0, none
+    (lid, aid), *_ = _forgetful_learners(school, 12)
+    school._learned_cache.refit_s = 0.0  # refit now (in the background), not in 60 s
+    school._learned()
+    school._learned_cache.wait(60)
+    shown = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
+    assert shown["forgets"] is True and shown["evidence"] >= 2.71, shown
+    assert shown["half_life_days"] is not None and shown["half_life_days"] < 60, shown
+    answer = school.why_not(ADMIN, lid, aid)
+    assert "mastered" not in answer["excluded_by"], answer  # protected: a review candidate
+    # an experiment arm that sets protect itself is not overridden by the test
+    from engine.planning._playlist import _forgets
+
+    assert _forgets(school._learned(), school.view.policy, {"protect": 0.0}) == (False, {})
+
+
+def test_when_shown_fits_only_the_forgetting_model(school):  # noqa: F811
+    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
+    learned = school._learned()
+    assert learned is not None and learned.with_effectiveness is False and learned.tickets == 0
+    assert learned.checks > 0
+    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "off"})
+    assert school._learned() is None  # nothing read or fitted
+    school.set_planning_policy(ADMIN, {"learn_effectiveness": True, "protect_from_forgetting": "when_shown"})
+    both = school._learned()
+    assert both.with_effectiveness is True and both.tickets > 0

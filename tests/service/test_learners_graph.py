@@ -222,11 +222,18 @@ def test_learned_model_switches_are_off_by_default_and_set_over_http(fresh_clien
 
 def test_the_forgetting_protection_switch_is_off_by_default_and_set_over_http(fresh_client):
     c = fresh_client
-    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] is False
+    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] == "off"
     bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "often"})
-    assert bad.status_code == 422 and "protect_from_forgetting" in bad.text
+    assert bad.status_code == 422 and "protect_from_forgetting" in bad.text and "when_shown" in bad.text
     r = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": True})
-    assert r.status_code == 200 and r.json()["protect_from_forgetting"] is True
-    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] is True
+    assert r.status_code == 200 and r.json()["protect_from_forgetting"] == "on"  # true means on
+    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] == "on"
+    r = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "when_shown"})
+    assert r.status_code == 200 and r.json()["protect_from_forgetting"] == "when_shown"
     learner = roster(c, "c-3-station")[0]
+    plan = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
+    test = c.get(f"/v1/plans/{plan['plan_id']}", headers=ADMIN).json()["body"]["planner"]["protect_from_forgetting"]
+    assert test["forgets"] is False and test["retention_checks"] > 1000  # the demo school forgets nothing
+    r = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "on"})
+    assert r.status_code == 200
     assert c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).status_code == 200  # plans with it
