@@ -73,6 +73,7 @@ class ForgettingModel:
     school_prior: bool = False
     _school: np.ndarray = field(default_factory=lambda: np.zeros((len(SCHOOL_DAYS), len(SLIP_GRID))),
                                 repr=False)  # (H + 1, L) school-level log-likelihood
+    _pending: list = field(default_factory=list, repr=False)  # checks not yet in _school
     _checks: dict = field(default_factory=dict, repr=False)  # (learner, skill) -> [(days, score)]
     _slips: dict = field(default_factory=dict, repr=False)  # learner -> [errors, tickets]
     _skills_of: dict = field(default_factory=dict, repr=False)  # learner -> skills with checks
@@ -87,9 +88,7 @@ class ForgettingModel:
         if not (days >= 0) or not (0.0 <= score <= 1.0):
             raise PlanInputError(f"days={days}, score={score}; need days >= 0, score in [0, 1]")
         self._checks.setdefault((learner_id, skill), []).append((float(days), float(score)))
-        r = 0.5 ** (float(days) / SCHOOL_DAYS)[:, None]
-        pc = r * (1.0 - SLIP_GRID[None, :]) + (1.0 - r) * self.guess
-        self._school += np.log(np.maximum(score * pc + (1.0 - score) * (1.0 - pc), 1e-12))
+        self._pending.append((float(days), float(score)))
         self._skills_of.setdefault(learner_id, set()).add(skill)
         self._dirty.add((learner_id, skill))
 
@@ -112,9 +111,21 @@ class ForgettingModel:
             return self.slip
         return (self.slip_strength * self.slip + errors) / (self.slip_strength + n)
 
+    def _school_ll(self) -> np.ndarray:
+        """(H + 1, L) school-level log-likelihood with every check so far (new ones added in
+        chunks of 256, vectorised)."""
+        while self._pending:
+            chunk, self._pending = self._pending[:256], self._pending[256:]
+            d, sc = (np.array(c)[:, None, None] for c in zip(*chunk, strict=True))
+            r = 0.5 ** (d / SCHOOL_DAYS[None, :, None])
+            pc = r * (1.0 - SLIP_GRID[None, None, :]) + (1.0 - r) * self.guess
+            self._school = self._school + np.log(np.maximum(sc * pc + (1.0 - sc) * (1.0 - pc), 1e-12)).sum(axis=0)
+        return self._school
+
     def forgetting_evidence(self) -> float:
         """2 (max log L − max log L with nothing fading) of the school-level fit, >= 0; 0
         without checks."""
+        self._school_ll()
         return float(2.0 * (self._school.max() - self._school[-1].max()))
 
     def forgets(self) -> bool:
@@ -124,7 +135,7 @@ class ForgettingModel:
     def school_half_life(self) -> float:
         """The school-level half-life (days) of the best fit; ∞ when nothing fading fits best
         (or there are no checks)."""
-        best = self._school.max(axis=1)
+        best = self._school_ll().max(axis=1)
         if best[-1] >= best.max():
             return float("inf")
         return float(SCHOOL_DAYS[int(np.argmax(best))])
@@ -137,6 +148,7 @@ class ForgettingModel:
     def fit(self) -> ForgettingModel:
         """Recompute what new evidence changed now (else at the next query): call it before the
         model is shared between threads, so that no request pays the fit."""
+        self._school_ll()
         log_k = np.log(_kernel(self.learner_sd))
         for key in self._dirty:
             checks = self._checks[key]

@@ -166,15 +166,14 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
         score, p_before = min(max(float(score), 0.0), 1.0), min(max(float(p_before), 0.0), 1.0)
         if effectiveness:
             tickets += _observe_ticket(eff, by_id.get(aid), lid, sid, p_before, score, prefs)
-        at = parse_timestamp(at_text)
-        if prev_pair == (lid, sid) and p_before >= threshold:
-            days = (at - prev_at).total_seconds() / 86400.0
+        if prev_pair == (lid, sid) and p_before >= threshold:  # timestamps parsed only here
+            days = (parse_timestamp(at_text) - parse_timestamp(prev_at)).total_seconds() / 86400.0
             if days >= RETENTION_MIN_DAYS:
                 fog.observe(lid, sid, days, score)
                 checks += 1
             else:  # same session: nothing faded, an error is the learner's slip
                 fog.observe_same_day(lid, score)
-        prev_pair, prev_at = (lid, sid), at
+        prev_pair, prev_at = (lid, sid), at_text
     multipliers = eff.mean_multipliers(activities) if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
