@@ -8,7 +8,9 @@ activity quality the catalog does not know, partly wrong declared preferences, f
 fatigue, rubric-only or absent evidence, unsupported accommodations, graph shape, session
 length, the à la carte class. Pathwise is called as the engine calls it
 (``planner.playlist.plan.plan_playlist`` with the request and learner the engine builds,
-beliefs from observed evidence only) and compared with fair baselines on the same catalog,
+beliefs from observed evidence only, and the engine's default forgetting protection: on once
+the school's own retention checks show forgetting, ``planner.simulate.baselines.engine_default``;
+the ablation's "pathwise" reference is the plain planner) and compared with fair baselines on the same catalog,
 beliefs and hard filters (``planner.simulate.baselines``).
 
 E_p = skills truly mastered per learner at the end of the horizon minus without any
@@ -82,9 +84,10 @@ def _one(args):
         policies = ablation_policies(rows)
     else:
         from planner.choices import choosing_policy
-        from planner.simulate.baselines import POLICIES
+        from planner.simulate.baselines import POLICIES, engine_default
 
-        policies = {**POLICIES, CHOOSING: choosing_policy()}
+        # "pathwise" as the engine plans by default: protection once the school shows forgetting
+        policies = {**POLICIES, "pathwise": engine_default(), CHOOSING: choosing_policy()}
     return spec.name, seed, run_world(spec, seed, policies)
 
 

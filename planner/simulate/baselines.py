@@ -287,6 +287,15 @@ class SpacingPathwise:
         return pathwise(world, learner, request, session, seed)
 
 
+def engine_default() -> SpacingPathwise:
+    """Pathwise as the engine plans by default (``PlanningPolicy.protect_from_forgetting``
+    ``"when_shown"``): plain ``pathwise`` until the school's retention checks show forgetting
+    (``ForgettingModel.forgets``), then with what review protects (``protect`` 1, the fixed
+    half-life). A fresh instance per drawn world's run: it learns across that school's
+    learners in turn."""
+    return SpacingPathwise(gate=True, fitted=False, protect=1.0)
+
+
 ABLATIONS = {
     "pathwise": {},
     "no-unlock": {"unlock": 0.0},
