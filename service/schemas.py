@@ -348,7 +348,7 @@ class PlanningPolicyOut(BaseModel):
     learn_effectiveness: bool = Field(False, description="Plan with activity effectiveness learned from exit tickets")
     fitted_forgetting: bool = Field(False, description="Schedule review from half-lives fitted on retention checks")
     protect_from_forgetting: Literal["off", "when_shown", "on"] = Field(
-        "off", description="Value what a review protects from forgetting over the next week (playlists and "
+        "when_shown", description="Value what a review protects from forgetting over the next week (playlists and "
         "why-not): off, on, or when_shown (only while the school's own retention checks show forgetting)")
 
 

@@ -1,6 +1,6 @@
 """The tenant's planning policy: one mastery threshold, the goal weights, the struggling rule and
-the switches of the learned models (activity effectiveness, fitted forgetting) and of the
-forgetting-protection term (all off by default).
+the switches of the learned models (activity effectiveness, fitted forgetting; off by default)
+and of the forgetting-protection term (on once the tenant's own evidence shows forgetting).
 
 Stored per tenant (``engine.app``: an admin reads and sets it) and passed to every place that
 decides "mastered": the planner's settings (``PlaylistRequest.mastered_threshold``,
@@ -41,8 +41,10 @@ class PlanningPolicy:
         1; class plans keep the default weights): ``"off"``; ``"on"``; or ``"when_shown"``,
         on only while the tenant's own retention checks show that its learners forget
         (``planner.forgetting.ForgettingModel.forgets``, a likelihood-ratio test at the 5 %
-        level). ``true``/``false`` are read as ``"on"``/``"off"``. Default ``"off"``
-        (planner/README.md gives the 13-world measurements).
+        level). ``true``/``false`` are read as ``"on"``/``"off"``. Default ``"when_shown"``:
+        over 13 simulated worlds (6 seeds) it met the rule written before the run (pays on
+        average, 0.998x, and no world loses more than 2 %), where always-on cost up to 3 % in
+        worlds whose learners forget nothing (planner/README.md).
     """
 
     mastered_threshold: float = 0.95
@@ -52,7 +54,7 @@ class PlanningPolicy:
     struggling_min_observations: int = 3
     learn_effectiveness: bool = False
     fitted_forgetting: bool = False
-    protect_from_forgetting: str = "off"
+    protect_from_forgetting: str = "when_shown"
 
     def __post_init__(self) -> None:
         checks = (

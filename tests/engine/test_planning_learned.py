@@ -59,7 +59,10 @@ def test_switches_off_by_default_persisted_and_arm_overrides(school):
     from engine.planning._learned import plan_weights
 
     assert school.view.policy.learn_effectiveness is False and school.view.policy.fitted_forgetting is False
-    assert school._learned() is None  # nothing read or fitted while off
+    # by default only the forgetting model is fitted, for the protection term's test
+    assert school._learned().with_effectiveness is False
+    _set(school, protect_from_forgetting="off")
+    assert school._learned() is None  # nothing read or fitted while everything is off
     lid = sorted(school.view.learners)[0]
     assert "learned" not in school.generate_playlist(ADMIN, lid).body["planner"]
     _set(school, learn_effectiveness=True)

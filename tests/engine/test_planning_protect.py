@@ -1,5 +1,5 @@
 """The tenant's switch for the forgetting-protection term (``PlanningPolicy.
-protect_from_forgetting``, issue 15 item 0): "off", "on" or "when_shown"; stored; it reaches
+protect_from_forgetting``, issue 15 item 0): "off", "on" or "when_shown" (the default); stored; it reaches
 the planner's request as ``PlanWeights.protect``, an experiment arm's weight overrides it, and
 with it a mastered skill practised long ago becomes a review candidate (why-not stops answering
 "mastered"). With "when_shown" the school's own retention checks decide: on in a school whose
@@ -26,15 +26,16 @@ def test_the_switch_reaches_the_request_and_an_arm_overrides_it():
     from engine.domain.policy import PlanningPolicy
     from engine.planning import playlist_request
 
-    assert PlanningPolicy().protect_from_forgetting == "off"
-    assert playlist_request().weights.protect == 0.0
+    assert PlanningPolicy().protect_from_forgetting == "when_shown"
+    assert playlist_request().weights.protect == 0.0  # when_shown, nothing shown
+    assert playlist_request(forgets=True).weights.protect == 1.0
     assert playlist_request(policy=PlanningPolicy(protect_from_forgetting=True)).weights.protect == 1.0
     assert PlanningPolicy(protect_from_forgetting=True).protect_from_forgetting == "on"
     assert PlanningPolicy(protect_from_forgetting=False).protect_from_forgetting == "off"
     shown = PlanningPolicy(protect_from_forgetting="when_shown")
     assert playlist_request(policy=shown).weights.protect == 0.0
     assert playlist_request(policy=shown, forgets=True).weights.protect == 1.0
-    assert playlist_request(policy=PlanningPolicy(), forgets=True).weights.protect == 0.0
+    assert playlist_request(policy=PlanningPolicy(protect_from_forgetting="off"), forgets=True).weights.protect == 0.0
     with pytest.raises(ValidationError, match="protect_from_forgetting='yes'.*'when_shown'"):
         PlanningPolicy(protect_from_forgetting="yes")
 
@@ -42,6 +43,7 @@ def test_the_switch_reaches_the_request_and_an_arm_overrides_it():
 def test_with_the_switch_a_long_unpractised_mastered_skill_is_a_review_candidate(school):  # noqa: F811
     from engine.app._view import load_policy
 
+    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "off"})
     lid, _k, y = _fast_forgetter(school)  # mastered, last practised 13 days ago
     assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
     school.set_planning_policy(ADMIN, {"protect_from_forgetting": True})
@@ -99,9 +101,8 @@ def _forgetful_learners(school, n: int) -> list[tuple[str, str]]:  # noqa: F811
 
 
 def test_when_shown_stays_off_in_a_school_that_forgets_nothing(school):  # noqa: F811
-    """The demo school: ~1,150 retention checks failing 8-20 % at every gap. One learner's
-    three failed checks a week after mastering do not make the school forget."""
-    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
+    """The demo school, default policy: ~1,150 retention checks failing 8-20 % at every gap.
+    One learner's three failed checks a week after mastering do not make the school forget."""
     lid, _k, y = _fast_forgetter(school)
     test = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
     assert test["mode"] == "when_shown" and test["forgets"] is False, test

@@ -220,9 +220,9 @@ def test_learned_model_switches_are_off_by_default_and_set_over_http(fresh_clien
     assert learned["effectiveness"] is True and learned["forgetting"] is True and learned["tickets"] > 0
 
 
-def test_the_forgetting_protection_switch_is_off_by_default_and_set_over_http(fresh_client):
+def test_the_forgetting_protection_switch_waits_for_evidence_by_default_and_is_set_over_http(fresh_client):
     c = fresh_client
-    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] == "off"
+    assert c.get("/v1/planning-policy", headers=ADMIN).json()["protect_from_forgetting"] == "when_shown"
     bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "often"})
     assert bad.status_code == 422 and "protect_from_forgetting" in bad.text and "when_shown" in bad.text
     r = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": True})
