@@ -27,8 +27,8 @@ Both are opt-in (``PlanningPolicy.learn_effectiveness`` / ``fitted_forgetting``,
 experiment arm's weights of the same names, which override the policy when given). The
 forgetting model is also fitted when the policy protects from forgetting ``"when_shown"``
 (:func:`protect_when_shown`): its school-level test (``ForgettingModel.forgets``) decides
-whether the protection term is on; such a fit skips the effectiveness model
-(``effectiveness=False``). Fits are cached per tenant (:class:`LearnedCache`): refitted from
+whether the protection term is on; such a fit reads only the candidate retention checks
+(:func:`fit_forgetting`, the store's ``retention_evidence``). Fits are cached per tenant (:class:`LearnedCache`): refitted from
 scratch when the history changed and the fit is older than ``REFIT_S`` seconds.
 """
 
@@ -145,13 +145,12 @@ class LearnedModels:
 
 
 def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[str, Iterable[str]],
-                threshold: float, *, marker: tuple[int, int] = (0, 0), effectiveness: bool = True) -> LearnedModels:
+                threshold: float, *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
     """Fit both models on history ``rows`` ``(learner_id, skill_id, activity_id, score,
     p_before, at text)`` ordered by learner, skill and time (the store's
     ``learning_evidence``); ``activities``: the tenant's PlanActivity catalog;
     ``preferred``: learner id -> declared preferred formats; ``threshold``: the policy's
-    mastered threshold (a retention check needs ``p_before`` >= it); ``effectiveness`` False
-    fits the forgetting model only (the effectiveness model stays empty)."""
+    mastered threshold (a retention check needs ``p_before`` >= it)."""
     from engine.domain.evidence import parse_timestamp
     from planner.effectiveness import EffectivenessModel
     from planner.forgetting import ForgettingModel
@@ -164,8 +163,7 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     prev_pair, prev_at = None, None
     for lid, sid, aid, score, p_before, at_text in rows:
         score, p_before = min(max(float(score), 0.0), 1.0), min(max(float(p_before), 0.0), 1.0)
-        if effectiveness:
-            tickets += _observe_ticket(eff, by_id.get(aid), lid, sid, p_before, score, prefs)
+        tickets += _observe_ticket(eff, by_id.get(aid), lid, sid, p_before, score, prefs)
         if prev_pair == (lid, sid) and p_before >= threshold:  # timestamps parsed only here
             days = (parse_timestamp(at_text) - parse_timestamp(prev_at)).total_seconds() / 86400.0
             if days >= RETENTION_MIN_DAYS:
@@ -177,7 +175,38 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     multipliers = eff.mean_multipliers(activities) if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
-                         (time.perf_counter() - t0) * 1e3, with_effectiveness=effectiveness)
+                         (time.perf_counter() - t0) * 1e3)
+
+
+def fit_forgetting(rows: Iterable[tuple], threshold: float, *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
+    """The forgetting model alone (what ``"when_shown"`` protection needs) from the store's
+    ``retention_evidence(threshold)`` rows ``(learner_id, skill_id, score, at text, previous
+    at text)``: the same checks and same-session tickets as the forgetting part of
+    :func:`fit_learned`, without reading the rest of the history. The effectiveness model
+    stays empty."""
+    from engine.domain.evidence import parse_timestamp
+    from planner.effectiveness import EffectivenessModel
+    from planner.forgetting import ForgettingModel
+
+    t0 = time.perf_counter()
+    fog, checks = ForgettingModel(), 0
+    for lid, sid, score, at_text, prev_text in rows:
+        score = min(max(float(score), 0.0), 1.0)
+        days = (parse_timestamp(at_text) - parse_timestamp(prev_text)).total_seconds() / 86400.0
+        if days >= RETENTION_MIN_DAYS:
+            fog.observe(lid, sid, days, score)
+            checks += 1
+        else:  # same session: nothing faded, an error is the learner's slip
+            fog.observe_same_day(lid, score)
+    fog.fit()
+    return LearnedModels(EffectivenessModel(relative=True), fog, {}, 0, checks, marker, time.monotonic(),
+                         (time.perf_counter() - t0) * 1e3, with_effectiveness=False)
+
+
+def _fit(store, inp, preferred, threshold: float, marker, effectiveness: bool) -> LearnedModels:
+    if effectiveness:
+        return fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker)
+    return fit_forgetting(store.retention_evidence(threshold), threshold, marker=marker)
 
 
 def _observe_ticket(eff, act, lid: str, sid: str, p_before: float, score: float, prefs) -> int:
@@ -232,15 +261,13 @@ class LearnedCache:
                                                          cur.with_effectiveness), daemon=True)
                     self._refit.start()
                 return self._models
-            self._models = fit_learned(store.learning_evidence(), inp.activities, preferred(), threshold,
-                                       marker=marker, effectiveness=effectiveness)
+            self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness)
             self._inp, self._threshold = inp, threshold
             return self._models
 
     def _fit_in_background(self, store, inp, preferred, threshold, marker, effectiveness) -> None:
         try:
-            fitted = fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker,
-                                 effectiveness=effectiveness)
+            fitted = _fit(store, inp, preferred, threshold, marker, effectiveness)
         except Exception:  # noqa: BLE001 - keep planning with the fit we have
             import logging
 

@@ -86,6 +86,23 @@ class HistoryPart(TenantBase):
         )
         return [(r[0], r[1], r[2] or "", float(r[3]), float(r[4]), r[5]) for r in rows]
 
+    def retention_evidence(self, threshold: float) -> list[tuple[str, str, float, str, str]]:
+        """The history rows the forgetting model reads (:func:`engine.planning._learned.
+        fit_forgetting`): every row with ``p_before`` >= ``threshold`` that has an earlier row
+        of the same learner and skill, as ``(learner_id, skill_id, score, at text, previous
+        at text)``; the same rows and pairs that :meth:`learning_evidence` yields in order,
+        selected by the database (a window over the history, no row order). Read-only."""
+        rows = self._q(
+            "SELECT w.learner_id, w.skill_id, o.score, w.at, w.prev_at FROM ("
+            "SELECT learner_id, skill_id, observation_id, p_before, at, "
+            "LAG(at) OVER (PARTITION BY learner_id, skill_id ORDER BY at, id) AS prev_at "
+            "FROM mastery_history WHERE tenant_id = ?) AS w "
+            "JOIN observations o ON o.tenant_id = ? AND o.observation_id = w.observation_id "
+            "WHERE w.p_before >= ? AND w.prev_at IS NOT NULL",
+            (self.tenant_id, self.tenant_id, float(threshold)),
+        )
+        return [(r[0], r[1], float(r[2]), r[3], r[4]) for r in rows]
+
     def update_history(self, rows: Sequence[tuple[float, float, float, int]]) -> None:
         """Set ``(p_before, p_after, p_correct)`` of history rows by ``id`` (the last item of
         each tuple): numbers a late observation changed; the rows keep their place."""

@@ -593,3 +593,38 @@ def test_pending_statements_page_in_arrival_order(store):
     assert ids(ts.list_statements(status="pending", limit=2, offset=2)) == ["s3", "s4"]
     assert ids(ts.list_statements(status="pending", offset=3)) == ["s4"]
     assert ids(ts.list_statements(status="applied")) == ["s2"]
+
+
+def test_retention_evidence_selects_what_the_forgetting_fit_reads(store, school):
+    """The database's window (``retention_evidence``) yields exactly the retention checks and
+    same-session tickets the full-history pass of ``fit_learned`` finds: the same counts, the
+    same school-level test and half-lives (on SQLite and PostgreSQL)."""
+    from datetime import timedelta
+
+    from engine.planning._learned import fit_forgetting, fit_learned
+
+    engine = _loaded(store, school)
+    rng = __import__("random").Random(5)
+    obs, n = [], 0
+    for learner in ("L1", "L2", "L3"):
+        t = T0
+        for _ in range(14):  # sessions: a few answers each, gaps of hours to weeks
+            t += timedelta(days=rng.choice((0.1, 2, 7, 15)))
+            for j in range(3):
+                act, skills = rng.choice((("A1", ("S1", "S2")), ("A2", ("S3",)), ("A3", ("S4",))))
+                obs.append(Observation(f"r{n}", learner, act, skills, float(rng.random() < 0.8),
+                                       t + timedelta(minutes=j)))
+                n += 1
+    engine.ingest(obs)
+    t = engine.store
+    for threshold in (0.5, 0.95):
+        full = fit_learned(t.learning_evidence(), [], {}, threshold).forgetting
+        rows = t.retention_evidence(threshold)
+        alone = fit_forgetting(rows, threshold)
+        assert alone.checks > 0 and rows
+        assert alone.checks == sum(len(v) for v in full._checks.values())
+        assert alone.forgetting._slips == full._slips
+        assert alone.forgetting.forgetting_evidence() == pytest.approx(full.forgetting_evidence())
+        for key in full._checks:
+            assert sorted(alone.forgetting._checks[key]) == sorted(full._checks[key])
+            assert alone.forgetting.half_life(*key) == pytest.approx(full.half_life(*key))
