@@ -28,7 +28,7 @@ class PlanUseCases(PlanStore):
         """The tenant's learned models (activity effectiveness, forgetting) when the policy or
         an arm's ``weights`` switch either on, or the policy protects from forgetting
         ``"when_shown"`` (the forgetting model's test decides), else None (nothing is read or
-        fitted)."""
+        fitted; with protection alone, None until a first fit has run in the background)."""
         eff, fog = planning.learned_switches(self.view.policy, weights)
         if not (eff or fog or planning.protect_when_shown(self.view.policy, weights)):
             return None
@@ -42,7 +42,7 @@ class PlanUseCases(PlanStore):
                     for lid, lr in view.learners.items()}
 
         return cache.models(self.store, self._planning_input(), preferred, view.policy.mastered_threshold,
-                            effectiveness=eff)
+                            effectiveness=eff, wait=eff or fog)
 
     def _plan_playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
                        validate: bool = True):

@@ -237,10 +237,13 @@ class LearnedCache:
         self._refit: threading.Thread | None = None
 
     def models(self, store, inp, preferred: Callable[[], Mapping[str, Iterable[str]]],
-               threshold: float, *, effectiveness: bool = True) -> LearnedModels:
+               threshold: float, *, effectiveness: bool = True, wait: bool = True) -> LearnedModels | None:
         """The tenant's models for planning input ``inp`` (``store``: the tenant store;
         ``preferred()``: learner id -> declared preferred formats, called only when a fit runs;
-        ``effectiveness`` False: the forgetting model is enough, a fit skips the other)."""
+        ``effectiveness`` False: the forgetting model is enough, a fit skips the other).
+        ``wait`` False (``"when_shown"`` protection alone, which a plan can do without): when
+        no fit is usable yet, the first one runs in the background and None is returned, so
+        no request waits for a fit."""
         with self._lock:
             cur, now = self._models, time.monotonic()
             if cur is not None and self._inp is not inp and self._inp.activities == inp.activities:
@@ -261,6 +264,13 @@ class LearnedCache:
                                                          cur.with_effectiveness), daemon=True)
                     self._refit.start()
                 return self._models
+            if not wait:  # nothing usable yet: the first fit in the background, plan without it
+                if self._refit is None or not self._refit.is_alive():
+                    self._models, self._inp, self._threshold = None, inp, threshold
+                    self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-fit",
+                                                   args=(store, inp, {}, threshold, marker, False), daemon=True)
+                    self._refit.start()
+                return None
             self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness)
             self._inp, self._threshold = inp, threshold
             return self._models

@@ -60,7 +60,9 @@ def test_switches_off_by_default_persisted_and_arm_overrides(school):
 
     assert school.view.policy.learn_effectiveness is False and school.view.policy.fitted_forgetting is False
     # by default only the forgetting model is fitted, for the protection term's test
-    assert school._learned().with_effectiveness is False
+    assert school._learned() is None  # the first fit runs in the background ...
+    school._learned_cache.wait(60)
+    assert school._learned().with_effectiveness is False  # ... the forgetting model alone
     _set(school, protect_from_forgetting="off")
     assert school._learned() is None  # nothing read or fitted while everything is off
     lid = sorted(school.view.learners)[0]

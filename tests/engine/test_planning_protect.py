@@ -100,10 +100,17 @@ def _forgetful_learners(school, n: int) -> list[tuple[str, str]]:  # noqa: F811
     return out
 
 
+def _fitted(school) -> None:  # noqa: F811
+    """Let the forgetting model's fit (background, for "when_shown") finish."""
+    school._learned()
+    school._learned_cache.wait(60)
+
+
 def test_when_shown_stays_off_in_a_school_that_forgets_nothing(school):  # noqa: F811
     """The demo school, default policy: ~1,150 retention checks failing 8-20 % at every gap.
     One learner's three failed checks a week after mastering do not make the school forget."""
     lid, _k, y = _fast_forgetter(school)
+    _fitted(school)
     test = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
     assert test["mode"] == "when_shown" and test["forgets"] is False, test
     assert test["retention_checks"] > 1000 and test["evidence"] < 2.71
@@ -114,6 +121,7 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
     school = quiet_school  # noqa: F811
     school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
     lid = sorted(school.view.learners)[0]
+    _fitted(school)
     none = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
     assert none["forgets"] is False and none["evidence"] == 0.0 and none["retention_checks"] == 0, none
     (lid, aid), *_ = _forgetful_learners(school, 12)
@@ -133,6 +141,10 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
 
 def test_when_shown_fits_only_the_forgetting_model(school):  # noqa: F811
     school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
+    lid = sorted(school.view.learners)[0]
+    first = school.generate_playlist(ADMIN, lid)  # no request waits for the first fit ...
+    assert "protect_from_forgetting" not in first.body["planner"]
+    school._learned_cache.wait(60)  # ... it runs in the background
     learned = school._learned()
     assert learned is not None and learned.with_effectiveness is False and learned.tickets == 0
     assert learned.checks > 0
