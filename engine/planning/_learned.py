@@ -28,8 +28,9 @@ experiment arm's weights of the same names, which override the policy when given
 forgetting model is also fitted when the policy protects from forgetting ``"when_shown"``
 (:func:`protect_when_shown`): its school-level test (``ForgettingModel.forgets``) decides
 whether the protection term is on; such a fit reads only the candidate retention checks
-(:func:`fit_forgetting`, the store's ``retention_evidence``). Fits are cached per tenant (:class:`LearnedCache`): refitted from
-scratch when the history changed and the fit is older than ``REFIT_S`` seconds.
+(:func:`fit_forgetting`, the store's ``retention_evidence``) and never blocks a request. Fits
+are cached per tenant (:class:`LearnedCache`): refitted from scratch when the history changed
+and the fit is older than ``REFIT_S`` seconds.
 """
 
 from __future__ import annotations
@@ -260,8 +261,9 @@ class LearnedCache:
                 if self._refit is None or not self._refit.is_alive():
                     self._models = replace(cur, fitted_at=now, _lf=cur._lf)  # one refit per interval
                     self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-refit",
-                                                   args=(store, inp, dict(preferred()), threshold, marker,
-                                                         cur.with_effectiveness), daemon=True)
+                                                   args=(store, inp, dict(preferred()) if cur.with_effectiveness
+                                                         else {}, threshold, marker, cur.with_effectiveness),
+                                                   daemon=True)
                     self._refit.start()
                 return self._models
             if not wait:  # nothing usable yet: the first fit in the background, plan without it
