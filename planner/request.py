@@ -36,8 +36,10 @@ class PlanWeights:
     over ``protect_horizon_days`` (with ``protect_consolidation``, the half-life factor a
     review buys) is added to every mastered skill with a known last practice
     (:mod:`planner.protection`; 0, the default = off: over 13 simulated worlds it paid in
-    "forgetting", 1.08x E_p, but cost up to 3 % where nothing is forgotten, 1.001x on average).
-    See planner/README.md.
+    "forgetting", 1.08x E_p, but cost up to 3 % where nothing is forgotten, 1.001x on average;
+    the engine sets 1 only once the tenant's retention checks show forgetting,
+    ``planner.forgetting.ForgettingModel.forgets``, which paid 0.998x on average with no
+    world losing more than 2 %). See planner/README.md.
     """
 
     default_goal_weight: float = 1.0
