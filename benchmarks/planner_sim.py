@@ -35,8 +35,9 @@ from dataclasses import replace
 BASES = ("random_ready", "lowest_mastery_first", "greedy", "one_size_fits_all")
 TARGETS = {"lowest_mastery_first": 1.4, "greedy": 1.2, "one_size_fits_all": 2.0}
 CHOOSING = "students_choosing"
-"""Pathwise's playlist with the simulated student picking on every choice board by their true
-preferred formats (``planner.choices.choosing_policy``), reported against the assigned one."""
+"""The engine's default playlist (``GatedChoosing``) with the simulated student picking on every
+choice board by their true preferred formats (``planner.choices.choosing_policy``), reported
+against the assigned one."""
 
 
 LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
@@ -48,6 +49,23 @@ format multipliers, and without them), fitted forgetting, fitted forgetting with
 protects (``protect`` 1); the same two gated by the school's forgetting test
 (``ForgettingModel.forgets``: plain pathwise until the school's checks show forgetting; the
 fitted half-lives then centred on the school's own)."""
+
+
+class GatedChoosing:
+    """Students choosing on choice boards (``choose``: ``planner.choices.choosing_policy``)
+    from the playlist the engine's default would assign: with ``protect`` 1 once ``gate``
+    (``engine_default()``, fed every exit ticket) finds that the school forgets."""
+
+    def __init__(self, gate, choose) -> None:
+        self.gate, self.choose = gate, choose
+
+    def observe(self, *args, **kwargs) -> None:
+        self.gate.observe(*args, **kwargs)
+
+    def __call__(self, world, learner, request, session, seed):
+        if self.gate._model(world).forgets():
+            request = replace(request, weights=replace(request.weights, **self.gate.weights))
+        return self.choose(world, learner, request, session, seed)
 
 
 def ablation_policies(rows=None) -> dict:
@@ -87,7 +105,8 @@ def _one(args):
         from planner.simulate.baselines import POLICIES, engine_default
 
         # "pathwise" as the engine plans by default: protection once the school shows forgetting
-        policies = {**POLICIES, "pathwise": engine_default(), CHOOSING: choosing_policy()}
+        policies = {**POLICIES, "pathwise": engine_default(),
+                    CHOOSING: GatedChoosing(engine_default(), choosing_policy())}
     return spec.name, seed, run_world(spec, seed, policies)
 
 
