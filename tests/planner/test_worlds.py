@@ -157,3 +157,28 @@ def test_spacing_pathwise_fits_half_lives_in_a_forgetting_world():
     assert res["spacing"].violations == 0
     model = next(iter(pol.models.values()))
     assert model._total  # retention checks were seen and fitted
+
+
+def test_engine_default_plans_as_pathwise_until_the_school_forgets(monkeypatch):
+    """``engine_default`` (the engine's ``protect_from_forgetting: "when_shown"``): without
+    forgetting evidence it plans exactly as plain pathwise; once the school's checks show
+    forgetting its requests carry ``protect`` 1."""
+    import planner.simulate.baselines as bl
+
+    world = build_world(SMALL, 5)
+    request = engine_request(SMALL)
+    gated = bl.engine_default()
+    for s in range(SMALL.n_learners):
+        a = simulate_learner(world, s, gated, request)
+        b = simulate_learner(world, s, bl.pathwise, request)
+        np.testing.assert_array_equal(a.true_end, b.true_end)
+    model = gated._model(world)
+    assert not model.forgets()
+    seen = []
+    monkeypatch.setattr(bl, "pathwise", lambda w, lr, req, session, seed: seen.append(req.weights.protect) or [])
+    gated(world, world.learners[0], request, 0, 0)
+    for i in range(40):  # checks that fail after long gaps and pass after short ones
+        model.observe("x", f"k{i % 4}", 3.5 if i % 2 else 28.0, float(i % 2))
+    assert model.forgets()
+    gated(world, world.learners[0], request, 0, 0)
+    assert seen == [0.0, 1.0]
