@@ -352,6 +352,17 @@ class PlanningPolicyOut(BaseModel):
         "why-not): off, on, or when_shown (only while the school's own retention checks show forgetting)")
 
 
+class ForgettingTestOut(BaseModel):
+    mode: Literal["off", "when_shown", "on"] = Field(description="The policy's protect_from_forgetting")
+    forgets: bool = Field(description="Whether the school's retention checks show forgetting (5 % level)")
+    evidence: float = Field(description="Likelihood-ratio statistic against 'nothing fades' (>= 2.71: forgets)")
+    half_life_days: float | None = Field(description="The school's half-life in days; null when nothing fading "
+                                         "fits best")
+    retention_checks: int = Field(description="Answers on a skill believed mastered, a day or more after its "
+                                  "previous practice")
+    protecting: bool = Field(description="Whether playlists value what a review protects from forgetting now")
+
+
 class PlanningPolicyUpdate(Strict):
     mastered_threshold: float | None = Field(default=None, gt=0.0, le=1.0)
     goal_weight: float | None = Field(default=None, ge=1.0, le=10.0)

@@ -32,6 +32,9 @@ class PlanUseCases(PlanStore):
         eff, fog = planning.learned_switches(self.view.policy, weights)
         if not (eff or fog or planning.protect_when_shown(self.view.policy, weights)):
             return None
+        return self._learned_models(effectiveness=eff, wait=eff or fog)
+
+    def _learned_models(self, *, effectiveness: bool, wait: bool) -> planning.LearnedModels | None:
         cache = self.__dict__.get("_learned_cache")
         if cache is None:
             cache = self.__dict__.setdefault("_learned_cache", planning.LearnedCache())
@@ -42,7 +45,18 @@ class PlanUseCases(PlanStore):
                     for lid, lr in view.learners.items()}
 
         return cache.models(self.store, self._planning_input(), preferred, view.policy.mastered_threshold,
-                            effectiveness=eff, wait=eff or fog)
+                            effectiveness=effectiveness, wait=wait)
+
+    def forgetting_test(self, by: Caller) -> dict:
+        """Does this school forget? The school-level test of its retention checks
+        (:meth:`planning.LearnedModels.forgetting_test`: ``forgets``, ``evidence``,
+        ``half_life_days``, ``retention_checks``), the policy's ``mode`` and whether playlists
+        value what review protects now (``protecting``); fits the forgetting model if no fit
+        is cached, whatever the policy."""
+        self.allow(by, "policy:read")
+        test = self._learned_models(effectiveness=False, wait=True).forgetting_test()
+        mode = self.view.policy.protect_from_forgetting
+        return {"mode": mode, **test, "protecting": mode == "on" or (mode == "when_shown" and test["forgets"])}
 
     def _plan_playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
                        validate: bool = True):

@@ -11,6 +11,7 @@ from service.schemas import (
     AuditOut,
     ErrorResponse,
     FitRequest,
+    ForgettingTestOut,
     Health,
     JobOut,
     KeyCreate,
@@ -82,6 +83,12 @@ def research_export(ctx: CtxDep, limit: int = Query(100_000, ge=1, le=1_000_000)
             summary="The tenant's planning policy: mastery threshold, goal weights, struggling rule")
 def get_planning_policy(ctx: CtxDep):
     return ctx.school.planning_policy(ctx.by).to_record()
+
+
+@router.get("/v1/planning-policy/forgetting", response_model=ForgettingTestOut, responses=ERRORS,
+            summary="Does this school forget? The test of its retention checks that decides forgetting protection")
+def get_forgetting_test(ctx: CtxDep):
+    return ctx.school.forgetting_test(ctx.by)
 
 
 @router.patch("/v1/planning-policy", response_model=PlanningPolicyOut, responses=ERRORS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.service.conftest import ADMIN, ORTIZ, RESEARCHER, roster
+from tests.service.conftest import LMS as LMS_KEY
 
 DOC = "a1b2c3d4-0000-4000-8000-000000000001"
 I1 = "a1b2c3d4-0000-4000-8000-0000000000a1"
@@ -245,3 +246,19 @@ def test_the_forgetting_protection_switch_waits_for_evidence_by_default_and_is_s
     r = c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "on"})
     assert r.status_code == 200
     assert c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).status_code == 200  # plans with it
+
+
+def test_an_admin_asks_whether_the_school_forgets(fresh_client):
+    """GET /v1/planning-policy/forgetting: the demo school's ~1,150 retention checks fail at
+    the same rate at every gap: it does not forget, so "when_shown" protects nothing; "on"
+    protects whatever the test says; the LMS key may not read it."""
+    c = fresh_client
+    r = c.get("/v1/planning-policy/forgetting", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["mode"] == "when_shown" and body["forgets"] is False and body["protecting"] is False
+    assert body["retention_checks"] > 1000 and body["evidence"] < 2.71 and body["half_life_days"] is None
+    c.patch("/v1/planning-policy", headers=ADMIN, json={"protect_from_forgetting": "on"})
+    on = c.get("/v1/planning-policy/forgetting", headers=ORTIZ).json()  # teachers read it too
+    assert on["mode"] == "on" and on["protecting"] is True and on["forgets"] is False
+    assert c.get("/v1/planning-policy/forgetting", headers=LMS_KEY).status_code == 403
