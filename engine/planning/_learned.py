@@ -152,7 +152,6 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     ``learning_evidence``); ``activities``: the tenant's PlanActivity catalog;
     ``preferred``: learner id -> declared preferred formats; ``threshold``: the policy's
     mastered threshold (a retention check needs ``p_before`` >= it)."""
-    from engine.domain.evidence import parse_timestamp
     from planner.effectiveness import EffectivenessModel
     from planner.forgetting import ForgettingModel
 
@@ -166,12 +165,7 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
         score, p_before = min(max(float(score), 0.0), 1.0), min(max(float(p_before), 0.0), 1.0)
         tickets += _observe_ticket(eff, by_id.get(aid), lid, sid, p_before, score, prefs)
         if prev_pair == (lid, sid) and p_before >= threshold:  # timestamps parsed only here
-            days = (parse_timestamp(at_text) - parse_timestamp(prev_at)).total_seconds() / 86400.0
-            if days >= RETENTION_MIN_DAYS:
-                fog.observe(lid, sid, days, score)
-                checks += 1
-            else:  # same session: nothing faded, an error is the learner's slip
-                fog.observe_same_day(lid, score)
+            checks += _observe_retention(fog, lid, sid, score, at_text, prev_at)
         prev_pair, prev_at = (lid, sid), at_text
     multipliers = eff.mean_multipliers(activities) if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
@@ -179,26 +173,19 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
                          (time.perf_counter() - t0) * 1e3)
 
 
-def fit_forgetting(rows: Iterable[tuple], threshold: float, *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
+def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
     """The forgetting model alone (what ``"when_shown"`` protection needs) from the store's
     ``retention_evidence(threshold)`` rows ``(learner_id, skill_id, score, at text, previous
     at text)``: the same checks and same-session tickets as the forgetting part of
     :func:`fit_learned`, without reading the rest of the history. The effectiveness model
     stays empty."""
-    from engine.domain.evidence import parse_timestamp
     from planner.effectiveness import EffectivenessModel
     from planner.forgetting import ForgettingModel
 
     t0 = time.perf_counter()
     fog, checks = ForgettingModel(), 0
     for lid, sid, score, at_text, prev_text in rows:
-        score = min(max(float(score), 0.0), 1.0)
-        days = (parse_timestamp(at_text) - parse_timestamp(prev_text)).total_seconds() / 86400.0
-        if days >= RETENTION_MIN_DAYS:
-            fog.observe(lid, sid, days, score)
-            checks += 1
-        else:  # same session: nothing faded, an error is the learner's slip
-            fog.observe_same_day(lid, score)
+        checks += _observe_retention(fog, lid, sid, min(max(float(score), 0.0), 1.0), at_text, prev_text)
     fog.fit()
     return LearnedModels(EffectivenessModel(relative=True), fog, {}, 0, checks, marker, time.monotonic(),
                          (time.perf_counter() - t0) * 1e3, with_effectiveness=False)
@@ -207,7 +194,22 @@ def fit_forgetting(rows: Iterable[tuple], threshold: float, *, marker: tuple[int
 def _fit(store, inp, preferred, threshold: float, marker, effectiveness: bool) -> LearnedModels:
     if effectiveness:
         return fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker)
-    return fit_forgetting(store.retention_evidence(threshold), threshold, marker=marker)
+    return fit_forgetting(store.retention_evidence(threshold), marker=marker)
+
+
+def _observe_retention(fog, lid: str, sid: str, score: float, at_text: str, prev_text: str) -> int:
+    """A ticket on a skill believed mastered, ``at_text`` after the learner's previous
+    observation of it at ``prev_text``, into the forgetting model: a retention check (returns
+    1) at least ``RETENTION_MIN_DAYS`` later, else a same-session ticket that measures the
+    learner's slip (returns 0)."""
+    from engine.domain.evidence import parse_timestamp
+
+    days = (parse_timestamp(at_text) - parse_timestamp(prev_text)).total_seconds() / 86400.0
+    if days >= RETENTION_MIN_DAYS:
+        fog.observe(lid, sid, days, score)
+        return 1
+    fog.observe_same_day(lid, score)  # same session: nothing faded, an error is a slip
+    return 0
 
 
 def _observe_ticket(eff, act, lid: str, sid: str, p_before: float, score: float, prefs) -> int:

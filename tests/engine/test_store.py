@@ -620,7 +620,7 @@ def test_retention_evidence_selects_what_the_forgetting_fit_reads(store, school)
     for threshold in (0.5, 0.95):
         full = fit_learned(t.learning_evidence(), [], {}, threshold).forgetting
         rows = t.retention_evidence(threshold)
-        alone = fit_forgetting(rows, threshold)
+        alone = fit_forgetting(rows)
         assert alone.checks > 0 and rows
         assert alone.checks == sum(len(v) for v in full._checks.values())
         assert alone.forgetting._slips == full._slips
