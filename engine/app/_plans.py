@@ -55,8 +55,8 @@ class PlanUseCases(PlanStore):
         is cached, whatever the policy."""
         self.allow(by, "policy:read")
         test = self._learned_models(effectiveness=False, wait=True).forgetting_test()
-        mode = self.view.policy.protect_from_forgetting
-        return {"mode": mode, **test, "protecting": mode == "on" or (mode == "when_shown" and test["forgets"])}
+        policy = self.view.policy
+        return {"mode": policy.protect_from_forgetting, **test, "protecting": policy.protects(test["forgets"])}
 
     def _plan_playlist(self, learner_id: str, *, class_id=None, budget_min=None, pins=(), removes=(),
                        validate: bool = True):

@@ -120,12 +120,7 @@ def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequenc
     return PlaylistRequest(budget_min=budget, modality_bounds=bounds, pins=pins, removes=removes,
                            available_places=places, length_max=max(2, min(12, int(budget // 8) or 2)),
                            mastered_threshold=policy.mastered_threshold,
-                           weights=PlanWeights(protect=1.0 if _protects(policy, forgets) else 0.0))
-
-
-def _protects(policy: PlanningPolicy, forgets: bool) -> bool:
-    mode = policy.protect_from_forgetting
-    return mode == "on" or (mode == "when_shown" and bool(forgets))
+                           weights=PlanWeights(protect=1.0 if policy.protects(forgets) else 0.0))
 
 
 def _forgets(learned, policy: PlanningPolicy, weights) -> tuple[bool, dict]:
