@@ -177,18 +177,22 @@ def test_an_activity_that_teaches_twice_as_well_is_preferred_only_when_on(school
     assert [i.activity_id for i in again.items] == [i.activity_id for i in on.items]
 
 
+def _fresh_activity(school, lid):
+    """A single-skill activity the learner may do, on a skill they have no evidence of (None
+    when there is none)."""
+    from planner.playlist._eligibility import hard_filter
+
+    pl, req, catalog = _plan_inputs(school, lid)
+    known = school.engine.mastery(lid)
+    return next((a for a in catalog if len(a.skills) == 1 and a.skills[0][0] not in known
+                 and hard_filter(a, pl, req) is None), None)
+
+
 def _fast_forgetter(school):
     """(learner, skill, activity): the learner masters a fresh skill four times, a week apart,
     and fails every retention check in between (last practice 13 days ago)."""
-    from planner.playlist._eligibility import hard_filter
-
-    for lid in sorted(school.view.learners):
-        pl, req, catalog = _plan_inputs(school, lid)
-        known = school.engine.mastery(lid)
-        y = next((a for a in catalog if len(a.skills) == 1 and a.skills[0][0] not in known
-                  and hard_filter(a, pl, req) is None), None)
-        if y is not None:
-            break
+    lid, y = next((lid, y) for lid in sorted(school.view.learners)
+                  if (y := _fresh_activity(school, lid)) is not None)
     k = y.skills[0][0]
     rows, n = [], 0
     for block in range(4):

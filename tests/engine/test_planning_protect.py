@@ -17,7 +17,7 @@ from tests.engine.test_planning_learned import (  # noqa: F401 (fixture)
     ADMIN,
     NOW,
     _fast_forgetter,
-    _plan_inputs,
+    _fresh_activity,
     school,
 )
 
@@ -74,14 +74,9 @@ def _forgetful_learners(school, n: int) -> list[tuple[str, str]]:  # noqa: F811
     """(learner, activity) for ``n`` learners who each master a fresh skill, pass a check 2
     days later, fail one 14 days after that, and so on three times (each check followed by
     eight correct answers): checks fail more the longer the gap, as when learners forget."""
-    from planner.playlist._eligibility import hard_filter
-
     out, rows = [], []
     for lid in sorted(school.view.learners):
-        pl, req, catalog = _plan_inputs(school, lid)
-        known = school.engine.mastery(lid)
-        y = next((a for a in catalog if len(a.skills) == 1 and a.skills[0][0] not in known
-                  and hard_filter(a, pl, req) is None), None)
+        y = _fresh_activity(school, lid)
         if y is None:
             continue
         day = NOW - timedelta(days=60)
