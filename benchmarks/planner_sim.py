@@ -63,7 +63,7 @@ class GatedChoosing:
         self.gate.observe(*args, **kwargs)
 
     def __call__(self, world, learner, request, session, seed):
-        if self.gate._model(world).forgets():
+        if self.gate.forgets(world):
             request = replace(request, weights=replace(request.weights, **self.gate.weights))
         return self.choose(world, learner, request, session, seed)
 

@@ -114,9 +114,9 @@ class ForgettingModel:
     def _school_ll(self) -> np.ndarray:
         """(H + 1, L) school-level log-likelihood with every check so far (new ones added in
         chunks of 256, vectorised)."""
-        while self._pending:
-            chunk, self._pending = self._pending[:256], self._pending[256:]
-            d, sc = (np.array(c)[:, None, None] for c in zip(*chunk, strict=True))
+        pending, self._pending = self._pending, []
+        for i in range(0, len(pending), 256):
+            d, sc = (np.array(c)[:, None, None] for c in zip(*pending[i:i + 256], strict=True))
             r = 0.5 ** (d / SCHOOL_DAYS[None, :, None])
             pc = r * (1.0 - SLIP_GRID[None, None, :]) + (1.0 - r) * self.guess
             self._school = self._school + np.log(np.maximum(sc * pc + (1.0 - sc) * (1.0 - pc), 1e-12)).sum(axis=0)

@@ -265,6 +265,10 @@ class SpacingPathwise:
             self.models = {key: ForgettingModel(school_prior=self.gate)}
         return self.models[key]
 
+    def forgets(self, world) -> bool:
+        """Whether this school's checks so far show forgetting (``ForgettingModel.forgets``)."""
+        return self._model(world).forgets()
+
     def observe(self, world, s, activity, skill, p_before, score, days=float("nan")) -> None:
         if p_before < self.threshold:  # NaN days (first observation) fail both tests below
             return
@@ -276,12 +280,11 @@ class SpacingPathwise:
     def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
         from dataclasses import replace
 
-        model = self._model(world)
-        if self.gate and not model.forgets():
+        if self.gate and not self.forgets(world):
             return pathwise(world, learner, request, session, seed)
         if self.fitted:
-            learner = replace(learner, half_life_days=model.half_lives(learner.id,
-                                                                       learner.days_since_practice))
+            learner = replace(learner, half_life_days=self._model(world).half_lives(
+                learner.id, learner.days_since_practice))
         if self.weights:
             request = replace(request, weights=replace(request.weights, **self.weights))
         return pathwise(world, learner, request, session, seed)
