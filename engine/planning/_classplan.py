@@ -11,6 +11,7 @@ from engine.planning._input import PlanningInput, _value
 from engine.planning._learned import learned_switches
 from engine.planning._playlist import (
     DEFAULT_BUDGET_MIN,
+    _forgets,
     _with_learned,
     explain_learned,
     learned_ratios,
@@ -31,16 +32,19 @@ def _station_modality(st) -> str:
     return "independent_offline"
 
 
-def model_settings(cls, *, time_limit_s: float = 2.0, policy: PlanningPolicy = DEFAULT_POLICY):
+def model_settings(cls, *, time_limit_s: float = 2.0, policy: PlanningPolicy = DEFAULT_POLICY,
+                   forgets: bool = False):
     """The class's blended model → ``planner.classplan.ModelSettings`` (with the tenant's
-    mastery threshold)."""
+    mastery threshold and, as for a playlist, the forgetting-protection weight when the policy
+    protects: "on", or "when_shown" and ``forgets``)."""
     from planner.classplan import ModelSettings, StationPlan
 
     m = cls.model
     tag = getattr(type(m), "tag", "")
     cap = max(1, int(getattr(m, "small_group_cap", cls.small_group_cap)))
     common = {"g_min": min(2, cap), "g_max": cap, "time_limit_s": time_limit_s,
-              "mastered_threshold": policy.mastered_threshold}
+              "mastered_threshold": policy.mastered_threshold,
+              "protect": 1.0 if policy.protects(forgets) else 0.0}
     session = float(cls.schedule[0].minutes) if cls.schedule else DEFAULT_BUDGET_MIN
     if tag in ("station_rotation", "individual_rotation"):
         stations = tuple(StationPlan(st.name, _station_modality(st), float(st.minutes), int(st.capacity))
@@ -99,12 +103,15 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
     scheduled items); ``playlists``: learner id → (PlanItems, conflicts, meta), each learner's
     share of the session, ready to review one by one. ``learned``: the tenant's fitted models
     (:mod:`engine.planning._learned`), used as the policy switches them on: one catalog for the
-    class with the activity multipliers (no per-learner format part), each learner's half-lives.
+    class with the activity multipliers (no per-learner format part), each learner's half-lives;
+    with "when_shown" protection the school's forgetting test decides, as for a playlist, whether
+    the learners' own items protect from forgetting (meta ``protect_from_forgetting``).
     """
     from engine.domain.serialize import to_record
     from planner.classplan import ClassRequests, plan_class
 
-    settings = model_settings(cls, time_limit_s=time_limit_s, policy=policy)
+    forgets, protect_meta = _forgets(learned, policy, None)
+    settings = model_settings(cls, time_limit_s=time_limit_s, policy=policy, forgets=forgets)
     graph = inp.graph_for_grade(cls.grade)
     own = uses_own_devices(cls)
     pl_learners = [plan_learner(lr, mastery.get(lr.id, {}), graph.ids, own_devices=own, policy=policy)
@@ -139,7 +146,8 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
         "schedule": schedule,
         "playlists": playlists_body,
         "planner": {"status": plan.status, "objective": round(plan.objective, 4), "solve_ms": round(plan.solve_ms, 1),
-                    "slots": plan.n_slots, "notes": list(plan.notes), **({"learned": used} if used else {})},
+                    "slots": plan.n_slots, "notes": list(plan.notes), **({"learned": used} if used else {}),
+                    **protect_meta},
         "grouping": "planner.classplan.plan_class",
         "class_id": cls.id,
     }

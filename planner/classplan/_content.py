@@ -13,6 +13,7 @@ import numpy as np
 
 from planner.model import PlanActivity, PlanLearner, PlannedItem, PlaylistRequest, SkillGraph
 from planner.reasons import build_reason
+from planner.request import PlanWeights
 
 SCHOOL_PLACES = frozenset({"school", "classroom", "lab"})
 
@@ -201,13 +202,14 @@ def _joiner_item(graph: SkillGraph, learner: PlanLearner, activity: PlanActivity
 def slot_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: PlanLearner,
                   slots: Sequence[tuple[str, float, str]], theta: float, *,
                   removes: frozenset[str] = frozenset(), solver: str = "milp",
-                  time_limit_s: float = 0.05) -> list[PlannedItem | None]:
+                  time_limit_s: float = 0.05, protect: float = 0.0) -> list[PlannedItem | None]:
     """Fill ``slots`` (kind, minutes, place) with one activity each for one learner.
 
     Runs the playlist planner once on the catalog restricted to activities whose modality is a
     slot kind, which fit that slot's minutes and place; modality caps = slots per kind, budget
     = the slots' total minutes. Items are handed to slots of their kind in playlist order
-    (shortest fitting slot first). ``solver``: "milp" (planner.playlist) or "greedy"."""
+    (shortest fitting slot first). ``solver``: "milp" (planner.playlist) or "greedy";
+    ``protect``: the forgetting-protection weight (``ModelSettings.protect``)."""
     from planner.playlist.plan import greedy_playlist, plan_playlist
 
     if not slots:
@@ -233,7 +235,8 @@ def slot_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: P
         bounds.setdefault(m, (0, 0))
     req = PlaylistRequest(budget_min=float(sum(s[1] for s in slots)), modality_bounds=bounds,
                           length_min=0, length_max=len(slots), format_cap=None,
-                          skill_cap=2, mastered_threshold=theta, time_limit_s=time_limit_s)
+                          skill_cap=2, mastered_threshold=theta, time_limit_s=time_limit_s,
+                          weights=PlanWeights(protect=protect))
     learner_free = learner
     if learner.places:  # the station decides the place; keep the learner's other filters
         from dataclasses import replace
@@ -252,9 +255,10 @@ def slot_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: P
 
 def home_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: PlanLearner,
                   budget: float, theta: float, *, modalities: Sequence[str] = ("online",),
-                  place: str = "home", max_items: int = 8,
-                  time_limit_s: float = 0.05) -> tuple[list[PlannedItem], list]:
-    """A learner's own playlist of ``modalities`` doable at ``place`` within ``budget`` minutes.
+                  place: str = "home", max_items: int = 8, time_limit_s: float = 0.05,
+                  protect: float = 0.0) -> tuple[list[PlannedItem], list]:
+    """A learner's own playlist of ``modalities`` doable at ``place`` within ``budget`` minutes
+    (``protect``: the forgetting-protection weight, ``ModelSettings.protect``).
     Returns (items in order, playlist conflicts)."""
     from planner.model import MODALITIES
     from planner.playlist.plan import plan_playlist
@@ -265,7 +269,8 @@ def home_playlist(graph: SkillGraph, catalog: Sequence[PlanActivity], learner: P
     bounds = {m: ((0, max_items) if m in modalities else (0, 0)) for m in MODALITIES}
     from dataclasses import replace
     req = PlaylistRequest(budget_min=float(budget), modality_bounds=bounds, length_min=0,
-                          length_max=max_items, mastered_threshold=theta, time_limit_s=time_limit_s)
+                          length_max=max_items, mastered_threshold=theta, time_limit_s=time_limit_s,
+                          weights=PlanWeights(protect=protect))
     pl = plan_playlist(graph, sub, replace(learner, places=frozenset()), req)
     return list(pl.items), list(pl.conflicts)
 

@@ -8,6 +8,7 @@ from planner.classplan import _content as content
 from planner.classplan._groups import timeline
 from planner.classplan.types import LearnerSchedule, ScheduledItem
 from planner.model import MODALITIES, Conflict, PlaylistRequest
+from planner.request import PlanWeights
 
 
 def remote_schedules(settings, learners, catalog, graph, gs, groups, items, *, class_start: float,
@@ -34,7 +35,7 @@ def remote_schedules(settings, learners, catalog, graph, gs, groups, items, *, c
             bounds = {m: ((0, 8) if m == "online" else (0, 0)) for m in MODALITIES}
             req = PlaylistRequest(budget_min=settings.remote_minutes, modality_bounds=bounds,
                                   length_min=0, length_max=8, must_cover=cover,
-                                  mastered_threshold=theta)
+                                  mastered_threshold=theta, weights=PlanWeights(protect=settings.protect))
             pl = plan_playlist(graph, online, replace(lr, places=frozenset()), req)
             own = list(pl.items)
             conflicts += [Conflict(f"{lr.id}:{c.constraint}", c.amount, c.blocked_by, c.message)

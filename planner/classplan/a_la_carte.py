@@ -33,7 +33,7 @@ def plan_a_la_carte(settings: ModelSettings, learners: Sequence[PlanLearner],
     for lr in learners:
         own, confl = content.home_playlist(graph, catalog, lr, settings.course_minutes,
                                            settings.mastered_threshold, place=settings.home_place,
-                                           max_items=12)
+                                           max_items=12, protect=settings.protect)
         conflicts += confl
         schedules.append(LearnerSchedule(lr.id, tuple(timeline(
             lr.id, own, station_id=station.id, place=settings.home_place))))

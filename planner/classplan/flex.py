@@ -56,7 +56,7 @@ def plan_flex(settings: ModelSettings, learners: Sequence[PlanLearner],
         pulled = slot_of[s] >= 0 and s in items
         budget = settings.session_minutes - (settings.pull_out_minutes if pulled else 0.0)
         own, _ = content.home_playlist(graph, catalog, lr, budget, theta, modalities=OWN_MODALITIES,
-                                       place="classroom", max_items=8)
+                                       place="classroom", max_items=8, protect=settings.protect)
         blocked = blocked_item = None
         if pulled:
             r = slot_of[s]

@@ -362,7 +362,7 @@ def _fill_own_stations(ses: _Session, out: _Assembly, n_kept: int, fill: str) ->
                       for a, (r, _k) in zip(picks, own, strict=True)]
         else:
             filled = content.slot_playlist(graph, pool, lr, slots, theta, removes=removes,
-                                           solver=fill) if slots else []
+                                           solver=fill, protect=ses.settings.protect) if slots else []
         for (r, k), it, slot in zip(own, filled, slots, strict=True):
             sid = stations[k].id if k >= 0 else "own-seat"
             if it is not None:

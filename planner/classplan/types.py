@@ -66,6 +66,10 @@ class ModelSettings:
     ``lab_capacity``: computer-lab seats of the default lab-rotation stations (None = class).
     ``mastered_threshold``: θ in (0, 1] of the readiness rule (default
     ``planner.model.MASTERED_THRESHOLD``; the engine passes the tenant's). ``time_limit_s``: per MILP solve.
+    ``protect``: >= 0, the forgetting-protection weight (``PlanWeights.protect``,
+    :mod:`planner.protection`) of each learner's own items — station, flex, home and course
+    playlists — so that a mastered skill fading since its last practice can be reviewed there;
+    0 (the default) = off. Mini-lessons and group activities are chosen for learning only.
     """
 
     model: str
@@ -84,6 +88,7 @@ class ModelSettings:
     home_place: str = "home"
     mastered_threshold: float = MASTERED_THRESHOLD
     time_limit_s: float = 10.0
+    protect: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stations", tuple(self.stations))
@@ -111,6 +116,8 @@ class ModelSettings:
             raise PlanInputError(f"teacher_p_learn={self.teacher_p_learn}; it must be in (0, 1)")
         if not (0.0 < self.mastered_threshold <= 1.0):
             raise PlanInputError(f"mastered_threshold={self.mastered_threshold}; it must be in (0, 1]")
+        if not (self.protect >= 0.0):
+            raise PlanInputError(f"protect={self.protect}; it must be >= 0 (0 = no forgetting protection)")
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,9 @@ def test_when_shown_stays_off_in_a_school_that_forgets_nothing(school):  # noqa:
     test = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
     assert test["mode"] == "when_shown" and test["forgets"] is False, test
     assert test["retention_checks"] > 1000 and test["evidence"] < 2.71
+    cid = next(c.id for c in school.view.classes.values() if lid in c.roster)
+    cplan = school.generate_class_plan(ADMIN, cid).body["planner"]["protect_from_forgetting"]
+    assert cplan["forgets"] is False, cplan
     assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
 
 
@@ -128,6 +131,15 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
     assert shown["half_life_days"] is not None and shown["half_life_days"] < 60, shown
     answer = school.why_not(ADMIN, lid, aid)
     assert "mastered" not in answer["excluded_by"], answer  # protected: a review candidate
+    # a class plan's learners' own items are protected by the same test
+    cid = next(c.id for c in school.view.classes.values() if lid in c.roster)
+    cplan = school.generate_class_plan(ADMIN, cid).body["planner"]["protect_from_forgetting"]
+    assert cplan["forgets"] is True and cplan["evidence"] == shown["evidence"], cplan
+    from engine.planning._classplan import model_settings
+
+    cls = school.view.classes[cid]
+    assert model_settings(cls, policy=school.view.policy, forgets=True).protect == 1.0
+    assert model_settings(cls, policy=school.view.policy, forgets=False).protect == 0.0
     # an experiment arm that sets protect itself is not overridden by the test
     from engine.planning._playlist import _forgets
 
