@@ -98,6 +98,10 @@ class _Model:
         self.rlo: list[float] = []
         self.rhi: list[float] = []
         self.configs: list[tuple[int, tuple[int, ...], frozenset[int]]] = []
+        # rows added from plain lists (many short rows: cheaper than one array per row)
+        self.lr: list[int] = []
+        self.lc: list[int] = []
+        self.lv: list[float] = []
 
     def new_vars(self, n: int, lo: float | np.ndarray, hi: float | np.ndarray,
                  obj: float | np.ndarray) -> int:
@@ -119,11 +123,20 @@ class _Model:
         self.rlo.append(lo)
         self.rhi.append(hi)
 
+    def add_list_row(self, cols: list[int], coefs: list[float], lo: float, hi: float) -> None:
+        """``add_row`` for a row given as plain lists of ints and floats."""
+        self.lr.extend([len(self.rlo)] * len(cols))
+        self.lc.extend(cols)
+        self.lv.extend(coefs)
+        self.rlo.append(lo)
+        self.rhi.append(hi)
+
     def matrix(self) -> csc_array:
         """The (rows, variables) constraint matrix, column-wise (``run_highs`` sorts it)."""
-        return csc_array((np.concatenate(self.vals),
-                          (np.concatenate(self.ri), np.concatenate(self.ci))),
-                         shape=(len(self.rlo), len(self.cost)))
+        vals = np.concatenate([*self.vals, np.asarray(self.lv, dtype=np.float64)])
+        rows = np.concatenate([*self.ri, np.asarray(self.lr, dtype=np.int64)])
+        cols = np.concatenate([*self.ci, np.asarray(self.lc, dtype=np.int64)])
+        return csc_array((vals, (rows, cols)), shape=(len(self.rlo), len(self.cost)))
 
     def solve(self, integer: np.ndarray, *, time_limit: float | None, gap: float,
               start: np.ndarray | None = None) -> HighsRun:
@@ -235,9 +248,10 @@ def _add_gain_rows(m: _Model, c: Candidates, ox: int, formulation: str) -> np.nd
     K = len(c.skills)
     L = np.log1p(-c.T)  # (A, K) <= 0
     capped_by_config = np.zeros(K, dtype=bool)
+    touched = (c.T > 0).T  # (K, A)
     for k in range(K):
-        members = np.nonzero(c.T[:, k] > 0)[0]
-        q = 1.0 - c.p[k]
+        members = np.flatnonzero(touched[k])
+        q = 1.0 - float(c.p[k])
         if len(members) == 0 or q <= 0:
             continue
         confs = _configs(members, c.request.skill_cap) if formulation == "auto" else None
@@ -253,22 +267,27 @@ def _add_config_gain(m: _Model, c: Candidates, ox: int, k: int, q: float,
                      members: np.ndarray, confs: list[tuple[int, ...]]) -> None:
     """Exact gain of skill ``k``: one variable per subset of ``members`` (at most one chosen),
     each linked to the x of its activities; ``q`` = 1 − p_k."""
-    stay = {int(a): 1.0 - float(c.T[a, k]) for a in members}
-    link: dict[int, list[int]] = {a: [] for a in stay}
-    vals_k = np.empty(len(confs))
+    mem = members.tolist()
+    stay = dict(zip(mem, (1.0 - c.T[members, k]).tolist(), strict=True))
+    link: dict[int, list[int]] = {a: [] for a in mem}
     oz = len(m.cost)
+    w_k = float(c.w[k])
+    cost = []
     for n, S in enumerate(confs):
         keep = 1.0
         for a in S:
             keep *= stay[a]
             link[a].append(oz + n)
-        vals_k[n] = q * (1.0 - keep)
-    m.new_vars(len(confs), 0.0, 1.0, -c.w[k] * vals_k)
-    mem = tuple(int(a) for a in members)
-    m.configs.extend((oz + n, mem, frozenset(S)) for n, S in enumerate(confs))
-    m.add_row(np.arange(oz, oz + len(confs)), np.ones(len(confs)), -np.inf, 1.0)
+        cost.append(-w_k * (q * (1.0 - keep)))
+    nz = len(confs)
+    m.cost.extend(cost)
+    m.lb.extend([0.0] * nz)
+    m.ub.extend([1.0] * nz)
+    mem_t = tuple(mem)
+    m.configs.extend((oz + n, mem_t, frozenset(S)) for n, S in enumerate(confs))
+    m.add_list_row(list(range(oz, oz + nz)), [1.0] * nz, -np.inf, 1.0)
     for a, zs in link.items():
-        m.add_row([*zs, ox + a], [1.0] * len(zs) + [-1.0], 0.0, 0.0)
+        m.add_list_row([*zs, ox + a], [1.0] * len(zs) + [-1.0], 0.0, 0.0)
 
 
 def _add_tangent_gain(m: _Model, c: Candidates, ox: int, k: int, q: float,
