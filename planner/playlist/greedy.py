@@ -36,7 +36,7 @@ class _State:
         self.minutes = 0.0
         self.mod = np.zeros(len(MODALITIES))
         self.fmt = np.zeros(lim.fmt.shape[1])
-        self.skill = np.zeros(c.T.shape[1])
+        self.skill = np.zeros(lim.touch.shape[1])
         self.count = 0
         self.blocked = np.zeros(c.n, dtype=bool)
         for mi in np.nonzero(lim.mod_hi < 1)[0]:

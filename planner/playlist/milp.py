@@ -322,10 +322,10 @@ def _add_limit_rows(m: _Model, c: Candidates, ox: int, ov: int,
         if np.isfinite(lim.fmt_cap[f]) and len(members) > lim.fmt_cap[f]:
             m.add_row(mem, np.ones(len(members)), -np.inf, lim.fmt_cap[f])
         m.add_row(_cat(ov + f, mem), _cat(1.0, -np.ones(len(members))), -np.inf, 0.0)
-    for k in range(len(c.skills)):
-        if capped_by_config[k]:
+    for k in range(lim.touch.shape[1]):  # gain-bearing skills, then un-ready ones (pins)
+        if k < len(capped_by_config) and capped_by_config[k]:
             continue
-        a = np.nonzero(lim.touch[:, k])[0]
+        a = np.flatnonzero(lim.touch[:, k])
         if len(a) > r.skill_cap:
             m.add_row(ox + a, np.ones(len(a)), -np.inf, float(r.skill_cap))
     if A > r.length_max:

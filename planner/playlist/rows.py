@@ -40,14 +40,15 @@ class HardLimits:
 
     fmt: np.ndarray  # (A, F) bool
     fmt_cap: np.ndarray  # (F,) float, inf = no cap
-    touch: np.ndarray  # (A, K) bool, activity works on a gain-bearing skill
+    touch: np.ndarray  # (A, K + E) bool, activity works on skill column (see ``cap_skills``)
     mod_hi: np.ndarray  # (4,) float
     mod_lo: np.ndarray  # (4,) float
     chain: np.ndarray  # (R, A) float, 1 where activity teaches the prerequisite of row r
     chain_owner: np.ndarray  # (R,) int, the chained activity of row r
     fmt_of: tuple[np.ndarray, ...] = ()  # per activity: its format indices
-    skills_of: tuple[np.ndarray, ...] = ()  # per activity: its gain-bearing skill indices
+    skills_of: tuple[np.ndarray, ...] = ()  # per activity: its ``touch`` columns
     rows_taught: tuple[np.ndarray, ...] = ()  # per activity: chain rows it satisfies
+    cap_skills: tuple[str, ...] = ()  # (K + E,) the skill of each ``touch`` column
 
 
 def hard_limits(c: Candidates) -> HardLimits:
@@ -76,13 +77,33 @@ def _hard_limits(c: Candidates) -> HardLimits:
     for n, (a, bs) in enumerate(c.chain_rows):
         chain[n, list(bs)] = 1.0
         owner[n] = a
-    touch = c.T > 0
+    extra, touch_extra = _unready_skills(c)
+    touch = np.hstack([c.T > 0, touch_extra])
     return HardLimits(
         fmt=fmt, fmt_cap=cap, touch=touch, mod_hi=hi, mod_lo=lo, chain=chain, chain_owner=owner,
-        fmt_of=tuple(np.nonzero(fmt[a])[0] for a in range(A)),
-        skills_of=tuple(np.nonzero(touch[a])[0] for a in range(A)),
-        rows_taught=tuple(np.nonzero(chain[:, a])[0] for a in range(A)),
+        fmt_of=tuple(np.flatnonzero(row) for row in fmt),
+        skills_of=tuple(np.flatnonzero(row) for row in touch),
+        rows_taught=tuple(np.flatnonzero(col) for col in chain.T),
+        cap_skills=tuple(c.skills) + extra,
     )
+
+
+def _unready_skills(c: Candidates) -> tuple[tuple[str, ...], np.ndarray]:
+    """The skill cap counts every skill the learner has not mastered, not only the K
+    gain-bearing ones: a teacher may pin activities on skills that are not ready (no gain
+    there). Returns the E other un-mastered skills candidates work on and their (A, E) bool
+    columns."""
+    theta, K = c.request.mastered_threshold, c.skill_index
+    cols: dict[str, list[int]] = {}
+    for a, act in enumerate(c.activities):
+        for k, _w in act.skills:
+            if k not in K and c.learner.mastery_of(k) < theta:
+                cols.setdefault(k, []).append(a)
+    extra = tuple(sorted(cols))
+    out = np.zeros((c.n, len(extra)), dtype=bool)
+    for e, k in enumerate(extra):
+        out[cols[k], e] = True
+    return extra, out
 
 
 def soft_rows(c: Candidates, extra_forced: tuple[int, ...] = ()) -> list[SoftRow]:
@@ -129,7 +150,7 @@ def hard_violations(c: Candidates, x: np.ndarray, lim: HardLimits | None = None,
     if lim.touch.shape[1]:
         sc = lim.touch[sel].sum(axis=0)
         for k in np.nonzero(sc > r.skill_cap)[0]:
-            out.append(f"skill_cap:{c.skills[k]}")
+            out.append(f"skill_cap:{lim.cap_skills[k]}")
     if sel.sum() > r.length_max:
         out.append("length_max")
     for (a, bs), (_a, sk) in zip(c.chain_rows, c.chain_skills, strict=True):

@@ -251,3 +251,26 @@ def test_incumbent_cutoff_proves_optimality(school, school_learners):
     looser = solve_milp(c, time_limit=None, mip_rel_gap=1e-9, incumbent=v - 0.05)
     assert looser.x is not None
     assert penalised_value(c, looser.x, rows, None, 0.0) == pytest.approx(v, abs=1e-9)
+
+
+def test_two_pins_on_a_skill_that_is_not_ready_respect_the_skill_cap():
+    """The skill cap counts every un-mastered skill, also one that is not ready (no gain
+    there): a teacher's second pin on it gives way with a conflict naming the cap (found by
+    the random-instance test: both pins were kept, 2 items on a skill capped at 1)."""
+    from planner.model import PlanSkill, SkillGraph
+
+    # "next" is two steps from ready: neither ready nor chained, so it bears no gain
+    graph = SkillGraph.from_skills([PlanSkill("root"), PlanSkill("base", ("root",)),
+                                    PlanSkill("next", ("base",))])
+    catalog = [act("on-root", "root", duration_min=10, p_learn=0.3, formats=("video",)),
+               act("next-1", "next", duration_min=10, p_learn=0.3, formats=("game",)),
+               act("next-2", "next", duration_min=10, p_learn=0.3, formats=("practice",))]
+    learner = PlanLearner("x", mastery={"root": 0.3, "base": 0.2, "next": 0.1})
+    req = PlaylistRequest(budget_min=60, skill_cap=1, length_max=3, format_cap=None,
+                          pins=("next-1", "next-2"))
+    for planner in (plan_playlist, greedy_playlist):
+        pl = planner(graph, catalog, learner, req)
+        assert check_hard(graph, catalog, learner, req, pl) == [], planner
+        assert len({"next-1", "next-2"} & set(pl.activity_ids)) == 1, pl.activity_ids
+        (conflict,) = [k for k in pl.conflicts if k.constraint.startswith("pin:")]
+        assert "skill_cap:next" in conflict.blocked_by, conflict
