@@ -53,6 +53,13 @@ def _dumps(value: Any) -> str:
         raise ValidationError(f"value is not JSON-serialisable ({exc}); send plain JSON") from None
 
 
+def _is_read(text: str) -> bool:
+    """True for a statement that only reads (``SELECT``/``WITH ... SELECT``)."""
+    head = text.lstrip()[:6].upper()
+    return head == "SELECT" or (head[:4] == "WITH" and "INSERT" not in text.upper()
+                                and "UPDATE" not in text.upper() and "DELETE" not in text.upper())
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -128,8 +135,10 @@ class TenantBase:
 
     @contextmanager
     def _read(self) -> Iterator[Driver]:
-        with self._driver.lock:
-            yield self._driver
+        """A block of reads that see one state (``Driver.reading`` with a snapshot); inside
+        this thread's transaction, the transaction's own connection."""
+        with self._driver.reading(snapshot=True) as driver:
+            yield driver
 
     def _read_through(self, wanted: Sequence[Any], cache_keys: Sequence[Any], load: Any) -> dict:
         """Rows of ``wanted`` keys, from the driver's write-through cache where it applies.
@@ -166,5 +175,11 @@ class TenantBase:
         return out
 
     def _q(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._driver.lock:
-            return self._driver.execute(text, params)
+        """One statement's rows: in this thread's transaction through its connection, else
+        through ``Driver.reading`` (a write outside a transaction goes to the connection)."""
+        driver = self._driver
+        if driver.in_transaction or not _is_read(text):
+            with driver.lock:
+                return driver.execute(text, params)
+        with driver.reading() as reader:
+            return reader.execute(text, params)

@@ -169,6 +169,16 @@ class Driver:
             raise RuntimeError("after_commit needs an open transaction in this thread")
         self._after_commit.append(callback)
 
+    @contextmanager
+    def reading(self, *, snapshot: bool = False) -> Iterator[Any]:
+        """Something with ``execute(text, params) -> rows`` for reads outside this thread's
+        transaction: here the connection itself under the driver's lock (``snapshot``: the
+        reads of the block see one state, which the lock gives within this process).
+        :class:`~engine.store.sqlite.SQLiteDriver` reads a file database through the thread's
+        own read connection instead, so that reads never wait for another thread's write."""
+        with self.lock:
+            yield self
+
     def close(self) -> None:
         with self.lock:
             self.connection.close()

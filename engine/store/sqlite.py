@@ -6,6 +6,11 @@ a read-modify-write ingest; readers are never blocked (WAL).
 Reads go through a memory map of the file (:data:`MMAP_BYTES`): cheap re-reads after another
 worker's commit has emptied this connection's page cache.
 
+Reads outside a thread's own transaction go through that thread's read-only connection
+(:meth:`SQLiteDriver.reading`): a teacher's page or a playlist never waits for another
+thread's ingest, which holds the write connection for its whole transaction (and, with
+several workers, while it waits for the other process's commit).
+
 Processes sharing a database file (``pathwise serve --workers N``) first take an exclusive
 ``flock`` on ``<file>.writelock``: a writer waiting there wakes the moment the other one
 commits, where SQLite's own busy handler sleeps and retries (1, 2, 5 ... 100 ms), which made
@@ -16,6 +21,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 try:
@@ -34,10 +42,42 @@ from engine.store.driver import Driver, MasteryCache
 #: 4,921-8,968 events/s held without (median 5,782), 6,643-12,107 with (median 8,968).
 MMAP_BYTES = 1 << 30
 
+#: Page cache of each thread's read connection, KiB (the write connection keeps 64 MiB): the
+#: memory map above serves most reads.
+READER_CACHE_KIB = 8192
+
+
+class _Reader:
+    """One thread's read-only connection to the database file; ``in_snapshot`` while a
+    snapshot block's read transaction is open."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                          timeout=30.0)
+        for pragma in ("query_only=ON", "busy_timeout=30000", f"cache_size=-{READER_CACHE_KIB}",
+                       f"mmap_size={MMAP_BYTES}", "temp_store=MEMORY"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.in_snapshot = False
+
+    def sql(self, text: str) -> str:
+        return text
+
+    def execute(self, text, params=()):
+        cursor = self.connection.execute(text, params)
+        if cursor.description is None:
+            return []
+        return cursor.fetchall()
+
 
 class SQLiteDriver(Driver):
     dialect = "sqlite"
     integrity_errors = (sqlite3.IntegrityError,)
+    #: Reads outside a thread's own transaction use the thread's read connection
+    #: (:meth:`reading`); False reads through the write connection under the lock, as before
+    #: (``benchmarks.read_latency`` compares the two).
+    read_connections = True
 
     def __init__(self, path: str | None) -> None:
         """``path`` is a file path, or ``None`` for a private in-memory database."""
@@ -62,6 +102,9 @@ class SQLiteDriver(Driver):
         self.mastery_cache = MasteryCache()
         self.checkpointer: WalCheckpointer | None = None
         self._write_lock: int | None = None  # fd of <file>.writelock (see the module docstring)
+        self._local = threading.local()  # .reader: this thread's _Reader
+        self._readers: list[_Reader] = []
+        self._readers_lock = threading.Lock()
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -79,9 +122,39 @@ class SQLiteDriver(Driver):
             if fcntl is not None:
                 self._write_lock = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
 
+    @contextmanager
+    def reading(self, *, snapshot: bool = False) -> Iterator[object]:
+        """This thread's read connection (a file database, outside this thread's own
+        transaction), else the write connection under the lock (``Driver.reading``). A
+        ``snapshot`` block is one read transaction: its reads see one committed state, also
+        across processes; blocks nest."""
+        if self.path is None or not self.read_connections or self.in_transaction:
+            with self.lock:
+                yield self
+            return
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = _Reader(self.path)
+            with self._readers_lock:
+                self._readers.append(reader)
+        if not snapshot or reader.in_snapshot:  # one statement, or inside an open snapshot
+            yield reader
+            return
+        reader.connection.execute("BEGIN")
+        reader.in_snapshot = True
+        try:
+            yield reader
+        finally:
+            reader.in_snapshot = False
+            reader.connection.execute("COMMIT")
+
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.close()
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.connection.close()
         super().close()
         if self._write_lock is not None:
             os.close(self._write_lock)

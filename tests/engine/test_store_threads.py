@@ -28,7 +28,7 @@ def test_a_read_during_another_threads_transaction_neither_joins_nor_fails(tmp_p
     def reader() -> None:
         seen["reader_in_transaction"] = driver.in_transaction
         try:
-            seen["version"] = tenant.active_model_version()  # blocks until the writer commits
+            seen["version"] = tenant.active_model_version()  # committed state: the open transaction is invisible
         except Exception as exc:  # the bug: RuntimeError from after_commit
             seen["error"] = exc
 
@@ -46,3 +46,76 @@ def test_a_read_during_another_threads_transaction_neither_joins_nor_fails(tmp_p
     assert "error" not in seen, seen.get("error")
     assert seen["version"] == 0
     store.close()
+
+
+def _writer_holding(tenant, teacher_id: str):
+    """A thread that writes teacher ``teacher_id`` in a transaction and holds it open until
+    released: (thread, opened event, release event)."""
+    from engine.domain.classes import Teacher
+
+    opened, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with tenant.transaction():
+            tenant.put_teachers([Teacher(teacher_id, "Ms Pending")])
+            opened.set()
+            release.wait(10)
+
+    w = threading.Thread(target=writer)
+    w.start()
+    assert opened.wait(5)
+    return w, release
+
+
+def test_a_read_does_not_wait_for_another_threads_write_and_sees_only_committed_rows(tmp_path):
+    """On a SQLite file each thread reads through its own read connection: a teacher's page or
+    a playlist does not wait for an ingest holding the write connection (before: every read
+    took the driver's lock and waited for the writer's commit)."""
+    from engine.domain.classes import Teacher
+
+    store = open_store(f"sqlite:///{tmp_path / 'pw.db'}")
+    tenant = store.for_tenant("north")
+    tenant.put_teachers([Teacher("T1", "Ms One")])
+    w, release = _writer_holding(tenant, "T2")
+    got: dict[str, object] = {}
+    r = threading.Thread(target=lambda: got.update(ids=[t.id for t in tenant.list_teachers()],
+                                                     one=tenant.list_teachers(["T1", "T2"])))
+    r.start()
+    r.join(3)
+    waited = r.is_alive()
+    release.set()
+    w.join(5)
+    r.join(5)
+    assert not waited, "the read waited for another thread's open write transaction"
+    assert got["ids"] == ["T1"] and [t.id for t in got["one"]] == ["T1"]  # nothing uncommitted
+    assert [t.id for t in tenant.list_teachers()] == ["T1", "T2"]  # committed: seen at once
+    with tenant.transaction():  # inside its own transaction a thread reads its own writes
+        tenant.put_teachers([Teacher("T3", "Mr Three")])
+        assert [t.id for t in tenant.list_teachers(["T3"])] == ["T3"]
+    store.close()
+
+
+def test_a_snapshot_block_reads_one_state_while_another_thread_commits(tmp_path):
+    from engine.domain.classes import Teacher
+
+    store = open_store(f"sqlite:///{tmp_path / 'pw.db'}")
+    tenant = store.for_tenant("north")
+    tenant.put_teachers([Teacher("T1", "Ms One")])
+    with tenant._read():
+        before = [t.id for t in tenant.list_teachers()]
+        t = threading.Thread(target=lambda: tenant.put_teachers([Teacher("T2", "Mr Two")]))
+        t.start()
+        t.join(5)
+        assert not t.is_alive(), "a snapshot block must not hold writers up"
+        assert [t.id for t in tenant.list_teachers()] == before == ["T1"]
+    assert [t.id for t in tenant.list_teachers()] == ["T1", "T2"]
+    reader = tenant._driver._local.reader
+    import sqlite3
+
+    import pytest
+
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.execute("DELETE FROM teachers")  # a read connection never writes
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        reader.execute("SELECT 1")  # closed with the store
