@@ -1,6 +1,7 @@
 """Simulation benchmark of the planner in a family of worlds it does not know (issue 15).
 
     python -m benchmarks.planner_sim [--seeds N] [--learners S] [--worlds a,b] [--jobs J]
+                                     [--order side_by_side|one_by_one]
 
 Each world (``planner.simulate.family.WORLDS``) differs from the planner's assumptions in
 one way (or all at once): wrong prerequisite edges, per-learner learn rate/guess/slip,
@@ -12,6 +13,10 @@ beliefs from observed evidence only, and the engine's default forgetting protect
 the school's own retention checks show forgetting, ``planner.simulate.baselines.engine_default``;
 the ablation's "pathwise" reference is the plain planner) and compared with fair baselines on the same catalog,
 beliefs and hard filters (``planner.simulate.baselines``).
+
+The learners of a world are taught side by side, session by session for the whole class, as
+a school does (``--order one_by_one``: each learner's whole horizon before the next's, the
+order before the tenth session); only the policies that learn from evidence notice.
 
 E_p = skills truly mastered per learner at the end of the horizon minus without any
 instruction (same random numbers); mean over learners, then mean ± 95 % CI (Student t)
@@ -94,7 +99,7 @@ def ablation_policies(rows=None) -> dict:
 
 
 def _one(args):
-    spec, seed, ablation, rows = args
+    spec, seed, ablation, rows, order = args
     from planner.simulate.family import run_world
 
     policies = None
@@ -107,13 +112,14 @@ def _one(args):
         # "pathwise" as the engine plans by default: protection once the school shows forgetting
         policies = {**POLICIES, "pathwise": engine_default(),
                     CHOOSING: GatedChoosing(engine_default(), choosing_policy())}
-    return spec.name, seed, run_world(spec, seed, policies)
+    return spec.name, seed, run_world(spec, seed, policies, order=order)
 
 
-def run(specs, seeds, jobs: int, ablation: bool = False, rows=None) -> dict:
+def run(specs, seeds, jobs: int, ablation: bool = False, rows=None,
+        order: str = "side_by_side") -> dict:
     """{world: {policy: [WorldResult per seed]}} (``rows``: ablation rows to run, None =
-    all)."""
-    tasks = [(spec, seed, ablation, rows) for spec in specs for seed in seeds]
+    all; ``order``: the learners' order, ``planner.simulate.family.run_world``)."""
+    tasks = [(spec, seed, ablation, rows, order) for spec in specs for seed in seeds]
     out: dict = {s.name: {} for s in specs}
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
@@ -260,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", default="",
                     help="with --ablation: comma-separated rows to run (default all), e.g. "
                          "'+protect,+spacing (fitted),+protect +spacing (fitted)'")
+    ap.add_argument("--order", default="side_by_side", choices=("side_by_side", "one_by_one"),
+                    help="learners side by side, session by session as a school teaches them "
+                         "(default), or one learner's whole horizon after another's (the order "
+                         "before the tenth session); matters only to policies that learn")
     args = ap.parse_args(argv)
 
     from planner.simulate.family import WORLDS
@@ -281,10 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             if r not in known:
                 ap.error(f"unknown ablation row {r!r} in --rows; choose from {', '.join(known)}")
-    out = run(specs, seeds, max(1, args.jobs), args.ablation, rows)
+    out = run(specs, seeds, max(1, args.jobs), args.ablation, rows, args.order)
     print(f"\nplanner in {len(specs)} worlds: {args.learners} learners x {len(seeds)} seeds "
-          "per world; E_p = skills mastered per learner beyond no instruction, "
-          "mean ± 95 % CI over seeds\n")
+          f"per world, learners {args.order.replace('_', ' ')}; E_p = skills mastered per learner "
+          "beyond no instruction, mean ± 95 % CI over seeds\n")
     for s in specs:
         print(f"  {s.name}: {s.description} ({s.sessions} x {s.session_minutes:g} min)")
     print()

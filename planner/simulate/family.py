@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.simulate.baselines import POLICIES
-from planner.simulate.world_run import engine_request, simulate_learner
+from planner.simulate.world_run import engine_request, simulate_class, simulate_learner
 from planner.simulate.worlds import WorldSpec, build_world
 
 WORLDS: tuple[WorldSpec, ...] = (
@@ -76,8 +76,18 @@ class WorldResult:
         return float(self.gain.mean())
 
 
-def run_world(spec: WorldSpec, seed: int, policies=None) -> dict[str, WorldResult]:
-    """Every policy (name -> callable, default all) on world ``spec`` drawn with ``seed``."""
+ORDERS = ("side_by_side", "one_by_one")
+
+
+def run_world(spec: WorldSpec, seed: int, policies=None, *,
+              order: str = "side_by_side") -> dict[str, WorldResult]:
+    """Every policy (name -> callable, default all) on world ``spec`` drawn with ``seed``.
+    ``order``: "side_by_side" (default) runs the learners as a school does, session by
+    session for the whole class (:func:`~planner.simulate.world_run.simulate_class`);
+    "one_by_one" runs each learner's whole horizon before the next's (the order before the
+    tenth session). It matters only to policies that learn from the evidence they see."""
+    if order not in ORDERS:
+        raise ValueError(f"order={order!r}; use one of {ORDERS}")
     policies = policies or POLICIES
     world = build_world(spec, seed)
     request = engine_request(spec)
@@ -85,7 +95,10 @@ def run_world(spec: WorldSpec, seed: int, policies=None) -> dict[str, WorldResul
                      for s in range(spec.n_learners)], dtype=float)
     out = {}
     for name, fn in policies.items():
-        outs = [simulate_learner(world, s, fn, request) for s in range(spec.n_learners)]
+        if order == "side_by_side":
+            outs = simulate_class(world, fn, request)
+        else:
+            outs = [simulate_learner(world, s, fn, request) for s in range(spec.n_learners)]
         items = sum(o.items for o in outs)
         out[name] = WorldResult(
             name, spec.name, seed, np.array([o.true_end.sum() for o in outs]) - idle,

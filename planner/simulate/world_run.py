@@ -108,25 +108,52 @@ def simulate_learner(world, s: int, policy: Policy, request: PlaylistRequest) ->
     policy with an ``observe(world, s, activity, skill, p_before, score, days=...)`` method
     is shown every exit ticket (the evidence the engine would store; ``days`` since the
     previous observation of the skill, NaN for the first)."""
-    import time
+    run = _LearnerRun(world, s, policy, request)
+    for sess in range(world.spec.sessions):
+        run.session(sess)
+    return run.outcome()
 
-    spec, g = world.spec, world.graph
-    ids = g.ids
-    aidx = world.cache.setdefault("aidx", {a.id: n for n, a in enumerate(world.catalog)})
-    true = world.true0[s].copy()
-    belief = world.pre_belief[s].copy()
-    n_obs = world.pre_obs[s].copy()
-    days = world.pre_days[s].copy()
-    half = world.half_life[s].copy()
-    attempts = np.zeros(len(ids), dtype=np.int64)
-    base = world.learners[s]
-    items = blind = violations = 0
-    minutes = plan_s = 0.0
-    for sess in range(spec.sessions):
-        learner = learner_view(base, ids, belief, n_obs, days)
+
+def simulate_class(world, policy: Policy, request: PlaylistRequest) -> list[LearnerOutcome]:
+    """Every learner of ``world`` side by side, as a school teaches them: session 1 of every
+    learner, then session 2, and so on. A policy that learns from the evidence it is shown
+    (``observe``) thus sees the whole class's first sessions before anyone's second, where
+    :func:`simulate_learner` one learner after another shows it several learners' whole
+    horizons first. A policy that learns nothing gets the same outcomes either way (every
+    random number is drawn per learner, skill and attempt)."""
+    runs = [_LearnerRun(world, s, policy, request) for s in range(world.spec.n_learners)]
+    for sess in range(world.spec.sessions):
+        for run in runs:
+            run.session(sess)
+    return [run.outcome() for run in runs]
+
+
+class _LearnerRun:
+    """One learner's state over the horizon: true and believed mastery, evidence counts,
+    days since practice, half-lives, and the running totals of :class:`LearnerOutcome`."""
+
+    def __init__(self, world, s: int, policy: Policy, request: PlaylistRequest) -> None:
+        self.world, self.s, self.policy, self.request = world, s, policy, request
+        self.aidx = world.cache.setdefault("aidx", {a.id: n for n, a in enumerate(world.catalog)})
+        self.true = world.true0[s].copy()
+        self.belief = world.pre_belief[s].copy()
+        self.n_obs = world.pre_obs[s].copy()
+        self.days = world.pre_days[s].copy()
+        self.half = world.half_life[s].copy()
+        self.attempts = np.zeros(len(world.graph.ids), dtype=np.int64)
+        self.items = self.blind = self.violations = 0
+        self.minutes = self.plan_s = 0.0
+
+    def session(self, sess: int) -> None:
+        """Plan session ``sess``, apply it to the true learner, observe, let time pass."""
+        import time
+
+        world, s, request = self.world, self.s, self.request
+        ids, base = world.graph.ids, world.learners[s]
+        learner = learner_view(base, ids, self.belief, self.n_obs, self.days)
         t0 = time.perf_counter()
-        acts = policy(world, learner, request, sess, int(world.u_policy[s, sess]))
-        plan_s += time.perf_counter() - t0
+        acts = self.policy(world, learner, request, sess, int(world.u_policy[s, sess]))
+        self.plan_s += time.perf_counter() - t0
         used, mods = 0.0, {}
         reps = np.zeros(len(ids), dtype=np.int64)
         practised: set[int] = set()
@@ -134,15 +161,19 @@ def simulate_learner(world, s: int, policy: Policy, request: PlaylistRequest) ->
             used += a.duration_min
             mods[a.modality] = mods.get(a.modality, 0) + 1
             if violates(a, base, request, used, mods):
-                violations += 1
+                self.violations += 1
                 continue
-            items += 1
-            minutes += a.duration_min
-            blind += _apply(world, s, a, aidx[a.id], true, belief, n_obs, days, attempts,
-                            reps, practised, getattr(policy, "observe", None))
-        _between_sessions(world, s, sess, true, days, half, practised)
-    gain = float(true.sum() - world.true0[s].sum())
-    return LearnerOutcome(gain, items, blind, violations, minutes, plan_s, true)
+            self.items += 1
+            self.minutes += a.duration_min
+            self.blind += _apply(world, s, a, self.aidx[a.id], self.true, self.belief, self.n_obs,
+                                 self.days, self.attempts, reps, practised,
+                                 getattr(self.policy, "observe", None))
+        _between_sessions(world, s, sess, self.true, self.days, self.half, practised)
+
+    def outcome(self) -> LearnerOutcome:
+        gain = float(self.true.sum() - self.world.true0[self.s].sum())
+        return LearnerOutcome(gain, self.items, self.blind, self.violations, self.minutes,
+                              self.plan_s, self.true)
 
 
 def _apply(world, s, a: PlanActivity, ai: int, true, belief, n_obs, days, attempts, reps,

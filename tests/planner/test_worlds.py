@@ -182,3 +182,35 @@ def test_engine_default_plans_as_pathwise_until_the_school_forgets(monkeypatch):
     assert model.forgets()
     gated(world, world.learners[0], request, 0, 0)
     assert seen == [0.0, 1.0]
+
+
+def test_side_by_side_runs_the_class_session_by_session_and_changes_only_learning_policies():
+    """``run_world`` teaches the learners side by side (session 1 of all, then session 2 ...):
+    a learning policy sees every learner's first session before anyone's second; a policy that
+    learns nothing gets the same outcomes in either order."""
+    spec = replace(SMALL, sessions=3, n_learners=5, p_absent=0.0)
+    order: list[tuple[int, int]] = []
+
+    class Recorder:
+        def __init__(self):
+            self.session_of = {}
+
+        def observe(self, world, s, activity, skill, p_before, score, days=float("nan")):
+            order.append((self.session_of[s], s))
+
+        def __call__(self, world, learner, request, session, seed):
+            self.session_of[[lr.id for lr in world.learners].index(learner.id)] = session
+            return POLICIES["pathwise"](world, learner, request, session, seed)
+
+    run_world(spec, 3, {"rec": Recorder()})
+    sessions = [sess for sess, _s in order]
+    assert sessions == sorted(sessions), "a later session's ticket came before an earlier one's"
+    assert {s for sess, s in order if sess == 0} == set(range(spec.n_learners))
+    order.clear()
+    run_world(spec, 3, {"rec": Recorder()}, order="one_by_one")
+    assert [s for _sess, s in order] == sorted(s for _sess, s in order)  # learner after learner
+    a = run_world(spec, 3, {"pathwise": POLICIES["pathwise"]})["pathwise"]
+    b = run_world(spec, 3, {"pathwise": POLICIES["pathwise"]}, order="one_by_one")["pathwise"]
+    np.testing.assert_array_equal(a.gain, b.gain)
+    with pytest.raises(ValueError, match="order='shuffled'"):
+        run_world(spec, 3, {"pathwise": POLICIES["pathwise"]}, order="shuffled")
