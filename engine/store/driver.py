@@ -2,9 +2,11 @@
 
 A driver owns one DB-API connection in autocommit mode and issues ``BEGIN``/``COMMIT``
 itself. SQL text is written once with ``?`` placeholders; a driver translates it for its
-database (:meth:`Driver.sql`). Every public store call takes the driver's re-entrant lock, so
-one store may be shared by threads; nested :meth:`Driver.transaction` blocks join the
-outermost one, which commits on success and rolls back everything on any exception.
+database (:meth:`Driver.sql`). Every write and every read inside a transaction takes the
+driver's re-entrant lock, so one store may be shared by threads; reads outside the calling
+thread's transaction go through :meth:`Driver.reading` (the lock here; the SQLite driver's
+per-thread read connections). Nested :meth:`Driver.transaction` blocks join the outermost
+one, which commits on success and rolls back everything on any exception.
 """
 
 from __future__ import annotations

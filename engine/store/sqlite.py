@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,7 +104,9 @@ class SQLiteDriver(Driver):
         self.checkpointer: WalCheckpointer | None = None
         self._write_lock: int | None = None  # fd of <file>.writelock (see the module docstring)
         self._local = threading.local()  # .reader: this thread's _Reader
-        self._readers: list[_Reader] = []
+        # weak: a thread's reader (and its connection) goes when the thread ends (pool threads
+        # come and go), close() closes the ones still alive
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -136,7 +139,7 @@ class SQLiteDriver(Driver):
         if reader is None:
             reader = self._local.reader = _Reader(self.path)
             with self._readers_lock:
-                self._readers.append(reader)
+                self._readers.add(reader)
         if not snapshot or reader.in_snapshot:  # one statement, or inside an open snapshot
             yield reader
             return
@@ -152,7 +155,8 @@ class SQLiteDriver(Driver):
         if self.checkpointer is not None:
             self.checkpointer.close()
         with self._readers_lock:
-            readers, self._readers = self._readers, []
+            readers = list(self._readers)
+            self._readers.clear()
         for reader in readers:
             reader.connection.close()
         super().close()

@@ -119,3 +119,23 @@ def test_a_snapshot_block_reads_one_state_while_another_thread_commits(tmp_path)
     store.close()
     with pytest.raises(sqlite3.ProgrammingError):
         reader.execute("SELECT 1")  # closed with the store
+
+
+def test_a_threads_read_connection_goes_with_the_thread(tmp_path):
+    """Pool threads come and go (anyio retires idle ones): a thread's read connection must not
+    outlive it, or a long-running server would gather open connections."""
+    import gc
+
+    store = open_store(f"sqlite:///{tmp_path / 'pw.db'}")
+    tenant = store.for_tenant("north")
+    driver = tenant._driver
+    for _ in range(5):
+        t = threading.Thread(target=tenant.list_teachers)
+        t.start()
+        t.join(5)
+    gc.collect()
+    assert len(driver._readers) == 0
+    tenant.list_teachers()  # this thread's reader stays while the thread runs
+    assert len(driver._readers) == 1
+    store.close()
+    assert len(driver._readers) == 0
