@@ -61,6 +61,10 @@ class _Reader:
                        f"mmap_size={MMAP_BYTES}", "temp_store=MEMORY"):
             self.connection.execute(f"PRAGMA {pragma}")
         self.in_snapshot = False
+        # held while the connection is in use: close() from another thread waits for it
+        # (closing a sqlite3 connection during another thread's statement crashes the process)
+        self.lock = threading.RLock()
+        self.closed = False
 
     def sql(self, text: str) -> str:
         return text
@@ -108,6 +112,7 @@ class SQLiteDriver(Driver):
         # come and go), close() closes the ones still alive
         self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
+        self._closed = False
         if path is not None:
             connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -137,28 +142,36 @@ class SQLiteDriver(Driver):
             return
         reader = getattr(self._local, "reader", None)
         if reader is None:
-            reader = self._local.reader = _Reader(self.path)
             with self._readers_lock:
+                if self._closed:
+                    raise EngineError("the store is closed; open it again to read")
+                reader = self._local.reader = _Reader(self.path)
                 self._readers.add(reader)
-        if not snapshot or reader.in_snapshot:  # one statement, or inside an open snapshot
-            yield reader
-            return
-        reader.connection.execute("BEGIN")
-        reader.in_snapshot = True
-        try:
-            yield reader
-        finally:
-            reader.in_snapshot = False
-            reader.connection.execute("COMMIT")
+        with reader.lock:
+            if reader.closed:
+                raise EngineError("the store is closed; open it again to read")
+            if not snapshot or reader.in_snapshot:  # one statement, or inside an open snapshot
+                yield reader
+                return
+            reader.connection.execute("BEGIN")
+            reader.in_snapshot = True
+            try:
+                yield reader
+            finally:
+                reader.in_snapshot = False
+                reader.connection.execute("COMMIT")
 
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.close()
         with self._readers_lock:
+            self._closed = True
             readers = list(self._readers)
             self._readers.clear()
         for reader in readers:
-            reader.connection.close()
+            with reader.lock:  # waits for a statement another thread is running on it
+                reader.closed = True
+                reader.connection.close()
         super().close()
         if self._write_lock is not None:
             os.close(self._write_lock)

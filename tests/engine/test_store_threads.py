@@ -119,6 +119,41 @@ def test_a_snapshot_block_reads_one_state_while_another_thread_commits(tmp_path)
     store.close()
     with pytest.raises(sqlite3.ProgrammingError):
         reader.execute("SELECT 1")  # closed with the store
+    from engine.errors import EngineError
+
+    with pytest.raises(EngineError, match="store is closed"):
+        tenant.list_teachers()
+
+
+def test_closing_the_store_waits_for_a_read_in_another_thread(tmp_path):
+    """Closing a sqlite3 connection while another thread runs a statement on it crashes the
+    process (the full suite hit it: a background fit reading while its test closed the
+    store); close() waits for the statement instead."""
+    store = open_store(f"sqlite:///{tmp_path / 'pw.db'}")
+    tenant = store.for_tenant("north")
+    driver = tenant._driver
+    inside, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_read() -> None:
+        with tenant._read():
+            tenant.list_teachers()
+            inside.set()
+            release.wait(5)
+            tenant.list_teachers()
+        done.set()
+
+    t = threading.Thread(target=slow_read)
+    t.start()
+    assert inside.wait(5)
+    closer = threading.Thread(target=store.close)
+    closer.start()
+    closer.join(0.5)
+    assert closer.is_alive(), "close() did not wait for the read in progress"
+    release.set()
+    t.join(5)
+    closer.join(5)
+    assert done.is_set() and not closer.is_alive()
+    assert len(driver._readers) == 0
 
 
 def test_a_threads_read_connection_goes_with_the_thread(tmp_path):
