@@ -85,7 +85,7 @@ class PlanningPolicy:
                 "it must be an integer in [1, 1000]")
 
     def protects(self, forgets: bool) -> bool:
-        """Whether playlists value what a review protects from forgetting: ``"on"``, or
+        """Whether playlists and class plans value what a review protects from forgetting: ``"on"``, or
         ``"when_shown"`` and the tenant's forgetting test fires (``forgets``)."""
         mode = self.protect_from_forgetting
         return mode == "on" or (mode == "when_shown" and bool(forgets))

@@ -44,7 +44,7 @@ def model_settings(cls, *, time_limit_s: float = 2.0, policy: PlanningPolicy = D
     cap = max(1, int(getattr(m, "small_group_cap", cls.small_group_cap)))
     common = {"g_min": min(2, cap), "g_max": cap, "time_limit_s": time_limit_s,
               "mastered_threshold": policy.mastered_threshold,
-              "protect": 1.0 if policy.protects(forgets) else 0.0}
+              "protect": float(policy.protects(forgets))}
     session = float(cls.schedule[0].minutes) if cls.schedule else DEFAULT_BUDGET_MIN
     if tag in ("station_rotation", "individual_rotation"):
         stations = tuple(StationPlan(st.name, _station_modality(st), float(st.minutes), int(st.capacity))

@@ -120,7 +120,7 @@ def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequenc
     return PlaylistRequest(budget_min=budget, modality_bounds=bounds, pins=pins, removes=removes,
                            available_places=places, length_max=max(2, min(12, int(budget // 8) or 2)),
                            mastered_threshold=policy.mastered_threshold,
-                           weights=PlanWeights(protect=1.0 if policy.protects(forgets) else 0.0))
+                           weights=PlanWeights(protect=float(policy.protects(forgets))))
 
 
 def _forgets(learned, policy: PlanningPolicy, weights) -> tuple[bool, dict]:

@@ -53,13 +53,6 @@ def _dumps(value: Any) -> str:
         raise ValidationError(f"value is not JSON-serialisable ({exc}); send plain JSON") from None
 
 
-def _is_read(text: str) -> bool:
-    """True for a statement that only reads (``SELECT``/``WITH ... SELECT``)."""
-    head = text.lstrip()[:6].upper()
-    return head == "SELECT" or (head[:4] == "WITH" and "INSERT" not in text.upper()
-                                and "UPDATE" not in text.upper() and "DELETE" not in text.upper())
-
-
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -178,8 +171,8 @@ class TenantBase:
         """One statement's rows: in this thread's transaction through its connection, else
         through ``Driver.reading`` (a write outside a transaction goes to the connection)."""
         driver = self._driver
-        if driver.in_transaction or not _is_read(text):
+        if text.lstrip()[:6].upper() != "SELECT":
             with driver.lock:
                 return driver.execute(text, params)
-        with driver.reading() as reader:
+        with driver.reading() as reader:  # this thread's transaction, if open, reads itself
             return reader.execute(text, params)

@@ -70,10 +70,13 @@ class _Reader:
         return text
 
     def execute(self, text, params=()):
-        cursor = self.connection.execute(text, params)
-        if cursor.description is None:
-            return []
-        return cursor.fetchall()
+        return _rows(self.connection, text, params)
+
+
+def _rows(connection: sqlite3.Connection, text: str, params) -> list[tuple]:
+    """All rows of one statement (empty list for a statement without any)."""
+    cursor = connection.execute(text, params)
+    return [] if cursor.description is None else cursor.fetchall()
 
 
 class SQLiteDriver(Driver):
@@ -178,10 +181,7 @@ class SQLiteDriver(Driver):
             self._write_lock = None
 
     def execute(self, text, params=()):
-        cursor = self.connection.execute(text, params)
-        if cursor.description is None:
-            return []
-        return cursor.fetchall()
+        return _rows(self.connection, text, params)
 
     def executemany(self, text, rows):
         self.connection.executemany(text, rows)
