@@ -40,7 +40,8 @@ class EvidenceUseCases:
             for lid in learners:
                 self.allow(by, "evidence:write", learner_id=lid)
         view = self.view  # one snapshot for the batch (each read of self.view checks the cache)
-        observations = [self._observation(i, r, view) for i, r in enumerate(rows)]
+        skills_of: dict[str, tuple[str, ...]] = {}  # activity -> its skills, checked once per batch
+        observations = [self._observation(i, r, view, skills_of) for i, r in enumerate(rows)]
 
         def audit(result) -> None:  # in the ingest's transaction: evidence and audit, or neither
             self._audit(by, "write", "evidence", detail={"n": len(observations), "accepted": result.accepted,
@@ -51,34 +52,42 @@ class EvidenceUseCases:
         return {"accepted": result.accepted, "duplicates": result.duplicates,
                 "mastery_updates": len(result.changes)}
 
-    def _observation(self, i: int, r: Mapping[str, Any], view) -> Observation:
-        where = f"observations[{i}]"
-        if r["learner_id"] not in view.learners:
-            raise NotFoundError(f"{where}.learner_id: learner {r['learner_id']!r} is unknown; register the learner first")
-        act = view.activities.get(r["activity_id"])
-        if act is None:
-            raise NotFoundError(f"{where}.activity_id: activity {r['activity_id']!r} is not in the catalog; add it first")
-        given = [r.get(k) is not None for k in ("score", "correct", "rubric_level")]
-        if sum(given) != 1:
-            raise ValidationError(f"{where}: give exactly one of score, correct, rubric_level")
-        if r.get("score") is not None:
-            score = float(r["score"])
-        elif r.get("correct") is not None:
-            score = 1.0 if r["correct"] else 0.0
+    @staticmethod
+    def _observation(i: int, r: Mapping[str, Any], view, skills_of: dict[str, tuple[str, ...]]) -> Observation:
+        """Row ``i`` of an API batch as an :class:`Observation`; ``skills_of`` caches each
+        activity's (checked) skills across the batch."""
+        lid, aid = r["learner_id"], r["activity_id"]
+        if lid not in view.learners:
+            raise NotFoundError(f"observations[{i}].learner_id: learner {lid!r} is unknown; register the learner first")
+        given = r.get("skill_ids")
+        skills = skills_of.get(aid) if not given else None
+        if skills is None:
+            act = view.activities.get(aid)
+            if act is None:
+                raise NotFoundError(f"observations[{i}].activity_id: activity {aid!r} is not in the catalog; add it first")
+            skills = tuple(given or act.skill_ids)
+            unknown = [s for s in skills if s not in view.skills]
+            if unknown:
+                raise NotFoundError(f"observations[{i}].skill_ids: unknown skill(s) {unknown}")
+            if not given:
+                skills_of[aid] = skills
+        score, correct, level = r.get("score"), r.get("correct"), r.get("rubric_level")
+        if (score is not None) + (correct is not None) + (level is not None) != 1:
+            raise ValidationError(f"observations[{i}]: give exactly one of score, correct, rubric_level")
+        if score is not None:
+            score = float(score)
+        elif correct is not None:
+            score = 1.0 if correct else 0.0
         else:
             if r.get("rubric_min") is None or r.get("rubric_max") is None:
-                raise ValidationError(f"{where}: rubric_level needs rubric_min and rubric_max")
-            score = score_from_rubric(r["rubric_level"], r["rubric_min"], r["rubric_max"])
-        skills = tuple(r.get("skill_ids") or act.skill_ids)
-        unknown = [s for s in skills if s not in view.skills]
-        if unknown:
-            raise NotFoundError(f"{where}.skill_ids: unknown skill(s) {unknown}")
+                raise ValidationError(f"observations[{i}]: rubric_level needs rubric_min and rubric_max")
+            score = score_from_rubric(level, r["rubric_min"], r["rubric_max"])
         try:
-            return Observation(observation_id=r["id"], learner_id=r["learner_id"], activity_id=act.id,
+            return Observation(observation_id=r["id"], learner_id=lid, activity_id=aid,
                                skill_ids=skills, score=score, observed_at=r["observed_at"],
                                source=r.get("source", "lms"), item_id=r.get("item_id"))
         except ValidationError as exc:
-            raise ValidationError(f"{where}: {exc}") from None
+            raise ValidationError(f"observations[{i}]: {exc}") from None
 
     # ---------------------------------------------------------------- xAPI statements
     def store_statements(self, by: Caller, statements: Sequence[Any], *, array: bool = True,

@@ -79,6 +79,8 @@ def score_from_rubric_label(label: str, levels: Sequence[str]) -> float:
 
 def to_utc(value: datetime | str, field: str = "observed_at") -> datetime:
     """Return ``value`` as an aware UTC datetime; accepts ISO 8601 strings (``Z`` allowed)."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("Z") or text.endswith("z"):
@@ -114,6 +116,8 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def _check_id(name: str, value: Any) -> str:
+    if type(value) is str and value and not value.isspace():  # the common case, cheaply
+        return value
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
     return value
@@ -170,23 +174,27 @@ class Observation:
                 raise ValidationError(
                     f"skill id {skill!r} contains ';', which separates skill ids; rename the skill"
                 )
-        if len(set(skills)) != len(skills):
+        if len(skills) > 1 and len(set(skills)) != len(skills):
             raise ValidationError(
                 f"observation {self.observation_id!r} repeats a skill in {list(skills)}; "
                 "list each skill once"
             )
-        object.__setattr__(self, "skill_ids", skills)
+        if skills is not self.skill_ids:
+            object.__setattr__(self, "skill_ids", skills)
         score = self.score
-        if isinstance(score, bool):
-            score = score_from_correct(score)
-        if not isinstance(score, int | float) or not math.isfinite(score) or not 0.0 <= score <= 1.0:
-            raise ValidationError(
-                f"observation {self.observation_id!r}: score {score!r} is outside [0, 1]; "
-                "send correct/incorrect as 1/0, partial credit as a fraction, or map a rubric "
-                "level with engine.domain.evidence.score_from_rubric"
-            )
-        object.__setattr__(self, "score", float(score))
-        object.__setattr__(self, "observed_at", to_utc(self.observed_at))
+        if type(score) is not float or not 0.0 <= score <= 1.0:  # else the common case (NaN fails)
+            if isinstance(score, bool):
+                score = score_from_correct(score)
+            if not isinstance(score, int | float) or not math.isfinite(score) or not 0.0 <= score <= 1.0:
+                raise ValidationError(
+                    f"observation {self.observation_id!r}: score {score!r} is outside [0, 1]; "
+                    "send correct/incorrect as 1/0, partial credit as a fraction, or map a rubric "
+                    "level with engine.domain.evidence.score_from_rubric"
+                )
+            object.__setattr__(self, "score", float(score))
+        at = to_utc(self.observed_at)
+        if at is not self.observed_at:
+            object.__setattr__(self, "observed_at", at)
         if self.source not in SOURCES:
             raise ValidationError(
                 f"observation {self.observation_id!r}: source {self.source!r} is unknown; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from engine.domain.evidence import (
@@ -53,12 +54,19 @@ def test_observation_normalises_and_validates():
         (dict(observed_at="yesterday"), "'yesterday'"),
         (dict(source="gossip"), "'gossip'"),
         (dict(learner_id=""), "learner_id"),
+        (dict(learner_id=" \t"), "learner_id"),
+        (dict(observation_id=7), "observation_id"),
+        (dict(score=float("inf")), "inf"),
+        (dict(score="0.5"), "'0.5'"),
     ]
     base = dict(observation_id="o", learner_id="L", activity_id="A", skill_ids=("S1",),
                 score=1.0, observed_at=T0)
     for change, named in bad:
         with pytest.raises(ValidationError, match=named):
             Observation(**{**base, **change})
+    for given in (1, np.float64(0.25), False):  # other number types become a plain float
+        made = Observation(**{**base, "score": given})
+        assert type(made.score) is float and made.score == float(given)
     with pytest.raises(ValidationError, match="'score'"):
         Observation.from_record({k: v for k, v in base.items() if k != "score"})
 
