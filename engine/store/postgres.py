@@ -1,19 +1,57 @@
-"""PostgreSQL driver (psycopg 3): one connection in autocommit mode, explicit transactions.
+"""PostgreSQL driver (psycopg 3): one write connection in autocommit mode, explicit
+transactions, and a small pool of read-only connections.
 
 Statements are written with ``?`` placeholders and translated to psycopg's ``%s``; psycopg
 prepares a statement on the server after a few executions, and ``executemany`` pipelines.
 Read-modify-write ingest locks the affected mastery rows (``SELECT ... FOR UPDATE``) so
 concurrent writers of one learner serialise.
+
+Reads outside the calling thread's own transaction borrow a connection from a pool
+(``psycopg_pool``, at most :data:`READ_POOL_SIZE` per store, opened on the first such read):
+a teacher's page or a playlist never waits for another thread's ingest, which holds the write
+connection for its whole transaction. A snapshot block (:meth:`PostgresDriver.reading` with
+``snapshot=True``) is one ``REPEATABLE READ READ ONLY`` transaction: its reads see one
+committed state. The pool's connections refuse writes (``default_transaction_read_only``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from engine.errors import EngineError
 from engine.store.driver import Driver
+
+#: Read connections per store (per server process): reads beyond this many at once wait for
+#: one to come back (at most :data:`READ_WAIT_S`), the write connection is extra.
+READ_POOL_SIZE = 4
+READ_WAIT_S = 30.0
+
+
+class _Reader:
+    """A borrowed pool connection: ``execute(text, params) -> rows`` with ``?`` placeholders;
+    ``in_snapshot`` while a snapshot block's transaction is open on it."""
+
+    dialect = "postgresql"
+
+    def __init__(self, connection: Any, driver: PostgresDriver) -> None:
+        self.connection = connection
+        self.sql = driver.sql
+        self.in_snapshot = False
+
+    def execute(self, text: str, params=()) -> list[tuple]:
+        cursor = self.connection.execute(self.sql(text), params)
+        return [] if cursor.description is None else cursor.fetchall()
 
 
 class PostgresDriver(Driver):
     dialect = "postgresql"
+    #: Reads outside a thread's own transaction use the read pool (:meth:`reading`); False
+    #: reads through the write connection under the lock, as before the eleventh session
+    #: (``benchmarks.read_latency --backend postgresql`` compares the two).
+    read_connections = True
 
     def __init__(self, url: str) -> None:
         import psycopg
@@ -31,6 +69,79 @@ class PostgresDriver(Driver):
         # Tables grow from empty within one session; a cached generic plan chosen while they
         # were tiny would keep sequential scans. Plan each execution with its parameters.
         connection.execute("SET plan_cache_mode = force_custom_plan")
+        self._pool: Any = None  # psycopg_pool.ConnectionPool, opened by the first pooled read
+        self._pool_lock = threading.Lock()
+        self._local = threading.local()  # .reader: this thread's borrowed _Reader, in a block
+        self._closed = False
+
+    def _read_pool(self) -> Any:
+        with self._pool_lock:
+            if self._closed:
+                raise EngineError("the store is closed; open it again to read")
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                def configure(connection) -> None:
+                    connection.execute("SET default_transaction_read_only = on")
+                    connection.execute("SET plan_cache_mode = force_custom_plan")
+
+                self._pool = ConnectionPool(
+                    self.url, min_size=1, max_size=READ_POOL_SIZE, timeout=READ_WAIT_S,
+                    kwargs={"autocommit": True}, configure=configure, name="pathwise-reads",
+                    open=True)
+            return self._pool
+
+    @contextmanager
+    def reading(self, *, snapshot: bool = False) -> Iterator[object]:
+        """A pooled read-only connection for reads outside this thread's own transaction
+        (else the write connection under the lock, ``Driver.reading``). A ``snapshot`` block
+        is one ``REPEATABLE READ READ ONLY`` transaction; blocks nest on one connection."""
+        if not self.read_connections or self.in_transaction:
+            with self.lock:
+                yield self
+            return
+        current: _Reader | None = getattr(self._local, "reader", None)
+        if current is not None:
+            if not snapshot or current.in_snapshot:
+                yield current
+                return
+            with self._snapshot(current):
+                yield current
+            return
+        from psycopg_pool import PoolClosed
+
+        try:
+            with self._read_pool().connection() as connection:
+                reader = self._local.reader = _Reader(connection, self)
+                try:
+                    if snapshot:
+                        with self._snapshot(reader):
+                            yield reader
+                    else:
+                        yield reader
+                finally:
+                    self._local.reader = None
+        except PoolClosed:
+            raise EngineError("the store is closed; open it again to read") from None
+
+    @staticmethod
+    @contextmanager
+    def _snapshot(reader: _Reader) -> Iterator[None]:
+        reader.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        reader.in_snapshot = True
+        try:
+            yield
+        finally:
+            reader.in_snapshot = False
+            reader.connection.execute("ROLLBACK")  # nothing to keep: the block only read
+
+    def close(self) -> None:
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()  # connections still lent out are closed when they come back
+        super().close()
 
     def sql(self, text: str) -> str:
         cached = self._sql_cache.get(text)
