@@ -46,11 +46,13 @@ against the assigned one."""
 
 
 LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
+                "+learn (mean) per skill",
                 "+spacing (fitted)", "+protect +spacing (fitted)", "+protect (school forgets)",
                 "+protect +spacing (school forgets)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
 ``LearningPathwise``), the engine's posterior-mean relative multipliers (with the learners'
-format multipliers, and without them), fitted forgetting, fitted forgetting with what review
+format multipliers, without them, and ranked per skill: each activity against the other
+activities on its first skill), fitted forgetting, fitted forgetting with what review
 protects (``protect`` 1); the same two gated by the school's forgetting test
 (``ForgettingModel.forgets``: plain pathwise until the school's checks show forgetting; the
 fitted half-lives then centred on the school's own)."""
@@ -89,6 +91,8 @@ def ablation_policies(rows=None) -> dict:
     makers["+learn (mean)"] = lambda: LearningPathwise(thompson=False, relative=True)
     makers["+learn (mean) no formats"] = lambda: LearningPathwise(thompson=False, relative=True,
                                                                    formats=False)
+    makers["+learn (mean) per skill"] = lambda: LearningPathwise(thompson=False, relative=True,
+                                                                   per_skill=True)
     makers["+spacing (fitted)"] = SpacingPathwise
     makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)
     makers["+protect (school forgets)"] = lambda: SpacingPathwise(gate=True, fitted=False,

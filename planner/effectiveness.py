@@ -60,7 +60,9 @@ class EffectivenessModel:
     """Online estimate of activity (and learner-format) multipliers; see module doc.
 
     ``guess``/``slip``: the exit ticket's, as the engine's BKT assumes. ``relative``:
-    ``adjusted`` divides the multipliers by their geometric mean (ranking only). Mutable: ``observe``
+    ``adjusted`` divides the multipliers by their geometric mean (ranking only); with
+    ``per_skill``, by the geometric mean of the activities on the same first skill
+    (:func:`planner._rescale.rescaled`). Mutable: ``observe``
     adds evidence in place (one model per school, updated as evidence arrives).
 
     ``refilter`` (default True): a ticket's knowledge-before is not the caller's belief but
@@ -83,6 +85,7 @@ class EffectivenessModel:
     learner_sd: float = 0.4
     declared_boost: float = 1.2
     relative: bool = False
+    per_skill: bool = False
     refilter: bool = True
     iterations: int = 3
     empirical: bool = True
@@ -376,4 +379,4 @@ class EffectivenessModel:
                         lf[f] = self.learner_format_multiplier(learner_id, f, f in declared)
                     m *= lf[f]
                 mult[a.id] = m
-        return rescaled(catalog, mult, relative=self.relative)
+        return rescaled(catalog, mult, relative=self.relative, per_skill=self.per_skill)

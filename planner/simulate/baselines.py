@@ -209,9 +209,11 @@ class LearningPathwise:
     multipliers); every exit ticket updates the model. One model per drawn world (a school),
     learning across its learners in turn."""
 
-    def __init__(self, thompson: bool = True, relative: bool = False, formats: bool = True) -> None:
+    def __init__(self, thompson: bool = True, relative: bool = False, formats: bool = True,
+                 per_skill: bool = False) -> None:
         self.thompson = thompson
         self.relative = relative
+        self.per_skill = per_skill
         self.formats = formats  # False: activity multipliers only, no learner-format ones
         self.models: dict = {}
 
@@ -220,7 +222,8 @@ class LearningPathwise:
 
         key = (world.spec.name, world.seed, id(world))
         if key not in self.models:
-            self.models = {key: EffectivenessModel(relative=self.relative)}  # one world at a time
+            self.models = {key: EffectivenessModel(relative=self.relative,
+                                                   per_skill=self.per_skill)}  # one world at a time
         return self.models[key]
 
     def observe(self, world, s, activity, skill, p_before, score, **_kw) -> None:

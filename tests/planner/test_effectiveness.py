@@ -112,6 +112,39 @@ def test_relative_keeps_the_ranking_not_the_level():
     assert out["a"] * out["b"] == pytest.approx(1.0)
 
 
+def test_per_skill_ranks_an_activity_against_its_skill_only():
+    """Equal activities, but the learners who reach skill "late" learn twice as fast (they are
+    the fast ones: the rest never get there). Ranked over the whole catalog, every activity on
+    "late" looks twice as good as the ones on "early"; ranked per skill, the equal activities
+    of one skill stay equal, and a truly better one on "late" keeps its lead."""
+    rng = np.random.default_rng(8)
+    early = [_one_skill_act(f"e{i}", "early") for i in range(3)]
+    late = [_one_skill_act(f"l{i}", "late") for i in range(3)]
+    better = _one_skill_act("best", "late")
+    rows = []
+    for act, m_true, n in [*[(a, 1.0, 3000) for a in early], *[(a, 2.0, 3000) for a in late],
+                           (better, 4.0, 3000)]:
+        k = act.skills[0][0]
+        for _ in range(n):
+            known = rng.random() < 0.3 + 0.7 * min(m_true * 0.2, 0.999)
+            rows.append((act, k, float(rng.random() < (0.9 if known else 0.2))))
+    catalog = [*early, *late, better]
+    factors = {}
+    for per_skill in (False, True):
+        m = EffectivenessModel(relative=True, per_skill=per_skill, refilter=False)
+        for act, k, score in rows:
+            m.observe(act, k, 0.3, score)
+        factors[per_skill] = {a.id: a.p_learn / 0.2 for a in m.adjusted(catalog)}
+    whole, own = factors[False], factors[True]
+    assert min(whole[a.id] for a in late) > 1.4 * max(whole[a.id] for a in early)  # the confound
+    for group in (early, late):
+        values = [own[a.id] for a in group]
+        assert max(values) / min(values) < 1.25  # equal activities stay equal within their skill
+    assert own["best"] > 1.4 * max(own[a.id] for a in late)  # a real difference survives
+    assert np.exp(np.mean(np.log([own[a.id] for a in [*late, better]]))) == pytest.approx(1.0)
+    assert np.exp(np.mean(np.log([own[a.id] for a in early]))) == pytest.approx(1.0)
+
+
 def _school(rng, acts, known0, learners=300, tickets=3, guess=0.2, slip=0.1):
     """Tickets of a school whose belief is miscalibrated per skill: learner l's true mastery of
     skill k starts known w.p. ``known0[k]`` while the engine's belief starts at p_init 0.2 and
