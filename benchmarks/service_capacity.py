@@ -91,13 +91,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_dir: str, workers: int) -> tuple[subprocess.Popen, int]:
+def start_server(db_dir: str, workers: int, db_url: str | None = None,
+                 repo: Path = REPO) -> tuple[subprocess.Popen, int]:
+    """``pathwise serve --demo`` from checkout ``repo`` on ``db_url`` (default: a fresh SQLite
+    file in ``db_dir``, which also holds the server's log)."""
     port = _free_port()
     log = open(Path(db_dir) / "server.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", f"sqlite:///{db_dir}/pw.db",
+        [sys.executable, "-m", "service.cli", "serve", "--demo", "--db", db_url or f"sqlite:///{db_dir}/pw.db",
          "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PATHWISE_LOG_JSON": "1"})
+        cwd=repo, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PATHWISE_LOG_JSON": "1", "PYTHONPATH": str(repo)})
     return proc, port
 
 
@@ -297,8 +301,8 @@ def school_ids(port: int) -> dict:
     return {"learners": learners, "activities": activities}
 
 
-def report(results: dict[str, list[dict]], workers: int) -> str:
-    lines = [f"Capacity, open-loop ramp, {workers} worker process(es), SQLite, one 2-core machine "
+def report(results: dict[str, list[dict]], workers: int, backend: str = "SQLite") -> str:
+    lines = [f"Capacity, open-loop ramp, {workers} worker process(es), {backend}, one 2-core machine "
              "(client on the same machine)", "",
              f"{'scenario':<10} {'highest rate held':>20} {'p99 there':>10} {'target':>10}  met"]
     for name, steps in results.items():
@@ -331,7 +335,26 @@ def main(argv: list[str] | None = None) -> int:
                     help="which scenarios to run (default all)")
     ap.add_argument("--no-ceiling", action="store_true",
                     help="skip the in-process single-writer ceiling measured before the batched scenario")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="the server's store (default sqlite; postgresql: a temporary local server, "
+                         "Debian's binaries, fsync off as for tests, a fresh database per scenario)")
+    ap.add_argument("--server-repo", default=str(REPO),
+                    help="run the server from this checkout (e.g. a worktree of an older commit, "
+                         "for an alternating before/after comparison; default this one)")
     args = ap.parse_args(argv)
+    if args.backend == "postgresql":
+        from engine.store.tempserver import TempPostgres, find_pg_bin
+
+        if find_pg_bin() is None:
+            raise SystemExit("--backend postgresql: no initdb/pg_ctl found; apt-get install postgresql")
+        with TempPostgres() as server:
+            args.postgres, args.no_ceiling = server, True
+            return _main(args)
+    args.postgres = None
+    return _main(args)
+
+
+def _main(args) -> int:
     ceiling = None
     if "batched" in args.scenarios and not args.no_ceiling:
         ceiling = writer_ceiling()
@@ -341,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scenarios:  # each on a fresh server and database (see the module doc)
         results[name] = run_scenario(name, args)
     print()
-    print(report(results, args.workers))
+    print(report(results, args.workers, "PostgreSQL" if args.postgres is not None else "SQLite"))
     if ceiling is not None:
         print(f"\nbatched: every ingest holds SQLite's one write lock for its whole transaction, so no "
               f"number of workers passes the single-writer ceiling measured above ({ceiling:,.0f} events/s "
@@ -375,7 +398,8 @@ def writer_ceiling(n: int = 20_000, batch: int = 500) -> float:
 def run_scenario(name: str, args) -> list[dict]:
     """One scenario's ramp against its own ``pathwise serve --demo`` over a fresh SQLite file."""
     with tempfile.TemporaryDirectory(prefix="pw-capacity-") as tmp:
-        proc, port = start_server(tmp, args.workers)
+        url = args.postgres.create_database("capacity") if args.postgres is not None else None
+        proc, port = start_server(tmp, args.workers, url, Path(args.server_repo).resolve())
         try:
             wait_ready(port, proc)
             return _run(ramp(port, SCENARIOS[name], school_ids(port), args.step_seconds, args.max_steps))
