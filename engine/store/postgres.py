@@ -108,7 +108,7 @@ class PostgresDriver(Driver):
             with self._snapshot(current):
                 yield current
             return
-        from psycopg_pool import PoolClosed
+        from psycopg_pool import PoolClosed, PoolTimeout
 
         try:
             with self._read_pool().connection() as connection:
@@ -123,6 +123,11 @@ class PostgresDriver(Driver):
                     self._local.reader = None
         except PoolClosed:
             raise EngineError("the store is closed; open it again to read") from None
+        except PoolTimeout:
+            raise EngineError(
+                f"no PostgreSQL read connection came free within {READ_WAIT_S:g} s (at most "
+                f"{READ_POOL_SIZE} per server process); check that the server runs and that its "
+                "max_connections leaves room for every worker's connections") from None
 
     @staticmethod
     @contextmanager

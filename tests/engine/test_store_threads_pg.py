@@ -103,3 +103,32 @@ def test_more_readers_than_pool_connections_all_get_answers(postgres_url):
     assert results == [["T1"]] * n
     assert tenant._driver._pool.get_stats()["pool_size"] <= READ_POOL_SIZE
     store.close()
+
+
+def test_a_read_that_gets_no_connection_in_time_is_a_clear_error(postgres_url, monkeypatch):
+    import engine.store.postgres as pg
+
+    monkeypatch.setattr(pg, "READ_WAIT_S", 0.5)
+    store = open_store(postgres_url)
+    tenant = store.for_tenant("north")
+    held, release = threading.Barrier(READ_POOL_SIZE + 1), threading.Event()
+
+    def hold() -> None:
+        with tenant._read():
+            tenant.list_teachers()
+            held.wait(10)
+            release.wait(10)
+
+    threads = [threading.Thread(target=hold) for _ in range(READ_POOL_SIZE)]
+    for t in threads:
+        t.start()
+    held.wait(10)  # every pool connection is lent out
+    try:
+        with pytest.raises(EngineError, match="no PostgreSQL read connection came free within 0.5 s"):
+            tenant.list_teachers()
+    finally:
+        release.set()
+        for t in threads:
+            t.join(10)
+    assert tenant.list_teachers() == []  # connections back: reads work again
+    store.close()
