@@ -2,19 +2,20 @@
 
     python -m benchmarks.read_latency [--rounds R] [--seconds S] [--backend sqlite|postgresql]
 
-One process, the demo school in a fresh SQLite file (``--backend postgresql``: a fresh database
-on a temporary local PostgreSQL server, Debian's binaries, fsync off as for tests). A writer thread ingests 500-observation
-batches (random UUID ids) through ``Engine.ingest`` without pause; the main thread reads one
-random learner's mastery (``Engine.mastery``) on a fixed schedule of ``--rate`` reads per second
-(default 20, which the locked mode can still keep up with, so that both modes do the same
-reads and the writer's rates compare). Each round runs ``--seconds`` with
-the store's read connections (``SQLiteDriver.read_connections``, the default: a read outside
-the thread's own transaction uses the thread's read-only connection; on PostgreSQL
-``PostgresDriver.read_connections``, a read-only connection borrowed from a small pool) and
-then without them (every read through the write connection under the driver's lock, as before
-the tenth session on SQLite and the eleventh on PostgreSQL), alternating; the report gives each mode's read latency p50 / p99 (ms) per round, the
-medians over rounds and the ratio without ÷ with. A read that waits for the writer waits up to
-one batch's transaction (tens of milliseconds): that is the p99 the read connections remove.
+One process, the demo school in a fresh SQLite file (``--backend postgresql``: a fresh
+database on a temporary local PostgreSQL server, Debian's binaries, fsync off as for tests). A
+writer thread ingests 500-observation batches (random UUID ids) through ``Engine.ingest``
+without pause; the main thread reads one random learner's mastery (``Engine.mastery``) on a
+fixed schedule of ``--rate`` reads per second (default 20, which the locked mode on SQLite can
+still keep up with, so that both modes do the same reads and the writer's rates compare). Each
+round runs ``--seconds`` with the store's read connections (``SQLiteDriver.read_connections``,
+the default: a read outside the thread's own transaction uses the thread's read-only
+connection; on PostgreSQL ``PostgresDriver.read_connections``, a read-only connection borrowed
+from a small pool) and then without them (every read through the write connection under the
+driver's lock, as before the tenth session on SQLite and the eleventh on PostgreSQL),
+alternating; the report gives each mode's read latency p50 / p99 (ms) per round, the medians
+over rounds and the ratio without ÷ with. A read that waits for the writer waits up to one
+batch's transaction (tens of milliseconds): that is the p99 the read connections remove.
 """
 
 from __future__ import annotations

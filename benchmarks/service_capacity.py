@@ -1,6 +1,12 @@
 """Capacity of the HTTP service under an open-loop rate ramp (issue 12 item 8).
 
-``python -m benchmarks.service_capacity [--workers 2] [--step-seconds 4] [--scenarios ...]``
+``python -m benchmarks.service_capacity [--workers 2] [--step-seconds 4] [--scenarios ...]
+[--backend sqlite|postgresql] [--server-repo PATH]``
+
+``--backend postgresql`` serves from a fresh database per scenario on a temporary local
+PostgreSQL server (fsync off, as for tests; no single-writer ceiling is measured then);
+``--server-repo`` runs the server from another checkout (a worktree of an older commit), so a
+before/after comparison can alternate in one session.
 
 For each scenario, starts ``pathwise serve --demo --workers N`` over a fresh SQLite file (so
 one scenario's evidence neither masters the learners the next one plans for -- a learner with
