@@ -16,6 +16,32 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+STORE_CLOSED = "the store is closed; open it again to read"
+
+
+def all_rows(connection: Any, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+    """All rows of one statement on a DB-API ``connection`` (empty list for a statement
+    without any, e.g. a write)."""
+    cursor = connection.execute(text, params)
+    return [] if cursor.description is None else cursor.fetchall()
+
+
+@contextmanager
+def read_block(reader: Any, snapshot: bool, begin: str, end: str) -> Iterator[Any]:
+    """Yield ``reader`` (a read connection with ``connection`` and ``in_snapshot``); a
+    ``snapshot`` block not already inside one runs between the ``begin`` and ``end``
+    statements, so its reads see one committed state. Blocks nest: an inner one joins."""
+    if not snapshot or reader.in_snapshot:
+        yield reader
+        return
+    reader.connection.execute(begin)
+    reader.in_snapshot = True
+    try:
+        yield reader
+    finally:
+        reader.in_snapshot = False
+        reader.connection.execute(end)
+
 
 class MasteryCache:
     """Write-through cache of committed current mastery: ``(tenant, learner, skill) ->
@@ -82,10 +108,7 @@ class Driver:
     # -- statements ------------------------------------------------------------------------
     def execute(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run one statement and return all its rows (empty list for writes)."""
-        cursor = self.connection.execute(self.sql(text), params)
-        if cursor.description is None:
-            return []
-        return cursor.fetchall()
+        return all_rows(self.connection, self.sql(text), params)
 
     def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement once per row of ``rows``."""

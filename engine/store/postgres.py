@@ -22,12 +22,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.errors import EngineError
-from engine.store.driver import Driver
+from engine.store.driver import STORE_CLOSED, Driver, all_rows, read_block
 
 #: Read connections per store (per server process): reads beyond this many at once wait for
 #: one to come back (at most :data:`READ_WAIT_S`), the write connection is extra.
 READ_POOL_SIZE = 4
 READ_WAIT_S = 30.0
+#: A snapshot block's transaction (it only reads, so it ends with ROLLBACK).
+_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 class _Reader:
@@ -42,8 +44,7 @@ class _Reader:
         self.in_snapshot = False
 
     def execute(self, text: str, params=()) -> list[tuple]:
-        cursor = self.connection.execute(self.sql(text), params)
-        return [] if cursor.description is None else cursor.fetchall()
+        return all_rows(self.connection, self.sql(text), params)
 
 
 class PostgresDriver(Driver):
@@ -77,7 +78,7 @@ class PostgresDriver(Driver):
     def _read_pool(self) -> Any:
         with self._pool_lock:
             if self._closed:
-                raise EngineError("the store is closed; open it again to read")
+                raise EngineError(STORE_CLOSED)
             if self._pool is None:
                 from psycopg_pool import ConnectionPool
 
@@ -101,11 +102,8 @@ class PostgresDriver(Driver):
                 yield self
             return
         current: _Reader | None = getattr(self._local, "reader", None)
-        if current is not None:
-            if not snapshot or current.in_snapshot:
-                yield current
-                return
-            with self._snapshot(current):
+        if current is not None:  # an outer block of this thread lent it
+            with read_block(current, snapshot, _SNAPSHOT, "ROLLBACK"):
                 yield current
             return
         from psycopg_pool import PoolClosed, PoolTimeout
@@ -114,31 +112,17 @@ class PostgresDriver(Driver):
             with self._read_pool().connection() as connection:
                 reader = self._local.reader = _Reader(connection, self)
                 try:
-                    if snapshot:
-                        with self._snapshot(reader):
-                            yield reader
-                    else:
+                    with read_block(reader, snapshot, _SNAPSHOT, "ROLLBACK"):
                         yield reader
                 finally:
                     self._local.reader = None
         except PoolClosed:
-            raise EngineError("the store is closed; open it again to read") from None
+            raise EngineError(STORE_CLOSED) from None
         except PoolTimeout:
             raise EngineError(
                 f"no PostgreSQL read connection came free within {READ_WAIT_S:g} s (at most "
                 f"{READ_POOL_SIZE} per server process); check that the server runs and that its "
                 "max_connections leaves room for every worker's connections") from None
-
-    @staticmethod
-    @contextmanager
-    def _snapshot(reader: _Reader) -> Iterator[None]:
-        reader.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        reader.in_snapshot = True
-        try:
-            yield
-        finally:
-            reader.in_snapshot = False
-            reader.connection.execute("ROLLBACK")  # nothing to keep: the block only read
 
     def close(self) -> None:
         with self._pool_lock:

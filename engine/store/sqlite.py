@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
 
 from engine.errors import EngineError
 from engine.store.checkpoint import WalCheckpointer
-from engine.store.driver import Driver, MasteryCache
+from engine.store.driver import STORE_CLOSED, Driver, MasteryCache, all_rows, read_block
 
 #: Bytes of the database file each connection reads through a memory map instead of read()
 #: calls. Workers sharing a file lose their page cache whenever another one commits, and then
@@ -70,13 +70,7 @@ class _Reader:
         return text
 
     def execute(self, text, params=()):
-        return _rows(self.connection, text, params)
-
-
-def _rows(connection: sqlite3.Connection, text: str, params) -> list[tuple]:
-    """All rows of one statement (empty list for a statement without any)."""
-    cursor = connection.execute(text, params)
-    return [] if cursor.description is None else cursor.fetchall()
+        return all_rows(self.connection, text, params)
 
 
 class SQLiteDriver(Driver):
@@ -147,22 +141,14 @@ class SQLiteDriver(Driver):
         if reader is None:
             with self._readers_lock:
                 if self._closed:
-                    raise EngineError("the store is closed; open it again to read")
+                    raise EngineError(STORE_CLOSED)
                 reader = self._local.reader = _Reader(self.path)
                 self._readers.add(reader)
         with reader.lock:
             if reader.closed:
-                raise EngineError("the store is closed; open it again to read")
-            if not snapshot or reader.in_snapshot:  # one statement, or inside an open snapshot
+                raise EngineError(STORE_CLOSED)
+            with read_block(reader, snapshot, "BEGIN", "COMMIT"):
                 yield reader
-                return
-            reader.connection.execute("BEGIN")
-            reader.in_snapshot = True
-            try:
-                yield reader
-            finally:
-                reader.in_snapshot = False
-                reader.connection.execute("COMMIT")
 
     def close(self) -> None:
         if self.checkpointer is not None:
@@ -179,9 +165,6 @@ class SQLiteDriver(Driver):
         if self._write_lock is not None:
             os.close(self._write_lock)
             self._write_lock = None
-
-    def execute(self, text, params=()):
-        return _rows(self.connection, text, params)
 
     def executemany(self, text, rows):
         self.connection.executemany(text, rows)
