@@ -5,7 +5,7 @@ itself. SQL text is written once with ``?`` placeholders; a driver translates it
 database (:meth:`Driver.sql`). Every write and every read inside a transaction takes the
 driver's re-entrant lock, so one store may be shared by threads; reads outside the calling
 thread's transaction go through :meth:`Driver.reading` (the lock here; the SQLite driver's
-per-thread read connections). Nested :meth:`Driver.transaction` blocks join the outermost
+per-thread read connections, the PostgreSQL driver's pool of read-only connections). Nested :meth:`Driver.transaction` blocks join the outermost
 one, which commits on success and rolls back everything on any exception.
 """
 
@@ -200,7 +200,8 @@ class Driver:
         transaction: here the connection itself under the driver's lock (``snapshot``: the
         reads of the block see one state, which the lock gives within this process).
         :class:`~engine.store.sqlite.SQLiteDriver` reads a file database through the thread's
-        own read connection instead, so that reads never wait for another thread's write."""
+        own read connection instead, :class:`~engine.store.postgres.PostgresDriver` through a
+        pooled read-only one, so that reads never wait for another thread's write."""
         with self.lock:
             yield self
 
