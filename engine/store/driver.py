@@ -5,8 +5,9 @@ itself. SQL text is written once with ``?`` placeholders; a driver translates it
 database (:meth:`Driver.sql`). Every write and every read inside a transaction takes the
 driver's re-entrant lock, so one store may be shared by threads; reads outside the calling
 thread's transaction go through :meth:`Driver.reading` (the lock here; the SQLite driver's
-per-thread read connections, the PostgreSQL driver's pool of read-only connections). Nested :meth:`Driver.transaction` blocks join the outermost
-one, which commits on success and rolls back everything on any exception.
+per-thread read connections, the PostgreSQL driver's pool of read-only connections). Nested
+:meth:`Driver.transaction` blocks join the outermost one, which commits on success and rolls
+back everything on any exception.
 """
 
 from __future__ import annotations
