@@ -46,7 +46,7 @@ against the assigned one."""
 
 
 LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
-                "+learn (mean) per skill",
+                "+learn (mean) per skill", "oracle quality",
                 "+spacing (fitted)", "+protect +spacing (fitted)", "+protect (school forgets)",
                 "+protect +spacing (school forgets)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
@@ -82,6 +82,7 @@ def ablation_policies(rows=None) -> dict:
         ABLATIONS,
         LearningPathwise,
         SpacingPathwise,
+        oracle_quality,
         pathwise_with,
     )
 
@@ -93,6 +94,7 @@ def ablation_policies(rows=None) -> dict:
                                                                    formats=False)
     makers["+learn (mean) per skill"] = lambda: LearningPathwise(thompson=False, relative=True,
                                                                    per_skill=True)
+    makers["oracle quality"] = lambda: oracle_quality  # the ceiling of learned effectiveness
     makers["+spacing (fitted)"] = SpacingPathwise
     makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)
     makers["+protect (school forgets)"] = lambda: SpacingPathwise(gate=True, fitted=False,

@@ -23,7 +23,7 @@ fitted multiplier. Multipliers and κ are fitted in turn (``iterations``); corre
 then 0.28 and 0.15.
 
 Hierarchy (shrinkage toward the catalog): log m_a = log m_g + e_a with the group g =
-(kind, modality) of the activity, log m_g ~ N(−``group_sd``²/2, ``group_sd``²) (mean
+(kind, modality) of the activity (``per_skill``: its first skill), log m_g ~ N(−``group_sd``²/2, ``group_sd``²) (mean
 multiplier 1: the catalog's own value), e_a ~ N(−``activity_sd``²/2, ``activity_sd``²). Learner-format multipliers log m_{s,f} ~
 N(μ_s,f, ``learner_sd``²) with μ = log ``declared_boost`` for a declared preferred format, 0
 otherwise, are fitted the same way from the learner's own evidence.
@@ -61,7 +61,10 @@ class EffectivenessModel:
 
     ``guess``/``slip``: the exit ticket's, as the engine's BKT assumes. ``relative``:
     ``adjusted`` divides the multipliers by their geometric mean (ranking only); with
-    ``per_skill``, by the geometric mean of the activities on the same first skill
+    ``per_skill``, by the geometric mean of the activities on the same first skill, and the
+    hierarchy's groups are first skills (not kind x modality), so the spread between
+    activities is measured among the ways to learn one skill: learners who reach different
+    skills differ, and read across skills that difference looked like activities differing
     (:func:`planner._rescale.rescaled`). Mutable: ``observe``
     adds evidence in place (one model per school, updated as evidence arrives).
 
@@ -95,6 +98,14 @@ class EffectivenessModel:
     _seqs: dict = field(default_factory=dict, repr=False)
     _fit: tuple | None = field(default=None, repr=False)
 
+    def _group(self, activity: PlanActivity) -> tuple[str, str]:
+        """The hierarchy's group of ``activity``: its (kind, modality); with ``per_skill``
+        ("skill", its first skill), so the spread between activities is measured among the
+        other ways to learn the same skill."""
+        if self.per_skill and activity.skills:
+            return ("skill", activity.skills[0][0])
+        return (activity.kind, activity.modality)
+
     def _loglik(self, p, t, score) -> np.ndarray:
         """log P(score | belief-before p, catalog learn probability t, multiplier GRID):
         arrays broadcast, the last axis the grid."""
@@ -120,7 +131,7 @@ class EffectivenessModel:
             return
         fkeys: tuple = ()
         if activity is not None:
-            self._group_of[activity.id] = (activity.kind, activity.modality)
+            self._group_of[activity.id] = self._group(activity)
             self._acts[activity.id] = activity
             if learner_id is not None:
                 declared = set(preferred_formats)
@@ -335,9 +346,9 @@ class EffectivenessModel:
         own = np.zeros((n, len(GRID)))
         has = np.zeros(n, dtype=bool)
         for i, a in enumerate(catalog):
-            lg[i] = groups.get((a.kind, a.modality), prior_g)
+            lg[i] = groups.get(self._group(a), prior_g)
             ll = act_ll.get(a.id)
-            if ll is not None and (a.kind, a.modality) in groups:
+            if ll is not None and self._group(a) in groups:
                 own[i], has[i] = ll, True
         if has.any():  # leave-one-out: the group posterior without the activity's own evidence
             lg[has] -= _log_matmul(own[has], k_act.T)
@@ -351,7 +362,7 @@ class EffectivenessModel:
         (a kind x modality group with evidence, or every one once ``learns_formats``); the
         activity part of ``adjusted(catalog, rng=None)``, computed once for many learners."""
         groups = self._group_posteriors()
-        acts = [a for a in catalog if (a.kind, a.modality) in groups or self._lf_ll]
+        acts = [a for a in catalog if self._group(a) in groups or self._lf_ll]
         if not acts:
             return {}
         means = self.posterior_matrix(acts, groups=groups) @ GRID
@@ -366,7 +377,7 @@ class EffectivenessModel:
         declared = set(preferred_formats)
         groups = self._group_posteriors()
         acts = [a for a in catalog
-                if (a.kind, a.modality) in groups or (learner_id is not None and self._lf_ll)]
+                if self._group(a) in groups or (learner_id is not None and self._lf_ll)]
         mult: dict[str, float] = {}
         if acts:
             post = self.posterior_matrix(acts, groups=groups)

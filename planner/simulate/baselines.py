@@ -203,6 +203,22 @@ def pathwise_with(**weights):
     return policy
 
 
+def oracle_quality(world, learner, request, session, seed) -> list[PlanActivity]:
+    """Pathwise told each activity's true quality (``world.quality``, the catalog's p_learn
+    times it): the most any learned activity effectiveness could give in this world (an
+    upper reference for ``LearningPathwise``, not a policy a school could run)."""
+    from planner._rescale import rescaled
+    from planner.playlist.plan import plan_playlist
+
+    by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
+    adjusted = world.cache.get("oracle_catalog")
+    if adjusted is None:
+        mult = {a.id: float(q) for a, q in zip(world.catalog, world.quality, strict=True)}
+        adjusted = world.cache["oracle_catalog"] = rescaled(world.catalog, mult, relative=False)
+    pl = plan_playlist(world.graph, adjusted, learner, request)
+    return [by_id[i.activity_id] for i in pl.items]
+
+
 class LearningPathwise:
     """Pathwise planning with the school's ``planner.effectiveness.EffectivenessModel``:
     each plan uses a Thompson draw of every activity's multiplier (and the learner's format

@@ -145,6 +145,48 @@ def test_per_skill_ranks_an_activity_against_its_skill_only():
     assert np.exp(np.mean(np.log([own[a.id] for a in early]))) == pytest.approx(1.0)
 
 
+def _confounded(rng, m_of, kinds=("video", "game", "text"), n=400):
+    """Tickets of 4 skills x 3 activities (one of each kind per skill): the learners who reach
+    skill j learn ``rate[j]`` times as fast (a property of the learners, not the activities),
+    each activity's own true multiplier is ``m_of(skill, i)``."""
+    rows, acts = [], []
+    for j, rate in enumerate((0.5, 0.8, 1.4, 2.2)):
+        for i, kind in enumerate(kinds):
+            act = _one_skill_act(f"s{j}a{i}", f"s{j}", kind=kind)
+            acts.append(act)
+            m_true = rate * m_of(j, i)
+            for _ in range(n):
+                known = rng.random() < 0.3 + 0.7 * min(m_true * 0.2, 0.999)
+                rows.append((act, f"s{j}", float(rng.random() < (0.9 if known else 0.2))))
+    return acts, rows
+
+
+def _fit(rows, per_skill):
+    m = EffectivenessModel(relative=True, per_skill=per_skill, refilter=False)
+    for act, k, score in rows:
+        m.observe(act, k, 0.3, score)
+    return m
+
+
+def test_per_skill_measures_the_spread_among_the_ways_to_learn_one_skill():
+    """Equal activities on skills whose learners differ: grouped by kind and modality, the
+    skills' difference reads as a large spread between activities (each kind has one activity
+    per skill); grouped by skill it is the skills' own, the activities' spread stays small and
+    every activity keeps a multiplier near 1 against its skill. A truly better activity on
+    one skill still shows the spread and keeps its lead."""
+    acts, rows = _confounded(np.random.default_rng(11), lambda j, i: 1.0)
+    by_kind, by_skill = _fit(rows, False), _fit(rows, True)
+    assert by_kind.prior_sds[1] >= 0.5  # the confound, read as activities differing
+    assert by_skill.prior_sds[1] <= 0.1
+    own = {a.id: a.p_learn / 0.2 for a in by_skill.adjusted(acts)}
+    assert max(own.values()) / min(own.values()) < 1.15
+    acts, rows = _confounded(np.random.default_rng(12), lambda j, i: 3.0 if (j, i) == (1, 0) else 1.0)
+    by_skill = _fit(rows, True)
+    assert by_skill.prior_sds[1] >= 0.35
+    own = {a.id: a.p_learn / 0.2 for a in by_skill.adjusted(acts)}
+    assert own["s1a0"] > 1.5 * max(own["s1a1"], own["s1a2"])
+
+
 def _school(rng, acts, known0, learners=300, tickets=3, guess=0.2, slip=0.1):
     """Tickets of a school whose belief is miscalibrated per skill: learner l's true mastery of
     skill k starts known w.p. ``known0[k]`` while the engine's belief starts at p_init 0.2 and
