@@ -9,8 +9,10 @@ activity quality the catalog does not know, partly wrong declared preferences, f
 fatigue, rubric-only or absent evidence, unsupported accommodations, graph shape, session
 length, the à la carte class. Pathwise is called as the engine calls it
 (``planner.playlist.plan.plan_playlist`` with the request and learner the engine builds,
-beliefs from observed evidence only, and the engine's default forgetting protection: on once
-the school's own retention checks show forgetting, ``planner.simulate.baselines.engine_default``;
+beliefs from observed evidence only, and the engine's defaults: forgetting protection on once
+the school's own retention checks show forgetting, learned activity effectiveness once its
+exit tickets show activities teaching the same skill differ,
+``planner.simulate.baselines.engine_default``;
 the ablation's "pathwise" reference is the plain planner) and compared with fair baselines on the same catalog,
 beliefs and hard filters (``planner.simulate.baselines``).
 
@@ -46,7 +48,7 @@ against the assigned one."""
 
 
 LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
-                "+learn (mean) per skill", "oracle quality",
+                "+learn (mean) per skill", "+learn (mean) per skill (when shown)", "oracle quality",
                 "+spacing (fitted)", "+protect +spacing (fitted)", "+protect (school forgets)",
                 "+protect +spacing (school forgets)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
@@ -61,7 +63,9 @@ fitted half-lives then centred on the school's own)."""
 class GatedChoosing:
     """Students choosing on choice boards (``choose``: ``planner.choices.choosing_policy``)
     from the playlist the engine's default would assign: with ``protect`` 1 once ``gate``
-    (``engine_default()``, fed every exit ticket) finds that the school forgets."""
+    (``engine_default()``, fed every exit ticket) finds that the school forgets. The boards
+    are built from the catalog's learn probabilities, not the learned ones (the default's
+    learned effectiveness is not applied here)."""
 
     def __init__(self, gate, choose) -> None:
         self.gate, self.choose = gate, choose
@@ -94,6 +98,8 @@ def ablation_policies(rows=None) -> dict:
                                                                    formats=False)
     makers["+learn (mean) per skill"] = lambda: LearningPathwise(thompson=False, relative=True,
                                                                    per_skill=True)
+    makers["+learn (mean) per skill (when shown)"] = lambda: LearningPathwise(
+        thompson=False, relative=True, per_skill=True, gate=True)
     makers["oracle quality"] = lambda: oracle_quality  # the ceiling of learned effectiveness
     makers["+spacing (fitted)"] = SpacingPathwise
     makers["+protect +spacing (fitted)"] = lambda: SpacingPathwise(protect=1.0)

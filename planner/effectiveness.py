@@ -160,6 +160,14 @@ class EffectivenessModel:
         f = self._fitted()
         return f[2], f[3]
 
+    def differ_test(self) -> dict:
+        """Whether this school's activities differ within their groups, by permutation
+        (:func:`planner._differs.activities_differ`; ``differs``, ``statistic``, ``p_value``,
+        ``tickets``, ``activities``): the gate of planning with the multipliers."""
+        from planner._differs import activities_differ
+
+        return activities_differ(self)
+
     @property
     def prior_sds(self) -> tuple[float, float, float]:
         """(group_sd, activity_sd, learner_sd) the posteriors use: the fields, or with

@@ -226,12 +226,23 @@ class LearningPathwise:
     learning across its learners in turn."""
 
     def __init__(self, thompson: bool = True, relative: bool = False, formats: bool = True,
-                 per_skill: bool = False) -> None:
+                 per_skill: bool = False, gate: bool = False) -> None:
         self.thompson = thompson
         self.relative = relative
         self.per_skill = per_skill
         self.formats = formats  # False: activity multipliers only, no learner-format ones
+        self.gate = gate  # plan as plain pathwise until the school's activities are shown to differ
         self.models: dict = {}
+        self._tested = (-1, False)  # (tickets when last tested, differs)
+
+    def differs(self, world) -> bool:
+        """The school's activities-differ test (``EffectivenessModel.differ_test``), redone
+        once the tickets grew by a tenth since the last one (as the engine refits)."""
+        model = self._model(world)
+        n = self._tested[0]
+        if n < 0 or len(model._rows) >= 1.1 * n + 10:
+            self._tested = (len(model._rows), model.differ_test()["differs"])
+        return self._tested[1]
 
     def _model(self, world):
         from planner.effectiveness import EffectivenessModel
@@ -240,6 +251,7 @@ class LearningPathwise:
         if key not in self.models:
             self.models = {key: EffectivenessModel(relative=self.relative,
                                                    per_skill=self.per_skill)}  # one world at a time
+            self._tested = (-1, False)
         return self.models[key]
 
     def observe(self, world, s, activity, skill, p_before, score, **_kw) -> None:
@@ -250,6 +262,8 @@ class LearningPathwise:
     def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
         from planner.playlist.plan import plan_playlist
 
+        if self.gate and not self.differs(world):
+            return pathwise(world, learner, request, session, seed)
         rng = np.random.default_rng(seed) if self.thompson else None
         adjusted = self._model(world).adjusted(
             world.catalog, rng=rng, learner_id=learner.id if self.formats else None,
@@ -309,13 +323,37 @@ class SpacingPathwise:
         return pathwise(world, learner, request, session, seed)
 
 
-def engine_default() -> SpacingPathwise:
-    """Pathwise as the engine plans by default (``PlanningPolicy.protect_from_forgetting``
-    ``"when_shown"``): plain ``pathwise`` until the school's retention checks show forgetting
-    (``ForgettingModel.forgets``), then with what review protects (``protect`` 1, the fixed
-    half-life). A fresh instance per drawn world's run: it learns across that school's
-    learners in turn."""
-    return SpacingPathwise(gate=True, fitted=False, protect=1.0)
+class EngineDefault:
+    """Pathwise as the engine plans by default: what review protects (``protect`` 1, the fixed
+    half-life) once the school's retention checks show forgetting
+    (``PlanningPolicy.protect_from_forgetting`` ``"when_shown"``), and the learned activity
+    effectiveness (posterior mean, ranked per skill) once the school's tickets show that
+    activities teaching the same skill differ (``learn_effectiveness`` ``"when_shown"``).
+    A fresh instance per drawn world's run: it learns across that school's learners."""
+
+    def __init__(self) -> None:
+        self.forgetting = SpacingPathwise(gate=True, fitted=False, protect=1.0)
+        self.learning = LearningPathwise(thompson=False, relative=True, per_skill=True, gate=True)
+        self.weights = self.forgetting.weights
+
+    def forgets(self, world) -> bool:
+        return self.forgetting.forgets(world)
+
+    def observe(self, *args, **kwargs) -> None:
+        self.forgetting.observe(*args, **kwargs)
+        self.learning.observe(*args, **kwargs)
+
+    def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
+        from dataclasses import replace
+
+        if self.forgets(world):
+            request = replace(request, weights=replace(request.weights, **self.weights))
+        return self.learning(world, learner, request, session, seed)
+
+
+def engine_default() -> EngineDefault:
+    """Pathwise as the engine plans by default (:class:`EngineDefault`)."""
+    return EngineDefault()
 
 
 ABLATIONS = {

@@ -4,6 +4,7 @@ engine's belief arithmetic and request, misspecification knobs and fair baseline
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -159,10 +160,11 @@ def test_spacing_pathwise_fits_half_lives_in_a_forgetting_world():
     assert model._total  # retention checks were seen and fitted
 
 
-def test_engine_default_plans_as_pathwise_until_the_school_forgets(monkeypatch):
-    """``engine_default`` (the engine's ``protect_from_forgetting: "when_shown"``): without
-    forgetting evidence it plans exactly as plain pathwise; once the school's checks show
-    forgetting its requests carry ``protect`` 1."""
+def test_engine_default_plans_as_pathwise_until_the_school_tests_fire(monkeypatch):
+    """``engine_default`` (the engine's ``"when_shown"`` protection and learned effectiveness):
+    without evidence of either it plans exactly as plain pathwise; once the school's checks
+    show forgetting its requests carry ``protect`` 1; once its tickets show activities differ
+    it plans with the learned catalog."""
     import planner.simulate.baselines as bl
 
     world = build_world(SMALL, 5)
@@ -172,8 +174,8 @@ def test_engine_default_plans_as_pathwise_until_the_school_forgets(monkeypatch):
         a = simulate_learner(world, s, gated, request)
         b = simulate_learner(world, s, bl.pathwise, request)
         np.testing.assert_array_equal(a.true_end, b.true_end)
-    model = gated._model(world)
-    assert not model.forgets()
+    model = gated.forgetting._model(world)
+    assert not model.forgets() and not gated.learning.differs(world)
     seen = []
     monkeypatch.setattr(bl, "pathwise", lambda w, lr, req, session, seed: seen.append(req.weights.protect) or [])
     gated(world, world.learners[0], request, 0, 0)
@@ -182,6 +184,17 @@ def test_engine_default_plans_as_pathwise_until_the_school_forgets(monkeypatch):
     assert model.forgets()
     gated(world, world.learners[0], request, 0, 0)
     assert seen == [0.0, 1.0]
+    import planner.playlist.plan as plan_module
+
+    learned = []
+    monkeypatch.setattr(gated.learning, "differs", lambda w: True)
+    monkeypatch.setattr(plan_module, "plan_playlist",
+                        lambda g, catalog, lr, req: learned.append((catalog, req.weights.protect))
+                        or SimpleNamespace(items=[]))
+    assert gated(world, world.learners[0], request, 0, 0) == []
+    assert seen == [0.0, 1.0] and len(learned) == 1  # the learned catalog's plan, not pathwise's
+    catalog, protect = learned[0]
+    assert protect == 1.0 and [a.id for a in catalog] == [a.id for a in world.catalog]
 
 
 def test_side_by_side_runs_the_class_session_by_session_and_changes_only_learning_policies():
