@@ -345,7 +345,9 @@ class PlanningPolicyOut(BaseModel):
     growth_weight: float = Field(description="Planner weight of a profile growth area (>= 1)")
     struggling_mastery: float = Field(description="Below this mastery (with enough evidence) a learner struggles")
     struggling_min_observations: int = Field(description="Observations needed before the struggling rule applies")
-    learn_effectiveness: bool = Field(False, description="Plan with activity effectiveness learned from exit tickets")
+    learn_effectiveness: Literal["off", "when_shown", "on"] = Field(
+        "when_shown", description="Plan with activity effectiveness learned from exit tickets: off, on, or "
+        "when_shown (only while the school's own tickets show that activities teaching the same skill differ)")
     fitted_forgetting: bool = Field(False, description="Schedule review from half-lives fitted on retention checks")
     protect_from_forgetting: Literal["off", "when_shown", "on"] = Field(
         "when_shown", description="Value what a review protects from forgetting over the next week (playlists and "
@@ -369,7 +371,8 @@ class PlanningPolicyUpdate(Strict):
     growth_weight: float | None = Field(default=None, ge=1.0, le=10.0)
     struggling_mastery: float | None = Field(default=None, ge=0.0, lt=1.0)
     struggling_min_observations: int | None = Field(default=None, ge=1, le=1000)
-    learn_effectiveness: bool | None = None
+    learn_effectiveness: Literal["off", "when_shown", "on"] | bool | None = Field(
+        default=None, description="off, when_shown or on (true/false mean on/off)")
     fitted_forgetting: bool | None = None
     protect_from_forgetting: Literal["off", "when_shown", "on"] | bool | None = Field(
         default=None, description="off, when_shown or on (true/false mean on/off)")

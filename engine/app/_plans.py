@@ -26,13 +26,16 @@ class PlanUseCases(PlanStore):
 
     def _learned(self, weights=None) -> planning.LearnedModels | None:
         """The tenant's learned models (activity effectiveness, forgetting) when the policy or
-        an arm's ``weights`` switch either on, or the policy protects from forgetting
-        ``"when_shown"`` (the forgetting model's test decides), else None (nothing is read or
-        fitted; with protection alone, None until a first fit has run in the background)."""
-        eff, fog = planning.learned_switches(self.view.policy, weights)
-        if not (eff or fog or planning.protect_when_shown(self.view.policy, weights)):
+        an arm's ``weights`` switch either on, or the policy waits for a school test
+        (``"when_shown"`` effectiveness or protection: the fit's tests decide), else None
+        (nothing is read or fitted; with "when_shown" alone, None until a first fit has run in
+        the background)."""
+        policy = self.view.policy
+        eff, fog = planning.learned_switches(policy, weights)
+        shown = planning.learn_when_shown(policy, weights)
+        if not (eff or fog or shown or planning.protect_when_shown(policy, weights)):
             return None
-        return self._learned_models(effectiveness=eff, wait=eff or fog)
+        return self._learned_models(effectiveness=eff or shown, wait=eff or fog)
 
     def _learned_models(self, *, effectiveness: bool, wait: bool) -> planning.LearnedModels | None:
         cache = self.__dict__.get("_learned_cache")

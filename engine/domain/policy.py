@@ -1,6 +1,7 @@
 """The tenant's planning policy: one mastery threshold, the goal weights, the struggling rule and
-the switches of the learned models (activity effectiveness, fitted forgetting; off by default)
-and of the forgetting-protection term (on once the tenant's own evidence shows forgetting).
+the switches of the learned models (activity effectiveness: on once the tenant's own tickets
+show activities differ; fitted forgetting: off by default) and of the forgetting-protection term
+(on once the tenant's own evidence shows forgetting).
 
 Stored per tenant (``engine.app``: an admin reads and sets it) and passed to every place that
 decides "mastered": the planner's settings (``PlaylistRequest.mastered_threshold``,
@@ -17,7 +18,7 @@ from typing import Any
 from engine.errors import ValidationError
 
 PROTECT_MODES = ("off", "when_shown", "on")
-"""Values of ``PlanningPolicy.protect_from_forgetting``."""
+"""Values of ``PlanningPolicy.protect_from_forgetting`` and ``learn_effectiveness``."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,11 @@ class PlanningPolicy:
         below ``struggling_mastery`` (0.4); the planner then favours support activities.
     learn_effectiveness: plan with each activity's learn probability scaled by the multiplier
         learned from the tenant's exit tickets (``planner.effectiveness``, posterior mean, so
-        a plan is reproducible; :mod:`engine.planning._learned`); off by default.
+        a plan is reproducible, ranked against the other activities on the same skill;
+        :mod:`engine.planning._learned`): ``"off"``; ``"on"``; or ``"when_shown"``, on only
+        while the tenant's own tickets show that activities teaching the same skill differ
+        (``EffectivenessModel.differ_test``, a permutation test at the 5 % level).
+        ``true``/``false`` are read as ``"on"``/``"off"``. Default ``"when_shown"``.
     fitted_forgetting: schedule review from half-lives fitted on the tenant's retention checks
         (``planner.forgetting``) instead of the planner's fixed half-life; off by default.
     protect_from_forgetting: whether playlists and why-not value what a review protects from
@@ -52,7 +57,7 @@ class PlanningPolicy:
     growth_weight: float = 1.5
     struggling_mastery: float = 0.4
     struggling_min_observations: int = 3
-    learn_effectiveness: bool = False
+    learn_effectiveness: str = "when_shown"
     fitted_forgetting: bool = False
     protect_from_forgetting: str = "when_shown"
 
@@ -70,15 +75,15 @@ class PlanningPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
                 raise ValidationError(f"{name}={value!r}; it must be {rule}")
-        protect = self.protect_from_forgetting
-        if isinstance(protect, bool):
-            object.__setattr__(self, "protect_from_forgetting", "on" if protect else "off")
-        elif protect not in PROTECT_MODES:
-            raise ValidationError(f"protect_from_forgetting={protect!r}; it must be one of "
-                                  f"{', '.join(map(repr, PROTECT_MODES))} (true/false mean 'on'/'off')")
-        for name in ("learn_effectiveness", "fitted_forgetting"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValidationError(f"{name}={getattr(self, name)!r}; it must be true or false")
+        for name in ("protect_from_forgetting", "learn_effectiveness"):
+            mode = getattr(self, name)
+            if isinstance(mode, bool):
+                object.__setattr__(self, name, "on" if mode else "off")
+            elif mode not in PROTECT_MODES:
+                raise ValidationError(f"{name}={mode!r}; it must be one of "
+                                      f"{', '.join(map(repr, PROTECT_MODES))} (true/false mean 'on'/'off')")
+        if not isinstance(self.fitted_forgetting, bool):
+            raise ValidationError(f"fitted_forgetting={self.fitted_forgetting!r}; it must be true or false")
         if not isinstance(self.struggling_min_observations, int):
             raise ValidationError(
                 f"struggling_min_observations={self.struggling_min_observations!r}; "
@@ -89,6 +94,12 @@ class PlanningPolicy:
         ``"when_shown"`` and the tenant's forgetting test fires (``forgets``)."""
         mode = self.protect_from_forgetting
         return mode == "on" or (mode == "when_shown" and bool(forgets))
+
+    def learns(self, differs: bool) -> bool:
+        """Whether playlists plan with learned activity effectiveness: ``"on"``, or
+        ``"when_shown"`` and the tenant's activities-differ test fires (``differs``)."""
+        mode = self.learn_effectiveness
+        return mode == "on" or (mode == "when_shown" and bool(differs))
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)

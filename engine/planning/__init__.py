@@ -30,6 +30,7 @@ from engine.planning._input import (
 from engine.planning._learned import (
     LearnedCache,
     LearnedModels,
+    learn_when_shown,
     learned_switches,
     protect_when_shown,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "PlanningInput",
     "PlanningPolicy",
     "class_budget",
+    "learn_when_shown",
     "learned_switches",
     "protect_when_shown",
     "grade_band",

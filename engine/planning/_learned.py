@@ -6,12 +6,13 @@ and skill, :meth:`engine.store._history.HistoryPart.learning_evidence`):
 * ``planner.effectiveness.EffectivenessModel`` — every observation that names a catalog
   activity is the exit ticket of that activity: ``(activity, skill, p_before, score)`` with
   ``p_before`` the learner's mastery of the skill just before it. The planner then sees each
-  activity's ``p_learn`` scaled by the posterior-*mean* multiplier (hierarchical over kind x
-  modality, shrunk toward the catalog's 1) times the learner's format multiplier, divided by
-  their geometric mean over the catalog (``relative``: the ranking, not the level, since the
-  catalog's ``p_learn`` is the running BKT model's, fitted on the same evidence; on the demo
-  school the absolute multipliers all sit near 0.16) — never a Thompson draw: a school's plan
-  must be reproducible. The rows go in order per learner and skill, every observation of the
+  activity's ``p_learn`` scaled by the posterior-*mean* multiplier (hierarchical over the
+  activities of the same first skill, shrunk toward the catalog's 1) times the learner's format
+  multiplier, divided by their geometric mean over the activities of the same first skill
+  (``relative``, ``per_skill``: the ranking among the ways to learn one skill, not the level,
+  since the catalog's ``p_learn`` is the running BKT model's, fitted on the same evidence, and
+  learners who reach different skills differ) — never a Thompson draw: a school's plan must
+  be reproducible. The rows go in order per learner and skill, every observation of the
   skill included (those naming no activity only move the model's own filter of the learner's
   mastery, which replaces ``p_before`` after the learner's first ticket on the skill:
   ``EffectivenessModel.refilter``).
@@ -23,9 +24,12 @@ and skill, :meth:`engine.store._history.HistoryPart.learning_evidence`):
   observation of a mastered skill within ``RETENTION_MIN_DAYS`` of the previous one measures
   the learner's own slip rate, with which their retention checks are read.
 
-Both are opt-in (``PlanningPolicy.learn_effectiveness`` / ``fitted_forgetting``, or an
-experiment arm's weights of the same names, which override the policy when given). The
-forgetting model is also fitted when the policy protects from forgetting ``"when_shown"``
+Effectiveness is on where the tenant's tickets show that activities teaching the same skill
+differ (``PlanningPolicy.learn_effectiveness`` ``"when_shown"``, the default: the fit's
+``EffectivenessModel.differ_test``, :attr:`LearnedModels.differs`; the first fit runs in the
+background, so no request waits for it) or always (``"on"``); fitted forgetting is opt-in
+(``fitted_forgetting``); an experiment arm's weights of the same names override the policy
+when given. The forgetting model is also fitted when the policy protects from forgetting ``"when_shown"``
 (:func:`protect_when_shown`): its school-level test (``ForgettingModel.forgets``) decides
 whether the protection term is on; such a fit reads only the candidate retention checks
 (:func:`fit_forgetting`, the store's ``retention_evidence``) and never blocks a request. Fits
@@ -51,14 +55,24 @@ SWITCHES = ("learn_effectiveness", "fitted_forgetting")
 """Policy fields and experiment-arm weights that switch the learned models on."""
 
 
-def learned_switches(policy, weights: Mapping[str, float] | None = None) -> tuple[bool, bool]:
+def learned_switches(policy, weights: Mapping[str, float] | None = None, *,
+                     differs: bool = False) -> tuple[bool, bool]:
     """``(effectiveness on, forgetting on)``: an arm's weight (> 0 on, 0 off) when it sets
-    one, else the tenant's policy."""
+    one, else the tenant's policy (``learn_effectiveness`` ``"when_shown"``: on when
+    ``differs``, the tenant's activities-differ test)."""
     w = weights or {}
-    out = []
-    for name in SWITCHES:
-        out.append(float(w[name]) > 0 if name in w else bool(getattr(policy, name, False)))
-    return out[0], out[1]
+    eff = (float(w["learn_effectiveness"]) > 0 if "learn_effectiveness" in w
+           else policy.learns(differs) if hasattr(policy, "learns") else False)
+    fog = (float(w["fitted_forgetting"]) > 0 if "fitted_forgetting" in w
+           else bool(getattr(policy, "fitted_forgetting", False)))
+    return eff, fog
+
+
+def learn_when_shown(policy, weights: Mapping[str, float] | None = None) -> bool:
+    """Whether learned effectiveness waits for the tenant's activities-differ test: the policy
+    says ``"when_shown"`` and the arm's ``weights`` do not set ``learn_effectiveness``."""
+    return ("learn_effectiveness" not in (weights or {})
+            and getattr(policy, "learn_effectiveness", "off") == "when_shown")
 
 
 def protect_when_shown(policy, weights: Mapping[str, float] | None = None) -> bool:
@@ -91,7 +105,14 @@ class LearnedModels:
     fitted_at: float = 0.0
     fit_ms: float = 0.0
     with_effectiveness: bool = True
+    differ: Mapping[str, Any] = field(default_factory=dict)
     _lf: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def differs(self) -> bool:
+        """Whether the tenant's activities teaching the same skill differ (``differ``: the
+        result of ``EffectivenessModel.differ_test`` at the fit; False without a fit of it)."""
+        return bool(self.differ.get("differs", False))
 
     def multiplier(self, activity_id: str) -> float:
         """Posterior-mean multiplier of one activity (1.0: nothing learned about it)."""
@@ -122,7 +143,8 @@ class LearnedModels:
                 f = a.format_keys[0]
                 m *= self._format_factor(learner.id, f, f in declared)
             mult[a.id] = m
-        return tuple(rescaled(catalog, mult, relative=self.effectiveness.relative))
+        return tuple(rescaled(catalog, mult, relative=self.effectiveness.relative,
+                              per_skill=self.effectiveness.per_skill))
 
     def half_lives_for(self, learner) -> dict[str, float]:
         """Skill -> this learner's fitted half-life (days) for the skills they have practised
@@ -156,7 +178,7 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     from planner.forgetting import ForgettingModel
 
     t0 = time.perf_counter()
-    eff, fog = EffectivenessModel(relative=True), ForgettingModel()
+    eff, fog = EffectivenessModel(relative=True, per_skill=True), ForgettingModel()
     by_id = {a.id: a for a in activities}
     prefs = {k: frozenset(v) for k, v in preferred.items()}
     tickets = checks = 0
@@ -168,9 +190,10 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
             checks += _observe_retention(fog, lid, sid, score, at_text, prev_at)
         prev_pair, prev_at = (lid, sid), at_text
     multipliers = eff.mean_multipliers(activities) if tickets else {}
+    differ = eff.differ_test() if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
-                         (time.perf_counter() - t0) * 1e3)
+                         (time.perf_counter() - t0) * 1e3, differ=differ)
 
 
 def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
@@ -187,7 +210,8 @@ def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -
     for lid, sid, score, at_text, prev_text in rows:
         checks += _observe_retention(fog, lid, sid, min(max(float(score), 0.0), 1.0), at_text, prev_text)
     fog.fit()
-    return LearnedModels(EffectivenessModel(relative=True), fog, {}, 0, checks, marker, time.monotonic(),
+    return LearnedModels(EffectivenessModel(relative=True, per_skill=True), fog, {}, 0, checks, marker,
+                         time.monotonic(),
                          (time.perf_counter() - t0) * 1e3, with_effectiveness=False)
 
 
@@ -244,9 +268,10 @@ class LearnedCache:
         """The tenant's models for planning input ``inp`` (``store``: the tenant store;
         ``preferred()``: learner id -> declared preferred formats, called only when a fit runs;
         ``effectiveness`` False: the forgetting model is enough, a fit skips the other).
-        ``wait`` False (``"when_shown"`` protection alone, which a plan can do without): when
-        no fit is usable yet, the first one runs in the background and None is returned, so
-        no request waits for a fit."""
+        ``wait`` False (``"when_shown"`` tests alone, which a plan can do without): when no fit
+        of the asked kind is usable yet, it runs in the background and the fit of the same
+        catalog already there (the forgetting model alone) or None is returned, so no request
+        waits for a fit."""
         with self._lock:
             cur, now = self._models, time.monotonic()
             if cur is not None and self._inp is not inp and self._inp.activities == inp.activities:
@@ -268,13 +293,17 @@ class LearnedCache:
                                                    daemon=True)
                     self._refit.start()
                 return self._models
-            if not wait:  # nothing usable yet: the first fit in the background, plan without it
+            if not wait:  # no fit of this kind yet: the first one in the background, meanwhile plan
+                # with the fit of the same catalog that is there (the forgetting model alone), or without
+                if cur is not None and (self._inp is not inp or self._threshold != threshold):
+                    self._models = cur = None
                 if self._refit is None or not self._refit.is_alive():
-                    self._models, self._inp, self._threshold = None, inp, threshold
+                    self._inp, self._threshold = inp, threshold
                     self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-fit",
-                                                   args=(store, inp, {}, threshold, marker, False), daemon=True)
+                                                   args=(store, inp, dict(preferred()) if effectiveness else {},
+                                                         threshold, marker, effectiveness), daemon=True)
                     self._refit.start()
-                return None
+                return cur
             self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness)
             self._inp, self._threshold = inp, threshold
             return self._models

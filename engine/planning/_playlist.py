@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 
 from engine.domain.policy import DEFAULT_POLICY, PlanningPolicy
 from engine.planning._input import PlanningInput, _value
-from engine.planning._learned import learned_switches, plan_weights, protect_when_shown
+from engine.planning._learned import (
+    learn_when_shown,
+    learned_switches,
+    plan_weights,
+    protect_when_shown,
+)
 from engine.review import PlanItem
 
 DEFAULT_BUDGET_MIN = 60.0
@@ -132,6 +137,16 @@ def _forgets(learned, policy: PlanningPolicy, weights) -> tuple[bool, dict]:
     return test["forgets"], {"protect_from_forgetting": {"mode": "when_shown", **test}}
 
 
+def _differ_meta(learned, policy: PlanningPolicy, weights) -> dict:
+    """What a plan's meta says about the tenant's activities-differ test when the policy
+    learns effectiveness ``"when_shown"`` and the arm does not set it; else {}."""
+    if learned is None or not learn_when_shown(policy, weights) or not learned.with_effectiveness:
+        return {}
+    keys = ("differs", "statistic", "p_value", "tickets", "activities")
+    test = {k: round(v, 3) if isinstance(v, float) else v for k, v in learned.differ.items() if k in keys}
+    return {"learn_effectiveness": {"mode": "when_shown", **test}}
+
+
 def playlist_items(playlist, by_id: Mapping[str, object], titles: Mapping[str, str],
                    pins: Iterable[str] = ()) -> tuple[list[PlanItem], list[dict]]:
     """Planner Playlist → (review PlanItems in order, conflict dicts)."""
@@ -202,8 +217,9 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     if pinned - {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
     given = catalog
-    pl_learner, catalog, used = _with_learned(learned, learned_switches(policy, weights), pl_learner, catalog)
-    weights = plan_weights(weights)
+    switches = learned_switches(policy, weights, differs=learned is not None and learned.differs)
+    pl_learner, catalog, used = _with_learned(learned, switches, pl_learner, catalog)
+    weights_given, weights = weights, plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))
     if planner == "lowest_mastery":
@@ -223,7 +239,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
             "gap": None if playlist.gap != playlist.gap else round(playlist.gap, 4)}  # NaN: no bound
     if used:
         meta["learned"] = used
-    return items, conflicts, {**meta, **protect_meta}
+    return items, conflicts, {**meta, **protect_meta, **_differ_meta(learned, policy, weights_given)}
 
 
 #: A learned multiplier is worth a sentence when it moves the learn probability by >= 10 %.

@@ -7,8 +7,9 @@ constructed cases on the demo school where the truth is known.
 * A learner whose retention checks on a skill show fast forgetting (every check a week after
   mastering it fails) gets that skill due for review 13 days later with
   ``fitted_forgetting`` on; with the fixed 120-day half-life it is not due.
-* Switches: off by default, persisted, an experiment arm's weights override the policy; the
-  fit is cached and refitted when evidence changes.
+* Switches: effectiveness "when_shown" by default (on only once the school's activities-differ
+  test fires), fitted forgetting off, persisted, an experiment arm's weights override the
+  policy; the fit is cached and refitted when evidence changes.
 """
 
 from __future__ import annotations
@@ -53,29 +54,43 @@ def _set(school, **switches):
     school.set_planning_policy(ADMIN, switches)
 
 
-def test_switches_off_by_default_persisted_and_arm_overrides(school):
+def test_switches_by_default_persisted_and_arm_overrides(school):
     from engine.app._view import load_policy
     from engine.planning import PlanningPolicy, learned_switches
     from engine.planning._learned import plan_weights
 
-    assert school.view.policy.learn_effectiveness is False and school.view.policy.fitted_forgetting is False
-    # by default only the forgetting model is fitted, for the protection term's test
+    policy = school.view.policy
+    assert policy.learn_effectiveness == "when_shown" and policy.fitted_forgetting is False
+    # by default both models are fitted, for the school tests (activities differ, forgetting)
     assert school._learned() is None  # the first fit runs in the background ...
-    school._learned_cache.wait(60)
-    assert school._learned().with_effectiveness is False  # ... the forgetting model alone
+    school._learned_cache.wait(120)
+    fitted = school._learned()
+    assert fitted.with_effectiveness is True and fitted.differ["tickets"] > 0  # ... both models
+    assert fitted.differs is False  # the demo school's activities are not shown to differ
+    lid = sorted(school.view.learners)[0]
+    planner_meta = school.generate_playlist(ADMIN, lid).body["planner"]
+    assert "learned" not in planner_meta  # so the catalog's learn probabilities plan
+    assert planner_meta["learn_effectiveness"]["mode"] == "when_shown"
+    assert planner_meta["learn_effectiveness"]["differs"] is False
+    _set(school, learn_effectiveness="off")
+    assert school._learned().with_effectiveness is True  # the fit it has stays usable
     _set(school, protect_from_forgetting="off")
     assert school._learned() is None  # nothing read or fitted while everything is off
-    lid = sorted(school.view.learners)[0]
-    assert "learned" not in school.generate_playlist(ADMIN, lid).body["planner"]
+    planner_meta = school.generate_playlist(ADMIN, lid).body["planner"]
+    assert "learned" not in planner_meta and "learn_effectiveness" not in planner_meta
     _set(school, learn_effectiveness=True)
-    assert load_policy(school.store).learn_effectiveness is True  # stored, not only cached
+    assert load_policy(school.store).learn_effectiveness == "on"  # stored, not only cached
     assert learned_switches(school.view.policy) == (True, False)
+    assert learned_switches(PlanningPolicy(), differs=True) == (True, False)  # when_shown, shown
+    assert learned_switches(PlanningPolicy()) == (False, False)
     # an arm's weight wins over the policy, both ways; plan weights lose the switches
     assert learned_switches(school.view.policy, {"learn_effectiveness": 0}) == (False, False)
     assert learned_switches(PlanningPolicy(), {"fitted_forgetting": 1}) == (False, True)
     assert plan_weights({"unlock": 0.0, "fitted_forgetting": 1.0}) == {"unlock": 0.0}
     with pytest.raises(ValidationError, match="learn_effectiveness"):
         PlanningPolicy(learn_effectiveness=1)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="learn_effectiveness='sometimes'.*'when_shown'"):
+        PlanningPolicy(learn_effectiveness="sometimes")
 
 
 def test_arm_weights_accept_the_switches():
@@ -117,14 +132,19 @@ def _alternative(school, lid):
     return (None, None, planned) if best is None else (best[1], best[2], planned)
 
 
-def _teaches_twice(school, x, k, lid, rounds=3):
-    """Exit tickets of X from every other learner, ``rounds`` days, drawn (seed 7) from learners
-    whose mastery persists: each knows k at first with the engine's current mastery as the
-    chance, X teaches it with twice the catalog's learn probability, and a ticket is correct
-    w.p. 0.9 when known, 0.2 when not (guess 0.2, slip 0.1)."""
+def _teaches_twice(school, x, k, lid, rounds=6):
+    """Exit tickets of X and of the other activities on skill k (its siblings), from every
+    other learner in turn, ``rounds`` days, drawn (seed 7) from learners whose mastery
+    persists: each knows k at first with the engine's current mastery as the chance, X teaches
+    it with twice the catalog's learn probability, a sibling with the catalog's, and a ticket
+    is correct w.p. 0.9 when known, 0.2 when not (guess 0.2, slip 0.1). Learned effectiveness
+    ranks an activity against the other ways to learn its skill, so the siblings' tickets are
+    what shows that X is the better one."""
     rng = np.random.default_rng(7)
     others = [o for o in sorted(school.view.learners) if o != lid]
-    t = min(2.0 * x.learn_probability(k), 0.999)
+    siblings = [a for a in school._planning_input().activities
+                if a.id != x.id and a.skills and a.skills[0][0] == k]
+    doers = [x, *siblings]
     p_init = float(school.view.model_params.get(k, {}).get("p_init", 0.2))
     known = {}
     for other in others:
@@ -132,10 +152,12 @@ def _teaches_twice(school, x, k, lid, rounds=3):
         known[other] = bool(rng.random() < (float(st.p_mastered) if st is not None else p_init))
     for r in range(rounds):
         rows = []
-        for other in others:
+        for j, other in enumerate(others):
+            act = doers[j % len(doers)]
+            t = min((2.0 if act is x else 1.0) * act.learn_probability(k), 0.999)
             known[other] = known[other] or bool(rng.random() < t)
             correct = rng.random() < (0.9 if known[other] else 0.2)
-            rows.append({"id": f"x2-{r}-{other}", "learner_id": other, "activity_id": x.id,
+            rows.append({"id": f"x2-{r}-{other}", "learner_id": other, "activity_id": act.id,
                          "correct": bool(correct), "observed_at": (NOW - timedelta(days=rounds - r)).isoformat()})
         school.ingest_evidence(ADMIN, rows)
 
@@ -158,10 +180,11 @@ def test_an_activity_that_teaches_twice_as_well_is_preferred_only_when_on(school
     pl, _req, catalog = _plan_inputs(school, lid)
     adjusted = {a.id: a for a in learned.catalog_for(catalog, pl)}
     # the level of the multipliers means little here (the catalog's p_learn is the running
-    # BKT's; on the demo school they sit near 0.2): X stands out from the school's typical one
-    typical = float(np.exp(np.mean(np.log(list(learned.multipliers.values())))))
-    assert learned.multiplier(x.id) > 1.5 * typical
-    assert adjusted[x.id].learn_probability(k) > 1.5 * x.learn_probability(k)
+    # BKT's): X stands out from the other ways to learn its skill, and is ranked against them
+    sibling = next(a for a in catalog if a.id != x.id and a.skills and a.skills[0][0] == k)
+    assert learned.multiplier(x.id) > 1.5 * learned.multiplier(sibling.id)
+    assert adjusted[x.id].learn_probability(k) > 1.15 * x.learn_probability(k)
+    assert adjusted[sibling.id].learn_probability(k) < sibling.learn_probability(k)
     on = school.generate_playlist(ADMIN, lid)
     assert x.id in {i.activity_id for i in on.items}
     assert on.body["planner"]["learned"]["effectiveness"] is True
@@ -175,6 +198,35 @@ def test_an_activity_that_teaches_twice_as_well_is_preferred_only_when_on(school
     # reproducible: the posterior mean, no draw
     again = school.generate_playlist(ADMIN, lid)
     assert [i.activity_id for i in again.items] == [i.activity_id for i in on.items]
+
+
+def test_when_shown_plans_with_the_multipliers_once_the_school_test_fires(school):
+    """The default ``"when_shown"``: the demo school plans with the catalog (its tickets do not
+    show activities teaching one skill differ); after tickets in which X teaches twice as well
+    as its sibling on the same skill, the school's own test fires and playlists plan with the
+    learned multipliers (X enters, the meta says why)."""
+    by_grade = sorted(school.view.learners, key=lambda i: (-int(school.view.learners[i].grade), i))
+    for lid in by_grade:
+        x, k, _planned = _alternative(school, lid)
+        if x is not None and float(school.view.model_params.get(k, {}).get("p_init", 0.2)) < 0.1:
+            break
+    school._learned_cache.wait(120)  # the fit the search above started, before the tickets
+    quiet = school.generate_playlist(ADMIN, lid)
+    assert x.id not in {i.activity_id for i in quiet.items}
+    assert quiet.body["planner"]["learn_effectiveness"]["differs"] is False
+    assert "learned" not in quiet.body["planner"]
+    _teaches_twice(school, x, k, lid)
+    school._learned_cache.refit_s = 0.0
+    school._learned()  # new evidence: a refit in the background
+    school._learned_cache.wait(120)
+    models = school._learned()
+    assert models.differs and models.differ["p_value"] <= 0.05
+    shown = school.generate_playlist(ADMIN, lid)
+    assert x.id in {i.activity_id for i in shown.items}
+    meta = shown.body["planner"]
+    assert meta["learned"]["effectiveness"] is True
+    assert meta["learn_effectiveness"]["differs"] is True and meta["learn_effectiveness"]["tickets"] > 0
+    assert "school's own evidence" in next(i for i in shown.items if i.activity_id == x.id).reason
 
 
 def _fresh_activity(school, lid):
@@ -263,7 +315,7 @@ def test_an_experiment_arm_switches_learning_on_for_its_learners_only(school):
     arms = {r["learner_id"]: r["arm"] for r in school.experiment_assignment(ADMIN, "learn")}
     a = next(lid for lid, arm in arms.items() if arm == "A")
     b = next(lid for lid, arm in arms.items() if arm == "B")
-    assert school.view.policy.learn_effectiveness is False
+    assert school.view.policy.learn_effectiveness == "when_shown"  # the demo does not show it
     assert school.generate_playlist(ADMIN, b).body["planner"]["learned"]["effectiveness"] is True
     assert "learned" not in school.generate_playlist(ADMIN, a).body["planner"]
 

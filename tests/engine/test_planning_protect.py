@@ -147,7 +147,8 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
 
 
 def test_when_shown_fits_only_the_forgetting_model(school):  # noqa: F811
-    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
+    """With learned effectiveness off, "when_shown" protection fits the forgetting model alone."""
+    school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown", "learn_effectiveness": "off"})
     lid = sorted(school.view.learners)[0]
     first = school.generate_playlist(ADMIN, lid)  # no request waits for the first fit ...
     assert "protect_from_forgetting" not in first.body["planner"]

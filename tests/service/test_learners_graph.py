@@ -208,14 +208,14 @@ def test_learned_model_switches_are_off_by_default_and_set_over_http(fresh_clien
     c = fresh_client
     learner = roster(c, "c-3-station")[0]
     policy = c.get("/v1/planning-policy", headers=ADMIN).json()
-    assert policy["learn_effectiveness"] is False and policy["fitted_forgetting"] is False
+    assert policy["learn_effectiveness"] == "when_shown" and policy["fitted_forgetting"] is False
     off = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
     assert "learned" not in c.get(f"/v1/plans/{off['plan_id']}", headers=ADMIN).json()["body"]["planner"]
     bad = c.patch("/v1/planning-policy", headers=ADMIN, json={"learn_effectiveness": "maybe"})
     assert bad.status_code == 422 and "learn_effectiveness" in bad.text
     r = c.patch("/v1/planning-policy", headers=ADMIN, json={"learn_effectiveness": True, "fitted_forgetting": True})
     assert r.status_code == 200, r.text
-    assert r.json()["learn_effectiveness"] is True and r.json()["fitted_forgetting"] is True
+    assert r.json()["learn_effectiveness"] == "on" and r.json()["fitted_forgetting"] is True
     on = c.post(f"/v1/learners/{learner}/playlist", headers=ADMIN).json()
     learned = c.get(f"/v1/plans/{on['plan_id']}", headers=ADMIN).json()["body"]["planner"]["learned"]
     assert learned["effectiveness"] is True and learned["forgetting"] is True and learned["tickets"] > 0
