@@ -48,6 +48,11 @@ from typing import Any
 REFIT_S = 60.0
 """Seconds a fit is reused before the history marker is checked again (and, if changed,
 the models refitted)."""
+REFIT_FACTOR = 20.0
+"""A fit is also reused for at least this many times its own duration, so background refits
+take at most about 1/20 of a core however large the school's history (the demo school's fit
+takes 2-3 s on the slow development machine: every 60 s; a fit of 10 minutes: every 200
+minutes)."""
 RETENTION_MIN_DAYS = 1.0
 """Shortest gap (days) after which an observation of a mastered skill is a retention check
 (observations within one session say nothing about forgetting)."""
@@ -247,16 +252,18 @@ def _observe_ticket(eff, act, lid: str, sid: str, p_before: float, score: float,
 
 
 class LearnedCache:
-    """One tenant's fitted :class:`LearnedModels`, reused for ``refit_s`` seconds; then the
-    history marker (one COUNT/MAX query) decides whether to refit. A changed catalog
+    """One tenant's fitted :class:`LearnedModels`, reused for ``refit_s`` seconds or
+    ``refit_factor`` times the fit's own duration, whichever is longer; then the history
+    marker (one COUNT/MAX query) decides whether to refit. A changed catalog
     (``PlanningInput.activities``) or threshold refits at once, in the request (the plan must
     use a fit of its catalog); new evidence refits in a background thread while requests keep
     planning with the fit they have (a refit reads the whole history: on the demo school,
     25,934 rows, 0.33 s on a fast machine; 0.18 s read and 1.2-1.4 s fit on a 3.5× slower one;
     longer on a big school). Learners' declared formats are read at the fit. Thread-safe."""
 
-    def __init__(self, refit_s: float = REFIT_S) -> None:
+    def __init__(self, refit_s: float = REFIT_S, refit_factor: float = REFIT_FACTOR) -> None:
         self.refit_s = float(refit_s)
+        self.refit_factor = float(refit_factor)
         self._lock = threading.Lock()
         self._models: LearnedModels | None = None
         self._inp: Any = None
@@ -278,7 +285,7 @@ class LearnedCache:
                 self._inp = inp  # the school view was reloaded (any write), the catalog is the same
             same = (cur is not None and self._inp is inp and self._threshold == threshold
                     and (cur.with_effectiveness or not effectiveness))
-            if same and now - cur.fitted_at < self.refit_s:
+            if same and now - cur.fitted_at < max(self.refit_s, self.refit_factor * cur.fit_ms / 1e3):
                 return cur
             marker = store.history_marker()
             if same and cur.marker == marker:

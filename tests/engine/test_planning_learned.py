@@ -217,6 +217,7 @@ def test_when_shown_plans_with_the_multipliers_once_the_school_test_fires(school
     assert "learned" not in quiet.body["planner"]
     _teaches_twice(school, x, k, lid)
     school._learned_cache.refit_s = 0.0
+    school._learned_cache.refit_factor = 0.0
     school._learned()  # new evidence: a refit in the background
     school._learned_cache.wait(120)
     models = school._learned()
@@ -288,6 +289,7 @@ def test_the_fit_is_cached_and_refitted_when_evidence_changes(school):
     _set(school, learn_effectiveness=True, fitted_forgetting=True)  # a write reloads the view
     assert school._learned() is first  # same catalog: no refit
     school._learned_cache.refit_s = 0.0
+    school._learned_cache.refit_factor = 0.0
     same = school._learned()
     assert same.marker == first.marker and same.tickets == first.tickets  # nothing changed: no refit
     lid = sorted(school.view.learners)[0]
@@ -298,6 +300,26 @@ def test_the_fit_is_cached_and_refitted_when_evidence_changes(school):
     school._learned_cache.wait(30)  # ... while the refit runs in the background
     after = school._learned()
     assert after.marker != first.marker and after.tickets > first.tickets
+
+
+def test_a_long_fit_is_reused_for_twenty_times_its_duration():
+    """Background refits take at most ~1/20 of a core: a fit that took 10 s is reused for 200 s
+    before the history is even looked at again (``refit_s`` is only the lower bound)."""
+    import time
+    from types import SimpleNamespace
+
+    from engine.planning._learned import LearnedCache, LearnedModels
+
+    calls = []
+    store = SimpleNamespace(history_marker=lambda: calls.append(1) or (1, 1))
+    inp = SimpleNamespace(activities=())
+    cache = LearnedCache(refit_s=0.0)
+    cache._inp, cache._threshold = inp, 0.95
+    fit_at = time.monotonic() - 150.0  # 150 s ago: within 20 x 10 s
+    cache._models = LearnedModels(None, None, {}, marker=(1, 1), fitted_at=fit_at, fit_ms=10_000.0)
+    assert cache.models(store, inp, dict, 0.95, effectiveness=True) is cache._models and not calls
+    cache._models = LearnedModels(None, None, {}, marker=(1, 1), fitted_at=fit_at - 60.0, fit_ms=10_000.0)
+    assert cache.models(store, inp, dict, 0.95, effectiveness=True).marker == (1, 1) and calls == [1]
 
 
 def test_an_experiment_arm_switches_learning_on_for_its_learners_only(school):

@@ -123,7 +123,8 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
     none = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
     assert none["forgets"] is False and none["evidence"] == 0.0 and none["retention_checks"] == 0, none
     (lid, aid), *_ = _forgetful_learners(school, 12)
-    school._learned_cache.refit_s = 0.0  # refit now (in the background), not in 60 s
+    school._learned_cache.refit_s = 0.0
+    school._learned_cache.refit_factor = 0.0  # refit now (in the background), not in 60 s
     school._learned()
     school._learned_cache.wait(60)
     shown = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
