@@ -11,7 +11,8 @@ tenant's :class:`PlanningPolicy` (mastery threshold, goal weights, struggling ru
   model's budget and modality mix, the teacher's pins and removals), ``plan_playlist_for``,
   ``why_not_for`` and ``playlist_items`` (planner Playlist → review PlanItems).
 * :mod:`engine.planning._learned` — activity effectiveness and forgetting fitted on the
-  tenant's evidence (``LearnedCache``, ``learned_switches``), opt-in by policy or arm.
+  tenant's evidence (``LearnedCache``, ``learned_switches``): by policy (effectiveness once
+  the tenant's tickets show activities differ, by default) or arm.
 * :mod:`engine.planning._classplan` — a class: ``model_settings`` (blended model →
   ``planner.classplan.ModelSettings``) and ``plan_class_session`` (a reviewable class plan
   body and each learner's share of the session).

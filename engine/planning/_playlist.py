@@ -344,7 +344,8 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     if activity_id not in {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
-    pl_learner, catalog, _used = _with_learned(learned, learned_switches(policy, weights), pl_learner, catalog)
+    switches = learned_switches(policy, weights, differs=learned is not None and learned.differs)
+    pl_learner, catalog, _used = _with_learned(learned, switches, pl_learner, catalog)
     weights = plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))

@@ -228,6 +228,7 @@ def test_when_shown_plans_with_the_multipliers_once_the_school_test_fires(school
     assert meta["learned"]["effectiveness"] is True
     assert meta["learn_effectiveness"]["differs"] is True and meta["learn_effectiveness"]["tickets"] > 0
     assert "school's own evidence" in next(i for i in shown.items if i.activity_id == x.id).reason
+    assert school.why_not(ADMIN, lid, x.id)["in_plan"] is True  # why-not plans as the playlist does
 
 
 def _fresh_activity(school, lid):
