@@ -100,8 +100,7 @@ class EffectivenessModel:
 
     def _group(self, activity: PlanActivity) -> tuple[str, str]:
         """The hierarchy's group of ``activity``: its (kind, modality); with ``per_skill``
-        ("skill", its first skill), so the spread between activities is measured among the
-        other ways to learn the same skill."""
+        ("skill", its first skill): activities compared with the other ways to learn it."""
         if self.per_skill and activity.skills:
             return ("skill", activity.skills[0][0])
         return (activity.kind, activity.modality)
@@ -161,9 +160,8 @@ class EffectivenessModel:
         return f[2], f[3]
 
     def differ_test(self) -> dict:
-        """Whether this school's activities differ within their groups, by permutation
-        (:func:`planner._differs.activities_differ`; ``differs``, ``statistic``, ``p_value``,
-        ``tickets``, ``activities``): the gate of planning with the multipliers."""
+        """Whether this school's activities differ within their groups, by permutation: the
+        gate of planning with the multipliers (:func:`planner._differs.activities_differ`)."""
         from planner._differs import activities_differ
 
         return activities_differ(self)
