@@ -34,8 +34,8 @@ GROUP_SD = 0.8
 def activities_differ(model, n_perm: int = N_PERM, seed: int = 0) -> dict:
     """``{"differs": bool, "statistic": T, "p_value": p, "tickets": n, "activities": a}`` of
     ``model`` (an :class:`~planner.effectiveness.EffectivenessModel`) over its counted
-    tickets (those that inform an activity); ``differs`` False with fewer than two
-    activities in one stratum (nothing to compare). Deterministic for a given ``seed``."""
+    tickets (those that inform an activity); ``differs`` False when no stratum has tickets
+    of two activities (nothing to compare). Deterministic for a given ``seed``."""
     q, counted = model.knowledge_before()
     rows = model._rows
     idx = [i for i in np.nonzero(counted)[0] if rows[i][0] is not None]

@@ -17,8 +17,9 @@ from typing import Any
 
 from engine.errors import ValidationError
 
-PROTECT_MODES = ("off", "when_shown", "on")
-"""Values of ``PlanningPolicy.protect_from_forgetting`` and ``learn_effectiveness``."""
+SWITCH_MODES = ("off", "when_shown", "on")
+"""Values of the policy switches that can wait for a school test: ``protect_from_forgetting``
+and ``learn_effectiveness``."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ class PlanningPolicy:
             mode = getattr(self, name)
             if isinstance(mode, bool):
                 object.__setattr__(self, name, "on" if mode else "off")
-            elif mode not in PROTECT_MODES:
+            elif mode not in SWITCH_MODES:
                 raise ValidationError(f"{name}={mode!r}; it must be one of "
-                                      f"{', '.join(map(repr, PROTECT_MODES))} (true/false mean 'on'/'off')")
+                                      f"{', '.join(map(repr, SWITCH_MODES))} (true/false mean 'on'/'off')")
         if not isinstance(self.fitted_forgetting, bool):
             raise ValidationError(f"fitted_forgetting={self.fitted_forgetting!r}; it must be true or false")
         if not isinstance(self.struggling_min_observations, int):
