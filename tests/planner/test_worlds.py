@@ -227,3 +227,28 @@ def test_side_by_side_runs_the_class_session_by_session_and_changes_only_learnin
     np.testing.assert_array_equal(a.gain, b.gain)
     with pytest.raises(ValueError, match="order='shuffled'"):
         run_world(spec, 3, {"pathwise": POLICIES["pathwise"]}, order="shuffled")
+
+
+def test_oracle_quality_is_pathwise_with_the_true_quality(monkeypatch):
+    """The ceiling row of learned effectiveness: where every activity is as the catalog says
+    it plans exactly as pathwise; where quality differs it plans with the catalog's learn
+    probabilities times the true quality."""
+    import planner.playlist.plan as plan_module
+    import planner.simulate.baselines as bl
+
+    world = build_world(SMALL, 3)
+    request = engine_request(SMALL)
+    for s in range(2):
+        a = simulate_learner(world, s, bl.oracle_quality, request)
+        b = simulate_learner(world, s, bl.pathwise, request)
+        np.testing.assert_array_equal(a.true_end, b.true_end)
+    wrong = build_world(replace(SMALL, quality_sigma=0.8), 3)
+    seen, real = [], plan_module.plan_playlist
+    monkeypatch.setattr(plan_module, "plan_playlist",
+                        lambda g, catalog, lr, req: seen.append(catalog) or real(g, catalog, lr, req))
+    bl.oracle_quality(wrong, wrong.learners[0], request, 0, 0)
+    by_id = {a.id: a for a in wrong.catalog}
+    assert len(set(np.round(wrong.quality, 6))) > 1
+    for act, q in zip(seen[0], wrong.quality, strict=True):
+        k = act.skills[0][0]
+        assert act.learn_probability(k) == pytest.approx(min(by_id[act.id].learn_probability(k) * q, 0.95))
