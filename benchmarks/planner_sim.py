@@ -53,8 +53,10 @@ LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats"
                 "+protect +spacing (school forgets)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
 ``LearningPathwise``), the engine's posterior-mean relative multipliers (with the learners'
-format multipliers, without them, and ranked per skill: each activity against the other
-activities on its first skill), fitted forgetting, fitted forgetting with what review
+format multipliers, without them, and ranked and grouped per skill: each activity against
+the other activities on its first skill; the engine's default, that one gated by the school's
+activities-differ test, ``EffectivenessModel.differ_test``), the ceiling of all of them
+(``oracle quality``: pathwise told the true activity quality), fitted forgetting, fitted forgetting with what review
 protects (``protect`` 1); the same two gated by the school's forgetting test
 (``ForgettingModel.forgets``: plain pathwise until the school's checks show forgetting; the
 fitted half-lives then centred on the school's own)."""
