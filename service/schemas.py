@@ -338,6 +338,9 @@ class ModelVersionOut(BaseModel):
 
 # ----------------------------------------------------------------------------- planning policy
 
+#: A policy switch that can wait for a school test (engine.domain.policy.SWITCH_MODES).
+SwitchMode = Literal["off", "when_shown", "on"]
+
 
 class PlanningPolicyOut(BaseModel):
     mastered_threshold: float = Field(description="Mastery in (0, 1] at or above which a skill counts as mastered")
@@ -345,17 +348,17 @@ class PlanningPolicyOut(BaseModel):
     growth_weight: float = Field(description="Planner weight of a profile growth area (>= 1)")
     struggling_mastery: float = Field(description="Below this mastery (with enough evidence) a learner struggles")
     struggling_min_observations: int = Field(description="Observations needed before the struggling rule applies")
-    learn_effectiveness: Literal["off", "when_shown", "on"] = Field(
+    learn_effectiveness: SwitchMode = Field(
         "when_shown", description="Plan with activity effectiveness learned from exit tickets: off, on, or "
         "when_shown (only while the school's own tickets show that activities teaching the same skill differ)")
     fitted_forgetting: bool = Field(False, description="Schedule review from half-lives fitted on retention checks")
-    protect_from_forgetting: Literal["off", "when_shown", "on"] = Field(
+    protect_from_forgetting: SwitchMode = Field(
         "when_shown", description="Value what a review protects from forgetting over the next week (playlists and "
         "why-not): off, on, or when_shown (only while the school's own retention checks show forgetting)")
 
 
 class ForgettingTestOut(BaseModel):
-    mode: Literal["off", "when_shown", "on"] = Field(description="The policy's protect_from_forgetting")
+    mode: SwitchMode = Field(description="The policy's protect_from_forgetting")
     forgets: bool = Field(description="Whether the school's retention checks show forgetting (5 % level)")
     evidence: float = Field(description="Likelihood-ratio statistic against 'nothing fades' (>= 2.71: forgets)")
     half_life_days: float | None = Field(description="The school's half-life in days; null when nothing fading "
@@ -371,10 +374,10 @@ class PlanningPolicyUpdate(Strict):
     growth_weight: float | None = Field(default=None, ge=1.0, le=10.0)
     struggling_mastery: float | None = Field(default=None, ge=0.0, lt=1.0)
     struggling_min_observations: int | None = Field(default=None, ge=1, le=1000)
-    learn_effectiveness: Literal["off", "when_shown", "on"] | bool | None = Field(
+    learn_effectiveness: SwitchMode | bool | None = Field(
         default=None, description="off, when_shown or on (true/false mean on/off)")
     fitted_forgetting: bool | None = None
-    protect_from_forgetting: Literal["off", "when_shown", "on"] | bool | None = Field(
+    protect_from_forgetting: SwitchMode | bool | None = Field(
         default=None, description="off, when_shown or on (true/false mean on/off)")
 
 

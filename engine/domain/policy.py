@@ -93,14 +93,12 @@ class PlanningPolicy:
     def protects(self, forgets: bool) -> bool:
         """Whether playlists and class plans value what a review protects from forgetting: ``"on"``, or
         ``"when_shown"`` and the tenant's forgetting test fires (``forgets``)."""
-        mode = self.protect_from_forgetting
-        return mode == "on" or (mode == "when_shown" and bool(forgets))
+        return _switched(self.protect_from_forgetting, forgets)
 
     def learns(self, differs: bool) -> bool:
         """Whether playlists plan with learned activity effectiveness: ``"on"``, or
         ``"when_shown"`` and the tenant's activities-differ test fires (``differs``)."""
-        mode = self.learn_effectiveness
-        return mode == "on" or (mode == "when_shown" and bool(differs))
+        return _switched(self.learn_effectiveness, differs)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +115,11 @@ class PlanningPolicy:
     def with_changes(self, changes: Mapping[str, Any]) -> PlanningPolicy:
         """This policy with ``changes`` applied (validated)."""
         return PlanningPolicy.from_record({**self.to_record(), **dict(changes)})
+
+
+def _switched(mode: str, shown: bool) -> bool:
+    """A switch of ``SWITCH_MODES``: ``"on"``, or ``"when_shown"`` and its school test fired."""
+    return mode == "on" or (mode == "when_shown" and bool(shown))
 
 
 DEFAULT_POLICY = PlanningPolicy()

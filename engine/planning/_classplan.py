@@ -117,7 +117,7 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
     pl_learners = [plan_learner(lr, mastery.get(lr.id, {}), graph.ids, own_devices=own, policy=policy)
                    for lr in learners]
     catalog = inp.activities_for_grade(cls.grade)
-    eff_on, fog_on = learned_switches(policy, differs=learned is not None and learned.differs)
+    eff_on, fog_on = learned_switches(policy, learned=learned)
     given = catalog
     _none, catalog, used = _with_learned(learned, (eff_on, fog_on), None, catalog, per_learner=False)
     ratios = learned_ratios(given, catalog) if used.get("effectiveness") else {}

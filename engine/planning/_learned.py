@@ -60,12 +60,13 @@ SWITCHES = ("learn_effectiveness", "fitted_forgetting")
 """Policy fields and experiment-arm weights that switch the learned models on."""
 
 
-def learned_switches(policy, weights: Mapping[str, float] | None = None, *,
-                     differs: bool = False) -> tuple[bool, bool]:
+def learned_switches(policy, weights: Mapping[str, float] | None = None,
+                     learned: LearnedModels | None = None) -> tuple[bool, bool]:
     """``(effectiveness on, forgetting on)``: an arm's weight (> 0 on, 0 off) when it sets
-    one, else the tenant's policy (``learn_effectiveness`` ``"when_shown"``: on when
-    ``differs``, the tenant's activities-differ test)."""
+    one, else the tenant's policy (``learn_effectiveness`` ``"when_shown"``: on when the
+    ``learned`` fit's activities-differ test fired)."""
     w = weights or {}
+    differs = learned is not None and learned.differs
     eff = (float(w["learn_effectiveness"]) > 0 if "learn_effectiveness" in w
            else policy.learns(differs) if hasattr(policy, "learns") else False)
     fog = (float(w["fitted_forgetting"]) > 0 if "fitted_forgetting" in w
@@ -76,14 +77,19 @@ def learned_switches(policy, weights: Mapping[str, float] | None = None, *,
 def learn_when_shown(policy, weights: Mapping[str, float] | None = None) -> bool:
     """Whether learned effectiveness waits for the tenant's activities-differ test: the policy
     says ``"when_shown"`` and the arm's ``weights`` do not set ``learn_effectiveness``."""
-    return ("learn_effectiveness" not in (weights or {})
-            and getattr(policy, "learn_effectiveness", "off") == "when_shown")
+    return _waits_for_test(policy, weights, "learn_effectiveness", "learn_effectiveness")
 
 
 def protect_when_shown(policy, weights: Mapping[str, float] | None = None) -> bool:
     """Whether the protection term waits for the tenant's forgetting test: the policy says
     ``"when_shown"`` and the arm's ``weights`` do not set ``protect`` themselves."""
-    return "protect" not in (weights or {}) and getattr(policy, "protect_from_forgetting", "off") == "when_shown"
+    return _waits_for_test(policy, weights, "protect_from_forgetting", "protect")
+
+
+def _waits_for_test(policy, weights: Mapping[str, float] | None, field_name: str, weight: str) -> bool:
+    """The policy's ``field_name`` is ``"when_shown"`` and the arm's ``weights`` do not set
+    ``weight`` themselves."""
+    return weight not in (weights or {}) and getattr(policy, field_name, "off") == "when_shown"
 
 
 def plan_weights(weights: Mapping[str, float] | None) -> dict[str, float]:

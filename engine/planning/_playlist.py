@@ -142,8 +142,7 @@ def _differ_meta(learned, policy: PlanningPolicy, weights) -> dict:
     learns effectiveness ``"when_shown"`` and the arm does not set it; else {}."""
     if learned is None or not learn_when_shown(policy, weights) or not learned.with_effectiveness:
         return {}
-    keys = ("differs", "statistic", "p_value", "tickets", "activities")
-    test = {k: round(v, 3) if isinstance(v, float) else v for k, v in learned.differ.items() if k in keys}
+    test = {k: round(v, 3) if isinstance(v, float) else v for k, v in learned.differ.items()}
     return {"learn_effectiveness": {"mode": "when_shown", **test}}
 
 
@@ -217,8 +216,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
     if pinned - {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
     given = catalog
-    switches = learned_switches(policy, weights, differs=learned is not None and learned.differs)
-    pl_learner, catalog, used = _with_learned(learned, switches, pl_learner, catalog)
+    pl_learner, catalog, used = _with_learned(learned, learned_switches(policy, weights, learned), pl_learner, catalog)
     weights_given, weights = weights, plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))
@@ -344,8 +342,8 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     if activity_id not in {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
-    switches = learned_switches(policy, weights, differs=learned is not None and learned.differs)
-    pl_learner, catalog, _used = _with_learned(learned, switches, pl_learner, catalog)
+    pl_learner, catalog, _used = _with_learned(learned, learned_switches(policy, weights, learned), pl_learner,
+                                               catalog)
     weights = plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))

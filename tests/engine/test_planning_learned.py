@@ -15,6 +15,7 @@ constructed cases on the demo school where the truth is known.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -81,7 +82,8 @@ def test_switches_by_default_persisted_and_arm_overrides(school):
     _set(school, learn_effectiveness=True)
     assert load_policy(school.store).learn_effectiveness == "on"  # stored, not only cached
     assert learned_switches(school.view.policy) == (True, False)
-    assert learned_switches(PlanningPolicy(), differs=True) == (True, False)  # when_shown, shown
+    shown = SimpleNamespace(differs=True)  # a fit whose activities-differ test fired
+    assert learned_switches(PlanningPolicy(), learned=shown) == (True, False)  # when_shown, shown
     assert learned_switches(PlanningPolicy()) == (False, False)
     # an arm's weight wins over the policy, both ways; plan weights lose the switches
     assert learned_switches(school.view.policy, {"learn_effectiveness": 0}) == (False, False)
@@ -307,7 +309,6 @@ def test_a_long_fit_is_reused_for_twenty_times_its_duration():
     """Background refits take at most ~1/20 of a core: a fit that took 10 s is reused for 200 s
     before the history is even looked at again (``refit_s`` is only the lower bound)."""
     import time
-    from types import SimpleNamespace
 
     from engine.planning._learned import LearnedCache, LearnedModels
 
