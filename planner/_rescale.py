@@ -20,17 +20,13 @@ def rescaled(catalog: Sequence[PlanActivity], mult: Mapping[str, float], *, rela
     ``per_skill`` the geometric mean of the activities on the same first skill (an activity
     is ranked only against the other ways to learn its skill: learners who reach different
     skills differ, and that difference is not the activities')."""
-    if relative and mult:
-        if per_skill:
-            first = {a.id: a.skills[0][0] for a in catalog if a.id in mult and a.skills}
-            logs: dict[str, list[float]] = {}
-            for k, v in mult.items():
-                logs.setdefault(first.get(k, ""), []).append(float(np.log(v)))
-            scale = {s: float(np.exp(np.mean(v))) for s, v in logs.items()}
-            mult = {k: v / scale[first.get(k, "")] for k, v in mult.items()}
-        else:
-            scale = float(np.exp(np.mean(np.log(list(mult.values())))))
-            mult = {k: v / scale for k, v in mult.items()}
+    if relative and mult:  # one geometric mean per group: the first skill, or the whole catalog
+        first = {a.id: a.skills[0][0] for a in catalog if per_skill and a.id in mult and a.skills}
+        logs: dict[str, list[float]] = {}
+        for k, v in mult.items():
+            logs.setdefault(first.get(k, ""), []).append(float(np.log(v)))
+        scale = {s: float(np.exp(np.mean(v))) for s, v in logs.items()}
+        mult = {k: v / scale[first.get(k, "")] for k, v in mult.items()}
     return [replace(a, p_learn=scaled_p_learn(a.p_learn, mult[a.id])) if a.id in mult else a
             for a in catalog]
 

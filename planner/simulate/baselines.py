@@ -186,11 +186,16 @@ def one_size_fits_all(world, learner, request, session, seed) -> list[PlanActivi
 
 
 def pathwise(world, learner, request, session, seed) -> list[PlanActivity]:
+    return _planned(world, world.catalog, learner, request)
+
+
+def _planned(world, catalog, learner, request) -> list[PlanActivity]:
+    """Pathwise's playlist over ``catalog`` (the world's, or it with other learn
+    probabilities), as the world's own activities: the simulator applies their true quality."""
     from planner.playlist.plan import plan_playlist
 
     by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
-    pl = plan_playlist(world.graph, world.catalog, learner, request)
-    return [by_id[i.activity_id] for i in pl.items]
+    return [by_id[i.activity_id] for i in plan_playlist(world.graph, catalog, learner, request).items]
 
 
 def pathwise_with(**weights):
@@ -208,15 +213,12 @@ def oracle_quality(world, learner, request, session, seed) -> list[PlanActivity]
     times it): the most any learned activity effectiveness could give in this world (an
     upper reference for ``LearningPathwise``, not a policy a school could run)."""
     from planner._rescale import rescaled
-    from planner.playlist.plan import plan_playlist
 
-    by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
     adjusted = world.cache.get("oracle_catalog")
     if adjusted is None:
         mult = {a.id: float(q) for a, q in zip(world.catalog, world.quality, strict=True)}
         adjusted = world.cache["oracle_catalog"] = rescaled(world.catalog, mult, relative=False)
-    pl = plan_playlist(world.graph, adjusted, learner, request)
-    return [by_id[i.activity_id] for i in pl.items]
+    return _planned(world, adjusted, learner, request)
 
 
 class LearningPathwise:
@@ -260,17 +262,13 @@ class LearningPathwise:
                                    preferred_formats=lr.preferred_formats)
 
     def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
-        from planner.playlist.plan import plan_playlist
-
         if self.gate and not self.differs(world):
             return pathwise(world, learner, request, session, seed)
         rng = np.random.default_rng(seed) if self.thompson else None
         adjusted = self._model(world).adjusted(
             world.catalog, rng=rng, learner_id=learner.id if self.formats else None,
             preferred_formats=learner.preferred_formats)
-        by_id = world.cache.setdefault("by_id", {a.id: a for a in world.catalog})
-        pl = plan_playlist(world.graph, adjusted, learner, request)
-        return [by_id[i.activity_id] for i in pl.items]
+        return _planned(world, adjusted, learner, request)
 
 
 class SpacingPathwise:
