@@ -293,6 +293,10 @@ class LearnedCache:
                     and (cur.with_effectiveness or not effectiveness))
             if same and now - cur.fitted_at < max(self.refit_s, self.refit_factor * cur.fit_ms / 1e3):
                 return cur
+            if cur is not None and (self._inp is not inp or self._threshold != threshold):
+                self._models = cur = None  # a fit of another catalog or threshold is of no use
+            if not same and not wait and self._refit is not None and self._refit.is_alive():
+                return cur  # a fit is running: no history query per request meanwhile
             marker = store.history_marker()
             if same and cur.marker == marker:
                 self._models = replace(cur, fitted_at=now, _lf=cur._lf)
@@ -308,8 +312,6 @@ class LearnedCache:
                 return self._models
             if not wait:  # no fit of this kind yet: the first one in the background, meanwhile plan
                 # with the fit of the same catalog that is there (the forgetting model alone), or without
-                if cur is not None and (self._inp is not inp or self._threshold != threshold):
-                    self._models = cur = None
                 if self._refit is None or not self._refit.is_alive():
                     self._inp, self._threshold = inp, threshold
                     self._refit = threading.Thread(target=self._fit_in_background, name="pathwise-learned-fit",

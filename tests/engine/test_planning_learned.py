@@ -324,6 +324,31 @@ def test_a_long_fit_is_reused_for_twenty_times_its_duration():
     assert cache.models(store, inp, dict, 0.95, effectiveness=True).marker == (1, 1) and calls == [1]
 
 
+def test_no_history_query_per_request_while_a_first_fit_runs():
+    """While a background fit runs, a request that can plan without it (``wait`` False) gets
+    the fit of the same catalog that is there, without the history's COUNT/MAX query."""
+    import threading
+
+    from engine.planning._learned import LearnedCache, LearnedModels
+
+    calls, release = [], threading.Event()
+    store = SimpleNamespace(history_marker=lambda: calls.append(1) or (1, 1))
+    inp = SimpleNamespace(activities=())
+    cache = LearnedCache()
+    cache._inp, cache._threshold = inp, 0.95
+    forgetting_only = LearnedModels(None, None, {}, marker=(1, 1), with_effectiveness=False)
+    cache._models = forgetting_only
+    cache._refit = threading.Thread(target=release.wait, args=(10,))
+    cache._refit.start()
+    try:
+        for _ in range(3):
+            assert cache.models(store, inp, dict, 0.95, effectiveness=True, wait=False) is forgetting_only
+        assert not calls
+    finally:
+        release.set()
+        cache._refit.join()
+
+
 def test_an_experiment_arm_switches_learning_on_for_its_learners_only(school):
     """Arm B ``weights: {learn_effectiveness: 1}``: its learners' playlists use the fit (and
     say so in ``planner.learned``), arm A's do not; the policy stays off."""
