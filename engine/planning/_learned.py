@@ -39,6 +39,7 @@ and the fit is older than ``REFIT_S`` seconds.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -105,7 +106,8 @@ class LearnedModels:
     (activities of a kind x modality group with evidence; with learner-format evidence, every
     activity); ``tickets``: exit tickets used (history rows naming a catalog activity);
     ``checks``: retention checks used; ``marker``: the history's ``(rows, max id)`` when
-    fitted; ``fitted_at``: ``time.monotonic()`` seconds; ``fit_ms``: fit time."""
+    fitted; ``fitted_at``: ``time.monotonic()`` seconds; ``fit_ms``: fit time;
+    ``fitted_pid``: the process that fitted (:mod:`engine.planning._fitpool`'s, by default)."""
 
     effectiveness: Any
     forgetting: Any
@@ -117,6 +119,7 @@ class LearnedModels:
     fit_ms: float = 0.0
     with_effectiveness: bool = True
     differ: Mapping[str, Any] = field(default_factory=dict)
+    fitted_pid: int = 0
     _lf: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -204,7 +207,7 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     differ = eff.differ_test() if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
-                         (time.perf_counter() - t0) * 1e3, differ=differ)
+                         (time.perf_counter() - t0) * 1e3, differ=differ, fitted_pid=os.getpid())
 
 
 def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
@@ -223,13 +226,22 @@ def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -
     fog.fit()
     return LearnedModels(EffectivenessModel(relative=True, per_skill=True), fog, {}, 0, checks, marker,
                          time.monotonic(),
-                         (time.perf_counter() - t0) * 1e3, with_effectiveness=False)
+                         (time.perf_counter() - t0) * 1e3, with_effectiveness=False, fitted_pid=os.getpid())
 
 
-def _fit(store, inp, preferred, threshold: float, marker, effectiveness: bool) -> LearnedModels:
+def _fit(store, inp, preferred, threshold: float, marker, effectiveness: bool,
+         separate: bool = False) -> LearnedModels:
+    """Read the history here (the store's connections stay in this process), fit in the fit
+    process when ``separate`` (:mod:`engine.planning._fitpool`), else in this thread."""
     if effectiveness:
-        return fit_learned(store.learning_evidence(), inp.activities, preferred, threshold, marker=marker)
-    return fit_forgetting(store.retention_evidence(threshold), marker=marker)
+        fn, args = fit_learned, (store.learning_evidence(), inp.activities, dict(preferred), threshold)
+    else:
+        fn, args = fit_forgetting, (store.retention_evidence(threshold),)
+    if separate:
+        from engine.planning import _fitpool
+
+        return _fitpool.run(fn, *args, marker=marker)
+    return fn(*args, marker=marker)
 
 
 def _observe_retention(fog, lid: str, sid: str, score: float, at_text: str, prev_text: str) -> int:
@@ -265,11 +277,15 @@ class LearnedCache:
     use a fit of its catalog); new evidence refits in a background thread while requests keep
     planning with the fit they have (a refit reads the whole history: on the demo school,
     25,934 rows, 0.33 s on a fast machine; 0.18 s read and 1.2-1.4 s fit on a 3.5× slower one;
-    longer on a big school). Learners' declared formats are read at the fit. Thread-safe."""
+    longer on a big school). Learners' declared formats are read at the fit. A fit runs in a
+    separate process (``separate_process``, :mod:`engine.planning._fitpool`) so that it does
+    not hold this process's interpreter lock while requests are served. Thread-safe."""
 
-    def __init__(self, refit_s: float = REFIT_S, refit_factor: float = REFIT_FACTOR) -> None:
+    def __init__(self, refit_s: float = REFIT_S, refit_factor: float = REFIT_FACTOR,
+                 separate_process: bool = True) -> None:
         self.refit_s = float(refit_s)
         self.refit_factor = float(refit_factor)
+        self.separate_process = bool(separate_process)
         self._lock = threading.Lock()
         self._models: LearnedModels | None = None
         self._inp: Any = None
@@ -319,13 +335,13 @@ class LearnedCache:
                                                          threshold, marker, effectiveness), daemon=True)
                     self._refit.start()
                 return cur
-            self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness)
+            self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness, self.separate_process)
             self._inp, self._threshold = inp, threshold
             return self._models
 
     def _fit_in_background(self, store, inp, preferred, threshold, marker, effectiveness) -> None:
         try:
-            fitted = _fit(store, inp, preferred, threshold, marker, effectiveness)
+            fitted = _fit(store, inp, preferred, threshold, marker, effectiveness, self.separate_process)
         except Exception:  # noqa: BLE001 - keep planning with the fit we have
             import logging
 

@@ -463,3 +463,39 @@ def test_same_day_tickets_on_mastered_skills_measure_the_learners_slip():
     assert fog.learner_slip_rate("slippy") > 0.25 > 0.1 > fog.learner_slip_rate("careful")
     # the same failed check: read as forgetting for the careful learner more than the slippy one
     assert fog.half_life("careful", "k") < fog.half_life("slippy", "k")
+
+
+def test_fits_run_in_a_separate_process_and_fall_back_to_this_one(school, monkeypatch, caplog):
+    """A fit of the learned models is seconds of CPU that would hold this process's
+    interpreter lock while requests wait (engine.planning._fitpool): it runs in a process of
+    its own, background refits included; when that process cannot start, the fit runs here
+    with a warning, so it is never lost."""
+    import os
+
+    from engine.planning import _fitpool
+
+    _set(school, learn_effectiveness=True)
+    first = school._learned()
+    assert first.fitted_pid not in (0, os.getpid()) and first.tickets > 0
+    school._learned_cache.refit_s = school._learned_cache.refit_factor = 0.0
+    lid = sorted(school.view.learners)[0]
+    school.ingest_evidence(ADMIN, [{"id": "pid-1", "learner_id": lid, "activity_id": "A0001",
+                                    "correct": True, "observed_at": NOW.isoformat()}])
+    school._learned()  # the refit starts in the background
+    school._learned_cache.wait(60)
+    refit = school._learned()
+    assert refit.tickets > first.tickets and refit.fitted_pid not in (0, os.getpid())
+
+    def cannot_start():
+        raise OSError("no processes here")
+
+    _fitpool.shutdown()
+    monkeypatch.setattr(_fitpool, "_pool", cannot_start)
+    school.ingest_evidence(ADMIN, [{"id": "pid-2", "learner_id": lid, "activity_id": "A0001",
+                                    "correct": False, "observed_at": NOW.isoformat()}])
+    _set(school, learn_effectiveness=True, fitted_forgetting=True)  # same catalog: the fit stays
+    school._learned()
+    school._learned_cache.wait(60)
+    here = school._learned()
+    assert here.fitted_pid == os.getpid() and here.tickets > refit.tickets
+    assert "fitting in this process" in caplog.text
