@@ -1,13 +1,17 @@
 """One separate process per server process for the learned models' fits.
 
+``run(fn, ...)`` calls a function there; ``fit_in_process`` is the fit's job (it opens the
+store itself when another process can: a SQLite file or a PostgreSQL server, ``shared``) and
+returns the models without their evidence (``LearnedModels.compact``, :class:`FormatTable`).
+
 A fit of the learned planner models (:mod:`engine.planning._learned`) is seconds of Python and
 NumPy on a school's whole history (the demo school: 2.4-2.6 s of CPU on the slow development
 machine). Run in a thread of the server process it holds the interpreter lock for most of
-that time, so every request of the process waits behind it: measured as the first ingest
-step's p99 rising from 73 to 167 ms (twelfth session, ``benchmarks/README.md``). Here the
-history is read in the calling thread (the store's connections stay in their process), the
-rows go to a process of their own (pickled: about 2 MB and 40 ms for the demo school), and
-only the fitted models come back (about 5 MB, 60-90 ms to load).
+that time, so every request of the process waits behind it (``benchmarks/fit_stall.py``).
+Here the fit process reads the history itself (for an in-memory store the calling thread
+reads it and the rows are sent: about 2 MB pickled for the demo school) and only what planning
+reads comes back (about 1.3 MB instead of the whole models' 4.8 MB, which took 60-90 ms of
+the server's interpreter lock to load).
 
 The process is started with ``spawn`` on first use (no fork of a threaded server; its start
 imports NumPy and the planner once, about 0.6 s of CPU) and kept for later fits. When it
@@ -20,7 +24,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _LOCK = threading.Lock()
@@ -67,3 +72,55 @@ def _discard() -> None:
 def shutdown() -> None:
     """Stop the fit process (tests, server shutdown); the next fit starts a new one."""
     _discard()
+
+
+def shared(url: str) -> bool:
+    """Whether another process can open the store at ``url`` (not an in-memory SQLite)."""
+    return url.startswith(("postgresql://", "postgres://")) or (
+        url.startswith("sqlite://") and url[len("sqlite://"):] not in ("", "/", "/:memory:", ":memory:"))
+
+
+@dataclass(frozen=True)
+class FormatTable:
+    """What planning reads of a fitted ``EffectivenessModel``: each learner's format
+    multipliers (posterior means, ``values`` by ``(learner, format, declared)``; a learner and
+    format without evidence: ``prior[declared]``) and the rescaling switches."""
+
+    values: Mapping[tuple, float]
+    prior: tuple[float, float]
+    relative: bool
+    per_skill: bool
+    learns_formats: bool
+
+    @classmethod
+    def of(cls, eff, keys) -> FormatTable:
+        """From a fitted model and the ``(learner, format, declared)`` keys of its tickets."""
+        none = "\x00"  # no learner or format has this id: the prior alone
+        return cls({k: eff.learner_format_multiplier(*k) for k in keys},
+                   (eff.learner_format_multiplier(none, none, False), eff.learner_format_multiplier(none, none, True)),
+                   eff.relative, eff.per_skill, eff.learns_formats)
+
+    def learner_format_multiplier(self, learner_id: str, fmt: str, declared: bool) -> float:
+        return self.values.get((learner_id, fmt, declared), self.prior[bool(declared)])
+
+
+_OPEN: dict[str, Any] = {}
+"""The fit process's open stores by URL (kept between fits)."""
+
+
+def fit_in_process(url: str, tenant: str, rows: list | None, activities: Sequence,
+                   preferred: Mapping[str, Iterable[str]], threshold: float, marker: tuple[int, int],
+                   effectiveness: bool) -> Any:
+    """The fit process's job: read the tenant's history from the store at ``url`` unless
+    ``rows`` are given, fit (:func:`~engine.planning._learned.fit_learned` when ``effectiveness``, else
+    ``fit_forgetting``) and return the models ``LearnedModels.compact()`` (what
+    planning reads, without the evidence: less to send back and load)."""
+    from engine.planning._learned import _fit_rows, _read
+
+    if rows is None:
+        from engine.store import open_store
+
+        if url not in _OPEN:
+            _OPEN[url] = open_store(url, migrate=False)
+        rows = _read(_OPEN[url].for_tenant(tenant), effectiveness, threshold)
+    return _fit_rows(rows, activities, preferred, threshold, marker, effectiveness).compact()

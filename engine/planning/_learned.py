@@ -121,6 +121,7 @@ class LearnedModels:
     differ: Mapping[str, Any] = field(default_factory=dict)
     fitted_pid: int = 0
     _lf: dict = field(default_factory=dict, compare=False, repr=False)
+    _format_keys: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def differs(self) -> bool:
@@ -160,6 +161,17 @@ class LearnedModels:
         return tuple(rescaled(catalog, mult, relative=self.effectiveness.relative,
                               per_skill=self.effectiveness.per_skill))
 
+    def compact(self) -> LearnedModels:
+        """The same models for planning, with the effectiveness model replaced by its learner-
+        format multipliers (:class:`~engine.planning._fitpool.FormatTable`): the fit's evidence stays behind (the demo
+        school's models: 4.8 MB pickled, this about 1.3 MB)."""
+        from engine.planning._fitpool import FormatTable
+
+        eff = self.effectiveness
+        if eff is None or isinstance(eff, FormatTable):
+            return self
+        return replace(self, effectiveness=FormatTable.of(eff, self._format_keys), _lf={}, _format_keys=frozenset())
+
     def half_lives_for(self, learner) -> dict[str, float]:
         """Skill -> this learner's fitted half-life (days) for the skills they have practised
         and the tenant has retention checks of."""
@@ -196,10 +208,14 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     by_id = {a.id: a for a in activities}
     prefs = {k: frozenset(v) for k, v in preferred.items()}
     tickets = checks = 0
-    prev_pair, prev_at = None, None
+    prev_pair, prev_at, format_keys = None, None, set()
     for lid, sid, aid, score, p_before, at_text in rows:
         score, p_before = min(max(float(score), 0.0), 1.0), min(max(float(p_before), 0.0), 1.0)
-        tickets += _observe_ticket(eff, by_id.get(aid), lid, sid, p_before, score, prefs)
+        act = by_id.get(aid)
+        if _observe_ticket(eff, act, lid, sid, p_before, score, prefs):
+            tickets += 1
+            declared = prefs.get(lid, ())
+            format_keys.update((lid, f, f in declared) for f in act.format_keys)
         if prev_pair == (lid, sid) and p_before >= threshold:  # timestamps parsed only here
             checks += _observe_retention(fog, lid, sid, score, at_text, prev_at)
         prev_pair, prev_at = (lid, sid), at_text
@@ -207,7 +223,8 @@ def fit_learned(rows: Iterable[tuple], activities: Sequence, preferred: Mapping[
     differ = eff.differ_test() if tickets else {}
     fog.fit()  # the posteriors before the models are shared between request threads
     return LearnedModels(eff, fog, multipliers, tickets, checks, marker, time.monotonic(),
-                         (time.perf_counter() - t0) * 1e3, differ=differ, fitted_pid=os.getpid())
+                         (time.perf_counter() - t0) * 1e3, differ=differ, fitted_pid=os.getpid(),
+                         _format_keys=frozenset(format_keys))
 
 
 def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -> LearnedModels:
@@ -231,17 +248,28 @@ def fit_forgetting(rows: Iterable[tuple], *, marker: tuple[int, int] = (0, 0)) -
 
 def _fit(store, inp, preferred, threshold: float, marker, effectiveness: bool,
          separate: bool = False) -> LearnedModels:
-    """Read the history here (the store's connections stay in this process), fit in the fit
-    process when ``separate`` (:mod:`engine.planning._fitpool`), else in this thread."""
-    if effectiveness:
-        fn, args = fit_learned, (store.learning_evidence(), inp.activities, dict(preferred), threshold)
-    else:
-        fn, args = fit_forgetting, (store.retention_evidence(threshold),)
-    if separate:
-        from engine.planning import _fitpool
+    """Fit in the fit process when ``separate`` (:mod:`engine.planning._fitpool`; it also reads
+    the history itself when the store is one another process can open, a file or a server),
+    else read and fit in this thread."""
+    from engine.planning import _fitpool
 
-        return _fitpool.run(fn, *args, marker=marker)
-    return fn(*args, marker=marker)
+    url = getattr(store, "url", "")
+    rows = None if separate and _fitpool.shared(url) else _read(store, effectiveness, threshold)
+    acts = inp.activities if effectiveness else ()
+    if separate:
+        return _fitpool.run(_fitpool.fit_in_process, url, store.tenant_id, rows, acts, dict(preferred), threshold,
+                            marker, effectiveness)
+    return _fit_rows(rows, acts, preferred, threshold, marker, effectiveness)
+
+
+def _read(store, effectiveness: bool, threshold: float) -> list:
+    return store.learning_evidence() if effectiveness else store.retention_evidence(threshold)
+
+
+def _fit_rows(rows, activities, preferred, threshold, marker, effectiveness: bool) -> LearnedModels:
+    if effectiveness:
+        return fit_learned(rows, activities, preferred, threshold, marker=marker)
+    return fit_forgetting(rows, marker=marker)
 
 
 def _observe_retention(fog, lid: str, sid: str, score: float, at_text: str, prev_text: str) -> int:

@@ -115,6 +115,7 @@ class TenantBase:
     def __init__(self, driver: Driver, tenant_id: str) -> None:
         self._driver = driver
         self.tenant_id = tenant_id
+        self.url = ""  # the store's URL (set by ``Store.for_tenant``): another process can open it
 
     @property
     def dialect(self) -> str:

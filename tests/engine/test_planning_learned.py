@@ -499,3 +499,31 @@ def test_fits_run_in_a_separate_process_and_fall_back_to_this_one(school, monkey
     here = school._learned()
     assert here.fitted_pid == os.getpid() and here.tickets > refit.tickets
     assert "fitting in this process" in caplog.text
+
+
+def test_the_compact_models_plan_as_the_whole_ones(school):
+    """What the fit process sends back (``LearnedModels.compact``: each learner's format
+    multipliers instead of the effectiveness model and its evidence) scales every learner's
+    catalog exactly as the whole models do, for learners with and without declared formats
+    and for a learner the fit never saw; and it is a fraction of the size."""
+    import pickle
+
+    from engine.planning._learned import fit_learned
+
+    inp = school._planning_input()
+    prefs = {lid: [getattr(f, "value", f) for f in lr.profile.value("preferred_formats")]
+             for lid, lr in school.view.learners.items()}
+    whole = fit_learned(school.store.learning_evidence(), inp.activities, prefs, 0.95)
+    small = whole.compact()
+    assert whole.effectiveness.learns_formats and small.effectiveness.learns_formats
+    fmts = sorted({f for a in inp.activities for f in a.format_keys})
+    learners = [SimpleNamespace(id=lid, preferred_formats=frozenset(prefs[lid])) for lid in sorted(prefs)[:6]]
+    learners += [SimpleNamespace(id="never-seen", preferred_formats=frozenset(fmts[:1])), None]
+    for learner in learners:
+        a, b = whole.catalog_for(inp.activities, learner), small.catalog_for(inp.activities, learner)
+        for x, y in zip(a, b, strict=True):
+            for k in x.skill_ids:
+                assert y.learn_probability(k) == pytest.approx(x.learn_probability(k), rel=1e-12, abs=1e-15)
+    assert any(x.learn_probability(x.skill_ids[0]) != c.learn_probability(c.skill_ids[0])
+               for x, c in zip(whole.catalog_for(inp.activities, learners[0]), inp.activities, strict=True))
+    assert len(pickle.dumps(small)) < len(pickle.dumps(whole)) / 2
