@@ -13,8 +13,10 @@ reads it and the rows are sent: about 2 MB pickled for the demo school) and only
 reads comes back (about 1.3 MB instead of the whole models' 4.8 MB, which took 60-90 ms of
 the server's interpreter lock to load).
 
-The process is started with ``spawn`` on first use (no fork of a threaded server; its start
-imports NumPy and the planner once, about 0.6 s of CPU) and kept for later fits. When it
+The process is a fresh interpreter started on first use (``python -m
+engine.planning._fitpool``: no fork of a threaded server, and no re-run of the caller's main
+script as ``multiprocessing``'s ``spawn`` does; its start imports NumPy and the planner once,
+about 0.6 s of CPU) and kept for later fits, one at a time. When it
 cannot be started or dies, the fit runs in the calling thread and a warning is logged, so a
 fit is never lost. Nothing happens at import time.
 """
@@ -23,55 +25,120 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 _LOCK = threading.Lock()
-_POOL: Any = None
-_POOL_PID = 0
+_WORKER: _Worker | None = None
 log = logging.getLogger("pathwise.planning")
 
 
 def run(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` in the fit process (``fn`` a module-level function, arguments
     and result picklable); in the calling thread, with a warning, when the process cannot be
-    used. Blocks the calling thread (not the interpreter) until the result is there."""
-    from concurrent.futures.process import BrokenProcessPool
-
+    used. An exception raised by ``fn`` there is raised here. Blocks the calling thread (not
+    the interpreter) until the result is there; one call at a time."""
     try:
-        pool = _pool()
-        return pool.submit(fn, *args, **kwargs).result()
-    except (BrokenProcessPool, OSError) as exc:
+        ok, value = _worker().call(fn, args, kwargs)
+    except (OSError, EOFError, pickle.PickleError, ValueError) as exc:
         _discard()
-        log.warning("the learned models' fit process is unavailable (%s); fitting in this process", exc)
+        log.warning("the learned models' fit process is unavailable (%r); fitting in this process", exc)
         return fn(*args, **kwargs)
+    if not ok:
+        raise value
+    return value
 
 
-def _pool():
-    global _POOL, _POOL_PID
+class _Worker:
+    """``python -m engine.planning._fitpool``: a fresh interpreter (not ``multiprocessing``,
+    whose ``spawn`` re-runs the parent's main script in the child when it lacks a
+    ``__main__`` guard), fed length-prefixed pickles on its standard input, replying on its
+    standard output; it ends when its input closes (this process ended or :func:`shutdown`)."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine.planning._fitpool"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.owner = os.getpid()
+        self.lock = threading.Lock()
+
+    def call(self, fn, args, kwargs) -> tuple[bool, Any]:
+        with self.lock:
+            _send(self.proc.stdin, (fn, args, kwargs))
+            return _receive(self.proc.stdout)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+def _worker() -> _Worker:
+    global _WORKER
     with _LOCK:
-        if _POOL is None or _POOL_PID != os.getpid():  # none yet, or inherited through a fork
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            _POOL = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            _POOL_PID = os.getpid()
-        return _POOL
+        w = _WORKER
+        if w is None or w.owner != os.getpid() or w.proc.poll() is not None:  # none, forked, or ended
+            _WORKER = w = _Worker()
+        return w
 
 
 def _discard() -> None:
-    global _POOL
+    global _WORKER
     with _LOCK:
-        pool, _POOL = _POOL, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        w, _WORKER = _WORKER, None
+    if w is not None and w.owner == os.getpid():
+        w.close()
 
 
 def shutdown() -> None:
     """Stop the fit process (tests, server shutdown); the next fit starts a new one."""
     _discard()
+
+
+def _send(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=5)
+    stream.write(struct.pack("!Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream) -> Any:
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError("the fit process closed its output")
+    (n,) = struct.unpack("!Q", head)
+    data = stream.read(n)
+    if len(data) < n:
+        raise EOFError("the fit process closed its output mid-reply")
+    return pickle.loads(data)
+
+
+def _serve() -> None:
+    """The fit process: answer ``(fn, args, kwargs)`` requests with ``(True, result)`` or
+    ``(False, exception)`` until the input closes. Stray prints go to standard error."""
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    while True:
+        try:
+            fn, args, kwargs = _receive(requests)
+        except EOFError:
+            return
+        try:
+            reply: tuple[bool, Any] = (True, fn(*args, **kwargs))
+        except Exception as exc:  # noqa: BLE001 - raised again in the caller
+            reply = (False, exc)
+        try:
+            _send(replies, reply)
+        except (pickle.PickleError, TypeError, AttributeError) as exc:  # an unpicklable result or error
+            _send(replies, (False, RuntimeError(f"the fit's reply could not be sent: {exc!r}")))
 
 
 def shared(url: str) -> bool:
@@ -124,3 +191,7 @@ def fit_in_process(url: str, tenant: str, rows: list | None, activities: Sequenc
             _OPEN[url] = open_store(url, migrate=False)
         rows = _read(_OPEN[url].for_tenant(tenant), effectiveness, threshold)
     return _fit_rows(rows, activities, preferred, threshold, marker, effectiveness).compact()
+
+
+if __name__ == "__main__":
+    _serve()

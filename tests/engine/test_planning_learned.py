@@ -490,7 +490,7 @@ def test_fits_run_in_a_separate_process_and_fall_back_to_this_one(school, monkey
         raise OSError("no processes here")
 
     _fitpool.shutdown()
-    monkeypatch.setattr(_fitpool, "_pool", cannot_start)
+    monkeypatch.setattr(_fitpool, "_worker", cannot_start)
     school.ingest_evidence(ADMIN, [{"id": "pid-2", "learner_id": lid, "activity_id": "A0001",
                                     "correct": False, "observed_at": NOW.isoformat()}])
     _set(school, learn_effectiveness=True, fitted_forgetting=True)  # same catalog: the fit stays
@@ -527,3 +527,36 @@ def test_the_compact_models_plan_as_the_whole_ones(school):
     assert any(x.learn_probability(x.skill_ids[0]) != c.learn_probability(c.skill_ids[0])
                for x, c in zip(whole.catalog_for(inp.activities, learners[0]), inp.activities, strict=True))
     assert len(pickle.dumps(small)) < len(pickle.dumps(whole)) / 2
+
+
+def test_the_fit_process_runs_no_caller_script_and_raises_the_fits_errors(tmp_path, caplog):
+    """The fit process is a fresh interpreter: a caller's script without a ``__main__`` guard
+    (a researcher's notebook export, say) runs once, not again in the fit process (as
+    ``multiprocessing``'s spawn would); an error of the fit itself is raised in the caller,
+    not hidden by the in-process fallback."""
+    import math
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.planning import _fitpool
+
+    log = tmp_path / "runs.txt"
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import os, math\n"
+        "from engine.planning import _fitpool\n"
+        f"open({str(log)!r}, 'a').write('ran\\n')\n"
+        "print(_fitpool.run(os.getpid), os.getpid(), _fitpool.run(math.sqrt, 16.0))\n")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": root}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    child, parent, root4 = out.stdout.split()
+    assert child != parent and float(root4) == 4.0
+    assert log.read_text() == "ran\n"
+    assert "unavailable" not in out.stderr
+    with pytest.raises(ValueError, match="math domain error"):
+        _fitpool.run(math.sqrt, -1.0)
+    assert "fitting in this process" not in caplog.text
