@@ -67,7 +67,7 @@ def main(argv=None) -> None:
     school._learned_cache.wait(120)
     school._learned_cache.refit_s = 1e9
     _fitpool.run(_learned.fit_forgetting, [])  # the fit process started, as in a running server
-    for mode in MODES:  # warm-up: kernels, statements
+    for _ in MODES:  # warm-up: kernels, statements
         playlists_during(school, admin, learners, "no fit", 0.5)
     res: dict[str, list[dict]] = {m: [] for m in MODES}
     for r in range(args.rounds):

@@ -50,7 +50,7 @@ against the assigned one."""
 LEARNED_ROWS = ("+learn (Thompson)", "+learn (mean)", "+learn (mean) no formats",
                 "+learn (mean) per skill", "+learn (mean) per skill (when shown)", "oracle quality",
                 "+spacing (fitted)", "+protect +spacing (fitted)", "+protect (school forgets)",
-                "+protect +spacing (school forgets)")
+                "+protect +spacing (school forgets)", "+protect at school half-life (school forgets)")
 """Ablation rows of the learned models: Thompson-sampled effectiveness (the simulator's
 ``LearningPathwise``), the engine's posterior-mean relative multipliers (with the learners'
 format multipliers, without them, and ranked and grouped per skill: each activity against
@@ -108,6 +108,8 @@ def ablation_policies(rows=None) -> dict:
     makers["+protect (school forgets)"] = lambda: SpacingPathwise(gate=True, fitted=False,
                                                                   protect=1.0)
     makers["+protect +spacing (school forgets)"] = lambda: SpacingPathwise(gate=True, protect=1.0)
+    makers["+protect at school half-life (school forgets)"] = lambda: SpacingPathwise(
+        gate=True, fitted=False, school_half_life=True, protect=1.0)
     keep = set(rows or makers) | {"pathwise"}
     return {n: make() for n, make in makers.items() if n in keep}
 

@@ -18,6 +18,7 @@ from engine.planning._playlist import (
     plan_learner,
     playlist_items,
     uses_own_devices,
+    with_school_half_life,
 )
 from engine.review import PlanItem
 
@@ -123,6 +124,7 @@ def plan_class_session(inp: PlanningInput, cls, learners: Sequence, mastery: Map
     ratios = learned_ratios(given, catalog) if used.get("effectiveness") else {}
     if used and fog_on:  # each learner's own half-lives
         pl_learners = [_with_learned(learned, (False, True), p, ())[0] for p in pl_learners]
+    pl_learners = [with_school_half_life(p, learned, forgets) for p in pl_learners]
     ids = {lr.id for lr in learners}
     requests = ClassRequests(
         keep_apart=tuple((a, b) for a, b in keep_apart if a in ids and b in ids),

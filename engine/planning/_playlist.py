@@ -129,12 +129,32 @@ def playlist_request(cls=None, *, budget_min: float | None = None, pins: Sequenc
 
 
 def _forgets(learned, policy: PlanningPolicy, weights) -> tuple[bool, dict]:
-    """(whether the tenant's forgetting test fires, what a plan's meta says about it) when the
-    policy protects ``"when_shown"`` and the arm does not set ``protect``; else (False, {})."""
+    """(whether the tenant's forgetting test fires, what a plan's meta says about it, with the
+    half-life review then decays with, ``review_half_life_days``: :func:`with_school_half_life`)
+    when the policy protects ``"when_shown"`` and the arm does not set ``protect``; else
+    (False, {})."""
     if learned is None or not protect_when_shown(policy, weights):
         return False, {}
     test = learned.forgetting_test()
-    return test["forgets"], {"protect_from_forgetting": {"mode": "when_shown", **test}}
+    review = test["half_life_days"] if test["forgets"] else None  # None: the planner's fixed half-life
+    return test["forgets"], {"protect_from_forgetting": {"mode": "when_shown", **test,
+                                                         "review_half_life_days": review}}
+
+
+def with_school_half_life(pl_learner, learned, forgets: bool):
+    """``pl_learner`` with the school's fitted half-life (days, the forgetting test's
+    ``ForgettingModel.school_half_life``) on every skill they have practised and have no own
+    fitted half-life of, when protection is on because the school's test fired (``forgets``)
+    and found a finite one; else unchanged (the planner's fixed ``review_half_life_days``,
+    120 days). Measured in the simulator's worlds (planner/README.md, thirteenth session)."""
+    import math
+    from dataclasses import replace
+
+    h = learned.forgetting.school_half_life() if forgets and learned is not None else math.inf
+    if not math.isfinite(h) or not pl_learner.days_since_practice:
+        return pl_learner
+    return replace(pl_learner, half_life_days={**{k: h for k in pl_learner.days_since_practice},
+                                               **pl_learner.half_life_days})
 
 
 def _differ_meta(learned, policy: PlanningPolicy, weights) -> dict:
@@ -217,6 +237,7 @@ def plan_playlist_for(inp: PlanningInput, learner, mastery_states, cls=None, *,
         catalog = catalog + tuple(a for a in inp.activities if a.id in pinned and a not in catalog)
     given = catalog
     pl_learner, catalog, used = _with_learned(learned, learned_switches(policy, weights, learned), pl_learner, catalog)
+    pl_learner = with_school_half_life(pl_learner, learned, forgets)
     weights_given, weights = weights, plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))
@@ -336,14 +357,15 @@ def why_not_for(inp: PlanningInput, learner, mastery_states, cls, activity_id: s
 
     pl_learner = plan_learner(learner, mastery_states, inp.graph.ids, own_devices=uses_own_devices(cls),
                               policy=policy)
+    forgets = _forgets(learned, policy, weights)[0]
     request = playlist_request(cls, budget_min=budget_min, pins=pins, removes=removes,
-                               known_activities=inp.by_id, policy=policy,
-                               forgets=_forgets(learned, policy, weights)[0])
+                               known_activities=inp.by_id, policy=policy, forgets=forgets)
     catalog = inp.activities_for_grade(getattr(learner, "grade", ""))
     if activity_id not in {a.id for a in catalog}:
         catalog = catalog + tuple(a for a in inp.activities if a.id == activity_id)
     pl_learner, catalog, _used = _with_learned(learned, learned_switches(policy, weights, learned), pl_learner,
                                                catalog)
+    pl_learner = with_school_half_life(pl_learner, learned, forgets)
     weights = plan_weights(weights)
     if weights:
         request = replace(request, weights=replace(request.weights, **weights))

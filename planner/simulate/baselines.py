@@ -17,6 +17,8 @@ minute budget, item count and modality limits of the request as Pathwise.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from planner.model import PlanActivity, PlanLearner, PlaylistRequest
@@ -278,13 +280,16 @@ class SpacingPathwise:
     measures the learner's slip; each plan passes the
     learner's fitted half-lives (``PlanLearner.half_life_days``). With ``gate`` it plans as
     plain ``pathwise`` until the school's checks show forgetting (``ForgettingModel.forgets``),
-    then with the weights (and, with ``fitted``, half-lives centred on the school's own)."""
+    then with the weights (and, with ``fitted``, half-lives centred on the school's own; with
+    ``school_half_life``, the school's one fitted half-life for every skill and learner in
+    place of the request's fixed ``review_half_life_days``)."""
 
     def __init__(self, threshold: float = 0.95, *, gate: bool = False, fitted: bool = True,
-                 **weights) -> None:
+                 school_half_life: bool = False, **weights) -> None:
         self.threshold = threshold
         self.gate = gate  # plan as plain pathwise until the school's checks show forgetting
         self.fitted = fitted  # False: keep the request's fixed half-life (the gate only)
+        self.school_half_life = school_half_life
         self.weights = weights  # PlanWeights overrides (e.g. protect=1)
         self.models: dict = {}
 
@@ -308,29 +313,39 @@ class SpacingPathwise:
         elif days == 0:  # same session as the previous practice: an error is a slip
             self._model(world).observe_same_day(world.learners[s].id, score)
 
-    def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
+    def adjusted(self, world, learner, request) -> tuple[PlanLearner, PlaylistRequest]:
+        """(learner, request) as this policy plans them: unchanged while ``gate`` and the
+        school's checks show no forgetting."""
         from dataclasses import replace
 
         if self.gate and not self.forgets(world):
-            return pathwise(world, learner, request, session, seed)
+            return learner, request
         if self.fitted:
             learner = replace(learner, half_life_days=self._model(world).half_lives(
                 learner.id, learner.days_since_practice))
+        if self.school_half_life:
+            h = self._model(world).school_half_life()
+            if math.isfinite(h):
+                request = replace(request, review_half_life_days=h)
         if self.weights:
             request = replace(request, weights=replace(request.weights, **self.weights))
+        return learner, request
+
+    def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
+        learner, request = self.adjusted(world, learner, request)
         return pathwise(world, learner, request, session, seed)
 
 
 class EngineDefault:
-    """Pathwise as the engine plans by default: what review protects (``protect`` 1, the fixed
-    half-life) once the school's retention checks show forgetting
+    """Pathwise as the engine plans by default: what review protects (``protect`` 1, decaying
+    with the school's fitted half-life) once the school's retention checks show forgetting
     (``PlanningPolicy.protect_from_forgetting`` ``"when_shown"``), and the learned activity
     effectiveness (posterior mean, ranked per skill) once the school's tickets show that
     activities teaching the same skill differ (``learn_effectiveness`` ``"when_shown"``).
     A fresh instance per drawn world's run: it learns across that school's learners."""
 
     def __init__(self) -> None:
-        self.forgetting = SpacingPathwise(gate=True, fitted=False, protect=1.0)
+        self.forgetting = SpacingPathwise(gate=True, fitted=False, school_half_life=True, protect=1.0)
         self.learning = LearningPathwise(thompson=False, relative=True, per_skill=True, gate=True)
         self.weights = self.forgetting.weights
 
@@ -342,10 +357,7 @@ class EngineDefault:
         self.learning.observe(*args, **kwargs)
 
     def __call__(self, world, learner, request, session, seed) -> list[PlanActivity]:
-        from dataclasses import replace
-
-        if self.forgets(world):
-            request = replace(request, weights=replace(request.weights, **self.weights))
+        learner, request = self.forgetting.adjusted(world, learner, request)
         return self.learning(world, learner, request, session, seed)
 
 

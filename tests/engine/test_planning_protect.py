@@ -18,6 +18,7 @@ from tests.engine.test_planning_learned import (  # noqa: F401 (fixture)
     NOW,
     _fast_forgetter,
     _fresh_activity,
+    _plan_inputs,
     school,
 )
 
@@ -130,6 +131,17 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
     shown = school.generate_playlist(ADMIN, lid).body["planner"]["protect_from_forgetting"]
     assert shown["forgets"] is True and shown["evidence"] >= 2.71, shown
     assert shown["half_life_days"] is not None and shown["half_life_days"] < 60, shown
+    assert shown["review_half_life_days"] == shown["half_life_days"]  # review decays with the school's
+    from engine.planning._playlist import with_school_half_life
+
+    pl, _req, _cat = _plan_inputs(school, lid)
+    learned = school._learned()
+    assert pl.days_since_practice and not pl.half_life_days  # the planner's fixed 120 days
+    decayed = with_school_half_life(pl, learned, True).half_life_days
+    assert set(decayed) == set(pl.days_since_practice)
+    assert set(decayed.values()) == {learned.forgetting.school_half_life()}
+    assert learned.forgetting.school_half_life() < 60
+    assert with_school_half_life(pl, learned, False) is pl
     answer = school.why_not(ADMIN, lid, aid)
     assert "mastered" not in answer["excluded_by"], answer  # protected: a review candidate
     # a class plan's learners' own items are protected by the same test

@@ -163,7 +163,7 @@ def test_spacing_pathwise_fits_half_lives_in_a_forgetting_world():
 def test_engine_default_plans_as_pathwise_until_the_school_tests_fire(monkeypatch):
     """``engine_default`` (the engine's ``"when_shown"`` protection and learned effectiveness):
     without evidence of either it plans exactly as plain pathwise; once the school's checks
-    show forgetting its requests carry ``protect`` 1; once its tickets show activities differ
+    show forgetting its requests carry ``protect`` 1 and the school's fitted half-life; once its tickets show activities differ
     it plans with the learned catalog."""
     import planner.simulate.baselines as bl
 
@@ -177,13 +177,15 @@ def test_engine_default_plans_as_pathwise_until_the_school_tests_fire(monkeypatc
     model = gated.forgetting._model(world)
     assert not model.forgets() and not gated.learning.differs(world)
     seen = []
-    monkeypatch.setattr(bl, "pathwise", lambda w, lr, req, session, seed: seen.append(req.weights.protect) or [])
+    monkeypatch.setattr(bl, "pathwise", lambda w, lr, req, session, seed: seen.append(
+        (req.weights.protect, req.review_half_life_days)) or [])
     gated(world, world.learners[0], request, 0, 0)
     for i in range(40):  # checks that fail after long gaps and pass after short ones
         model.observe("x", f"k{i % 4}", 3.5 if i % 2 else 28.0, float(i % 2))
-    assert model.forgets()
-    gated(world, world.learners[0], request, 0, 0)
-    assert seen == [0.0, 1.0]
+    assert model.forgets() and model.school_half_life() < 60.0
+    gated(world, world.learners[0], request, 0, 0)  # protect, decaying with the school's half-life
+    assert seen == [(0.0, request.review_half_life_days), (1.0, model.school_half_life())]
+    seen[:] = [s[0] for s in seen]
     import planner.playlist.plan as plan_module
 
     learned = []
