@@ -64,8 +64,9 @@ fitted half-lives then centred on the school's own)."""
 
 class GatedChoosing:
     """Students choosing on choice boards (``choose``: ``planner.choices.choosing_policy``)
-    from the playlist the engine's default would assign: with ``protect`` 1 once ``gate``
-    (``engine_default()``, fed every exit ticket) finds that the school forgets. The boards
+    from the playlist the engine's default would assign: with ``protect`` 1 and the school's
+    fitted half-life once ``gate`` (``engine_default()``, fed every exit ticket) finds that the
+    school forgets. The boards
     are built from the catalog's learn probabilities, not the learned ones (the default's
     learned effectiveness is not applied here)."""
 
@@ -76,8 +77,7 @@ class GatedChoosing:
         self.gate.observe(*args, **kwargs)
 
     def __call__(self, world, learner, request, session, seed):
-        if self.gate.forgets(world):
-            request = replace(request, weights=replace(request.weights, **self.gate.weights))
+        learner, request = self.gate.forgetting.adjusted(world, learner, request)
         return self.choose(world, learner, request, session, seed)
 
 

@@ -347,7 +347,6 @@ class EngineDefault:
     def __init__(self) -> None:
         self.forgetting = SpacingPathwise(gate=True, fitted=False, school_half_life=True, protect=1.0)
         self.learning = LearningPathwise(thompson=False, relative=True, per_skill=True, gate=True)
-        self.weights = self.forgetting.weights
 
     def forgets(self, world) -> bool:
         return self.forgetting.forgets(world)
