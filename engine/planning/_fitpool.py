@@ -172,7 +172,7 @@ class FormatTable:
 
 
 _OPEN: dict[str, Any] = {}
-"""The fit process's open stores by URL (kept between fits)."""
+"""The fit process's open store by URL (kept between fits of the same store)."""
 
 
 def fit_in_process(url: str, tenant: str, rows: list | None, activities: Sequence,
@@ -187,7 +187,10 @@ def fit_in_process(url: str, tenant: str, rows: list | None, activities: Sequenc
     if rows is None:
         from engine.store import open_store
 
-        if url not in _OPEN:
+        if url not in _OPEN:  # one store open at a time: a server has one, a test suite many
+            for old in _OPEN.values():
+                old.close()
+            _OPEN.clear()
             _OPEN[url] = open_store(url, migrate=False)
         rows = _read(_OPEN[url].for_tenant(tenant), effectiveness, threshold)
     return _fit_rows(rows, activities, preferred, threshold, marker, effectiveness).compact()

@@ -560,3 +560,28 @@ def test_the_fit_process_runs_no_caller_script_and_raises_the_fits_errors(tmp_pa
     with pytest.raises(ValueError, match="math domain error"):
         _fitpool.run(math.sqrt, -1.0)
     assert "fitting in this process" not in caplog.text
+
+
+def test_the_fit_process_reads_the_store_itself_on_both_backends(store_url):
+    """With a store another process can open (an SQLite file, a PostgreSQL server), the fit
+    process reads the tenant's history itself and fits exactly what this process would."""
+    import os
+
+    from engine.app import Pathwise
+    from engine.app.demo import ensure_demo
+    from engine.planning import _fitpool, _learned
+
+    pw = Pathwise.open(store_url)
+    try:
+        ensure_demo(pw, "demo")
+        school = pw.school("demo")
+        assert _fitpool.shared(school.store.url)
+        inp = school._planning_input()
+        there = _learned._fit(school.store, inp, {}, 0.95, (0, 0), True, separate=True)
+        here = _learned._fit(school.store, inp, {}, 0.95, (0, 0), True, separate=False)
+        assert there.fitted_pid not in (0, os.getpid()) and here.fitted_pid == os.getpid()
+        assert there.tickets == here.tickets > 0 and there.checks == here.checks
+        assert there.multipliers == here.multipliers and there.differ == here.differ
+    finally:
+        pw.close()
+    assert not _fitpool.shared("sqlite://") and not _fitpool.shared("sqlite:///:memory:")
