@@ -44,10 +44,12 @@ def run(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     and result picklable); in the calling thread, with a warning, when the process cannot be
     used. An exception raised by ``fn`` there is raised here. Blocks the calling thread (not
     the interpreter) until the result is there; one call at a time."""
+    worker = None
     try:
-        ok, value = _worker().call(fn, args, kwargs)
+        worker = _worker()
+        ok, value = worker.call(fn, args, kwargs)
     except (OSError, EOFError, pickle.PickleError, ValueError) as exc:
-        _discard()
+        _discard(worker)
         log.warning("the learned models' fit process is unavailable (%r); fitting in this process", exc)
         return fn(*args, **kwargs)
     if not ok:
@@ -90,10 +92,15 @@ def _worker() -> _Worker:
         return w
 
 
-def _discard() -> None:
+def _discard(worker: _Worker | None = None) -> None:
+    """Forget the fit process (``worker``: only if it is still the current one) and close it."""
     global _WORKER
     with _LOCK:
-        w, _WORKER = _WORKER, None
+        w = _WORKER
+        if worker is not None and w is not worker:
+            w = worker  # another thread has started a new one already: keep that
+        else:
+            _WORKER = None
     if w is not None and w.owner == os.getpid():
         w.close()
 
@@ -123,6 +130,9 @@ def _receive(stream) -> Any:
 def _serve() -> None:
     """The fit process: answer ``(fn, args, kwargs)`` requests with ``(True, result)`` or
     ``(False, exception)`` until the input closes. Stray prints go to standard error."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server; this ends with its input
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     requests = sys.stdin.buffer
