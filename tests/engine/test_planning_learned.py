@@ -585,3 +585,40 @@ def test_the_fit_process_reads_the_store_itself_on_both_backends(store_url):
     finally:
         pw.close()
     assert not _fitpool.shared("sqlite://") and not _fitpool.shared("sqlite:///:memory:")
+
+
+def test_the_fit_process_ends_when_its_server_process_is_killed(tmp_path):
+    """No orphans: the fit process ends when the process that started it dies, even by
+    SIGKILL (its input closes). The first, ``multiprocessing``-based version left its workers
+    running after a server was killed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys, time\nfrom engine.planning import _fitpool\n"
+         "print(_fitpool.run(os.getpid), flush=True)\ntime.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": root}, cwd=tmp_path)
+    helper = int(server.stdout.readline())
+    os.kill(helper, 0)  # running
+    server.kill()
+    server.wait(10)
+    deadline = time.monotonic() + 20
+    status = Path(f"/proc/{helper}/status")
+    while time.monotonic() < deadline:
+        try:
+            os.kill(helper, 0)
+        except ProcessLookupError:
+            return
+        try:  # ended but not yet reaped by whoever adopted it (a container's init may not)
+            if "\nState:\tZ" in status.read_text():
+                return
+        except OSError:
+            return
+        time.sleep(0.2)
+    os.kill(helper, signal.SIGKILL)
+    raise AssertionError(f"the fit process {helper} outlived its killed parent")
