@@ -195,3 +195,20 @@ def _kernel(sd: float) -> np.ndarray:
     logh = np.log(GRID_DAYS)
     k = np.exp(-0.5 * ((logh[None, :] - logh[:, None]) / sd) ** 2)
     return k / k.sum(axis=1, keepdims=True)
+
+
+def with_half_life(learner, half_life_days: float):
+    """``learner`` (a ``PlanLearner``) with ``half_life_days`` (days, > 0) on every skill they
+    have practised and have no half-life of their own: the planner then decays those skills as
+    with ``PlaylistRequest.review_half_life_days = half_life_days`` (the only skills either is
+    read for). Unchanged when ``half_life_days`` is not finite (nothing fades) or nothing was
+    practised. What the engine does with a school's fitted half-life, and what the simulator's
+    ``SpacingPathwise(school_half_life=True)`` measured."""
+    import math
+    from dataclasses import replace
+
+    if not math.isfinite(half_life_days) or not learner.days_since_practice:
+        return learner
+    h = float(half_life_days)
+    return replace(learner, half_life_days={**{k: h for k in learner.days_since_practice},
+                                            **learner.half_life_days})

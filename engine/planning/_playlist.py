@@ -144,17 +144,15 @@ def _forgets(learned, policy: PlanningPolicy, weights) -> tuple[bool, dict]:
 def with_school_half_life(pl_learner, learned, forgets: bool):
     """``pl_learner`` with the school's fitted half-life (days, the forgetting test's
     ``ForgettingModel.school_half_life``) on every skill they have practised and have no own
-    fitted half-life of, when protection is on because the school's test fired (``forgets``)
-    and found a finite one; else unchanged (the planner's fixed ``review_half_life_days``,
-    120 days). Measured in the simulator's worlds (planner/README.md, thirteenth session)."""
-    import math
-    from dataclasses import replace
+    fitted half-life of (``planner.forgetting.with_half_life``), when protection is on because
+    the school's test fired (``forgets``); else unchanged (the planner's fixed
+    ``review_half_life_days``, 120 days). Measured in the simulator's worlds
+    (planner/README.md, thirteenth session)."""
+    from planner.forgetting import with_half_life
 
-    h = learned.forgetting.school_half_life() if forgets and learned is not None else math.inf
-    if not math.isfinite(h) or not pl_learner.days_since_practice:
+    if not forgets or learned is None:
         return pl_learner
-    return replace(pl_learner, half_life_days={**{k: h for k in pl_learner.days_since_practice},
-                                               **pl_learner.half_life_days})
+    return with_half_life(pl_learner, learned.forgetting.school_half_life())
 
 
 def _differ_meta(learned, policy: PlanningPolicy, weights) -> dict:

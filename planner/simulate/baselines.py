@@ -17,8 +17,6 @@ minute budget, item count and modality limits of the request as Pathwise.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from planner.model import PlanActivity, PlanLearner, PlaylistRequest
@@ -281,8 +279,9 @@ class SpacingPathwise:
     learner's fitted half-lives (``PlanLearner.half_life_days``). With ``gate`` it plans as
     plain ``pathwise`` until the school's checks show forgetting (``ForgettingModel.forgets``),
     then with the weights (and, with ``fitted``, half-lives centred on the school's own; with
-    ``school_half_life``, the school's one fitted half-life for every skill and learner in
-    place of the request's fixed ``review_half_life_days``)."""
+    ``school_half_life``, the school's one fitted half-life on every practised skill in place
+    of the request's fixed ``review_half_life_days``: ``planner.forgetting.with_half_life``,
+    as the engine does)."""
 
     def __init__(self, threshold: float = 0.95, *, gate: bool = False, fitted: bool = True,
                  school_half_life: bool = False, **weights) -> None:
@@ -318,15 +317,15 @@ class SpacingPathwise:
         school's checks show no forgetting."""
         from dataclasses import replace
 
+        from planner.forgetting import with_half_life
+
         if self.gate and not self.forgets(world):
             return learner, request
         if self.fitted:
             learner = replace(learner, half_life_days=self._model(world).half_lives(
                 learner.id, learner.days_since_practice))
         if self.school_half_life:
-            h = self._model(world).school_half_life()
-            if math.isfinite(h):
-                request = replace(request, review_half_life_days=h)
+            learner = with_half_life(learner, self._model(world).school_half_life())
         if self.weights:
             request = replace(request, weights=replace(request.weights, **self.weights))
         return learner, request

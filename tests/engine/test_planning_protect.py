@@ -116,7 +116,7 @@ def test_when_shown_stays_off_in_a_school_that_forgets_nothing(school):  # noqa:
     assert school.why_not(ADMIN, lid, y.id)["excluded_by"] == ["mastered"]
 
 
-def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
+def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school, monkeypatch):
     school = quiet_school  # noqa: F811
     school.set_planning_policy(ADMIN, {"protect_from_forgetting": "when_shown"})
     lid = sorted(school.view.learners)[0]
@@ -142,6 +142,34 @@ def test_when_shown_protects_in_a_school_whose_learners_forget(quiet_school):
     assert set(decayed.values()) == {learned.forgetting.school_half_life()}
     assert learned.forgetting.school_half_life() < 60
     assert with_school_half_life(pl, learned, False) is pl
+    # ... and it is what the planner receives: in a playlist, a why-not and a class plan
+    import planner.classplan
+    import planner.playlist.plan
+    import planner.whynot
+
+    got: dict = {}
+
+    def spying(module, name: str, at: int) -> None:  # record the learner(s) argument, then plan
+        real = getattr(module, name)
+
+        def spy(*args):
+            got.setdefault(name, args[at])  # the first call: the one this request made
+            return real(*args)
+        monkeypatch.setattr(module, name, spy)
+
+    spying(planner.playlist.plan, "plan_playlist", 2)
+    spying(planner.whynot, "why_not", 2)
+    spying(planner.classplan, "plan_class", 1)
+    h = learned.forgetting.school_half_life()
+    school.generate_playlist(ADMIN, lid)
+    school.why_not(ADMIN, lid, aid)
+    cid = next(c.id for c in school.view.classes.values() if lid in c.roster)
+    school.generate_class_plan(ADMIN, cid)
+    in_class = next(p for p in got["plan_class"] if p.id == lid)
+    for where, received in (("playlist", got["plan_playlist"]), ("why-not", got["why_not"]), ("class", in_class)):
+        assert received.days_since_practice and received.half_life_days == {
+            k: h for k in received.days_since_practice}, (where, received.half_life_days)
+    monkeypatch.undo()
     answer = school.why_not(ADMIN, lid, aid)
     assert "mastered" not in answer["excluded_by"], answer  # protected: a review candidate
     # a class plan's learners' own items are protected by the same test

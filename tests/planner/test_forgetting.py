@@ -89,3 +89,35 @@ def test_a_learner_who_slips_is_not_read_as_one_who_forgets():
 def test_same_day_ticket_score_is_checked():
     with pytest.raises(PlanInputError, match="score=2"):
         ForgettingModel().observe_same_day("x", 2.0)
+
+
+def test_a_half_life_on_the_learner_plans_as_the_same_one_on_the_request():
+    """``with_half_life(learner, h)`` (what the engine does with a school's fitted half-life)
+    gives the playlist that ``review_half_life_days = h`` on the request gives (what the
+    simulator's decision run measured first), for learners who practised their mastered
+    skills 3-40 days ago; and h = 12 days plans differently from the fixed 120."""
+    from dataclasses import replace
+
+    from planner.forgetting import with_half_life
+    from planner.playlist.plan import plan_playlist
+    from planner.playlist.synthetic import synthetic_catalog, synthetic_graph, synthetic_learner
+    from planner.request import PlanWeights, PlaylistRequest
+
+    g = synthetic_graph(5, n_skills=30, n_layers=5)
+    cat = synthetic_catalog(g, 5, n_activities=120)
+    base = PlaylistRequest(budget_min=60.0, weights=PlanWeights(protect=1.0), exact=True)
+    differs = 0
+    for s in range(6):
+        lr = synthetic_learner(g, s, f"L{s:02d}")
+        known = sorted(k for k, p in lr.mastery.items() if p >= 0.95)
+        lr = replace(lr, days_since_practice={k: 3.0 + 37.0 * i / max(1, len(known) - 1)
+                                              for i, k in enumerate(known)})
+        on_request = plan_playlist(g, cat, lr, replace(base, review_half_life_days=12.0))
+        on_learner = plan_playlist(g, cat, with_half_life(lr, 12.0), base)
+        assert [i.activity_id for i in on_learner.items] == [i.activity_id for i in on_request.items]
+        assert on_learner.expected_gain == pytest.approx(on_request.expected_gain, rel=1e-12)
+        fixed = plan_playlist(g, cat, lr, base)
+        differs += [i.activity_id for i in fixed.items] != [i.activity_id for i in on_request.items]
+    assert differs >= 1
+    lr = synthetic_learner(g, 0, "L00")
+    assert with_half_life(lr, float("inf")) is lr

@@ -178,13 +178,14 @@ def test_engine_default_plans_as_pathwise_until_the_school_tests_fire(monkeypatc
     assert not model.forgets() and not gated.learning.differs(world)
     seen = []
     monkeypatch.setattr(bl, "pathwise", lambda w, lr, req, session, seed: seen.append(
-        (req.weights.protect, req.review_half_life_days)) or [])
-    gated(world, world.learners[0], request, 0, 0)
+        (req.weights.protect, dict(lr.half_life_days))) or [])
+    practised = replace(world.learners[0], days_since_practice={world.graph.ids[0]: 10.0})
+    gated(world, practised, request, 0, 0)
     for i in range(40):  # checks that fail after long gaps and pass after short ones
         model.observe("x", f"k{i % 4}", 3.5 if i % 2 else 28.0, float(i % 2))
     assert model.forgets() and model.school_half_life() < 60.0
-    gated(world, world.learners[0], request, 0, 0)  # protect, decaying with the school's half-life
-    assert seen == [(0.0, request.review_half_life_days), (1.0, model.school_half_life())]
+    gated(world, practised, request, 0, 0)  # protect, decaying with the school's half-life
+    assert seen == [(0.0, {}), (1.0, {world.graph.ids[0]: model.school_half_life()})]
     seen[:] = [s[0] for s in seen]
     import planner.playlist.plan as plan_module
 
