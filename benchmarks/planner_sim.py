@@ -66,9 +66,8 @@ class GatedChoosing:
     """Students choosing on choice boards (``choose``: ``planner.choices.choosing_policy``)
     from the playlist the engine's default would assign: with ``protect`` 1 and the school's
     fitted half-life once ``gate`` (``engine_default()``, fed every exit ticket) finds that the
-    school forgets. The boards
-    are built from the catalog's learn probabilities, not the learned ones (the default's
-    learned effectiveness is not applied here)."""
+    school forgets. The boards are built from the catalog's learn probabilities, not the
+    learned ones (the default's learned effectiveness is not applied here)."""
 
     def __init__(self, gate, choose) -> None:
         self.gate, self.choose = gate, choose

@@ -1,7 +1,8 @@
 """One separate process per server process for the learned models' fits.
 
 ``run(fn, ...)`` calls a function there; ``fit_in_process`` is the fit's job (it opens the
-store itself when another process can: a SQLite file or a PostgreSQL server, ``shared``) and
+store itself when another process can: a SQLite file or a PostgreSQL server,
+``engine.store.shared_url``) and
 returns the models without their evidence (``LearnedModels.compact``, :class:`FormatTable`).
 
 A fit of the learned planner models (:mod:`engine.planning._learned`) is seconds of Python and
@@ -10,7 +11,7 @@ machine). Run in a thread of the server process it holds the interpreter lock fo
 that time, so every request of the process waits behind it (``benchmarks/fit_stall.py``).
 Here the fit process reads the history itself (for an in-memory store the calling thread
 reads it and the rows are sent: about 2 MB pickled for the demo school) and only what planning
-reads comes back (about 1.3 MB instead of the whole models' 4.8 MB, which took 60-90 ms of
+reads comes back (about 1.3 MB instead of the whole models' 4.8 MB, which took 62-64 ms of
 the server's interpreter lock to load).
 
 The process is a fresh interpreter started on first use (``python -m
@@ -149,12 +150,6 @@ def _serve() -> None:
             _send(replies, reply)
         except (pickle.PickleError, TypeError, AttributeError) as exc:  # an unpicklable result or error
             _send(replies, (False, RuntimeError(f"the fit's reply could not be sent: {exc!r}")))
-
-
-def shared(url: str) -> bool:
-    """Whether another process can open the store at ``url`` (not an in-memory SQLite)."""
-    return url.startswith(("postgresql://", "postgres://")) or (
-        url.startswith("sqlite://") and url[len("sqlite://"):] not in ("", "/", "/:memory:", ":memory:"))
 
 
 @dataclass(frozen=True)

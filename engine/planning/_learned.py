@@ -252,9 +252,10 @@ def _fit(store, inp, preferred, threshold: float, marker, effectiveness: bool,
     the history itself when the store is one another process can open, a file or a server),
     else read and fit in this thread."""
     from engine.planning import _fitpool
+    from engine.store import shared_url
 
     url = getattr(store, "url", "")
-    rows = None if separate and _fitpool.shared(url) else _read(store, effectiveness, threshold)
+    rows = None if separate and shared_url(url) else _read(store, effectiveness, threshold)
     acts = inp.activities if effectiveness else ()
     if separate:
         return _fitpool.run(_fitpool.fit_in_process, url, store.tenant_id, rows, acts, dict(preferred), threshold,
@@ -306,14 +307,12 @@ class LearnedCache:
     planning with the fit they have (a refit reads the whole history: on the demo school,
     25,934 rows, 0.33 s on a fast machine; 0.18 s read and 1.2-1.4 s fit on a 3.5× slower one;
     longer on a big school). Learners' declared formats are read at the fit. A fit runs in a
-    separate process (``separate_process``, :mod:`engine.planning._fitpool`) so that it does
-    not hold this process's interpreter lock while requests are served. Thread-safe."""
+    separate process (:mod:`engine.planning._fitpool`) so that it does not hold this
+    process's interpreter lock while requests are served. Thread-safe."""
 
-    def __init__(self, refit_s: float = REFIT_S, refit_factor: float = REFIT_FACTOR,
-                 separate_process: bool = True) -> None:
+    def __init__(self, refit_s: float = REFIT_S, refit_factor: float = REFIT_FACTOR) -> None:
         self.refit_s = float(refit_s)
         self.refit_factor = float(refit_factor)
-        self.separate_process = bool(separate_process)
         self._lock = threading.Lock()
         self._models: LearnedModels | None = None
         self._inp: Any = None
@@ -363,13 +362,13 @@ class LearnedCache:
                                                          threshold, marker, effectiveness), daemon=True)
                     self._refit.start()
                 return cur
-            self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness, self.separate_process)
+            self._models = _fit(store, inp, preferred(), threshold, marker, effectiveness, separate=True)
             self._inp, self._threshold = inp, threshold
             return self._models
 
     def _fit_in_background(self, store, inp, preferred, threshold, marker, effectiveness) -> None:
         try:
-            fitted = _fit(store, inp, preferred, threshold, marker, effectiveness, self.separate_process)
+            fitted = _fit(store, inp, preferred, threshold, marker, effectiveness, separate=True)
         except Exception:  # noqa: BLE001 - keep planning with the fit we have
             import logging
 

@@ -33,7 +33,20 @@ __all__ = [
     "Store",
     "TenantStore",
     "open_store",
+    "shared_url",
 ]
+
+
+_MEMORY_PATHS = ("", "/", "/:memory:", ":memory:")
+"""What follows ``sqlite://`` in a URL of a private in-memory database."""
+
+
+def shared_url(url: str) -> bool:
+    """Whether another process can open the store at ``url``: an SQLite file or a PostgreSQL
+    server, not a private in-memory SQLite database (nor an unsupported URL)."""
+    if url.startswith("sqlite://"):
+        return url[len("sqlite://"):] not in _MEMORY_PATHS
+    return url.startswith(("postgresql://", "postgres://"))
 
 
 def open_store(url: str = "sqlite://", migrate: bool = True) -> Store:
@@ -49,7 +62,7 @@ def open_store(url: str = "sqlite://", migrate: bool = True) -> Store:
         from engine.store.sqlite import SQLiteDriver
 
         path = url[len("sqlite://") :]
-        if path in ("", "/", "/:memory:", ":memory:"):
+        if path in _MEMORY_PATHS:
             driver = SQLiteDriver(None)
         else:
             driver = SQLiteDriver(path[1:] if path.startswith("/") else path)

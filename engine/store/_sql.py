@@ -112,10 +112,10 @@ def _document(row: Sequence[Any]) -> Document:
 class TenantBase:
     """Connection, tenant id and the small query helpers every tenant-store part uses."""
 
-    def __init__(self, driver: Driver, tenant_id: str) -> None:
+    def __init__(self, driver: Driver, tenant_id: str, url: str = "") -> None:
         self._driver = driver
         self.tenant_id = tenant_id
-        self.url = ""  # the store's URL (set by ``Store.for_tenant``): another process can open it
+        self.url = url  # the store's URL: another process can open it (``engine.store.shared_url``)
 
     @property
     def dialect(self) -> str:

@@ -104,9 +104,7 @@ class Store:
                 f"tenant id {tenant_id!r} is invalid; use 1-128 letters, digits, '_', '.', ':' "
                 "or '-', starting with a letter or digit"
             )
-        tenant = TenantStore(self._driver, tenant_id)
-        tenant.url = self.url
-        return tenant
+        return TenantStore(self._driver, tenant_id, self.url)
 
     # -- API keys (the one cross-tenant lookup) ----------------------------------------------
     def put_api_key(

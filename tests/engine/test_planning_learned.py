@@ -569,13 +569,14 @@ def test_the_fit_process_reads_the_store_itself_on_both_backends(store_url):
 
     from engine.app import Pathwise
     from engine.app.demo import ensure_demo
-    from engine.planning import _fitpool, _learned
+    from engine.planning import _learned
+    from engine.store import shared_url
 
     pw = Pathwise.open(store_url)
     try:
         ensure_demo(pw, "demo")
         school = pw.school("demo")
-        assert _fitpool.shared(school.store.url)
+        assert shared_url(school.store.url)
         inp = school._planning_input()
         there = _learned._fit(school.store, inp, {}, 0.95, (0, 0), True, separate=True)
         here = _learned._fit(school.store, inp, {}, 0.95, (0, 0), True, separate=False)
@@ -584,7 +585,7 @@ def test_the_fit_process_reads_the_store_itself_on_both_backends(store_url):
         assert there.multipliers == here.multipliers and there.differ == here.differ
     finally:
         pw.close()
-    assert not _fitpool.shared("sqlite://") and not _fitpool.shared("sqlite:///:memory:")
+    assert not shared_url("sqlite://") and not shared_url("sqlite:///:memory:") and not shared_url("")
 
 
 def test_the_fit_process_ends_when_its_server_process_is_killed(tmp_path):
