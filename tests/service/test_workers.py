@@ -56,3 +56,38 @@ def test_two_workers_share_the_port_and_see_each_others_writes(template_db, tmp_
                 r = h.get("/v1/catalog/activities/W-1", headers=ADMIN)
                 assert r.status_code == 200, r.text
     assert "(2 worker processes)" in server.output()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_each_worker_fits_in_its_own_helper_process_and_none_outlives_the_server(template_db, tmp_path):
+    """Under uvicorn's real worker processes, the first playlists start the learned models'
+    fit (engine.planning._fitpool): each worker that fitted has one helper process, none falls
+    back to fitting in the worker, and no helper outlives the stopped server."""
+    url = copy_db(template_db, tmp_path)
+    helpers: list[int] = []
+    with pathwise_server(url, "--no-warm", "--workers", "2", stop_seconds=30) as server:
+        deadline = time.monotonic() + 120
+        learners = [f"L{n:03d}" for n in range(1, 41)]
+        while True:
+            for lid in learners[:8]:  # fresh connections land on either worker
+                with httpx.Client(base_url=server.base, timeout=60) as h:
+                    r = h.post(f"/v1/learners/{lid}/playlist", headers=ADMIN)
+                    assert r.status_code in (200, 201), r.text
+            workers = _children(server.pid)
+            helpers = [k for w in workers for k in _children(w) if "engine.planning._fitpool" in _cmdline(k)]
+            if helpers:
+                break
+            assert time.monotonic() < deadline, f"no fit process under the workers {workers}"
+            time.sleep(1.0)
+        assert all(len([k for k in _children(w) if "_fitpool" in _cmdline(k)]) <= 1 for w in _children(server.pid))
+    assert "fit process is unavailable" not in server.output()
+    deadline = time.monotonic() + 20
+    while any(_cmdline(k) for k in helpers):
+        assert time.monotonic() < deadline, f"fit processes {helpers} outlived the server"
+        time.sleep(0.2)
