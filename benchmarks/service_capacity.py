@@ -41,7 +41,10 @@ by several times: compare their ceilings before their capacities).
 The load generator is a small asyncio HTTP/1.1 keep-alive client over raw sockets (httpx
 costs more CPU per request than the server it measures on a 2-core machine); it runs in this
 process (on uvloop when installed), on the same machine, and takes CPU from the server: the
-figures are a lower bound; each step prints the client's own CPU per request.
+figures are a lower bound. Each step prints where the CPU went (``benchmarks._cpu``): the
+cores the server's processes used and their CPU per request (in the playlist scenario, net of
+the background ingest, measured alone for 3 s before the ramp), the client's cores and the
+whole machine's busy cores: a step that fails with every core busy is CPU-bound.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._cpu import CpuWindow
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = "Bearer pw-demo-admin"
@@ -230,8 +235,9 @@ def make_requests(name: str, school: dict):
 
 
 # ----------------------------------------------------------------------------- open loop
-async def offer(pool: Pool, make, rate: float, seconds: float) -> dict:
-    """Offer ``rate`` requests/s for ``seconds``; latency from each request's due time."""
+async def offer(pool: Pool, make, rate: float, seconds: float, server_pid: int | None = None) -> dict:
+    """Offer ``rate`` requests/s for ``seconds``; latency from each request's due time; "cpu":
+    the cores the server (``server_pid``'s tree), this client and the machine used meanwhile."""
     latencies, statuses, tasks = [], [], []
 
     n = max(1, int(rate * seconds))
@@ -243,6 +249,7 @@ async def offer(pool: Pool, make, rate: float, seconds: float) -> dict:
         statuses.append(status)
 
     start, cpu0 = time.perf_counter(), time.process_time()
+    window = CpuWindow(server_pid).start()
     for i in range(n):
         due = start + i / rate
         delay = due - time.perf_counter()
@@ -251,12 +258,21 @@ async def offer(pool: Pool, make, rate: float, seconds: float) -> dict:
         tasks.append(asyncio.create_task(fire(due, payloads[i])))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
+    cpu = window.stop()
     lat = np.asarray(latencies)
     ok = sum(1 for s in statuses if 200 <= s < 300)
     return {"rate": rate, "n": n, "ok": ok, "errors": n - ok, "completed_rate": ok / elapsed,
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
             "client_cpu_us": (time.process_time() - cpu0) / n * 1e6,  # this process, per request
-            "statuses": sorted(set(statuses))}
+            "statuses": sorted(set(statuses)), "cpu": cpu}
+
+
+def _cpu_text(step: dict) -> str:
+    """Cores busy in the step: server (and its CPU ms per request of the scenario, the
+    background ingest's share taken out), client, whole machine."""
+    c = step["cpu"]
+    return (f"cores: server {c['server']:.2f} ({step['server_ms']:.1f} ms/req), client {c['client']:.2f}, "
+            f"machine {c['machine']:.2f} of {c['cores']:.0f}")
 
 
 def held(step: dict, scenario: Scenario) -> bool:
@@ -265,24 +281,25 @@ def held(step: dict, scenario: Scenario) -> bool:
 
 
 async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
-               max_steps: int) -> list[dict]:
+               max_steps: int, server_pid: int | None = None) -> list[dict]:
     pool = Pool(port)
-    background = None
+    background, base = None, 0.0
     if scenario.name == "playlist":  # playlists while single-observation ingest runs at 200/s
         background = asyncio.create_task(
-            offer(Pool(port), make_requests("single", school), 200, step_seconds * max_steps))
+            offer(Pool(port), make_requests("single", school), 200, step_seconds * (max_steps + 1) + 5))
     steps, rate = [], scenario.start
     make = make_requests(scenario.name, school)
     try:
         # warm-up, not counted: every worker loads the school and opens its connections
         await offer(pool, make, scenario.start, min(2.0, step_seconds))
         for _ in range(max_steps):
-            step = await offer(pool, make, rate, step_seconds)
+            step = await offer(pool, make, rate, step_seconds, server_pid)
             step["held"] = held(step, scenario)
+            step["server_ms"] = (step["cpu"]["server"] - base) / rate * 1e3  # per request of this scenario
             steps.append(step)
             print(f"  {scenario.name:<9} offered {rate * scenario.events_per_request:9.0f} "
                   f"{scenario.unit:<11} p50 {step['p50'] * 1e3:7.1f} ms  p99 {step['p99'] * 1e3:7.1f} ms  "
-                  f"client {step['client_cpu_us']:5.0f} us/req  errors {step['errors']} {[x for x in step['statuses'] if not 200 <= x < 300]}  {'held' if step['held'] else 'NOT held'}", flush=True)
+                  f"{_cpu_text(step)}  errors {step['errors']} {[x for x in step['statuses'] if not 200 <= x < 300]}  {'held' if step['held'] else 'NOT held'}", flush=True)
             if not step["held"]:
                 break
             rate *= GROWTH
@@ -408,7 +425,8 @@ def run_scenario(name: str, args) -> list[dict]:
         proc, port = start_server(tmp, args.workers, url, Path(args.server_repo).resolve())
         try:
             wait_ready(port, proc)
-            return _run(ramp(port, SCENARIOS[name], school_ids(port), args.step_seconds, args.max_steps))
+            return _run(ramp(port, SCENARIOS[name], school_ids(port), args.step_seconds, args.max_steps,
+                             proc.pid))
         finally:
             proc.send_signal(signal.SIGINT)
             try:

@@ -58,6 +58,16 @@ def run(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return value
 
 
+NICE = 10
+"""How much lower the fit process's scheduling priority is than its server process's (Unix
+nice increment). Every server process fits its own models in the background (2.5-4 s of CPU
+on the demo school, at start and then at most every max(60 s, 20 x the fit)); at the same
+priority, two workers' first fits on a 2-core machine took the cores from the requests (the
+first playlists after a start waited 0.7-1.2 s at 10/s, ``benchmarks.service_capacity``).
+Lower, a fit takes only what the requests leave, and planning serves meanwhile without the
+learned models or with the previous fit, as it does during any background fit."""
+
+
 class _Worker:
     """``python -m engine.planning._fitpool``: a fresh interpreter (not ``multiprocessing``,
     whose ``spawn`` re-runs the parent's main script in the child when it lacks a
@@ -130,10 +140,15 @@ def _receive(stream) -> Any:
 
 def _serve() -> None:
     """The fit process: answer ``(fn, args, kwargs)`` requests with ``(True, result)`` or
-    ``(False, exception)`` until the input closes. Stray prints go to standard error."""
+    ``(False, exception)`` until the input closes, at ``NICE`` lower scheduling priority.
+    Stray prints go to standard error."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server; this ends with its input
+    try:
+        os.nice(NICE)
+    except (AttributeError, OSError):  # not POSIX: the fit runs at the server's priority
+        pass
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     requests = sys.stdin.buffer

@@ -14,6 +14,7 @@ constructed cases on the demo school where the truth is known.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -560,6 +561,19 @@ def test_the_fit_process_runs_no_caller_script_and_raises_the_fits_errors(tmp_pa
     with pytest.raises(ValueError, match="math domain error"):
         _fitpool.run(math.sqrt, -1.0)
     assert "fitting in this process" not in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="Unix scheduling priorities only")
+def test_the_fit_process_runs_at_a_lower_priority_than_its_server_process():
+    """A fit takes only the CPU that requests leave: its process is ``NICE`` lower (capped at
+    Unix's lowest, 19) than the process that asked for it, and that process keeps its own."""
+    from engine.planning import _fitpool
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    theirs = _fitpool.run(os.getpriority, os.PRIO_PROCESS, 0)
+    assert _fitpool.run(os.getpid) != os.getpid()
+    assert theirs == min(19, mine + _fitpool.NICE) and _fitpool.NICE >= 5
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine
 
 
 def test_the_fit_process_reads_the_store_itself_on_both_backends(store_url):
