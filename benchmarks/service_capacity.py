@@ -43,7 +43,7 @@ costs more CPU per request than the server it measures on a 2-core machine); it 
 process (on uvloop when installed), on the same machine, and takes CPU from the server: the
 figures are a lower bound. Each step prints where the CPU went (``benchmarks._cpu``): the
 cores the server's processes used and their CPU per request (in the playlist scenario, net of
-the background ingest, measured alone for 3 s before the ramp), the client's cores and the
+the background ingest, measured alone for 3 s after the ramp), the client's cores and the
 whole machine's busy cores: a step that fails with every core busy is CPU-bound.
 """
 
@@ -248,7 +248,7 @@ async def offer(pool: Pool, make, rate: float, seconds: float, server_pid: int |
         latencies.append(time.perf_counter() - due)
         statuses.append(status)
 
-    start, cpu0 = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
     window = CpuWindow(server_pid).start()
     for i in range(n):
         due = start + i / rate
@@ -263,16 +263,28 @@ async def offer(pool: Pool, make, rate: float, seconds: float, server_pid: int |
     ok = sum(1 for s in statuses if 200 <= s < 300)
     return {"rate": rate, "n": n, "ok": ok, "errors": n - ok, "completed_rate": ok / elapsed,
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-            "client_cpu_us": (time.process_time() - cpu0) / n * 1e6,  # this process, per request
             "statuses": sorted(set(statuses)), "cpu": cpu}
 
 
 def _cpu_text(step: dict) -> str:
-    """Cores busy in the step: server (and its CPU ms per request of the scenario, the
-    background ingest's share taken out), client, whole machine."""
+    """Cores busy in the step: the server (all its processes; with its CPU ms per request when
+    no background load shares it), this client, and the whole machine."""
     c = step["cpu"]
-    return (f"cores: server {c['server']:.2f} ({step['server_ms']:.1f} ms/req), client {c['client']:.2f}, "
+    per = f" ({c['server'] / step['rate'] * 1e3:.1f} ms/req)" if step.get("alone", True) else " (with the ingest)"
+    return (f"cores: server {c['server']:.2f}{per}, client {c['client']:.2f}, "
             f"machine {c['machine']:.2f} of {c['cores']:.0f}")
+
+
+async def _background_share(steps: list[dict], server_pid: int | None) -> None:
+    """After a playlist ramp, with the background ingest still running: its cores alone (3 s),
+    and from them each step's server CPU per playlist (printed)."""
+    await asyncio.sleep(1.0)
+    window = CpuWindow(server_pid).start()
+    await asyncio.sleep(3.0)
+    base = window.stop()["server"]
+    own = ", ".join(f"{s['rate']:.0f}/s: {(s['cpu']['server'] - base) / s['rate'] * 1e3:.1f} ms" for s in steps)
+    print(f"  the 200/s ingest alone (after the ramp): server {base:.2f} cores; the playlists' own "
+          f"server CPU per request by step: {own}", flush=True)
 
 
 def held(step: dict, scenario: Scenario) -> bool:
@@ -283,7 +295,7 @@ def held(step: dict, scenario: Scenario) -> bool:
 async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
                max_steps: int, server_pid: int | None = None) -> list[dict]:
     pool = Pool(port)
-    background, base = None, 0.0
+    background = None
     if scenario.name == "playlist":  # playlists while single-observation ingest runs at 200/s
         background = asyncio.create_task(
             offer(Pool(port), make_requests("single", school), 200, step_seconds * (max_steps + 1) + 5))
@@ -294,8 +306,7 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
         await offer(pool, make, scenario.start, min(2.0, step_seconds))
         for _ in range(max_steps):
             step = await offer(pool, make, rate, step_seconds, server_pid)
-            step["held"] = held(step, scenario)
-            step["server_ms"] = (step["cpu"]["server"] - base) / rate * 1e3  # per request of this scenario
+            step["held"], step["alone"] = held(step, scenario), background is None
             steps.append(step)
             print(f"  {scenario.name:<9} offered {rate * scenario.events_per_request:9.0f} "
                   f"{scenario.unit:<11} p50 {step['p50'] * 1e3:7.1f} ms  p99 {step['p99'] * 1e3:7.1f} ms  "
@@ -303,6 +314,8 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
             if not step["held"]:
                 break
             rate *= GROWTH
+        if background is not None and server_pid is not None:
+            await _background_share(steps, server_pid)
     finally:
         pool.close()
         if background is not None:
