@@ -143,9 +143,11 @@ class Store:
         return ApiKey(key_hash, tenant_id, role, subject, label, parse_timestamp(created), None)
 
     def find_api_key(self, key_hash: str) -> ApiKey | None:
-        """The live (not revoked) key with this hash, or ``None``. Crosses tenants by design."""
-        with self._driver.lock:
-            rows = self._driver.execute(
+        """The live (not revoked) key with this hash, or ``None``. Crosses tenants by design.
+        Read through ``Driver.reading``: the service authenticates on its event loop, which must
+        never wait for another thread's write transaction."""
+        with self._driver.reading() as reader:
+            rows = reader.execute(
                 "SELECT key_hash, tenant_id, role, subject, label, created_at, revoked_at "
                 "FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
                 (key_hash,),

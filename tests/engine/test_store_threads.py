@@ -98,6 +98,27 @@ def test_a_read_does_not_wait_for_another_threads_write_and_sees_only_committed_
     store.close()
 
 
+def test_an_api_key_lookup_does_not_wait_for_another_threads_write(store_url):
+    """The service authenticates on its event loop (``Store.find_api_key``, once a second per
+    key and worker): it must not wait for an ingest holding the write connection, or every
+    request of that worker waits with it (before: the lookup took the driver's lock)."""
+    store = open_store(store_url)
+    store.put_api_key("h-lms", "north", "lms")
+    tenant = store.for_tenant("north")
+    w, release = _writer_holding(tenant, "T9")
+    got: dict[str, object] = {}
+    r = threading.Thread(target=lambda: got.update(key=store.find_api_key("h-lms")))
+    r.start()
+    r.join(3)
+    waited = r.is_alive()
+    release.set()
+    w.join(5)
+    r.join(5)
+    assert not waited, "the key lookup waited for another thread's open write transaction"
+    assert got["key"].tenant_id == "north" and got["key"].role == "lms"
+    store.close()
+
+
 def _closed_connection_error(store_url: str) -> type[BaseException]:
     """What a read connection raises once its store has closed it."""
     if store_url.startswith("sqlite"):
