@@ -41,7 +41,9 @@ by several times: compare their ceilings before their capacities).
 The load generator is a small asyncio HTTP/1.1 keep-alive client over raw sockets (httpx
 costs more CPU per request than the server it measures on a 2-core machine); it runs in this
 process (on uvloop when installed), on the same machine, and takes CPU from the server: the
-figures are a lower bound. Each step prints where the CPU went (``benchmarks._cpu``): the
+figures are a lower bound. The playlist scenario warms up until the server's CPU settles (each
+worker's first plan starts its first background fit of the learned planner models: a start-up
+cost, measured separately). Each step prints where the CPU went (``benchmarks._cpu``): the
 cores the server's processes used and their CPU per request (in the playlist scenario, net of
 the background ingest, measured alone for 3 s after the ramp), the client's cores and the
 whole machine's busy cores: a step that fails with every core busy is CPU-bound.
@@ -275,6 +277,24 @@ def _cpu_text(step: dict) -> str:
             f"machine {c['machine']:.2f} of {c['cores']:.0f}")
 
 
+async def _settle(pool: Pool, make, rate: float, server_pid: int, most_s: float = 30.0) -> None:
+    """Keep warming up at ``rate`` until the server's cores settle: each worker's first plan
+    starts its first fit of the learned planner models (seconds of CPU, in its fit process),
+    a start-up cost measured on its own (``benchmarks.fit_stall`` and the fourteenth
+    session's start-up runs), not the steady capacity this ramp is for. Settled: two 2-s
+    windows within 0.15 cores of each other, the server below 3/4 of the machine's cores (two
+    fits at once fill them), at most ``most_s`` seconds (printed)."""
+    started, last = time.perf_counter(), None
+    while time.perf_counter() - started < most_s:
+        step = await offer(pool, make, rate, 2.0, server_pid)
+        cores = step["cpu"]["server"]
+        if last is not None and abs(cores - last) < 0.15 and cores < 0.75 * step["cpu"]["cores"]:
+            break
+        last = cores
+    print(f"  warm-up until the server's cores settled: {time.perf_counter() - started:.0f} s "
+          f"(server {cores:.2f} cores at {rate:.0f} playlists/s with the ingest)", flush=True)
+
+
 async def _background_share(steps: list[dict], server_pid: int | None) -> None:
     """After a playlist ramp, with the background ingest still running: its cores alone (3 s),
     and from them each step's server CPU per playlist (printed)."""
@@ -304,6 +324,8 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
     try:
         # warm-up, not counted: every worker loads the school and opens its connections
         await offer(pool, make, scenario.start, min(2.0, step_seconds))
+        if background is not None and server_pid is not None:
+            await _settle(pool, make, scenario.start, server_pid)
         for _ in range(max_steps):
             step = await offer(pool, make, rate, step_seconds, server_pid)
             step["held"], step["alone"] = held(step, scenario), background is None
