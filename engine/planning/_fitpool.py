@@ -58,14 +58,17 @@ def run(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return value
 
 
-NICE = 10
+NICE = 5
 """How much lower the fit process's scheduling priority is than its server process's (Unix
 nice increment). Every server process fits its own models in the background (2.5-4 s of CPU
 on the demo school, at start and then at most every max(60 s, 20 x the fit)); at the same
-priority, two workers' first fits on a 2-core machine took the cores from the requests (the
-first playlists after a start waited 0.7-1.2 s at 10/s, ``benchmarks.service_capacity``).
-Lower, a fit takes only what the requests leave, and planning serves meanwhile without the
-learned models or with the previous fit, as it does during any background fit."""
+priority, two workers' first fits on a 2-core machine took the cores from the requests.
+Measured (``pathwise serve --workers 2``, 200 observations/s, the first 6 s of playlists at
+10/s after a start, 2 alternating rounds each): p50 / p99 99-808 / 876-2,278 ms at the same
+priority, 32-43 / 88-184 ms at +5, 35 / 78-108 ms at +10. The cost falls on a request that
+waits for a fit (a school that switched a learned model on explicitly, on its first plan or
+after a catalog change) on a machine whose cores are all busy: with two busy processes on
+two cores such a wait took 4.4 s at the same priority, 10.3 s at +5 and 26.3 s at +10."""
 
 
 class _Worker:
