@@ -32,7 +32,7 @@ def test_a_process_trees_cpu_includes_a_grandchild_that_burns():
             time.sleep(0.05)
             seen = tree_cpu_s(parent.pid) - start
         cores = window.stop()
-        own = _own_cpu_s(parent.pid)
+        own = _own_cpu_s(parent.pid) if parent.poll() is None else 0.0
     finally:
         parent.kill()
         parent.wait()
