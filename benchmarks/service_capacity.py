@@ -280,8 +280,8 @@ def _cpu_text(step: dict) -> str:
 async def _settle(pool: Pool, make, rate: float, server_pid: int, most_s: float = 30.0) -> None:
     """Keep warming up at ``rate`` until the server's cores settle: each worker's first plan
     starts its first fit of the learned planner models (seconds of CPU, in its fit process),
-    a start-up cost measured on its own (``benchmarks.fit_stall`` and the fourteenth
-    session's start-up runs), not the steady capacity this ramp is for. Settled: two 2-s
+    a start-up cost measured on its own (``benchmarks.fit_stall``; docs/performance.md,
+    "Fourteenth session"), not the steady capacity this ramp is for. Settled: two 2-s
     windows within 0.15 cores of each other, the server below 3/4 of the machine's cores (two
     fits at once fill them), at most ``most_s`` seconds (printed)."""
     started, last = time.perf_counter(), None
@@ -318,7 +318,7 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
     background = None
     if scenario.name == "playlist":  # playlists while single-observation ingest runs at 200/s
         background = asyncio.create_task(
-            offer(Pool(port), make_requests("single", school), 200, step_seconds * (max_steps + 1) + 5))
+            offer(Pool(port), make_requests("single", school), 200, step_seconds * max_steps + 45))  # + warm-ups, share
     steps, rate = [], scenario.start
     make = make_requests(scenario.name, school)
     try:
