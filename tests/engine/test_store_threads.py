@@ -69,6 +69,22 @@ def _writer_holding(tenant, teacher_id: str):
     return w, release
 
 
+def _read_beside_a_write(tenant, teacher_id: str, read) -> tuple[dict, bool]:
+    """Run ``read() -> dict`` in a thread while another thread holds a write transaction
+    (:func:`_writer_holding`); ``(what it returned, whether it was still waiting after 3 s)``.
+    The writer is released and both threads joined before returning."""
+    w, release = _writer_holding(tenant, teacher_id)
+    got: dict = {}
+    r = threading.Thread(target=lambda: got.update(read()))
+    r.start()
+    r.join(3)
+    waited = r.is_alive()
+    release.set()
+    w.join(5)
+    r.join(5)
+    return got, waited
+
+
 def test_a_read_does_not_wait_for_another_threads_write_and_sees_only_committed_rows(store_url):
     """Each thread reads through its own read connection (SQLite file) or a pooled read-only
     one (PostgreSQL): a teacher's page or a playlist does not wait for an ingest holding the
@@ -79,16 +95,8 @@ def test_a_read_does_not_wait_for_another_threads_write_and_sees_only_committed_
     store = open_store(store_url)
     tenant = store.for_tenant("north")
     tenant.put_teachers([Teacher("T1", "Ms One")])
-    w, release = _writer_holding(tenant, "T2")
-    got: dict[str, object] = {}
-    r = threading.Thread(target=lambda: got.update(ids=[t.id for t in tenant.list_teachers()],
-                                                     one=tenant.list_teachers(["T1", "T2"])))
-    r.start()
-    r.join(3)
-    waited = r.is_alive()
-    release.set()
-    w.join(5)
-    r.join(5)
+    got, waited = _read_beside_a_write(tenant, "T2", lambda: {
+        "ids": [t.id for t in tenant.list_teachers()], "one": tenant.list_teachers(["T1", "T2"])})
     assert not waited, "the read waited for another thread's open write transaction"
     assert got["ids"] == ["T1"] and [t.id for t in got["one"]] == ["T1"]  # nothing uncommitted
     assert [t.id for t in tenant.list_teachers()] == ["T1", "T2"]  # committed: seen at once
@@ -105,15 +113,7 @@ def test_an_api_key_lookup_does_not_wait_for_another_threads_write(store_url):
     store = open_store(store_url)
     store.put_api_key("h-lms", "north", "lms")
     tenant = store.for_tenant("north")
-    w, release = _writer_holding(tenant, "T9")
-    got: dict[str, object] = {}
-    r = threading.Thread(target=lambda: got.update(key=store.find_api_key("h-lms")))
-    r.start()
-    r.join(3)
-    waited = r.is_alive()
-    release.set()
-    w.join(5)
-    r.join(5)
+    got, waited = _read_beside_a_write(tenant, "T9", lambda: {"key": store.find_api_key("h-lms")})
     assert not waited, "the key lookup waited for another thread's open write transaction"
     assert got["key"].tenant_id == "north" and got["key"].role == "lms"
     store.close()
