@@ -25,25 +25,31 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2:].split()  # fields from the state (the 3rd) on
 
 
+def _cpu_of(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime: fields 14, 15
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` alone (0.0 when it is gone)."""
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else _cpu_of(fields)
+
+
 def tree_cpu_s(root: int) -> float:
     """User + system CPU seconds of process ``root`` and all its live descendants."""
-    parent: dict[int, int] = {}
+    children: dict[int, list[int]] = {}
     cpu: dict[int, float] = {}
     for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not name.isdigit():
-            continue
-        fields = _stat_fields(int(name))
-        if fields is None:
-            continue
-        parent[int(name)] = int(fields[1])  # ppid: field 4
-        cpu[int(name)] = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime: 14, 15
-    members, frontier = {root}, [root]
+        fields = _stat_fields(int(name)) if name.isdigit() else None
+        if fields is not None:
+            children.setdefault(int(fields[1]), []).append(int(name))  # ppid: field 4
+            cpu[int(name)] = _cpu_of(fields)
+    total, frontier = 0.0, [root]
     while frontier:
         p = frontier.pop()
-        kids = [c for c, pp in parent.items() if pp == p and c not in members]
-        members.update(kids)
-        frontier.extend(kids)
-    return sum(cpu.get(p, 0.0) for p in members)
+        total += cpu.get(p, 0.0)
+        frontier.extend(children.get(p, ()))
+    return total
 
 
 def machine_busy_s() -> float:

@@ -268,11 +268,11 @@ async def offer(pool: Pool, make, rate: float, seconds: float, server_pid: int |
             "statuses": sorted(set(statuses)), "cpu": cpu}
 
 
-def _cpu_text(step: dict) -> str:
-    """Cores busy in the step: the server (all its processes; with its CPU ms per request when
-    no background load shares it), this client, and the whole machine."""
+def _cpu_text(step: dict, shared: bool) -> str:
+    """Cores busy in the step: the server (all its processes; with its CPU ms per request
+    unless a background load ``shared`` it), this client, and the whole machine."""
     c = step["cpu"]
-    per = f" ({c['server'] / step['rate'] * 1e3:.1f} ms/req)" if step.get("alone", True) else " (with the ingest)"
+    per = " (with the ingest)" if shared else f" ({c['server'] / step['rate'] * 1e3:.1f} ms/req)"
     return (f"cores: server {c['server']:.2f}{per}, client {c['client']:.2f}, "
             f"machine {c['machine']:.2f} of {c['cores']:.0f}")
 
@@ -328,11 +328,11 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
             await _settle(pool, make, scenario.start, server_pid)
         for _ in range(max_steps):
             step = await offer(pool, make, rate, step_seconds, server_pid)
-            step["held"], step["alone"] = held(step, scenario), background is None
+            step["held"] = held(step, scenario)
             steps.append(step)
             print(f"  {scenario.name:<9} offered {rate * scenario.events_per_request:9.0f} "
                   f"{scenario.unit:<11} p50 {step['p50'] * 1e3:7.1f} ms  p99 {step['p99'] * 1e3:7.1f} ms  "
-                  f"{_cpu_text(step)}  errors {step['errors']} {[x for x in step['statuses'] if not 200 <= x < 300]}  {'held' if step['held'] else 'NOT held'}", flush=True)
+                  f"{_cpu_text(step, background is not None)}  errors {step['errors']} {[x for x in step['statuses'] if not 200 <= x < 300]}  {'held' if step['held'] else 'NOT held'}", flush=True)
             if not step["held"]:
                 break
             rate *= GROWTH

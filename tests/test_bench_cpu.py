@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from benchmarks._cpu import CpuWindow, machine_busy_s, tree_cpu_s
+from benchmarks._cpu import CpuWindow, machine_busy_s, process_cpu_s, tree_cpu_s
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads Linux's /proc")
 
@@ -32,7 +32,7 @@ def test_a_process_trees_cpu_includes_a_grandchild_that_burns():
             time.sleep(0.05)
             seen = tree_cpu_s(parent.pid) - start
         cores = window.stop()
-        own = _own_cpu_s(parent.pid) if parent.poll() is None else 0.0
+        own = process_cpu_s(parent.pid)
     finally:
         parent.kill()
         parent.wait()
@@ -40,12 +40,6 @@ def test_a_process_trees_cpu_includes_a_grandchild_that_burns():
     assert own < 0.5  # the parent itself idled: the seconds came from its descendants
     assert cores["server"] > 0 and cores["cores"] == float(os.cpu_count())
     assert machine_busy_s() > 0
-
-
-def _own_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_a_window_without_a_server_reports_the_client_and_the_machine():
