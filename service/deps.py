@@ -79,20 +79,3 @@ async def get_ctx(request: Request, principal: Annotated[Principal, Depends(curr
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
-
-
-INLINE_MAX = 20
-"""A request carrying at most this many observations or statements runs its engine call on the
-event loop; bigger ones in the thread pool. A small ingest is a few hundred microseconds of
-work under the store's one-connection lock: handing it to a pool thread (thread switch, GIL
-hand-off, waking the loop when done) cost more than the call itself and capped a worker near
-700 single-observation requests/s (docs/performance.md)."""
-
-
-async def run_engine(n: int, fn, /, *args, **kwargs):
-    """``fn(*args, **kwargs)`` inline when ``n <= INLINE_MAX``, else in the thread pool."""
-    if n <= INLINE_MAX:
-        return fn(*args, **kwargs)
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args, **kwargs)

@@ -105,6 +105,15 @@ class Pathwise:
             raise NotFoundError(f"tenant {tenant!r} does not exist on this server")
         return self.school(tenant)
 
+    def run_together(self, calls):
+        """Several requests' write use cases (``calls``: callables taking no argument, each
+        e.g. ``school.ingest_evidence`` bound to its arguments) in one store transaction where
+        the store has one writer; one :class:`~engine.app._together.Outcome` per call, in
+        order. A call that raises fails alone (:mod:`engine.app._together`)."""
+        from engine.app._together import run_together
+
+        return run_together(self.store, calls)
+
     def view(self, tenant: str) -> SchoolView:
         """The tenant's cached school. Loaded on first use, after a local write, or when the
         store's reference token shows a write through another process (checked at most every

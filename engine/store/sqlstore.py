@@ -13,6 +13,9 @@ columns, and rebuilt with ``from_record``. Timestamps are stored as fixed-width 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from engine.domain.evidence import (
     parse_timestamp,
 )
@@ -44,6 +47,22 @@ class Store:
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._driver.dialect
+
+    @property
+    def one_writer(self) -> bool:
+        """True when the whole database has one write lock (SQLite): writes of different
+        requests never run at once, so running several in one transaction (group commit,
+        :mod:`engine.app._together`) costs no concurrency. False on PostgreSQL, whose row
+        locks let writers of different learners run at once (and whose lock order a group
+        could turn into deadlocks)."""
+        return self._driver.dialect == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One all-or-nothing block over every tenant; the tenants' own transactions inside
+        it join it (:meth:`Driver.transaction`)."""
+        with self._driver.transaction():
+            yield self
 
     def close(self) -> None:
         self._driver.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from service.deps import CtxDep, run_engine
+from service.deps import CtxDep
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
 from service.schemas_xapi import (
@@ -19,6 +19,7 @@ from service.schemas_xapi import (
     XapiVerbRule,
     XapiVerbUpdate,
 )
+from service.writes import run_write
 
 router = APIRouter(tags=["evidence"])
 ERRORS = {400: {"model": ErrorResponse}, 401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
@@ -38,7 +39,7 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
     the same payload counts once; the same id with a different payload is 409."""
     _check_size(request, len(batch.observations), "observations")
     rows = [o.model_dump() for o in batch.observations]
-    counts = await run_engine(len(rows), ctx.school.ingest_evidence, ctx.by, rows)
+    counts = await run_write(request.app, len(rows), ctx.school.ingest_evidence, ctx.by, rows)
     return IngestResponse(**counts)
 
 

@@ -21,10 +21,11 @@ from fastapi.routing import APIRoute
 
 from engine.access import Principal
 from engine.app.xapi import XAPI_VERSION
-from service.deps import CtxDep, current_principal, run_engine
+from service.deps import CtxDep, current_principal
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse
 from service.schemas_xapi import XapiAbout, XapiStatementResult
+from service.writes import run_write
 
 VERSION_HEADER = "X-Experience-API-Version"
 ACCEPTED = re.compile(r"^(1\.0(\.\d+)?|2\.0\.0)$")
@@ -118,8 +119,8 @@ async def _store(ctx, request: Request, body) -> dict[str, list]:
         raise ApiError(400, "invalid_statement", "empty statement array",
                        [{"loc": ["body"], "field": "body", "msg": "send at least one statement", "type": "xapi"}])
     _check_size(request, len(statements))
-    return await run_engine(len(statements), ctx.school.store_statements, ctx.by, statements,
-                            array=isinstance(body, list))
+    return await run_write(request.app, len(statements), ctx.school.store_statements, ctx.by, statements,
+                           array=isinstance(body, list))
 
 
 @router.post("/xapi/statements", response_model=list[str], responses=ERRORS, dependencies=VERSIONED,

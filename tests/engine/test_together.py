@@ -1,0 +1,111 @@
+"""Group commit (``Pathwise.run_together``, engine.app._together): several requests' write use
+cases in one store transaction on SQLite, each with its own outcome; one that fails fails
+alone and leaves no trace; the others' evidence, mastery and audit are as if each had run
+by itself. On PostgreSQL every call runs alone (row locks; no lock order to break)."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from engine.access import Caller, Principal
+from engine.app import Pathwise
+from engine.errors import NotFoundError
+
+TENANT = "t"
+LMS = Caller(Principal(tenant=TENANT, role="lms", key_id="key_lms"))
+T0 = "2026-12-01T10:00:00Z"
+
+
+def _row(oid: str, learner: str, score: float, minute: int) -> dict:
+    return {"id": oid, "learner_id": learner, "activity_id": "A1", "score": score,
+            "observed_at": f"2026-12-01T10:{minute:02d}:00Z"}
+
+
+def _open(url: str, school) -> Pathwise:
+    app = Pathwise.open(url)
+    app.school(TENANT).engine.load_school(school)
+    app.invalidate(TENANT)
+    return app
+
+
+def _commits(app: Pathwise) -> list[str]:
+    """Every COMMIT and ROLLBACK the store's write connection runs from now on (SQLite)."""
+    seen: list[str] = []
+    app.store._driver.connection.set_trace_callback(
+        lambda sql: seen.append(sql) if sql.split()[0] in ("COMMIT", "ROLLBACK") else None)
+    return seen
+
+
+def _state(app: Pathwise) -> tuple:
+    school = app.school(TENANT)
+    mastery = {lid: {s: (round(m.p_mastered, 12), m.n_observations)
+                     for s, m in school.engine.mastery(lid).items()} for lid in ("L1", "L2", "L3")}
+    evidence = sorted(o.observation_id for o in school.engine.store.list_observations())
+    audit = [(e.action, e.resource, e.detail.get("accepted"))
+             for e in school.engine.store.list_audit(resource="evidence")]
+    return mastery, evidence, audit
+
+
+def test_a_group_is_one_transaction_and_ends_as_one_by_one(tmp_path, school):
+    batches = [[_row("o1", "L1", 1.0, 1), _row("o2", "L2", 0.0, 2)],
+               [_row("o3", "L1", 0.0, 3)],
+               [_row("o1", "L1", 1.0, 1), _row("o4", "L3", 1.0, 4)]]  # o1 again: a duplicate
+    grouped = _open(f"sqlite:///{tmp_path / 'grouped.db'}", school)
+    alone = _open(f"sqlite:///{tmp_path / 'alone.db'}", school)
+    try:
+        seen = _commits(grouped)
+        outcomes = grouped.run_together(
+            [functools.partial(grouped.school(TENANT).ingest_evidence, LMS, b) for b in batches])
+        assert seen == ["COMMIT"], "three requests should commit once, together"
+        assert [o.error for o in outcomes] == [None, None, None]
+        assert [o.value["accepted"] for o in outcomes] == [2, 1, 1]
+        assert [o.value["duplicates"] for o in outcomes] == [0, 0, 1]
+        for b in batches:
+            alone.school(TENANT).ingest_evidence(LMS, b)
+        assert _state(grouped) == _state(alone)
+    finally:
+        grouped.close()
+        alone.close()
+
+
+def test_a_failing_call_fails_alone_and_leaves_nothing(tmp_path, school):
+    good1 = [_row("o1", "L1", 1.0, 1)]
+    bad = [_row("o2", "L2", 1.0, 2), _row("o3", "nobody", 1.0, 3)]  # an unknown learner
+    good2 = [_row("o4", "L2", 0.0, 4)]
+    grouped = _open(f"sqlite:///{tmp_path / 'grouped.db'}", school)
+    alone = _open(f"sqlite:///{tmp_path / 'alone.db'}", school)
+    try:
+        school_app = grouped.school(TENANT)
+        grouped.school(TENANT).engine.mastery("L1")  # fill the mastery cache before the group
+        seen = _commits(grouped)
+        outcomes = grouped.run_together(
+            [functools.partial(school_app.ingest_evidence, LMS, b) for b in (good1, bad, good2)])
+        assert outcomes[0].error is None and outcomes[2].error is None
+        assert isinstance(outcomes[1].error, NotFoundError)
+        assert "nobody" in str(outcomes[1].error)
+        # the group rolled back, then each ran alone: two commits (the bad one is refused
+        # before its own transaction: it names an unknown learner)
+        assert seen == ["ROLLBACK", "COMMIT", "COMMIT"]
+        alone.school(TENANT).ingest_evidence(LMS, good1)
+        alone.school(TENANT).ingest_evidence(LMS, good2)
+        assert _state(grouped) == _state(alone), "the failed group left a trace (rows, cache or audit)"
+    finally:
+        grouped.close()
+        alone.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_call_runs_alone(postgres_url, school):
+    app = _open(postgres_url, school)
+    try:
+        calls = [functools.partial(app.school(TENANT).ingest_evidence, LMS, b)
+                 for b in ([_row("o1", "L1", 1.0, 1)], [_row("o2", "nobody", 1.0, 2)])]
+        assert app.store.one_writer is False
+        outcomes = app.run_together(calls)
+        assert outcomes[0].value["accepted"] == 1
+        assert isinstance(outcomes[1].error, NotFoundError)
+        assert [o.observation_id for o in app.school(TENANT).engine.store.list_observations()] == ["o1"]
+    finally:
+        app.close()

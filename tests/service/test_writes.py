@@ -1,0 +1,113 @@
+"""service.writes: a small write runs on the event loop, grouped with the writes queued there
+in the same turn (group commit); a big one alone in the thread pool; each request gets its own
+outcome, in its own context. End to end, concurrent evidence requests form groups on the real
+store and a bad one fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+
+from engine.app._together import run_alone
+from service.logs import request_id_var
+from service.writes import INLINE_MAX, WriteGroups
+from tests.service.conftest import LMS, make_client, roster
+
+
+class _Recorder:
+    """A stand-in for Pathwise.run_together that records the groups it is given."""
+
+    def __init__(self) -> None:
+        self.groups: list[int] = []
+
+    def run_together(self, calls):
+        self.groups.append(len(calls))
+        return [run_alone(call) for call in calls]
+
+
+def _in_own_loop(coroutine_fn):
+    out: list = []  # a thread of its own: other tests may leave an event loop running here
+    worker = threading.Thread(target=lambda: out.append(asyncio.run(coroutine_fn())))
+    worker.start()
+    worker.join()
+    return out[0]
+
+
+def test_small_writes_run_on_the_loop_thread_and_big_ones_in_the_pool():
+    groups = WriteGroups(_Recorder())
+
+    async def main():
+        loop_thread = threading.get_ident()
+        small = await groups.run(INLINE_MAX, lambda x, *, y: (threading.get_ident(), x + y), 1, y=2)
+        big = await groups.run(INLINE_MAX + 1, lambda: threading.get_ident())
+        return loop_thread, small, big
+
+    loop_thread, small, big = _in_own_loop(main)
+    assert small == (loop_thread, 3)
+    assert big != loop_thread
+    assert groups.pathwise.groups == [1], "the big write must not go through a group"
+
+
+def test_writes_queued_in_one_turn_form_one_group_with_their_own_outcomes():
+    recorder = _Recorder()
+    groups = WriteGroups(recorder)
+
+    def use_case(i: int) -> str:
+        if i == 3:
+            raise ValueError(f"request {i} is bad")
+        return f"{request_id_var.get()}:{i}"
+
+    async def one(i: int):
+        request_id_var.set(f"req-{i}")  # each request task has its own context
+        try:
+            return await groups.run(1, use_case, i)
+        except ValueError as exc:
+            return exc
+
+    async def main():
+        first = await asyncio.gather(*(one(i) for i in range(6)))
+        second = await one(7)  # alone: a group of one
+        return first, second
+
+    first, second = _in_own_loop(main)
+    assert recorder.groups == [6, 1]
+    assert first[:3] == ["req-0:0", "req-1:1", "req-2:2"] and first[4:] == ["req-4:4", "req-5:5"]
+    assert isinstance(first[3], ValueError) and "request 3" in str(first[3])
+    assert second == "req-7:7"
+    assert (groups.groups, groups.calls) == (2, 7)
+
+
+@pytest.fixture()
+def app_and_learners(template_db, tmp_path):
+    with make_client(template_db, tmp_path) as client:
+        yield client.app, roster(client, "c-3-station")
+
+
+def test_concurrent_evidence_requests_commit_in_groups_and_a_bad_one_fails_alone(app_and_learners):
+    app, learners = app_and_learners
+    n = 12
+
+    def body(i: int) -> dict:
+        learner = "nobody" if i == 5 else learners[i % len(learners)]
+        return {"observations": [{"id": f"grouped-{i}", "learner_id": learner, "activity_id": "A0001",
+                                  "score": 1.0, "observed_at": f"2026-12-01T10:{i:02d}:00Z"}]}
+
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post("/v1/evidence", json=body(i), headers=LMS)
+                                          for i in range(n)))
+
+    answers = _in_own_loop(main)
+    statuses = [a.status_code for a in answers]
+    assert statuses[5] == 404 and "nobody" in answers[5].text
+    assert statuses[:5] + statuses[6:] == [200] * (n - 1)
+    assert all(a.json()["accepted"] == 1 for i, a in enumerate(answers) if i != 5)
+    groups = app.state.write_groups
+    assert groups.calls == n and groups.groups < n, "concurrent requests were not grouped"
+    school = app.state.pathwise.school("demo")
+    ids = {o.observation_id for o in school.engine.store.list_observations()}
+    assert {f"grouped-{i}" for i in range(n) if i != 5} <= ids and "grouped-5" not in ids
