@@ -11,6 +11,12 @@ loop); under load the requests that arrived while the loop waited for the write 
 next group, so the group grows with the load and the lock, ``BEGIN`` and ``COMMIT`` are paid
 once per group instead of once per request (docs/performance.md, fifteenth session).
 
+The loop does not wait for another server process's write: a flush first tries the store's
+write lock without waiting (:meth:`~engine.app.pathwise.Pathwise.try_write_turn`) and, when
+another process holds it, looks again :data:`POLL_S` later, answering other requests meanwhile
+(their writes join the group). Waiting for the lock in a helper thread instead was tried and
+was worse: the lock, once taken there, sat idle until the busy loop reached the flush.
+
 Why the loop and not a thread: another thread of the same process would compete with the loop
 for the interpreter lock, which the SQLite module releases and takes back around every row it
 writes, while the store's write lock (one per database, shared with the other server
@@ -33,6 +39,10 @@ group (module doc); bigger ones in the thread pool. Measured in process on the d
 one request makes the loop's others wait."""
 
 
+POLL_S = 0.001
+"""Seconds between looks at the write lock while another server process holds it."""
+
+
 class WriteGroups:
     """The write use cases queued on each event loop, flushed as groups (module doc)."""
 
@@ -41,6 +51,7 @@ class WriteGroups:
         self._queued: dict[asyncio.AbstractEventLoop, list[tuple[Any, asyncio.Future]]] = {}
         self.groups = 0  # flushes run (tests read it)
         self.calls = 0  # calls run in them
+        self.polls = 0  # times a group found another process writing and looked again later
 
     async def run(self, n: int, fn, /, *args, **kwargs) -> Any:
         """``fn(*args, **kwargs)`` for a request of ``n`` observations or statements: queued
@@ -57,23 +68,34 @@ class WriteGroups:
         queued = self._queued.get(loop)
         if queued is None:
             queued = self._queued[loop] = []
-            loop.call_soon(self._flush, loop)
+            loop.call_soon(self._start, loop)
         queued.append((call, done))
         return await done
 
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Flush when no other process is writing; else look again in :data:`POLL_S` and
+        serve requests meanwhile (those that write join this group)."""
+        if self.pathwise.try_write_turn():
+            self._flush(loop)
+            return
+        self.polls += 1
+        loop.call_later(POLL_S, self._start, loop)
+
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         queued = [(call, done) for call, done in self._queued.pop(loop, ()) if not done.done()]
-        if not queued:  # every request of the group was cancelled (its client went away)
-            return
-        self.groups += 1
-        self.calls += len(queued)
         try:
+            if not queued:  # every request of the group was cancelled (its client went away)
+                return
+            self.groups += 1
+            self.calls += len(queued)
             outcomes = self.pathwise.run_together([call for call, _ in queued])
         except BaseException as exc:  # not a use case's error: fail the group's requests with it
             for _, done in queued:
                 if not done.done():
                     done.set_exception(exc)
             raise
+        finally:
+            self.pathwise.end_write_turn()  # a group that wrote nothing gives the turn back
         for (_, done), outcome in zip(queued, outcomes, strict=True):
             if done.done():
                 continue

@@ -14,7 +14,8 @@ and every call runs again alone, in its own transaction: the one that failed fai
 (its error is its outcome), and the others commit as they would have without the group. A
 call therefore must not act outside the store before it returns (the use cases that write
 evidence and statements do not; their after-commit work, such as filling the mastery cache,
-runs only for the transaction that commits).
+runs only for the transaction that commits). A failing request thus costs the others of its
+group a second run: at most twice the work, and only in groups that hold a failing request.
 
 Calls are grouped only where the store has one writer (:attr:`Store.one_writer`); elsewhere
 (PostgreSQL) each runs alone as before.

@@ -114,6 +114,16 @@ class Pathwise:
 
         return run_together(self.store, calls)
 
+    def try_write_turn(self) -> bool:
+        """False when another server process is writing to the store now; True when this
+        process's next transaction will start at once (``Store.try_write_turn``; the turn is
+        then this process's until that transaction ends, or :meth:`end_write_turn`)."""
+        return self.store.try_write_turn()
+
+    def end_write_turn(self) -> None:
+        """Give back a write turn that no transaction used (``Store.end_write_turn``)."""
+        self.store.end_write_turn()
+
     def view(self, tenant: str) -> SchoolView:
         """The tenant's cached school. Loaded on first use, after a local write, or when the
         store's reference token shows a write through another process (checked at most every

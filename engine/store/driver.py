@@ -214,5 +214,17 @@ class Driver:
         """Token that changes when another connection commits (only if caching is used)."""
         return None
 
+    def try_write_turn(self) -> bool:
+        """Take, without waiting and outside any transaction, the lock that orders this
+        process's writes against other processes' (SQLite's ``<file>.writelock``): True when
+        this process now holds it (its next transaction then starts at once), False when
+        another process holds it. The next transaction's commit or rollback, or
+        :meth:`end_write_turn`, gives it back. Databases without such a lock: True."""
+        return True
+
+    def end_write_turn(self) -> None:
+        """Give back a turn taken by :meth:`try_write_turn` that no transaction used; nothing
+        while a transaction is open or where there is no such lock."""
+
     def lock_for_migration(self) -> None:
         """Serialise concurrent migrators (inside the migration transaction)."""

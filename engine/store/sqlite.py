@@ -207,6 +207,20 @@ class SQLiteDriver(Driver):
         if self._write_lock is not None:
             fcntl.flock(self._write_lock, fcntl.LOCK_EX)
 
+    def try_write_turn(self) -> bool:
+        if self._write_lock is None:
+            return True
+        try:
+            fcntl.flock(self._write_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def end_write_turn(self) -> None:
+        with self.lock:  # a transaction holds the driver's lock from BEGIN to COMMIT
+            if self._depth == 0:
+                self._unlock_writers()
+
     def _unlock_writers(self) -> None:
         if self._write_lock is not None:
             fcntl.flock(self._write_lock, fcntl.LOCK_UN)

@@ -57,6 +57,15 @@ class Store:
         could turn into deadlocks)."""
         return self._driver.dialect == "sqlite"
 
+    def try_write_turn(self) -> bool:
+        """:meth:`Driver.try_write_turn`: False when another process is writing now; True when
+        this process's next transaction will start without waiting for one."""
+        return self._driver.try_write_turn()
+
+    def end_write_turn(self) -> None:
+        """:meth:`Driver.end_write_turn`: give back a turn no transaction used."""
+        self._driver.end_write_turn()
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """One all-or-nothing block over every tenant; the tenants' own transactions inside

@@ -109,3 +109,52 @@ def test_on_postgresql_each_call_runs_alone(postgres_url, school):
         assert [o.observation_id for o in app.school(TENANT).engine.store.list_observations()] == ["o1"]
     finally:
         app.close()
+
+
+def _other_process_lock(path) -> int:
+    """An fd holding ``<path>.writelock`` exclusively: another open file description, which
+    flock treats as another process."""
+    import fcntl
+    import os
+
+    fd = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _free(path) -> bool:
+    """True when another process could take the write lock now (and gives it back)."""
+    import fcntl
+    import os
+
+    fd = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_the_write_turn_is_refused_while_another_process_writes_and_given_back(tmp_path):
+    import fcntl
+    import os
+
+    from engine.store import open_store
+
+    path = tmp_path / "turn.db"
+    with open_store(f"sqlite:///{path}") as store:
+        other = _other_process_lock(path)
+        assert store.try_write_turn() is False, "another process holds the lock"
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+        assert store.try_write_turn() is True
+        assert not _free(path), "the turn taken must keep other processes out"
+        store.end_write_turn()
+        assert _free(path), "an unused turn must be given back"
+        assert store.try_write_turn() is True
+        with store.for_tenant(TENANT).transaction():
+            store.end_write_turn()  # a transaction is open: the turn is its, not given back
+            assert not _free(path)
+        assert _free(path), "the transaction's commit gives the turn back"

@@ -14,7 +14,7 @@ import pytest
 from engine.app._together import run_alone
 from service.logs import request_id_var
 from service.writes import INLINE_MAX, WriteGroups
-from tests.service.conftest import LMS, make_client, roster
+from tests.service.conftest import ADMIN, LMS, make_client, roster
 
 
 class _Recorder:
@@ -22,6 +22,12 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.groups: list[int] = []
+
+    def try_write_turn(self) -> bool:
+        return True
+
+    def end_write_turn(self) -> None:
+        pass
 
     def run_together(self, calls):
         self.groups.append(len(calls))
@@ -111,3 +117,46 @@ def test_concurrent_evidence_requests_commit_in_groups_and_a_bad_one_fails_alone
     school = app.state.pathwise.school("demo")
     ids = {o.observation_id for o in school.engine.store.list_observations()}
     assert {f"grouped-{i}" for i in range(n) if i != 5} <= ids and "grouped-5" not in ids
+
+
+def test_a_write_waiting_for_another_process_does_not_stop_the_loop(app_and_learners):
+    """While another process holds the store's write lock, a write request waits without
+    blocking its event loop: a read on the same loop is answered first, and the write goes
+    through once the lock is free (before the change the loop itself waited in ``flock``)."""
+    import fcntl
+    import os
+    import time
+
+    app, learners = app_and_learners
+    path = app.state.pathwise.store._driver.path
+    other = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)  # flock: another process
+    fcntl.flock(other, fcntl.LOCK_EX)
+    released: list[float] = []
+
+    def release() -> None:
+        released.append(time.monotonic())
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+
+    timer = threading.Timer(1.0, release)
+    body = {"observations": [{"id": "waits-1", "learner_id": learners[0], "activity_id": "A0001",
+                              "score": 1.0, "observed_at": "2026-12-01T10:00:00Z"}]}
+
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            write = asyncio.ensure_future(client.post("/v1/evidence", json=body, headers=LMS))
+            await asyncio.sleep(0.2)
+            # a read that writes nothing (a learner's mastery read is audited: a write)
+            read = await client.get("/v1/catalog/activities?limit=5", headers=ADMIN)
+            read_at = time.monotonic()
+            return read, read_at, await write
+
+    timer.start()
+    try:
+        read, read_at, write = _in_own_loop(main)
+    finally:
+        timer.join()
+    assert read.status_code == 200 and write.status_code == 200
+    assert read_at < released[0], "the read waited for another process's write lock"
+    assert app.state.write_groups.polls > 0
