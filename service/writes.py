@@ -7,8 +7,8 @@ runs after the requests already parsed in this turn of the loop, which queue the
 hands them all to :meth:`engine.app.pathwise.Pathwise.run_together` -- one store transaction
 for the group where the store has one writer (SQLite), each alone with its own outcome when
 one of them fails. At a low rate a group is one request (as before, the call runs on the
-loop); under load the requests that arrived while the loop waited for the write lock form the
-next group, so the group grows with the load and the lock, ``BEGIN`` and ``COMMIT`` are paid
+loop); under load the requests that arrived while the loop wrote, or while another process held
+the write lock, form the next group, so the group grows with the load and the lock, ``BEGIN`` and ``COMMIT`` are paid
 once per group instead of once per request (docs/performance.md, fifteenth session).
 
 The loop does not wait for another server process's write: a flush first tries the store's
