@@ -208,12 +208,15 @@ class SQLiteDriver(Driver):
             fcntl.flock(self._write_lock, fcntl.LOCK_EX)
 
     def try_write_turn(self) -> bool:
-        if self._write_lock is None:
+        fd = self._write_lock
+        if fd is None:
             return True
         try:
-            fcntl.flock(self._write_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        except OSError:  # closed meanwhile: the transaction that follows names the error
+            return True
         return True
 
     def end_write_turn(self) -> None:
