@@ -75,7 +75,11 @@ class WriteGroups:
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Flush when no other process is writing; else look again in :data:`POLL_S` and
         serve requests meanwhile (those that write join this group)."""
-        if self.pathwise.try_write_turn():
+        try:
+            ready = self.pathwise.try_write_turn()
+        except Exception:  # the store's own error then reaches the requests through the flush
+            ready = True
+        if ready:
             self._flush(loop)
             return
         self.polls += 1

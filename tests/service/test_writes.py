@@ -86,6 +86,19 @@ def test_writes_queued_in_one_turn_form_one_group_with_their_own_outcomes():
     assert (groups.groups, groups.calls) == (2, 7)
 
 
+def test_a_failing_look_at_the_write_lock_does_not_leave_the_request_waiting():
+    class Broken(_Recorder):
+        def try_write_turn(self) -> bool:
+            raise OSError("the lock file is gone")
+
+    groups = WriteGroups(Broken())
+
+    async def main():
+        return await asyncio.wait_for(groups.run(1, lambda: "written"), timeout=5)
+
+    assert _in_own_loop(main) == "written"
+
+
 @pytest.fixture()
 def app_and_learners(template_db, tmp_path):
     with make_client(template_db, tmp_path) as client:
