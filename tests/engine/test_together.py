@@ -12,6 +12,7 @@ import pytest
 from engine.access import Caller, Principal
 from engine.app import Pathwise
 from engine.errors import NotFoundError
+from tests._locks import LockHolder, lock_is_free
 
 TENANT = "t"
 LMS = Caller(Principal(tenant=TENANT, role="lms", key_id="key_lms"))
@@ -103,58 +104,33 @@ def test_on_postgresql_each_call_runs_alone(postgres_url, school):
         calls = [functools.partial(app.school(TENANT).ingest_evidence, LMS, b)
                  for b in ([_row("o1", "L1", 1.0, 1)], [_row("o2", "nobody", 1.0, 2)])]
         assert app.store.one_writer is False
-        outcomes = app.run_together(calls)
+        opened = []
+        group_transaction = app.store.transaction
+        app.store.transaction = lambda: (opened.append(1), group_transaction())[1]
+        outcomes = app.run_together(calls + calls[:1])
+        assert opened == [], "on PostgreSQL the calls must not share a transaction"
         assert outcomes[0].value["accepted"] == 1
         assert isinstance(outcomes[1].error, NotFoundError)
+        assert outcomes[2].value["duplicates"] == 1
         assert [o.observation_id for o in app.school(TENANT).engine.store.list_observations()] == ["o1"]
     finally:
         app.close()
 
 
-def _other_process_lock(path) -> int:
-    """An fd holding ``<path>.writelock`` exclusively: another open file description, which
-    flock treats as another process."""
-    import fcntl
-    import os
-
-    fd = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
-
-
-def _free(path) -> bool:
-    """True when another process could take the write lock now (and gives it back)."""
-    import fcntl
-    import os
-
-    fd = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-
-
 def test_the_write_turn_is_refused_while_another_process_writes_and_given_back(tmp_path):
-    import fcntl
-    import os
-
     from engine.store import open_store
 
     path = tmp_path / "turn.db"
     with open_store(f"sqlite:///{path}") as store:
-        other = _other_process_lock(path)
-        assert store.try_write_turn() is False, "another process holds the lock"
-        fcntl.flock(other, fcntl.LOCK_UN)
-        os.close(other)
+        with LockHolder(path) as other:  # a real second process holds the lock
+            assert store.try_write_turn() is False, "another process holds the lock"
+            other.release()
         assert store.try_write_turn() is True
-        assert not _free(path), "the turn taken must keep other processes out"
+        assert not lock_is_free(path), "the turn taken must keep other processes out"
         store.end_write_turn()
-        assert _free(path), "an unused turn must be given back"
+        assert lock_is_free(path), "an unused turn must be given back"
         assert store.try_write_turn() is True
         with store.for_tenant(TENANT).transaction():
             store.end_write_turn()  # a transaction is open: the turn is its, not given back
-            assert not _free(path)
-        assert _free(path), "the transaction's commit gives the turn back"
+            assert not lock_is_free(path)
+        assert lock_is_free(path), "the transaction's commit gives the turn back"

@@ -91,3 +91,39 @@ def test_each_worker_fits_in_its_own_helper_process_and_none_outlives_the_server
     while any(_cmdline(k) for k in helpers):
         assert time.monotonic() < deadline, f"fit processes {helpers} outlived the server"
         time.sleep(0.2)
+
+
+def test_concurrent_writes_through_two_workers_are_each_stored_once(template_db, tmp_path):
+    """Group commit across two real server processes on one SQLite file: many single-
+    observation requests at once, on fresh connections (so both workers write and poll for
+    each other's write lock), one naming an unknown learner. Every good one is 200 and stored
+    exactly once (sent again, each is a duplicate); the bad one is a 404 and stored nowhere."""
+    import asyncio
+
+    url = copy_db(template_db, tmp_path)
+    lms = {"Authorization": "Bearer pw-demo-lms"}
+    with pathwise_server(url, "--no-warm", "--workers", "2", stop_seconds=30) as server:
+        with httpx.Client(base_url=server.base, timeout=30) as h:
+            roster = h.get("/v1/classes/c-3-station", headers=ADMIN).json()["roster"]
+        learners = [m["id"] for m in roster]
+        n, bad = 60, 17
+
+        def body(i: int) -> dict:
+            return {"observations": [{
+                "id": f"two-workers-{i}", "learner_id": "nobody" if i == bad else learners[i % len(learners)],
+                "activity_id": "A0001", "score": 1.0, "observed_at": f"2026-12-01T10:{i % 60:02d}:00Z"}]}
+
+        async def send_all() -> list[httpx.Response]:
+            async def one(i: int) -> httpx.Response:
+                async with httpx.AsyncClient(base_url=server.base, timeout=30) as c:  # a fresh connection
+                    return await c.post("/v1/evidence", json=body(i), headers=lms)
+
+            return await asyncio.gather(*(one(i) for i in range(n)))
+
+        first = asyncio.run(send_all())
+        again = asyncio.run(send_all())
+    assert first[bad].status_code == 404 and "nobody" in first[bad].text
+    good = [i for i in range(n) if i != bad]
+    assert [first[i].status_code for i in good] == [200] * len(good), [first[i].text for i in good][:3]
+    assert all(first[i].json()["accepted"] == 1 for i in good)
+    assert all(again[i].json() == {"accepted": 0, "duplicates": 1, "mastery_updates": 0} for i in good)

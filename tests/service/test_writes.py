@@ -14,6 +14,7 @@ import pytest
 from engine.app._together import run_alone
 from service.logs import request_id_var
 from service.writes import INLINE_MAX, WriteGroups
+from tests._locks import LockHolder
 from tests.service.conftest import ADMIN, LMS, make_client, roster
 
 
@@ -136,20 +137,15 @@ def test_a_write_waiting_for_another_process_does_not_stop_the_loop(app_and_lear
     """While another process holds the store's write lock, a write request waits without
     blocking its event loop: a read on the same loop is answered first, and the write goes
     through once the lock is free (before the change the loop itself waited in ``flock``)."""
-    import fcntl
-    import os
     import time
 
     app, learners = app_and_learners
-    path = app.state.pathwise.store._driver.path
-    other = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)  # flock: another process
-    fcntl.flock(other, fcntl.LOCK_EX)
     released: list[float] = []
+    holder = LockHolder(app.state.pathwise.store._driver.path)  # a real second process
 
     def release() -> None:
         released.append(time.monotonic())
-        fcntl.flock(other, fcntl.LOCK_UN)
-        os.close(other)
+        holder.release()
 
     timer = threading.Timer(1.0, release)
     body = {"observations": [{"id": "waits-1", "learner_id": learners[0], "activity_id": "A0001",
@@ -165,11 +161,12 @@ def test_a_write_waiting_for_another_process_does_not_stop_the_loop(app_and_lear
             read_at = time.monotonic()
             return read, read_at, await write
 
-    timer.start()
-    try:
-        read, read_at, write = _in_own_loop(main)
-    finally:
-        timer.join()
+    with holder:
+        timer.start()
+        try:
+            read, read_at, write = _in_own_loop(main)
+        finally:
+            timer.join()
     assert read.status_code == 200 and write.status_code == 200
     assert read_at < released[0], "the read waited for another process's write lock"
     assert app.state.write_groups.polls > 0
