@@ -38,12 +38,14 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
         from engine.app import Pathwise
         from engine.app.jobs import warm_kernels
         from service.logs import configure_logging, get_logger
+        from service.writes import WriteGroups
 
         configure_logging(settings.log_level, settings.log_json)
         log = get_logger("app")
         own = pathwise is None
         pw = Pathwise.open(settings.db_url) if own else pathwise
         app.state.pathwise = pw
+        app.state.write_groups = WriteGroups(pw)  # service.writes: group commit on this loop
         if settings.demo:
             from engine.app.demo import ensure_demo
 

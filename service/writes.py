@@ -110,8 +110,6 @@ class WriteGroups:
 
 
 async def run_write(app, n: int, fn, /, *args, **kwargs) -> Any:
-    """:meth:`WriteGroups.run` of the FastAPI ``app``'s groups (made on first use)."""
-    groups = getattr(app.state, "write_groups", None)
-    if groups is None:
-        groups = app.state.write_groups = WriteGroups(app.state.pathwise)
-    return await groups.run(n, fn, *args, **kwargs)
+    """:meth:`WriteGroups.run` of the FastAPI ``app``'s groups (made at start-up with its
+    ``Pathwise``, ``service.app``)."""
+    return await app.state.write_groups.run(n, fn, *args, **kwargs)

@@ -203,21 +203,23 @@ class SQLiteDriver(Driver):
         finally:
             self._unlock_writers()
 
-    def _lock_writers(self) -> None:
-        if self._write_lock is not None:
-            fcntl.flock(self._write_lock, fcntl.LOCK_EX)
-
-    def try_write_turn(self) -> bool:
+    def _lock_writers(self, *, wait: bool = True) -> bool:
+        """Take the cross-process write lock; ``wait=False``: False when another process
+        holds it. True without a lock file (an in-memory database)."""
         fd = self._write_lock
         if fd is None:
             return True
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        return True
+
+    def try_write_turn(self) -> bool:
+        try:
+            return self._lock_writers(wait=False)
         except OSError:  # closed meanwhile: the transaction that follows names the error
             return True
-        return True
 
     def end_write_turn(self) -> None:
         with self.lock:  # a transaction holds the driver's lock from BEGIN to COMMIT
