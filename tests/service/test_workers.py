@@ -99,6 +99,7 @@ def test_concurrent_writes_through_two_workers_are_each_stored_once(template_db,
     each other's write lock), one naming an unknown learner. Every good one is 200 and stored
     exactly once (sent again, each is a duplicate); the bad one is a 404 and stored nowhere."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     url = copy_db(template_db, tmp_path)
     lms = {"Authorization": "Bearer pw-demo-lms"}
@@ -120,8 +121,10 @@ def test_concurrent_writes_through_two_workers_are_each_stored_once(template_db,
 
             return await asyncio.gather(*(one(i) for i in range(n)))
 
-        first = asyncio.run(send_all())
-        again = asyncio.run(send_all())
+        # in a thread of its own: another test may leave an event loop running in this one
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(asyncio.run, send_all()).result()
+            again = pool.submit(asyncio.run, send_all()).result()
     assert first[bad].status_code == 404 and "nobody" in first[bad].text
     good = [i for i in range(n) if i != bad]
     assert [first[i].status_code for i in good] == [200] * len(good), [first[i].text for i in good][:3]
