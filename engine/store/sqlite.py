@@ -216,10 +216,17 @@ class SQLiteDriver(Driver):
         return True
 
     def try_write_turn(self) -> bool:
+        # another thread of this process (a pool thread's transaction, which may itself be
+        # waiting for another process) holds the driver's lock: not this turn, and never
+        # wait for it here (the caller is the event loop)
+        if not self.lock.acquire(blocking=False):
+            return False
         try:
             return self._lock_writers(wait=False)
         except OSError:  # closed meanwhile: the transaction that follows names the error
             return True
+        finally:
+            self.lock.release()
 
     def end_write_turn(self) -> None:
         with self.lock:  # a transaction holds the driver's lock from BEGIN to COMMIT

@@ -134,3 +134,33 @@ def test_the_write_turn_is_refused_while_another_process_writes_and_given_back(t
             store.end_write_turn()  # a transaction is open: the turn is its, not given back
             assert not lock_is_free(path)
         assert lock_is_free(path), "the transaction's commit gives the turn back"
+
+
+def test_the_write_turn_is_refused_while_another_thread_of_this_process_writes(tmp_path):
+    """A pool thread's transaction holds the process's write lock (the same lock file, so
+    taking it again here would succeed); the event loop asking for a turn then must hear
+    False at once instead of a turn whose first transaction waits for that thread."""
+    import threading
+
+    from engine.store import open_store
+
+    path = tmp_path / "threads.db"
+    inside, finish = threading.Event(), threading.Event()
+    with open_store(f"sqlite:///{path}") as store:
+
+        def write() -> None:
+            with store.for_tenant(TENANT).transaction():
+                inside.set()
+                finish.wait(10)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            assert inside.wait(10)
+            assert store.try_write_turn() is False, "another thread of this process is writing"
+        finally:
+            finish.set()
+            writer.join()
+        assert store.try_write_turn() is True
+        store.end_write_turn()
+        assert lock_is_free(path)
