@@ -24,7 +24,16 @@ from typing import Any
 
 from engine.domain.evidence import MasteryChange, Observation, SkillMastery
 from engine.errors import ValidationError
-from engine.mastery import DEFAULT_PARAMS, IngestResult, ModelParams, ingest, recompute, retract
+from engine.mastery import (
+    DEFAULT_PARAMS,
+    IngestResult,
+    ModelParams,
+    PreparedBatch,
+    ingest,
+    prepare_batch,
+    recompute,
+    retract,
+)
 from engine.runtime import RuntimeModel, bkt_from_params, calibration, model_skills
 from engine.store import ModelVersion, Store, TenantStore, open_store
 from kt.bkt.params import SkillParams
@@ -111,15 +120,22 @@ class Engine:
         return counts
 
     # -- evidence --------------------------------------------------------------------------------
+    @staticmethod
+    def prepare(observations: Iterable[Observation | Mapping[str, Any]]) -> PreparedBatch:
+        """The part of :meth:`ingest` that needs no store and no write lock
+        (:func:`engine.mastery.prepare_batch`): do it first where the caller's transaction
+        may already hold the lock (a group of requests, ``service.writes``)."""
+        return prepare_batch(observations)
+
     def ingest(
         self,
-        observations: Iterable[Observation | Mapping[str, Any]],
+        observations: PreparedBatch | Iterable[Observation | Mapping[str, Any]],
         *,
         then: Callable[[IngestResult], None] | None = None,
     ) -> IngestResult:
-        """Validate a batch and fold it into each learner's state in one transaction (see
-        :mod:`engine.mastery`: time order, idempotency, all-or-nothing); ``then(result)`` runs
-        inside that transaction (a caller's audit entry).
+        """Validate a batch (or take one :meth:`prepare` made) and fold it into each learner's
+        state in one transaction (see :mod:`engine.mastery`: time order, idempotency,
+        all-or-nothing); ``then(result)`` runs inside that transaction (a caller's audit entry).
 
         Raises ``ValidationError`` (bad field), ``NotFoundError`` (unknown learner, skill or
         activity) or ``ConflictError`` (reused id, different payload); then nothing is written.

@@ -162,9 +162,29 @@ def _unique(batch: Sequence[Observation]) -> tuple[dict[str, Observation], list[
     return unique, duplicate_ids
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch checked and made ready without the store (:func:`prepare_batch`): the first
+    occurrence of each id in batch order, the ids repeated in it with the same payload, and
+    each kept observation's stored ``observed_at`` text."""
+
+    unique: Mapping[str, Observation]
+    duplicate_ids: tuple[str, ...]
+    times: Mapping[str, str]
+
+
+def prepare_batch(observations: Iterable[Observation | Mapping[str, Any]]) -> PreparedBatch:
+    """The pure part of :func:`ingest`, which needs neither the store nor its write lock:
+    coerce and check the items, drop repeats within the batch, format the timestamps.
+    Raises ``ValidationError`` or ``ConflictError`` (an id repeated with another payload)."""
+    unique, duplicate_ids = _unique(coerce_observations(observations))
+    times = {oid: format_timestamp(o.observed_at) for oid, o in unique.items()}
+    return PreparedBatch(unique, tuple(duplicate_ids), times)
+
+
 def ingest(
     store: TenantStore,
-    observations: Iterable[Observation | Mapping[str, Any]],
+    observations: PreparedBatch | Iterable[Observation | Mapping[str, Any]],
     runtime: RuntimeSource,
     *,
     check_references: bool = True,
@@ -172,13 +192,16 @@ def ingest(
 ) -> IngestResult:
     """Validate a batch and fold it into the learners' states in one transaction.
 
-    See the module docstring for the model and the guarantees. ``runtime(skill_ids)`` gives
+    See the module docstring for the model and the guarantees. ``observations`` may be a
+    :class:`PreparedBatch` (:func:`prepare_batch`, done before the write lock by a caller
+    whose transaction may already hold it). ``runtime(skill_ids)`` gives
     the tenant's runtime model (called inside the transaction, after the learner locks).
     ``check_references=False`` skips the learner/skill/activity existence checks (only for
     trusted bulk loads). ``then(result)`` runs in the transaction after the fold (a caller's
     audit entry), so callers need no outer transaction taking the lock before the pure work.
     """
-    unique, duplicate_ids = _unique(coerce_observations(observations))
+    prepared = observations if isinstance(observations, PreparedBatch) else prepare_batch(observations)
+    unique, duplicate_ids, times = prepared.unique, list(prepared.duplicate_ids), prepared.times
     if not unique:
         empty = IngestResult(0, len(duplicate_ids), (), (), tuple(duplicate_ids))
         if then is not None:
@@ -186,8 +209,6 @@ def ingest(
                 then(empty)
         return empty
 
-    # pure work before the write lock: each timestamp's stored text
-    times = {oid: format_timestamp(o.observed_at) for oid, o in unique.items()}
     with store.transaction():
         store.lock_learners({o.learner_id for o in unique.values()})
         stored = store.observation_payloads(unique)

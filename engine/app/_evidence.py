@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.access import Caller
+from engine.app._observations import PreparedEvidence, observations_from_rows
 from engine.app.xapi import (
     DEFAULT_VERBS,
     XAPI_VERSION,
@@ -19,7 +20,7 @@ from engine.app.xapi import (
     identity_key,
     map_statement,
 )
-from engine.domain.evidence import Observation, score_from_rubric
+from engine.domain.evidence import Observation
 from engine.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 
 VOIDED_KIND = "xapi_voided"  # doc id: a voided statement id that had not arrived yet
@@ -33,61 +34,34 @@ class EvidenceUseCases:
         """Ingest API rows (``id, learner_id, activity_id``, one of ``score`` / ``correct`` /
         ``rubric_level`` + ``rubric_min`` + ``rubric_max``, ``observed_at``, optional
         ``skill_ids`` (default: the activity's), ``item_id``, ``source``). All-or-nothing;
-        returns ``accepted``, ``duplicates`` and ``mastery_updates``."""
+        returns ``accepted``, ``duplicates`` and ``mastery_updates``. The same as
+        :meth:`write_evidence` of :meth:`prepare_evidence`."""
+        return self.write_evidence(self.prepare_evidence(by, rows))
+
+    def prepare_evidence(self, by: Caller, rows: Sequence[Mapping[str, Any]]) -> PreparedEvidence:
+        """Everything of :meth:`ingest_evidence` that needs no write lock: the caller's
+        permission, each row checked against the school and made an observation, the batch made
+        ready (:meth:`engine.engine.Engine.prepare`). Raises what ``ingest_evidence`` raises for
+        those; :meth:`write_evidence` does the rest."""
         self.allow(by, "evidence:write")
         learners = sorted({r["learner_id"] for r in rows})
         if by.principal.role == "teacher":
             for lid in learners:
                 self.allow(by, "evidence:write", learner_id=lid)
-        view = self.view  # one snapshot for the batch (each read of self.view checks the cache)
-        skills_of: dict[str, tuple[str, ...]] = {}  # activity -> its skills, checked once per batch
-        observations = [self._observation(i, r, view, skills_of) for i, r in enumerate(rows)]
+        observations = observations_from_rows(rows, self.view)
+        return PreparedEvidence(by, tuple(learners), len(observations), self.engine.prepare(observations))
 
+    def write_evidence(self, prepared: PreparedEvidence) -> dict[str, int]:
+        """Store and fold a batch :meth:`prepare_evidence` made, with its audit row, in one
+        transaction (a group's when the caller opened one: ``Pathwise.run_together``)."""
         def audit(result) -> None:  # in the ingest's transaction: evidence and audit, or neither
-            self._audit(by, "write", "evidence", detail={"n": len(observations), "accepted": result.accepted,
-                                                          "learners": learners[:50]})
+            self._audit(prepared.by, "write", "evidence", detail={
+                "n": prepared.n, "accepted": result.accepted, "learners": list(prepared.learners[:50])})
 
         # no outer transaction here: it would take the write lock before the engine's pure work
-        result = self.engine.ingest(observations, then=audit)
+        result = self.engine.ingest(prepared.batch, then=audit)
         return {"accepted": result.accepted, "duplicates": result.duplicates,
                 "mastery_updates": len(result.changes)}
-
-    @staticmethod
-    def _observation(i: int, r: Mapping[str, Any], view, skills_of: dict[str, tuple[str, ...]]) -> Observation:
-        """Row ``i`` of an API batch as an :class:`Observation`; ``skills_of`` caches each
-        activity's (checked) skills across the batch."""
-        lid, aid = r["learner_id"], r["activity_id"]
-        if lid not in view.learners:
-            raise NotFoundError(f"observations[{i}].learner_id: learner {lid!r} is unknown; register the learner first")
-        given = r.get("skill_ids")
-        skills = skills_of.get(aid) if not given else None
-        if skills is None:
-            act = view.activities.get(aid)
-            if act is None:
-                raise NotFoundError(f"observations[{i}].activity_id: activity {aid!r} is not in the catalog; add it first")
-            skills = tuple(given or act.skill_ids)
-            unknown = [s for s in skills if s not in view.skills]
-            if unknown:
-                raise NotFoundError(f"observations[{i}].skill_ids: unknown skill(s) {unknown}")
-            if not given:
-                skills_of[aid] = skills
-        score, correct, level = r.get("score"), r.get("correct"), r.get("rubric_level")
-        if (score is not None) + (correct is not None) + (level is not None) != 1:
-            raise ValidationError(f"observations[{i}]: give exactly one of score, correct, rubric_level")
-        if score is not None:
-            score = float(score)
-        elif correct is not None:
-            score = 1.0 if correct else 0.0
-        else:
-            if r.get("rubric_min") is None or r.get("rubric_max") is None:
-                raise ValidationError(f"observations[{i}]: rubric_level needs rubric_min and rubric_max")
-            score = score_from_rubric(level, r["rubric_min"], r["rubric_max"])
-        try:
-            return Observation(observation_id=r["id"], learner_id=lid, activity_id=aid,
-                               skill_ids=skills, score=score, observed_at=r["observed_at"],
-                               source=r.get("source", "lms"), item_id=r.get("item_id"))
-        except ValidationError as exc:
-            raise ValidationError(f"observations[{i}]: {exc}") from None
 
     # ---------------------------------------------------------------- xAPI statements
     def store_statements(self, by: Caller, statements: Sequence[Any], *, array: bool = True,

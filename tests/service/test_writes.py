@@ -107,30 +107,43 @@ def app_and_learners(template_db, tmp_path):
 
 
 def test_concurrent_evidence_requests_commit_in_groups_and_a_bad_one_fails_alone(app_and_learners):
+    """12 concurrent requests: one reuses a stored id with another payload (a 409 only the
+    write can find, inside the group), one names an unknown learner (a 404 found before the
+    group: it never takes the write lock). The other ten commit, in fewer groups than requests."""
     app, learners = app_and_learners
     n = 12
 
-    def body(i: int) -> dict:
-        learner = "nobody" if i == 5 else learners[i % len(learners)]
+    def body(i: int, score: float = 1.0) -> dict:
+        learner = "nobody" if i == 7 else learners[i % len(learners)]
         return {"observations": [{"id": f"grouped-{i}", "learner_id": learner, "activity_id": "A0001",
-                                  "score": 1.0, "observed_at": f"2026-12-01T10:{i:02d}:00Z"}]}
+                                  "score": score, "observed_at": f"2026-12-01T10:{i:02d}:00Z"}]}
 
     async def main():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await asyncio.gather(*(client.post("/v1/evidence", json=body(i), headers=LMS)
-                                          for i in range(n)))
+            first = await client.post("/v1/evidence", json=body(5), headers=LMS)
+            assert first.status_code == 200
+            groups_before = (app.state.write_groups.groups, app.state.write_groups.calls)
+            answers = await asyncio.gather(*(
+                client.post("/v1/evidence", json=body(i, 0.0 if i == 5 else 1.0), headers=LMS)
+                for i in range(n)))
+            return groups_before, answers
 
-    answers = _in_own_loop(main)
+    (groups_before, calls_before), answers = _in_own_loop(main)
     statuses = [a.status_code for a in answers]
-    assert statuses[5] == 404 and "nobody" in answers[5].text
-    assert statuses[:5] + statuses[6:] == [200] * (n - 1)
-    assert all(a.json()["accepted"] == 1 for i, a in enumerate(answers) if i != 5)
+    assert statuses[5] == 409 and "grouped-5" in answers[5].text
+    assert statuses[7] == 404 and "nobody" in answers[7].text
+    good = [i for i in range(n) if i not in (5, 7)]
+    assert [statuses[i] for i in good] == [200] * len(good)
+    assert all(answers[i].json()["accepted"] == 1 for i in good)
     groups = app.state.write_groups
-    assert groups.calls == n and groups.groups < n, "concurrent requests were not grouped"
+    calls, flushes = groups.calls - calls_before, groups.groups - groups_before
+    assert calls == n - 1, "the unknown learner must be refused before the write group"
+    assert flushes < calls, "concurrent requests were not grouped"
     school = app.state.pathwise.school("demo")
-    ids = {o.observation_id for o in school.engine.store.list_observations()}
-    assert {f"grouped-{i}" for i in range(n) if i != 5} <= ids and "grouped-5" not in ids
+    stored = {o.observation_id: o for o in school.engine.store.list_observations()}
+    assert {f"grouped-{i}" for i in good} <= set(stored) and "grouped-7" not in stored
+    assert stored["grouped-5"].score == 1.0, "the conflicting request must change nothing"
 
 
 def test_a_write_waiting_for_another_process_does_not_stop_the_loop(app_and_learners):
@@ -170,3 +183,44 @@ def test_a_write_waiting_for_another_process_does_not_stop_the_loop(app_and_lear
     assert read.status_code == 200 and write.status_code == 200
     assert read_at < released[0], "the read waited for another process's write lock"
     assert app.state.write_groups.polls > 0
+
+
+def test_a_batch_is_checked_before_it_waits_for_the_write_lock(app_and_learners):
+    """The rows are checked and made observations before the request joins a write group:
+    while another process holds the write lock, a batch naming an unknown learner is refused
+    at once (before, the check ran inside the group and waited for the lock), and a good one
+    is written once the lock is free."""
+    import time
+
+    app, learners = app_and_learners
+    released: list[float] = []
+    holder = LockHolder(app.state.pathwise.store._driver.path)  # a real second process
+
+    def release() -> None:
+        released.append(time.monotonic())
+        holder.release()
+
+    timer = threading.Timer(1.0, release)
+
+    def body(oid: str, learner: str) -> dict:
+        return {"observations": [{"id": oid, "learner_id": learner, "activity_id": "A0001",
+                                  "score": 1.0, "observed_at": "2026-12-01T10:00:00Z"}]}
+
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            good = asyncio.ensure_future(client.post("/v1/evidence", json=body("checked-1", learners[0]),
+                                                     headers=LMS))
+            bad = await client.post("/v1/evidence", json=body("checked-2", "nobody"), headers=LMS)
+            bad_at = time.monotonic()
+            return bad, bad_at, await good
+
+    with holder:
+        timer.start()
+        try:
+            bad, bad_at, good = _in_own_loop(main)
+        finally:
+            timer.join()
+    assert bad.status_code == 404 and "nobody" in bad.text
+    assert bad_at < released[0], "the bad batch waited for another process's write lock"
+    assert good.status_code == 200 and good.json()["accepted"] == 1
