@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,16 @@ from engine.errors import AccessDenied, ConflictError, NotFoundError, Validation
 VOIDED_KIND = "xapi_voided"  # doc id: a voided statement id that had not arrived yet
 IDENTITY_KIND = "xapi_identity"  # doc id: identity key (engine.app.xapi.identity_key) -> learner_id
 CONFIG_KIND = "xapi_config"  # "verbs": {"verbs": {IRI: rule}}; "identity": {"roster_home_pages": [...]}
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedStatements:
+    """Statements checked and mapped before the write lock: who sent them, when (epoch
+    seconds, the ``stored`` time) and each one mapped, in the order sent."""
+
+    by: Caller
+    now: float
+    mapped: tuple[MappedStatement, ...]
 
 
 class EvidenceUseCases:
@@ -74,10 +85,24 @@ class EvidenceUseCases:
         StatementError and nothing is written. A voiding statement retracts the voided
         statement's evidence, also when the target arrives later; teachers may void only
         statements about learners in their classes. ``array``: the statements came as a JSON
-        array (error fields are then ``statements[i].<field>``)."""
+        array (error fields are then ``statements[i].<field>``). The same as
+        :meth:`write_statements` of :meth:`prepare_statements`."""
+        return self.write_statements(self.prepare_statements(by, statements, array=array, now=now))
+
+    def prepare_statements(self, by: Caller, statements: Sequence[Any], *, array: bool = True,
+                           now: float | None = None) -> PreparedStatements:
+        """Everything of :meth:`store_statements` that needs no write lock: the caller's
+        permission and each statement checked and mapped (:func:`engine.app.xapi.map_statement`).
+        Raises ``AccessDenied`` or ``StatementError`` for those; :meth:`write_statements` does
+        the rest."""
         self.allow(by, "evidence:write")
         now = time.time() if now is None else now
-        mapped = self._map_statements(statements, array, now)
+        return PreparedStatements(by, now, tuple(self._map_statements(statements, array, now)))
+
+    def write_statements(self, prepared: PreparedStatements) -> dict[str, list]:
+        """Store the statements :meth:`prepare_statements` mapped and apply their evidence, with
+        the audit row, all or nothing (in a group's transaction when the caller opened one)."""
+        by, now, mapped = prepared.by, prepared.now, list(prepared.mapped)
         fresh, seen = self._fresh_statements(mapped)
         resolved = self._resolve_statements(by, fresh, seen)
         stamp = {"stored": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -25,7 +25,7 @@ from service.deps import CtxDep, current_principal
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse
 from service.schemas_xapi import XapiAbout, XapiStatementResult
-from service.writes import run_write
+from service.writes import INLINE_MAX, run_write
 
 VERSION_HEADER = "X-Experience-API-Version"
 ACCEPTED = re.compile(r"^(1\.0(\.\d+)?|2\.0\.0)$")
@@ -119,8 +119,17 @@ async def _store(ctx, request: Request, body) -> dict[str, list]:
         raise ApiError(400, "invalid_statement", "empty statement array",
                        [{"loc": ["body"], "field": "body", "msg": "send at least one statement", "type": "xapi"}])
     _check_size(request, len(statements))
-    return await run_write(request.app, len(statements), ctx.school.store_statements, ctx.by, statements,
-                           array=isinstance(body, list))
+    return await write_statements(request.app, ctx.school, ctx.by, statements, array=isinstance(body, list))
+
+
+async def write_statements(app, school, by, statements: list, *, array: bool) -> dict[str, list]:
+    """``school.store_statements`` for a request: up to ``INLINE_MAX`` statements are checked
+    and mapped here, on the event loop, and only written in the loop's write group (which
+    holds the store's write lock); more go to the pool whole (``service.writes``)."""
+    if len(statements) > INLINE_MAX:
+        return await run_write(app, len(statements), school.store_statements, by, statements, array=array)
+    prepared = school.prepare_statements(by, statements, array=array)
+    return await run_write(app, len(statements), school.write_statements, prepared)
 
 
 @router.post("/xapi/statements", response_model=list[str], responses=ERRORS, dependencies=VERSIONED,

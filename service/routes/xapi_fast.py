@@ -30,8 +30,7 @@ import json
 
 from service.deps import choose_key, note_actor
 from service.logs import request_id_var
-from service.routes.xapi import ACCEPTED
-from service.writes import run_write
+from service.routes.xapi import ACCEPTED, write_statements
 
 PATH = "/xapi/statements"
 
@@ -90,8 +89,8 @@ class XapiFastPath:
         note_actor(principal)
         by = Caller(principal, request_id=request_id_var.get(), via="api")
         try:
-            stored = await run_write(app, len(statements), app.state.pathwise.school(principal.tenant).store_statements,
-                                     by, statements, array=isinstance(parsed, list))
+            stored = await write_statements(app, app.state.pathwise.school(principal.tenant), by, statements,
+                                            array=isinstance(parsed, list))
         except Exception:  # noqa: BLE001 - the route answers every error (module doc)
             return None
         out = json.dumps(stored["ids"], ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()

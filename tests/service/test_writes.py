@@ -224,3 +224,49 @@ def test_a_batch_is_checked_before_it_waits_for_the_write_lock(app_and_learners)
     assert bad.status_code == 404 and "nobody" in bad.text
     assert bad_at < released[0], "the bad batch waited for another process's write lock"
     assert good.status_code == 200 and good.json()["accepted"] == 1
+
+
+def test_a_statement_is_checked_before_it_waits_for_the_write_lock(app_and_learners):
+    """The same for xAPI: while another process holds the write lock, an invalid statement
+    (no verb) is answered 400 at once; a valid one is stored once the lock is free."""
+    import time
+    import uuid
+
+    app, learners = app_and_learners
+    released: list[float] = []
+    holder = LockHolder(app.state.pathwise.store._driver.path)  # a real second process
+
+    def release() -> None:
+        released.append(time.monotonic())
+        holder.release()
+
+    timer = threading.Timer(1.0, release)
+    headers = {**LMS, "X-Experience-API-Version": "1.0.3"}
+    good_id = str(uuid.uuid4())
+
+    def statement(sid: str, verb: bool = True) -> dict:
+        st = {"id": sid, "actor": {"objectType": "Agent", "mbox": "mailto:someone@example.org"},
+              "object": {"objectType": "Activity", "id": "https://pathwise.example/activities/A0001"},
+              "result": {"success": True}, "timestamp": "2026-12-01T10:00:00Z"}
+        if verb:
+            st["verb"] = {"id": "http://adlnet.gov/expapi/verbs/answered"}
+        return st
+
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            good = asyncio.ensure_future(client.post("/xapi/statements", json=[statement(good_id)], headers=headers))
+            bad = await client.post("/xapi/statements", json=[statement(str(uuid.uuid4()), verb=False)],
+                                    headers=headers)
+            bad_at = time.monotonic()
+            return bad, bad_at, await good
+
+    with holder:
+        timer.start()
+        try:
+            bad, bad_at, good = _in_own_loop(main)
+        finally:
+            timer.join()
+    assert bad.status_code == 400 and "verb" in bad.text
+    assert bad_at < released[0], "the invalid statement waited for another process's write lock"
+    assert good.status_code == 200 and good.json() == [good_id]
