@@ -218,8 +218,9 @@ class Driver:
         """Take, without waiting and outside any transaction, the lock that orders this
         process's writes against other processes' (SQLite's ``<file>.writelock``): True when
         this process now holds it (its next transaction then starts at once), False when
-        another process holds it, or another thread of this one is inside a transaction. The next transaction's commit or rollback, or
-        :meth:`end_write_turn`, gives it back. Databases without such a lock: True."""
+        another process holds it, or another thread of this one is inside a transaction. The
+        next transaction's commit or rollback, or :meth:`end_write_turn`, gives it back.
+        Databases without such a lock: True."""
         return True
 
     def end_write_turn(self) -> None:
