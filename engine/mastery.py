@@ -193,15 +193,15 @@ def ingest(
     """Validate a batch and fold it into the learners' states in one transaction.
 
     See the module docstring for the model and the guarantees. ``observations`` may be a
-    :class:`PreparedBatch` (:func:`prepare_batch`, done before the write lock by a caller
-    whose transaction may already hold it). ``runtime(skill_ids)`` gives
-    the tenant's runtime model (called inside the transaction, after the learner locks).
+    :class:`PreparedBatch` (:func:`prepare_batch`, done before a transaction that may hold the
+    lock). ``runtime(skill_ids)`` gives the tenant's runtime model (called inside the
+    transaction, after the learner locks).
     ``check_references=False`` skips the learner/skill/activity existence checks (only for
     trusted bulk loads). ``then(result)`` runs in the transaction after the fold (a caller's
     audit entry), so callers need no outer transaction taking the lock before the pure work.
     """
-    prepared = observations if isinstance(observations, PreparedBatch) else prepare_batch(observations)
-    unique, duplicate_ids, times = prepared.unique, list(prepared.duplicate_ids), prepared.times
+    ready = observations if isinstance(observations, PreparedBatch) else prepare_batch(observations)
+    unique, duplicate_ids, times = ready.unique, list(ready.duplicate_ids), ready.times
     if not unique:
         empty = IngestResult(0, len(duplicate_ids), (), (), tuple(duplicate_ids))
         if then is not None:
@@ -211,20 +211,7 @@ def ingest(
 
     with store.transaction():
         store.lock_learners({o.learner_id for o in unique.values()})
-        stored = store.observation_payloads(unique)
-        fresh: list[Observation] = []
-        for obs_id, obs in unique.items():
-            previous = stored.get(obs_id)
-            if previous is None:
-                fresh.append(obs)
-            elif previous == obs.payload():
-                duplicate_ids.append(obs_id)
-            else:
-                raise ConflictError(
-                    f"observation {obs_id!r} is already stored with a different payload "
-                    f"(stored learner/activity/skills/score/time/source {previous!r}); an "
-                    "observation id may not be reused — send new evidence with a new id"
-                )
+        fresh = _not_stored(store, unique, duplicate_ids)
         if check_references and fresh:
             _check_references(store, fresh)
         changes: list[MasteryChange] = []
@@ -243,6 +230,27 @@ def ingest(
         if then is not None:
             then(result)
     return result
+
+
+def _not_stored(store: TenantStore, unique: Mapping[str, Observation],
+                duplicate_ids: list[str]) -> list[Observation]:
+    """The observations of ``unique`` not stored yet, in order; the ids stored with the same
+    payload are appended to ``duplicate_ids``. ConflictError for an id stored with another."""
+    stored = store.observation_payloads(unique)
+    fresh: list[Observation] = []
+    for obs_id, obs in unique.items():
+        previous = stored.get(obs_id)
+        if previous is None:
+            fresh.append(obs)
+        elif previous == obs.payload():
+            duplicate_ids.append(obs_id)
+        else:
+            raise ConflictError(
+                f"observation {obs_id!r} is already stored with a different payload "
+                f"(stored learner/activity/skills/score/time/source {previous!r}); an "
+                "observation id may not be reused — send new evidence with a new id"
+            )
+    return fresh
 
 
 def _check_references(store: TenantStore, fresh: Sequence[Observation]) -> None:
