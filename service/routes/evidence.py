@@ -19,7 +19,7 @@ from service.schemas_xapi import (
     XapiVerbRule,
     XapiVerbUpdate,
 )
-from service.writes import INLINE_MAX, run_write
+from service.writes import run_checked
 
 router = APIRouter(tags=["evidence"])
 ERRORS = {400: {"model": ErrorResponse}, 401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
@@ -39,11 +39,9 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
     the same payload counts once; the same id with a different payload is 409."""
     _check_size(request, len(batch.observations), "observations")
     rows = [o.model_dump() for o in batch.observations]
-    if len(rows) > INLINE_MAX:  # too long for the event loop: all of it in the pool, alone
-        counts = await run_write(request.app, len(rows), ctx.school.ingest_evidence, ctx.by, rows)
-    else:  # checked and made ready here, so the write group holds the write lock only to write
-        prepared = ctx.school.prepare_evidence(ctx.by, rows)
-        counts = await run_write(request.app, len(rows), ctx.school.write_evidence, prepared)
+    school = ctx.school
+    counts = await run_checked(request.app, len(rows), school.prepare_evidence, school.write_evidence,
+                               school.ingest_evidence, ctx.by, rows)
     return IngestResponse(**counts)
 
 

@@ -25,7 +25,7 @@ from service.deps import CtxDep, current_principal
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse
 from service.schemas_xapi import XapiAbout, XapiStatementResult
-from service.writes import INLINE_MAX, run_write
+from service.writes import run_checked
 
 VERSION_HEADER = "X-Experience-API-Version"
 ACCEPTED = re.compile(r"^(1\.0(\.\d+)?|2\.0\.0)$")
@@ -123,13 +123,10 @@ async def _store(ctx, request: Request, body) -> dict[str, list]:
 
 
 async def write_statements(app, school, by, statements: list, *, array: bool) -> dict[str, list]:
-    """``school.store_statements`` for a request: up to ``INLINE_MAX`` statements are checked
-    and mapped here, on the event loop, and only written in the loop's write group (which
-    holds the store's write lock); more go to the pool whole (``service.writes``)."""
-    if len(statements) > INLINE_MAX:
-        return await run_write(app, len(statements), school.store_statements, by, statements, array=array)
-    prepared = school.prepare_statements(by, statements, array=array)
-    return await run_write(app, len(statements), school.write_statements, prepared)
+    """``school.store_statements`` for a request, checked and mapped before its write group
+    (:func:`service.writes.run_checked`)."""
+    return await run_checked(app, len(statements), school.prepare_statements, school.write_statements,
+                             school.store_statements, by, statements, array=array)
 
 
 @router.post("/xapi/statements", response_model=list[str], responses=ERRORS, dependencies=VERSIONED,

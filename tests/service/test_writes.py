@@ -13,7 +13,7 @@ import pytest
 
 from engine.app._together import run_alone
 from service.logs import request_id_var
-from service.writes import INLINE_MAX, WriteGroups
+from service.writes import INLINE_MAX, WriteGroups, run_checked
 from tests._locks import LockHolder
 from tests.service.conftest import ADMIN, LMS, make_client, roster
 
@@ -98,6 +98,38 @@ def test_a_failing_look_at_the_write_lock_does_not_leave_the_request_waiting():
         return await asyncio.wait_for(groups.run(1, lambda: "written"), timeout=5)
 
     assert _in_own_loop(main) == "written"
+
+
+def test_a_split_write_prepares_on_the_loop_and_writes_in_a_group_unless_it_is_big():
+    from types import SimpleNamespace
+
+    recorder = _Recorder()
+    app = SimpleNamespace(state=SimpleNamespace(write_groups=WriteGroups(recorder)))
+    calls: list[tuple[str, int]] = []
+
+    def prepare(x: int) -> int:
+        calls.append(("prepare", threading.get_ident()))
+        return x + 1
+
+    def write(prepared: int) -> int:
+        calls.append(("write", threading.get_ident()))
+        return prepared * 10
+
+    def whole(x: int) -> int:
+        calls.append(("whole", threading.get_ident()))
+        return -x
+
+    async def main():
+        loop_thread = threading.get_ident()
+        small = await run_checked(app, INLINE_MAX, prepare, write, whole, 1)
+        big = await run_checked(app, INLINE_MAX + 1, prepare, write, whole, 2)
+        return loop_thread, small, big
+
+    loop_thread, small, big = _in_own_loop(main)
+    assert (small, big) == (20, -2)
+    assert [name for name, _ in calls] == ["prepare", "write", "whole"]
+    assert calls[0][1] == calls[1][1] == loop_thread and calls[2][1] != loop_thread
+    assert recorder.groups == [1], "only the small request's write goes through a group"
 
 
 @pytest.fixture()
