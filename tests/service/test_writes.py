@@ -132,6 +132,39 @@ def test_a_split_write_prepares_on_the_loop_and_writes_in_a_group_unless_it_is_b
     assert recorder.groups == [1], "only the small request's write goes through a group"
 
 
+def _with_client(app, scenario):
+    """``scenario(client)`` (async; an httpx client on ``app`` in process) run in a loop of
+    its own; returns what it returns."""
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await scenario(client)
+
+    return _in_own_loop(main)
+
+
+def _while_another_process_writes(app, scenario):
+    """:func:`_with_client` while a real second process holds the store's write lock, which it
+    gives back after 1 s; returns what ``scenario`` returns and the monotonic release time."""
+    import time
+
+    released: list[float] = []
+    holder = LockHolder(app.state.pathwise.store._driver.path)
+
+    def release() -> None:
+        released.append(time.monotonic())
+        holder.release()
+
+    timer = threading.Timer(1.0, release)
+    with holder:
+        timer.start()
+        try:
+            out = _with_client(app, scenario)
+        finally:
+            timer.join()
+    return out, released[0]
+
+
 @pytest.fixture()
 def app_and_learners(template_db, tmp_path):
     with make_client(template_db, tmp_path) as client:
@@ -150,18 +183,16 @@ def test_concurrent_evidence_requests_commit_in_groups_and_a_bad_one_fails_alone
         return {"observations": [{"id": f"grouped-{i}", "learner_id": learner, "activity_id": "A0001",
                                   "score": score, "observed_at": f"2026-12-01T10:{i:02d}:00Z"}]}
 
-    async def main():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            first = await client.post("/v1/evidence", json=body(5), headers=LMS)
-            assert first.status_code == 200
-            groups_before = (app.state.write_groups.groups, app.state.write_groups.calls)
-            answers = await asyncio.gather(*(
-                client.post("/v1/evidence", json=body(i, 0.0 if i == 5 else 1.0), headers=LMS)
-                for i in range(n)))
-            return groups_before, answers
+    async def scenario(client):
+        first = await client.post("/v1/evidence", json=body(5), headers=LMS)
+        assert first.status_code == 200
+        groups_before = (app.state.write_groups.groups, app.state.write_groups.calls)
+        answers = await asyncio.gather(*(
+            client.post("/v1/evidence", json=body(i, 0.0 if i == 5 else 1.0), headers=LMS)
+            for i in range(n)))
+        return groups_before, answers
 
-    (groups_before, calls_before), answers = _in_own_loop(main)
+    (groups_before, calls_before), answers = _with_client(app, scenario)
     statuses = [a.status_code for a in answers]
     assert statuses[5] == 409 and "grouped-5" in answers[5].text
     assert statuses[7] == 404 and "nobody" in answers[7].text
@@ -185,35 +216,20 @@ def test_a_write_waiting_for_another_process_does_not_stop_the_loop(app_and_lear
     import time
 
     app, learners = app_and_learners
-    released: list[float] = []
-    holder = LockHolder(app.state.pathwise.store._driver.path)  # a real second process
-
-    def release() -> None:
-        released.append(time.monotonic())
-        holder.release()
-
-    timer = threading.Timer(1.0, release)
     body = {"observations": [{"id": "waits-1", "learner_id": learners[0], "activity_id": "A0001",
                               "score": 1.0, "observed_at": "2026-12-01T10:00:00Z"}]}
 
-    async def main():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            write = asyncio.ensure_future(client.post("/v1/evidence", json=body, headers=LMS))
-            await asyncio.sleep(0.2)
-            # a read that writes nothing (a learner's mastery read is audited: a write)
-            read = await client.get("/v1/catalog/activities?limit=5", headers=ADMIN)
-            read_at = time.monotonic()
-            return read, read_at, await write
+    async def scenario(client):
+        write = asyncio.ensure_future(client.post("/v1/evidence", json=body, headers=LMS))
+        await asyncio.sleep(0.2)
+        # a read that writes nothing (a learner's mastery read is audited: a write)
+        read = await client.get("/v1/catalog/activities?limit=5", headers=ADMIN)
+        read_at = time.monotonic()
+        return read, read_at, await write
 
-    with holder:
-        timer.start()
-        try:
-            read, read_at, write = _in_own_loop(main)
-        finally:
-            timer.join()
+    (read, read_at, write), released_at = _while_another_process_writes(app, scenario)
     assert read.status_code == 200 and write.status_code == 200
-    assert read_at < released[0], "the read waited for another process's write lock"
+    assert read_at < released_at, "the read waited for another process's write lock"
     assert app.state.write_groups.polls > 0
 
 
@@ -225,36 +241,20 @@ def test_a_batch_is_checked_before_it_waits_for_the_write_lock(app_and_learners)
     import time
 
     app, learners = app_and_learners
-    released: list[float] = []
-    holder = LockHolder(app.state.pathwise.store._driver.path)  # a real second process
-
-    def release() -> None:
-        released.append(time.monotonic())
-        holder.release()
-
-    timer = threading.Timer(1.0, release)
 
     def body(oid: str, learner: str) -> dict:
         return {"observations": [{"id": oid, "learner_id": learner, "activity_id": "A0001",
                                   "score": 1.0, "observed_at": "2026-12-01T10:00:00Z"}]}
 
-    async def main():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            good = asyncio.ensure_future(client.post("/v1/evidence", json=body("checked-1", learners[0]),
-                                                     headers=LMS))
-            bad = await client.post("/v1/evidence", json=body("checked-2", "nobody"), headers=LMS)
-            bad_at = time.monotonic()
-            return bad, bad_at, await good
+    async def scenario(client):
+        good = asyncio.ensure_future(client.post("/v1/evidence", json=body("checked-1", learners[0]),
+                                                 headers=LMS))
+        bad = await client.post("/v1/evidence", json=body("checked-2", "nobody"), headers=LMS)
+        return bad, time.monotonic(), await good
 
-    with holder:
-        timer.start()
-        try:
-            bad, bad_at, good = _in_own_loop(main)
-        finally:
-            timer.join()
+    (bad, bad_at, good), released_at = _while_another_process_writes(app, scenario)
     assert bad.status_code == 404 and "nobody" in bad.text
-    assert bad_at < released[0], "the bad batch waited for another process's write lock"
+    assert bad_at < released_at, "the bad batch waited for another process's write lock"
     assert good.status_code == 200 and good.json()["accepted"] == 1
 
 
@@ -264,15 +264,7 @@ def test_a_statement_is_checked_before_it_waits_for_the_write_lock(app_and_learn
     import time
     import uuid
 
-    app, learners = app_and_learners
-    released: list[float] = []
-    holder = LockHolder(app.state.pathwise.store._driver.path)  # a real second process
-
-    def release() -> None:
-        released.append(time.monotonic())
-        holder.release()
-
-    timer = threading.Timer(1.0, release)
+    app, _ = app_and_learners
     headers = {**LMS, "X-Experience-API-Version": "1.0.3"}
     good_id = str(uuid.uuid4())
 
@@ -284,21 +276,13 @@ def test_a_statement_is_checked_before_it_waits_for_the_write_lock(app_and_learn
             st["verb"] = {"id": "http://adlnet.gov/expapi/verbs/answered"}
         return st
 
-    async def main():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            good = asyncio.ensure_future(client.post("/xapi/statements", json=[statement(good_id)], headers=headers))
-            bad = await client.post("/xapi/statements", json=[statement(str(uuid.uuid4()), verb=False)],
-                                    headers=headers)
-            bad_at = time.monotonic()
-            return bad, bad_at, await good
+    async def scenario(client):
+        good = asyncio.ensure_future(client.post("/xapi/statements", json=[statement(good_id)], headers=headers))
+        bad = await client.post("/xapi/statements", json=[statement(str(uuid.uuid4()), verb=False)],
+                                headers=headers)
+        return bad, time.monotonic(), await good
 
-    with holder:
-        timer.start()
-        try:
-            bad, bad_at, good = _in_own_loop(main)
-        finally:
-            timer.join()
+    (bad, bad_at, good), released_at = _while_another_process_writes(app, scenario)
     assert bad.status_code == 400 and "verb" in bad.text
-    assert bad_at < released[0], "the invalid statement waited for another process's write lock"
+    assert bad_at < released_at, "the invalid statement waited for another process's write lock"
     assert good.status_code == 200 and good.json() == [good_id]
