@@ -115,12 +115,12 @@ async def run_write(app, n: int, fn, /, *args, **kwargs) -> Any:
     return await app.state.write_groups.run(n, fn, *args, **kwargs)
 
 
-async def run_checked(app, n: int, prepare, write, whole, /, *args, **kwargs) -> Any:
-    """A write use case split in two (``write(prepare(*args, **kwargs))`` is ``whole(*args,
-    **kwargs)``): for up to :data:`INLINE_MAX` items ``prepare`` runs here, on the event loop,
-    before the request joins a write group -- its checks then never hold the store's write lock,
-    and a request they refuse never waits for it -- and only ``write`` runs in the group; a
-    bigger request runs ``whole`` alone in the thread pool."""
+async def run_checked(app, n: int, prepare, write, /, *args, **kwargs) -> Any:
+    """``write(prepare(*args, **kwargs))`` for a write use case split in two: for up to
+    :data:`INLINE_MAX` items ``prepare`` runs here, on the event loop, before the request joins
+    a write group -- its checks then never hold the store's write lock, and a request they
+    refuse never waits for it -- and only ``write`` runs in the group; a bigger request runs
+    both alone in the thread pool."""
     if n > INLINE_MAX:
-        return await run_write(app, n, whole, *args, **kwargs)
+        return await run_write(app, n, lambda: write(prepare(*args, **kwargs)))
     return await run_write(app, n, write, prepare(*args, **kwargs))

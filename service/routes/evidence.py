@@ -41,7 +41,7 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
     rows = [o.model_dump() for o in batch.observations]
     school = ctx.school
     counts = await run_checked(request.app, len(rows), school.prepare_evidence, school.write_evidence,
-                               school.ingest_evidence, ctx.by, rows)
+                               ctx.by, rows)
     return IngestResponse(**counts)
 
 

@@ -126,7 +126,7 @@ async def write_statements(app, school, by, statements: list, *, array: bool) ->
     """``school.store_statements`` for a request, checked and mapped before its write group
     (:func:`service.writes.run_checked`)."""
     return await run_checked(app, len(statements), school.prepare_statements, school.write_statements,
-                             school.store_statements, by, statements, array=array)
+                             by, statements, array=array)
 
 
 @router.post("/xapi/statements", response_model=list[str], responses=ERRORS, dependencies=VERSIONED,

@@ -107,28 +107,25 @@ def test_a_split_write_prepares_on_the_loop_and_writes_in_a_group_unless_it_is_b
     app = SimpleNamespace(state=SimpleNamespace(write_groups=WriteGroups(recorder)))
     calls: list[tuple[str, int]] = []
 
-    def prepare(x: int) -> int:
+    def prepare(x: int, *, plus: int) -> int:
         calls.append(("prepare", threading.get_ident()))
-        return x + 1
+        return x + plus
 
     def write(prepared: int) -> int:
         calls.append(("write", threading.get_ident()))
         return prepared * 10
 
-    def whole(x: int) -> int:
-        calls.append(("whole", threading.get_ident()))
-        return -x
-
     async def main():
         loop_thread = threading.get_ident()
-        small = await run_checked(app, INLINE_MAX, prepare, write, whole, 1)
-        big = await run_checked(app, INLINE_MAX + 1, prepare, write, whole, 2)
+        small = await run_checked(app, INLINE_MAX, prepare, write, 1, plus=1)
+        big = await run_checked(app, INLINE_MAX + 1, prepare, write, 2, plus=1)
         return loop_thread, small, big
 
     loop_thread, small, big = _in_own_loop(main)
-    assert (small, big) == (20, -2)
-    assert [name for name, _ in calls] == ["prepare", "write", "whole"]
-    assert calls[0][1] == calls[1][1] == loop_thread and calls[2][1] != loop_thread
+    assert (small, big) == (20, 30)
+    assert [name for name, _ in calls] == ["prepare", "write", "prepare", "write"]
+    assert calls[0][1] == calls[1][1] == loop_thread, "a small request prepares and writes on the loop"
+    assert calls[2][1] == calls[3][1] != loop_thread, "a big one does both in the pool"
     assert recorder.groups == [1], "only the small request's write goes through a group"
 
 
