@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         db_url=args.db, host=args.host, port=args.port, tenant=args.tenant,
         demo=True if args.demo else None,
         log_level=args.log_level.upper() if args.log_level else None,
-        warm_kernels=False if args.no_warm else None,
+        warm_kernels=False if args.no_warm else None, freeze_heap=True,
     )
     workers = args.workers if args.workers is not None else int(os.environ.get("PATHWISE_WORKERS", "1"))
     if workers < 1:
@@ -107,4 +107,5 @@ def _worker_env(settings) -> dict[str, str]:
     return {"PATHWISE_DB": settings.db_url, "PATHWISE_HOST": settings.host,
             "PATHWISE_PORT": str(settings.port), "PATHWISE_TENANT": settings.tenant,
             "PATHWISE_DEMO": "false", "PATHWISE_LOG_LEVEL": settings.log_level,
-            "PATHWISE_WARM_KERNELS": "true" if settings.warm_kernels else "false"}
+            "PATHWISE_WARM_KERNELS": "true" if settings.warm_kernels else "false",
+            "PATHWISE_FREEZE_HEAP": "true" if settings.freeze_heap else "false"}
