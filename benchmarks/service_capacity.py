@@ -12,7 +12,8 @@ For each scenario, starts ``pathwise serve --demo --workers N`` over a fresh SQL
 one scenario's evidence neither masters the learners the next one plans for -- a learner with
 nothing left to plan is a correct 409 -- nor leaves it a WAL to checkpoint), then
 offers requests at a fixed rate whatever the latency (open loop), raising the rate step by
-step (x1.35) until a step is not *held*, and reports the highest rate held. A step is held
+step (x1.35, with the target itself as a step where x1.35 would jump over it) until a step is
+not *held*, and reports the highest rate held. A step is held
 when every request succeeded, at least 95 % of the offered rate completed within the step,
 and the p99 latency -- measured from the moment each request was *due*, so queueing in the
 client counts (no coordinated omission) -- is under the scenario's bound.
@@ -307,6 +308,15 @@ async def _background_share(steps: list[dict], server_pid: int | None) -> None:
           f"server CPU per request by step: {own}", flush=True)
 
 
+def next_rate(rate: float, scenario: Scenario) -> float:
+    """The rate (requests/s) of the step after one at ``rate``: ``rate * GROWTH``, or the
+    target's rate when that would jump over it, so the verdict at the target is a step measured
+    there and not read off the steps around it."""
+    target = scenario.target / scenario.events_per_request
+    grown = rate * GROWTH
+    return target if rate < target < grown else grown
+
+
 def held(step: dict, scenario: Scenario) -> bool:
     return (step["errors"] == 0 and step["completed_rate"] >= 0.95 * step["rate"]
             and step["p99"] < scenario.p99_bound_s)
@@ -335,7 +345,7 @@ async def ramp(port: int, scenario: Scenario, school: dict, step_seconds: float,
                   f"{_cpu_text(step, background is not None)}  errors {step['errors']} {[x for x in step['statuses'] if not 200 <= x < 300]}  {'held' if step['held'] else 'NOT held'}", flush=True)
             if not step["held"]:
                 break
-            rate *= GROWTH
+            rate = next_rate(rate, scenario)
         if background is not None and server_pid is not None:
             await _background_share(steps, server_pid)
     finally:
