@@ -38,6 +38,20 @@ def freeze_startup_heap() -> int:
     return gc.get_freeze_count()
 
 
+async def _start_writes(app: FastAPI, pw, settings: Settings) -> None:
+    """The app's write groups (group commit on this loop, ``service.writes``) and, when
+    ``settings.forward_writes`` on a SQLite file, its part in the one-writer agreement
+    (``service.forward``; ``app.state.forwarder`` is None otherwise)."""
+    from service.writes import WriteGroups
+
+    app.state.write_groups = WriteGroups(pw)
+    app.state.forwarder = None
+    if settings.forward_writes and pw.store_file is not None:
+        from service.forward import Forwarder
+
+        app.state.forwarder = await Forwarder(app, pw.store_file).start()
+
+
 def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None) -> FastAPI:
     """Build the app. ``pathwise``: an already-open :class:`engine.app.Pathwise` (tests);
     ``on_ready(app)``: called once startup is complete (the CLI prints its banner there)."""
@@ -48,14 +62,13 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
         from engine.app import Pathwise
         from engine.app.jobs import warm_kernels
         from service.logs import configure_logging, get_logger
-        from service.writes import WriteGroups
 
         configure_logging(settings.log_level, settings.log_json)
         log = get_logger("app")
         own = pathwise is None
         pw = Pathwise.open(settings.db_url) if own else pathwise
         app.state.pathwise = pw
-        app.state.write_groups = WriteGroups(pw)  # service.writes: group commit on this loop
+        await _start_writes(app, pw, settings)
         if settings.demo:
             from engine.app.demo import ensure_demo
 
@@ -80,6 +93,8 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
             yield
         finally:
             stop_grades()
+            if app.state.forwarder is not None:
+                app.state.forwarder.close()
             stop_sync()
             if own:
                 pw.close()

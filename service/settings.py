@@ -38,6 +38,9 @@ class Settings:
         of startup (modules, functions, the school cache); those passes took 100-160 ms each,
         every ~2 s under a batched load. ``pathwise serve`` turns it on; off by default because
         a frozen object is never collected (apps built in tests come and go).
+    forward_writes: on a SQLite file, one server process writes every evidence batch of 100 or
+        more observations and the others send theirs to it (``service.forward``); ``pathwise
+        serve --workers N`` (N > 1) turns it on.
     log_json: structured JSON logs on stderr (else plain text).
     """
 
@@ -52,6 +55,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     warm_kernels: bool = True
     freeze_heap: bool = False
+    forward_writes: bool = False
     log_json: bool = True
     log_level: str = "INFO"
 
@@ -72,6 +76,7 @@ class Settings:
                                   if p.strip()),
             warm_kernels=_env_bool(env.get("PATHWISE_WARM_KERNELS"), True),
             freeze_heap=_env_bool(env.get("PATHWISE_FREEZE_HEAP"), False),
+            forward_writes=_env_bool(env.get("PATHWISE_FORWARD_WRITES"), False),
             log_json=_env_bool(env.get("PATHWISE_LOG_JSON"), True),
             log_level=env.get("PATHWISE_LOG_LEVEL", "INFO"),
         )

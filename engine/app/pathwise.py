@@ -114,6 +114,12 @@ class Pathwise:
 
         return run_together(self.store, calls)
 
+    @property
+    def store_file(self) -> str | None:
+        """The SQLite database file's path (``None`` in memory or on PostgreSQL): server
+        processes sharing it can agree on one writer (``service.forward``)."""
+        return self.store.file_path
+
     def try_write_turn(self) -> bool:
         """False when another server process is writing to the store now; True when this
         process's next transaction will start at once (``Store.try_write_turn``; the turn is

@@ -57,6 +57,11 @@ class Store:
         could turn into deadlocks)."""
         return self._driver.dialect == "sqlite"
 
+    @property
+    def file_path(self) -> str | None:
+        """The SQLite database file's path; ``None`` in memory or on PostgreSQL."""
+        return getattr(self._driver, "path", None) if self._driver.dialect == "sqlite" else None
+
     def try_write_turn(self) -> bool:
         """:meth:`Driver.try_write_turn`: False when another process is writing now; True when
         this process's next transaction will start without waiting for one."""

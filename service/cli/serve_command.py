@@ -56,6 +56,7 @@ def banner(settings, creds: dict | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import os
+    from dataclasses import replace
 
     import uvicorn
 
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     creds = _prepare_once(settings)  # the demo school and keys, before the workers start
     print(banner(settings, creds), f"({workers} worker processes)", sep="\n", flush=True)
-    os.environ.update(_worker_env(settings))
+    os.environ.update(_worker_env(replace(settings, forward_writes=True)))
     uvicorn.run("service.app:create_app", factory=True, workers=workers, **common)
     return 0
 
@@ -108,4 +109,5 @@ def _worker_env(settings) -> dict[str, str]:
             "PATHWISE_PORT": str(settings.port), "PATHWISE_TENANT": settings.tenant,
             "PATHWISE_DEMO": "false", "PATHWISE_LOG_LEVEL": settings.log_level,
             "PATHWISE_WARM_KERNELS": "true" if settings.warm_kernels else "false",
-            "PATHWISE_FREEZE_HEAP": "true" if settings.freeze_heap else "false"}
+            "PATHWISE_FREEZE_HEAP": "true" if settings.freeze_heap else "false",
+            "PATHWISE_FORWARD_WRITES": "true" if settings.forward_writes else "false"}

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from service.deps import CtxDep
+from service.forward import write_evidence
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
 from service.schemas_xapi import (
@@ -19,7 +20,6 @@ from service.schemas_xapi import (
     XapiVerbRule,
     XapiVerbUpdate,
 )
-from service.writes import run_checked
 
 router = APIRouter(tags=["evidence"])
 ERRORS = {400: {"model": ErrorResponse}, 401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
@@ -40,8 +40,7 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
     _check_size(request, len(batch.observations), "observations")
     rows = [o.model_dump() for o in batch.observations]
     school = ctx.school
-    counts = await run_checked(request.app, len(rows), school.prepare_evidence, school.write_evidence,
-                               ctx.by, rows)
+    counts = await write_evidence(request.app, school, ctx.by, rows)  # service.forward
     return IngestResponse(**counts)
 
 

@@ -130,3 +130,57 @@ def test_concurrent_writes_through_two_workers_are_each_stored_once(template_db,
     assert [first[i].status_code for i in good] == [200] * len(good), [first[i].text for i in good][:3]
     assert all(first[i].json()["accepted"] == 1 for i in good)
     assert all(again[i].json() == {"accepted": 0, "duplicates": 1, "mastery_updates": 0} for i in good)
+
+
+def _flock_holder(path: Path) -> int | None:
+    """The pid holding an exclusive ``flock`` on ``path`` (from /proc/locks), else None."""
+    inode = path.stat().st_ino
+    for line in Path("/proc/locks").read_text().splitlines():
+        parts = line.split()
+        if "FLOCK" in parts and "WRITE" in parts and parts[-3].rsplit(":", 1)[-1] == str(inode):
+            return int(parts[-4])
+    return None
+
+
+def test_batches_through_two_workers_are_written_by_one_even_after_it_is_killed(template_db, tmp_path):
+    """``--workers 2`` on SQLite: one worker holds ``<db>.writer`` and listens beside the
+    database; batches of 100+ observations sent to either worker are each stored once. After
+    the writer is killed (``kill -9``), batches still go through: the other worker writes them
+    or becomes the writer, and uvicorn's replacement worker joins."""
+    import asyncio
+    import os
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = copy_db(template_db, tmp_path)
+    db = Path(url[len("sqlite:///"):])
+    lms = {"Authorization": "Bearer pw-demo-lms"}
+    with pathwise_server(url, "--no-warm", "--workers", "2", stop_seconds=30) as server:
+        with httpx.Client(base_url=server.base, timeout=30) as h:
+            learners = [m["id"] for m in h.get("/v1/classes/c-3-station", headers=ADMIN).json()["roster"]]
+
+        def body(tag: str, i: int) -> dict:
+            return {"observations": [{
+                "id": f"{tag}-{i}-{k}", "learner_id": learners[(i + k) % len(learners)],
+                "activity_id": "A0001", "score": 1.0, "observed_at": f"2026-12-01T10:{k % 60:02d}:00Z"}
+                for k in range(120)]}
+
+        async def send_all(tag: str) -> list[httpx.Response]:
+            async def one(i: int) -> httpx.Response:
+                async with httpx.AsyncClient(base_url=server.base, timeout=60) as c:  # fresh connections
+                    return await c.post("/v1/evidence", json=body(tag, i), headers=lms)
+
+            return await asyncio.gather(*(one(i) for i in range(10)))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            first = pool.submit(asyncio.run, send_all("fw")).result()
+            again = pool.submit(asyncio.run, send_all("fw")).result()
+            writer = _flock_holder(Path(f"{db}.writer"))
+            assert writer in _children(server.pid) and Path(f"{db}.writer.sock").exists()
+            os.kill(writer, signal.SIGKILL)
+            after = pool.submit(asyncio.run, send_all("after-kill")).result()
+    assert [r.status_code for r in first] == [200] * 10, [r.text for r in first][:2]
+    assert all(r.json()["accepted"] == 120 for r in first)
+    assert all(r.json() == {"accepted": 0, "duplicates": 120, "mastery_updates": 0} for r in again)
+    assert [r.status_code for r in after] == [200] * 10, [r.text for r in after][:2]
+    assert all(r.json()["accepted"] == 120 for r in after)
