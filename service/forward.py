@@ -7,9 +7,11 @@ group holds one batch, because a process's loop parses nothing while it writes
 (docs/performance.md, seventeenth session). One process writing every batch keeps its cache
 warm and its groups fuller.
 
-How: at start-up each worker tries to take ``<db>.writer`` (an exclusive, non-waiting
-``flock``). The one that gets it is the writer: it listens on ``<db>.writer.sock`` (a Unix
-socket beside the database, mode 0600). Another worker checks a batch of
+How: the writer is the process holding ``<db>.writer`` (an exclusive, non-waiting ``flock``):
+``pathwise serve --workers N`` starts one that only writes (``service.writer_process``)
+before its workers, and any worker tries the lock at start-up and whenever the writer cannot
+be reached. The writer listens on ``<db>.writer.sock`` (a Unix socket beside the database,
+mode 0600). Another process checks a batch of
 :data:`FORWARD_MIN` to :data:`service.writes.INLINE_MAX` observations itself, on its loop
 (``prepare_evidence``: permission, rows, making observations), then sends the prepared batch
 to the writer, which writes it in its own write groups (``write_evidence``) and sends back

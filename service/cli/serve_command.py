@@ -79,25 +79,53 @@ def run(args: argparse.Namespace) -> int:
                                                              flush=True))
         uvicorn.run(app, **common)
         return 0
-    creds = _prepare_once(settings)  # the demo school and keys, before the workers start
+    creds, store_file = _prepare_once(settings)  # the demo school and keys, before the workers
     print(banner(settings, creds), f"({workers} worker processes)", sep="\n", flush=True)
     os.environ.update(_worker_env(replace(settings, forward_writes=True)))
-    uvicorn.run("service.app:create_app", factory=True, workers=workers, **common)
+    writer = _start_writer(settings.db_url, store_file)
+    try:
+        uvicorn.run("service.app:create_app", factory=True, workers=workers, **common)
+    finally:
+        if writer is not None:
+            writer.terminate()
+            writer.wait(timeout=30)
     return 0
 
 
-def _prepare_once(settings) -> dict | None:
+def _start_writer(db_url: str, store_file: str | None):
+    """The process that writes every worker's evidence batches (``service.writer_process``),
+    started and serving before the workers start; None when the store is not a SQLite file
+    (or it could not start: a worker then takes the role, ``service.forward``)."""
+    import os
+    import subprocess
+    import sys
+
+    if store_file is None:
+        return None
+    proc = subprocess.Popen([sys.executable, "-m", "service.writer_process", "--db", db_url,
+                             "--parent", str(os.getpid())], stdout=subprocess.PIPE, text=True)
+    ready = proc.stdout.readline().strip() == "ready"  # or "" when it exited
+    proc.stdout.close()
+    if not ready:
+        proc.wait(timeout=30)
+        return None
+    return proc
+
+
+def _prepare_once(settings) -> tuple[dict | None, str | None]:
     """Open (and migrate) the store once and set up the demo school, so that the worker
-    processes start on a ready store and do not race to create it."""
+    processes start on a ready store and do not race to create it. Returns the demo's
+    credentials (None without the demo) and the SQLite file's path (None otherwise)."""
     from engine.app import Pathwise
 
     pathwise = Pathwise.open(settings.db_url)
     try:
+        creds = None
         if settings.demo:
             from engine.app.demo import ensure_demo
 
-            return ensure_demo(pathwise, settings.tenant)
-        return None
+            creds = ensure_demo(pathwise, settings.tenant)
+        return creds, pathwise.store_file
     finally:
         pathwise.close()
 

@@ -148,7 +148,7 @@ def test_serve_turns_it_on_only_for_several_workers(monkeypatch):
     seen = {}
     monkeypatch.setattr(service.app, "create_app", lambda settings, **kw: seen.setdefault("one", settings))
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
-    monkeypatch.setattr(serve_command, "_prepare_once", lambda settings: None)
+    monkeypatch.setattr(serve_command, "_prepare_once", lambda settings: (None, None))
     for name in ("PATHWISE_FORWARD_WRITES", "PATHWISE_FREEZE_HEAP", "PATHWISE_DB", "PATHWISE_HOST",
                  "PATHWISE_PORT", "PATHWISE_TENANT", "PATHWISE_DEMO", "PATHWISE_LOG_LEVEL",
                  "PATHWISE_WARM_KERNELS"):
@@ -160,3 +160,53 @@ def test_serve_turns_it_on_only_for_several_workers(monkeypatch):
     assert serve_command.run(serve_command.argparse.Namespace(workers=2, **args)) == 0
     assert os.environ["PATHWISE_FORWARD_WRITES"] == "true"
     assert Settings.from_env().forward_writes is True
+
+
+def _writer_process(url: str, *extra: str):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "service.writer_process", "--db", url, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_writer_process_writes_the_workers_batches_and_is_alone(template_db, tmp_path):
+    """``service.writer_process`` (started by ``pathwise serve --workers N``): serving once it
+    prints "ready"; a worker then forwards to it and the batch is stored; a second one on the
+    same file refuses (exit 1); SIGTERM stops it and removes its socket."""
+    import signal
+    from pathlib import Path
+
+    url = copy_db(template_db, tmp_path)
+    sock = Path(url[len("sqlite:///"):] + ".writer.sock")
+    proc = _writer_process(url)
+    try:
+        assert proc.stdout.readline().strip() == "ready" and sock.exists()
+        second = _writer_process(url)
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 1 and "has a writer already" in err
+        with _app(url, demo=False) as worker:
+            learners = roster(worker, "c-3-station")
+            assert not worker.app.state.forwarder.is_writer
+            r = worker.post("/v1/evidence", json=_batch("wp", learners, FORWARD_MIN), headers=LMS)
+            assert r.status_code == 200 and r.json()["accepted"] == FORWARD_MIN, r.text
+            assert worker.app.state.forwarder.forwarded == 1
+            assert worker.app.state.write_groups.calls == 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0 and not sock.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_writer_process_leaves_when_its_parent_is_gone(template_db, tmp_path):
+    import os
+
+    url = copy_db(template_db, tmp_path)
+    proc = _writer_process(url, "--parent", str(os.getpid() + 10**6))  # never its parent
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
