@@ -137,3 +137,60 @@ def test_file_store_reads_through_a_memory_map(tmp_path):
         assert store._driver.connection.execute("PRAGMA mmap_size").fetchone()[0] == MMAP_BYTES
     finally:
         store.close()
+
+
+def _store_with_table(tmp_path, restart_frames: int = 50):
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    driver = store._driver
+    driver.checkpointer.restart_frames = restart_frames  # > 50 asks for a restart, > 200 forces one
+    with driver.transaction():
+        driver.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+
+    def write(n: int, start: int) -> None:
+        with driver.transaction():
+            driver.executemany("INSERT INTO t VALUES (?, ?)", [(start + i, b"x" * 2000) for i in range(n)])
+
+    return store, driver.checkpointer, write
+
+
+def test_past_its_bound_the_log_restarts_in_the_next_commit_not_in_the_background(tmp_path):
+    """The tick only asks; the store's next commit restarts the log while it holds the
+    writers' lock (no waiting RESTART in the background: that one holds every writer while
+    it waits for readers)."""
+    store, ckpt, write = _store_with_table(tmp_path)
+    try:
+        write(150, 0)
+        busy, frames, copied = ckpt.checkpoint()
+        assert busy == 0 and 50 < frames < 200 and copied == frames
+        assert ckpt.restart_wanted and ckpt.restarts == 0
+        write(2, 1000)  # this commit restarts the log
+        assert ckpt.restarts == 1 and not ckpt.restart_wanted
+        wal = tmp_path / "s.db-wal"
+        size = wal.stat().st_size
+        write(2, 2000)  # written from the log's beginning: the file does not grow
+        assert wal.stat().st_size == size and ckpt.checkpoint()[1] < 10  # not 80+ frames
+    finally:
+        store.close()
+
+
+def test_a_reader_in_the_log_makes_the_commit_give_up_at_once_and_try_again_later(tmp_path):
+    store, ckpt, write = _store_with_table(tmp_path)
+    reader = sqlite3.connect(str(tmp_path / "s.db"), isolation_level=None)
+    try:
+        write(150, 0)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 150  # a snapshot in the log
+        ckpt.checkpoint()
+        assert ckpt.restart_wanted
+        started = time.monotonic()
+        write(2, 1000)
+        assert time.monotonic() - started < 1.0, "the commit waited for the reader"
+        assert ckpt.restarts == 0 and not ckpt.restart_wanted  # one try per tick
+        reader.execute("COMMIT")
+        ckpt.checkpoint()
+        assert ckpt.restart_wanted
+        write(2, 2000)
+        assert ckpt.restarts == 1
+    finally:
+        reader.close()
+        store.close()
