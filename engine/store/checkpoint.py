@@ -11,19 +11,13 @@ GIL while it works, so request threads do not wait for the fsync.
 Under sustained writes a passive checkpoint never catches the writer, so SQLite never gets
 to restart the log from its beginning and the WAL file keeps growing. When a checkpoint
 leaves more than ``restart_frames`` frames in the WAL (default 65,536 pages, 256 MiB with
-4 KiB pages), the checkpointer asks for a restart (``restart_wanted``) and the store's next
-commit in this process makes it while it still holds the writers' lock
-(:meth:`WalCheckpointer.restart_in_turn`): no other process can append then, so a PASSIVE
-checkpoint copies the little written since the last one, and a RESTART without a busy timeout
-resets the log at once, or gives up at once while a reader is still in it (tried again for up
-to :data:`IN_TURN_PATIENCE_S`, then at the next tick). A RESTART with a busy timeout, as
-before, holds every writer while it sleeps in SQLite's backoff waiting for readers: stalls of
-1.2 and 3.9 s were measured at 40 batches/s with one process writing (docs/performance.md,
-seventeenth session). Only when the log has grown past ``4 * restart_frames`` anyway (readers
-that never pause) does the checkpointer run that waiting RESTART itself. So the WAL file stays
-at about ``restart_frames`` plus one interval of writes. RESTART rather than TRUNCATE:
-truncating a 256 MiB file inside the pause made it 115 ms instead of 35-50 ms (800
-single-observation requests/s on one worker: p99 77 ms with TRUNCATE, 9 ms with RESTART).
+4 KiB pages), the checkpointer runs one RESTART checkpoint: it waits for writers and blocks
+them for the short copy of what the passive checkpoints have not copied yet, and the next
+writer then reuses the WAL file from its beginning. So the WAL file stays at about
+``restart_frames`` plus one interval of writes, and writers pause about once per 256 MiB
+written. RESTART rather than TRUNCATE: truncating a 256 MiB file inside the pause made it
+115 ms instead of 35-50 ms (800 single-observation requests/s on one worker: p99 77 ms with
+TRUNCATE, 9 ms with RESTART; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -31,17 +25,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 
 log = logging.getLogger("pathwise.store")
-
-IN_TURN_PATIENCE_S = 0.010
-"""How long a commit's restart (:meth:`WalCheckpointer.restart_in_turn`) retries while a
-reader is still in the log, holding the writers' lock meanwhile."""
-
-FORCED_RESTART_FACTOR = 4
-"""Past ``FORCED_RESTART_FACTOR * restart_frames`` frames the checkpointer runs a waiting
-RESTART itself (readers kept the commits' restarts from succeeding)."""
 
 
 class WalCheckpointer:
@@ -63,7 +48,6 @@ class WalCheckpointer:
         self.restart_frames = restart_frames
         self.checkpoints = 0
         self.restarts = 0
-        self.restart_wanted = False  # set by a tick, made by the next commit (restart_in_turn)
         self._connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
@@ -90,34 +74,9 @@ class WalCheckpointer:
             self.checkpoints += 1
             if mode == "RESTART" and not busy:
                 self.restarts += 1
-        if mode == "PASSIVE" and frames > FORCED_RESTART_FACTOR * self.restart_frames:
+        if mode == "PASSIVE" and frames > self.restart_frames:
             return self.checkpoint("RESTART")
-        if mode == "PASSIVE":
-            self.restart_wanted = frames > self.restart_frames
         return int(busy), int(frames), int(done)
-
-    def restart_in_turn(self, connection: sqlite3.Connection) -> bool:
-        """Restart the log through ``connection`` (the store's write connection, outside a
-        transaction) while the caller holds the writers' lock; True when the log was reset.
-        Clears ``restart_wanted`` either way: one try per request (module docstring)."""
-        self.restart_wanted = False
-        connection.execute("PRAGMA busy_timeout=0")
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            give_up = time.monotonic() + IN_TURN_PATIENCE_S
-            while True:
-                busy = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
-                if not busy:
-                    self.restarts += 1
-                    return True
-                if time.monotonic() >= give_up:
-                    return False
-                time.sleep(0.001)
-        except sqlite3.Error as exc:  # a failed restart only leaves the log longer
-            log.warning("WAL restart after a commit failed: %s", exc)
-            return False
-        finally:
-            connection.execute("PRAGMA busy_timeout=30000")
 
     @property
     def running(self) -> bool:

@@ -195,11 +195,7 @@ class SQLiteDriver(Driver):
 
     def _commit(self) -> None:
         self.connection.execute("COMMIT")  # on failure the driver rolls back, which unlocks
-        try:
-            if self.checkpointer is not None and self.checkpointer.restart_wanted:
-                self.checkpointer.restart_in_turn(self.connection)  # no other writer now
-        finally:
-            self._unlock_writers()
+        self._unlock_writers()
 
     def _rollback(self) -> None:
         try:
