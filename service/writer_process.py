@@ -6,7 +6,7 @@ workers' loops parse requests while it writes and its own loop only writes. Were
 the same loop would also parse the half of the batches that reach it (about 80 % busy at
 20,000 events/s, docs/performance.md). When it stops, a worker takes its place
 (``Forwarder`` falls back and takes the lock). It exits when its parent (``pathwise serve``)
-is gone, or on SIGTERM.
+is gone, or on SIGTERM or SIGINT.
 
     python -m service.writer_process --db sqlite:///school.db [--parent PID]
 """
@@ -41,7 +41,8 @@ async def serve(db_url: str, parent: int | None, ready=None) -> int:
             return 1
         freeze_startup_heap()
         stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT: Ctrl+C reaches the whole group
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         if ready is not None:
             ready()
         while not stop.is_set():
@@ -64,7 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, default=None, metavar="PID",
                         help="exit when this process is no longer the parent")
     args = parser.parse_args(argv)
-    return asyncio.run(serve(args.db, args.parent, ready=lambda: print("ready", flush=True)))
+    return asyncio.run(serve(args.db, args.parent, ready=_say_ready))
+
+
+def _say_ready() -> None:
+    """Tell the parent (one line on stdout, which it then closes), and send anything printed
+    later to /dev/null rather than to the closed pipe."""
+    print("ready", flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ def _writer_process(url: str, *extra: str):
 def test_the_writer_process_writes_the_workers_batches_and_is_alone(template_db, tmp_path):
     """``service.writer_process`` (started by ``pathwise serve --workers N``): serving once it
     prints "ready"; a worker then forwards to it and the batch is stored; a second one on the
-    same file refuses (exit 1); SIGTERM stops it and removes its socket."""
+    same file refuses (exit 1); SIGINT (as SIGTERM) stops it and removes its socket."""
     import signal
     from pathlib import Path
 
@@ -192,8 +192,9 @@ def test_the_writer_process_writes_the_workers_batches_and_is_alone(template_db,
             assert r.status_code == 200 and r.json()["accepted"] == FORWARD_MIN, r.text
             assert worker.app.state.forwarder.forwarded == 1
             assert worker.app.state.write_groups.calls == 0
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C: a clean stop, no traceback
         assert proc.wait(timeout=30) == 0 and not sock.exists()
+        assert "Traceback" not in proc.stderr.read()
     finally:
         proc.kill()
         proc.wait()
