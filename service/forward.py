@@ -183,9 +183,10 @@ def _dumps(answer: tuple) -> bytes:
         return pickle.dumps((status, RuntimeError(f"{type(payload).__name__}: {payload}")))
 
 
-async def write_evidence(app, school, by, rows) -> dict:
-    """An evidence batch: checked here, then written by the writer process when this process
-    forwards (:class:`Forwarder`), else as :func:`service.writes.run_checked` writes it."""
+async def ingest_evidence(app, school, by, rows) -> dict:
+    """``SchoolApp.ingest_evidence`` for a request: checked here, then written by the writer
+    process when this process forwards (:class:`Forwarder`), else as
+    :func:`service.writes.run_checked` writes it."""
     from service.writes import run_checked
 
     forwarder: Forwarder | None = getattr(app.state, "forwarder", None)

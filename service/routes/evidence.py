@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from service import forward
 from service.deps import CtxDep
-from service.forward import write_evidence
 from service.http_errors import ApiError
 from service.schemas import ErrorResponse, EvidenceBatch, IngestResponse
 from service.schemas_xapi import (
@@ -40,7 +40,7 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
     _check_size(request, len(batch.observations), "observations")
     rows = [o.model_dump() for o in batch.observations]
     school = ctx.school
-    counts = await write_evidence(request.app, school, ctx.by, rows)  # service.forward
+    counts = await forward.ingest_evidence(request.app, school, ctx.by, rows)
     return IngestResponse(**counts)
 
 
