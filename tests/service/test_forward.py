@@ -134,7 +134,10 @@ def test_a_writer_that_does_not_answer_in_time_means_writing_here(tmp_path, monk
         assert sender.is_writer, "with the lock free, the sender becomes the writer"
         sender.close()
 
-    asyncio.run(main())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: another test may
+        pool.submit(asyncio.run, main()).result()  # leave an event loop running in this one
 
 
 def test_serve_turns_it_on_only_for_several_workers(monkeypatch):
