@@ -59,8 +59,8 @@ class EvidenceUseCases:
         if by.principal.role == "teacher":
             for lid in learners:
                 self.allow(by, "evidence:write", learner_id=lid)
-        observations = observations_from_rows(rows, self.view)
-        return PreparedEvidence(by, tuple(learners), len(observations), self.engine.prepare(observations))
+        return PreparedEvidence(by, tuple(learners),
+                                self.engine.prepare(observations_from_rows(rows, self.view)))
 
     def write_evidence(self, prepared: PreparedEvidence) -> dict[str, int]:
         """Store and fold a batch :meth:`prepare_evidence` made, with its audit row, in one

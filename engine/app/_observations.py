@@ -21,13 +21,17 @@ from engine.mastery import PreparedBatch
 
 @dataclass(frozen=True, slots=True)
 class PreparedEvidence:
-    """An evidence batch ready to write: who sent it, its learners (sorted, for the audit
-    row), its number of rows, and the engine's prepared batch."""
+    """An evidence batch ready to write: who sent it, its learners (sorted; found before the
+    lock for the permission check, kept for the audit row) and the engine's prepared batch."""
 
     by: Caller
     learners: tuple[str, ...]
-    n: int
     batch: PreparedBatch
+
+    @property
+    def n(self) -> int:
+        """Rows in the batch: the kept observations and the repeats dropped from it."""
+        return len(self.batch.unique) + len(self.batch.duplicate_ids)
 
 
 def observations_from_rows(rows: Sequence[Mapping[str, Any]], view) -> list[Observation]:

@@ -164,3 +164,19 @@ def test_the_write_turn_is_refused_while_another_thread_of_this_process_writes(t
         assert store.try_write_turn() is True
         store.end_write_turn()
         assert lock_is_free(path)
+
+
+def test_a_prepared_batch_counts_its_rows_and_learners_for_the_audit(tmp_path, school):
+    """``prepare_evidence`` then ``write_evidence``: the audit row names every row of the
+    batch (a repeat of an id with the same payload included) and its learners, sorted."""
+    app = _open(f"sqlite:///{tmp_path / 'p.db'}", school)
+    try:
+        school_app = app.school(TENANT)
+        rows = [_row("p-1", "L2", 1.0, 1), _row("p-2", "L1", 0.0, 2), _row("p-1", "L2", 1.0, 1)]
+        prepared = school_app.prepare_evidence(LMS, rows)
+        assert prepared.n == 3 and prepared.learners == ("L1", "L2")
+        assert school_app.write_evidence(prepared)["accepted"] == 2
+        [entry] = school_app.engine.store.list_audit(resource="evidence")
+        assert entry.detail["n"] == 3 and entry.detail["learners"] == ["L1", "L2"]
+    finally:
+        app.close()
