@@ -38,7 +38,7 @@ def freeze_startup_heap() -> int:
     return gc.get_freeze_count()
 
 
-async def _start_writes(app: FastAPI, pw, settings: Settings) -> None:
+async def start_writes(app: FastAPI, pw, settings: Settings) -> None:
     """The app's write groups (group commit on this loop, ``service.writes``) and, when
     ``settings.forward_writes`` on a SQLite file, its part in the one-writer agreement
     (``service.forward``; ``app.state.forwarder`` is None otherwise)."""
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, pathwise=None, on_ready=None
         own = pathwise is None
         pw = Pathwise.open(settings.db_url) if own else pathwise
         app.state.pathwise = pw
-        await _start_writes(app, pw, settings)
+        await start_writes(app, pw, settings)
         if settings.demo:
             from engine.app.demo import ensure_demo
 

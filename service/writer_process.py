@@ -27,13 +27,13 @@ async def serve(db_url: str, parent: int | None, ready=None) -> int:
     """Write the workers' batches until SIGTERM or until ``parent`` is gone; 0, or 1 when
     another process is the writer already. ``ready()`` is called once serving."""
     from engine.app import Pathwise
-    from service.app import _start_writes, freeze_startup_heap
+    from service.app import freeze_startup_heap, start_writes
     from service.settings import Settings
 
     pathwise = Pathwise.open(db_url)
     app = SimpleNamespace(state=SimpleNamespace(pathwise=pathwise))
     try:
-        await _start_writes(app, pathwise, Settings(db_url=db_url, forward_writes=True))
+        await start_writes(app, pathwise, Settings(db_url=db_url, forward_writes=True))
         forwarder = app.state.forwarder
         if forwarder is None or not forwarder.is_writer:
             print(f"pathwise writer: {db_url} has a writer already (or is not a SQLite file)",

@@ -60,7 +60,7 @@ class Store:
     @property
     def file_path(self) -> str | None:
         """The SQLite database file's path; ``None`` in memory or on PostgreSQL."""
-        return getattr(self._driver, "path", None) if self._driver.dialect == "sqlite" else None
+        return self._driver.path if self._driver.dialect == "sqlite" else None
 
     def try_write_turn(self) -> bool:
         """:meth:`Driver.try_write_turn`: False when another process is writing now; True when

@@ -39,8 +39,7 @@ async def ingest_evidence(ctx: CtxDep, request: Request, batch: EvidenceBatch) -
     the same payload counts once; the same id with a different payload is 409."""
     _check_size(request, len(batch.observations), "observations")
     rows = [o.model_dump() for o in batch.observations]
-    school = ctx.school
-    counts = await forward.ingest_evidence(request.app, school, ctx.by, rows)
+    counts = await forward.ingest_evidence(request.app, ctx.school, ctx.by, rows)
     return IngestResponse(**counts)
 
 
