@@ -35,12 +35,12 @@ class Settings:
     warm_kernels: compile/warm the Numba kernels during startup.
     freeze_heap: once startup is done, collect garbage and freeze what is left (``gc.freeze``),
         so the collector's full passes walk only what requests made, not the ~240,000 objects
-        of startup (modules, functions, the school cache); those passes took 100-160 ms each,
+        of startup (modules, functions, the school cache); those passes took 100-166 ms each,
         every ~2 s under a batched load. ``pathwise serve`` turns it on; off by default because
         a frozen object is never collected (apps built in tests come and go).
-    forward_writes: on a SQLite file, one server process writes every evidence batch of 100 or
-        more observations and the others send theirs to it (``service.forward``); ``pathwise
-        serve --workers N`` (N > 1) turns it on.
+    forward_writes: on a SQLite file, one process writes every evidence batch of 100 to 1,000
+        observations and the others send theirs to it (``service.forward``); ``pathwise serve
+        --workers N`` (N > 1) turns it on and starts that process (``service.writer_process``).
     log_json: structured JSON logs on stderr (else plain text).
     """
 

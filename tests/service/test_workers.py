@@ -143,10 +143,11 @@ def _flock_holder(path: Path) -> int | None:
 
 
 def test_batches_through_two_workers_are_written_by_one_even_after_it_is_killed(template_db, tmp_path):
-    """``--workers 2`` on SQLite: one worker holds ``<db>.writer`` and listens beside the
-    database; batches of 100+ observations sent to either worker are each stored once. After
-    the writer is killed (``kill -9``), batches still go through: the other worker writes them
-    or becomes the writer, and uvicorn's replacement worker joins."""
+    """``--workers 2`` on SQLite: one process (the writing process ``pathwise serve`` starts
+    before its workers) holds ``<db>.writer`` and listens beside the database; batches of
+    100+ observations sent to either worker are each stored once. After the writer is killed
+    (``kill -9``), batches still go through: the workers write them, and one becomes the
+    writer."""
     import asyncio
     import os
     import signal
@@ -177,6 +178,7 @@ def test_batches_through_two_workers_are_written_by_one_even_after_it_is_killed(
             again = pool.submit(asyncio.run, send_all("fw")).result()
             writer = _flock_holder(Path(f"{db}.writer"))
             assert writer in _children(server.pid) and Path(f"{db}.writer.sock").exists()
+            assert "service.writer_process" in _cmdline(writer), "a worker, not the writing process"
             os.kill(writer, signal.SIGKILL)
             after = pool.submit(asyncio.run, send_all("after-kill")).result()
     assert [r.status_code for r in first] == [200] * 10, [r.text for r in first][:2]
