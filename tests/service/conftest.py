@@ -115,3 +115,27 @@ def roster(client, class_id: str) -> list[str]:
     r = client.get(f"/v1/classes/{class_id}", headers=ADMIN)
     assert r.status_code == 200, r.text
     return [m["id"] for m in r.json()["roster"]]
+
+
+def run_serve(monkeypatch, workers: int) -> tuple[Settings | None, dict[str, str]]:
+    """``pathwise serve --workers N`` (``service.cli.serve_command.run``) with no server and no
+    store: the settings its one-process app was built with (None for several workers) and the
+    ``PATHWISE_*`` environment it leaves for worker processes (undone after the test)."""
+    import os
+
+    import uvicorn
+
+    import service.app
+    from service.cli import serve_command
+
+    seen: dict[str, Settings] = {}
+    monkeypatch.setattr(service.app, "create_app", lambda settings, **kw: seen.setdefault("one", settings))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    monkeypatch.setattr(serve_command, "_prepare_once", lambda settings: (None, None))
+    for name in serve_command._worker_env(Settings()):
+        monkeypatch.delenv(name, raising=False)  # run() sets them for its workers
+    args = serve_command.argparse.Namespace(
+        db="sqlite:///unused.db", host=None, port=None, tenant=None, demo=False, log_level=None,
+        no_warm=True, workers=workers)
+    assert serve_command.run(args) == 0
+    return seen.get("one"), {k: v for k, v in os.environ.items() if k.startswith("PATHWISE_")}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.forward import FORWARD_MIN, _dumps
 from service.settings import Settings
-from tests.service.conftest import LMS, copy_db, roster
+from tests.service.conftest import LMS, copy_db, roster, run_serve
 
 
 def _app(url: str, demo: bool) -> TestClient:
@@ -141,28 +141,11 @@ def test_a_writer_that_does_not_answer_in_time_means_writing_here(tmp_path, monk
 
 
 def test_serve_turns_it_on_only_for_several_workers(monkeypatch):
-    import os
-
-    import uvicorn
-
-    import service.app
-    from service.cli import serve_command
-
-    seen = {}
-    monkeypatch.setattr(service.app, "create_app", lambda settings, **kw: seen.setdefault("one", settings))
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
-    monkeypatch.setattr(serve_command, "_prepare_once", lambda settings: (None, None))
-    for name in ("PATHWISE_FORWARD_WRITES", "PATHWISE_FREEZE_HEAP", "PATHWISE_DB", "PATHWISE_HOST",
-                 "PATHWISE_PORT", "PATHWISE_TENANT", "PATHWISE_DEMO", "PATHWISE_LOG_LEVEL",
-                 "PATHWISE_WARM_KERNELS"):
-        monkeypatch.delenv(name, raising=False)  # run() sets them for its workers; undone after
-    args = dict(db="sqlite:///unused.db", host=None, port=None, tenant=None, demo=False,
-                log_level=None, no_warm=True)
-    assert serve_command.run(serve_command.argparse.Namespace(workers=1, **args)) == 0
-    assert seen["one"].forward_writes is False and "PATHWISE_FORWARD_WRITES" not in os.environ
-    assert serve_command.run(serve_command.argparse.Namespace(workers=2, **args)) == 0
-    assert os.environ["PATHWISE_FORWARD_WRITES"] == "true"
-    assert Settings.from_env().forward_writes is True
+    one, env = run_serve(monkeypatch, workers=1)
+    assert one.forward_writes is False and "PATHWISE_FORWARD_WRITES" not in env
+    _, env = run_serve(monkeypatch, workers=2)
+    assert env["PATHWISE_FORWARD_WRITES"] == "true"
+    assert Settings.from_env(env).forward_writes is True
 
 
 def _writer_process(url: str, *extra: str):

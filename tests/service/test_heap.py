@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
+from tests.service.conftest import run_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +21,7 @@ import gc, json, sys
 from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
+from tests.service.conftest import run_serve
 settings = Settings(db_url=sys.argv[1], warm_kernels=False, freeze_heap=sys.argv[2] == "on")
 before = gc.get_freeze_count()
 with TestClient(create_app(settings)) as client:
@@ -45,23 +47,10 @@ def test_startup_freezes_the_heap_only_when_asked(tmp_path):
 
 
 def test_serve_turns_it_on_in_one_process_and_in_workers(monkeypatch):
-    import uvicorn
-
-    import service.app
-    from service.cli import serve_command
-
-    seen = {}
-    monkeypatch.setattr(service.app, "create_app",
-                        lambda settings, **kw: seen.setdefault("settings", settings))
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
-    monkeypatch.delenv("PATHWISE_FREEZE_HEAP", raising=False)
-    args = serve_command.argparse.Namespace(
-        db="sqlite:///unused.db", host=None, port=None, tenant=None, demo=False,
-        log_level=None, no_warm=True, workers=1)
-    assert serve_command.run(args) == 0
-    assert seen["settings"].freeze_heap is True
+    one, _ = run_serve(monkeypatch, workers=1)
+    assert one.freeze_heap is True
     # the worker processes build their settings from the environment the parent sets
-    env = serve_command._worker_env(seen["settings"])
+    _, env = run_serve(monkeypatch, workers=2)
     assert env["PATHWISE_FREEZE_HEAP"] == "true"
     assert Settings.from_env(env).freeze_heap is True
     assert Settings.from_env({}).freeze_heap is False
